@@ -1,0 +1,187 @@
+/**
+ * `ChatProvider` on the official openai SDK, for OpenAI (or any OpenAI-compatible base URL) and for
+ * Azure OpenAI (`AzureOpenAI`). The SDK's own retries are off: the orchestrator owns retries.
+ * Connect timeout comes from the undici dispatcher; first-byte and total timeouts abort the call.
+ */
+import type OpenAI from 'openai';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { ProviderCallError, openAiError } from '../../core/errors';
+import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderStream } from '../../core/ports';
+import { usageOf } from '../../core/usage';
+import type { ProviderId } from '../../core/route-table';
+import { redactSecrets, toProviderCallError } from './error-mapping';
+import { readSse } from './sse';
+
+type FetchOptions = NonNullable<Parameters<OpenAI['chat']['completions']['create']>[1]>['fetchOptions'];
+
+/** Connection pools per connect timeout, shared by every client in the process. */
+const dispatchers = new Map<number, Agent>();
+function dispatcherFor(connectMs: number): Agent {
+  let agent = dispatchers.get(connectMs);
+  if (!agent) {
+    agent = new Agent({ connect: { timeout: connectMs }, keepAliveTimeout: 30_000 });
+    dispatchers.set(connectMs, agent);
+  }
+  return agent;
+}
+
+/** The fetch the SDK clients use: undici's own, so its dispatchers apply. */
+export const providerFetch = undiciFetch as unknown as typeof globalThis.fetch;
+
+/** Aborts a call on first-byte or total timeout, or when the client goes away. */
+class CallControl {
+  readonly controller = new AbortController();
+  timedOut: 'first_byte' | 'total' | undefined;
+  private firstByteTimer: NodeJS.Timeout | undefined;
+  private readonly totalTimer: NodeJS.Timeout;
+  private readonly onClientAbort = () => this.controller.abort();
+
+  constructor(private readonly call: ProviderCall) {
+    this.totalTimer = setTimeout(() => this.expire('total'), call.timeouts.totalMs);
+    this.firstByteTimer = setTimeout(() => this.expire('first_byte'), call.timeouts.firstByteMs);
+    if (call.signal.aborted) this.controller.abort();
+    else call.signal.addEventListener('abort', this.onClientAbort, { once: true });
+  }
+
+  private expire(which: 'first_byte' | 'total'): void {
+    this.timedOut = which;
+    this.controller.abort();
+  }
+
+  firstByte(): void {
+    clearTimeout(this.firstByteTimer);
+    this.firstByteTimer = undefined;
+  }
+
+  finish(): void {
+    clearTimeout(this.totalTimer);
+    clearTimeout(this.firstByteTimer);
+    this.call.signal.removeEventListener('abort', this.onClientAbort);
+  }
+
+  fail(error: unknown, provider: string): ProviderCallError {
+    return toProviderCallError(error, {
+      provider,
+      timedOut: this.timedOut,
+      clientAborted: this.call.signal.aborted,
+      now: Date.now(),
+    });
+  }
+}
+
+export class OpenAiSdkProvider implements ChatProvider {
+  constructor(
+    readonly id: ProviderId,
+    private readonly client: OpenAI,
+  ) {}
+
+  private request(call: ProviderCall, control: CallControl, stream: boolean): Promise<Response> {
+    const body = { ...call.body, model: call.upstreamModel, stream } as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
+    return this.client.chat.completions
+      .create(body, {
+        signal: control.controller.signal,
+        maxRetries: 0,
+        timeout: call.timeouts.totalMs,
+        // The SDK's fetch is undici's, which takes a dispatcher; its RequestInit type does not declare one.
+        fetchOptions: { dispatcher: dispatcherFor(call.timeouts.connectMs) } as unknown as FetchOptions,
+      })
+      .asResponse();
+  }
+
+  async complete(call: ProviderCall): Promise<ProviderCompletion> {
+    const control = new CallControl(call);
+    try {
+      const response = await this.request(call, control, false);
+      control.firstByte();
+      const rawBody = await response.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(rawBody);
+      } catch (cause) {
+        throw new ProviderCallError({ errorClass: 'protocol_error', status: response.status }, `${this.id}: response is not JSON`, { cause });
+      }
+      const model = (json as { model?: unknown }).model;
+      return { rawBody, model: typeof model === 'string' ? model : undefined, usage: usageOf(json) };
+    } catch (error) {
+      throw control.fail(error, this.id);
+    } finally {
+      control.finish();
+    }
+  }
+
+  async stream(call: ProviderCall): Promise<ProviderStream> {
+    const control = new CallControl(call);
+    let response: Response;
+    try {
+      response = await this.request(call, control, true);
+    } catch (error) {
+      control.finish();
+      throw control.fail(error, this.id);
+    }
+    const body = response.body;
+    if (!body) {
+      control.finish();
+      throw new ProviderCallError({ errorClass: 'protocol_error', status: response.status }, `${this.id}: stream without body`);
+    }
+    const provider = this.id;
+    async function* events(): AsyncGenerator<string> {
+      let completed = false;
+      try {
+        for await (const event of readSse(body!, () => control.firstByte())) {
+          if (event.data === '[DONE]') {
+            completed = true;
+            return;
+          }
+          if (event.event === 'error' || (event.data.includes('"error"') && hasErrorField(event.data))) {
+            throw new ProviderCallError({ errorClass: 'stream_error', body: streamErrorBody(event.data) }, `${provider}: error event in stream`);
+          }
+          if (isAzurePromptFilterChunk(event.data)) continue;
+          yield event.data;
+        }
+        throw new ProviderCallError({ errorClass: 'stream_error' }, `${provider}: stream ended before [DONE]`);
+      } catch (error) {
+        throw control.fail(error, provider);
+      } finally {
+        control.finish();
+        if (!completed) control.controller.abort();
+      }
+    }
+    const iterator = events();
+    return {
+      [Symbol.asyncIterator]: () => iterator,
+      cancel: () => {
+        control.controller.abort();
+        void iterator.return(undefined).catch(() => undefined);
+      },
+    };
+  }
+}
+
+/** Azure OpenAI opens streams with a `prompt_filter_results` chunk that is not an OpenAI chunk (`object: ""`). */
+function isAzurePromptFilterChunk(data: string): boolean {
+  if (!data.includes('"prompt_filter_results"')) return false;
+  try {
+    return (JSON.parse(data) as { object?: unknown }).object !== 'chat.completion.chunk';
+  } catch {
+    return false;
+  }
+}
+
+function hasErrorField(data: string): boolean {
+  try {
+    const json = JSON.parse(data) as Record<string, unknown>;
+    return typeof json === 'object' && json !== null && 'error' in json && json['error'] != null;
+  } catch {
+    return false;
+  }
+}
+
+function streamErrorBody(data: string) {
+  try {
+    const json = JSON.parse(data) as { error?: { message?: unknown; type?: unknown; code?: unknown } };
+    const message = typeof json.error?.message === 'string' ? json.error.message : 'The provider reported an error mid-stream.';
+    return openAiError(redactSecrets(message), typeof json.error?.type === 'string' ? json.error.type : 'api_error', typeof json.error?.code === 'string' ? json.error.code : 'stream_error');
+  } catch {
+    return openAiError('The provider reported an error mid-stream.', 'api_error', 'stream_error');
+  }
+}

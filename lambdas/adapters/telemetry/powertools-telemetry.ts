@@ -1,0 +1,45 @@
+/**
+ * `Telemetry` on Powertools: one JSON log line per request (Logger) and EMF metrics (Metrics) with
+ * low-cardinality dimensions only (provider, task type).
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import type { RequestSummary, Telemetry } from '../../core/telemetry';
+
+export class PowertoolsTelemetry implements Telemetry {
+  constructor(
+    private readonly logger: Logger,
+    private readonly metrics: Metrics | undefined,
+  ) {}
+
+  record(summary: RequestSummary): void {
+    const level = summary.status >= 500 ? 'error' : summary.status >= 400 && summary.status !== 499 ? 'warn' : 'info';
+    this.logger[level]('request', { ...summary });
+    if (summary.ai && this.metrics) this.publish(summary, summary.ai);
+  }
+
+  error(message: string, context: Record<string, unknown>): void {
+    this.logger.error(message, context);
+  }
+
+  /** Synchronous from start to flush, so concurrent requests never mix their dimensions. */
+  private publish(summary: RequestSummary, ai: NonNullable<RequestSummary['ai']>): void {
+    const metrics = this.metrics!;
+    const provider = ai.chosen?.provider ?? 'none';
+    metrics.addDimensions({ provider, taskType: ai.taskType });
+    metrics.addMetric('Requests', MetricUnit.Count, 1);
+    metrics.addMetric('Errors', MetricUnit.Count, ai.outcome === 'ok' || ai.outcome === 'client_closed' ? 0 : 1);
+    metrics.addMetric('Latency', MetricUnit.Milliseconds, summary.latencyMs);
+    metrics.addMetric('Fallbacks', MetricUnit.Count, ai.fallback ? 1 : 0);
+    metrics.addMetric('Retries', MetricUnit.Count, ai.retries);
+    if (ai.timeToFirstTokenMs !== undefined) metrics.addMetric('TimeToFirstToken', MetricUnit.Milliseconds, ai.timeToFirstTokenMs);
+    metrics.publishStoredMetrics();
+    for (const attempt of ai.attempts) {
+      if (attempt.outcome === 'skipped') continue;
+      metrics.addDimensions({ provider: attempt.provider, taskType: ai.taskType });
+      metrics.addMetric('ProviderLatency', MetricUnit.Milliseconds, attempt.latencyMs);
+      metrics.addMetric('ProviderErrors', MetricUnit.Count, attempt.outcome === 'success' ? 0 : 1);
+      metrics.publishStoredMetrics();
+    }
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * API keys: issued once, stored only as a SHA-256 hash, looked up through a short in-memory cache
+ * so a revoked key stops working within the cache TTL.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import * as z from 'zod';
+import type { ApiKeyStore, Clock, Random } from './ports';
+import { TtlCache } from './ttl-cache';
+
+export const PLANS = ['free', 'pro', 'enterprise'] as const;
+export const ROLES = ['user', 'admin'] as const;
+export type Plan = (typeof PLANS)[number];
+export type Role = (typeof ROLES)[number];
+
+export interface ApiKeyRecord {
+  id: string;
+  keyHash: string;
+  /** First characters of the key, to recognise it in listings. */
+  keyPrefix: string;
+  userId: string;
+  plan: Plan;
+  role: Role;
+  status: 'active' | 'revoked';
+  createdAt: string;
+  revokedAt?: string;
+}
+
+/** The caller behind a valid key. */
+export interface Principal {
+  keyId: string;
+  userId: string;
+  plan: Plan;
+  role: Role;
+}
+
+export const CreateApiKeySchema = z.strictObject({
+  userId: z.string().min(1).max(128).regex(/^[\w.@:-]+$/, 'letters, digits and _ . @ : - only'),
+  plan: z.enum(PLANS).default('free'),
+  role: z.enum(ROLES).default('user'),
+});
+export type CreateApiKeyInput = z.infer<typeof CreateApiKeySchema>;
+
+const KEY_PREFIX = 'sk-ho-';
+
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** A stable key id derived from the hash, so re-seeding a known key is idempotent. */
+export function keyIdFromHash(keyHash: string): string {
+  return `key_${keyHash.slice(0, 20)}`;
+}
+
+function toPrincipal(record: ApiKeyRecord): Principal {
+  return { keyId: record.id, userId: record.userId, plan: record.plan, role: record.role };
+}
+
+/** Issues, authenticates, lists and revokes API keys. */
+export class ApiKeyService {
+  private readonly cache: TtlCache<Principal | null>;
+
+  constructor(
+    private readonly store: ApiKeyStore,
+    private readonly clock: Clock,
+    private readonly random: Random,
+    private readonly options: { cacheTtlMs: number; negativeCacheTtlMs: number; maxCacheEntries: number },
+  ) {
+    this.cache = new TtlCache(() => clock.now(), options.maxCacheEntries);
+  }
+
+  /** The principal for a presented key, or `null` when it is unknown or revoked. */
+  async authenticate(key: string): Promise<Principal | null> {
+    const keyHash = hashKey(key);
+    const cached = this.cache.get(keyHash);
+    if (cached !== undefined) return cached;
+    const record = await this.store.findByHash(keyHash);
+    const valid = record !== undefined && record.status === 'active' && sameHash(record.keyHash, keyHash);
+    const principal = valid ? toPrincipal(record) : null;
+    this.cache.set(keyHash, principal, principal ? this.options.cacheTtlMs : this.options.negativeCacheTtlMs);
+    return principal;
+  }
+
+  /** Creates a key; the plaintext is returned only here. */
+  async create(input: CreateApiKeyInput): Promise<{ record: ApiKeyRecord; key: string }> {
+    const key = `${KEY_PREFIX}${Buffer.from(this.random.bytes(24)).toString('base64url')}`;
+    const record = await this.register(key, input);
+    return { record, key };
+  }
+
+  /** Stores a key whose plaintext is already known (local seeding, migrations of existing keys). */
+  async register(key: string, input: CreateApiKeyInput): Promise<ApiKeyRecord> {
+    const keyHash = hashKey(key);
+    const record: ApiKeyRecord = {
+      id: keyIdFromHash(keyHash),
+      keyHash,
+      keyPrefix: key.slice(0, KEY_PREFIX.length + 4),
+      userId: input.userId,
+      plan: input.plan,
+      role: input.role,
+      status: 'active',
+      createdAt: new Date(this.clock.now()).toISOString(),
+    };
+    await this.store.put(record);
+    this.cache.delete(keyHash);
+    return record;
+  }
+
+  list(userId: string): Promise<ApiKeyRecord[]> {
+    return this.store.listByUser(userId);
+  }
+
+  /** Revokes a key by id; other instances stop accepting it within the cache TTL. */
+  async revoke(id: string): Promise<boolean> {
+    const record = await this.store.findById(id);
+    if (!record) return false;
+    const revoked = await this.store.revoke(record.keyHash, new Date(this.clock.now()).toISOString());
+    this.cache.delete(record.keyHash);
+    return revoked;
+  }
+}
+
+function sameHash(a: string, b: string): boolean {
+  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
+
+/** The public view of a key record: never the hash, never the secret. */
+export function describeKey(record: ApiKeyRecord) {
+  return {
+    id: record.id,
+    userId: record.userId,
+    plan: record.plan,
+    role: record.role,
+    status: record.status,
+    keyPrefix: record.keyPrefix,
+    createdAt: record.createdAt,
+    ...(record.revokedAt ? { revokedAt: record.revokedAt } : {}),
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * Domain errors. Only the HTTP layer turns them into status codes and bodies; raw errors are never
+ * serialised to callers.
+ */
+
+/** OpenAI's error body: `{"error":{"message","type","param","code"}}`. */
+export interface OpenAiErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+/** What kind of failure an upstream call ended with; drives retry/fallback and the logs. */
+export type ErrorClass =
+  | 'timeout'
+  | 'connection_refused'
+  | 'connection_reset'
+  | 'connection_error'
+  | 'rate_limited'
+  | 'server_error'
+  | 'conflict'
+  | 'bad_request'
+  | 'auth'
+  | 'forbidden'
+  | 'not_found'
+  | 'unprocessable'
+  | 'content_filter'
+  | 'client_error'
+  | 'stream_error'
+  | 'protocol_error'
+  | 'aborted';
+
+/** Base class of the gateway's own errors. */
+export class GatewayError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export interface ProviderFailure {
+  errorClass: ErrorClass;
+  /** Upstream HTTP status when there was one. */
+  status?: number;
+  /** Delay the upstream asked for (`retry-after-ms` / `retry-after`). */
+  retryAfterMs?: number;
+  /** The upstream's error body, already in OpenAI shape, when it sent one. */
+  body?: OpenAiErrorBody;
+}
+
+/** A call to a provider failed; `failure` says how, without any secret. */
+export class ProviderCallError extends GatewayError {
+  constructor(
+    readonly failure: ProviderFailure,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The request is invalid; `param` names the offending field. */
+export class ValidationError extends GatewayError {
+  constructor(
+    message: string,
+    readonly param: string | null,
+    readonly code: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+export class NotFoundError extends GatewayError {}
+
+/** Builds an OpenAI-shaped error body. */
+export function openAiError(message: string, type: string, code: string | null = null, param: string | null = null): OpenAiErrorBody {
+  return { error: { message, type, param, code } };
+}

@@ -1,0 +1,138 @@
+/**
+ * The route table: for each task type, an ordered list of provider targets with timeout and retry
+ * settings. It is data (config/routes.json, overridable per deployment) validated by this schema.
+ */
+import * as z from 'zod';
+
+export const TASK_TYPES = ['content_planning', 'message_generation', 'general'] as const;
+export type TaskType = (typeof TASK_TYPES)[number];
+export const TaskTypeSchema = z.enum(TASK_TYPES);
+
+export const PROVIDER_IDS = ['openai', 'azure-openai'] as const;
+export type ProviderId = (typeof PROVIDER_IDS)[number];
+export const ProviderIdSchema = z.enum(PROVIDER_IDS);
+
+const ms = (max: number) => z.number().int().min(1).max(max);
+
+const TimeoutsSchema = z.strictObject({
+  /** TCP/TLS connection establishment. */
+  connectMs: ms(60_000),
+  /** Until the upstream's response headers (and, for streams, the first event) arrive. */
+  firstByteMs: ms(900_000),
+  /** The whole call, body or stream included. */
+  totalMs: ms(900_000),
+});
+export type Timeouts = z.infer<typeof TimeoutsSchema>;
+
+const RetrySchema = z.strictObject({
+  /** Attempts on the same target before falling back (1 = no retry). */
+  attempts: z.number().int().min(1).max(10),
+  baseDelayMs: z.number().int().min(0).max(60_000),
+  maxDelayMs: z.number().int().min(0).max(60_000),
+  /** Upper bound for a delay requested by the upstream through `retry-after(-ms)`. */
+  maxRetryAfterMs: z.number().int().min(0).max(120_000),
+});
+export type RetryPolicy = z.infer<typeof RetrySchema>;
+
+const TargetSchema = z.strictObject({
+  provider: ProviderIdSchema,
+  /** The model used when the request's model is not one this provider serves. */
+  model: z.string().min(1),
+  timeouts: TimeoutsSchema.partial().optional(),
+  retry: RetrySchema.partial().optional(),
+});
+
+const ProviderCatalogSchema = z.strictObject({
+  /** Models the provider can serve. */
+  models: z.array(z.string().min(1)).min(1),
+  /** Azure OpenAI: deployment name per model (defaults to the model name). */
+  deployments: z.record(z.string(), z.string().min(1)).optional(),
+});
+
+const TaskRouteSchema = z.strictObject({
+  description: z.string().optional(),
+  targets: z.array(TargetSchema).min(1),
+});
+
+export const RouteTableSchema = z
+  .strictObject({
+    version: z.literal(1),
+    defaults: z.strictObject({ timeouts: TimeoutsSchema, retry: RetrySchema }),
+    providers: z.partialRecord(ProviderIdSchema, ProviderCatalogSchema),
+    tasks: z.strictObject({
+      content_planning: TaskRouteSchema,
+      message_generation: TaskRouteSchema,
+      general: TaskRouteSchema,
+    }),
+  })
+  .superRefine((table, ctx) => {
+    for (const task of TASK_TYPES) {
+      table.tasks[task].targets.forEach((target, i) => {
+        const catalog = table.providers[target.provider];
+        if (!catalog) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['tasks', task, 'targets', i, 'provider'],
+            message: `provider "${target.provider}" has no entry in "providers"`,
+          });
+        } else if (!catalog.models.includes(target.model)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['tasks', task, 'targets', i, 'model'],
+            message: `model "${target.model}" is not listed in providers.${target.provider}.models`,
+          });
+        }
+      });
+    }
+  });
+export type RouteTable = z.infer<typeof RouteTableSchema>;
+
+/** A target resolved for one request: which model to ask for, and why. */
+export interface PlannedTarget {
+  provider: ProviderId;
+  /** Public model name (what the response headers report). */
+  model: string;
+  /** Name sent upstream (Azure deployment or the model). */
+  upstreamModel: string;
+  modelSource: 'requested' | 'task_default';
+  timeouts: Timeouts;
+  retry: RetryPolicy;
+}
+
+/** Orders the targets for a task and picks each target's model (the requested one when it can serve it). */
+export function planRoute(table: RouteTable, taskType: TaskType, requestedModel: string | undefined): PlannedTarget[] {
+  return table.tasks[taskType].targets.map((target) => {
+    const catalog = table.providers[target.provider];
+    const servesRequested = requestedModel !== undefined && catalog?.models.includes(requestedModel) === true;
+    const model = servesRequested ? requestedModel : target.model;
+    return {
+      provider: target.provider,
+      model,
+      upstreamModel: catalog?.deployments?.[model] ?? model,
+      modelSource: servesRequested ? 'requested' : 'task_default',
+      timeouts: { ...table.defaults.timeouts, ...target.timeouts },
+      retry: { ...table.defaults.retry, ...target.retry },
+    };
+  });
+}
+
+/** Every distinct model the table can route to, with the providers serving it. */
+export function routableModels(table: RouteTable): Map<string, ProviderId[]> {
+  const models = new Map<string, ProviderId[]>();
+  for (const provider of PROVIDER_IDS) {
+    for (const model of table.providers[provider]?.models ?? []) {
+      models.set(model, [...(models.get(model) ?? []), provider]);
+    }
+  }
+  return models;
+}
+
+/** Parses and validates a route table, with an error message naming each bad field. */
+export function parseRouteTable(data: unknown, source: string): RouteTable {
+  const result = RouteTableSchema.safeParse(data);
+  if (!result.success) {
+    const details = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new Error(`invalid route table (${source}): ${details}`);
+  }
+  return result.data;
+}

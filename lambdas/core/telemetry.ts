@@ -1,0 +1,38 @@
+/** What the gateway records about each request: one structured log line plus metrics. */
+import type { Usage } from './ports';
+import type { AttemptRecord, RouteTrace } from './orchestrator';
+import type { TaskSource } from './task';
+import type { ProviderId, TaskType } from './route-table';
+
+export interface RequestSummary {
+  requestId: string;
+  method: string;
+  path: string;
+  status: number;
+  latencyMs: number;
+  userId?: string;
+  keyId?: string;
+  /** Set for AI requests. */
+  ai?: {
+    taskType: TaskType;
+    taskSource: TaskSource;
+    requestedModel: string;
+    stream: boolean;
+    candidates: Array<{ provider: ProviderId; model: string; modelSource: string }>;
+    chosen: RouteTrace['chosen'];
+    attempts: AttemptRecord[];
+    fallback: boolean;
+    retries: number;
+    outcome: 'ok' | 'error' | 'stream_error' | 'client_closed';
+    errorClass: string | null;
+    timeToFirstTokenMs?: number;
+    usage?: Usage;
+  };
+}
+
+/** Port: where request summaries go (Powertools logger + EMF metrics on AWS and locally). */
+export interface Telemetry {
+  record(summary: RequestSummary): void;
+  /** A failure that is not tied to an answer the client sees (for example an unexpected exception). */
+  error(message: string, context: Record<string, unknown>): void;
+}

@@ -1,0 +1,22 @@
+/** Reading OpenAI `usage` objects (completions and the final stream chunk). */
+import type { Usage } from './ports';
+
+function readUsage(value: unknown): Usage | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const u = value as Record<string, unknown>;
+  const prompt = u['prompt_tokens'];
+  const completion = u['completion_tokens'];
+  if (typeof prompt !== 'number' || typeof completion !== 'number') return undefined;
+  const cached = (u['prompt_tokens_details'] as Record<string, unknown> | undefined)?.['cached_tokens'];
+  return {
+    promptTokens: prompt,
+    completionTokens: completion,
+    totalTokens: typeof u['total_tokens'] === 'number' ? u['total_tokens'] : prompt + completion,
+    ...(typeof cached === 'number' ? { cachedTokens: cached } : {}),
+  };
+}
+
+/** `usage` of a parsed completion or stream chunk, if it has one. */
+export function usageOf(json: unknown): Usage | undefined {
+  return json && typeof json === 'object' ? readUsage((json as Record<string, unknown>)['usage']) : undefined;
+}

@@ -1,0 +1,94 @@
+/**
+ * The HTTP app, one for every runtime: Lambda (`hono/aws-lambda` streaming) and the local server
+ * (`@hono/node-server`). Routes stay thin: parse, call the core, map the result.
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { chatRoutes } from './routes/chat';
+import { adminKeyRoutes } from './routes/admin-keys';
+import { healthRoutes } from './routes/health';
+import { modelRoutes } from './routes/models';
+import { authenticate } from './auth';
+import type { AppDeps, AppEnv } from './context';
+import { errorResponse } from './errors';
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Routes and the methods they accept, for 405 answers. */
+const KNOWN_ROUTES: Record<string, string[]> = {
+  '/health': ['GET'],
+  '/health/ready': ['GET'],
+  '/v1/models': ['GET'],
+  '/v1/models/:model': ['GET'],
+  '/v1/chat/completions': ['POST'],
+  '/admin/api-keys': ['GET', 'POST'],
+  '/admin/api-keys/:id': ['DELETE'],
+};
+
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use('*', async (c, next) => {
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : deps.newRequestId();
+    c.set('requestId', requestId);
+    c.set('startedAt', deps.clock.now());
+    c.set('deferSummary', false);
+    await next();
+    c.header('x-request-id', requestId);
+    if (!c.get('deferSummary')) {
+      const principal = c.get('principal');
+      deps.telemetry.record({
+        requestId,
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        latencyMs: deps.clock.now() - c.get('startedAt'),
+        ...(principal ? { userId: principal.userId, keyId: principal.keyId } : {}),
+        ...(c.get('ai') ? { ai: c.get('ai') } : {}),
+      });
+    }
+  });
+
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: deps.maxBodyBytes,
+      onError: (c) =>
+        errorResponse(c, 413, {
+          message: `Request body is larger than the limit of ${deps.maxBodyBytes} bytes.`,
+          type: 'invalid_request_error',
+          code: 'request_too_large',
+        }),
+    }),
+  );
+
+  app.route('/', healthRoutes(deps));
+  app.use('/v1/*', authenticate(deps, 'user'));
+  app.use('/admin/*', authenticate(deps, 'admin'));
+  app.route('/', modelRoutes(deps));
+  app.route('/', chatRoutes(deps));
+  app.route('/', adminKeyRoutes(deps));
+
+  for (const [path, methods] of Object.entries(KNOWN_ROUTES)) {
+    app.all(path, (c) => {
+      c.header('allow', methods.join(', '));
+      return errorResponse(c, 405, {
+        message: `Method ${c.req.method} is not allowed on ${c.req.path}; use ${methods.join(' or ')}.`,
+        type: 'invalid_request_error',
+        code: 'method_not_allowed',
+      });
+    });
+  }
+
+  app.notFound((c) =>
+    errorResponse(c, 404, { message: `Unknown route: ${c.req.method} ${c.req.path}`, type: 'invalid_request_error', code: 'unknown_url' }),
+  );
+
+  app.onError((error, c) => {
+    deps.telemetry.error('unhandled error', { requestId: c.get('requestId'), path: c.req.path, error: error.name, message: error.message });
+    return errorResponse(c, 500, { message: 'Internal error. Quote the x-request-id header when reporting it.', type: 'server_error', code: 'internal_error' });
+  });
+
+  return app;
+}

@@ -1,0 +1,35 @@
+/** What the HTTP app needs, and what it keeps per request. */
+import type { ApiKeyService, Principal } from '../core/api-keys';
+import type { Orchestrator } from '../core/orchestrator';
+import type { Clock } from '../core/ports';
+import type { RouteTable } from '../core/route-table';
+import type { RequestSummary, Telemetry } from '../core/telemetry';
+
+/** Result of one readiness check. */
+export interface CheckResult {
+  ok: boolean;
+  detail?: string;
+}
+
+export interface AppDeps {
+  maxBodyBytes: number;
+  routeTable: RouteTable;
+  orchestrator: Orchestrator;
+  apiKeys: ApiKeyService;
+  readiness: Record<string, () => Promise<CheckResult>>;
+  telemetry: Telemetry;
+  clock: Clock;
+  newRequestId: () => string;
+}
+
+export type AppEnv = {
+  Variables: {
+    requestId: string;
+    startedAt: number;
+    principal: Principal;
+    /** AI details for the request's log line, filled by the chat route. */
+    ai: RequestSummary['ai'];
+    /** Set when the route records the summary itself (streams finish after the handler returns). */
+    deferSummary: boolean;
+  };
+};

@@ -1,0 +1,71 @@
+/**
+ * Error bodies: OpenAI's shape everywhere except the legacy `/api/*` endpoints, which keep the
+ * Huntaze shape (`../shared/contracts/legacy-api.md`). The only place that maps errors to HTTP.
+ */
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { OpenAiErrorBody } from '../core/errors';
+
+export interface ErrorSpec {
+  message: string;
+  type: string;
+  code: string | null;
+  param?: string | null;
+  retryAfterSeconds?: number;
+}
+
+const LEGACY_CODES: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'BAD_REQUEST',
+  413: 'PAYLOAD_TOO_LARGE',
+  429: 'RATE_LIMITED',
+  502: 'UPSTREAM_ERROR',
+  503: 'UNAVAILABLE',
+  504: 'UPSTREAM_ERROR',
+  500: 'INTERNAL',
+};
+
+export function isLegacyPath(path: string): boolean {
+  return path === '/api' || path.startsWith('/api/');
+}
+
+/** The body for an error on `path`, in the shape that path's clients expect. */
+export function errorBody(path: string, status: number, spec: ErrorSpec): unknown {
+  if (isLegacyPath(path)) {
+    return {
+      error: {
+        code: LEGACY_CODES[status] ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST'),
+        message: spec.message,
+        ...(spec.param ? { field: spec.param } : {}),
+        ...(spec.retryAfterSeconds !== undefined ? { retryAfterSeconds: spec.retryAfterSeconds } : {}),
+      },
+    };
+  }
+  const body: OpenAiErrorBody = { error: { message: spec.message, type: spec.type, param: spec.param ?? null, code: spec.code } };
+  return body;
+}
+
+export function errorResponse(c: Context, status: number, spec: ErrorSpec): Response {
+  if (spec.retryAfterSeconds !== undefined) c.header('retry-after', String(spec.retryAfterSeconds));
+  return c.json(errorBody(c.req.path, status, spec), status as ContentfulStatusCode);
+}
+
+export const badRequest = (message: string, param: string | null, code: string | null = 'invalid_request'): ErrorSpec => ({
+  message,
+  type: 'invalid_request_error',
+  code,
+  param,
+});
+
+/** `messages[0].content` from a zod issue path. */
+export function paramFromPath(path: ReadonlyArray<PropertyKey>): string | null {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out || null;
+}

@@ -1,0 +1,37 @@
+/** Admin API for keys: create (the secret is shown once), list per user, revoke. */
+import { Hono } from 'hono';
+import * as z from 'zod';
+import { CreateApiKeySchema, describeKey } from '../../core/api-keys';
+import type { AppDeps, AppEnv } from '../context';
+import { errorResponse } from '../errors';
+import { parseJsonBody, validate } from '../validation';
+
+const ListQuerySchema = z.object({ userId: z.string().min(1).max(128) });
+
+export function adminKeyRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.post('/admin/api-keys', async (c) => {
+    const parsed = await parseJsonBody(c, CreateApiKeySchema);
+    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    const { record, key } = await deps.apiKeys.create(parsed.value);
+    return c.json({ id: record.id, key, userId: record.userId, plan: record.plan, role: record.role }, 201);
+  });
+
+  app.get('/admin/api-keys', async (c) => {
+    const parsed = validate(ListQuerySchema, { userId: c.req.query('userId') });
+    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    const records = await deps.apiKeys.list(parsed.value.userId);
+    return c.json({ object: 'list', data: records.map(describeKey) });
+  });
+
+  app.delete('/admin/api-keys/:id', async (c) => {
+    const id = c.req.param('id');
+    if (!(await deps.apiKeys.revoke(id))) {
+      return errorResponse(c, 404, { message: `No API key with id ${id}.`, type: 'invalid_request_error', code: 'not_found', param: 'id' });
+    }
+    return c.json({ id, object: 'api_key', deleted: true, status: 'revoked' });
+  });
+
+  return app;
+}

@@ -1,0 +1,186 @@
+/**
+ * `POST /v1/chat/completions`: validate, resolve the task, plan the targets, let the orchestrator
+ * retry and fall back, then answer as OpenAI would (JSON or server-sent events).
+ */
+import { Hono, type Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { ProviderCallError, ValidationError, openAiError, type OpenAiErrorBody } from '../../core/errors';
+import type { RouteTrace, StartedStream } from '../../core/orchestrator';
+import type { Usage } from '../../core/ports';
+import { planRoute, type PlannedTarget } from '../../core/route-table';
+import type { RequestSummary } from '../../core/telemetry';
+import { resolveTask } from '../../core/task';
+import { usageOf } from '../../core/usage';
+import { ChatCompletionRequestSchema, upstreamBody } from '../chat-schema';
+import type { AppDeps, AppEnv } from '../context';
+import { badRequest, errorResponse } from '../errors';
+import { parseJsonBody } from '../validation';
+
+type AiSummary = NonNullable<RequestSummary['ai']>;
+
+function setRoutingHeaders(c: Context<AppEnv>, trace: RouteTrace) {
+  const last = trace.attempts.filter((a) => a.outcome !== 'skipped').at(-1);
+  c.header('x-orchestrator-provider', trace.chosen?.provider ?? last?.provider ?? 'none');
+  c.header('x-orchestrator-model', trace.chosen?.model ?? last?.model ?? 'none');
+  c.header('x-orchestrator-fallback', String(trace.fallback));
+  c.header('x-orchestrator-attempts', String(trace.attempts.filter((a) => a.outcome !== 'skipped').length));
+}
+
+function traceSummary(trace: RouteTrace): Pick<AiSummary, 'chosen' | 'attempts' | 'fallback' | 'retries'> {
+  return {
+    chosen: trace.chosen,
+    attempts: trace.attempts,
+    fallback: trace.fallback,
+    retries: trace.attempts.filter((a) => a.outcome === 'retry').length,
+  };
+}
+
+const encoder = new TextEncoder();
+const sse = (data: string) => encoder.encode(`data: ${data}\n\n`);
+
+export function chatRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.post('/v1/chat/completions', async (c) => {
+    const parsed = await parseJsonBody(c, ChatCompletionRequestSchema);
+    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    const request = parsed.value;
+
+    let task;
+    try {
+      task = resolveTask({ header: c.req.header('x-task-type'), metadataTaskType: request.metadata?.['task_type'], model: request.model });
+    } catch (error) {
+      if (error instanceof ValidationError) return errorResponse(c, 400, badRequest(error.message, error.param, error.code));
+      throw error;
+    }
+
+    const targets = planRoute(deps.routeTable, task.taskType, task.requestedModel);
+    const ai: AiSummary = {
+      taskType: task.taskType,
+      taskSource: task.source,
+      requestedModel: request.model,
+      stream: request.stream === true,
+      candidates: targets.map((t) => ({ provider: t.provider, model: t.model, modelSource: t.modelSource })),
+      chosen: null,
+      attempts: [],
+      fallback: false,
+      retries: 0,
+      outcome: 'ok',
+      errorClass: null,
+    };
+    c.set('ai', ai);
+    const body = upstreamBody(request);
+    const signal = c.req.raw.signal;
+
+    if (request.stream === true) return streamCompletion(c, deps, targets, body, signal, ai);
+
+    const routed = await deps.orchestrator.complete(targets, body, signal);
+    Object.assign(ai, traceSummary(routed.trace));
+    setRoutingHeaders(c, routed.trace);
+    if (!routed.ok) {
+      ai.outcome = 'error';
+      ai.errorClass = routed.failure.errorClass;
+      return c.json(routed.failure.body, routed.failure.status as ContentfulStatusCode);
+    }
+    if (routed.value.usage) ai.usage = routed.value.usage;
+    return c.body(routed.value.rawBody, 200, { 'content-type': 'application/json' });
+  });
+
+  return app;
+}
+
+async function streamCompletion(
+  c: Context<AppEnv>,
+  deps: AppDeps,
+  targets: PlannedTarget[],
+  body: Record<string, unknown>,
+  signal: AbortSignal,
+  ai: AiSummary,
+): Promise<Response> {
+  const routed = await deps.orchestrator.openStream(targets, body, signal);
+  Object.assign(ai, traceSummary(routed.trace));
+  setRoutingHeaders(c, routed.trace);
+  if (!routed.ok) {
+    // Nothing was sent yet: a plain JSON error with the right status is what OpenAI clients expect.
+    ai.outcome = 'error';
+    ai.errorClass = routed.failure.errorClass;
+    return c.json(routed.failure.body, routed.failure.status as ContentfulStatusCode);
+  }
+  ai.timeToFirstTokenMs = deps.clock.now() - c.get('startedAt');
+  c.set('deferSummary', true);
+  const stream: StartedStream = routed.value;
+  let usage: Usage | undefined = noteUsage(stream.first, undefined);
+  let finished = false;
+
+  const finish = (outcome: AiSummary['outcome'], status: number, errorClass: string | null) => {
+    if (finished) return;
+    finished = true;
+    ai.outcome = outcome;
+    ai.errorClass = errorClass;
+    if (usage) ai.usage = usage;
+    const principal = c.get('principal');
+    deps.telemetry.record({
+      requestId: c.get('requestId'),
+      method: c.req.method,
+      path: c.req.path,
+      status,
+      latencyMs: deps.clock.now() - c.get('startedAt'),
+      userId: principal.userId,
+      keyId: principal.keyId,
+      ai,
+    });
+  };
+
+  const readable = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(sse(stream.first));
+    },
+    async pull(controller) {
+      try {
+        const next = await stream.rest.next();
+        if (next.done) {
+          controller.enqueue(encoder.encode('data: [DONE]\n\n'));
+          controller.close();
+          finish('ok', 200, null);
+          return;
+        }
+        usage = noteUsage(next.value, usage);
+        controller.enqueue(sse(next.value));
+      } catch (error) {
+        // Headers are gone: the failure reaches the client as an SSE error event, never as a silent end.
+        const errorClass = error instanceof ProviderCallError ? error.failure.errorClass : 'protocol_error';
+        const failureBody: OpenAiErrorBody =
+          error instanceof ProviderCallError && error.failure.body
+            ? error.failure.body
+            : openAiError(`The provider stream failed (${errorClass}); the answer is incomplete.`, 'api_error', 'stream_interrupted');
+        if (signal.aborted) {
+          finish('client_closed', 499, 'aborted');
+          controller.close();
+          return;
+        }
+        controller.enqueue(sse(JSON.stringify(failureBody)));
+        controller.close();
+        finish('stream_error', 200, errorClass);
+      }
+    },
+    cancel() {
+      stream.cancel();
+      finish('client_closed', 499, 'aborted');
+    },
+  });
+
+  c.header('content-type', 'text/event-stream; charset=utf-8');
+  c.header('cache-control', 'no-cache');
+  c.header('x-accel-buffering', 'no');
+  return c.body(readable, 200);
+}
+
+/** Keeps the latest `usage` seen in the stream (the final chunk when `include_usage` is on). */
+function noteUsage(data: string, current: Usage | undefined): Usage | undefined {
+  if (!data.includes('"usage":{')) return current;
+  try {
+    return usageOf(JSON.parse(data)) ?? current;
+  } catch {
+    return current;
+  }
+}

@@ -1,0 +1,31 @@
+/** `GET /v1/models`: the models the route table can serve, plus one `task:<type>` alias per task. */
+import { Hono } from 'hono';
+import { routableModels, TASK_TYPES } from '../../core/route-table';
+import { TASK_ALIAS_PREFIX } from '../../core/task';
+import type { AppDeps, AppEnv } from '../context';
+import { errorResponse } from '../errors';
+
+/** Fixed creation time for the list (the gateway does not know when upstream models were created). */
+const CREATED = 1_735_689_600;
+
+export function modelRoutes(deps: AppDeps) {
+  const models = [
+    ...[...routableModels(deps.routeTable)].map(([id, providers]) => ({
+      id,
+      object: 'model' as const,
+      created: CREATED,
+      owned_by: providers.join(','),
+    })),
+    ...TASK_TYPES.map((task) => ({ id: `${TASK_ALIAS_PREFIX}${task}`, object: 'model' as const, created: CREATED, owned_by: 'hybrid-orchestrator' })),
+  ];
+  const app = new Hono<AppEnv>();
+  app.get('/v1/models', (c) => c.json({ object: 'list', data: models }));
+  app.get('/v1/models/:model{.+}', (c) => {
+    const model = models.find((m) => m.id === c.req.param('model'));
+    if (!model) {
+      return errorResponse(c, 404, { message: `The model '${c.req.param('model')}' does not exist.`, type: 'invalid_request_error', code: 'model_not_found', param: 'model' });
+    }
+    return c.json(model);
+  });
+  return app;
+}

@@ -1,0 +1,72 @@
+/**
+ * The local DynamoDB engine: dynalite in-process (in memory, or on disk under DATA_DIR), with the
+ * gateway's tables created from the same definitions the CDK stack uses.
+ */
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TableDefinition } from '../shared/tables';
+
+export interface LocalDynamo {
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+/** Starts dynalite on 127.0.0.1 (random port unless given). */
+export async function startDynalite(options: { path?: string; port?: number } = {}): Promise<LocalDynamo> {
+  const server: Server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.path ? { path: options.path } : {}) });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The CreateTable request for a table definition (on-demand billing, all indexes projecting everything). */
+export function createTableInput(definition: TableDefinition, tableName: string): CreateTableCommandInput {
+  const keyAttributes = new Set<string>([definition.partitionKey, ...(definition.sortKey ? [definition.sortKey] : [])]);
+  for (const index of definition.indexes) {
+    keyAttributes.add(index.partitionKey);
+    if (index.sortKey) keyAttributes.add(index.sortKey);
+  }
+  const keySchema = (pk: string, sk?: string) => [
+    { AttributeName: pk, KeyType: 'HASH' as const },
+    ...(sk ? [{ AttributeName: sk, KeyType: 'RANGE' as const }] : []),
+  ];
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [...keyAttributes].map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
+    KeySchema: keySchema(definition.partitionKey, definition.sortKey),
+    ...(definition.indexes.length > 0
+      ? {
+          GlobalSecondaryIndexes: definition.indexes.map((index) => ({
+            IndexName: index.name,
+            KeySchema: keySchema(index.partitionKey, index.sortKey),
+            Projection: { ProjectionType: 'ALL' as const },
+          })),
+        }
+      : {}),
+  };
+}
+
+/** Creates each table unless it exists (idempotent across restarts with DATA_DIR). */
+export async function ensureTables(client: DynamoDBClient, tables: Array<{ definition: TableDefinition; name: string }>): Promise<void> {
+  for (const { definition, name } of tables) {
+    try {
+      await client.send(new CreateTableCommand(createTableInput(definition, name)));
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException)) throw error;
+    }
+    await client.send(new DescribeTableCommand({ TableName: name }));
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Runs the whole gateway on a laptop: dynalite for DynamoDB, simulated upstreams for providers
+ * without keys, seeded API keys, and the same HTTP app served by `@hono/node-server` on loopback.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { serve } from '@hono/node-server';
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { StaticCredentialSource } from '../adapters/providers/credentials';
+import type { ProviderId } from '../core/route-table';
+import { loadConfig, type AppConfig } from '../shared/config';
+import { buildGateway, type ContainerOverrides, type Gateway } from '../shared/container';
+import { API_KEYS_TABLE } from '../shared/tables';
+import { ensureTables, startDynalite } from './dynamodb-local';
+import { parseSimFail, SimulatedUpstream } from './simulated-upstream';
+
+export const LOCAL_USER_ID = 'local-user';
+export const LOCAL_ADMIN_ID = 'local-admin';
+const SIMULATED_KEY = 'sk-simulated-upstream-key';
+
+export interface LocalGateway {
+  url: string;
+  config: AppConfig;
+  gateway: Gateway;
+  /** Simulated upstreams, for the providers that have no real credentials. */
+  sims: Partial<Record<ProviderId, SimulatedUpstream>>;
+  providerModes: Record<ProviderId, 'real' | 'simulated'>;
+  dynamoEndpoint: string;
+  close(): Promise<void>;
+}
+
+export interface LocalGatewayOptions {
+  env?: NodeJS.ProcessEnv;
+  overrides?: ContainerOverrides;
+  /** Adjusts the parsed configuration (tests use it for short timeouts). */
+  configure?: (config: AppConfig) => AppConfig;
+}
+
+/** Starts everything and resolves once the gateway accepts connections. */
+export async function startLocalGateway(options: LocalGatewayOptions = {}): Promise<LocalGateway> {
+  let config = loadConfig('local', options.env ?? process.env);
+  if (options.configure) config = options.configure(config);
+  const closers: Array<() => Promise<void> | void> = [];
+  const close = async () => {
+    for (const closer of closers.reverse()) await closer();
+  };
+  try {
+    let dynamoEndpoint = config.aws.dynamodbEndpoint;
+    if (!dynamoEndpoint) {
+      const path = config.local.dataDir ? join(config.local.dataDir, 'dynamodb') : undefined;
+      if (path) mkdirSync(path, { recursive: true });
+      const dynalite = await startDynalite(path ? { path } : {});
+      closers.push(() => dynalite.close());
+      dynamoEndpoint = dynalite.endpoint;
+    }
+    config = { ...config, aws: { ...config.aws, dynamodbEndpoint: dynamoEndpoint } };
+
+    const admin = new DynamoDBClient({ region: config.aws.region, endpoint: dynamoEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    await ensureTables(admin, [{ definition: API_KEYS_TABLE, name: config.tables.apiKeys }]);
+    admin.destroy();
+
+    const faults = parseSimFail(config.local.simFail);
+    const sims: LocalGateway['sims'] = {};
+    const startSim = async (provider: ProviderId) => {
+      const sim = new SimulatedUpstream({ provider, apiKey: SIMULATED_KEY, latencyMs: config.local.simLatencyMs, chunkDelayMs: config.local.simChunkDelayMs });
+      const url = await sim.listen();
+      closers.push(() => sim.close());
+      const fault = faults.get(provider);
+      if (fault) sim.setFault(fault.fault, fault.times);
+      sims[provider] = sim;
+      return url;
+    };
+    const openai = config.providers.openai ?? { apiKey: SIMULATED_KEY, baseURL: await startSim('openai') };
+    const azure = config.providers.azureOpenai ?? { apiKey: SIMULATED_KEY, endpoint: await startSim('azure-openai'), apiVersion: config.providers.apiVersion };
+
+    const gateway = buildGateway(config, {
+      credentials: new StaticCredentialSource({ openai, 'azure-openai': azure }),
+      ...options.overrides,
+    });
+    closers.push(() => gateway.close());
+    await gateway.apiKeys.register(config.local.userKey, { userId: LOCAL_USER_ID, plan: 'pro', role: 'user' });
+    await gateway.apiKeys.register(config.local.adminKey, { userId: LOCAL_ADMIN_ID, plan: 'enterprise', role: 'admin' });
+
+    const server = await new Promise<Server>((resolve, reject) => {
+      const s = serve({ fetch: gateway.app.fetch, hostname: config.local.host, port: config.local.port }, () => resolve(s as Server)) as Server;
+      s.once('error', reject);
+    });
+    server.keepAliveTimeout = 65_000;
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `http://${config.local.host}:${port}`,
+      config,
+      gateway,
+      sims,
+      providerModes: { openai: sims.openai ? 'simulated' : 'real', 'azure-openai': sims['azure-openai'] ? 'simulated' : 'real' },
+      dynamoEndpoint,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

@@ -1,0 +1,49 @@
+/** `npm start`: the gateway on http://127.0.0.1:3000 with no AWS account. Ctrl-C stops it cleanly. */
+import { ConfigError } from '../shared/config';
+import { startLocalGateway } from './local-gateway';
+
+async function main() {
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+  const local = await startLocalGateway();
+  const { config } = local;
+  const modes = Object.entries(local.providerModes)
+    .map(([provider, mode]) => `${provider}: ${mode === 'real' ? 'REAL (keys from the environment)' : 'SIMULATED (no keys set; answers are fake)'}`)
+    .join('\n    ');
+  process.stdout.write(
+    [
+      '',
+      `  Hybrid Orchestrator gateway listening on ${local.url}`,
+      `  OpenAI-compatible base URL: ${local.url}/v1`,
+      '  Providers:',
+      `    ${modes}`,
+      `  DynamoDB: dynalite ${config.local.dataDir ? `on disk in ${config.local.dataDir}` : 'in memory (set DATA_DIR to keep data)'}`,
+      `  User key:  ${config.local.userKey}`,
+      `  Admin key: ${config.local.adminKey}`,
+      config.local.simFail ? `  Injected failures (SIM_FAIL): ${config.local.simFail}` : '',
+      '',
+      `  Try: curl ${local.url}/v1/chat/completions -H "Authorization: Bearer ${config.local.userKey}" \\`,
+      `         -H "content-type: application/json" -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}'`,
+      '',
+    ]
+      .filter((line, i, all) => line !== '' || all[i - 1] !== '')
+      .join('\n') + '\n',
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`\n  ${signal} received, shutting down...\n`);
+    await local.close();
+    process.stdout.write('  stopped.\n');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  const message = error instanceof ConfigError ? error.message : `failed to start: ${(error as Error).message}`;
+  process.stderr.write(`hybrid-orchestrator: ${message}\n`);
+  process.exit(1);
+});

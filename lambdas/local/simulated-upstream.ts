@@ -1,0 +1,271 @@
+/**
+ * Simulated OpenAI and Azure OpenAI upstreams for running without provider keys: real HTTP servers
+ * on loopback speaking both wire formats (Azure's `/openai/deployments/{name}/chat/completions`
+ * with `api-version` and `api-key`), with SSE streaming, deterministic answers that say they are
+ * simulated, realistic `usage` counts, configurable latency and failure injection.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ProviderId } from '../core/route-table';
+
+export type SimFault =
+  | { kind: 'status'; status: number; retryAfterMs?: number; retryAfter?: string; code?: string }
+  | { kind: 'timeout' }
+  | { kind: 'reset' }
+  | { kind: 'midstream' };
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  body: Record<string, unknown> | undefined;
+  /** Credential header names that arrived (values are never recorded). */
+  authHeaders: string[];
+}
+
+export interface SimulatedUpstreamOptions {
+  provider: ProviderId;
+  apiKey: string;
+  latencyMs?: number;
+  chunkDelayMs?: number;
+}
+
+const STATUS_MESSAGES: Record<number, [string, string]> = {
+  400: ['invalid_request_error', 'Simulated bad request.'],
+  401: ['invalid_request_error', 'Incorrect API key provided: sk-simu************************wxyz.'],
+  403: ['permission_error', 'Simulated permission denied.'],
+  404: ['invalid_request_error', 'Simulated: the model does not exist.'],
+  408: ['timeout_error', 'Simulated request timeout.'],
+  409: ['conflict_error', 'Simulated conflict.'],
+  422: ['invalid_request_error', 'Simulated unprocessable entity.'],
+  429: ['rate_limit_error', 'Simulated rate limit reached.'],
+};
+
+/** Rough token count: ~4 characters per token, as OpenAI's rule of thumb. */
+export function estimateTokens(text: string): number {
+  return text.length === 0 ? 0 : Math.max(1, Math.ceil(text.length / 4));
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) return content.map((p) => (p && typeof p === 'object' && 'text' in p ? String(p.text) : '')).join(' ');
+  return '';
+}
+
+export class SimulatedUpstream {
+  readonly requests: RecordedRequest[] = [];
+  private readonly server: Server;
+  private fault: { fault: SimFault; remaining: number } | undefined;
+  private counter = 0;
+  latencyMs: number;
+  chunkDelayMs: number;
+
+  constructor(private readonly options: SimulatedUpstreamOptions) {
+    this.latencyMs = options.latencyMs ?? 0;
+    this.chunkDelayMs = options.chunkDelayMs ?? 0;
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 60_000;
+  }
+
+  get provider(): ProviderId {
+    return this.options.provider;
+  }
+
+  /** Starts listening on 127.0.0.1 and resolves the base URL (OpenAI: `.../v1`; Azure: the endpoint). */
+  async listen(port = 0): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', () => resolve());
+    });
+    const { port: bound } = this.server.address() as AddressInfo;
+    return this.options.provider === 'openai' ? `http://127.0.0.1:${bound}/v1` : `http://127.0.0.1:${bound}`;
+  }
+
+  /** Injects a failure for the next `times` requests (default: until cleared). */
+  setFault(fault: SimFault | undefined, times = Number.POSITIVE_INFINITY): void {
+    this.fault = fault ? { fault, remaining: times } : undefined;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private takeFault(): SimFault | undefined {
+    if (!this.fault) return undefined;
+    const { fault } = this.fault;
+    this.fault.remaining -= 1;
+    if (this.fault.remaining <= 0) this.fault = undefined;
+    return fault;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const url = new URL(req.url ?? '/', 'http://sim');
+    let body: Record<string, unknown> | undefined;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+    } catch {
+      body = undefined;
+    }
+    this.requests.push({
+      method: req.method ?? 'GET',
+      path: url.pathname + url.search,
+      body,
+      authHeaders: ['authorization', 'api-key'].filter((h) => req.headers[h] !== undefined),
+    });
+    if (this.requests.length > 1000) this.requests.splice(0, this.requests.length - 1000);
+
+    const route = this.route(req, url);
+    if ('error' in route) return this.sendError(res, route.status, route.type, route.error);
+    if (!body || !Array.isArray(body['messages'])) return this.sendError(res, 400, 'invalid_request_error', "Missing required parameter: 'messages'.");
+
+    const fault = this.takeFault();
+    if (fault?.kind === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === 'timeout') return; // never answer: the client's timeout must fire
+    if (this.latencyMs > 0) await sleep(this.latencyMs);
+    if (fault?.kind === 'status') {
+      const [type, message] = STATUS_MESSAGES[fault.status] ?? ['server_error', `Simulated upstream error ${fault.status}.`];
+      const headers: Record<string, string> = {};
+      if (fault.retryAfterMs !== undefined) headers['retry-after-ms'] = String(fault.retryAfterMs);
+      if (fault.retryAfter !== undefined) headers['retry-after'] = fault.retryAfter;
+      return this.sendError(res, fault.status, type, message, fault.code, headers);
+    }
+    const model = route.model ?? (typeof body['model'] === 'string' ? body['model'] : 'unknown');
+    if (body['stream'] === true) return this.stream(res, body, model, fault?.kind === 'midstream');
+    return this.complete(res, body, model, fault?.kind === 'midstream');
+  }
+
+  private route(req: IncomingMessage, url: URL): { model?: string } | { status: number; type: string; error: string } {
+    if (req.method !== 'POST') return { status: 405, type: 'invalid_request_error', error: 'Simulated upstream: use POST.' };
+    if (this.options.provider === 'openai') {
+      if (url.pathname !== '/v1/chat/completions') return { status: 404, type: 'invalid_request_error', error: `Unknown path ${url.pathname}` };
+      if (req.headers.authorization !== `Bearer ${this.options.apiKey}`) {
+        return { status: 401, type: 'invalid_request_error', error: 'Incorrect API key provided: sk-simu************************wxyz.' };
+      }
+      return {};
+    }
+    const match = /^\/openai\/deployments\/([^/]+)\/chat\/completions$/.exec(url.pathname);
+    if (!match?.[1]) return { status: 404, type: 'invalid_request_error', error: 'Resource not found' };
+    if (!url.searchParams.get('api-version')) return { status: 400, type: 'invalid_request_error', error: 'api-version query parameter is required.' };
+    if (req.headers['api-key'] !== this.options.apiKey) {
+      return { status: 401, type: 'invalid_request_error', error: 'Access denied due to invalid subscription key or wrong API endpoint.' };
+    }
+    return { model: decodeURIComponent(match[1]) };
+  }
+
+  private sendError(res: ServerResponse, status: number, type: string, message: string, code?: string, headers: Record<string, string> = {}) {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify({ error: { message, type, param: null, code: code ?? null } }));
+  }
+
+  private answer(body: Record<string, unknown>, model: string) {
+    const messages = body['messages'] as Array<Record<string, unknown>>;
+    const lastUser = [...messages].reverse().find((m) => m['role'] === 'user');
+    const question = textOf(lastUser?.['content']).replace(/\s+/g, ' ').trim().slice(0, 80);
+    const content =
+      `[simulated ${this.options.provider} ${model}] This answer comes from the local simulated upstream, not a real model. ` +
+      `You asked: "${question}". Set provider keys to get real answers.`;
+    const promptTokens = messages.reduce((sum, m) => sum + 4 + estimateTokens(textOf(m['content'])), 3);
+    const choices = Math.min(Math.max(Number(body['n'] ?? 1) || 1, 1), 8);
+    const completionTokens = estimateTokens(content) * choices;
+    this.counter += 1;
+    return {
+      id: `chatcmpl-sim${this.options.provider === 'openai' ? 'oai' : 'az'}${this.counter}`,
+      created: Math.floor(Date.now() / 1000),
+      content,
+      choices,
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
+        prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+        completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+      },
+    };
+  }
+
+  private complete(res: ServerResponse, body: Record<string, unknown>, model: string, cut: boolean) {
+    const a = this.answer(body, model);
+    const payload = JSON.stringify({
+      id: a.id,
+      object: 'chat.completion',
+      created: a.created,
+      model,
+      choices: Array.from({ length: a.choices }, (_, index) => ({
+        index,
+        message: { role: 'assistant', content: a.content, refusal: null, annotations: [] },
+        logprobs: null,
+        finish_reason: 'stop',
+        ...(this.options.provider === 'azure-openai' ? { content_filter_results: { hate: { filtered: false, severity: 'safe' } } } : {}),
+      })),
+      usage: a.usage,
+      system_fingerprint: 'fp_simulated',
+    });
+    res.writeHead(200, { 'content-type': 'application/json', 'x-simulated-upstream': this.options.provider });
+    if (cut) {
+      res.write(payload.slice(0, Math.floor(payload.length / 2)));
+      res.socket?.destroy();
+      return;
+    }
+    res.end(payload);
+  }
+
+  private async stream(res: ServerResponse, body: Record<string, unknown>, model: string, cut: boolean) {
+    const a = this.answer(body, model);
+    const includeUsage = (body['stream_options'] as { include_usage?: unknown } | undefined)?.include_usage === true;
+    const base = { id: a.id, object: 'chat.completion.chunk', created: a.created, model, system_fingerprint: 'fp_simulated' };
+    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+      `data: ${JSON.stringify({ ...base, choices, ...(includeUsage ? { usage: null } : {}), ...extra })}\n\n`;
+    const words = a.content.split(/(?<= )/);
+    const events: string[] = [];
+    if (this.options.provider === 'azure-openai') {
+      // Azure sends its prompt filter results first, in a chunk that is not an OpenAI chunk.
+      events.push(`data: ${JSON.stringify({ choices: [], created: 0, id: '', model: '', object: '', prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }] })}\n\n`);
+    }
+    for (let index = 0; index < a.choices; index++) {
+      events.push(chunk([{ index, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }]));
+      for (let i = 0; i < words.length; i += 3) {
+        events.push(chunk([{ index, delta: { content: words.slice(i, i + 3).join('') }, logprobs: null, finish_reason: null }]));
+      }
+      events.push(chunk([{ index, delta: {}, logprobs: null, finish_reason: 'stop' }]));
+    }
+    if (includeUsage) events.push(`data: ${JSON.stringify({ ...base, choices: [], usage: a.usage })}\n\n`);
+    events.push('data: [DONE]\n\n');
+
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-simulated-upstream': this.options.provider });
+    const stopAt = cut ? Math.min(3, events.length - 1) : events.length;
+    for (let i = 0; i < stopAt; i++) {
+      if (res.destroyed) return;
+      res.write(events[i]);
+      if (this.chunkDelayMs > 0) await sleep(this.chunkDelayMs);
+    }
+    if (cut) res.socket?.destroy();
+    else res.end();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Parses `SIM_FAIL` (`azure-openai:503,openai:timeout,openai:429:2`): provider, fault, optional count. */
+export function parseSimFail(spec: string | undefined): Map<ProviderId, { fault: SimFault; times: number }> {
+  const out = new Map<ProviderId, { fault: SimFault; times: number }>();
+  if (!spec) return out;
+  for (const item of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [provider, what, count] = item.split(':');
+    if (provider !== 'openai' && provider !== 'azure-openai') throw new Error(`SIM_FAIL: unknown provider "${provider}" in "${item}"`);
+    let fault: SimFault;
+    if (what === 'timeout' || what === 'reset' || what === 'midstream') fault = { kind: what };
+    else if (what && /^\d{3}$/.test(what)) fault = { kind: 'status', status: Number(what) };
+    else throw new Error(`SIM_FAIL: unknown fault "${what}" in "${item}" (use a status code, timeout, reset or midstream)`);
+    const times = count === undefined ? Number.POSITIVE_INFINITY : Number(count);
+    if (!Number.isInteger(times) || times < 1) throw new Error(`SIM_FAIL: bad count "${count}" in "${item}"`);
+    out.set(provider, { fault, times });
+  }
+  return out;
+}

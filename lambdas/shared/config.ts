@@ -1,0 +1,160 @@
+/**
+ * The one configuration module: every setting the gateway reads comes from the environment,
+ * parsed once with zod, failing fast with the variable's name. README.md documents each variable.
+ */
+import { readFileSync } from 'node:fs';
+import * as z from 'zod';
+import defaultRoutes from '../../config/routes.json';
+import { parseRouteTable, type RouteTable } from '../core/route-table';
+
+export type Runtime = 'aws' | 'local';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const EnvSchema = z.object({
+  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
+  SERVICE_NAME: z.string().min(1).default('hybrid-orchestrator'),
+  METRICS_NAMESPACE: z.string().min(1).default('HybridOrchestrator'),
+  METRICS_ENABLED: bool.optional(),
+  MAX_BODY_BYTES: int(1024, 10 * 1024 * 1024).default(1024 * 1024),
+  ROUTES_FILE: optionalString,
+  ROUTES_JSON: optionalString,
+  API_KEY_CACHE_TTL_SECONDS: int(0, 60).default(30),
+  API_KEYS_TABLE: z.string().min(3).default('hybrid-orchestrator-api-keys'),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  DYNAMODB_ENDPOINT: optionalString.pipe(z.url().optional()),
+  DYNAMODB_TIMEOUT_MS: int(100, 30_000).default(2000),
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: optionalString.pipe(z.url().optional()),
+  AZURE_OPENAI_API_KEY: optionalString,
+  AZURE_OPENAI_ENDPOINT: optionalString.pipe(z.url().optional()),
+  OPENAI_API_VERSION: z.string().min(1).default('2024-10-21'),
+  OPENAI_SECRET_ID: optionalString,
+  AZURE_OPENAI_SECRET_ID: optionalString,
+  SECRETS_CACHE_TTL_SECONDS: int(0, 3600).default(300),
+  // Local runner only.
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: int(0, 65535).default(3000),
+  DATA_DIR: optionalString,
+  LOCAL_API_KEY: z.string().min(8).default('sk-local-user-key'),
+  LOCAL_ADMIN_KEY: z.string().min(8).default('sk-local-admin-key'),
+  SIM_FAIL: optionalString,
+  SIM_LATENCY_MS: int(0, 600_000).default(0),
+  SIM_CHUNK_DELAY_MS: int(0, 60_000).default(20),
+});
+
+export interface AppConfig {
+  runtime: Runtime;
+  logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  serviceName: string;
+  metricsNamespace: string;
+  metricsEnabled: boolean;
+  maxBodyBytes: number;
+  routeTable: RouteTable;
+  apiKeyCacheTtlMs: number;
+  tables: { apiKeys: string };
+  aws: { region: string; dynamodbEndpoint: string | undefined; dynamodbTimeoutMs: number };
+  providers: {
+    openai: { apiKey: string; baseURL?: string } | undefined;
+    azureOpenai: { apiKey: string; endpoint: string; apiVersion: string } | undefined;
+    secretIds: { openai?: string; 'azure-openai'?: string };
+    secretsCacheTtlMs: number;
+    apiVersion: string;
+  };
+  local: {
+    host: string;
+    port: number;
+    dataDir: string | undefined;
+    userKey: string;
+    adminKey: string;
+    simFail: string | undefined;
+    simLatencyMs: number;
+    simChunkDelayMs: number;
+  };
+}
+
+/** Raised when the environment is invalid; the message names every bad variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function loadRouteTable(env: z.infer<typeof EnvSchema>): RouteTable {
+  if (env.ROUTES_JSON) return parseRouteTable(parseJson(env.ROUTES_JSON, 'ROUTES_JSON'), 'ROUTES_JSON');
+  if (env.ROUTES_FILE) {
+    let text: string;
+    try {
+      text = readFileSync(env.ROUTES_FILE, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`ROUTES_FILE: cannot read ${env.ROUTES_FILE} (${(error as Error).message})`);
+    }
+    return parseRouteTable(parseJson(text, 'ROUTES_FILE'), `ROUTES_FILE ${env.ROUTES_FILE}`);
+  }
+  return parseRouteTable(defaultRoutes, 'config/routes.json');
+}
+
+function parseJson(text: string, variable: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${variable}: not valid JSON (${(error as Error).message})`);
+  }
+}
+
+/** Parses the environment for the given runtime. */
+export function loadConfig(runtime: Runtime, source: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = EnvSchema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  const env = parsed.data;
+  let routeTable: RouteTable;
+  try {
+    routeTable = loadRouteTable(env);
+  } catch (error) {
+    throw error instanceof ConfigError ? error : new ConfigError((error as Error).message);
+  }
+  if ((env.AZURE_OPENAI_API_KEY === undefined) !== (env.AZURE_OPENAI_ENDPOINT === undefined)) {
+    throw new ConfigError('AZURE_OPENAI_API_KEY and AZURE_OPENAI_ENDPOINT must be set together');
+  }
+  return {
+    runtime,
+    logLevel: env.LOG_LEVEL,
+    serviceName: env.SERVICE_NAME,
+    metricsNamespace: env.METRICS_NAMESPACE,
+    metricsEnabled: env.METRICS_ENABLED ?? runtime === 'aws',
+    maxBodyBytes: env.MAX_BODY_BYTES,
+    routeTable,
+    apiKeyCacheTtlMs: env.API_KEY_CACHE_TTL_SECONDS * 1000,
+    tables: { apiKeys: env.API_KEYS_TABLE },
+    aws: { region: env.AWS_REGION, dynamodbEndpoint: env.DYNAMODB_ENDPOINT, dynamodbTimeoutMs: env.DYNAMODB_TIMEOUT_MS },
+    providers: {
+      openai: env.OPENAI_API_KEY ? { apiKey: env.OPENAI_API_KEY, ...(env.OPENAI_BASE_URL ? { baseURL: env.OPENAI_BASE_URL } : {}) } : undefined,
+      azureOpenai:
+        env.AZURE_OPENAI_API_KEY && env.AZURE_OPENAI_ENDPOINT
+          ? { apiKey: env.AZURE_OPENAI_API_KEY, endpoint: env.AZURE_OPENAI_ENDPOINT, apiVersion: env.OPENAI_API_VERSION }
+          : undefined,
+      secretIds: {
+        ...(env.OPENAI_SECRET_ID ? { openai: env.OPENAI_SECRET_ID } : {}),
+        ...(env.AZURE_OPENAI_SECRET_ID ? { 'azure-openai': env.AZURE_OPENAI_SECRET_ID } : {}),
+      },
+      secretsCacheTtlMs: env.SECRETS_CACHE_TTL_SECONDS * 1000,
+      apiVersion: env.OPENAI_API_VERSION,
+    },
+    local: {
+      host: env.HOST,
+      port: env.PORT,
+      dataDir: env.DATA_DIR,
+      userKey: env.LOCAL_API_KEY,
+      adminKey: env.LOCAL_ADMIN_KEY,
+      simFail: env.SIM_FAIL,
+      simLatencyMs: env.SIM_LATENCY_MS,
+      simChunkDelayMs: env.SIM_CHUNK_DELAY_MS,
+    },
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * The composition root: the only place that builds SDK clients and wires adapters into the core.
+ * Built once per Lambda cold start, or once by the local runner.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { Hono } from 'hono';
+import { DynamoDbApiKeyStore } from '../adapters/dynamodb/dynamodb-api-key-store';
+import { StaticCredentialSource, type CredentialSource } from '../adapters/providers/credentials';
+import { SdkProviderDirectory } from '../adapters/providers/sdk-provider-directory';
+import { SecretsManagerCredentialSource } from '../adapters/secrets/secrets-manager-credential-source';
+import { PowertoolsTelemetry } from '../adapters/telemetry/powertools-telemetry';
+import { ApiKeyService } from '../core/api-keys';
+import { Orchestrator } from '../core/orchestrator';
+import type { Clock, ProviderDirectory, Random } from '../core/ports';
+import type { Telemetry } from '../core/telemetry';
+import { createApp } from '../http/app';
+import type { AppEnv } from '../http/context';
+import type { AppConfig } from './config';
+import { systemClock, systemRandom } from './system';
+
+export interface ContainerOverrides {
+  clock?: Clock;
+  random?: Random;
+  credentials?: CredentialSource;
+  telemetry?: Telemetry;
+}
+
+export interface Gateway {
+  app: Hono<AppEnv>;
+  apiKeys: ApiKeyService;
+  providers: ProviderDirectory;
+  dynamo: DynamoDBDocumentClient;
+  logger: Logger;
+  close(): void;
+}
+
+export function createLogger(config: AppConfig): Logger {
+  return new Logger({ serviceName: config.serviceName, logLevel: config.logLevel });
+}
+
+function dynamoClient(config: AppConfig): DynamoDBDocumentClient {
+  const local = config.aws.dynamodbEndpoint !== undefined;
+  const client = new DynamoDBClient({
+    region: config.aws.region,
+    maxAttempts: 3,
+    requestHandler: new NodeHttpHandler({ connectionTimeout: config.aws.dynamodbTimeoutMs, requestTimeout: config.aws.dynamodbTimeoutMs }),
+    ...(local ? { endpoint: config.aws.dynamodbEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+  });
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+function credentialSource(config: AppConfig, clock: Clock): CredentialSource {
+  if (config.runtime === 'aws') {
+    return new SecretsManagerCredentialSource(new SecretsManagerClient({ region: config.aws.region, maxAttempts: 2 }), clock, {
+      secretIds: config.providers.secretIds,
+      ttlMs: config.providers.secretsCacheTtlMs,
+      timeoutMs: 3000,
+    });
+  }
+  return new StaticCredentialSource({ openai: config.providers.openai, 'azure-openai': config.providers.azureOpenai });
+}
+
+/** Builds the whole gateway for a configuration. */
+export function buildGateway(config: AppConfig, overrides: ContainerOverrides = {}): Gateway {
+  const clock = overrides.clock ?? systemClock;
+  const random = overrides.random ?? systemRandom;
+  const logger = createLogger(config);
+  const metrics = config.metricsEnabled ? new Metrics({ namespace: config.metricsNamespace, serviceName: config.serviceName }) : undefined;
+  const telemetry = overrides.telemetry ?? new PowertoolsTelemetry(logger, metrics);
+  const dynamo = dynamoClient(config);
+  const providers = new SdkProviderDirectory(overrides.credentials ?? credentialSource(config, clock));
+  const keyStore = new DynamoDbApiKeyStore(dynamo, config.tables.apiKeys);
+  const apiKeys = new ApiKeyService(keyStore, clock, random, {
+    cacheTtlMs: config.apiKeyCacheTtlMs,
+    negativeCacheTtlMs: Math.min(config.apiKeyCacheTtlMs, 5000),
+    maxCacheEntries: 10_000,
+  });
+  const app = createApp({
+    maxBodyBytes: config.maxBodyBytes,
+    routeTable: config.routeTable,
+    orchestrator: new Orchestrator({ providers, clock, random }),
+    apiKeys,
+    telemetry,
+    clock,
+    newRequestId: () => `req_${Buffer.from(random.bytes(12)).toString('hex')}`,
+    readiness: {
+      dynamodb: async () => {
+        await keyStore.ping();
+        return { ok: true };
+      },
+      config: async () => ({ ok: true, detail: `route table v${config.routeTable.version}` }),
+      providers: async () => {
+        const configured = await providers.configured();
+        return configured.length > 0 ? { ok: true, detail: configured.join(', ') } : { ok: false, detail: 'no provider has credentials' };
+      },
+    },
+  });
+  return { app, apiKeys, providers, dynamo, logger, close: () => dynamo.destroy() };
+}

@@ -1,0 +1,24 @@
+/**
+ * DynamoDB table definitions as plain data: the CDK stack and the local runner (dynalite) both
+ * create their tables from here, so the two never drift apart.
+ */
+export interface TableDefinition {
+  /** Logical name, used for the CDK construct id and the default physical name. */
+  logicalName: string;
+  partitionKey: string;
+  sortKey?: string;
+  timeToLiveAttribute?: string;
+  indexes: Array<{ name: string; partitionKey: string; sortKey?: string }>;
+}
+
+export const API_KEYS_TABLE: TableDefinition = {
+  logicalName: 'api-keys',
+  partitionKey: 'keyHash',
+  indexes: [
+    { name: 'byId', partitionKey: 'id' },
+    { name: 'byUser', partitionKey: 'userId', sortKey: 'createdAt' },
+  ],
+};
+
+/** Every table the gateway uses. */
+export const TABLES = [API_KEYS_TABLE] as const;
