@@ -1,0 +1,17 @@
+/** CDK app: reads the stage settings from context and creates the gateway stack. */
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { OrchestratorStack } from '../lib/orchestrator-stack';
+
+const app = new App();
+const stage = String(app.node.tryGetContext('stage') ?? 'dev');
+const routeTableFile = app.node.tryGetContext('routeTableFile') as string | undefined;
+
+new OrchestratorStack(app, `HybridOrchestrator-${stage}`, {
+  stage,
+  ...(routeTableFile ? { routeTableFile } : {}),
+  env: { account: process.env['CDK_DEFAULT_ACCOUNT'], region: process.env['CDK_DEFAULT_REGION'] },
+  description: 'Hybrid Orchestrator: OpenAI-compatible AI gateway with task routing and fallback',
+});
+
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -1,0 +1,161 @@
+/**
+ * The gateway Lambda (Node.js 22, arm64, bundled locally with esbuild) behind an API Gateway REST
+ * API whose proxy integration streams responses, with access logs and least-privilege grants.
+ */
+import { CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import {
+  AccessLogFormat,
+  EndpointType,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  ResponseTransferMode,
+  RestApi,
+} from 'aws-cdk-lib/aws-apigateway';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { join } from 'node:path';
+import type { ProviderId } from '../../lambdas/core/route-table';
+
+export interface GatewayApiProps {
+  readonly stage: string;
+  readonly apiKeysTable: TableV2;
+  readonly providerSecrets: Record<ProviderId, ISecret>;
+  /** Extra environment for the function (route table override, cache TTLs...). */
+  readonly environment?: Record<string, string>;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /** @default 1024 */
+  readonly memorySize?: number;
+  /**
+   * Upper bound of one request, streams included (API Gateway REST streaming allows up to 15 min).
+   * @default Duration.minutes(5)
+   */
+  readonly timeout?: Duration;
+}
+
+const ROOT = join(__dirname, '..', '..');
+
+export class GatewayApi extends Construct {
+  readonly function: NodejsFunction;
+  readonly api: RestApi;
+
+  constructor(scope: Construct, id: string, props: GatewayApiProps) {
+    super(scope, id);
+    const timeout = props.timeout ?? Duration.minutes(5);
+    if (timeout.toSeconds() > 900) throw new Error('GatewayApi: timeout cannot exceed 15 minutes (API Gateway streaming limit)');
+    const retention = props.logRetention ?? RetentionDays.ONE_MONTH;
+
+    const logGroup = new LogGroup(this, 'FunctionLogs', { retention });
+    const role = new Role(this, 'FunctionRole', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Hybrid Orchestrator gateway function',
+    });
+    role.addToPolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+    );
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: join(ROOT, 'lambdas', 'handlers', 'gateway.ts'),
+      handler: 'handler',
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 1024,
+      timeout,
+      role,
+      logGroup,
+      projectRoot: ROOT,
+      depsLockFilePath: join(ROOT, 'package-lock.json'),
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        API_KEYS_TABLE: props.apiKeysTable.tableName,
+        OPENAI_SECRET_ID: props.providerSecrets.openai.secretArn,
+        AZURE_OPENAI_SECRET_ID: props.providerSecrets['azure-openai'].secretArn,
+        SERVICE_NAME: 'hybrid-orchestrator',
+        METRICS_NAMESPACE: 'HybridOrchestrator',
+        ...props.environment,
+      },
+      bundling: {
+        forceDockerBundling: false,
+        minify: true,
+        sourceMap: true,
+        target: 'node22',
+        format: OutputFormat.CJS,
+        // Bundle the AWS SDK too: the versions pinned in package-lock.json are the ones tested.
+        externalModules: [],
+      },
+    });
+    props.apiKeysTable.grantReadWriteData(role);
+    for (const secret of Object.values(props.providerSecrets)) secret.grantRead(role);
+    const tableLogicalId = Stack.of(this).getLogicalId(props.apiKeysTable.node.defaultChild as CfnElement);
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/index/*]`,
+      reason: 'The only wildcard is "<table-arn>/index/*" from grantReadWriteData: the function queries the api-keys table indexes (byId, byUser).',
+    });
+
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention });
+    this.api = new RestApi(this, 'Api', {
+      restApiName: `hybrid-orchestrator-${props.stage}`,
+      description: 'Hybrid Orchestrator: OpenAI-compatible AI gateway',
+      endpointTypes: [EndpointType.REGIONAL],
+      cloudWatchRole: true,
+      deployOptions: {
+        stageName: props.stage,
+        accessLogDestination: new LogGroupLogDestination(accessLogs),
+        accessLogFormat: AccessLogFormat.jsonWithStandardFields(),
+        loggingLevel: MethodLoggingLevel.ERROR,
+        metricsEnabled: true,
+        throttlingBurstLimit: 500,
+        throttlingRateLimit: 1000,
+      },
+    });
+    const integration = new LambdaIntegration(this.function, {
+      proxy: true,
+      responseTransferMode: ResponseTransferMode.STREAM,
+      timeout,
+    });
+    this.api.root.addMethod('ANY', integration);
+    this.api.root.addProxy({ defaultIntegration: integration, anyMethod: true });
+
+    Validations.of(this.api).acknowledge(
+      {
+        id: 'AwsSolutions-APIG2',
+        reason: 'A single proxy integration: the gateway validates every request body with zod and answers 4xx in the OpenAI or legacy shape.',
+      },
+      {
+        id: 'AwsSolutions-APIG4',
+        reason: 'Clients authenticate with their existing bearer API keys, verified by the function against hashed keys in DynamoDB (401/403 in OpenAI shape).',
+      },
+      {
+        id: 'AwsSolutions-COG4',
+        reason: 'No Cognito user pool: callers are applications holding gateway API keys, checked by the function.',
+      },
+      {
+        id: 'AwsSolutions-APIG3',
+        reason: 'WAF is optional per deployment (attach a web ACL to the stage); per-key authentication and stage throttling apply to every request.',
+      },
+      {
+        id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason: 'API Gateway account role: AmazonAPIGatewayPushToCloudWatchLogs is the AWS-documented managed policy for execution and access logging.',
+      },
+    );
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason: 'Node.js 22 is the runtime this gateway is built and tested for (issue #2); upgrades go through the test suite first.',
+    });
+  }
+
+  /** The OpenAI-compatible base URL (`.../v1`). */
+  get baseUrl(): string {
+    return `${this.api.url}v1`;
+  }
+
+  get region(): string {
+    return Stack.of(this).region;
+  }
+}

@@ -1,0 +1,60 @@
+/** The gateway stack: wires the data, secrets and API constructs together. */
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { readFileSync } from 'node:fs';
+import { parseRouteTable } from '../lambdas/core/route-table';
+import { API_KEYS_TABLE, TABLES } from '../lambdas/shared/tables';
+import { DataTables } from './constructs/data-tables';
+import { GatewayApi } from './constructs/gateway-api';
+import { ProviderSecrets } from './constructs/provider-secrets';
+
+export interface OrchestratorStackProps extends StackProps {
+  /** Deployment stage, part of every resource name. */
+  readonly stage: string;
+  /**
+   * A route table JSON file replacing config/routes.json for this deployment (validated at synth).
+   * @default the repository's config/routes.json
+   */
+  readonly routeTableFile?: string;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /**
+   * Delete the tables with the stack (for throwaway stages only).
+   * @default false
+   */
+  readonly destroyData?: boolean;
+}
+
+export class OrchestratorStack extends Stack {
+  constructor(scope: Construct, id: string, props: OrchestratorStackProps) {
+    super(scope, id, props);
+    if (!/^[a-z][a-z0-9-]{0,20}$/.test(props.stage)) throw new Error(`stage "${props.stage}" must be lowercase letters, digits and dashes`);
+    const namePrefix = `hybrid-orchestrator-${props.stage}`;
+
+    const environment: Record<string, string> = {};
+    if (props.routeTableFile) {
+      const table = parseRouteTable(JSON.parse(readFileSync(props.routeTableFile, 'utf8')), props.routeTableFile);
+      environment['ROUTES_JSON'] = JSON.stringify(table);
+    }
+
+    const data = new DataTables(this, 'Data', {
+      definitions: TABLES,
+      namePrefix,
+      removalPolicy: props.destroyData ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+    const secrets = new ProviderSecrets(this, 'ProviderSecrets', { namePrefix });
+    const gateway = new GatewayApi(this, 'Gateway', {
+      stage: props.stage,
+      apiKeysTable: data.table(API_KEYS_TABLE.logicalName),
+      providerSecrets: secrets.secrets,
+      environment,
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+    });
+
+    new CfnOutput(this, 'BaseUrl', { value: gateway.baseUrl, description: 'OpenAI-compatible base URL' });
+    new CfnOutput(this, 'ApiKeysTable', { value: data.table(API_KEYS_TABLE.logicalName).tableName });
+    new CfnOutput(this, 'OpenAiSecretArn', { value: secrets.secrets.openai.secretArn });
+    new CfnOutput(this, 'AzureOpenAiSecretArn', { value: secrets.secrets['azure-openai'].secretArn });
+  }
+}
