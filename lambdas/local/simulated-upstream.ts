@@ -264,7 +264,7 @@ export function parseSimFail(spec: string | undefined): Map<ProviderId, { fault:
     else if (what && /^\d{3}$/.test(what)) fault = { kind: 'status', status: Number(what) };
     else throw new Error(`SIM_FAIL: unknown fault "${what}" in "${item}" (use a status code, timeout, reset or midstream)`);
     const times = count === undefined ? Number.POSITIVE_INFINITY : Number(count);
-    if (!Number.isInteger(times) || times < 1) throw new Error(`SIM_FAIL: bad count "${count}" in "${item}"`);
+    if (count !== undefined && (!Number.isInteger(times) || times < 1)) throw new Error(`SIM_FAIL: bad count "${count}" in "${item}"`);
     out.set(provider, { fault, times });
   }
   return out;

@@ -1,0 +1,78 @@
+/**
+ * Starts the real local gateway (dynalite, simulated upstreams on loopback, the HTTP app on a
+ * random port) with short timeouts and fast retries, plus an official `openai` SDK client.
+ */
+import OpenAI from 'openai';
+import type { RouteTable } from '../../lambdas/core/route-table';
+import { startLocalGateway, type LocalGateway, type LocalGatewayOptions } from '../../lambdas/local/local-gateway';
+import type { AppConfig } from '../../lambdas/shared/config';
+
+export const USER_KEY = 'sk-test-user-key-0001';
+export const ADMIN_KEY = 'sk-test-admin-key-0001';
+
+/** Fast settings for tests: 300 ms first byte, 2 s total, 2 attempts, 5-20 ms backoff. */
+export function fastRoutes(table: RouteTable): RouteTable {
+  return {
+    ...table,
+    defaults: {
+      timeouts: { connectMs: 500, firstByteMs: 300, totalMs: 2000 },
+      retry: { attempts: 2, baseDelayMs: 5, maxDelayMs: 20, maxRetryAfterMs: 1000 },
+    },
+    tasks: Object.fromEntries(
+      Object.entries(table.tasks).map(([task, route]) => [task, { ...route, targets: route.targets.map(({ provider, model }) => ({ provider, model })) }]),
+    ) as RouteTable['tasks'],
+  };
+}
+
+export interface TestGateway extends LocalGateway {
+  client: OpenAI;
+  /** `fetch` against the gateway with the user key. */
+  call(path: string, init?: RequestInit & { key?: string | null }): Promise<Response>;
+}
+
+export async function startTestGateway(options: { env?: Record<string, string>; configure?: (c: AppConfig) => AppConfig; overrides?: LocalGatewayOptions['overrides'] } = {}): Promise<TestGateway> {
+  const local = await startLocalGateway({
+    env: {
+      PORT: '0',
+      LOG_LEVEL: 'SILENT',
+      SIM_CHUNK_DELAY_MS: '0',
+      LOCAL_API_KEY: USER_KEY,
+      LOCAL_ADMIN_KEY: ADMIN_KEY,
+      API_KEY_CACHE_TTL_SECONDS: '1',
+      ...options.env,
+    },
+    configure: (config) => {
+      const fast = { ...config, routeTable: fastRoutes(config.routeTable) };
+      return options.configure ? options.configure(fast) : fast;
+    },
+    ...(options.overrides ? { overrides: options.overrides } : {}),
+  });
+  const client = new OpenAI({ apiKey: USER_KEY, baseURL: `${local.url}/v1`, maxRetries: 0, timeout: 10_000 });
+  return {
+    ...local,
+    client,
+    call: (path, init = {}) => {
+      const { key = USER_KEY, headers, ...rest } = init;
+      return fetch(`${local.url}${path}`, {
+        ...rest,
+        headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), 'content-type': 'application/json', ...(headers as Record<string, string>) },
+      });
+    },
+  };
+}
+
+export const chatBody = (extra: Record<string, unknown> = {}) => ({
+  model: 'gpt-4o-mini',
+  messages: [{ role: 'user', content: 'Write a short hello to Sam.' }],
+  ...extra,
+});
+
+/** Reads a server-sent-events body into its `data` payloads. */
+export async function readSseData(response: Response): Promise<{ raw: string; data: string[] }> {
+  const raw = await response.text();
+  const data = raw
+    .split('\n\n')
+    .filter((block) => block.startsWith('data: '))
+    .map((block) => block.slice('data: '.length));
+  return { raw, data };
+}

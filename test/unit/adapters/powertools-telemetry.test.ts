@@ -1,0 +1,82 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { PowertoolsTelemetry } from '../../../lambdas/adapters/telemetry/powertools-telemetry';
+import type { RequestSummary } from '../../../lambdas/core/telemetry';
+
+const summary: RequestSummary = {
+  requestId: 'req_1',
+  method: 'POST',
+  path: '/v1/chat/completions',
+  status: 200,
+  latencyMs: 120,
+  userId: 'u_1',
+  keyId: 'key_1',
+  ai: {
+    taskType: 'content_planning',
+    taskSource: 'header',
+    requestedModel: 'gpt-4o',
+    stream: false,
+    candidates: [
+      { provider: 'azure-openai', model: 'gpt-4o', modelSource: 'requested' },
+      { provider: 'openai', model: 'gpt-4o', modelSource: 'requested' },
+    ],
+    chosen: { provider: 'openai', model: 'gpt-4o', reason: 'fallback #1 after azure-openai failed with server_error (503)' },
+    attempts: [
+      { provider: 'azure-openai', model: 'gpt-4o', attempt: 1, outcome: 'fallback', status: 503, errorClass: 'server_error', latencyMs: 30 },
+      { provider: 'openai', model: 'gpt-4o', attempt: 1, outcome: 'success', status: 200, errorClass: null, latencyMs: 80 },
+    ],
+    fallback: true,
+    retries: 0,
+    outcome: 'ok',
+    errorClass: null,
+    usage: { promptTokens: 10, completionTokens: 20, totalTokens: 30 },
+  },
+};
+
+function capture(run: () => void): string[] {
+  const lines: string[] = [];
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    lines.push(...String(chunk).split('\n').filter(Boolean));
+    return true;
+  });
+  try {
+    run();
+  } finally {
+    spy.mockRestore();
+  }
+  return lines;
+}
+
+describe('PowertoolsTelemetry', () => {
+  it('writes one JSON log line per request with the routing story', () => {
+    const telemetry = new PowertoolsTelemetry(new Logger({ serviceName: 'svc', logLevel: 'INFO' }), undefined);
+    const lines = capture(() => telemetry.record(summary));
+    expect(lines).toHaveLength(1);
+    const line = JSON.parse(lines[0]!);
+    expect(line).toMatchObject({ level: 'INFO', message: 'request', service: 'svc', requestId: 'req_1', userId: 'u_1', status: 200 });
+    expect(line.timestamp).toEqual(expect.any(String));
+    expect(line.ai.attempts).toHaveLength(2);
+    expect(line.ai.chosen.reason).toContain('fallback');
+    expect(line.ai.usage).toEqual({ promptTokens: 10, completionTokens: 20, totalTokens: 30 });
+  });
+
+  it('emits EMF with provider and task type as the only dimensions', () => {
+    const telemetry = new PowertoolsTelemetry(new Logger({ logLevel: 'SILENT' }), new Metrics({ namespace: 'HybridOrchestrator', serviceName: 'svc' }));
+    const blobs = capture(() => telemetry.record(summary))
+      .map((l) => JSON.parse(l))
+      .filter((b) => b._aws);
+    expect(blobs).toHaveLength(3); // the request, then one per attempt
+    const [request, azureAttempt] = blobs;
+    expect(request._aws.CloudWatchMetrics[0].Namespace).toBe('HybridOrchestrator');
+    expect(request._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'provider', 'taskType']]);
+    expect(request).toMatchObject({ provider: 'openai', taskType: 'content_planning', Requests: 1, Errors: 0, Fallbacks: 1, Retries: 0, Latency: 120 });
+    expect(request._aws.CloudWatchMetrics[0].Metrics).toEqual(
+      expect.arrayContaining([
+        { Name: 'Requests', Unit: 'Count' },
+        { Name: 'Latency', Unit: 'Milliseconds' },
+      ]),
+    );
+    expect(azureAttempt).toMatchObject({ provider: 'azure-openai', ProviderLatency: 30, ProviderErrors: 1 });
+    expect(JSON.stringify(blobs)).not.toContain('u_1');
+  });
+});
