@@ -58,6 +58,8 @@ export class SimulatedUpstream {
   private counter = 0;
   latencyMs: number;
   chunkDelayMs: number;
+  /** Set by `listen()`: the OpenAI base URL, or the Azure endpoint. */
+  baseUrl = '';
 
   constructor(private readonly options: SimulatedUpstreamOptions) {
     this.latencyMs = options.latencyMs ?? 0;
@@ -77,7 +79,8 @@ export class SimulatedUpstream {
       this.server.listen(port, '127.0.0.1', () => resolve());
     });
     const { port: bound } = this.server.address() as AddressInfo;
-    return this.options.provider === 'openai' ? `http://127.0.0.1:${bound}/v1` : `http://127.0.0.1:${bound}`;
+    this.baseUrl = this.options.provider === 'openai' ? `http://127.0.0.1:${bound}/v1` : `http://127.0.0.1:${bound}`;
+    return this.baseUrl;
   }
 
   /** Injects a failure for the next `times` requests (default: until cleared). */
@@ -207,8 +210,8 @@ export class SimulatedUpstream {
     });
     res.writeHead(200, { 'content-type': 'application/json', 'x-simulated-upstream': this.options.provider });
     if (cut) {
-      res.write(payload.slice(0, Math.floor(payload.length / 2)));
-      res.socket?.destroy();
+      // Destroy only once the partial body is flushed, so the client sees a cut body, not a reset.
+      res.write(payload.slice(0, Math.floor(payload.length / 2)), () => res.socket?.destroy());
       return;
     }
     res.end(payload);
@@ -240,7 +243,7 @@ export class SimulatedUpstream {
     const stopAt = cut ? Math.min(3, events.length - 1) : events.length;
     for (let i = 0; i < stopAt; i++) {
       if (res.destroyed) return;
-      res.write(events[i]);
+      await new Promise<void>((resolve) => res.write(events[i], () => resolve()));
       if (this.chunkDelayMs > 0) await sleep(this.chunkDelayMs);
     }
     if (cut) res.socket?.destroy();

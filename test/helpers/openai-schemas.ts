@@ -32,6 +32,7 @@ function instance(): Ajv2020 {
   if (ajv) return ajv;
   const spec = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as { components: { schemas: Record<string, unknown> } };
   ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true });
+  ajv.addFormat('uri', { type: 'string', validate: (s: string) => URL.canParse(s) });
   ajv.addFormat('date', /^\d{4}-\d{2}-\d{2}$/);
   ajv.addFormat('unixtime', { type: 'number', validate: (n: number) => Number.isInteger(n) });
   ajv.addSchema({ $id: 'openai', components: { schemas: translateNullable(spec.components.schemas) } });

@@ -1,0 +1,172 @@
+/** Retry and fallback against real loopback upstreams that fail on purpose. */
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:net';
+import { StaticCredentialSource } from '../../lambdas/adapters/providers/credentials';
+import { conformance } from '../helpers/openai-schemas';
+import { chatBody, readSseData, startTestGateway, type TestGateway } from '../helpers/local-gateway';
+
+let gw: TestGateway;
+beforeAll(async () => {
+  gw = await startTestGateway();
+});
+afterAll(() => gw.close());
+afterEach(() => {
+  gw.sims.openai!.setFault(undefined);
+  gw.sims['azure-openai']!.setFault(undefined);
+});
+
+const post = (extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
+  gw.call('/v1/chat/completions', { method: 'POST', headers, body: JSON.stringify(chatBody(extra)) });
+
+function routing(response: Response) {
+  return {
+    provider: response.headers.get('x-orchestrator-provider'),
+    fallback: response.headers.get('x-orchestrator-fallback'),
+    attempts: response.headers.get('x-orchestrator-attempts'),
+  };
+}
+
+describe('fallback to the next provider', () => {
+  it.each([
+    ['HTTP 500', { kind: 'status', status: 500 }],
+    ['HTTP 503', { kind: 'status', status: 503 }],
+    ['a first-byte timeout', { kind: 'timeout' }],
+    ['a connection reset', { kind: 'reset' }],
+  ] as const)('falls back from OpenAI to Azure OpenAI on %s, after retrying', async (_name, fault) => {
+    gw.sims.openai!.setFault(fault);
+    const { data, response } = await gw.client.chat.completions.create(chatBody() as never).withResponse();
+    expect(routing(response)).toEqual({ provider: 'azure-openai', fallback: 'true', attempts: '3' });
+    expect((data as { choices: Array<{ message: { content: string } }> }).choices[0]?.message.content).toContain('[simulated azure-openai');
+  });
+
+  it('falls back when the provider refuses connections', async () => {
+    const closed: Server = createServer();
+    closed.listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const refused = await startTestGateway({
+      overrides: {
+        credentials: new StaticCredentialSource({
+          openai: { apiKey: 'sk-simulated-upstream-key', baseURL: `http://127.0.0.1:${port}/v1` },
+          'azure-openai': { apiKey: 'sk-simulated-upstream-key', endpoint: gw.sims['azure-openai']!.baseUrl, apiVersion: '2024-10-21' },
+        }),
+      },
+    });
+    try {
+      const response = await refused.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody()) });
+      expect(response.status).toBe(200);
+      expect(routing(response)).toMatchObject({ provider: 'azure-openai', fallback: 'true' });
+    } finally {
+      await refused.close();
+    }
+  });
+
+  it('retries the same provider after the retry-after it asked for, without falling back', async () => {
+    gw.sims.openai!.setFault({ kind: 'status', status: 429, retryAfterMs: 300 }, 1);
+    const started = Date.now();
+    const response = await post();
+    expect(response.status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    expect(routing(response)).toEqual({ provider: 'openai', fallback: 'false', attempts: '2' });
+  });
+
+  it('falls back for a stream that fails before its first byte', async () => {
+    gw.sims.openai!.setFault({ kind: 'status', status: 500 });
+    const response = await post({ stream: true });
+    expect(routing(response)).toMatchObject({ provider: 'azure-openai', fallback: 'true' });
+    const { raw } = await readSseData(response);
+    expect(raw.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+});
+
+describe('no fallback on the caller’s own mistakes', () => {
+  it.each([400, 401, 403, 404, 422])('returns HTTP %i from the provider unchanged', async (status) => {
+    gw.sims.openai!.setFault({ kind: 'status', status });
+    const azureBefore = gw.sims['azure-openai']!.requests.length;
+    const response = await post();
+    expect(response.status).toBe(status);
+    expect(routing(response)).toEqual({ provider: 'openai', fallback: 'false', attempts: '1' });
+    const body = await response.json();
+    expect(conformance('ErrorResponse', body)).toEqual([]);
+    expect(gw.sims['azure-openai']!.requests.length).toBe(azureBefore);
+  });
+
+  it('never shows the provider key a provider echoes back', async () => {
+    gw.sims.openai!.setFault({ kind: 'status', status: 401 });
+    const text = await (await post()).text();
+    expect(text).not.toMatch(/sk-simu\*+wxyz/);
+    expect(text).toContain('sk-[redacted]');
+    expect(text).not.toContain('sk-simulated-upstream-key');
+  });
+
+  it('passes a content filter refusal through without fallback', async () => {
+    gw.sims['azure-openai']!.setFault({ kind: 'status', status: 400, code: 'content_filter' });
+    const response = await post({}, { 'x-task-type': 'content_planning' });
+    expect(response.status).toBe(400);
+    expect((await response.json()).error.code).toBe('content_filter');
+    expect(routing(response)).toMatchObject({ provider: 'azure-openai', fallback: 'false' });
+  });
+});
+
+describe('when every provider fails', () => {
+  it('answers 502 after server errors everywhere', async () => {
+    gw.sims.openai!.setFault({ kind: 'status', status: 500 });
+    gw.sims['azure-openai']!.setFault({ kind: 'status', status: 502 });
+    const response = await post();
+    expect(response.status).toBe(502);
+    expect(routing(response).attempts).toBe('4');
+    const body = await response.json();
+    expect(body.error.code).toBe('upstream_error');
+    expect(conformance('ErrorResponse', body)).toEqual([]);
+  });
+
+  it('answers 504 after timeouts everywhere', async () => {
+    gw.sims.openai!.setFault({ kind: 'timeout' });
+    gw.sims['azure-openai']!.setFault({ kind: 'timeout' });
+    const response = await post();
+    expect(response.status).toBe(504);
+    expect((await response.json()).error.code).toBe('upstream_timeout');
+  });
+
+  it('answers 503 when the last provider is rate limiting', async () => {
+    gw.sims.openai!.setFault({ kind: 'status', status: 503 });
+    gw.sims['azure-openai']!.setFault({ kind: 'status', status: 429 });
+    const response = await post();
+    expect(response.status).toBe(503);
+  });
+
+  it('answers a stream request with a JSON error when nothing was sent yet', async () => {
+    gw.sims.openai!.setFault({ kind: 'status', status: 500 });
+    gw.sims['azure-openai']!.setFault({ kind: 'status', status: 500 });
+    const response = await post({ stream: true });
+    expect(response.status).toBe(502);
+    expect(response.headers.get('content-type')).toContain('application/json');
+  });
+});
+
+describe('mid-stream failure', () => {
+  it('ends the stream with an SSE error event, never with [DONE]', async () => {
+    gw.sims.openai!.setFault({ kind: 'midstream' });
+    const response = await post({ stream: true });
+    expect(response.status).toBe(200);
+    const { raw, data } = await readSseData(response);
+    expect(raw).not.toContain('[DONE]');
+    const last = JSON.parse(data.at(-1)!);
+    expect(last.error).toMatchObject({ type: 'api_error', code: 'stream_interrupted' });
+    expect(conformance('ErrorResponse', last)).toEqual([]);
+    expect(routing(response)).toMatchObject({ provider: 'openai', fallback: 'false' });
+  });
+
+  it('makes the openai SDK throw instead of ending silently', async () => {
+    gw.sims.openai!.setFault({ kind: 'midstream' });
+    const stream = await gw.client.chat.completions.create({ ...(chatBody() as never), stream: true });
+    await expect(
+      (async () => {
+        for await (const _chunk of stream) {
+          // drain
+        }
+      })(),
+    ).rejects.toThrow(/stream failed/);
+  });
+});
