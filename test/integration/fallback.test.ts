@@ -160,7 +160,7 @@ describe('mid-stream failure', () => {
 
   it('makes the openai SDK throw instead of ending silently', async () => {
     gw.sims.openai!.setFault({ kind: 'midstream' });
-    const stream = await gw.client.chat.completions.create({ ...(chatBody() as never), stream: true });
+    const stream = await gw.client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true });
     await expect(
       (async () => {
         for await (const _chunk of stream) {

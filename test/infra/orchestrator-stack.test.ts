@@ -1,0 +1,136 @@
+/** Infrastructure assertions on the synthesised template, and cdk-nag's AwsSolutions checks. */
+import { App, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OrchestratorStack } from '../../lib/orchestrator-stack';
+
+// Skips esbuild bundling: these tests look at the template, not the bundle.
+const context = { 'aws:cdk:bundling-stacks': [] };
+
+function synth(): Template {
+  const app = new App({ context });
+  const stack = new OrchestratorStack(app, 'Test', { stage: 'test', env: { account: '123456789012', region: 'eu-west-1' } });
+  return Template.fromStack(stack);
+}
+
+const template = synth();
+
+describe('gateway function', () => {
+  it('runs Node.js 22 on arm64 with its configuration', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Timeout: 300,
+      Environment: {
+        Variables: Match.objectLike({
+          NODE_OPTIONS: '--enable-source-maps',
+          API_KEYS_TABLE: Match.anyValue(),
+          OPENAI_SECRET_ID: Match.anyValue(),
+          AZURE_OPENAI_SECRET_ID: Match.anyValue(),
+        }),
+      },
+    });
+  });
+
+  it('logs to a log group with retention', () => {
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    template.resourceCountIs('AWS::Logs::LogGroup', 2);
+  });
+
+  it('may read the provider secrets and the keys table, nothing broader', () => {
+    const policies = template.findResources('AWS::IAM::Policy');
+    const statements = Object.values(policies).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: unknown; Resource: unknown }> } } }).Properties.PolicyDocument.Statement);
+    const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+    expect(actions).toEqual(expect.arrayContaining(['secretsmanager:GetSecretValue', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem']));
+    expect(actions.some((a) => a === '*' || (typeof a === 'string' && a.endsWith(':*')))).toBe(false);
+    expect(statements.some((s) => s.Resource === '*')).toBe(false);
+  });
+});
+
+describe('REST API', () => {
+  it('streams responses from the Lambda proxy integration', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'ANY',
+      Integration: Match.objectLike({
+        Type: 'AWS_PROXY',
+        ResponseTransferMode: 'STREAM',
+        Uri: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([Match.stringLikeRegexp('response-streaming-invocations')])]) }),
+      }),
+    });
+  });
+
+  it('writes access logs and execution error logs on its stage', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'test',
+      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue(), Format: Match.anyValue() }),
+      MethodSettings: Match.arrayWith([Match.objectLike({ LoggingLevel: 'ERROR', MetricsEnabled: true })]),
+    });
+  });
+});
+
+describe('data', () => {
+  it('keeps API keys in an on-demand, encrypted table with point-in-time recovery and its indexes', () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      TableName: 'hybrid-orchestrator-test-api-keys',
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'keyHash', KeyType: 'HASH' }],
+      SSESpecification: Match.objectLike({ SSEEnabled: true }),
+      Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, DeletionProtectionEnabled: true })],
+      GlobalSecondaryIndexes: Match.arrayWith([
+        Match.objectLike({ IndexName: 'byId' }),
+        Match.objectLike({ IndexName: 'byUser', KeySchema: [{ AttributeName: 'userId', KeyType: 'HASH' }, { AttributeName: 'createdAt', KeyType: 'RANGE' }] }),
+      ]),
+    });
+    template.hasResource('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Retain' });
+  });
+
+  it('creates one secret per provider with an empty placeholder', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 2);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'hybrid-orchestrator-test/providers/azure-openai',
+      GenerateSecretString: Match.objectLike({ SecretStringTemplate: JSON.stringify({ apiKey: '', endpoint: '', apiVersion: '2024-10-21' }) }),
+    });
+  });
+});
+
+describe('stack props', () => {
+  it('validates a route table override at synth time and passes it to the function', () => {
+    const app = new App({ context });
+    expect(() => new OrchestratorStack(app, 'Bad', { stage: 'test', routeTableFile: join(__dirname, '..', '..', 'package.json') })).toThrow(/invalid route table/);
+    expect(() => new OrchestratorStack(new App({ context }), 'Bad2', { stage: 'Prod!' })).toThrow(/stage/);
+    const withRoutes = new OrchestratorStack(new App({ context }), 'Routes', { stage: 'test', routeTableFile: join(__dirname, '..', '..', 'config', 'routes.json') });
+    Template.fromStack(withRoutes).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ ROUTES_JSON: Match.stringLikeRegexp('"content_planning"') }) },
+    });
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports no unacknowledged finding, and every acknowledgement has a written reason', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'cdk-nag-'));
+    const app = new App({ context, outdir });
+    new OrchestratorStack(app, 'Nag', { stage: 'test', env: { account: '123456789012', region: 'eu-west-1' } });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+    let failure: unknown;
+    try {
+      app.synth();
+    } catch (error) {
+      failure = error;
+    }
+    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
+      pluginReports: Array<{ pluginName: string; violations: Array<{ ruleName: string; violatingResources: unknown[] }>; suppressedViolations?: Array<{ ruleName: string; reason?: string }> }>;
+    };
+    const nag = report.pluginReports.find((r) => r.pluginName === 'AwsSolutions');
+    expect(nag).toBeDefined();
+    expect(nag!.violations.map((v) => v.ruleName)).toEqual([]);
+    expect(failure).toBeUndefined();
+    const acknowledged = nag!.suppressedViolations ?? [];
+    expect(acknowledged.length).toBeGreaterThan(0);
+    for (const ack of acknowledged) {
+      expect({ rule: ack.ruleName, reasonLength: (ack.reason ?? '').trim().length > 30 }).toEqual({ rule: ack.ruleName, reasonLength: true });
+    }
+  });
+});

@@ -1,0 +1,85 @@
+/** Bad input at the edge: every mistake gets a clear 4xx in OpenAI's error shape, never a 500. */
+import { conformance } from '../helpers/openai-schemas';
+import { chatBody, startTestGateway, USER_KEY, type TestGateway } from '../helpers/local-gateway';
+
+let gw: TestGateway;
+beforeAll(async () => {
+  gw = await startTestGateway({ env: { MAX_BODY_BYTES: '4096' } });
+});
+afterAll(() => gw.close());
+
+async function expectError(response: Response, status: number, match: { code?: string | null; param?: string | null; type?: string }) {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('x-request-id')).toBeTruthy();
+  const body = await response.json();
+  expect(conformance('ErrorResponse', body)).toEqual([]);
+  expect(body.error).toMatchObject(match);
+  expect(JSON.stringify(body)).not.toMatch(/at .*\.ts:\d+|sk-simulated/);
+  return body;
+}
+
+const post = (body: string, init: { key?: string | null; headers?: Record<string, string> } = {}) =>
+  gw.call('/v1/chat/completions', { method: 'POST', body, ...init });
+
+describe('request validation', () => {
+  it('rejects malformed JSON with 400', async () => {
+    await expectError(await post('{"model": "gpt-4o", "messages": ['), 400, { code: 'invalid_json', type: 'invalid_request_error' });
+  });
+
+  it('rejects a missing messages field, naming it', async () => {
+    await expectError(await post(JSON.stringify({ model: 'gpt-4o' })), 400, { param: 'messages' });
+  });
+
+  it('rejects wrong types, naming the field', async () => {
+    await expectError(await post(JSON.stringify(chatBody({ temperature: 'hot' }))), 400, { param: 'temperature' });
+    await expectError(await post(JSON.stringify(chatBody({ stream: 'yes' }))), 400, { param: 'stream' });
+    await expectError(await post(JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 42 }] })), 400, { param: 'messages[0].content' });
+    await expectError(await post(JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'wizard', content: 'hi' }] })), 400, { param: 'messages[0].role' });
+    await expectError(await post(JSON.stringify({ model: 'gpt-4o', messages: [] })), 400, { param: 'messages' });
+    await expectError(await post(JSON.stringify(chatBody({ n: 0 }))), 400, { param: 'n' });
+  });
+
+  it('rejects an unknown task type from the header or metadata', async () => {
+    await expectError(await post(JSON.stringify(chatBody()), { headers: { 'x-task-type': 'poetry' } }), 400, { param: 'x-task-type', code: 'invalid_task_type' });
+    await expectError(await post(JSON.stringify(chatBody({ metadata: { task_type: 'poetry' } }))), 400, { param: 'metadata.task_type' });
+    await expectError(await post(JSON.stringify(chatBody({ model: 'task:poetry' }))), 400, { param: 'model' });
+  });
+
+  it('rejects a body over the configured limit with 413', async () => {
+    const big = JSON.stringify(chatBody({ messages: [{ role: 'user', content: 'x'.repeat(5000) }] }));
+    await expectError(await post(big), 413, { code: 'request_too_large' });
+  });
+});
+
+describe('authentication and routes', () => {
+  it('answers 401 without a key, with a malformed header, and with an unknown key', async () => {
+    await expectError(await post(JSON.stringify(chatBody()), { key: null }), 401, { code: 'invalid_api_key' });
+    await expectError(await post(JSON.stringify(chatBody()), { key: null, headers: { authorization: `Basic ${USER_KEY}` } }), 401, { code: 'invalid_api_key' });
+    await expectError(await post(JSON.stringify(chatBody()), { key: 'sk-wrong' }), 401, { code: 'invalid_api_key' });
+  });
+
+  it('answers 403 when a user key calls an admin route', async () => {
+    await expectError(await gw.call('/admin/api-keys?userId=u'), 403, { code: 'forbidden' });
+  });
+
+  it('answers 404 on an unknown route and 405 on a wrong method', async () => {
+    await expectError(await gw.call('/v1/embeddings', { method: 'POST', body: '{}' }), 404, { code: 'unknown_url' });
+    await expectError(await gw.call('/nope', { key: null }), 404, { code: 'unknown_url' });
+    const wrong = await gw.call('/v1/chat/completions', { method: 'GET' });
+    expect(wrong.headers.get('allow')).toBe('POST');
+    await expectError(wrong, 405, { code: 'method_not_allowed' });
+  });
+
+  it('answers unknown /api routes in the legacy error shape', async () => {
+    const response = await gw.call('/api/nope', { key: null });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ error: { code: 'NOT_FOUND', message: 'Unknown route: GET /api/nope' } });
+  });
+
+  it('keeps a safe incoming x-request-id and replaces an unsafe one', async () => {
+    const kept = await gw.call('/health', { headers: { 'x-request-id': 'client-abc.123' } });
+    expect(kept.headers.get('x-request-id')).toBe('client-abc.123');
+    const replaced = await gw.call('/health', { headers: { 'x-request-id': '<script>' } });
+    expect(replaced.headers.get('x-request-id')).toMatch(/^req_/);
+  });
+});

@@ -1,0 +1,99 @@
+/**
+ * The Lambda glue: API Gateway REST proxy events through `hono/aws-lambda`'s streaming handler
+ * (the runtime's `awslambda` global is stubbed, as Lambda provides it only in its own runtime).
+ */
+import { PassThrough } from 'node:stream';
+import { startDynalite, type LocalDynamo } from '../../lambdas/local/dynamodb-local';
+import { chatBody, startTestGateway, USER_KEY, type TestGateway } from '../helpers/local-gateway';
+
+type Meta = { statusCode: number; headers: Record<string, string> };
+type StreamingHandler = (event: unknown, stream: PassThrough, context: unknown) => Promise<void>;
+
+(globalThis as Record<string, unknown>)['awslambda'] = {
+  streamifyResponse: (f: unknown) => f,
+  HttpResponseStream: { from: (stream: PassThrough & { meta?: Meta }, meta: Meta) => Object.assign(stream, { meta }) },
+};
+
+function restEvent(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const allHeaders = { 'content-type': 'application/json', authorization: `Bearer ${USER_KEY}`, ...headers };
+  return {
+    resource: '/{proxy+}',
+    path,
+    httpMethod: method,
+    headers: allHeaders,
+    multiValueHeaders: Object.fromEntries(Object.entries(allHeaders).map(([k, v]) => [k, [v]])),
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: { proxy: path.slice(1) },
+    stageVariables: null,
+    requestContext: { requestId: 'apigw-1', stage: 'dev', httpMethod: method, path: `/dev${path}`, identity: { sourceIp: '127.0.0.1' } },
+    body: body === undefined ? null : JSON.stringify(body),
+    isBase64Encoded: false,
+  };
+}
+
+async function invoke(handler: StreamingHandler, event: unknown) {
+  const stream = new PassThrough() as PassThrough & { meta?: Meta };
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  await handler(event, stream, {});
+  await new Promise((resolve) => setImmediate(resolve));
+  return { meta: stream.meta!, body: Buffer.concat(chunks).toString('utf8'), chunks: chunks.length };
+}
+
+describe('streamHandle around the gateway app', () => {
+  let gw: TestGateway;
+  let handler: StreamingHandler;
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    const { streamHandle } = await import('hono/aws-lambda');
+    handler = streamHandle(gw.gateway.app) as unknown as StreamingHandler;
+  });
+  afterAll(() => gw.close());
+
+  it('answers a completion with status, routing headers and JSON body', async () => {
+    const { meta, body } = await invoke(handler, restEvent('POST', '/v1/chat/completions', chatBody()));
+    expect(meta.statusCode).toBe(200);
+    expect(meta.headers['x-orchestrator-provider']).toBe('openai');
+    expect(JSON.parse(body).object).toBe('chat.completion');
+  });
+
+  it('streams SSE chunks through the Lambda response stream', async () => {
+    const { meta, body, chunks } = await invoke(handler, restEvent('POST', '/v1/chat/completions', chatBody({ stream: true })));
+    expect(meta.statusCode).toBe(200);
+    expect(meta.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(meta.headers).not.toHaveProperty('transfer-encoding');
+    expect(chunks).toBeGreaterThan(3);
+    expect(body.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+
+  it('answers errors in OpenAI shape', async () => {
+    const { meta, body } = await invoke(handler, restEvent('POST', '/v1/chat/completions', { model: 'x' }));
+    expect(meta.statusCode).toBe(400);
+    expect(JSON.parse(body).error.param).toBe('messages');
+  });
+});
+
+describe('lambdas/handlers/gateway.ts', () => {
+  let dynamo: LocalDynamo;
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await dynamo.close();
+  });
+
+  it('builds from the AWS configuration at cold start and serves liveness', async () => {
+    Object.assign(process.env, { DYNAMODB_ENDPOINT: dynamo.endpoint, AWS_REGION: 'eu-west-1', LOG_LEVEL: 'SILENT', METRICS_ENABLED: 'false' });
+    const { handler } = (await import('../../lambdas/handlers/gateway')) as unknown as { handler: StreamingHandler };
+    const { meta, body } = await invoke(handler, restEvent('GET', '/health'));
+    expect(meta.statusCode).toBe(200);
+    expect(JSON.parse(body)).toEqual({ status: 'ok' });
+    // No provider secret ids are set here, so readiness names the providers check.
+    const ready = await invoke(handler, restEvent('GET', '/health/ready'));
+    expect(ready.meta.statusCode).toBe(503);
+    expect(JSON.parse(ready.body).failing).toContain('providers');
+  });
+});
