@@ -2,7 +2,7 @@
  * The HTTP app, one for every runtime: Lambda (`hono/aws-lambda` streaming) and the local server
  * (`@hono/node-server`). Routes stay thin: parse, call the core, map the result.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { chatRoutes } from './routes/chat';
 import { adminKeyRoutes } from './routes/admin-keys';
@@ -50,18 +50,23 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }
   });
 
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: deps.maxBodyBytes,
-      onError: (c) =>
-        errorResponse(c, 413, {
-          message: `Request body is larger than the limit of ${deps.maxBodyBytes} bytes.`,
-          type: 'invalid_request_error',
-          code: 'request_too_large',
-        }),
-    }),
-  );
+  const tooLarge = (c: Context<AppEnv>) =>
+    errorResponse(c, 413, {
+      message: `Request body is larger than the limit of ${deps.maxBodyBytes} bytes.`,
+      type: 'invalid_request_error',
+      code: 'request_too_large',
+    });
+  const streamedBodyLimit = bodyLimit({ maxSize: deps.maxBodyBytes, onError: tooLarge });
+  app.use('*', async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    // Declared length: decide from the header without touching the body stream (the common, fast case).
+    const declared = c.req.header('content-length');
+    if (declared !== undefined && c.req.header('transfer-encoding') === undefined) {
+      return Number(declared) > deps.maxBodyBytes ? tooLarge(c) : next();
+    }
+    // Chunked or unknown length: count the bytes as they arrive.
+    return streamedBodyLimit(c, next);
+  });
 
   app.route('/', healthRoutes(deps));
   app.use('/v1/*', authenticate(deps, 'user'));

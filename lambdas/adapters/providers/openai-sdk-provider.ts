@@ -4,13 +4,14 @@
  * Connect timeout comes from the undici dispatcher; first-byte and total timeouts abort the call.
  */
 import type OpenAI from 'openai';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent } from 'undici';
 import { ProviderCallError, openAiError } from '../../core/errors';
 import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderStream } from '../../core/ports';
 import { usageOf } from '../../core/usage';
 import type { ProviderId } from '../../core/route-table';
 import { redactSecrets, toProviderCallError } from './error-mapping';
 import { readSse } from './sse';
+import { UndiciResponse, undiciFetch } from './undici-fetch';
 
 type FetchOptions = NonNullable<Parameters<OpenAI['chat']['completions']['create']>[1]>['fetchOptions'];
 
@@ -25,8 +26,14 @@ function dispatcherFor(connectMs: number): Agent {
   return agent;
 }
 
-/** The fetch the SDK clients use: undici's own, so its dispatchers apply. */
+/** The fetch the SDK clients use: on undici.request, so its dispatchers apply and bodies stay Node streams. */
 export const providerFetch = undiciFetch as unknown as typeof globalThis.fetch;
+
+/** The body's raw chunks: straight from undici when the response came from `undiciFetch`. */
+function bodyChunks(response: Response): AsyncIterable<Uint8Array> | null {
+  if (response instanceof UndiciResponse) return response.chunks();
+  return response.body as unknown as AsyncIterable<Uint8Array> | null;
+}
 
 /** Aborts a call on first-byte or total timeout, or when the client goes away. */
 class CallControl {
@@ -118,7 +125,7 @@ export class OpenAiSdkProvider implements ChatProvider {
       control.finish();
       throw control.fail(error, this.id);
     }
-    const body = response.body;
+    const body = bodyChunks(response);
     if (!body) {
       control.finish();
       throw new ProviderCallError({ errorClass: 'protocol_error', status: response.status }, `${this.id}: stream without body`);

@@ -5,35 +5,28 @@ export interface SseEvent {
   data: string;
 }
 
-/** Reads events from `body`; calls `onFirstBytes` when the first bytes arrive. */
-export async function* readSse(body: ReadableStream<Uint8Array>, onFirstBytes: () => void): AsyncGenerator<SseEvent> {
-  const reader = body.getReader();
+/** Reads events from `body` (a Node or WHATWG byte stream); calls `onFirstBytes` when the first bytes arrive. */
+export async function* readSse(body: AsyncIterable<Uint8Array>, onFirstBytes: () => void): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder();
   let buffer = '';
   let first = true;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (first) {
-        first = false;
-        onFirstBytes();
-      }
-      buffer += decoder.decode(value, { stream: true });
-      if (buffer.includes('\r')) buffer = buffer.replace(/\r\n?/g, '\n');
-      let boundary = buffer.indexOf('\n\n');
-      while (boundary !== -1) {
-        const event = parseEvent(buffer.slice(0, boundary));
-        buffer = buffer.slice(boundary + 2);
-        if (event) yield event;
-        boundary = buffer.indexOf('\n\n');
-      }
+  for await (const value of body) {
+    if (first) {
+      first = false;
+      onFirstBytes();
     }
-    const tail = parseEvent(buffer + decoder.decode());
-    if (tail) yield tail;
-  } finally {
-    reader.releaseLock();
+    buffer += decoder.decode(value, { stream: true });
+    if (buffer.includes('\r')) buffer = buffer.replace(/\r\n?/g, '\n');
+    let boundary = buffer.indexOf('\n\n');
+    while (boundary !== -1) {
+      const event = parseEvent(buffer.slice(0, boundary));
+      buffer = buffer.slice(boundary + 2);
+      if (event) yield event;
+      boundary = buffer.indexOf('\n\n');
+    }
   }
+  const tail = parseEvent(buffer + decoder.decode());
+  if (tail) yield tail;
 }
 
 function parseEvent(block: string): SseEvent | undefined {

@@ -1,0 +1,197 @@
+/**
+ * `npm run bench`: autocannon against (1) the fake upstream directly, (2) this gateway in front of
+ * it, (3) Portkey's open-source gateway in front of it, each in its own process on loopback, at 1
+ * and 50 connections. Prints req/s and latency added over the direct path, and writes
+ * bench/results/<date>.json. Not a test: numbers depend on the machine.
+ */
+import autocannon from 'autocannon';
+import { Agent, request } from 'undici';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const ROOT = join(__dirname, '..');
+const UPSTREAM_KEY = 'sk-bench-upstream';
+const GATEWAY_KEY = 'sk-bench-gateway-user';
+const DURATION = Number(process.env['BENCH_DURATION'] ?? 10);
+const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 3);
+const CONNECTIONS = [1, 50];
+const SEQUENTIAL = Number(process.env['BENCH_SEQUENTIAL'] ?? 3000);
+const BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Write a short hello to Sam.' }], max_tokens: 64 });
+
+const children: ChildProcess[] = [];
+function start(command: string, args: string[], env: Record<string, string>, ready: (line: string) => string | undefined): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
+    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start within 60 s`)), 60_000);
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const value = ready(line);
+      if (value) {
+        clearTimeout(timer);
+        // Keep draining stdout (request logs) so the child never blocks on a full pipe.
+        lines.removeAllListeners('line');
+        child.stdout!.resume();
+        resolve(value);
+      }
+    });
+  });
+}
+
+interface Run {
+  connections: number;
+  requestsPerSec: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+async function load(url: string, headers: Record<string, string>, connections: number, duration: number): Promise<Run> {
+  const result = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: BODY, connections, duration });
+  return {
+    connections,
+    requestsPerSec: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+/**
+ * autocannon reports latency in whole milliseconds; the 1-connection added latency needs finer
+ * grain, so one keep-alive connection also sends requests back to back, timed with hrtime.
+ */
+async function sequentialLatency(url: string, headers: Record<string, string>, count: number) {
+  const agent = new Agent({ connections: 1 });
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const started = process.hrtime.bigint();
+      const response = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: BODY, dispatcher: agent });
+      await response.body.text();
+      if (response.statusCode !== 200) throw new Error(`sequential probe: HTTP ${response.statusCode}`);
+      times.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+  } finally {
+    await agent.close();
+  }
+  times.sort((a, b) => a - b);
+  const at = (q: number) => Number(times[Math.min(times.length - 1, Math.floor(q * times.length))]!.toFixed(3));
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
+async function measure(name: string, url: string, headers: Record<string, string>) {
+  await load(url, headers, 10, WARMUP); // JIT, connection pools, caches
+  const sequential = await sequentialLatency(url, headers, SEQUENTIAL);
+  process.stdout.write(`  ${name.padEnd(10)} sequential: p50 ${sequential.p50} ms  p99 ${sequential.p99} ms\n`);
+  const runs: Run[] = [];
+  for (const connections of CONNECTIONS) {
+    const run = await load(url, headers, connections, DURATION);
+    if (run.non2xx > 0 || run.errors > 0) throw new Error(`${name}: ${run.non2xx} non-2xx answers and ${run.errors} errors at ${connections} connections`);
+    runs.push(run);
+    process.stdout.write(`  ${name.padEnd(10)} ${String(connections).padStart(2)} conn: ${String(run.requestsPerSec).padStart(6)} req/s  p50 ${run.p50} ms  p99 ${run.p99} ms\n`);
+  }
+  return { name, sequential, runs };
+}
+
+async function main() {
+  process.stdout.write(`bench: ${DURATION}s per run after ${WARMUP}s warm-up, ${cpus().length} cores\n`);
+  const upstream = await start('node', ['--import', 'tsx', 'bench/upstream.ts'], { SIM_KEY: UPSTREAM_KEY }, (line) => (line.startsWith('{') ? (JSON.parse(line) as { url: string }).url : undefined));
+  const gateway = await start(
+    'node',
+    ['--import', 'tsx', 'lambdas/local/main.ts'],
+    {
+      PORT: '0',
+      OPENAI_API_KEY: UPSTREAM_KEY,
+      OPENAI_BASE_URL: upstream,
+      AZURE_OPENAI_API_KEY: UPSTREAM_KEY,
+      AZURE_OPENAI_ENDPOINT: upstream.replace(/\/v1$/, ''),
+      LOCAL_API_KEY: GATEWAY_KEY,
+      LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'INFO',
+    },
+    (line) => /listening on (http:\/\/\S+)/.exec(line)?.[1],
+  );
+  const portkeyPort = String(18_000 + Math.floor(Math.random() * 2000));
+  const portkey = await start(
+    'node',
+    ['--require', './bench/bind-loopback.cjs', 'node_modules/@portkey-ai/gateway/build/start-server.js', `--port=${portkeyPort}`, '--headless'],
+    {},
+    (line) => (line.includes('Ready for connections') ? `http://127.0.0.1:${portkeyPort}` : undefined),
+  );
+
+  const results = [
+    await measure('direct', `${upstream}/chat/completions`, { authorization: `Bearer ${UPSTREAM_KEY}` }),
+    await measure('gateway', `${gateway}/v1/chat/completions`, { authorization: `Bearer ${GATEWAY_KEY}` }),
+    await measure('portkey', `${portkey}/v1/chat/completions`, {
+      authorization: `Bearer ${UPSTREAM_KEY}`,
+      'x-portkey-provider': 'openai',
+      'x-portkey-custom-host': upstream,
+    }),
+  ];
+
+  const direct = results[0]!.runs;
+  const directSequential = results[0]!.sequential;
+  const summary = results.map(({ name, sequential, runs }) => ({
+    name,
+    sequential: {
+      ...sequential,
+      addedP50Ms: Number((sequential.p50 - directSequential.p50).toFixed(3)),
+      addedP99Ms: Number((sequential.p99 - directSequential.p99).toFixed(3)),
+    },
+    runs: runs.map((run, i) => ({
+      ...run,
+      addedP50Ms: Number((run.p50 - direct[i]!.p50).toFixed(2)),
+      addedP99Ms: Number((run.p99 - direct[i]!.p99).toFixed(2)),
+    })),
+  }));
+
+  process.stdout.write('\n  target      conn    req/s   p50 ms   p99 ms   added p50   added p99\n');
+  for (const { name, runs } of summary) {
+    for (const r of runs) {
+      process.stdout.write(
+        `  ${name.padEnd(10)} ${String(r.connections).padStart(4)} ${String(r.requestsPerSec).padStart(8)} ${String(r.p50).padStart(8)} ${String(r.p99).padStart(8)} ${String(r.addedP50Ms).padStart(11)} ${String(r.addedP99Ms).padStart(11)}\n`,
+      );
+    }
+  }
+  process.stdout.write('\n  sequential (1 connection, hrtime)   p50 ms   p99 ms   added p50   added p99\n');
+  for (const { name, sequential } of summary) {
+    process.stdout.write(`  ${name.padEnd(34)} ${String(sequential.p50).padStart(6)} ${String(sequential.p99).padStart(8)} ${String(sequential.addedP50Ms).padStart(11)} ${String(sequential.addedP99Ms).padStart(11)}\n`);
+  }
+  const ours = summary[1]!.runs;
+  const peer = summary[2]!.runs;
+  const verdict = {
+    addedP50At1ConnMs: summary[1]!.sequential.addedP50Ms,
+    addedP50Under2Ms: summary[1]!.sequential.addedP50Ms < 2,
+    throughputAt50Conn: ours[1]!.requestsPerSec,
+    portkeyThroughputAt50Conn: peer[1]!.requestsPerSec,
+    atLeastPortkey: ours[1]!.requestsPerSec >= peer[1]!.requestsPerSec,
+  };
+  process.stdout.write(`\n  targets: added p50 at 1 conn < 2 ms: ${verdict.addedP50Under2Ms ? 'met' : 'MISSED'} (${verdict.addedP50At1ConnMs} ms); ` + `throughput at 50 conn >= Portkey: ${verdict.atLeastPortkey ? 'met' : 'MISSED'} (${verdict.throughputAt50Conn} vs ${verdict.portkeyThroughputAt50Conn} req/s)\n`);
+
+  const date = new Date().toISOString().slice(0, 10);
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${date}.json`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ date: new Date().toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, durationSeconds: DURATION, gatewayLogLevel: process.env['BENCH_LOG_LEVEL'] ?? 'INFO', results: summary, verdict }, null, 2)}\n`,
+  );
+  process.stdout.write(`  written to ${file}\n`);
+}
+
+main()
+  .catch((error: unknown) => {
+    process.stderr.write(`bench failed: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    for (const child of children) child.kill('SIGTERM');
+  });
