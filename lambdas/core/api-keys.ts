@@ -23,6 +23,8 @@ export interface ApiKeyRecord {
   status: 'active' | 'revoked';
   createdAt: string;
   revokedAt?: string;
+  /** Expiry in epoch seconds (also the table's TTL attribute); absent for keys that do not expire. */
+  expiresAt?: number;
 }
 
 /** The caller behind a valid key. */
@@ -37,6 +39,8 @@ export const CreateApiKeySchema = z.strictObject({
   userId: z.string().min(1).max(128).regex(/^[\w.@:-]+$/, 'letters, digits and _ . @ : - only'),
   plan: z.enum(PLANS).default('free'),
   role: z.enum(ROLES).default('user'),
+  /** Days until the key stops working; omit for a key without expiry. */
+  expiresInDays: z.number().int().min(1).max(3650).optional(),
 });
 export type CreateApiKeyInput = z.infer<typeof CreateApiKeySchema>;
 
@@ -73,10 +77,20 @@ export class ApiKeyService {
     const keyHash = hashKey(key);
     const cached = this.cache.get(keyHash);
     if (cached !== undefined) return cached;
+    const now = this.clock.now();
     const record = await this.store.findByHash(keyHash);
-    const valid = record !== undefined && record.status === 'active' && sameHash(record.keyHash, keyHash);
-    const principal = valid ? toPrincipal(record) : null;
-    this.cache.set(keyHash, principal, principal ? this.options.cacheTtlMs : this.options.negativeCacheTtlMs);
+    const valid =
+      record !== undefined &&
+      record.status === 'active' &&
+      (record.expiresAt === undefined || record.expiresAt * 1000 > now) &&
+      sameHash(record.keyHash, keyHash);
+    if (!valid) {
+      this.cache.set(keyHash, null, this.options.negativeCacheTtlMs);
+      return null;
+    }
+    const principal = toPrincipal(record);
+    const untilExpiry = record.expiresAt === undefined ? Number.POSITIVE_INFINITY : record.expiresAt * 1000 - now;
+    this.cache.set(keyHash, principal, Math.min(this.options.cacheTtlMs, untilExpiry));
     return principal;
   }
 
@@ -99,6 +113,7 @@ export class ApiKeyService {
       role: input.role,
       status: 'active',
       createdAt: new Date(this.clock.now()).toISOString(),
+      ...(input.expiresInDays ? { expiresAt: Math.floor(this.clock.now() / 1000) + input.expiresInDays * 86_400 } : {}),
     };
     await this.store.put(record);
     this.cache.delete(keyHash);
@@ -134,5 +149,6 @@ export function describeKey(record: ApiKeyRecord) {
     keyPrefix: record.keyPrefix,
     createdAt: record.createdAt,
     ...(record.revokedAt ? { revokedAt: record.revokedAt } : {}),
+    ...(record.expiresAt !== undefined ? { expiresAt: new Date(record.expiresAt * 1000).toISOString() } : {}),
   };
 }

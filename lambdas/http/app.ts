@@ -10,9 +10,16 @@ import { healthRoutes } from './routes/health';
 import { modelRoutes } from './routes/models';
 import { authenticate } from './auth';
 import type { AppDeps, AppEnv } from './context';
-import { errorResponse } from './errors';
+import { errorResponse, isDependencyFailure } from './errors';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+const ROUTING_HEADER_DEFAULTS: ReadonlyArray<[string, string]> = [
+  ['x-orchestrator-provider', 'none'],
+  ['x-orchestrator-model', 'none'],
+  ['x-orchestrator-fallback', 'false'],
+  ['x-orchestrator-attempts', '0'],
+];
 
 /** Routes and the methods they accept, for 405 answers. */
 const KNOWN_ROUTES: Record<string, string[]> = {
@@ -36,6 +43,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.set('deferSummary', false);
     await next();
     c.header('x-request-id', requestId);
+    // Every response says how it was routed; routes that reach a provider set real values first.
+    for (const [name, value] of ROUTING_HEADER_DEFAULTS) {
+      if (!c.res.headers.has(name)) c.header(name, value);
+    }
     if (!c.get('deferSummary')) {
       const principal = c.get('principal');
       deps.telemetry.record({
@@ -91,7 +102,21 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   );
 
   app.onError((error, c) => {
-    deps.telemetry.error('unhandled error', { requestId: c.get('requestId'), path: c.req.path, error: error.name, message: error.message });
+    const dependency = isDependencyFailure(error);
+    deps.telemetry.error(dependency ? 'dependency failure' : 'unhandled error', {
+      requestId: c.get('requestId'),
+      path: c.req.path,
+      error: error.name,
+      message: error.message,
+    });
+    if (dependency) {
+      return errorResponse(c, 503, {
+        message: 'A storage dependency is temporarily unavailable; retry shortly.',
+        type: 'service_unavailable',
+        code: 'dependency_unavailable',
+        retryAfterSeconds: 1,
+      });
+    }
     return errorResponse(c, 500, { message: 'Internal error. Quote the x-request-id header when reporting it.', type: 'server_error', code: 'internal_error' });
   });
 

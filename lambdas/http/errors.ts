@@ -69,3 +69,17 @@ export function paramFromPath(path: ReadonlyArray<PropertyKey>): string | null {
   }
   return out || null;
 }
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * True for failures of a storage dependency (an AWS SDK service or network error, a timeout): the
+ * caller should retry, so they are a 503, not a 500.
+ */
+export function isDependencyFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const meta = (error as { $metadata?: { httpStatusCode?: number } }).$metadata;
+  if (meta !== undefined) return meta.httpStatusCode === undefined || meta.httpStatusCode >= 500 || error.name.includes('Throttl');
+  const code = (error as { code?: unknown }).code;
+  return error.name === 'TimeoutError' || (typeof code === 'string' && NETWORK_CODES.has(code));
+}

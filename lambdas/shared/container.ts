@@ -3,7 +3,6 @@
  * Built once per Lambda cold start, or once by the local runner.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -13,7 +12,7 @@ import { DynamoDbApiKeyStore } from '../adapters/dynamodb/dynamodb-api-key-store
 import { StaticCredentialSource, type CredentialSource } from '../adapters/providers/credentials';
 import { SdkProviderDirectory } from '../adapters/providers/sdk-provider-directory';
 import { SecretsManagerCredentialSource } from '../adapters/secrets/secrets-manager-credential-source';
-import { PowertoolsTelemetry } from '../adapters/telemetry/powertools-telemetry';
+import { createMetrics, PowertoolsTelemetry } from '../adapters/telemetry/powertools-telemetry';
 import { ApiKeyService } from '../core/api-keys';
 import { Orchestrator } from '../core/orchestrator';
 import type { Clock, ProviderDirectory, Random } from '../core/ports';
@@ -70,7 +69,7 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
   const clock = overrides.clock ?? systemClock;
   const random = overrides.random ?? systemRandom;
   const logger = createLogger(config);
-  const metrics = config.metricsEnabled ? new Metrics({ namespace: config.metricsNamespace, serviceName: config.serviceName }) : undefined;
+  const metrics = config.metricsEnabled ? createMetrics(config.metricsNamespace, config.serviceName) : undefined;
   const telemetry = overrides.telemetry ?? new PowertoolsTelemetry(logger, metrics);
   const dynamo = dynamoClient(config);
   const providers = new SdkProviderDirectory(overrides.credentials ?? credentialSource(config, clock));

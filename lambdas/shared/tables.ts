@@ -14,6 +14,8 @@ export interface TableDefinition {
 export const API_KEYS_TABLE: TableDefinition = {
   logicalName: 'api-keys',
   partitionKey: 'keyHash',
+  // Optional key expiry (epoch seconds); readers also check it, since DynamoDB deletes expired items late.
+  timeToLiveAttribute: 'expiresAt',
   indexes: [
     { name: 'byId', partitionKey: 'id' },
     { name: 'byUser', partitionKey: 'userId', sortKey: 'createdAt' },

@@ -78,6 +78,7 @@ describe('data', () => {
       BillingMode: 'PAY_PER_REQUEST',
       KeySchema: [{ AttributeName: 'keyHash', KeyType: 'HASH' }],
       SSESpecification: Match.objectLike({ SSEEnabled: true }),
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
       Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, DeletionProtectionEnabled: true })],
       GlobalSecondaryIndexes: Match.arrayWith([
         Match.objectLike({ IndexName: 'byId' }),

@@ -15,8 +15,9 @@ describe('admin API keys', () => {
   it('creates a key shown once, lists it without the secret, and revokes it', async () => {
     const created = await admin('/admin/api-keys', { method: 'POST', body: JSON.stringify({ userId: 'u_creator_1', plan: 'pro', role: 'user' }) });
     expect(created.status).toBe(201);
-    const { id, key, userId, plan, role } = await created.json();
-    expect({ userId, plan, role }).toEqual({ userId: 'u_creator_1', plan: 'pro', role: 'user' });
+    const body = await created.json();
+    const { id, key } = body;
+    expect(body).toEqual({ id: expect.stringMatching(/^key_/), key: expect.any(String), userId: 'u_creator_1', plan: 'pro', role: 'user' });
     expect(key).toMatch(/^sk-ho-/);
 
     const answer = await gw.call('/v1/chat/completions', { method: 'POST', key, body: JSON.stringify(chatBody()) });
@@ -33,6 +34,12 @@ describe('admin API keys', () => {
     expect(after.status).toBe(401);
     const relisted = await (await admin('/admin/api-keys?userId=u_creator_1')).json();
     expect(relisted.data[0].status).toBe('revoked');
+  });
+
+  it('issues keys that expire', async () => {
+    const created = await (await admin('/admin/api-keys', { method: 'POST', body: JSON.stringify({ userId: 'u_temp', expiresInDays: 7 }) })).json();
+    expect(Date.parse(created.expiresAt) - Date.now()).toBeGreaterThan(6.9 * 86_400_000);
+    expect(created).toMatchObject({ plan: 'free', role: 'user' });
   });
 
   it('validates what it is given', async () => {
@@ -79,6 +86,7 @@ describe('health', () => {
     const gw2 = await startTestGateway({ env: { DYNAMODB_ENDPOINT: dynamo.endpoint, DYNAMODB_TIMEOUT_MS: '500' } });
     try {
       expect((await gw2.call('/health/ready', { key: null })).status).toBe(200);
+      expect((await gw2.call('/admin/api-keys?userId=x', { key: ADMIN_KEY })).status).toBe(200); // caches the admin key
       await dynamo.close();
       const ready = await gw2.call('/health/ready', { key: null });
       expect(ready.status).toBe(503);
@@ -87,6 +95,9 @@ describe('health', () => {
       expect(chat.status).toBe(503);
       expect(chat.headers.get('retry-after')).toBe('1');
       expect((await chat.json()).error.code).toBe('auth_unavailable');
+      const listing = await gw2.call('/admin/api-keys?userId=x', { key: ADMIN_KEY });
+      expect(listing.status).toBe(503);
+      expect((await listing.json()).error).toMatchObject({ code: 'dependency_unavailable', type: 'service_unavailable' });
     } finally {
       await gw2.close();
     }

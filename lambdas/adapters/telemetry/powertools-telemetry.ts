@@ -3,8 +3,15 @@
  * low-cardinality dimensions only (provider, task type).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { RequestSummary, Telemetry } from '../../core/telemetry';
+
+/** EMF metrics whose identity is exactly {provider, taskType} (no default `service` dimension). */
+export function createMetrics(namespace: string, serviceName: string): Metrics {
+  const metrics = new Metrics({ namespace, serviceName });
+  metrics.clearDefaultDimensions();
+  return metrics;
+}
 
 export class PowertoolsTelemetry implements Telemetry {
   constructor(

@@ -15,7 +15,8 @@ export function adminKeyRoutes(deps: AppDeps) {
     const parsed = await parseJsonBody(c, CreateApiKeySchema);
     if (!parsed.ok) return errorResponse(c, 400, parsed.error);
     const { record, key } = await deps.apiKeys.create(parsed.value);
-    return c.json({ id: record.id, key, userId: record.userId, plan: record.plan, role: record.role }, 201);
+    const { status: _status, keyPrefix: _prefix, createdAt: _created, ...shown } = describeKey(record);
+    return c.json({ ...shown, key }, 201);
   });
 
   app.get('/admin/api-keys', async (c) => {

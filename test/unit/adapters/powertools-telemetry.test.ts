@@ -1,6 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { PowertoolsTelemetry } from '../../../lambdas/adapters/telemetry/powertools-telemetry';
+import { createMetrics, PowertoolsTelemetry } from '../../../lambdas/adapters/telemetry/powertools-telemetry';
 import type { RequestSummary } from '../../../lambdas/core/telemetry';
 
 const summary: RequestSummary = {
@@ -61,14 +60,14 @@ describe('PowertoolsTelemetry', () => {
   });
 
   it('emits EMF with provider and task type as the only dimensions', () => {
-    const telemetry = new PowertoolsTelemetry(new Logger({ logLevel: 'SILENT' }), new Metrics({ namespace: 'HybridOrchestrator', serviceName: 'svc' }));
+    const telemetry = new PowertoolsTelemetry(new Logger({ logLevel: 'SILENT' }), createMetrics('HybridOrchestrator', 'svc'));
     const blobs = capture(() => telemetry.record(summary))
       .map((l) => JSON.parse(l))
       .filter((b) => b._aws);
     expect(blobs).toHaveLength(3); // the request, then one per attempt
     const [request, azureAttempt] = blobs;
     expect(request._aws.CloudWatchMetrics[0].Namespace).toBe('HybridOrchestrator');
-    expect(request._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'provider', 'taskType']]);
+    expect(request._aws.CloudWatchMetrics[0].Dimensions).toEqual([['provider', 'taskType']]);
     expect(request).toMatchObject({ provider: 'openai', taskType: 'content_planning', Requests: 1, Errors: 0, Fallbacks: 1, Retries: 0, Latency: 120 });
     expect(request._aws.CloudWatchMetrics[0].Metrics).toEqual(
       expect.arrayContaining([

@@ -58,4 +58,15 @@ describe('ApiKeyService', () => {
     await service.authenticate('sk-bogus');
     expect(store.reads).toBe(2);
   });
+
+  it('stops accepting a key at its expiry, even while it is cached', async () => {
+    const { clock, service } = setup();
+    const { record, key } = await service.create({ userId: 'u_1', plan: 'free', role: 'user', expiresInDays: 1 });
+    expect(record.expiresAt).toBe(Math.floor(clock.now() / 1000) + 86_400);
+    expect(describeKey(record).expiresAt).toBe(new Date(record.expiresAt! * 1000).toISOString());
+    clock.advance(86_400_000 - 10_000);
+    expect(await service.authenticate(key)).not.toBeNull(); // cached for the 10 s left, not 30 s
+    clock.advance(10_000);
+    expect(await service.authenticate(key)).toBeNull();
+  });
 });
