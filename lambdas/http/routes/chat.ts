@@ -5,7 +5,7 @@
 import { Hono, type Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ProviderCallError, ValidationError, openAiError, type OpenAiErrorBody } from '../../core/errors';
-import type { RouteTrace, StartedStream } from '../../core/orchestrator';
+import type { FinalFailure, RouteTrace, StartedStream } from '../../core/orchestrator';
 import type { Usage } from '../../core/ports';
 import { planRoute, type PlannedTarget } from '../../core/route-table';
 import type { RequestSummary } from '../../core/telemetry';
@@ -18,21 +18,24 @@ import { parseJsonBody } from '../validation';
 
 type AiSummary = NonNullable<RequestSummary['ai']>;
 
-function setRoutingHeaders(c: Context<AppEnv>, trace: RouteTrace) {
-  const last = trace.attempts.filter((a) => a.outcome !== 'skipped').at(-1);
-  c.header('x-orchestrator-provider', trace.chosen?.provider ?? last?.provider ?? 'none');
-  c.header('x-orchestrator-model', trace.chosen?.model ?? last?.model ?? 'none');
+/** Puts the routing story into the log summary and the response headers. */
+function noteTrace(c: Context<AppEnv>, ai: AiSummary, trace: RouteTrace) {
+  const sent = trace.attempts.filter((a) => a.outcome !== 'skipped');
+  ai.chosen = trace.chosen;
+  ai.attempts = trace.attempts;
+  ai.fallback = trace.fallback;
+  ai.retries = sent.filter((a) => a.outcome === 'retry').length;
+  c.header('x-orchestrator-provider', trace.chosen?.provider ?? sent.at(-1)?.provider ?? 'none');
+  c.header('x-orchestrator-model', trace.chosen?.model ?? sent.at(-1)?.model ?? 'none');
   c.header('x-orchestrator-fallback', String(trace.fallback));
-  c.header('x-orchestrator-attempts', String(trace.attempts.filter((a) => a.outcome !== 'skipped').length));
+  c.header('x-orchestrator-attempts', String(sent.length));
 }
 
-function traceSummary(trace: RouteTrace): Pick<AiSummary, 'chosen' | 'attempts' | 'fallback' | 'retries'> {
-  return {
-    chosen: trace.chosen,
-    attempts: trace.attempts,
-    fallback: trace.fallback,
-    retries: trace.attempts.filter((a) => a.outcome === 'retry').length,
-  };
+/** The orchestrator's failure, answered in OpenAI shape with its status. */
+function failureResponse(c: Context<AppEnv>, ai: AiSummary, failure: FinalFailure): Response {
+  ai.outcome = 'error';
+  ai.errorClass = failure.errorClass;
+  return c.json(failure.body, failure.status as ContentfulStatusCode);
 }
 
 const encoder = new TextEncoder();
@@ -75,13 +78,8 @@ export function chatRoutes(deps: AppDeps) {
     if (request.stream === true) return streamCompletion(c, deps, targets, body, signal, ai);
 
     const routed = await deps.orchestrator.complete(targets, body, signal);
-    Object.assign(ai, traceSummary(routed.trace));
-    setRoutingHeaders(c, routed.trace);
-    if (!routed.ok) {
-      ai.outcome = 'error';
-      ai.errorClass = routed.failure.errorClass;
-      return c.json(routed.failure.body, routed.failure.status as ContentfulStatusCode);
-    }
+    noteTrace(c, ai, routed.trace);
+    if (!routed.ok) return failureResponse(c, ai, routed.failure);
     if (routed.value.usage) ai.usage = routed.value.usage;
     return c.body(routed.value.rawBody, 200, { 'content-type': 'application/json' });
   });
@@ -98,14 +96,9 @@ async function streamCompletion(
   ai: AiSummary,
 ): Promise<Response> {
   const routed = await deps.orchestrator.openStream(targets, body, signal);
-  Object.assign(ai, traceSummary(routed.trace));
-  setRoutingHeaders(c, routed.trace);
-  if (!routed.ok) {
-    // Nothing was sent yet: a plain JSON error with the right status is what OpenAI clients expect.
-    ai.outcome = 'error';
-    ai.errorClass = routed.failure.errorClass;
-    return c.json(routed.failure.body, routed.failure.status as ContentfulStatusCode);
-  }
+  noteTrace(c, ai, routed.trace);
+  // Nothing was sent yet: a plain JSON error with the right status is what OpenAI clients expect.
+  if (!routed.ok) return failureResponse(c, ai, routed.failure);
   ai.timeToFirstTokenMs = deps.clock.now() - c.get('startedAt');
   c.set('deferSummary', true);
   const stream: StartedStream = routed.value;
