@@ -1,8 +1,9 @@
 /** The gateway stack: wires the data, secrets and API constructs together. */
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { readFileSync } from 'node:fs';
+import defaultRoutes from '../config/routes.json';
 import { parseRouteTable } from '../lambdas/core/route-table';
 import { API_KEYS_TABLE, TABLES } from '../lambdas/shared/tables';
 import { DataTables } from './constructs/data-tables';
@@ -33,10 +34,12 @@ export class OrchestratorStack extends Stack {
     const namePrefix = `hybrid-orchestrator-${props.stage}`;
 
     const environment: Record<string, string> = {};
-    if (props.routeTableFile) {
-      const table = parseRouteTable(JSON.parse(readFileSync(props.routeTableFile, 'utf8')), props.routeTableFile);
-      environment['ROUTES_JSON'] = JSON.stringify(table);
-    }
+    const routeTable = props.routeTableFile
+      ? parseRouteTable(JSON.parse(readFileSync(props.routeTableFile, 'utf8')), props.routeTableFile)
+      : parseRouteTable(defaultRoutes, 'config/routes.json');
+    if (props.routeTableFile) environment['ROUTES_JSON'] = JSON.stringify(routeTable);
+    // The request deadline must end before Lambda does, or callers would get API Gateway's bare 5xx.
+    const functionTimeout = Duration.seconds(routeTable.defaults.deadlineMs / 1000 + 30);
 
     const data = new DataTables(this, 'Data', {
       definitions: TABLES,
@@ -49,6 +52,7 @@ export class OrchestratorStack extends Stack {
       apiKeysTable: data.table(API_KEYS_TABLE.logicalName),
       providerSecrets: secrets.secrets,
       environment,
+      timeout: functionTimeout.toSeconds() > 300 ? functionTimeout : Duration.minutes(5),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
 

@@ -54,6 +54,8 @@ export interface OrchestratorDeps {
   providers: ProviderDirectory;
   clock: Clock;
   random: Random;
+  /** Budget of one request across attempts and fallbacks (route table `defaults.deadlineMs`). */
+  deadlineMs: number;
 }
 
 /** Routing, retry and fallback for one request at a time. */
@@ -91,6 +93,7 @@ export class Orchestrator {
   ): Promise<Routed<T>> {
     const { clock, random, providers } = this.deps;
     const trace: RouteTrace = { attempts: [], chosen: null, fallback: false };
+    const deadline = clock.now() + this.deps.deadlineMs;
     let lastFailure: ProviderFailure | undefined;
     let previous: string | undefined;
 
@@ -105,10 +108,13 @@ export class Orchestrator {
       for (let attempt = 1; attempt <= target.retry.attempts; attempt++) {
         if (signal.aborted) return { ok: false, failure: clientGone(), trace };
         const started = clock.now();
+        const remaining = deadline - started;
+        if (remaining <= 0) return { ok: false, failure: deadlineExceeded(lastFailure), trace };
+        const timeouts = { ...target.timeouts, totalMs: Math.min(target.timeouts.totalMs, remaining) };
         const record: AttemptRecord = { provider: target.provider, model: target.model, attempt, outcome: 'success', status: null, errorClass: null, latencyMs: 0 };
         trace.attempts.push(record);
         try {
-          const value = await call(provider, { upstreamModel: target.upstreamModel, body, timeouts: target.timeouts, signal });
+          const value = await call(provider, { upstreamModel: target.upstreamModel, body, timeouts, signal });
           record.latencyMs = clock.now() - started;
           record.status = 200;
           trace.fallback = index > 0;
@@ -133,12 +139,15 @@ export class Orchestrator {
           }
           lastFailure = failure;
           previous = `${target.provider} failed with ${failure.errorClass}${failure.status ? ` (${failure.status})` : ''}`;
-          if (attempt < target.retry.attempts) {
+          const delay = attempt < target.retry.attempts ? retryDelayMs(target.retry, attempt, () => random.next(), failure.retryAfterMs) : undefined;
+          if (delay !== undefined && clock.now() + delay < deadline) {
             record.outcome = 'retry';
-            record.retryDelayMs = retryDelayMs(target.retry, attempt, () => random.next(), failure.retryAfterMs);
-            await clock.sleep(record.retryDelayMs, signal).catch(() => undefined);
+            record.retryDelayMs = delay;
+            await clock.sleep(delay, signal).catch(() => undefined);
           } else {
+            // Out of attempts, or no time left to wait: on to the next target.
             record.outcome = index < targets.length - 1 ? 'fallback' : 'failed';
+            break;
           }
         }
       }
@@ -170,6 +179,15 @@ function passThrough(failure: ProviderFailure): FinalFailure {
     status,
     errorClass: failure.errorClass,
     body: failure.body ?? openAiError(`The provider rejected the request (${failure.errorClass}).`, 'invalid_request_error', failure.errorClass),
+  };
+}
+
+function deadlineExceeded(last: ProviderFailure | undefined): FinalFailure {
+  const detail = last ? ` Last error: ${last.errorClass}${last.status ? ` (HTTP ${last.status})` : ''}.` : '';
+  return {
+    status: 504,
+    errorClass: 'timeout',
+    body: openAiError(`The request ran out of time before any provider answered.${detail}`, 'timeout_error', 'deadline_exceeded'),
   };
 }
 

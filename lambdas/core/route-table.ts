@@ -17,7 +17,7 @@ const ms = (max: number) => z.number().int().min(1).max(max);
 const TimeoutsSchema = z.strictObject({
   /** TCP/TLS connection establishment. */
   connectMs: ms(60_000),
-  /** Until the upstream's response headers (and, for streams, the first event) arrive. */
+  /** Streams: until the first bytes of the event stream arrive (non-streamed answers come whole: see totalMs). */
   firstByteMs: ms(900_000),
   /** The whole call, body or stream included. */
   totalMs: ms(900_000),
@@ -57,7 +57,15 @@ const TaskRouteSchema = z.strictObject({
 export const RouteTableSchema = z
   .strictObject({
     version: z.literal(1),
-    defaults: z.strictObject({ timeouts: TimeoutsSchema, retry: RetrySchema }),
+    defaults: z.strictObject({
+      timeouts: TimeoutsSchema,
+      retry: RetrySchema,
+      /**
+       * Budget of one request across all its attempts and fallbacks; keep it under the Lambda
+       * timeout so the caller always gets an answer in OpenAI shape.
+       */
+      deadlineMs: z.number().int().min(1000).max(870_000).default(240_000),
+    }),
     providers: z.partialRecord(ProviderIdSchema, ProviderCatalogSchema),
     tasks: z.strictObject({
       content_planning: TaskRouteSchema,

@@ -82,7 +82,7 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
   const app = createApp({
     maxBodyBytes: config.maxBodyBytes,
     routeTable: config.routeTable,
-    orchestrator: new Orchestrator({ providers, clock, random }),
+    orchestrator: new Orchestrator({ providers, clock, random, deadlineMs: config.routeTable.defaults.deadlineMs }),
     apiKeys,
     telemetry,
     clock,

@@ -10,13 +10,14 @@ import type { AppConfig } from '../../lambdas/shared/config';
 export const USER_KEY = 'sk-test-user-key-0001';
 export const ADMIN_KEY = 'sk-test-admin-key-0001';
 
-/** Fast settings for tests: 300 ms first byte, 2 s total, 2 attempts, 5-20 ms backoff. */
+/** Fast settings for tests: 300 ms first byte, 800 ms total, 2 attempts, 5-20 ms backoff. */
 export function fastRoutes(table: RouteTable): RouteTable {
   return {
     ...table,
     defaults: {
-      timeouts: { connectMs: 500, firstByteMs: 300, totalMs: 2000 },
+      timeouts: { connectMs: 500, firstByteMs: 300, totalMs: 800 },
       retry: { attempts: 2, baseDelayMs: 5, maxDelayMs: 20, maxRetryAfterMs: 1000 },
+      deadlineMs: 10_000,
     },
     tasks: Object.fromEntries(
       Object.entries(table.tasks).map(([task, route]) => [task, { ...route, targets: route.targets.map(({ provider, model }) => ({ provider, model })) }]),

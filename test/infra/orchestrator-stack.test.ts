@@ -2,7 +2,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OrchestratorStack } from '../../lib/orchestrator-stack';
@@ -106,6 +106,17 @@ describe('stack props', () => {
     Template.fromStack(withRoutes).hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ ROUTES_JSON: Match.stringLikeRegexp('"content_planning"') }) },
     });
+  });
+});
+
+describe('function timeout', () => {
+  it('outlasts the request deadline of the route table, so every caller gets an answer', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'routes-'));
+    const file = join(dir, 'routes.json');
+    const routes = JSON.parse(readFileSync(join(__dirname, '..', '..', 'config', 'routes.json'), 'utf8'));
+    writeFileSync(file, JSON.stringify({ ...routes, defaults: { ...routes.defaults, deadlineMs: 600_000 } }));
+    const stack = new OrchestratorStack(new App({ context }), 'Long', { stage: 'test', routeTableFile: file });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', { Timeout: 630 });
   });
 });
 

@@ -30,7 +30,7 @@ describe('fallback to the next provider', () => {
   it.each([
     ['HTTP 500', { kind: 'status', status: 500 }],
     ['HTTP 503', { kind: 'status', status: 503 }],
-    ['a first-byte timeout', { kind: 'timeout' }],
+    ['a timeout', { kind: 'timeout' }],
     ['a connection reset', { kind: 'reset' }],
   ] as const)('falls back from OpenAI to Azure OpenAI on %s, after retrying', async (_name, fault) => {
     gw.sims.openai!.setFault(fault);
@@ -69,6 +69,26 @@ describe('fallback to the next provider', () => {
     expect(response.status).toBe(200);
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     expect(routing(response)).toEqual({ provider: 'openai', fallback: 'false', attempts: '2' });
+  });
+
+  it('falls back when a stream sends no first byte within firstByteMs', async () => {
+    gw.sims.openai!.setFault({ kind: 'timeout' });
+    const started = Date.now();
+    const response = await post({ stream: true });
+    expect(routing(response)).toEqual({ provider: 'azure-openai', fallback: 'true', attempts: '3' });
+    await response.text();
+    expect(Date.now() - started).toBeLessThan(800 * 2); // two 300 ms first-byte timeouts, not total timeouts
+  });
+
+  it('lets a non-streamed answer take longer than firstByteMs, within totalMs', async () => {
+    gw.sims.openai!.latencyMs = 450;
+    try {
+      const response = await post();
+      expect(response.status).toBe(200);
+      expect(routing(response)).toEqual({ provider: 'openai', fallback: 'false', attempts: '1' });
+    } finally {
+      gw.sims.openai!.latencyMs = 0;
+    }
   });
 
   it('falls back for a stream that fails before its first byte', async () => {

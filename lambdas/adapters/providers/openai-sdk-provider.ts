@@ -43,9 +43,16 @@ class CallControl {
   private readonly totalTimer: NodeJS.Timeout;
   private readonly onClientAbort = () => this.controller.abort();
 
-  constructor(private readonly call: ProviderCall) {
+  /**
+   * `watchFirstByte` is for streams, where the first event should come quickly; a non-streamed
+   * answer only arrives once generated, so only the total timeout bounds it.
+   */
+  constructor(
+    private readonly call: ProviderCall,
+    watchFirstByte: boolean,
+  ) {
     this.totalTimer = setTimeout(() => this.expire('total'), call.timeouts.totalMs);
-    this.firstByteTimer = setTimeout(() => this.expire('first_byte'), call.timeouts.firstByteMs);
+    if (watchFirstByte) this.firstByteTimer = setTimeout(() => this.expire('first_byte'), call.timeouts.firstByteMs);
     if (call.signal.aborted) this.controller.abort();
     else call.signal.addEventListener('abort', this.onClientAbort, { once: true });
   }
@@ -96,10 +103,9 @@ export class OpenAiSdkProvider implements ChatProvider {
   }
 
   async complete(call: ProviderCall): Promise<ProviderCompletion> {
-    const control = new CallControl(call);
+    const control = new CallControl(call, false);
     try {
       const response = await this.request(call, control, false);
-      control.firstByte();
       const rawBody = await response.text();
       let json: unknown;
       try {
@@ -117,7 +123,7 @@ export class OpenAiSdkProvider implements ChatProvider {
   }
 
   async stream(call: ProviderCall): Promise<ProviderStream> {
-    const control = new CallControl(call);
+    const control = new CallControl(call, true);
     let response: Response;
     try {
       response = await this.request(call, control, true);

@@ -5,7 +5,7 @@ import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderDirectory,
 import { parseRouteTable, planRoute, type ProviderId, type RouteTable } from '../../../lambdas/core/route-table';
 import { FakeClock, ScriptedRandom } from '../../helpers/fakes';
 
-type Step = { fail: ProviderFailure } | { ok: true } | { events: string[]; thenFail?: ProviderFailure };
+type Step = ({ fail: ProviderFailure } | { ok: true } | { events: string[]; thenFail?: ProviderFailure }) & { takesMs?: number };
 
 /** A provider that plays a script of outcomes, one per call. */
 class ScriptedProvider implements ChatProvider {
@@ -13,10 +13,12 @@ class ScriptedProvider implements ChatProvider {
   constructor(
     readonly id: ProviderId,
     private readonly steps: Step[],
+    private readonly clock?: FakeClock,
   ) {}
   private next(call: ProviderCall): Step {
     this.calls.push(call);
-    const step = this.steps.shift() ?? { ok: true };
+    const step: Step = this.steps.shift() ?? { ok: true };
+    if (step.takesMs) this.clock?.advance(step.takesMs);
     if ('fail' in step) throw new ProviderCallError(step.fail, `${this.id} scripted failure`);
     return step;
   }
@@ -52,10 +54,12 @@ const table: RouteTable = parseRouteTable(
 const targets = planRoute(table, 'general', 'gpt-4o-mini'); // openai, then azure-openai
 const signal = new AbortController().signal;
 
-function setup(openai: Step[], azure: Step[], random = [0.5]) {
+const DEADLINE_MS = 240_000;
+
+function setup(openai: Step[], azure: Step[], random = [0.5], deadlineMs = DEADLINE_MS) {
   const clock = new FakeClock();
-  const providers = { openai: new ScriptedProvider('openai', openai), 'azure-openai': new ScriptedProvider('azure-openai', azure) };
-  const orchestrator = new Orchestrator({ providers: directory(providers), clock, random: new ScriptedRandom(random) });
+  const providers = { openai: new ScriptedProvider('openai', openai, clock), 'azure-openai': new ScriptedProvider('azure-openai', azure, clock) };
+  const orchestrator = new Orchestrator({ providers: directory(providers), clock, random: new ScriptedRandom(random), deadlineMs });
   return { clock, providers, orchestrator };
 }
 
@@ -141,16 +145,39 @@ describe('Orchestrator.complete', () => {
   it('skips providers without credentials and says so', async () => {
     const clock = new FakeClock();
     const azure = new ScriptedProvider('azure-openai', [{ ok: true }]);
-    const orchestrator = new Orchestrator({ providers: directory({ 'azure-openai': azure }), clock, random: new ScriptedRandom() });
+    const orchestrator = new Orchestrator({ providers: directory({ 'azure-openai': azure }), clock, random: new ScriptedRandom(), deadlineMs: DEADLINE_MS });
     const routed = await orchestrator.complete(targets, {}, signal);
     expect(routed.ok && routed.target.provider).toBe('azure-openai');
     expect(routed.trace.attempts[0]).toMatchObject({ provider: 'openai', outcome: 'skipped', errorClass: 'not_configured' });
   });
 
   it('answers 503 no_provider_configured when nothing is configured', async () => {
-    const orchestrator = new Orchestrator({ providers: directory({}), clock: new FakeClock(), random: new ScriptedRandom() });
+    const orchestrator = new Orchestrator({ providers: directory({}), clock: new FakeClock(), random: new ScriptedRandom(), deadlineMs: DEADLINE_MS });
     const routed = await orchestrator.complete(targets, {}, signal);
     expect(!routed.ok && routed.failure).toMatchObject({ status: 503, errorClass: 'no_provider_configured' });
+  });
+
+  it('gives each attempt no more than what is left of the request deadline', async () => {
+    const { orchestrator, providers } = setup([{ fail: { errorClass: 'timeout' }, takesMs: 100_000 }, { ok: true }], [], [0], 150_000);
+    await orchestrator.complete(targets, {}, signal);
+    expect(providers.openai.calls.map((c) => c.timeouts.totalMs)).toEqual([120_000, 50_000]);
+  });
+
+  it('answers 504 deadline_exceeded, without starting another attempt, once the deadline has passed', async () => {
+    const slow = { fail: { errorClass: 'server_error' as const, status: 500 }, takesMs: 90_000 };
+    const { orchestrator, providers } = setup([slow, slow], [{ ok: true }], [0], 150_000);
+    const routed = await orchestrator.complete(targets, {}, signal);
+    expect(!routed.ok && routed.failure).toMatchObject({ status: 504, body: { error: { code: 'deadline_exceeded' } } });
+    expect(providers['azure-openai'].calls).toHaveLength(0);
+    expect(routed.trace.attempts).toHaveLength(2);
+  });
+
+  it('skips a retry whose wait would outlast the deadline and falls back instead', async () => {
+    const { orchestrator, clock } = setup([{ fail: { errorClass: 'rate_limited', status: 429, retryAfterMs: 2000 }, takesMs: 9_000 }], [{ ok: true }], [0.5], 10_000);
+    const routed = await orchestrator.complete(targets, {}, signal);
+    expect(routed.ok && routed.target.provider).toBe('azure-openai');
+    expect(clock.sleeps).toEqual([]);
+    expect(routed.trace.attempts[0]?.outcome).toBe('fallback');
   });
 
   it('stops at once when the client has gone', async () => {
