@@ -1,12 +1,19 @@
-/** Jest runs TypeScript through SWC (type-checking is `tsc --noEmit`, run first by `npm test`). */
-const swc = ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }];
-
+/**
+ * Jest runs TypeScript through ts-jest in transpile-only mode (isolatedModules); type-checking is
+ * `tsc --noEmit`, which `npm test` runs first.
+ */
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': swc },
+  transform: {
+    '^.+\\.ts$': [
+      'ts-jest',
+      {
+        tsconfig: { module: 'commonjs', target: 'es2022', esModuleInterop: true, resolveJsonModule: true, isolatedModules: true, sourceMap: true },
+      },
+    ],
+  },
   setupFiles: ['<rootDir>/test/helpers/env.ts'],
-  projects: undefined,
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 30000,
 };
