@@ -6,6 +6,8 @@ import type { ProviderId, TaskType } from './route-table';
 
 export interface RequestSummary {
   requestId: string;
+  /** The Lambda invocation, to join the line with the platform's own logs. */
+  awsRequestId?: string;
   method: string;
   path: string;
   status: number;

@@ -11,6 +11,7 @@ import { modelRoutes } from './routes/models';
 import { authenticate } from './auth';
 import type { AppDeps, AppEnv } from './context';
 import { errorResponse, isDependencyFailure } from './errors';
+import { requestSummary } from './request-summary';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -48,16 +49,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       if (!c.res.headers.has(name)) c.header(name, value);
     }
     if (!c.get('deferSummary')) {
-      const principal = c.get('principal');
-      deps.telemetry.record({
-        requestId,
-        method: c.req.method,
-        path: c.req.path,
-        status: c.res.status,
-        latencyMs: deps.clock.now() - c.get('startedAt'),
-        ...(principal ? { userId: principal.userId, keyId: principal.keyId } : {}),
-        ...(c.get('ai') ? { ai: c.get('ai') } : {}),
-      });
+      deps.telemetry.record(requestSummary(c, deps.clock, c.res.status));
     }
   });
 

@@ -22,7 +22,11 @@ export interface AppDeps {
   newRequestId: () => string;
 }
 
+type LambdaContextLike = { awsRequestId?: string };
+
 export type AppEnv = {
+  /** Set by `hono/aws-lambda` on Lambda (`context` when streaming, `lambdaContext` when buffered); absent locally. */
+  Bindings: { context?: LambdaContextLike; lambdaContext?: LambdaContextLike } | undefined;
   Variables: {
     requestId: string;
     startedAt: number;

@@ -3,6 +3,7 @@
  * (the runtime's `awslambda` global is stubbed, as Lambda provides it only in its own runtime).
  */
 import { PassThrough } from 'node:stream';
+import type { RequestSummary } from '../../lambdas/core/telemetry';
 import { startDynalite, type LocalDynamo } from '../../lambdas/local/dynamodb-local';
 import { chatBody, startTestGateway, USER_KEY, type TestGateway } from '../helpers/local-gateway';
 
@@ -32,11 +33,11 @@ function restEvent(method: string, path: string, body?: unknown, headers: Record
   };
 }
 
-async function invoke(handler: StreamingHandler, event: unknown) {
+async function invoke(handler: StreamingHandler, event: unknown, context: unknown = { awsRequestId: 'lambda-req-1' }) {
   const stream = new PassThrough() as PassThrough & { meta?: Meta };
   const chunks: Buffer[] = [];
   stream.on('data', (c: Buffer) => chunks.push(c));
-  await handler(event, stream, {});
+  await handler(event, stream, context);
   await new Promise((resolve) => setImmediate(resolve));
   return { meta: stream.meta!, body: Buffer.concat(chunks).toString('utf8'), chunks: chunks.length };
 }
@@ -44,8 +45,9 @@ async function invoke(handler: StreamingHandler, event: unknown) {
 describe('streamHandle around the gateway app', () => {
   let gw: TestGateway;
   let handler: StreamingHandler;
+  const recorded: RequestSummary[] = [];
   beforeAll(async () => {
-    gw = await startTestGateway();
+    gw = await startTestGateway({ overrides: { telemetry: { record: (s) => void recorded.push(s), error: () => undefined } } });
     const { streamHandle } = await import('hono/aws-lambda');
     handler = streamHandle(gw.gateway.app) as unknown as StreamingHandler;
   });
@@ -56,6 +58,7 @@ describe('streamHandle around the gateway app', () => {
     expect(meta.statusCode).toBe(200);
     expect(meta.headers['x-orchestrator-provider']).toBe('openai');
     expect(JSON.parse(body).object).toBe('chat.completion');
+    expect(recorded.at(-1)).toMatchObject({ awsRequestId: 'lambda-req-1', status: 200, ai: { chosen: { provider: 'openai' } } });
   });
 
   it('streams SSE chunks through the Lambda response stream', async () => {

@@ -14,6 +14,7 @@ import { usageOf } from '../../core/usage';
 import { ChatCompletionRequestSchema, upstreamBody } from '../chat-schema';
 import type { AppDeps, AppEnv } from '../context';
 import { badRequest, errorResponse } from '../errors';
+import { requestSummary } from '../request-summary';
 import { parseJsonBody } from '../validation';
 
 type AiSummary = NonNullable<RequestSummary['ai']>;
@@ -111,17 +112,7 @@ async function streamCompletion(
     ai.outcome = outcome;
     ai.errorClass = errorClass;
     if (usage) ai.usage = usage;
-    const principal = c.get('principal');
-    deps.telemetry.record({
-      requestId: c.get('requestId'),
-      method: c.req.method,
-      path: c.req.path,
-      status,
-      latencyMs: deps.clock.now() - c.get('startedAt'),
-      userId: principal.userId,
-      keyId: principal.keyId,
-      ai,
-    });
+    deps.telemetry.record(requestSummary(c, deps.clock, status));
   };
 
   const readable = new ReadableStream<Uint8Array>({

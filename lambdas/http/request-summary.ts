@@ -1,0 +1,21 @@
+/** Builds the request's log summary from what the HTTP layer knows about it. */
+import type { Context } from 'hono';
+import type { Clock } from '../core/ports';
+import type { RequestSummary } from '../core/telemetry';
+import type { AppEnv } from './context';
+
+export function requestSummary(c: Context<AppEnv>, clock: Clock, status: number): RequestSummary {
+  const principal = c.get('principal');
+  const awsRequestId = (c.env?.context ?? c.env?.lambdaContext)?.awsRequestId;
+  const ai = c.get('ai');
+  return {
+    requestId: c.get('requestId'),
+    ...(awsRequestId ? { awsRequestId } : {}),
+    method: c.req.method,
+    path: c.req.path,
+    status,
+    latencyMs: clock.now() - c.get('startedAt'),
+    ...(principal ? { userId: principal.userId, keyId: principal.keyId } : {}),
+    ...(ai ? { ai } : {}),
+  };
+}
