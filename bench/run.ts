@@ -7,7 +7,7 @@
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -22,6 +22,18 @@ const SEQUENTIAL = Number(process.env['BENCH_SEQUENTIAL'] ?? 3000);
 const BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Write a short hello to Sam.' }], max_tokens: 64 });
 
 const children: ChildProcess[] = [];
+
+/** Peak resident memory of a child process in MiB (Linux /proc), or null where unavailable. */
+function peakRssMiB(child: ChildProcess | undefined): number | null {
+  try {
+    const status = readFileSync(`/proc/${child?.pid}/status`, 'utf8');
+    const kib = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+    return kib ? Math.round(Number(kib) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
 function start(command: string, args: string[], env: Record<string, string>, ready: (line: string) => string | undefined): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -137,6 +149,8 @@ async function main() {
     }),
   ];
 
+  // children: [upstream, gateway, portkey], in start order.
+  const memory = { upstreamPeakRssMiB: peakRssMiB(children[0]), gatewayPeakRssMiB: peakRssMiB(children[1]), portkeyPeakRssMiB: peakRssMiB(children[2]) };
   const direct = results[0]!.runs;
   const directSequential = results[0]!.sequential;
   const summary = results.map(({ name, sequential, runs }) => ({
@@ -174,6 +188,7 @@ async function main() {
     portkeyThroughputAt50Conn: peer[1]!.requestsPerSec,
     atLeastPortkey: ours[1]!.requestsPerSec >= peer[1]!.requestsPerSec,
   };
+  process.stdout.write(`\n  peak RSS: gateway ${memory.gatewayPeakRssMiB} MiB, Portkey ${memory.portkeyPeakRssMiB} MiB, upstream ${memory.upstreamPeakRssMiB} MiB\n`);
   process.stdout.write(`\n  targets: added p50 at 1 conn < 2 ms: ${verdict.addedP50Under2Ms ? 'met' : 'MISSED'} (${verdict.addedP50At1ConnMs} ms); ` + `throughput at 50 conn >= Portkey: ${verdict.atLeastPortkey ? 'met' : 'MISSED'} (${verdict.throughputAt50Conn} vs ${verdict.portkeyThroughputAt50Conn} req/s)\n`);
 
   const date = new Date().toISOString().slice(0, 10);
@@ -182,7 +197,7 @@ async function main() {
   const file = join(dir, `${date}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ date: new Date().toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, durationSeconds: DURATION, gatewayLogLevel: process.env['BENCH_LOG_LEVEL'] ?? 'INFO', results: summary, verdict }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, durationSeconds: DURATION, gatewayLogLevel: process.env['BENCH_LOG_LEVEL'] ?? 'INFO', results: summary, memory, verdict }, null, 2)}\n`,
   );
   process.stdout.write(`  written to ${file}\n`);
 }
