@@ -31,7 +31,24 @@ export interface LocalGateway {
   close(): Promise<void>;
 }
 
+/** Stops accepting connections, lets requests in flight finish for up to `graceMs`, then cuts the rest. */
+function drain(server: Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    // Keep-alive connections turn idle as their requests finish: close them as they do.
+    const idle = setInterval(() => server.closeIdleConnections(), 50);
+    server.close(() => {
+      clearTimeout(force);
+      clearInterval(idle);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
 export interface LocalGatewayOptions {
+  /** How long shutdown waits for requests in flight (default 5 s). */
+  drainMs?: number;
   env?: NodeJS.ProcessEnv;
   overrides?: ContainerOverrides;
   /** Adjusts the parsed configuration (tests use it for short timeouts). */
@@ -88,13 +105,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       s.once('error', reject);
     });
     server.keepAliveTimeout = 65_000;
-    closers.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    );
+    closers.push(() => drain(server, options.drainMs ?? 5000));
     const { port } = server.address() as AddressInfo;
     return {
       url: `http://${config.local.host}:${port}`,

@@ -60,6 +60,8 @@ export class SimulatedUpstream {
   chunkDelayMs: number;
   /** Set by `listen()`: the OpenAI base URL, or the Azure endpoint. */
   baseUrl = '';
+  /** Streams whose reader went away before the end (the gateway cancels upstreams of departed clients). */
+  abandonedStreams = 0;
 
   constructor(private readonly options: SimulatedUpstreamOptions) {
     this.latencyMs = options.latencyMs ?? 0;
@@ -242,7 +244,10 @@ export class SimulatedUpstream {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-simulated-upstream': this.options.provider });
     const stopAt = cut ? Math.min(3, events.length - 1) : events.length;
     for (let i = 0; i < stopAt; i++) {
-      if (res.destroyed) return;
+      if (res.destroyed) {
+        this.abandonedStreams += 1;
+        return;
+      }
       await new Promise<void>((resolve) => res.write(events[i], () => resolve()));
       if (this.chunkDelayMs > 0) await sleep(this.chunkDelayMs);
     }

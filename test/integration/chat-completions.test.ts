@@ -160,3 +160,22 @@ describe('GET /v1/models', () => {
     expect(one.owned_by).toBe('hybrid-orchestrator');
   });
 });
+
+describe('client going away', () => {
+  it('cancels the upstream stream when the client disconnects mid-stream', async () => {
+    const sim = gw.sims.openai!;
+    sim.chunkDelayMs = 40;
+    const before = sim.abandonedStreams;
+    try {
+      const controller = new AbortController();
+      const response = await gw.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody({ stream: true })), signal: controller.signal });
+      const reader = response.body!.getReader();
+      await reader.read();
+      controller.abort();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(sim.abandonedStreams).toBe(before + 1);
+    } finally {
+      sim.chunkDelayMs = 0;
+    }
+  });
+});

@@ -1,4 +1,4 @@
-/** `npm start` with DATA_DIR: what was written survives a clean restart. */
+/** The local runner: DATA_DIR persistence across restarts, and a clean shutdown. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,5 +24,20 @@ describe('DATA_DIR', () => {
     } finally {
       await second.close();
     }
+  });
+});
+
+describe('shutdown', () => {
+  it('lets a request in flight finish before stopping', async () => {
+    const gw = await startTestGateway();
+    gw.sims.openai!.latencyMs = 300;
+    const inFlight = gw.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody()) });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const closing = gw.close();
+    const response = await inFlight;
+    expect(response.status).toBe(200);
+    expect((await response.json()).object).toBe('chat.completion');
+    await closing;
+    await expect(fetch(`${gw.url}/health`)).rejects.toThrow();
   });
 });
