@@ -100,6 +100,22 @@ describe('fallback to the next provider', () => {
   });
 });
 
+describe('under concurrency', () => {
+  it('falls back for each of 100 concurrent requests, with exactly the attempts it reports', async () => {
+    const openai = gw.sims.openai!;
+    const azure = gw.sims['azure-openai']!;
+    openai.setFault({ kind: 'status', status: 503 });
+    const [openaiBefore, azureBefore] = [openai.requests.length, azure.requests.length];
+    const responses = await Promise.all(Array.from({ length: 100 }, () => post()));
+    expect(responses.map((r) => r.status)).toEqual(Array(100).fill(200));
+    expect(new Set(responses.map((r) => JSON.stringify(routing(r))))).toEqual(new Set([JSON.stringify({ provider: 'azure-openai', fallback: 'true', attempts: '3' })]));
+    expect(new Set(responses.map((r) => r.headers.get('x-request-id'))).size).toBe(100);
+    expect(openai.requests.length - openaiBefore).toBe(200);
+    expect(azure.requests.length - azureBefore).toBe(100);
+    await Promise.all(responses.map((r) => r.text()));
+  });
+});
+
 describe('no fallback on the caller’s own mistakes', () => {
   it.each([400, 401, 403, 404, 422])('returns HTTP %i from the provider unchanged', async (status) => {
     gw.sims.openai!.setFault({ kind: 'status', status });

@@ -1,0 +1,33 @@
+import type { CredentialSource, ProviderCredentials } from '../../../lambdas/adapters/providers/credentials';
+import { SdkProviderDirectory } from '../../../lambdas/adapters/providers/sdk-provider-directory';
+import type { ProviderId } from '../../../lambdas/core/route-table';
+
+/** Credentials that can change between calls, as a rotated secret does. */
+class MutableCredentials implements CredentialSource {
+  constructor(public values: Partial<Record<ProviderId, ProviderCredentials>>) {}
+  async get(provider: ProviderId) {
+    return this.values[provider];
+  }
+}
+
+describe('SdkProviderDirectory', () => {
+  it('builds one client per provider and reuses it while the credentials stay the same', async () => {
+    const credentials = new MutableCredentials({ openai: { provider: 'openai', credentials: { apiKey: 'sk-1' } } });
+    const directory = new SdkProviderDirectory(credentials);
+    const first = await directory.get('openai');
+    expect(first?.id).toBe('openai');
+    expect(await directory.get('openai')).toBe(first);
+    expect(await directory.get('azure-openai')).toBeUndefined();
+    expect(await directory.configured()).toEqual(['openai']);
+  });
+
+  it('rebuilds the client after the credentials rotate', async () => {
+    const credentials = new MutableCredentials({ openai: { provider: 'openai', credentials: { apiKey: 'sk-1' } } });
+    const directory = new SdkProviderDirectory(credentials);
+    const before = await directory.get('openai');
+    credentials.values.openai = { provider: 'openai', credentials: { apiKey: 'sk-2' } };
+    const after = await directory.get('openai');
+    expect(after).not.toBe(before);
+    expect(after?.id).toBe('openai');
+  });
+});
