@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { measureBundle } from './bundle';
 
 const ROOT = join(__dirname, '..');
 const UPSTREAM_KEY = 'sk-bench-upstream';
@@ -116,6 +117,8 @@ async function measure(name: string, url: string, headers: Record<string, string
 
 async function main() {
   process.stdout.write(`bench: ${DURATION}s per run after ${WARMUP}s warm-up, ${cpus().length} cores\n`);
+  const bundle = await measureBundle();
+  process.stdout.write(`  Lambda bundle ${(bundle.bytes / 1024).toFixed(0)} KiB, module load (require) median ${bundle.requireMsMedian} ms\n`);
   const upstream = await start('node', ['--import', 'tsx', 'bench/upstream.ts'], { SIM_KEY: UPSTREAM_KEY }, (line) => (line.startsWith('{') ? (JSON.parse(line) as { url: string }).url : undefined));
   const gateway = await start(
     'node',
@@ -197,7 +200,7 @@ async function main() {
   const file = join(dir, `${date}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ date: new Date().toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, durationSeconds: DURATION, gatewayLogLevel: process.env['BENCH_LOG_LEVEL'] ?? 'INFO', results: summary, memory, verdict }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, durationSeconds: DURATION, gatewayLogLevel: process.env['BENCH_LOG_LEVEL'] ?? 'INFO', results: summary, memory, lambdaBundle: bundle, verdict }, null, 2)}\n`,
   );
   process.stdout.write(`  written to ${file}\n`);
 }

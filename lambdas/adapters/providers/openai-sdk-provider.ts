@@ -4,7 +4,6 @@
  * Connect timeout comes from the undici dispatcher; first-byte and total timeouts abort the call.
  */
 import type OpenAI from 'openai';
-import { Agent } from 'undici';
 import { ProviderCallError, openAiError } from '../../core/errors';
 import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderStream } from '../../core/ports';
 import { usageOf } from '../../core/usage';
@@ -12,6 +11,7 @@ import type { ProviderId } from '../../core/route-table';
 import { redactSecrets, toProviderCallError } from './error-mapping';
 import { readSse } from './sse';
 import { UndiciResponse, undiciFetch } from './undici-fetch';
+import { Agent } from './undici-lite';
 
 type FetchOptions = NonNullable<Parameters<OpenAI['chat']['completions']['create']>[1]>['fetchOptions'];
 

@@ -5,7 +5,8 @@
  * Response whose body stays a Node stream until someone asks for the WHATWG one.
  */
 import { Readable } from 'node:stream';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent, request } from './undici-lite';
 
 type FetchInit = {
   method?: string;
@@ -84,14 +85,17 @@ export class UndiciResponse {
 }
 
 /** `fetch(url, init)` for the openai SDK, on `undici.request` with the dispatcher given in `init`. */
+let defaultDispatcher: Agent | undefined;
+
 export async function undiciFetch(input: string | URL, init: FetchInit = {}): Promise<UndiciResponse> {
-  const url = String(input);
-  const response = await request(url, {
+  const url = new URL(input);
+  const response = await request(init.dispatcher ?? (defaultDispatcher ??= new Agent()), {
+    origin: url.origin,
+    path: url.pathname + url.search,
     method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
     headers: headerRecord(init.headers),
     body: (init.body ?? null) as string | null,
     signal: init.signal ?? undefined,
-    ...(init.dispatcher ? { dispatcher: init.dispatcher } : {}),
   });
-  return new UndiciResponse(url, response.statusCode, response.headers, response.body);
+  return new UndiciResponse(url.href, response.statusCode, response.headers, response.body);
 }

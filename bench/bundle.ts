@@ -1,0 +1,39 @@
+/**
+ * Lambda bundle size and module load time: bundles lambdas/handlers/gateway.ts as the CDK does
+ * (esbuild, node22, CJS, minified) and times `require()` of it in fresh Node processes, which is
+ * the part of a cold start this code controls.
+ */
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface BundleReport {
+  bytes: number;
+  requireMsMedian: number;
+}
+
+export async function measureBundle(runs = 5): Promise<BundleReport> {
+  const outfile = join(mkdtempSync(join(tmpdir(), 'ho-bundle-')), 'index.js');
+  await build({
+    entryPoints: [join(__dirname, '..', 'lambdas', 'handlers', 'gateway.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minify: true,
+    outfile,
+    logLevel: 'silent',
+  });
+  // Lambda's runtime provides `awslambda`; outside it, a stand-in lets the module load.
+  const script = `globalThis.awslambda={streamifyResponse:f=>f,HttpResponseStream:{from:s=>s}};const t=process.hrtime.bigint();require(${JSON.stringify(outfile)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
+  const env = { ...process.env, AWS_REGION: 'eu-west-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', LOG_LEVEL: 'SILENT' };
+  const times = Array.from({ length: runs }, () => Number(execFileSync(process.execPath, ['-e', script], { env, stdio: ['ignore', 'pipe', 'pipe'] }).toString()));
+  times.sort((a, b) => a - b);
+  return { bytes: statSync(outfile).size, requireMsMedian: Number(times[Math.floor(runs / 2)]!.toFixed(1)) };
+}
+
+if (require.main === module) {
+  void measureBundle().then((r) => process.stdout.write(`bundle ${(r.bytes / 1024).toFixed(0)} KiB, require() median ${r.requireMsMedian} ms\n`));
+}
