@@ -97,6 +97,8 @@ describe('health', () => {
       expect((await chat.json()).error.code).toBe('auth_unavailable');
       const listing = await gw2.call('/admin/api-keys?userId=x', { key: ADMIN_KEY });
       expect(listing.status).toBe(503);
+      expect(listing.headers.get('x-request-id')).toMatch(/^req_/);
+      expect(listing.headers.get('retry-after')).toBe('1');
       expect((await listing.json()).error).toMatchObject({ code: 'dependency_unavailable', type: 'service_unavailable' });
     } finally {
       await gw2.close();

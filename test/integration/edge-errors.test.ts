@@ -49,6 +49,23 @@ describe('request validation', () => {
     const big = JSON.stringify(chatBody({ messages: [{ role: 'user', content: 'x'.repeat(5000) }] }));
     await expectError(await post(big), 413, { code: 'request_too_large' });
   });
+
+  it('counts the bytes of a chunked body that declares no length', async () => {
+    const chunked = (text: string) =>
+      gw.call('/v1/chat/completions', {
+        method: 'POST',
+        body: new ReadableStream({
+          start(controller) {
+            const bytes = new TextEncoder().encode(text);
+            for (let i = 0; i < bytes.length; i += 1000) controller.enqueue(bytes.slice(i, i + 1000));
+            controller.close();
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit);
+    await expectError(await chunked(JSON.stringify(chatBody({ messages: [{ role: 'user', content: 'x'.repeat(5000) }] }))), 413, { code: 'request_too_large' });
+    expect((await chunked(JSON.stringify(chatBody()))).status).toBe(200);
+  });
 });
 
 describe('authentication and routes', () => {
