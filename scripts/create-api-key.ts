@@ -8,21 +8,24 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { parseArgs } from 'node:util';
 import { DynamoDbApiKeyStore } from '../lambdas/adapters/dynamodb/dynamodb-api-key-store';
-import { ApiKeyService, CreateApiKeySchema } from '../lambdas/core/api-keys';
+import { ApiKeyService, CreateApiKeySchema, describeKey } from '../lambdas/core/api-keys';
 import { systemClock, systemRandom } from '../lambdas/shared/system';
 
 async function main() {
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   const { values } = parseArgs({
     options: {
       table: { type: 'string', default: process.env['API_KEYS_TABLE'] },
       user: { type: 'string' },
       plan: { type: 'string', default: 'free' },
       role: { type: 'string', default: 'user' },
+      'expires-in-days': { type: 'string' },
       endpoint: { type: 'string', default: process.env['DYNAMODB_ENDPOINT'] },
     },
   });
   if (!values.table) throw new Error('--table (or API_KEYS_TABLE) is required: see the ApiKeysTable stack output');
-  const input = CreateApiKeySchema.parse({ userId: values.user, plan: values.plan, role: values.role });
+  const days = values['expires-in-days'];
+  const input = CreateApiKeySchema.parse({ userId: values.user, plan: values.plan, role: values.role, ...(days ? { expiresInDays: Number(days) } : {}) });
   const client = DynamoDBDocumentClient.from(new DynamoDBClient(values.endpoint ? { endpoint: values.endpoint } : {}));
   const service = new ApiKeyService(new DynamoDbApiKeyStore(client, values.table), systemClock, systemRandom, {
     cacheTtlMs: 0,
@@ -30,7 +33,7 @@ async function main() {
     maxCacheEntries: 1,
   });
   const { record, key } = await service.create(input);
-  process.stdout.write(`${JSON.stringify({ id: record.id, key, userId: record.userId, plan: record.plan, role: record.role }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ ...describeKey(record), key }, null, 2)}\n`);
   process.stderr.write('The key is shown only this once; store it in your secret manager.\n');
   client.destroy();
 }
