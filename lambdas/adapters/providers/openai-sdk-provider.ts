@@ -96,7 +96,7 @@ export class OpenAiSdkProvider implements ChatProvider {
         signal: control.controller.signal,
         maxRetries: 0,
         timeout: call.timeouts.totalMs,
-        // The SDK's fetch is undici's, which takes a dispatcher; its RequestInit type does not declare one.
+        // Our fetch (undiciFetch) takes the connection pool as `dispatcher`; the SDK's RequestInit type does not declare it.
         fetchOptions: { dispatcher: dispatcherFor(call.timeouts.connectMs) } as unknown as FetchOptions,
       })
       .asResponse();
@@ -164,6 +164,7 @@ export class OpenAiSdkProvider implements ChatProvider {
       [Symbol.asyncIterator]: () => iterator,
       cancel: () => {
         control.controller.abort();
+        control.finish();
         void iterator.return(undefined).catch(() => undefined);
       },
     };
