@@ -60,9 +60,12 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
   let config = loadConfig('local', options.env ?? process.env);
   if (options.configure) config = options.configure(config);
   const closers: Array<() => Promise<void> | void> = [];
-  const close = async () => {
-    for (const closer of closers.reverse()) await closer();
-  };
+  let closing: Promise<void> | undefined;
+  // Stops in the reverse order of starting (server first, engine last); safe to call twice.
+  const close = () =>
+    (closing ??= (async () => {
+      for (const closer of [...closers].reverse()) await closer();
+    })());
   try {
     let dynamoEndpoint = config.aws.dynamodbEndpoint;
     if (!dynamoEndpoint) {
