@@ -15,8 +15,8 @@ export function adminKeyRoutes(deps: AppDeps) {
     const parsed = await parseJsonBody(c, CreateApiKeySchema);
     if (!parsed.ok) return errorResponse(c, 400, parsed.error);
     const { record, key } = await deps.apiKeys.create(parsed.value);
-    const { status: _status, keyPrefix: _prefix, createdAt: _created, ...shown } = describeKey(record);
-    return c.json({ ...shown, key }, 201);
+    const { id, userId, plan, role, expiresAt } = describeKey(record);
+    return c.json({ id, key, userId, plan, role, ...(expiresAt ? { expiresAt } : {}) }, 201);
   });
 
   app.get('/admin/api-keys', async (c) => {
