@@ -39,25 +39,26 @@ export class OrchestratorStack extends Stack {
       : parseRouteTable(defaultRoutes, 'config/routes.json');
     if (props.routeTableFile) environment['ROUTES_JSON'] = JSON.stringify(routeTable);
     // The request deadline must end before Lambda does, or callers would get API Gateway's bare 5xx.
-    const functionTimeout = Duration.seconds(routeTable.defaults.deadlineMs / 1000 + 30);
+    const functionTimeout = Duration.seconds(Math.max(300, routeTable.defaults.deadlineMs / 1000 + 30));
 
     const data = new DataTables(this, 'Data', {
       definitions: TABLES,
       namePrefix,
       removalPolicy: props.destroyData ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
+    const apiKeysTable = data.table(API_KEYS_TABLE.logicalName);
     const secrets = new ProviderSecrets(this, 'ProviderSecrets', { namePrefix });
     const gateway = new GatewayApi(this, 'Gateway', {
       stage: props.stage,
-      apiKeysTable: data.table(API_KEYS_TABLE.logicalName),
+      apiKeysTable,
       providerSecrets: secrets.secrets,
       environment,
-      timeout: functionTimeout.toSeconds() > 300 ? functionTimeout : Duration.minutes(5),
+      timeout: functionTimeout,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
 
     new CfnOutput(this, 'BaseUrl', { value: gateway.baseUrl, description: 'OpenAI-compatible base URL' });
-    new CfnOutput(this, 'ApiKeysTable', { value: data.table(API_KEYS_TABLE.logicalName).tableName });
+    new CfnOutput(this, 'ApiKeysTable', { value: apiKeysTable.tableName });
     new CfnOutput(this, 'OpenAiSecretArn', { value: secrets.secrets.openai.secretArn });
     new CfnOutput(this, 'AzureOpenAiSecretArn', { value: secrets.secrets['azure-openai'].secretArn });
   }

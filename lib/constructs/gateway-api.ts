@@ -154,8 +154,4 @@ export class GatewayApi extends Construct {
   get baseUrl(): string {
     return `${this.api.url}v1`;
   }
-
-  get region(): string {
-    return Stack.of(this).region;
-  }
 }

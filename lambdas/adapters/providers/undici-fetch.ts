@@ -40,7 +40,7 @@ export class UndiciResponse {
   readonly redirected = false;
   readonly type = 'basic';
   readonly headers: Headers;
-  private consumed = false;
+  bodyUsed = false;
   private web: ReadableStream<Uint8Array> | undefined;
 
   constructor(
@@ -53,10 +53,6 @@ export class UndiciResponse {
     this.headers = responseHeaders(rawHeaders);
   }
 
-  get bodyUsed(): boolean {
-    return this.consumed;
-  }
-
   /** The body as a WHATWG stream (created on first use). */
   get body(): ReadableStream<Uint8Array> {
     this.web ??= Readable.toWeb(this.stream) as unknown as ReadableStream<Uint8Array>;
@@ -65,12 +61,12 @@ export class UndiciResponse {
 
   /** The body as raw chunks, without a WHATWG stream in between. */
   chunks(): AsyncIterable<Uint8Array> {
-    this.consumed = true;
+    this.bodyUsed = true;
     return this.stream;
   }
 
   text(): Promise<string> {
-    this.consumed = true;
+    this.bodyUsed = true;
     return this.stream.text();
   }
 
@@ -79,14 +75,14 @@ export class UndiciResponse {
   }
 
   async arrayBuffer(): Promise<ArrayBuffer> {
-    this.consumed = true;
+    this.bodyUsed = true;
     return this.stream.arrayBuffer();
   }
 }
 
-/** `fetch(url, init)` for the openai SDK, on `undici.request` with the dispatcher given in `init`. */
 let defaultDispatcher: Agent | undefined;
 
+/** `fetch(url, init)` for the openai SDK, on `undici.request` with the dispatcher given in `init`. */
 export async function undiciFetch(input: string | URL, init: FetchInit = {}): Promise<UndiciResponse> {
   const url = new URL(input);
   const response = await request(init.dispatcher ?? (defaultDispatcher ??= new Agent()), {
