@@ -45,6 +45,7 @@ export const CreateApiKeySchema = z.strictObject({
 export type CreateApiKeyInput = z.infer<typeof CreateApiKeySchema>;
 
 const KEY_PREFIX = 'sk-ho-';
+const IDENTITY_TTL_MS = 3_600_000;
 
 export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
@@ -62,6 +63,8 @@ function toPrincipal(record: ApiKeyRecord): Principal {
 /** Issues, authenticates, lists and revokes API keys. */
 export class ApiKeyService {
   private readonly cache: TtlCache<Principal | null>;
+  /** Who each recently valid key belongs to. A key's user and plan never change; only its status can. */
+  private readonly identities: TtlCache<Principal>;
 
   constructor(
     private readonly store: ApiKeyStore,
@@ -70,6 +73,20 @@ export class ApiKeyService {
     private readonly options: { cacheTtlMs: number; negativeCacheTtlMs: number; maxCacheEntries: number },
   ) {
     this.cache = new TtlCache(() => clock.now(), options.maxCacheEntries);
+    this.identities = new TtlCache(() => clock.now(), options.maxCacheEntries);
+  }
+
+  /** The cached answer for a key: a principal, `null` (known invalid), or `undefined` (must look it up). */
+  cached(key: string): Principal | null | undefined {
+    return this.cache.get(hashKey(key));
+  }
+
+  /**
+   * Whom a key belonged to when last seen valid, even after the cache entry expired. Lets the
+   * gateway start user-scoped checks (rate limits) while `authenticate` re-checks the key's status.
+   */
+  lastKnown(key: string): Principal | undefined {
+    return this.identities.get(hashKey(key));
   }
 
   /** The principal for a presented key, or `null` when it is unknown or revoked. */
@@ -85,12 +102,14 @@ export class ApiKeyService {
       (record.expiresAt === undefined || record.expiresAt * 1000 > now) &&
       sameHash(record.keyHash, keyHash);
     if (!valid) {
+      this.identities.delete(keyHash);
       this.cache.set(keyHash, null, this.options.negativeCacheTtlMs);
       return null;
     }
     const principal = toPrincipal(record);
     const untilExpiry = record.expiresAt === undefined ? Number.POSITIVE_INFINITY : record.expiresAt * 1000 - now;
     this.cache.set(keyHash, principal, Math.min(this.options.cacheTtlMs, untilExpiry));
+    this.identities.set(keyHash, principal, Math.min(IDENTITY_TTL_MS, untilExpiry));
     return principal;
   }
 
@@ -117,6 +136,7 @@ export class ApiKeyService {
     };
     await this.store.put(record);
     this.cache.delete(keyHash);
+    this.identities.delete(keyHash);
     return record;
   }
 
@@ -130,6 +150,7 @@ export class ApiKeyService {
     if (!record) return false;
     const revoked = await this.store.revoke(record.keyHash, new Date(this.clock.now()).toISOString());
     this.cache.delete(record.keyHash);
+    this.identities.delete(record.keyHash);
     return revoked;
   }
 }

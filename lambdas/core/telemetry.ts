@@ -14,6 +14,12 @@ export interface RequestSummary {
   latencyMs: number;
   userId?: string;
   keyId?: string;
+  /** Set on rate-limited routes: what the limiter decided. */
+  rateLimit?: {
+    policy: 'onlyfans_messaging' | 'ai_requests';
+    outcome: 'admitted' | 'rate_limited' | 'quota_exceeded' | 'limiter_unavailable' | 'admitted_fail_open';
+    blocking?: Array<{ counter: 'requests' | 'tokens'; window: string }>;
+  };
   /** Set for AI requests. */
   ai?: {
     taskType: TaskType;
@@ -37,4 +43,6 @@ export interface Telemetry {
   record(summary: RequestSummary): void;
   /** A failure that is not tied to an answer the client sees (for example an unexpected exception). */
   error(message: string, context: Record<string, unknown>): void;
+  /** A notable event worth a log line (an admin action, a degraded mode). */
+  info(message: string, context: Record<string, unknown>): void;
 }

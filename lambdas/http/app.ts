@@ -9,6 +9,9 @@ import { adminKeyRoutes } from './routes/admin-keys';
 import { healthRoutes } from './routes/health';
 import { modelRoutes } from './routes/models';
 import { authenticate } from './auth';
+import { onlyFansRoutes } from './routes/onlyfans';
+import { rateLimitRoutes } from './routes/rate-limits';
+import { admitAiRequest } from './rate-limits';
 import type { AppDeps, AppEnv } from './context';
 import { errorResponse, isDependencyFailure } from './errors';
 import { requestSummary } from './request-summary';
@@ -31,6 +34,9 @@ const KNOWN_ROUTES: Record<string, string[]> = {
   '/v1/chat/completions': ['POST'],
   '/admin/api-keys': ['GET', 'POST'],
   '/admin/api-keys/:id': ['DELETE'],
+  '/admin/rate-limits/:userId': ['GET', 'DELETE'],
+  '/api/rate-limits/status': ['GET'],
+  '/api/onlyfans/messages': ['POST'],
 };
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -72,11 +78,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.route('/', healthRoutes(deps));
+  // AI routes first: they authenticate and admit (rate limits, token quota) in one step.
+  app.use('/v1/chat/completions', authenticate(deps, 'user', admitAiRequest));
   app.use('/v1/*', authenticate(deps, 'user'));
+  for (const legacy of ['/api/rate-limits/*', '/api/onlyfans/*', '/api/ai/*']) app.use(legacy, authenticate(deps, 'user'));
   app.use('/admin/*', authenticate(deps, 'admin'));
   app.route('/', modelRoutes(deps));
   app.route('/', chatRoutes(deps));
   app.route('/', adminKeyRoutes(deps));
+  app.route('/', rateLimitRoutes(deps));
+  app.route('/', onlyFansRoutes(deps));
 
   for (const [path, methods] of Object.entries(KNOWN_ROUTES)) {
     app.all(path, (c) => {

@@ -1,6 +1,8 @@
 /** What the HTTP app needs, and what it keeps per request. */
 import type { ApiKeyService, Principal } from '../core/api-keys';
+import type { MessageService } from '../core/messaging';
 import type { Orchestrator } from '../core/orchestrator';
+import type { RateLimiter } from '../core/rate-limit/rate-limiter';
 import type { Clock } from '../core/ports';
 import type { RouteTable } from '../core/route-table';
 import type { RequestSummary, Telemetry } from '../core/telemetry';
@@ -18,6 +20,10 @@ export interface AppDeps {
   apiKeys: ApiKeyService;
   readiness: Record<string, () => Promise<CheckResult>>;
   telemetry: Telemetry;
+  limiter: RateLimiter;
+  /** What AI requests do when the limiter's store fails (messaging always fails closed). */
+  rateLimitFailMode: 'closed' | 'open';
+  messages: MessageService;
   clock: Clock;
   newRequestId: () => string;
 }
@@ -35,5 +41,9 @@ export type AppEnv = {
     ai: RequestSummary['ai'];
     /** Set when the route records the summary itself (streams finish after the handler returns). */
     deferSummary: boolean;
+    /** The limiter's decision, for the request's log line and metrics. */
+    rateLimit: RequestSummary['rateLimit'];
+    /** Settles the admitted AI request's token reservation to its real usage; safe to call twice. */
+    settleTokens: ((usedTokens: number) => Promise<void>) | undefined;
   };
 };

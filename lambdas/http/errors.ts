@@ -12,6 +12,8 @@ export interface ErrorSpec {
   code: string | null;
   param?: string | null;
   retryAfterSeconds?: number;
+  /** The legacy code when the status alone does not decide it (429 is `RATE_LIMITED` or `QUOTA_EXCEEDED`). */
+  legacyCode?: string;
 }
 
 const LEGACY_CODES: Record<number, string> = {
@@ -37,7 +39,7 @@ export function errorBody(path: string, status: number, spec: ErrorSpec): unknow
   if (isLegacyPath(path)) {
     return {
       error: {
-        code: LEGACY_CODES[status] ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST'),
+        code: spec.legacyCode ?? LEGACY_CODES[status] ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST'),
         message: spec.message,
         ...(spec.param ? { field: spec.param } : {}),
         ...(spec.retryAfterSeconds !== undefined ? { retryAfterSeconds: spec.retryAfterSeconds } : {}),
@@ -45,7 +47,8 @@ export function errorBody(path: string, status: number, spec: ErrorSpec): unknow
     };
   }
   const body: OpenAiErrorBody = { error: { message: spec.message, type: spec.type, param: spec.param ?? null, code: spec.code } };
-  return body;
+  // Retry timing in the body too, for clients that do not read headers (an extra field OpenAI's schema allows).
+  return spec.retryAfterSeconds === undefined ? body : { error: { ...body.error, retry_after_seconds: spec.retryAfterSeconds } };
 }
 
 export function errorResponse(c: Context, status: number, spec: ErrorSpec): Response {

@@ -8,6 +8,7 @@ export function requestSummary(c: Context<AppEnv>, clock: Clock, status: number)
   const principal = c.get('principal');
   const awsRequestId = (c.env?.context ?? c.env?.lambdaContext)?.awsRequestId;
   const ai = c.get('ai');
+  const rateLimit = c.get('rateLimit');
   return {
     requestId: c.get('requestId'),
     ...(awsRequestId ? { awsRequestId } : {}),
@@ -16,6 +17,7 @@ export function requestSummary(c: Context<AppEnv>, clock: Clock, status: number)
     status,
     latencyMs: clock.now() - c.get('startedAt'),
     ...(principal ? { userId: principal.userId, keyId: principal.keyId } : {}),
+    ...(rateLimit ? { rateLimit } : {}),
     ...(ai ? { ai } : {}),
   };
 }

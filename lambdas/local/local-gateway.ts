@@ -12,8 +12,9 @@ import { StaticCredentialSource } from '../adapters/providers/credentials';
 import type { ProviderId } from '../core/route-table';
 import { loadConfig, type AppConfig } from '../shared/config';
 import { buildGateway, type ContainerOverrides, type Gateway } from '../shared/container';
-import { API_KEYS_TABLE } from '../shared/tables';
+import { API_KEYS_TABLE, RATE_LIMITS_TABLE } from '../shared/tables';
 import { ensureTables, startDynalite } from './dynamodb-local';
+import { SimulatedOnlyFansGateway } from './simulated-onlyfans';
 import { parseSimFail, SimulatedUpstream } from './simulated-upstream';
 
 export const LOCAL_USER_ID = 'local-user';
@@ -27,6 +28,8 @@ export interface LocalGateway {
   /** Simulated upstreams, for the providers that have no real credentials. */
   sims: Partial<Record<ProviderId, SimulatedUpstream>>;
   providerModes: Record<ProviderId, 'real' | 'simulated'>;
+  /** The simulated OnlyFans gateway, when ONLYFANS_GATEWAY_URL is unset. */
+  onlyfans: SimulatedOnlyFansGateway | undefined;
   dynamoEndpoint: string;
   close(): Promise<void>;
 }
@@ -78,7 +81,10 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     config = { ...config, aws: { ...config.aws, dynamodbEndpoint: dynamoEndpoint } };
 
     const admin = new DynamoDBClient({ region: config.aws.region, endpoint: dynamoEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    await ensureTables(admin, [{ definition: API_KEYS_TABLE, name: config.tables.apiKeys }]);
+    await ensureTables(admin, [
+      { definition: API_KEYS_TABLE, name: config.tables.apiKeys },
+      { definition: RATE_LIMITS_TABLE, name: config.tables.rateLimits },
+    ]);
     admin.destroy();
 
     const faults = parseSimFail(config.local.simFail);
@@ -94,6 +100,15 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     };
     const openai = config.providers.openai ?? { apiKey: SIMULATED_KEY, baseURL: await startSim('openai') };
     const azure = config.providers.azureOpenai ?? { apiKey: SIMULATED_KEY, endpoint: await startSim('azure-openai'), apiVersion: config.providers.apiVersion };
+
+    let onlyfans: SimulatedOnlyFansGateway | undefined;
+    if (!config.onlyfans.gatewayUrl) {
+      const sim = new SimulatedOnlyFansGateway();
+      const url = await sim.listen();
+      closers.push(() => sim.close());
+      onlyfans = sim;
+      config = { ...config, onlyfans: { ...config.onlyfans, gatewayUrl: url } };
+    }
 
     const gateway = buildGateway(config, {
       credentials: new StaticCredentialSource({ openai, 'azure-openai': azure }),
@@ -116,6 +131,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       gateway,
       sims,
       providerModes: { openai: sims.openai ? 'simulated' : 'real', 'azure-openai': sims['azure-openai'] ? 'simulated' : 'real' },
+      onlyfans,
       dynamoEndpoint,
       close,
     };

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import defaultRoutes from '../../config/routes.json';
+import { parsePolicies, type RateLimitPolicies } from '../core/rate-limit/policies';
 import { parseRouteTable, type RouteTable } from '../core/route-table';
 
 export type Runtime = 'aws' | 'local';
@@ -26,6 +27,12 @@ const EnvSchema = z.object({
   ROUTES_JSON: optionalString,
   API_KEY_CACHE_TTL_SECONDS: int(0, 60).default(30),
   API_KEYS_TABLE: z.string().min(3).default('hybrid-orchestrator-api-keys'),
+  RATE_LIMITS_TABLE: z.string().min(3).default('hybrid-orchestrator-rate-limits'),
+  RATE_LIMIT_POLICIES: optionalString,
+  RATE_LIMIT_FAIL_MODE: z.enum(['closed', 'open']).default('closed'),
+  ONLYFANS_GATEWAY_URL: optionalString.pipe(z.url().optional()),
+  ONLYFANS_GATEWAY_TIMEOUT_MS: int(100, 60_000).default(10_000),
+  IDEMPOTENCY_TTL_HOURS: int(1, 24 * 30).default(24),
   AWS_REGION: z.string().min(1).default('us-east-1'),
   DYNAMODB_ENDPOINT: optionalString.pipe(z.url().optional()),
   DYNAMODB_TIMEOUT_MS: int(100, 30_000).default(2000),
@@ -57,7 +64,9 @@ export interface AppConfig {
   maxBodyBytes: number;
   routeTable: RouteTable;
   apiKeyCacheTtlMs: number;
-  tables: { apiKeys: string };
+  tables: { apiKeys: string; rateLimits: string };
+  rateLimits: { policies: RateLimitPolicies; failMode: 'closed' | 'open' };
+  onlyfans: { gatewayUrl: string | undefined; timeoutMs: number; idempotencyTtlSeconds: number };
   aws: { region: string; dynamodbEndpoint: string | undefined; dynamodbTimeoutMs: number };
   providers: {
     openai: { apiKey: string; baseURL?: string } | undefined;
@@ -119,6 +128,12 @@ export function loadConfig(runtime: Runtime, source: NodeJS.ProcessEnv = process
   } catch (error) {
     throw error instanceof ConfigError ? error : new ConfigError((error as Error).message);
   }
+  let policies: RateLimitPolicies;
+  try {
+    policies = parsePolicies(env.RATE_LIMIT_POLICIES === undefined ? {} : parseJson(env.RATE_LIMIT_POLICIES, 'RATE_LIMIT_POLICIES'));
+  } catch (error) {
+    throw error instanceof ConfigError ? error : new ConfigError((error as Error).message);
+  }
   if ((env.AZURE_OPENAI_API_KEY === undefined) !== (env.AZURE_OPENAI_ENDPOINT === undefined)) {
     throw new ConfigError('AZURE_OPENAI_API_KEY and AZURE_OPENAI_ENDPOINT must be set together');
   }
@@ -131,7 +146,9 @@ export function loadConfig(runtime: Runtime, source: NodeJS.ProcessEnv = process
     maxBodyBytes: env.MAX_BODY_BYTES,
     routeTable,
     apiKeyCacheTtlMs: env.API_KEY_CACHE_TTL_SECONDS * 1000,
-    tables: { apiKeys: env.API_KEYS_TABLE },
+    tables: { apiKeys: env.API_KEYS_TABLE, rateLimits: env.RATE_LIMITS_TABLE },
+    rateLimits: { policies, failMode: env.RATE_LIMIT_FAIL_MODE },
+    onlyfans: { gatewayUrl: env.ONLYFANS_GATEWAY_URL, timeoutMs: env.ONLYFANS_GATEWAY_TIMEOUT_MS, idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_HOURS * 3600 },
     aws: { region: env.AWS_REGION, dynamodbEndpoint: env.DYNAMODB_ENDPOINT, dynamodbTimeoutMs: env.DYNAMODB_TIMEOUT_MS },
     providers: {
       openai: env.OPENAI_API_KEY ? { apiKey: env.OPENAI_API_KEY, ...(env.OPENAI_BASE_URL ? { baseURL: env.OPENAI_BASE_URL } : {}) } : undefined,

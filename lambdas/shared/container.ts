@@ -9,11 +9,16 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Hono } from 'hono';
 import { DynamoDbApiKeyStore } from '../adapters/dynamodb/dynamodb-api-key-store';
+import { DynamoDbCounterStore } from '../adapters/dynamodb/dynamodb-counter-store';
+import { DynamoDbIdempotencyStore } from '../adapters/dynamodb/dynamodb-idempotency-store';
+import { HttpMessageGateway } from '../adapters/onlyfans/http-message-gateway';
 import { StaticCredentialSource, type CredentialSource } from '../adapters/providers/credentials';
 import { SdkProviderDirectory } from '../adapters/providers/sdk-provider-directory';
 import { SecretsManagerCredentialSource } from '../adapters/secrets/secrets-manager-credential-source';
 import { createMetrics, PowertoolsTelemetry } from '../adapters/telemetry/powertools-telemetry';
 import { ApiKeyService } from '../core/api-keys';
+import { MessageGatewayError, MessageService, type MessageGateway } from '../core/messaging';
+import { RateLimiter } from '../core/rate-limit/rate-limiter';
 import { Orchestrator } from '../core/orchestrator';
 import type { Clock, ProviderDirectory, Random } from '../core/ports';
 import type { Telemetry } from '../core/telemetry';
@@ -27,11 +32,13 @@ export interface ContainerOverrides {
   random?: Random;
   credentials?: CredentialSource;
   telemetry?: Telemetry;
+  messageGateway?: MessageGateway;
 }
 
 export interface Gateway {
   app: Hono<AppEnv>;
   apiKeys: ApiKeyService;
+  limiter: RateLimiter;
   providers: ProviderDirectory;
   dynamo: DynamoDBDocumentClient;
   logger: Logger;
@@ -64,6 +71,15 @@ function credentialSource(config: AppConfig, clock: Clock): CredentialSource {
   return new StaticCredentialSource({ openai: config.providers.openai, 'azure-openai': config.providers.azureOpenai });
 }
 
+/** Where messages go when no OnlyFans gateway is configured: nowhere, and the caller is told so (502, slot given back). */
+const unconfiguredGateway: MessageGateway = {
+  send: () => Promise.reject(new MessageGatewayError('no ONLYFANS_GATEWAY_URL is configured')),
+};
+
+function messageGateway(config: AppConfig): MessageGateway {
+  return config.onlyfans.gatewayUrl ? new HttpMessageGateway(config.onlyfans.gatewayUrl, config.onlyfans.timeoutMs) : unconfiguredGateway;
+}
+
 /** Builds the whole gateway for a configuration. */
 export function buildGateway(config: AppConfig, overrides: ContainerOverrides = {}): Gateway {
   const clock = overrides.clock ?? systemClock;
@@ -79,12 +95,25 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     negativeCacheTtlMs: Math.min(config.apiKeyCacheTtlMs, 5000),
     maxCacheEntries: 10_000,
   });
+  const limiter = new RateLimiter(new DynamoDbCounterStore(dynamo, config.tables.rateLimits), clock, config.rateLimits.policies);
+  const messages = new MessageService(
+    limiter,
+    overrides.messageGateway ?? messageGateway(config),
+    new DynamoDbIdempotencyStore(dynamo, config.tables.rateLimits),
+    clock,
+    random,
+    // A pending claim outlives the gateway call it guards, so only a crashed request's claim is taken over.
+    { leaseMs: config.onlyfans.timeoutMs + 5000, retentionSeconds: config.onlyfans.idempotencyTtlSeconds },
+  );
   const app = createApp({
     maxBodyBytes: config.maxBodyBytes,
     routeTable: config.routeTable,
     orchestrator: new Orchestrator({ providers, clock, random, deadlineMs: config.routeTable.defaults.deadlineMs }),
     apiKeys,
     telemetry,
+    limiter,
+    rateLimitFailMode: config.rateLimits.failMode,
+    messages,
     clock,
     newRequestId: () => `req_${Buffer.from(random.bytes(12)).toString('hex')}`,
     readiness: {
@@ -99,5 +128,5 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
       },
     },
   });
-  return { app, apiKeys, providers, dynamo, logger, close: () => dynamo.destroy() };
+  return { app, apiKeys, limiter, providers, dynamo, logger, close: () => dynamo.destroy() };
 }

@@ -22,5 +22,16 @@ export const API_KEYS_TABLE: TableDefinition = {
   ],
 };
 
+/**
+ * Rate-limit and quota counters (`rl#<policy>#<userId>`, one small item each) and message
+ * idempotency records (`idem#...`). Items expire with their longest window.
+ */
+export const RATE_LIMITS_TABLE: TableDefinition = {
+  logicalName: 'rate-limits',
+  partitionKey: 'pk',
+  timeToLiveAttribute: 'expiresAt',
+  indexes: [],
+};
+
 /** Every table the gateway uses. */
-export const TABLES = [API_KEYS_TABLE] as const;
+export const TABLES = [API_KEYS_TABLE, RATE_LIMITS_TABLE] as const;

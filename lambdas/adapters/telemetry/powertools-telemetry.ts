@@ -23,10 +23,36 @@ export class PowertoolsTelemetry implements Telemetry {
     const level = summary.status >= 500 ? 'error' : summary.status >= 400 && summary.status !== 499 ? 'warn' : 'info';
     this.logger[level]('request', { ...summary });
     if (summary.ai && this.metrics) this.publish(summary, summary.ai);
+    if (summary.rateLimit && this.metrics) this.publishLimiter(summary.rateLimit);
   }
 
   error(message: string, context: Record<string, unknown>): void {
     this.logger.error(message, context);
+  }
+
+  info(message: string, context: Record<string, unknown>): void {
+    this.logger.info(message, context);
+  }
+
+  /** `RateLimited` per blocking (policy, window), `QuotaExceeded` per window, `RateLimiterErrors` per policy. */
+  private publishLimiter(limit: NonNullable<RequestSummary['rateLimit']>): void {
+    const metrics = this.metrics!;
+    if (limit.outcome === 'limiter_unavailable' || limit.outcome === 'admitted_fail_open') {
+      metrics.addDimensions({ policy: limit.policy });
+      metrics.addMetric('RateLimiterErrors', MetricUnit.Count, 1);
+      metrics.publishStoredMetrics();
+      return;
+    }
+    for (const blocked of limit.blocking ?? []) {
+      if (blocked.counter === 'requests') {
+        metrics.addDimensions({ policy: limit.policy, window: blocked.window });
+        metrics.addMetric('RateLimited', MetricUnit.Count, 1);
+      } else {
+        metrics.addDimensions({ window: blocked.window });
+        metrics.addMetric('QuotaExceeded', MetricUnit.Count, 1);
+      }
+      metrics.publishStoredMetrics();
+    }
   }
 
   /** Synchronous from start to flush, so concurrent requests never mix their dimensions. */

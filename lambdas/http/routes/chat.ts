@@ -76,7 +76,12 @@ export function chatRoutes(deps: AppDeps) {
     const body = upstreamBody(request);
     const signal = c.req.raw.signal;
 
-    if (request.stream === true) return streamCompletion(c, deps, targets, body, signal, ai);
+    if (request.stream === true) {
+      // Always ask for the final usage chunk: quotas and cost need real counts. Clients that did not ask do not see it.
+      const clientWantsUsage = (request.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+      const streamBody = { ...body, stream_options: { ...(body['stream_options'] as object | undefined), include_usage: true } };
+      return streamCompletion(c, deps, targets, streamBody, signal, ai, clientWantsUsage);
+    }
 
     const routed = await deps.orchestrator.complete(targets, body, signal);
     noteTrace(c, ai, routed.trace);
@@ -95,6 +100,7 @@ async function streamCompletion(
   body: Record<string, unknown>,
   signal: AbortSignal,
   ai: AiSummary,
+  clientWantsUsage: boolean,
 ): Promise<Response> {
   const routed = await deps.orchestrator.openStream(targets, body, signal);
   noteTrace(c, ai, routed.trace);
@@ -106,14 +112,18 @@ async function streamCompletion(
   let usage: Usage | undefined = noteUsage(stream.first, undefined);
   let finished = false;
 
-  const finish = (outcome: AiSummary['outcome'], status: number, errorClass: string | null) => {
+  const finish = async (outcome: AiSummary['outcome'], status: number, errorClass: string | null) => {
     if (finished) return;
     finished = true;
     ai.outcome = outcome;
     ai.errorClass = errorClass;
     if (usage) ai.usage = usage;
     deps.telemetry.record(requestSummary(c, deps.clock, status));
+    // Without a usage chunk (a cut stream) the reservation stays charged: never less than was reserved.
+    if (usage) await c.get('settleTokens')?.(usage.totalTokens);
   };
+  /** The usage-only chunk the gateway asked for on the client's behalf. */
+  const hidden = (data: string) => !clientWantsUsage && data.includes('"usage":{') && /"choices"\s*:\s*\[\s*\]/.test(data);
 
   const readable = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -121,15 +131,20 @@ async function streamCompletion(
     },
     async pull(controller) {
       try {
-        const next = await stream.rest.next();
-        if (next.done) {
-          controller.enqueue(encoder.encode('data: [DONE]\n\n'));
-          controller.close();
-          finish('ok', 200, null);
+        // Each pull must enqueue something (or close), or the stream stalls: skip hidden chunks in a loop.
+        for (;;) {
+          const next = await stream.rest.next();
+          if (next.done) {
+            await finish('ok', 200, null);
+            controller.enqueue(encoder.encode('data: [DONE]\n\n'));
+            controller.close();
+            return;
+          }
+          usage = noteUsage(next.value, usage);
+          if (hidden(next.value)) continue;
+          controller.enqueue(sse(next.value));
           return;
         }
-        usage = noteUsage(next.value, usage);
-        controller.enqueue(sse(next.value));
       } catch (error) {
         // Headers are gone: the failure reaches the client as an SSE error event, never as a silent end.
         const errorClass = error instanceof ProviderCallError ? error.failure.errorClass : 'protocol_error';
@@ -138,18 +153,18 @@ async function streamCompletion(
             ? error.failure.body
             : openAiError(`The provider stream failed (${errorClass}); the answer is incomplete.`, 'api_error', 'stream_interrupted');
         if (signal.aborted) {
-          finish('client_closed', 499, 'aborted');
+          await finish('client_closed', 499, 'aborted');
           controller.close();
           return;
         }
+        await finish('stream_error', 200, errorClass);
         controller.enqueue(sse(JSON.stringify(failureBody)));
         controller.close();
-        finish('stream_error', 200, errorClass);
       }
     },
     cancel() {
       stream.cancel();
-      finish('client_closed', 499, 'aborted');
+      void finish('client_closed', 499, 'aborted');
     },
   });
 

@@ -1,0 +1,83 @@
+/**
+ * Rate-limit policies and plan token quotas as validated data. Defaults below; a deployment
+ * overrides any part with `RATE_LIMIT_POLICIES` (a JSON document deep-merged onto the defaults,
+ * `null` meaning unlimited), and per plan under `plans`.
+ */
+import * as z from 'zod';
+import { PLANS, type Plan } from '../api-keys';
+
+export const POLICY_NAMES = ['onlyfans_messaging', 'ai_requests'] as const;
+export type PolicyName = (typeof POLICY_NAMES)[number];
+export const REQUEST_WINDOWS = ['minute', 'hour', 'day'] as const;
+export type RequestWindow = (typeof REQUEST_WINDOWS)[number];
+export const QUOTA_WINDOWS = ['day', 'month'] as const;
+export type QuotaWindow = (typeof QUOTA_WINDOWS)[number];
+
+/** A limit: a whole number (0 refuses everything) or `null` for no limit. */
+const Limit = z.number().int().min(0).max(1e12).nullable();
+
+const WindowLimitsSchema = z.strictObject({ minute: Limit, hour: Limit, day: Limit });
+const QuotaSchema = z.strictObject({ day: Limit, month: Limit });
+const PlanOverrideSchema = z.strictObject({
+  onlyfans_messaging: WindowLimitsSchema.partial().optional(),
+  ai_requests: WindowLimitsSchema.partial().optional(),
+});
+
+export const RateLimitPoliciesSchema = z.strictObject({
+  onlyfans_messaging: WindowLimitsSchema,
+  ai_requests: WindowLimitsSchema,
+  /** Input + output tokens per user, by plan. */
+  quotas: z.strictObject({ free: QuotaSchema, pro: QuotaSchema, enterprise: QuotaSchema }),
+  /** Per-plan overrides of the request policies. */
+  plans: z.partialRecord(z.enum(PLANS), PlanOverrideSchema).default({}),
+  /**
+   * Output tokens reserved against the quota when a request is admitted, before its real size is
+   * known; settled to the real `usage` afterwards. Bounds how far a burst can overshoot a quota.
+   */
+  outputReservationTokens: z.number().int().min(0).max(1_000_000).default(1024),
+});
+export type RateLimitPolicies = z.infer<typeof RateLimitPoliciesSchema>;
+export type WindowLimits = z.infer<typeof WindowLimitsSchema>;
+export type TokenQuota = z.infer<typeof QuotaSchema>;
+
+export const DEFAULT_POLICIES: RateLimitPolicies = {
+  onlyfans_messaging: { minute: 10, hour: 300, day: 2000 },
+  ai_requests: { minute: 100, hour: 3000, day: 30_000 },
+  quotas: {
+    free: { day: 10_000, month: 200_000 },
+    pro: { day: 1_000_000, month: 20_000_000 },
+    enterprise: { day: null, month: null },
+  },
+  plans: {},
+  outputReservationTokens: 1024,
+};
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function deepMerge(base: unknown, override: unknown): unknown {
+  if (!isObject(base) || !isObject(override)) return override;
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) out[key] = key in base ? deepMerge(base[key], value) : value;
+  return out;
+}
+
+/** Validates an override document merged onto the defaults; throws with the offending path. */
+export function parsePolicies(override: unknown, source = 'RATE_LIMIT_POLICIES'): RateLimitPolicies {
+  const parsed = RateLimitPoliciesSchema.safeParse(deepMerge(DEFAULT_POLICIES, override ?? {}));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new Error(`${source}: invalid rate-limit policies: ${problems}`);
+  }
+  return parsed.data;
+}
+
+/** The request limits of `policy` for a user on `plan`. */
+export function limitsFor(policies: RateLimitPolicies, policy: PolicyName, plan: Plan): WindowLimits {
+  return { ...policies[policy], ...policies.plans[plan]?.[policy] };
+}
+
+export function quotaFor(policies: RateLimitPolicies, plan: Plan): TokenQuota {
+  return policies.quotas[plan];
+}

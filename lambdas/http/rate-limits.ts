@@ -1,0 +1,118 @@
+/**
+ * The limiter at the HTTP edge: OpenAI-style `x-ratelimit-*` headers, 429/503 answers in the path's
+ * error shape, and admission of AI requests (request windows and token quota in one write).
+ */
+import type { Context } from 'hono';
+import type { Principal } from '../core/api-keys';
+import type { HeaderWindow, LimitDecision } from '../core/rate-limit/rate-limiter';
+import { formatResetDuration } from '../core/rate-limit/windows';
+import type { AppDeps, AppEnv } from './context';
+import type { ErrorSpec } from './errors';
+
+/** OpenAI's header names; `-requests` for the tightest request window, `-tokens` for the tightest quota window. */
+export function limitHeaders(decision: Pick<LimitDecision, 'requests' | 'tokens'>): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const add = (suffix: string, window: HeaderWindow | undefined) => {
+    if (!window) return;
+    out.push(
+      [`x-ratelimit-limit-${suffix}`, String(window.limit)],
+      [`x-ratelimit-remaining-${suffix}`, String(window.remaining)],
+      [`x-ratelimit-reset-${suffix}`, formatResetDuration(window.resetInMs)],
+    );
+  };
+  add('requests', decision.requests);
+  add('tokens', decision.tokens);
+  return out;
+}
+
+export function setLimitHeaders(c: Context, decision: Pick<LimitDecision, 'requests' | 'tokens'>): void {
+  for (const [name, value] of limitHeaders(decision)) c.header(name, value);
+}
+
+/** The 429 for a refused request. */
+export function refusalSpec(decision: Extract<LimitDecision, { allowed: false }>, policy: string): ErrorSpec {
+  const what = decision.blocking.map((b) => `${b.limit} ${b.counter} per ${b.window}`).join(', ');
+  const retry = `Retry in ${decision.retryAfterSeconds}s.`;
+  if (decision.reason === 'quota_exceeded') {
+    return {
+      message: `Token quota exhausted (${what}). ${retry}`,
+      type: 'insufficient_quota',
+      code: 'insufficient_quota',
+      retryAfterSeconds: decision.retryAfterSeconds,
+      legacyCode: 'QUOTA_EXCEEDED',
+    };
+  }
+  return {
+    message: `Rate limit reached for ${policy} (${what}). ${retry}`,
+    type: 'requests',
+    code: 'rate_limit_exceeded',
+    retryAfterSeconds: decision.retryAfterSeconds,
+    legacyCode: 'RATE_LIMITED',
+  };
+}
+
+export const limiterUnavailableSpec: ErrorSpec = {
+  message: 'Rate limiting is temporarily unavailable, so the request was not processed; retry shortly.',
+  type: 'service_unavailable',
+  code: 'rate_limiter_unavailable',
+  retryAfterSeconds: 1,
+};
+
+/** What admission decided, to answer once authentication has also finished. */
+export type AdmitOutcome =
+  | { ok: true; headers: Array<[string, string]>; undo: () => Promise<void> }
+  | { ok: false; status: 429 | 503; spec: ErrorSpec; headers: Array<[string, string]> };
+
+/**
+ * Admits an AI request for `principal`: one conditional write covering the `ai_requests` windows and
+ * the plan's day and month token quota, reserving tokens for the request (an estimate of its input
+ * from the body size plus `outputReservationTokens`). Never throws: a store failure follows the
+ * configured fail mode, and is logged and counted either way.
+ */
+export async function admitAiRequest(c: Context<AppEnv>, deps: AppDeps, principal: Principal): Promise<AdmitOutcome> {
+  const declared = Number(c.req.header('content-length') ?? 4096);
+  const reserveTokens = Math.ceil((Number.isFinite(declared) ? declared : 4096) / 4) + deps.limiter.policies.outputReservationTokens;
+  let decision: LimitDecision;
+  try {
+    decision = await deps.limiter.admit({ userId: principal.userId, plan: principal.plan, policy: 'ai_requests', reserveTokens });
+  } catch (error) {
+    deps.telemetry.error('rate limiter unavailable', {
+      requestId: c.get('requestId'),
+      policy: 'ai_requests',
+      failMode: deps.rateLimitFailMode,
+      error: (error as Error).name,
+      message: (error as Error).message,
+    });
+    if (deps.rateLimitFailMode === 'open') {
+      c.set('rateLimit', { policy: 'ai_requests', outcome: 'admitted_fail_open' });
+      return { ok: true, headers: [], undo: async () => undefined };
+    }
+    c.set('rateLimit', { policy: 'ai_requests', outcome: 'limiter_unavailable' });
+    return { ok: false, status: 503, spec: limiterUnavailableSpec, headers: [] };
+  }
+  const headers = limitHeaders(decision);
+  if (!decision.allowed) {
+    c.set('rateLimit', { policy: 'ai_requests', outcome: decision.reason, blocking: decision.blocking.map(({ counter, window }) => ({ counter, window })) });
+    return { ok: false, status: 429, spec: refusalSpec(decision, 'ai_requests'), headers };
+  }
+  c.set('rateLimit', { policy: 'ai_requests', outcome: 'admitted' });
+  const ticket = decision.ticket;
+  let settled = false;
+  c.set('settleTokens', async (usedTokens: number) => {
+    if (settled) return;
+    settled = true;
+    try {
+      await deps.limiter.settleTokens(ticket, usedTokens);
+    } catch (error) {
+      deps.telemetry.error('token settlement failed', { requestId: c.get('requestId'), error: (error as Error).name, usedTokens });
+    }
+  });
+  return {
+    ok: true,
+    headers,
+    undo: async () => {
+      settled = true;
+      await deps.limiter.refund(ticket);
+    },
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * `POST /api/onlyfans/messages` (legacy contract): validate, then let the message service check the
+ * `onlyfans_messaging` limit and forward. Storage failures fail closed: compliance first.
+ */
+import { Hono } from 'hono';
+import * as z from 'zod';
+import type { AppDeps, AppEnv } from '../context';
+import { badRequest, errorResponse } from '../errors';
+import { limiterUnavailableSpec, refusalSpec, setLimitHeaders } from '../rate-limits';
+import { parseJsonBody } from '../validation';
+
+const id = z.string().min(1).max(128);
+export const OnlyFansMessageSchema = z.object({
+  creatorId: id,
+  fanId: id,
+  text: z.string().min(1).max(5000),
+  mediaIds: z.array(z.string().min(1).max(128)).max(20).optional(),
+});
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
+
+export function onlyFansRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.post('/api/onlyfans/messages', async (c) => {
+    const idempotencyKey = c.req.header('idempotency-key');
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      return errorResponse(c, 400, badRequest('Idempotency-Key must be 1 to 128 printable ASCII characters.', 'Idempotency-Key'));
+    }
+    const parsed = await parseJsonBody(c, OnlyFansMessageSchema);
+    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    const { creatorId, fanId, text, mediaIds } = parsed.value;
+
+    let outcome;
+    try {
+      outcome = await deps.messages.send(c.get('principal'), { creatorId, fanId, text, ...(mediaIds ? { mediaIds } : {}) }, idempotencyKey);
+    } catch (error) {
+      deps.telemetry.error('rate limiter unavailable', {
+        requestId: c.get('requestId'),
+        policy: 'onlyfans_messaging',
+        failMode: 'closed',
+        error: (error as Error).name,
+        message: (error as Error).message,
+      });
+      c.set('rateLimit', { policy: 'onlyfans_messaging', outcome: 'limiter_unavailable' });
+      return errorResponse(c, 503, limiterUnavailableSpec);
+    }
+
+    switch (outcome.kind) {
+      case 'sent':
+        if (outcome.unrecorded) {
+          deps.telemetry.error('idempotency record not stored', { requestId: c.get('requestId'), error: outcome.unrecorded.name });
+        }
+        c.set('rateLimit', { policy: 'onlyfans_messaging', outcome: 'admitted' });
+        setLimitHeaders(c, outcome.decision);
+        return c.json(outcome.body, 202);
+      case 'replayed':
+        c.header('idempotent-replayed', 'true');
+        return c.body(outcome.body, outcome.status as 202, { 'content-type': 'application/json' });
+      case 'refused':
+        c.set('rateLimit', {
+          policy: 'onlyfans_messaging',
+          outcome: outcome.decision.reason,
+          blocking: outcome.decision.blocking.map(({ counter, window }) => ({ counter, window })),
+        });
+        setLimitHeaders(c, outcome.decision);
+        return errorResponse(c, 429, refusalSpec(outcome.decision, 'onlyfans_messaging'));
+      case 'in_progress':
+        return errorResponse(c, 503, {
+          message: 'A request with this Idempotency-Key is still being processed; retry shortly for its result.',
+          type: 'service_unavailable',
+          code: 'idempotency_in_progress',
+          retryAfterSeconds: 1,
+        });
+      case 'key_reused':
+        return errorResponse(c, 400, badRequest('This Idempotency-Key was already used for a different message.', 'Idempotency-Key', 'idempotency_key_reused'));
+      case 'upstream_error':
+        c.set('rateLimit', { policy: 'onlyfans_messaging', outcome: 'admitted' });
+        deps.telemetry.error('onlyfans gateway failed', { requestId: c.get('requestId'), reason: outcome.reason });
+        return errorResponse(c, 502, {
+          message: `The OnlyFans gateway did not take the message (${outcome.reason}); it was not counted against your limit.`,
+          type: 'upstream_error',
+          code: 'upstream_error',
+        });
+    }
+  });
+
+  return app;
+}

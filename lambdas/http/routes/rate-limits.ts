@@ -1,0 +1,46 @@
+/**
+ * Live limiter state: `GET /api/rate-limits/status` for the caller (legacy contract), and for admins
+ * `GET /admin/rate-limits/{userId}` and `DELETE /admin/rate-limits/{userId}` (reset every counter).
+ */
+import { Hono } from 'hono';
+import * as z from 'zod';
+import { PLANS, type Plan } from '../../core/api-keys';
+import type { AppDeps, AppEnv } from '../context';
+import { errorResponse } from '../errors';
+import { validate } from '../validation';
+
+const UserParamSchema = z.object({ userId: z.string().min(1).max(128), plan: z.enum(PLANS).optional() });
+
+/** A user's plan as their newest active key says (plans belong to keys); `free` when they have none. */
+async function planOf(deps: AppDeps, userId: string): Promise<Plan> {
+  const keys = await deps.apiKeys.list(userId);
+  const active = keys.filter((k) => k.status === 'active').sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  return active[0]?.plan ?? 'free';
+}
+
+export function rateLimitRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.get('/api/rate-limits/status', async (c) => {
+    const principal = c.get('principal');
+    return c.json(await deps.limiter.status(principal.userId, principal.plan));
+  });
+
+  app.get('/admin/rate-limits/:userId', async (c) => {
+    const parsed = validate(UserParamSchema, { userId: c.req.param('userId'), plan: c.req.query('plan') });
+    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    const { userId, plan } = parsed.value;
+    return c.json(await deps.limiter.status(userId, plan ?? (await planOf(deps, userId))));
+  });
+
+  app.delete('/admin/rate-limits/:userId', async (c) => {
+    const parsed = validate(UserParamSchema, { userId: c.req.param('userId') });
+    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    const { userId } = parsed.value;
+    await deps.limiter.reset(userId);
+    deps.telemetry.info('rate limits reset by an admin', { requestId: c.get('requestId'), userId, by: c.get('principal').userId });
+    return c.json({ userId, reset: true, status: await deps.limiter.status(userId, await planOf(deps, userId)) });
+  });
+
+  return app;
+}
