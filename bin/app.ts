@@ -6,10 +6,14 @@ import { OrchestratorStack } from '../lib/orchestrator-stack';
 const app = new App();
 const stage = String(app.node.tryGetContext('stage') ?? 'dev');
 const routeTableFile = app.node.tryGetContext('routeTableFile') as string | undefined;
+const rateLimitPolicies = app.node.tryGetContext('rateLimitPolicies') as string | undefined;
+const onlyfansGatewayUrl = app.node.tryGetContext('onlyfansGatewayUrl') as string | undefined;
 
 new OrchestratorStack(app, `HybridOrchestrator-${stage}`, {
   stage,
   ...(routeTableFile ? { routeTableFile } : {}),
+  ...(rateLimitPolicies ? { rateLimitPolicies } : {}),
+  ...(onlyfansGatewayUrl ? { onlyfansGatewayUrl } : {}),
   env: { account: process.env['CDK_DEFAULT_ACCOUNT'], region: process.env['CDK_DEFAULT_REGION'] },
   description: 'Hybrid Orchestrator: OpenAI-compatible AI gateway with task routing and fallback',
 });

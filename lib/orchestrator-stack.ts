@@ -5,7 +5,9 @@ import type { Construct } from 'constructs';
 import { readFileSync } from 'node:fs';
 import defaultRoutes from '../config/routes.json';
 import { parseRouteTable } from '../lambdas/core/route-table';
-import { API_KEYS_TABLE, TABLES } from '../lambdas/shared/tables';
+import { parsePolicies } from '../lambdas/core/rate-limit/policies';
+import { API_KEYS_TABLE, RATE_LIMITS_TABLE, TABLES } from '../lambdas/shared/tables';
+import { Alerts } from './constructs/alerts';
 import { DataTables } from './constructs/data-tables';
 import { GatewayApi } from './constructs/gateway-api';
 import { ProviderSecrets } from './constructs/provider-secrets';
@@ -25,6 +27,13 @@ export interface OrchestratorStackProps extends StackProps {
    * @default false
    */
   readonly destroyData?: boolean;
+  /**
+   * `RATE_LIMIT_POLICIES` for this deployment: a JSON document merged onto the defaults (validated at synth).
+   * @default the built-in policies
+   */
+  readonly rateLimitPolicies?: string;
+  /** Base URL of the OnlyFans gateway service (`POST {url}/messages`). Without it, messages answer 502. */
+  readonly onlyfansGatewayUrl?: string;
 }
 
 export class OrchestratorStack extends Stack {
@@ -38,6 +47,11 @@ export class OrchestratorStack extends Stack {
       ? parseRouteTable(JSON.parse(readFileSync(props.routeTableFile, 'utf8')), props.routeTableFile)
       : parseRouteTable(defaultRoutes, 'config/routes.json');
     if (props.routeTableFile) environment['ROUTES_JSON'] = JSON.stringify(routeTable);
+    if (props.rateLimitPolicies) {
+      parsePolicies(JSON.parse(props.rateLimitPolicies), 'rateLimitPolicies');
+      environment['RATE_LIMIT_POLICIES'] = props.rateLimitPolicies;
+    }
+    if (props.onlyfansGatewayUrl) environment['ONLYFANS_GATEWAY_URL'] = new URL(props.onlyfansGatewayUrl).toString();
     // The request deadline must end before Lambda does, or callers would get API Gateway's bare 5xx.
     const functionTimeout = Duration.seconds(Math.max(300, routeTable.defaults.deadlineMs / 1000 + 30));
 
@@ -51,12 +65,16 @@ export class OrchestratorStack extends Stack {
     const gateway = new GatewayApi(this, 'Gateway', {
       stage: props.stage,
       apiKeysTable,
+      rateLimitsTable: data.table(RATE_LIMITS_TABLE.logicalName),
       providerSecrets: secrets.secrets,
       environment,
       timeout: functionTimeout,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
 
+    const alerts = new Alerts(this, 'Alerts', { namePrefix, metricsNamespace: 'HybridOrchestrator' });
+
+    new CfnOutput(this, 'AlertsTopicArn', { value: alerts.topic.topicArn });
     new CfnOutput(this, 'BaseUrl', { value: gateway.baseUrl, description: 'OpenAI-compatible base URL' });
     new CfnOutput(this, 'ApiKeysTable', { value: apiKeysTable.tableName });
     new CfnOutput(this, 'OpenAiSecretArn', { value: secrets.secrets.openai.secretArn });

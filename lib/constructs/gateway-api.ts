@@ -25,6 +25,8 @@ import type { ProviderId } from '../../lambdas/core/route-table';
 export interface GatewayApiProps {
   readonly stage: string;
   readonly apiKeysTable: TableV2;
+  /** Rate-limit counters and message idempotency records. */
+  readonly rateLimitsTable: TableV2;
   readonly providerSecrets: Record<ProviderId, ISecret>;
   /** Extra environment for the function (route table override, cache TTLs...). */
   readonly environment?: Record<string, string>;
@@ -74,6 +76,7 @@ export class GatewayApi extends Construct {
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         API_KEYS_TABLE: props.apiKeysTable.tableName,
+        RATE_LIMITS_TABLE: props.rateLimitsTable.tableName,
         OPENAI_SECRET_ID: props.providerSecrets.openai.secretArn,
         AZURE_OPENAI_SECRET_ID: props.providerSecrets['azure-openai'].secretArn,
         SERVICE_NAME: 'hybrid-orchestrator',
@@ -91,6 +94,7 @@ export class GatewayApi extends Construct {
       },
     });
     props.apiKeysTable.grantReadWriteData(role);
+    props.rateLimitsTable.grantReadWriteData(role);
     for (const secret of Object.values(props.providerSecrets)) secret.grantRead(role);
     const tableLogicalId = Stack.of(this).getLogicalId(props.apiKeysTable.node.defaultChild as CfnElement);
     Validations.of(role).acknowledge({

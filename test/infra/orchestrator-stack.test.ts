@@ -88,6 +88,25 @@ describe('data', () => {
     template.hasResource('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Retain' });
   });
 
+  it('keeps rate-limit counters in their own table with a TTL, which the function may read and update', () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      TableName: 'hybrid-orchestrator-test-rate-limits',
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ RATE_LIMITS_TABLE: Match.anyValue() }) },
+    });
+    const tables = template.findResources('AWS::DynamoDB::GlobalTable', { Properties: { TableName: 'hybrid-orchestrator-test-rate-limits' } });
+    const [tableId] = Object.keys(tables);
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: string[]; Resource: unknown }> } } }).Properties.PolicyDocument.Statement,
+    );
+    const onTable = statements.filter((s) => JSON.stringify(s.Resource).includes(`"${tableId}"`));
+    expect(onTable.flatMap((s) => s.Action)).toEqual(expect.arrayContaining(['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem']));
+  });
+
   it('creates one secret per provider with an empty placeholder', () => {
     template.resourceCountIs('AWS::SecretsManager::Secret', 2);
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
@@ -97,7 +116,50 @@ describe('data', () => {
   });
 });
 
+describe('alerts', () => {
+  it('alarms on any rate-limiter error, notifying an encrypted, TLS-only SNS topic', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { TopicName: 'hybrid-orchestrator-test-alerts', KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    const topicId = Object.keys(template.findResources('AWS::SNS::Topic'))[0]!;
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'hybrid-orchestrator-test-rate-limiter-errors',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [{ Ref: topicId }],
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'e0 + e1' }),
+        Match.objectLike({
+          MetricStat: Match.objectLike({
+            Metric: { MetricName: 'RateLimiterErrors', Namespace: 'HybridOrchestrator', Dimensions: [{ Name: 'policy', Value: 'onlyfans_messaging' }] },
+          }),
+        }),
+      ]),
+    });
+  });
+});
+
 describe('stack props', () => {
+  it('validates rate-limit policies at synth time and passes them on', () => {
+    expect(() => new OrchestratorStack(new App({ context }), 'BadPolicies', { stage: 'test', rateLimitPolicies: '{"ai_requests":{"minute":-1}}' })).toThrow(
+      /ai_requests\.minute/,
+    );
+    const stack = new OrchestratorStack(new App({ context }), 'Policies', {
+      stage: 'test',
+      rateLimitPolicies: '{"ai_requests":{"minute":500}}',
+      onlyfansGatewayUrl: 'https://onlyfans-gateway.internal.example',
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          RATE_LIMIT_POLICIES: '{"ai_requests":{"minute":500}}',
+          ONLYFANS_GATEWAY_URL: 'https://onlyfans-gateway.internal.example/',
+        }),
+      },
+    });
+  });
+
   it('validates a route table override at synth time and passes it to the function', () => {
     const app = new App({ context });
     expect(() => new OrchestratorStack(app, 'Bad', { stage: 'test', routeTableFile: join(__dirname, '..', '..', 'package.json') })).toThrow(/invalid route table/);
