@@ -117,14 +117,13 @@ export class RateLimiter {
       const spec = specs.find((s) => s.name === name)!;
       return { counter: name.startsWith('q') ? ('tokens' as const) : ('requests' as const), window: spec.window, limit: spec.limit ?? 0 };
     });
-    // Every blocked request counts as a violation in each request window it hit.
-    const violations = blocking
-      .filter((b) => b.counter === 'requests')
-      .map((b) => {
-        const name = REQUEST_COUNTER[b.window as RequestWindow];
-        return { name, window: currentCount(result.state, name, b.window, now).window, field: 'violations' as const, add: 1 };
-      });
-    if (violations.length > 0) await this.counters.adjust(key, violations);
+    // A refused request is a violation in the current minute, hour and day alike (which limit refused
+    // it is in the decision, the log line and the RateLimited metric's window dimension).
+    const violations = REQUEST_WINDOWS.map((w) => {
+      const name = REQUEST_COUNTER[w];
+      return { name, window: currentCount(result.state, name, w, now).window, field: 'violations' as const, add: 1 };
+    });
+    await this.counters.adjust(key, violations);
     const retryAfterSeconds = Math.max(...blocking.map((b) => secondsUntilReset(b.window, now)));
     const reason = blocking.some((b) => b.counter === 'tokens') ? 'quota_exceeded' : 'rate_limited';
     return { allowed: false, reason, retryAfterSeconds, blocking, ...headers };
