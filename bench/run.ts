@@ -12,6 +12,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { measureBundle } from './bundle';
+import { measureLimiter } from './limiter';
 
 const ROOT = join(__dirname, '..');
 const UPSTREAM_KEY = 'sk-bench-upstream';
@@ -119,7 +120,15 @@ async function main() {
   process.stdout.write(`bench: ${DURATION}s per run after ${WARMUP}s warm-up, ${cpus().length} cores\n`);
   const bundle = await measureBundle();
   process.stdout.write(`  Lambda bundle ${(bundle.bytes / 1024).toFixed(0)} KiB, module load (require) median ${bundle.requireMsMedian} ms\n`);
+  const limiter = await measureLimiter();
+  process.stdout.write(
+    `  limiter on dynalite: ${limiter.decisionsPerSecond} decisions/s at 50 concurrent callers, ${limiter.roundTripsPerDecision} round trips per decision; ` +
+      `per AI request ${limiter.gatewayRoundTripsPerRequest.beforeProviderCall} before the provider call and ${limiter.gatewayRoundTripsPerRequest.afterProviderCall} after; ` +
+      `key-cache miss: lookup in parallel with admission in ${limiter.keyCacheMiss.lookupOverlappedAdmission}/${limiter.keyCacheMiss.requests} requests\n`,
+  );
   const upstream = await start('node', ['--import', 'tsx', 'bench/upstream.ts'], { SIM_KEY: UPSTREAM_KEY }, (line) => (line.startsWith('{') ? (JSON.parse(line) as { url: string }).url : undefined));
+  // DynamoDB is a separate service on AWS: here, a dynalite process of its own.
+  const dynamo = await start('node', ['--import', 'tsx', 'bench/dynalite.ts'], {}, (line) => (line.startsWith('{') ? (JSON.parse(line) as { endpoint: string }).endpoint : undefined));
   const gateway = await start(
     'node',
     ['--import', 'tsx', 'lambdas/local/main.ts'],
@@ -130,7 +139,10 @@ async function main() {
       AZURE_OPENAI_API_KEY: UPSTREAM_KEY,
       AZURE_OPENAI_ENDPOINT: upstream.replace(/\/v1$/, ''),
       LOCAL_API_KEY: GATEWAY_KEY,
+      DYNAMODB_ENDPOINT: dynamo,
       LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'INFO',
+      // The limiter stays on (one conditional write per request, one settlement after), with limits this load never reaches.
+      RATE_LIMIT_POLICIES: JSON.stringify({ ai_requests: { minute: 1e9, hour: 1e9, day: 1e9 }, quotas: { pro: { day: 1e12, month: 1e12 } } }),
     },
     (line) => /listening on (http:\/\/\S+)/.exec(line)?.[1],
   );
@@ -152,8 +164,13 @@ async function main() {
     }),
   ];
 
-  // children: [upstream, gateway, portkey], in start order.
-  const memory = { upstreamPeakRssMiB: peakRssMiB(children[0]), gatewayPeakRssMiB: peakRssMiB(children[1]), portkeyPeakRssMiB: peakRssMiB(children[2]) };
+  // children: [upstream, dynalite, gateway, portkey], in start order.
+  const memory = {
+    upstreamPeakRssMiB: peakRssMiB(children[0]),
+    dynalitePeakRssMiB: peakRssMiB(children[1]),
+    gatewayPeakRssMiB: peakRssMiB(children[2]),
+    portkeyPeakRssMiB: peakRssMiB(children[3]),
+  };
   const direct = results[0]!.runs;
   const directSequential = results[0]!.sequential;
   const summary = results.map(({ name, sequential, runs }) => ({
@@ -200,7 +217,7 @@ async function main() {
   const file = join(dir, `${date}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ date: new Date().toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, durationSeconds: DURATION, gatewayLogLevel: process.env['BENCH_LOG_LEVEL'] ?? 'INFO', results: summary, memory, lambdaBundle: bundle, verdict }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, durationSeconds: DURATION, gatewayLogLevel: process.env['BENCH_LOG_LEVEL'] ?? 'INFO', results: summary, memory, lambdaBundle: bundle, limiter, verdict }, null, 2)}\n`,
   );
   process.stdout.write(`  written to ${file}\n`);
 }

@@ -79,9 +79,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.route('/', healthRoutes(deps));
   // AI routes first: they authenticate and admit (rate limits, token quota) in one step.
-  app.use('/v1/chat/completions', authenticate(deps, 'user', admitAiRequest));
+  const admitted = authenticate(deps, 'user', admitAiRequest);
+  app.use('/v1/chat/completions', admitted);
+  app.use('/api/ai/*', admitted);
   app.use('/v1/*', authenticate(deps, 'user'));
-  for (const legacy of ['/api/rate-limits/*', '/api/onlyfans/*', '/api/ai/*']) app.use(legacy, authenticate(deps, 'user'));
+  for (const legacy of ['/api/rate-limits/*', '/api/onlyfans/*']) app.use(legacy, authenticate(deps, 'user'));
   app.use('/admin/*', authenticate(deps, 'admin'));
   app.route('/', modelRoutes(deps));
   app.route('/', chatRoutes(deps));

@@ -78,4 +78,30 @@ describe('PowertoolsTelemetry', () => {
     expect(azureAttempt).toMatchObject({ provider: 'azure-openai', ProviderLatency: 30, ProviderErrors: 1 });
     expect(JSON.stringify(blobs)).not.toContain('u_1');
   });
+
+  it('counts refusals per policy and window, quota refusals, and limiter errors, never per user', () => {
+    const telemetry = new PowertoolsTelemetry(new Logger({ logLevel: 'SILENT' }), createMetrics('HybridOrchestrator', 'svc'));
+    const base = { requestId: 'req_2', method: 'POST', path: '/api/onlyfans/messages', status: 429, latencyMs: 3, userId: 'u_9' };
+    const emf = (s: RequestSummary) =>
+      capture(() => telemetry.record(s))
+        .map((l) => JSON.parse(l))
+        .filter((b) => b._aws);
+    const limited = emf({
+      ...base,
+      rateLimit: { policy: 'onlyfans_messaging', outcome: 'rate_limited', blocking: [{ counter: 'requests', window: 'minute' }, { counter: 'requests', window: 'day' }] },
+    });
+    expect(limited).toHaveLength(2);
+    expect(limited[0]._aws.CloudWatchMetrics[0].Dimensions).toEqual([['policy', 'window']]);
+    expect(limited.map((b) => [b.policy, b.window, b.RateLimited])).toEqual([
+      ['onlyfans_messaging', 'minute', 1],
+      ['onlyfans_messaging', 'day', 1],
+    ]);
+    const quota = emf({ ...base, path: '/v1/chat/completions', rateLimit: { policy: 'ai_requests', outcome: 'quota_exceeded', blocking: [{ counter: 'tokens', window: 'month' }] } });
+    expect(quota).toEqual([expect.objectContaining({ window: 'month', QuotaExceeded: 1 })]);
+    const failed = emf({ ...base, status: 503, rateLimit: { policy: 'ai_requests', outcome: 'limiter_unavailable' } });
+    expect(failed).toEqual([expect.objectContaining({ policy: 'ai_requests', RateLimiterErrors: 1 })]);
+    expect(failed[0]._aws.CloudWatchMetrics[0].Dimensions).toEqual([['policy']]);
+    expect(emf({ ...base, status: 202, rateLimit: { policy: 'onlyfans_messaging', outcome: 'admitted' } })).toEqual([]);
+    expect(JSON.stringify([limited, quota, failed])).not.toContain('u_9');
+  });
 });

@@ -1,0 +1,131 @@
+/**
+ * Limiter numbers for `npm run bench`, in-process against dynalite:
+ * - decisions per second (50 concurrent callers over 1,000 users) and DynamoDB round trips per decision;
+ * - DynamoDB round trips per AI request through the real gateway (admission before the provider call,
+ *   settlement after), and whether the key lookup on a cache miss overlaps the admission.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbCounterStore } from '../lambdas/adapters/dynamodb/dynamodb-counter-store';
+import { parsePolicies } from '../lambdas/core/rate-limit/policies';
+import { RateLimiter } from '../lambdas/core/rate-limit/rate-limiter';
+import { ensureTables, startDynalite } from '../lambdas/local/dynamodb-local';
+import { startLocalGateway } from '../lambdas/local/local-gateway';
+import { systemClock } from '../lambdas/shared/system';
+import { RATE_LIMITS_TABLE } from '../lambdas/shared/tables';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient as Doc } from '@aws-sdk/lib-dynamodb';
+
+interface Call {
+  command: string;
+  start: number;
+  end: number;
+}
+
+/** Records every DynamoDB command a client sends, with its start and end times. */
+function recordCalls(client: DynamoDBDocumentClient): Call[] {
+  const calls: Call[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const call = { command: String(context.commandName), start: performance.now(), end: 0 };
+      calls.push(call);
+      try {
+        return await next(args);
+      } finally {
+        call.end = performance.now();
+      }
+    },
+    { step: 'initialize', name: 'benchCallRecorder' },
+  );
+  return calls;
+}
+
+export interface LimiterReport {
+  decisionsPerSecond: number;
+  roundTripsPerDecision: number;
+  gatewayRoundTripsPerRequest: { beforeProviderCall: number; afterProviderCall: number };
+  keyCacheMiss: { requests: number; lookupOverlappedAdmission: number; roundTripsBeforeProviderCall: number };
+}
+
+async function decisions(durationMs: number): Promise<Pick<LimiterReport, 'decisionsPerSecond' | 'roundTripsPerDecision'>> {
+  const dynalite = await startDynalite();
+  const raw = new DynamoDBClient({ region: 'us-east-1', endpoint: dynalite.endpoint, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+  await ensureTables(raw, [{ definition: RATE_LIMITS_TABLE, name: 'bench-rate-limits' }]);
+  const doc = Doc.from(raw);
+  const calls = recordCalls(doc);
+  const limiter = new RateLimiter(new DynamoDbCounterStore(doc, 'bench-rate-limits'), systemClock, parsePolicies({ ai_requests: { minute: 1e9, hour: 1e9, day: 1e9 } }));
+  const users = 1000;
+  let n = 0;
+  // Warm-up: every user's first decision creates its item (a miss, then a create).
+  await Promise.all(Array.from({ length: users }, (_, i) => limiter.admit({ userId: `u${i}`, plan: 'pro', policy: 'ai_requests', reserveTokens: 100 })));
+  calls.length = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      while (performance.now() - start < durationMs) {
+        const userId = `u${n++ % users}`;
+        await limiter.admit({ userId, plan: 'pro', policy: 'ai_requests', reserveTokens: 100 });
+      }
+    }),
+  );
+  const elapsed = (performance.now() - start) / 1000;
+  const report = { decisionsPerSecond: Math.round(n / elapsed), roundTripsPerDecision: Number((calls.length / n).toFixed(3)) };
+  raw.destroy();
+  await dynalite.close();
+  return report;
+}
+
+async function gatewayRoundTrips(requests: number): Promise<Pick<LimiterReport, 'gatewayRoundTripsPerRequest' | 'keyCacheMiss'>> {
+  const key = 'sk-bench-limiter-user';
+  const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] });
+  const run = async (cacheSeconds: string) => {
+    const gw = await startLocalGateway({
+      env: {
+        PORT: '0',
+        LOG_LEVEL: 'SILENT',
+        LOCAL_API_KEY: key,
+        API_KEY_CACHE_TTL_SECONDS: cacheSeconds,
+        SIM_CHUNK_DELAY_MS: '0',
+        RATE_LIMIT_POLICIES: JSON.stringify({ ai_requests: { minute: 1e9, hour: 1e9, day: 1e9 } }),
+      },
+    });
+    const calls = recordCalls(gw.gateway.dynamo);
+    const sim = gw.sims.openai!;
+    // Timestamp the moment the provider receives each request.
+    let providerAt = 0;
+    const push = sim.requests.push.bind(sim.requests);
+    sim.requests.push = (...items) => {
+      providerAt = performance.now();
+      return push(...items);
+    };
+    const perRequest: Array<{ before: Call[]; after: Call[] }> = [];
+    const post = () => fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body }).then((r) => r.text());
+    await post(); // warm: the key is known
+    for (let i = 0; i < requests; i += 1) {
+      calls.length = 0;
+      await post();
+      perRequest.push({ before: calls.filter((c) => c.start < providerAt), after: calls.filter((c) => c.start >= providerAt) });
+    }
+    await gw.close();
+    return perRequest;
+  };
+  const warm = await run('30');
+  const miss = await run('0');
+  const avg = (xs: number[]) => Number((xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2));
+  const overlapped = miss.filter(({ before }) => {
+    const lookup = before.find((c) => c.command === 'GetItemCommand');
+    const admit = before.find((c) => c.command === 'UpdateItemCommand');
+    return lookup && admit && lookup.start < admit.end && admit.start < lookup.end;
+  }).length;
+  return {
+    gatewayRoundTripsPerRequest: { beforeProviderCall: avg(warm.map((r) => r.before.length)), afterProviderCall: avg(warm.map((r) => r.after.length)) },
+    keyCacheMiss: { requests: miss.length, lookupOverlappedAdmission: overlapped, roundTripsBeforeProviderCall: avg(miss.map((r) => r.before.length)) },
+  };
+}
+
+export async function measureLimiter(durationMs = 5000, requests = 200): Promise<LimiterReport> {
+  return { ...(await decisions(durationMs)), ...(await gatewayRoundTrips(requests)) };
+}
+
+if (require.main === module) {
+  measureLimiter().then((r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`));
+}
