@@ -144,3 +144,26 @@ export function parseRouteTable(data: unknown, source: string): RouteTable {
   }
   return result.data;
 }
+
+/** The pre-orchestrator behaviour: one provider and model, one attempt, no fallback. */
+export interface LegacyTarget {
+  provider: ProviderId;
+  model: string;
+}
+
+/** The single target of the legacy path; the requested model is kept when the legacy provider serves it. */
+export function planLegacyRoute(table: RouteTable, legacy: LegacyTarget, requestedModel: string | undefined): PlannedTarget[] {
+  const catalog = table.providers[legacy.provider];
+  const servesRequested = requestedModel !== undefined && catalog?.models.includes(requestedModel) === true;
+  const model = servesRequested ? requestedModel : legacy.model;
+  return [
+    {
+      provider: legacy.provider,
+      model,
+      upstreamModel: catalog?.deployments?.[model] ?? model,
+      modelSource: servesRequested ? 'requested' : 'task_default',
+      timeouts: { ...table.defaults.timeouts },
+      retry: { ...table.defaults.retry, attempts: 1 },
+    },
+  ];
+}

@@ -7,7 +7,7 @@ import { TASK_TYPES, type TaskType } from './route-table';
 
 export const TASK_ALIAS_PREFIX = 'task:';
 
-export type TaskSource = 'header' | 'metadata' | 'model_alias' | 'default';
+export type TaskSource = 'header' | 'metadata' | 'model_alias' | 'default' | 'endpoint';
 
 export interface TaskResolution {
   taskType: TaskType;

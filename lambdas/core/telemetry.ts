@@ -14,6 +14,14 @@ export interface RequestSummary {
   latencyMs: number;
   userId?: string;
   keyId?: string;
+  /** Set on AI routes: the processing path the rollout flag chose and why. */
+  rollout?: {
+    path: 'orchestrated' | 'legacy';
+    reason: string;
+    /** Where the flags came from (`default`: none loaded yet), and whether they are older than allowed. */
+    flags: 'source' | 'default';
+    stale: boolean;
+  };
   /** Set on rate-limited routes: what the limiter decided. */
   rateLimit?: {
     policy: 'onlyfans_messaging' | 'ai_requests';
@@ -45,4 +53,6 @@ export interface Telemetry {
   error(message: string, context: Record<string, unknown>): void;
   /** A notable event worth a log line (an admin action, a degraded mode). */
   info(message: string, context: Record<string, unknown>): void;
+  /** Adds to a counter metric without dimensions (`FlagsStale`, `FlagsRejected`, ...). */
+  count(metric: string, value: number): void;
 }

@@ -9,6 +9,7 @@ import { adminKeyRoutes } from './routes/admin-keys';
 import { healthRoutes } from './routes/health';
 import { modelRoutes } from './routes/models';
 import { authenticate } from './auth';
+import { legacyAiRoutes } from './routes/legacy-ai';
 import { onlyFansRoutes } from './routes/onlyfans';
 import { rateLimitRoutes } from './routes/rate-limits';
 import { admitAiRequest } from './rate-limits';
@@ -37,6 +38,8 @@ const KNOWN_ROUTES: Record<string, string[]> = {
   '/admin/rate-limits/:userId': ['GET', 'DELETE'],
   '/api/rate-limits/status': ['GET'],
   '/api/onlyfans/messages': ['POST'],
+  '/api/ai/messages/generate': ['POST'],
+  '/api/ai/content/plan': ['POST'],
 };
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -90,6 +93,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', adminKeyRoutes(deps));
   app.route('/', rateLimitRoutes(deps));
   app.route('/', onlyFansRoutes(deps));
+  app.route('/', legacyAiRoutes(deps));
 
   for (const [path, methods] of Object.entries(KNOWN_ROUTES)) {
     app.all(path, (c) => {

@@ -1,10 +1,11 @@
 /** What the HTTP app needs, and what it keeps per request. */
 import type { ApiKeyService, Principal } from '../core/api-keys';
+import type { FlagStore } from '../core/flag-store';
 import type { MessageService } from '../core/messaging';
 import type { Orchestrator } from '../core/orchestrator';
 import type { RateLimiter } from '../core/rate-limit/rate-limiter';
 import type { Clock } from '../core/ports';
-import type { RouteTable } from '../core/route-table';
+import type { LegacyTarget, RouteTable } from '../core/route-table';
 import type { RequestSummary, Telemetry } from '../core/telemetry';
 
 /** Result of one readiness check. */
@@ -24,6 +25,10 @@ export interface AppDeps {
   /** What AI requests do when the limiter's store fails (messaging always fails closed). */
   rateLimitFailMode: 'closed' | 'open';
   messages: MessageService;
+  /** Rollout flags (AppConfig on AWS, a file locally). */
+  flags: FlagStore;
+  /** The pre-orchestrator path: one provider and model. */
+  legacyTarget: LegacyTarget;
   clock: Clock;
   newRequestId: () => string;
 }
@@ -41,6 +46,8 @@ export type AppEnv = {
     ai: RequestSummary['ai'];
     /** Set when the route records the summary itself (streams finish after the handler returns). */
     deferSummary: boolean;
+    /** Which processing path the rollout flag chose, for the log line. */
+    rollout: RequestSummary['rollout'];
     /** The limiter's decision, for the request's log line and metrics. */
     rateLimit: RequestSummary['rateLimit'];
     /** Settles the admitted AI request's token reservation to its real usage; safe to call twice. */

@@ -9,6 +9,7 @@ export function requestSummary(c: Context<AppEnv>, clock: Clock, status: number)
   const awsRequestId = (c.env?.context ?? c.env?.lambdaContext)?.awsRequestId;
   const ai = c.get('ai');
   const rateLimit = c.get('rateLimit');
+  const rollout = c.get('rollout');
   return {
     requestId: c.get('requestId'),
     ...(awsRequestId ? { awsRequestId } : {}),
@@ -17,6 +18,7 @@ export function requestSummary(c: Context<AppEnv>, clock: Clock, status: number)
     status,
     latencyMs: clock.now() - c.get('startedAt'),
     ...(principal ? { userId: principal.userId, keyId: principal.keyId } : {}),
+    ...(rollout ? { rollout } : {}),
     ...(rateLimit ? { rateLimit } : {}),
     ...(ai ? { ai } : {}),
   };

@@ -3,10 +3,12 @@
  * parsed once with zod, failing fast with the variable's name. README.md documents each variable.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as z from 'zod';
 import defaultRoutes from '../../config/routes.json';
+import { parseFlagDocument, SAFE_DEFAULT_FLAGS, type FlagValues } from '../core/flags';
 import { parsePolicies, type RateLimitPolicies } from '../core/rate-limit/policies';
-import { parseRouteTable, type RouteTable } from '../core/route-table';
+import { parseRouteTable, ProviderIdSchema, type LegacyTarget, type RouteTable } from '../core/route-table';
 
 export type Runtime = 'aws' | 'local';
 
@@ -33,6 +35,14 @@ const EnvSchema = z.object({
   ONLYFANS_GATEWAY_URL: optionalString.pipe(z.url().optional()),
   ONLYFANS_GATEWAY_TIMEOUT_MS: int(100, 60_000).default(10_000),
   IDEMPOTENCY_TTL_HOURS: int(1, 24 * 30).default(24),
+  FLAGS_FILE: optionalString,
+  FLAGS_REFRESH_SECONDS: int(1, 45).optional(),
+  FLAGS_DEFAULTS_JSON: optionalString,
+  APPCONFIG_APPLICATION_ID: optionalString,
+  APPCONFIG_ENVIRONMENT_ID: optionalString,
+  APPCONFIG_PROFILE_ID: optionalString,
+  LEGACY_PROVIDER: ProviderIdSchema.default('openai'),
+  LEGACY_MODEL: z.string().min(1).max(128).default('gpt-4o-mini'),
   AWS_REGION: z.string().min(1).default('us-east-1'),
   DYNAMODB_ENDPOINT: optionalString.pipe(z.url().optional()),
   DYNAMODB_TIMEOUT_MS: int(100, 30_000).default(2000),
@@ -67,6 +77,15 @@ export interface AppConfig {
   tables: { apiKeys: string; rateLimits: string };
   rateLimits: { policies: RateLimitPolicies; failMode: 'closed' | 'open' };
   onlyfans: { gatewayUrl: string | undefined; timeoutMs: number; idempotencyTtlSeconds: number };
+  flags: {
+    /** Local flags file (used when no AppConfig ids are set). */
+    file: string;
+    appConfig: { application: string; environment: string; profile: string } | undefined;
+    refreshMs: number;
+    /** What applies before any flags were loaded: the legacy path unless configured otherwise. */
+    defaults: FlagValues;
+  };
+  legacy: LegacyTarget;
   aws: { region: string; dynamodbEndpoint: string | undefined; dynamodbTimeoutMs: number };
   providers: {
     openai: { apiKey: string; baseURL?: string } | undefined;
@@ -134,6 +153,18 @@ export function loadConfig(runtime: Runtime, source: NodeJS.ProcessEnv = process
   } catch (error) {
     throw error instanceof ConfigError ? error : new ConfigError((error as Error).message);
   }
+  let flagDefaults: FlagValues = SAFE_DEFAULT_FLAGS;
+  if (env.FLAGS_DEFAULTS_JSON !== undefined) {
+    try {
+      flagDefaults = parseFlagDocument(parseJson(env.FLAGS_DEFAULTS_JSON, 'FLAGS_DEFAULTS_JSON'));
+    } catch (error) {
+      throw error instanceof ConfigError ? error : new ConfigError(`FLAGS_DEFAULTS_JSON: ${(error as Error).message}`);
+    }
+  }
+  const appConfigIds = [env.APPCONFIG_APPLICATION_ID, env.APPCONFIG_ENVIRONMENT_ID, env.APPCONFIG_PROFILE_ID];
+  if (appConfigIds.some((v) => v !== undefined) && appConfigIds.some((v) => v === undefined)) {
+    throw new ConfigError('APPCONFIG_APPLICATION_ID, APPCONFIG_ENVIRONMENT_ID and APPCONFIG_PROFILE_ID must be set together');
+  }
   if ((env.AZURE_OPENAI_API_KEY === undefined) !== (env.AZURE_OPENAI_ENDPOINT === undefined)) {
     throw new ConfigError('AZURE_OPENAI_API_KEY and AZURE_OPENAI_ENDPOINT must be set together');
   }
@@ -148,6 +179,16 @@ export function loadConfig(runtime: Runtime, source: NodeJS.ProcessEnv = process
     apiKeyCacheTtlMs: env.API_KEY_CACHE_TTL_SECONDS * 1000,
     tables: { apiKeys: env.API_KEYS_TABLE, rateLimits: env.RATE_LIMITS_TABLE },
     rateLimits: { policies, failMode: env.RATE_LIMIT_FAIL_MODE },
+    flags: {
+      file: env.FLAGS_FILE ?? join(__dirname, '..', '..', 'config', 'flags.local.json'),
+      appConfig:
+        env.APPCONFIG_APPLICATION_ID && env.APPCONFIG_ENVIRONMENT_ID && env.APPCONFIG_PROFILE_ID
+          ? { application: env.APPCONFIG_APPLICATION_ID, environment: env.APPCONFIG_ENVIRONMENT_ID, profile: env.APPCONFIG_PROFILE_ID }
+          : undefined,
+      refreshMs: (env.FLAGS_REFRESH_SECONDS ?? (runtime === 'aws' ? 45 : 2)) * 1000,
+      defaults: flagDefaults,
+    },
+    legacy: { provider: env.LEGACY_PROVIDER, model: env.LEGACY_MODEL },
     onlyfans: { gatewayUrl: env.ONLYFANS_GATEWAY_URL, timeoutMs: env.ONLYFANS_GATEWAY_TIMEOUT_MS, idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_HOURS * 3600 },
     aws: { region: env.AWS_REGION, dynamodbEndpoint: env.DYNAMODB_ENDPOINT, dynamodbTimeoutMs: env.DYNAMODB_TIMEOUT_MS },
     providers: {

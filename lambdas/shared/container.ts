@@ -3,12 +3,15 @@
  * Built once per Lambda cold start, or once by the local runner.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { AppConfigDataClient } from '@aws-sdk/client-appconfigdata';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Hono } from 'hono';
+import { AppConfigFlagSource } from '../adapters/appconfig/appconfig-flag-source';
 import { DynamoDbApiKeyStore } from '../adapters/dynamodb/dynamodb-api-key-store';
+import { FileFlagSource } from '../adapters/flags/file-flag-source';
 import { DynamoDbCounterStore } from '../adapters/dynamodb/dynamodb-counter-store';
 import { DynamoDbIdempotencyStore } from '../adapters/dynamodb/dynamodb-idempotency-store';
 import { HttpMessageGateway } from '../adapters/onlyfans/http-message-gateway';
@@ -17,6 +20,7 @@ import { SdkProviderDirectory } from '../adapters/providers/sdk-provider-directo
 import { SecretsManagerCredentialSource } from '../adapters/secrets/secrets-manager-credential-source';
 import { createMetrics, PowertoolsTelemetry } from '../adapters/telemetry/powertools-telemetry';
 import { ApiKeyService } from '../core/api-keys';
+import { FlagStore, type FlagSource } from '../core/flag-store';
 import { MessageGatewayError, MessageService, type MessageGateway } from '../core/messaging';
 import { RateLimiter } from '../core/rate-limit/rate-limiter';
 import { Orchestrator } from '../core/orchestrator';
@@ -33,12 +37,14 @@ export interface ContainerOverrides {
   credentials?: CredentialSource;
   telemetry?: Telemetry;
   messageGateway?: MessageGateway;
+  flagSource?: FlagSource;
 }
 
 export interface Gateway {
   app: Hono<AppEnv>;
   apiKeys: ApiKeyService;
   limiter: RateLimiter;
+  flags: FlagStore;
   providers: ProviderDirectory;
   dynamo: DynamoDBDocumentClient;
   logger: Logger;
@@ -80,6 +86,16 @@ function messageGateway(config: AppConfig): MessageGateway {
   return config.onlyfans.gatewayUrl ? new HttpMessageGateway(config.onlyfans.gatewayUrl, config.onlyfans.timeoutMs) : unconfiguredGateway;
 }
 
+function flagSource(config: AppConfig, clock: Clock): FlagSource {
+  if (!config.flags.appConfig) return new FileFlagSource(config.flags.file);
+  const client = new AppConfigDataClient({
+    region: config.aws.region,
+    maxAttempts: 2,
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 2000, requestTimeout: 3000 }),
+  });
+  return new AppConfigFlagSource(client, config.flags.appConfig, clock, { minPollIntervalSeconds: Math.max(15, config.flags.refreshMs / 1000), timeoutMs: 4000 });
+}
+
 /** Builds the whole gateway for a configuration. */
 export function buildGateway(config: AppConfig, overrides: ContainerOverrides = {}): Gateway {
   const clock = overrides.clock ?? systemClock;
@@ -105,6 +121,15 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     // A pending claim outlives the gateway call it guards, so only a crashed request's claim is taken over.
     { leaseMs: config.onlyfans.timeoutMs + 5000, retentionSeconds: config.onlyfans.idempotencyTtlSeconds },
   );
+  const flags = new FlagStore(overrides.flagSource ?? flagSource(config, clock), clock, telemetry, {
+    refreshMs: config.flags.refreshMs,
+    // Older than two refreshes: report stale, and make the next request wait (up to 1 s) for fresh flags.
+    maxStaleMs: 2 * config.flags.refreshMs,
+    waitMs: 1000,
+    defaults: config.flags.defaults,
+  });
+  // Start loading now, so the first request (a cold start's) usually finds the flags ready.
+  void flags.refresh();
   const app = createApp({
     maxBodyBytes: config.maxBodyBytes,
     routeTable: config.routeTable,
@@ -114,6 +139,8 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     limiter,
     rateLimitFailMode: config.rateLimits.failMode,
     messages,
+    flags,
+    legacyTarget: config.legacy,
     clock,
     newRequestId: () => `req_${Buffer.from(random.bytes(12)).toString('hex')}`,
     readiness: {
@@ -128,5 +155,5 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
       },
     },
   });
-  return { app, apiKeys, limiter, providers, dynamo, logger, close: () => dynamo.destroy() };
+  return { app, apiKeys, limiter, flags, providers, dynamo, logger, close: () => dynamo.destroy() };
 }

@@ -47,7 +47,7 @@ describe('streamHandle around the gateway app', () => {
   let handler: StreamingHandler;
   const recorded: RequestSummary[] = [];
   beforeAll(async () => {
-    gw = await startTestGateway({ overrides: { telemetry: { record: (s) => void recorded.push(s), error: () => undefined, info: () => undefined } } });
+    gw = await startTestGateway({ overrides: { telemetry: { record: (s) => void recorded.push(s), error: () => undefined, info: () => undefined, count: () => undefined } } });
     const { streamHandle } = await import('hono/aws-lambda');
     handler = streamHandle(gw.gateway.app) as unknown as StreamingHandler;
   });

@@ -34,6 +34,12 @@ export class PowertoolsTelemetry implements Telemetry {
     this.logger.info(message, context);
   }
 
+  count(metric: string, value: number): void {
+    if (!this.metrics) return;
+    this.metrics.addMetric(metric, MetricUnit.Count, value);
+    this.metrics.publishStoredMetrics();
+  }
+
   /** `RateLimited` per blocking (policy, window), `QuotaExceeded` per window, `RateLimiterErrors` per policy. */
   private publishLimiter(limit: NonNullable<RequestSummary['rateLimit']>): void {
     const metrics = this.metrics!;

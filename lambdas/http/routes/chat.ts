@@ -5,32 +5,19 @@
 import { Hono, type Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ProviderCallError, ValidationError, openAiError, type OpenAiErrorBody } from '../../core/errors';
-import type { FinalFailure, RouteTrace, StartedStream } from '../../core/orchestrator';
+import type { FinalFailure, StartedStream } from '../../core/orchestrator';
 import type { Usage } from '../../core/ports';
-import { planRoute, type PlannedTarget } from '../../core/route-table';
-import type { RequestSummary } from '../../core/telemetry';
+import type { PlannedTarget } from '../../core/route-table';
 import { resolveTask } from '../../core/task';
 import { usageOf } from '../../core/usage';
 import { ChatCompletionRequestSchema, upstreamBody } from '../chat-schema';
 import type { AppDeps, AppEnv } from '../context';
 import { badRequest, errorResponse } from '../errors';
+import { noteTrace, type AiSummary } from '../ai-summary';
 import { requestSummary } from '../request-summary';
+import { choosePath, targetsFor } from '../rollout';
 import { parseJsonBody } from '../validation';
 
-type AiSummary = NonNullable<RequestSummary['ai']>;
-
-/** Puts the routing story into the log summary and the response headers. */
-function noteTrace(c: Context<AppEnv>, ai: AiSummary, trace: RouteTrace) {
-  const sent = trace.attempts.filter((a) => a.outcome !== 'skipped');
-  ai.chosen = trace.chosen;
-  ai.attempts = trace.attempts;
-  ai.fallback = trace.fallback;
-  ai.retries = sent.filter((a) => a.outcome === 'retry').length;
-  c.header('x-orchestrator-provider', trace.chosen?.provider ?? sent.at(-1)?.provider ?? 'none');
-  c.header('x-orchestrator-model', trace.chosen?.model ?? sent.at(-1)?.model ?? 'none');
-  c.header('x-orchestrator-fallback', String(trace.fallback));
-  c.header('x-orchestrator-attempts', String(sent.length));
-}
 
 /** The orchestrator's failure, answered in OpenAI shape with its status. */
 function failureResponse(c: Context<AppEnv>, ai: AiSummary, failure: FinalFailure): Response {
@@ -58,7 +45,8 @@ export function chatRoutes(deps: AppDeps) {
       throw error;
     }
 
-    const targets = planRoute(deps.routeTable, task.taskType, task.requestedModel);
+    const path = await choosePath(c, deps);
+    const targets = targetsFor(deps, path, task.taskType, task.requestedModel);
     const ai: AiSummary = {
       taskType: task.taskType,
       taskSource: task.source,
