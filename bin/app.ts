@@ -8,12 +8,14 @@ const stage = String(app.node.tryGetContext('stage') ?? 'dev');
 const routeTableFile = app.node.tryGetContext('routeTableFile') as string | undefined;
 const rateLimitPolicies = app.node.tryGetContext('rateLimitPolicies') as string | undefined;
 const onlyfansGatewayUrl = app.node.tryGetContext('onlyfansGatewayUrl') as string | undefined;
+const initialRolloutPercentage = app.node.tryGetContext('initialRolloutPercentage') as string | number | undefined;
 
 new OrchestratorStack(app, `HybridOrchestrator-${stage}`, {
   stage,
   ...(routeTableFile ? { routeTableFile } : {}),
   ...(rateLimitPolicies ? { rateLimitPolicies } : {}),
   ...(onlyfansGatewayUrl ? { onlyfansGatewayUrl } : {}),
+  ...(initialRolloutPercentage !== undefined ? { initialRolloutPercentage: Number(initialRolloutPercentage) } : {}),
   env: { account: process.env['CDK_DEFAULT_ACCOUNT'], region: process.env['CDK_DEFAULT_REGION'] },
   description: 'Hybrid Orchestrator: OpenAI-compatible AI gateway with task routing and fallback',
 });

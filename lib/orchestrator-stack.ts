@@ -8,6 +8,7 @@ import { parseRouteTable } from '../lambdas/core/route-table';
 import { parsePolicies } from '../lambdas/core/rate-limit/policies';
 import { API_KEYS_TABLE, RATE_LIMITS_TABLE, TABLES } from '../lambdas/shared/tables';
 import { Alerts } from './constructs/alerts';
+import { FeatureFlags } from './constructs/feature-flags';
 import { DataTables } from './constructs/data-tables';
 import { GatewayApi } from './constructs/gateway-api';
 import { ProviderSecrets } from './constructs/provider-secrets';
@@ -34,6 +35,12 @@ export interface OrchestratorStackProps extends StackProps {
   readonly rateLimitPolicies?: string;
   /** Base URL of the OnlyFans gateway service (`POST {url}/messages`). Without it, messages answer 502. */
   readonly onlyfansGatewayUrl?: string;
+  /**
+   * Share of users (0..100) on the orchestrated path in the first flag document deployed to AppConfig;
+   * later changes go through AppConfig deployments, not the stack.
+   * @default 0 (everyone on the legacy path)
+   */
+  readonly initialRolloutPercentage?: number;
 }
 
 export class OrchestratorStack extends Stack {
@@ -72,9 +79,20 @@ export class OrchestratorStack extends Stack {
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
 
-    const alerts = new Alerts(this, 'Alerts', { namePrefix, metricsNamespace: 'HybridOrchestrator' });
+    const alerts = new Alerts(this, 'Alerts', { namePrefix, metricsNamespace: 'HybridOrchestrator', serviceName: 'hybrid-orchestrator', api: gateway.api });
+    const flags = new FeatureFlags(this, 'Flags', {
+      namePrefix,
+      stage: props.stage,
+      initialRolloutPercentage: props.initialRolloutPercentage ?? 0,
+      rollbackAlarm: alerts.errorRate,
+    });
+    for (const [name, value] of Object.entries(flags.functionEnvironment)) gateway.function.addEnvironment(name, value);
+    flags.grantRead(gateway.function.role!);
 
     new CfnOutput(this, 'AlertsTopicArn', { value: alerts.topic.topicArn });
+    new CfnOutput(this, 'AppConfigApplicationId', { value: flags.application.applicationId });
+    new CfnOutput(this, 'AppConfigEnvironmentId', { value: flags.environment.environmentId });
+    new CfnOutput(this, 'AppConfigProfileId', { value: flags.profile.configurationProfileId });
     new CfnOutput(this, 'BaseUrl', { value: gateway.baseUrl, description: 'OpenAI-compatible base URL' });
     new CfnOutput(this, 'ApiKeysTable', { value: apiKeysTable.tableName });
     new CfnOutput(this, 'OpenAiSecretArn', { value: secrets.secrets.openai.secretArn });

@@ -1,6 +1,7 @@
 /** The alerts topic (SNS, encrypted, TLS only) and the gateway's operational alarms that notify it. */
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { Alarm, AlarmRule, ComparisonOperator, CompositeAlarm, MathExpression, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Alias } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -11,11 +12,18 @@ export interface AlertsProps {
   readonly namePrefix: string;
   /** Namespace of the gateway's EMF metrics. */
   readonly metricsNamespace: string;
+  /** `service` dimension of the gateway's service-wide metrics. */
+  readonly serviceName: string;
+  readonly api: RestApi;
+  /** Error rate (%) over one minute that counts as breaching, for 2 minutes in a row. @default 5 */
+  readonly errorRatePercent?: number;
 }
 
 export class Alerts extends Construct {
   readonly topic: Topic;
   readonly limiterErrors: Alarm;
+  /** ALARM when the gateway's error rate (failed AI requests, or API 5xx) is high: AppConfig's rollback monitor. */
+  readonly errorRate: CompositeAlarm;
 
   constructor(scope: Construct, id: string, props: AlertsProps) {
     super(scope, id);
@@ -45,5 +53,48 @@ export class Alerts extends Construct {
     });
     this.limiterErrors.addAlarmAction(new SnsAction(this.topic));
     this.limiterErrors.addOkAction(new SnsAction(this.topic));
+
+    const threshold = props.errorRatePercent ?? 5;
+    const service = (metricName: string) =>
+      new Metric({ namespace: props.metricsNamespace, metricName, dimensionsMap: { service: props.serviceName }, statistic: 'Sum', period: Duration.minutes(1) });
+    // AI requests that failed (every provider failed, or the stream broke), out of all AI requests.
+    const aiErrors = new Alarm(this, 'AiErrorRate', {
+      alarmName: `${props.namePrefix}-ai-error-rate`,
+      alarmDescription: `More than ${threshold}% of AI requests failed for 2 minutes.`,
+      metric: new MathExpression({
+        expression: 'IF(requests > 0, 100 * errors / requests, 0)',
+        usingMetrics: { errors: service('Errors'), requests: service('Requests') },
+        label: 'AI error rate (%)',
+        period: Duration.minutes(1),
+      }),
+      threshold,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    // Every 5xx the API answered (the function failing, timing out, or answering 5xx), out of all requests.
+    const api5xx = new Alarm(this, 'Api5xxRate', {
+      alarmName: `${props.namePrefix}-api-5xx-rate`,
+      alarmDescription: `More than ${threshold}% of API requests answered 5xx for 2 minutes.`,
+      metric: new MathExpression({
+        expression: '100 * server',
+        usingMetrics: { server: props.api.metricServerError({ statistic: 'Average', period: Duration.minutes(1) }) },
+        label: 'API 5xx rate (%)',
+        period: Duration.minutes(1),
+      }),
+      threshold,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.errorRate = new CompositeAlarm(this, 'ErrorRate', {
+      compositeAlarmName: `${props.namePrefix}-error-rate`,
+      alarmDescription: 'Gateway error rate too high (AI failures or API 5xx). Rolls back an AppConfig flag deployment in progress.',
+      alarmRule: AlarmRule.anyOf(aiErrors, api5xx),
+    });
+    this.errorRate.addAlarmAction(new SnsAction(this.topic));
+    this.errorRate.addOkAction(new SnsAction(this.topic));
   }
 }

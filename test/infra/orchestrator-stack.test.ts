@@ -5,6 +5,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseFlagDocument } from '../../lambdas/core/flags';
 import { OrchestratorStack } from '../../lib/orchestrator-stack';
 
 // Skips esbuild bundling: these tests look at the template, not the bundle.
@@ -137,6 +138,74 @@ describe('alerts', () => {
         }),
       ]),
     });
+  });
+});
+
+describe('rollout flags (AppConfig)', () => {
+  it('creates the application, environment, feature-flag profile and a gradual deployment strategy', () => {
+    template.hasResourceProperties('AWS::AppConfig::Application', { Name: 'hybrid-orchestrator-test' });
+    template.hasResourceProperties('AWS::AppConfig::ConfigurationProfile', { Type: 'AWS.AppConfig.FeatureFlags', LocationUri: 'hosted' });
+    template.hasResourceProperties('AWS::AppConfig::DeploymentStrategy', {
+      GrowthType: 'LINEAR',
+      GrowthFactor: 25,
+      DeploymentDurationInMinutes: 4,
+      FinalBakeTimeInMinutes: 5,
+    });
+    template.resourceCountIs('AWS::AppConfig::Deployment', 1);
+  });
+
+  it('deploys a valid flag document that starts with everyone on the legacy path', () => {
+    const versions = Object.values(template.findResources('AWS::AppConfig::HostedConfigurationVersion'));
+    expect(versions).toHaveLength(1);
+    const props = (versions[0] as { Properties: { Content: string; ContentType: string } }).Properties;
+    expect(props.ContentType).toBe('application/json');
+    const document = JSON.parse(props.Content);
+    expect(parseFlagDocument(document).hybrid_orchestrator).toEqual({ enabled: true, rollout_percentage: 0, allow_users: [], deny_users: [] });
+  });
+
+  it('starts at the configured percentage', () => {
+    const stack = new OrchestratorStack(new App({ context }), 'Ten', { stage: 'test', initialRolloutPercentage: 10 });
+    const versions = Object.values(Template.fromStack(stack).findResources('AWS::AppConfig::HostedConfigurationVersion'));
+    expect(JSON.parse((versions[0] as { Properties: { Content: string } }).Properties.Content).values.hybrid_orchestrator.rollout_percentage).toBe(10);
+    expect(() => new OrchestratorStack(new App({ context }), 'Bad', { stage: 'test', initialRolloutPercentage: 101 })).toThrow(/initialRolloutPercentage/);
+  });
+
+  it('monitors the environment with the gateway error-rate alarm, so a bad deployment rolls back', () => {
+    const composite = template.findResources('AWS::CloudWatch::CompositeAlarm');
+    const [compositeId] = Object.keys(composite);
+    expect(compositeId).toBeDefined();
+    template.hasResourceProperties('AWS::AppConfig::Environment', {
+      Name: 'test',
+      Monitors: [{ AlarmArn: { 'Fn::GetAtt': [compositeId, 'Arn'] }, AlarmRoleArn: Match.anyValue() }],
+    });
+    const rule = JSON.stringify((composite[compositeId!] as { Properties: { AlarmRule: unknown } }).Properties.AlarmRule);
+    expect(rule).toContain('AiErrorRate');
+    expect(rule).toContain('Api5xxRate');
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'hybrid-orchestrator-test-ai-error-rate',
+      Threshold: 5,
+      EvaluationPeriods: 2,
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'IF(requests > 0, 100 * errors / requests, 0)' }),
+        Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'Errors', Dimensions: [{ Name: 'service', Value: 'hybrid-orchestrator' }] }) }) }),
+      ]),
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'hybrid-orchestrator-test-api-5xx-rate',
+      Metrics: Match.arrayWith([Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: '5XXError', Namespace: 'AWS/ApiGateway' }) }) })]),
+    });
+  });
+
+  it('points the function at the profile and lets it read only that configuration', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ APPCONFIG_APPLICATION_ID: Match.anyValue(), APPCONFIG_ENVIRONMENT_ID: Match.anyValue(), APPCONFIG_PROFILE_ID: Match.anyValue() }) },
+    });
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: unknown; Resource: unknown }> } } }).Properties.PolicyDocument.Statement,
+    );
+    const appconfig = statements.find((st) => JSON.stringify(st.Action).includes('appconfig:GetLatestConfiguration'));
+    expect(appconfig?.Action).toEqual(['appconfig:StartConfigurationSession', 'appconfig:GetLatestConfiguration']);
+    expect(JSON.stringify(appconfig?.Resource)).toMatch(/application\/.*environment\/.*configuration\//);
   });
 });
 

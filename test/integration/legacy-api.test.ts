@@ -125,7 +125,7 @@ describe.each(['orchestrated', 'legacy'] as const)('legacy endpoints on the %s p
   it.each([
     [null, 'missing'],
     ['sk-not-a-key', 'unknown'],
-  ])('answers 401 UNAUTHORIZED for a %s key (%s)', async (key) => {
+  ] as Array<[string | null, string]>)('answers 401 UNAUTHORIZED for a %s key (%s)', async (key) => {
     const response = await post('/api/ai/content/plan', planBody, key);
     expect(response.status).toBe(401);
     expect(await response.json()).toEqual({ error: { code: 'UNAUTHORIZED', message: expect.any(String) } });

@@ -17,6 +17,7 @@ export class PowertoolsTelemetry implements Telemetry {
   constructor(
     private readonly logger: Logger,
     private readonly metrics: Metrics | undefined,
+    private readonly serviceName = 'hybrid-orchestrator',
   ) {}
 
   record(summary: RequestSummary): void {
@@ -72,6 +73,12 @@ export class PowertoolsTelemetry implements Telemetry {
     metrics.addMetric('Fallbacks', MetricUnit.Count, ai.fallback ? 1 : 0);
     metrics.addMetric('Retries', MetricUnit.Count, ai.retries);
     if (ai.timeToFirstTokenMs !== undefined) metrics.addMetric('TimeToFirstToken', MetricUnit.Milliseconds, ai.timeToFirstTokenMs);
+    metrics.publishStoredMetrics();
+    // The same count across every provider and task (dimension `service` only): what the error-rate
+    // alarm (AppConfig's rollback monitor) divides, since alarm math cannot sum a dimension's values.
+    metrics.addDimensions({ service: this.serviceName });
+    metrics.addMetric('Requests', MetricUnit.Count, 1);
+    metrics.addMetric('Errors', MetricUnit.Count, ai.outcome === 'ok' || ai.outcome === 'client_closed' ? 0 : 1);
     metrics.publishStoredMetrics();
     for (const attempt of ai.attempts) {
       if (attempt.outcome === 'skipped') continue;

@@ -8,7 +8,9 @@ import { FakeClock } from '../../helpers/fakes';
 
 const appconfig = mockClient(AppConfigDataClient);
 const ids = { application: 'app123', environment: 'env456', profile: 'prof789' };
-const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+/** What the SDK hands back for a blob: the bytes, with `transformToString`. */
+const blob = (text: string) => Object.assign(new TextEncoder().encode(text), { transformToString: () => text });
+const bytes = (value: unknown) => blob(JSON.stringify(value));
 const ON = { hybrid_orchestrator: { enabled: true, rollout_percentage: 100, allow_users: [], deny_users: [] } };
 const OFF = { hybrid_orchestrator: { enabled: false, rollout_percentage: 100, allow_users: [], deny_users: [] } };
 
@@ -25,7 +27,7 @@ describe('AppConfigFlagSource', () => {
       .on(GetLatestConfigurationCommand, { ConfigurationToken: 'token-0' })
       .resolves({ Configuration: bytes(ON), NextPollConfigurationToken: 'token-1', NextPollIntervalInSeconds: 45, ContentType: 'application/json' })
       .on(GetLatestConfigurationCommand, { ConfigurationToken: 'token-1' })
-      .resolves({ Configuration: new Uint8Array(), NextPollConfigurationToken: 'token-2', NextPollIntervalInSeconds: 45 })
+      .resolves({ Configuration: blob(''), NextPollConfigurationToken: 'token-2', NextPollIntervalInSeconds: 45 })
       .on(GetLatestConfigurationCommand, { ConfigurationToken: 'token-2' })
       .resolves({ Configuration: bytes(OFF), NextPollConfigurationToken: 'token-3', NextPollIntervalInSeconds: 60 });
     const { clock, source: s } = source();

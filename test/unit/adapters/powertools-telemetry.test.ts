@@ -64,8 +64,10 @@ describe('PowertoolsTelemetry', () => {
     const blobs = capture(() => telemetry.record(summary))
       .map((l) => JSON.parse(l))
       .filter((b) => b._aws);
-    expect(blobs).toHaveLength(3); // the request, then one per attempt
-    const [request, azureAttempt] = blobs;
+    expect(blobs).toHaveLength(4); // the request, the service-wide count, then one per attempt
+    const [request, total, azureAttempt] = blobs;
+    expect(total._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service']]);
+    expect(total).toMatchObject({ service: 'hybrid-orchestrator', Requests: 1, Errors: 0 });
     expect(request._aws.CloudWatchMetrics[0].Namespace).toBe('HybridOrchestrator');
     expect(request._aws.CloudWatchMetrics[0].Dimensions).toEqual([['provider', 'taskType']]);
     expect(request).toMatchObject({ provider: 'openai', taskType: 'content_planning', Requests: 1, Errors: 0, Fallbacks: 1, Retries: 0, Latency: 120 });
