@@ -288,6 +288,34 @@ describe('AI request limits and token quotas', () => {
     expect(live.limits.ai_requests.hour.used).toBe(4);
   });
 
+  it('refuses the legacy AI endpoints in the legacy shape, sharing the same ai_requests window', async () => {
+    const { key } = await newUser(gw, 'pro');
+    const generate = () =>
+      gw.call('/api/ai/messages/generate', { method: 'POST', key, body: JSON.stringify({ creatorId: 'c', fanId: 'f' }) });
+    expect((await generate()).status).toBe(200);
+    expect((await chat(key)).status).toBe(200);
+    const third = await generate();
+    expect(third.status).toBe(200);
+    expect(third.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    const refused = await generate();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('30');
+    expect(await refused.json()).toEqual({ error: { code: 'RATE_LIMITED', message: expect.stringContaining('ai_requests'), retryAfterSeconds: 30 } });
+  });
+
+  it('answers QUOTA_EXCEEDED on the legacy endpoints once the day’s tokens are spent', async () => {
+    const { key } = await newUser(gw, 'free');
+    let refused: Response | undefined;
+    for (let i = 0; i < 30 && !refused; i += 1) {
+      clock.advance(20_000);
+      const response = await gw.call('/api/ai/content/plan', { method: 'POST', key, body: JSON.stringify({ creatorId: 'c', platforms: ['reddit'], goals: 'grow' }) });
+      if (response.status === 429) refused = response;
+      else expect(response.status).toBe(200);
+    }
+    expect(refused).toBeDefined();
+    expect(await refused!.json()).toEqual({ error: { code: 'QUOTA_EXCEEDED', message: expect.stringContaining('Token quota'), retryAfterSeconds: expect.any(Number) } });
+  });
+
   it('gives a request that fails at every provider its tokens back but still counts the request', async () => {
     const { key } = await newUser(gw, 'pro');
     gw.sims.openai!.setFault({ kind: 'status', status: 500 }, 10);
