@@ -121,7 +121,7 @@ export class MessageService {
       ...(sent.messageId ? { gatewayMessageId: sent.messageId } : {}),
       status: 'sent',
       rateLimit: window
-        ? { limit: window.limit, remaining: window.remaining, resetAt: new Date(this.clock.now() + window.resetInMs).toISOString() }
+        ? { limit: window.limit, remaining: window.remaining, resetAt: new Date(window.resetAt).toISOString() }
         : { limit: null, remaining: null, resetAt: null },
     };
     if (recordKey) {

@@ -1,6 +1,8 @@
 /** The AI part of a request's log line and its `x-orchestrator-*` headers. */
 import type { Context } from 'hono';
 import type { RouteTrace } from '../core/orchestrator';
+import type { PlannedTarget, TaskType } from '../core/route-table';
+import type { TaskSource } from '../core/task';
 import type { RequestSummary } from '../core/telemetry';
 import type { AppEnv } from './context';
 
@@ -19,3 +21,23 @@ export function noteTrace(c: Context<AppEnv>, ai: AiSummary, trace: RouteTrace) 
   c.header('x-orchestrator-attempts', String(sent.length));
 }
 
+
+/** A fresh AI summary for a request about to be routed to `targets`, stored on the context. */
+export function startAiSummary(
+  c: Context<AppEnv>,
+  request: { taskType: TaskType; taskSource: TaskSource; requestedModel: string; stream: boolean },
+  targets: PlannedTarget[],
+): AiSummary {
+  const ai: AiSummary = {
+    ...request,
+    candidates: targets.map((t) => ({ provider: t.provider, model: t.model, modelSource: t.modelSource })),
+    chosen: null,
+    attempts: [],
+    fallback: false,
+    retries: 0,
+    outcome: 'ok',
+    errorClass: null,
+  };
+  c.set('ai', ai);
+  return ai;
+}

@@ -17,6 +17,8 @@ async function main() {
       '  Providers:',
       `    ${modes}`,
       `  DynamoDB: dynalite ${config.local.dataDir ? `on disk in ${config.local.dataDir}` : 'in memory (set DATA_DIR to keep data)'}`,
+      `  OnlyFans gateway: ${local.onlyfans ? `SIMULATED on ${local.onlyfans.url} (set ONLYFANS_GATEWAY_URL for a real one)` : config.onlyfans.gatewayUrl}`,
+      `  Rollout flags: ${config.flags.file} (re-read every ${config.flags.refreshMs / 1000} s)`,
       `  User key:  ${config.local.userKey}`,
       `  Admin key: ${config.local.adminKey}`,
       config.local.simFail ? `  Injected failures (SIM_FAIL): ${config.local.simFail}` : '',

@@ -1,7 +1,7 @@
 /** The alerts topic (SNS, encrypted, TLS only) and the gateway's operational alarms that notify it. */
 import { Duration } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
-import { Alarm, AlarmRule, ComparisonOperator, CompositeAlarm, MathExpression, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, AlarmRule, ComparisonOperator, CompositeAlarm, MathExpression, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Alias } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -57,37 +57,26 @@ export class Alerts extends Construct {
     const threshold = props.errorRatePercent ?? 5;
     const service = (metricName: string) =>
       new Metric({ namespace: props.metricsNamespace, metricName, dimensionsMap: { service: props.serviceName }, statistic: 'Sum', period: Duration.minutes(1) });
+    /** A percentage over `threshold` for 2 one-minute periods in a row. */
+    const rateAlarm = (id: string, name: string, what: string, expression: string, usingMetrics: Record<string, IMetric>) =>
+      new Alarm(this, id, {
+        alarmName: `${props.namePrefix}-${name}`,
+        alarmDescription: `More than ${threshold}% of ${what} for 2 minutes.`,
+        metric: new MathExpression({ expression, usingMetrics, label: `${what} (%)`, period: Duration.minutes(1) }),
+        threshold,
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
     // AI requests that failed (every provider failed, or the stream broke), out of all AI requests.
-    const aiErrors = new Alarm(this, 'AiErrorRate', {
-      alarmName: `${props.namePrefix}-ai-error-rate`,
-      alarmDescription: `More than ${threshold}% of AI requests failed for 2 minutes.`,
-      metric: new MathExpression({
-        expression: 'IF(requests > 0, 100 * errors / requests, 0)',
-        usingMetrics: { errors: service('Errors'), requests: service('Requests') },
-        label: 'AI error rate (%)',
-        period: Duration.minutes(1),
-      }),
-      threshold,
-      evaluationPeriods: 2,
-      datapointsToAlarm: 2,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+    const aiErrors = rateAlarm('AiErrorRate', 'ai-error-rate', 'AI requests failed', 'IF(requests > 0, 100 * errors / requests, 0)', {
+      errors: service('Errors'),
+      requests: service('Requests'),
     });
     // Every 5xx the API answered (the function failing, timing out, or answering 5xx), out of all requests.
-    const api5xx = new Alarm(this, 'Api5xxRate', {
-      alarmName: `${props.namePrefix}-api-5xx-rate`,
-      alarmDescription: `More than ${threshold}% of API requests answered 5xx for 2 minutes.`,
-      metric: new MathExpression({
-        expression: '100 * server',
-        usingMetrics: { server: props.api.metricServerError({ statistic: 'Average', period: Duration.minutes(1) }) },
-        label: 'API 5xx rate (%)',
-        period: Duration.minutes(1),
-      }),
-      threshold,
-      evaluationPeriods: 2,
-      datapointsToAlarm: 2,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+    const api5xx = rateAlarm('Api5xxRate', 'api-5xx-rate', 'API requests answered 5xx', '100 * server', {
+      server: props.api.metricServerError({ statistic: 'Average', period: Duration.minutes(1) }),
     });
     this.errorRate = new CompositeAlarm(this, 'ErrorRate', {
       compositeAlarmName: `${props.namePrefix}-error-rate`,

@@ -54,6 +54,8 @@ export interface HeaderWindow {
   limit: number;
   remaining: number;
   resetInMs: number;
+  /** When the window resets (epoch ms). */
+  resetAt: number;
 }
 
 /** Where one admitted request counted, so it can be refunded or settled later. */
@@ -201,11 +203,8 @@ export class RateLimiter {
       for (const spec of specs) {
         if (!names.includes(spec.name) || spec.limit === undefined) continue;
         const count = currentCount(state, spec.name, spec.window, now).count;
-        const candidate = {
-          limit: spec.limit,
-          remaining: Math.max(0, spec.limit - count),
-          resetInMs: windowEndOf(spec.window, windowIndex(spec.window, now)) - now,
-        };
+        const resetAt = windowEndOf(spec.window, windowIndex(spec.window, now));
+        const candidate = { limit: spec.limit, remaining: Math.max(0, spec.limit - count), resetInMs: resetAt - now, resetAt };
         if (!best || candidate.remaining < best.remaining || (candidate.remaining === best.remaining && candidate.resetInMs < best.resetInMs)) best = candidate;
       }
       return best;

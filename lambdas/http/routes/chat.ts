@@ -13,7 +13,7 @@ import { usageOf } from '../../core/usage';
 import { ChatCompletionRequestSchema, upstreamBody } from '../chat-schema';
 import type { AppDeps, AppEnv } from '../context';
 import { badRequest, errorResponse } from '../errors';
-import { noteTrace, type AiSummary } from '../ai-summary';
+import { noteTrace, startAiSummary, type AiSummary } from '../ai-summary';
 import { requestSummary } from '../request-summary';
 import { choosePath, targetsFor } from '../rollout';
 import { parseJsonBody } from '../validation';
@@ -47,20 +47,7 @@ export function chatRoutes(deps: AppDeps) {
 
     const path = await choosePath(c, deps);
     const targets = targetsFor(deps, path, task.taskType, task.requestedModel);
-    const ai: AiSummary = {
-      taskType: task.taskType,
-      taskSource: task.source,
-      requestedModel: request.model,
-      stream: request.stream === true,
-      candidates: targets.map((t) => ({ provider: t.provider, model: t.model, modelSource: t.modelSource })),
-      chosen: null,
-      attempts: [],
-      fallback: false,
-      retries: 0,
-      outcome: 'ok',
-      errorClass: null,
-    };
-    c.set('ai', ai);
+    const ai = startAiSummary(c, { taskType: task.taskType, taskSource: task.source, requestedModel: request.model, stream: request.stream === true }, targets);
     const body = upstreamBody(request);
     const signal = c.req.raw.signal;
 

@@ -15,7 +15,7 @@ import {
   type LegacyUsage,
 } from '../../core/legacy-api';
 import type { TaskType } from '../../core/route-table';
-import { noteTrace, type AiSummary } from '../ai-summary';
+import { noteTrace, startAiSummary } from '../ai-summary';
 import type { AppDeps, AppEnv } from '../context';
 import { errorResponse } from '../errors';
 import { choosePath, targetsFor } from '../rollout';
@@ -27,20 +27,7 @@ type Generated = { ok: true; text: string; model: string; usage: LegacyUsage } |
 async function generate(c: Context<AppEnv>, deps: AppDeps, taskType: TaskType, body: Record<string, unknown>): Promise<Generated> {
   const path = await choosePath(c, deps);
   const targets = targetsFor(deps, path, taskType, undefined);
-  const ai: AiSummary = {
-    taskType,
-    taskSource: 'endpoint',
-    requestedModel: targets[0]?.model ?? 'none',
-    stream: false,
-    candidates: targets.map((t) => ({ provider: t.provider, model: t.model, modelSource: t.modelSource })),
-    chosen: null,
-    attempts: [],
-    fallback: false,
-    retries: 0,
-    outcome: 'ok',
-    errorClass: null,
-  };
-  c.set('ai', ai);
+  const ai = startAiSummary(c, { taskType, taskSource: 'endpoint', requestedModel: targets[0]?.model ?? 'none', stream: false }, targets);
   const routed = await deps.orchestrator.complete(targets, body, c.req.raw.signal);
   noteTrace(c, ai, routed.trace);
   const upstreamError = (message: string) => {
