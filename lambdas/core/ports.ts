@@ -80,3 +80,8 @@ export interface ApiKeyStore {
   /** Cheap round trip used by the readiness check. */
   ping(): Promise<void>;
 }
+
+/** Counts tokens in text the way the models do (for answers cut off before the provider reported usage). */
+export interface TokenEstimator {
+  count(text: string): number;
+}

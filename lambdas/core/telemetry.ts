@@ -43,6 +43,8 @@ export interface RequestSummary {
     errorClass: string | null;
     timeToFirstTokenMs?: number;
     usage?: Usage;
+    /** Where `usage` came from: the provider, or the gateway's tokenizer for an answer cut short. */
+    usageSource?: 'provider' | 'estimated';
   };
 }
 

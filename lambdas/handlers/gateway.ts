@@ -2,10 +2,8 @@
  * Lambda entry for the gateway: the shared HTTP app behind API Gateway REST with response
  * streaming. Everything is built once per cold start.
  */
-import { streamHandle } from 'hono/aws-lambda';
 import { loadConfig } from '../shared/config';
 import { buildGateway } from '../shared/container';
+import { streamingHandler } from './stream-handler';
 
-const gateway = buildGateway(loadConfig('aws'));
-
-export const handler = streamHandle(gateway.app);
+export const handler = streamingHandler(buildGateway(loadConfig('aws')));

@@ -15,7 +15,7 @@ import { rateLimitRoutes } from './routes/rate-limits';
 import { admitAiRequest } from './rate-limits';
 import type { AppDeps, AppEnv } from './context';
 import { errorResponse, isDependencyFailure } from './errors';
-import { requestSummary } from './request-summary';
+import { finishRequest } from './request-summary';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -58,7 +58,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       if (!c.res.headers.has(name)) c.header(name, value);
     }
     if (!c.get('deferSummary')) {
-      deps.telemetry.record(requestSummary(c, deps.clock, c.res.status));
+      finishRequest(c, deps, c.res.status);
     }
   });
 

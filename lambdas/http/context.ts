@@ -4,7 +4,9 @@ import type { FlagStore } from '../core/flag-store';
 import type { MessageService } from '../core/messaging';
 import type { Orchestrator } from '../core/orchestrator';
 import type { RateLimiter } from '../core/rate-limit/rate-limiter';
-import type { Clock } from '../core/ports';
+import type { BackgroundTasks } from '../core/background';
+import type { Clock, TokenEstimator } from '../core/ports';
+import type { UsageStore } from '../core/usage-ledger';
 import type { LegacyTarget, RouteTable } from '../core/route-table';
 import type { RequestSummary, Telemetry } from '../core/telemetry';
 
@@ -31,6 +33,14 @@ export interface AppDeps {
   legacyTarget: LegacyTarget;
   clock: Clock;
   newRequestId: () => string;
+  /** Called once per request with its final summary (usage record, aggregates, alerts run in the background). */
+  afterRequest: (summary: RequestSummary) => void;
+  /** Post-response work; drained before reads that must see it. */
+  background: BackgroundTasks;
+  /** Counts the tokens of answers cut short before the provider reported usage. */
+  tokens: TokenEstimator;
+  usage: Pick<UsageStore, 'aggregates'>;
+  prices: { version: string; source: string };
 }
 
 type LambdaContextLike = { awsRequestId?: string };

@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import type { Clock } from '../core/ports';
 import type { RequestSummary } from '../core/telemetry';
-import type { AppEnv } from './context';
+import type { AppDeps, AppEnv } from './context';
 
 export function requestSummary(c: Context<AppEnv>, clock: Clock, status: number): RequestSummary {
   const principal = c.get('principal');
@@ -22,4 +22,12 @@ export function requestSummary(c: Context<AppEnv>, clock: Clock, status: number)
     ...(rateLimit ? { rateLimit } : {}),
     ...(ai ? { ai } : {}),
   };
+}
+
+/** The request is over: one log line and metrics now, usage and alerts after the response. */
+export function finishRequest(c: Context<AppEnv>, deps: AppDeps, status: number): RequestSummary {
+  const summary = requestSummary(c, deps.clock, status);
+  deps.telemetry.record(summary);
+  deps.afterRequest(summary);
+  return summary;
 }

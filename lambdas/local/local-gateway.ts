@@ -12,7 +12,7 @@ import { StaticCredentialSource } from '../adapters/providers/credentials';
 import type { ProviderId } from '../core/route-table';
 import { loadConfig, type AppConfig } from '../shared/config';
 import { buildGateway, type ContainerOverrides, type Gateway } from '../shared/container';
-import { API_KEYS_TABLE, RATE_LIMITS_TABLE } from '../shared/tables';
+import { API_KEYS_TABLE, RATE_LIMITS_TABLE, USAGE_AGGREGATES_TABLE, USAGE_TABLE } from '../shared/tables';
 import { ensureTables, startDynalite } from './dynamodb-local';
 import { SimulatedOnlyFansGateway } from './simulated-onlyfans';
 import { parseSimFail, SimulatedUpstream } from './simulated-upstream';
@@ -84,6 +84,8 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     await ensureTables(admin, [
       { definition: API_KEYS_TABLE, name: config.tables.apiKeys },
       { definition: RATE_LIMITS_TABLE, name: config.tables.rateLimits },
+      { definition: USAGE_TABLE, name: config.usage.recordsTable },
+      { definition: USAGE_AGGREGATES_TABLE, name: config.usage.aggregatesTable },
     ]);
     admin.destroy();
 
@@ -115,6 +117,8 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       ...options.overrides,
     });
     closers.push(() => gateway.close());
+    // After the server stops: usage records and alerts of the last requests are written first.
+    closers.push(() => gateway.background.drain());
     await gateway.apiKeys.register(config.local.userKey, { userId: LOCAL_USER_ID, plan: 'pro', role: 'user' });
     await gateway.apiKeys.register(config.local.adminKey, { userId: LOCAL_ADMIN_ID, plan: 'enterprise', role: 'admin' });
 

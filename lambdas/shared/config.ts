@@ -6,7 +6,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
 import defaultRoutes from '../../config/routes.json';
+import defaultPrices from '../../config/prices.json';
+import type { BudgetConfig } from '../core/alerts';
 import { parseFlagDocument, SAFE_DEFAULT_FLAGS, type FlagValues } from '../core/flags';
+import { parsePriceTable, type PriceTable } from '../core/pricing';
 import { parsePolicies, type RateLimitPolicies } from '../core/rate-limit/policies';
 import { parseRouteTable, ProviderIdSchema, type LegacyTarget, type RouteTable } from '../core/route-table';
 
@@ -41,6 +44,23 @@ const EnvSchema = z.object({
   APPCONFIG_APPLICATION_ID: optionalString,
   APPCONFIG_ENVIRONMENT_ID: optionalString,
   APPCONFIG_PROFILE_ID: optionalString,
+  USAGE_TABLE: z.string().min(3).default('hybrid-orchestrator-usage'),
+  USAGE_AGGREGATES_TABLE: z.string().min(3).default('hybrid-orchestrator-usage-aggregates'),
+  USAGE_RETENTION_DAYS: int(1, 3650).default(90),
+  PRICES_FILE: optionalString,
+  PRICES_JSON: optionalString,
+  BUDGET_DAILY_USD: z.coerce.number().positive().optional(),
+  BUDGET_MONTHLY_USD: z.coerce.number().positive().optional(),
+  BUDGET_USER_DAILY_USD: z.coerce.number().positive().optional(),
+  BUDGET_USER_MONTHLY_USD: z.coerce.number().positive().optional(),
+  BUDGET_ALERT_LEVELS: z
+    .string()
+    .default('50,80,100')
+    .transform((v) => v.split(',').map((x) => Number(x.trim())))
+    .pipe(z.array(z.number().int().min(1).max(1000)).min(1)),
+  ALERTS_TOPIC_ARN: optionalString,
+  ALERTS_FILE: optionalString,
+  CRITICAL_ALERT_COOLDOWN_MINUTES: int(1, 24 * 60).default(5),
   LEGACY_PROVIDER: ProviderIdSchema.default('openai'),
   LEGACY_MODEL: z.string().min(1).max(128).default('gpt-4o-mini'),
   AWS_REGION: z.string().min(1).default('us-east-1'),
@@ -86,6 +106,14 @@ export interface AppConfig {
     defaults: FlagValues;
   };
   legacy: LegacyTarget;
+  usage: { recordsTable: string; aggregatesTable: string; retentionSeconds: number; prices: PriceTable };
+  alerts: {
+    /** SNS topic on AWS; locally alerts go to stdout and `file`. */
+    topicArn: string | undefined;
+    file: string;
+    criticalCooldownMs: number;
+    budgets: BudgetConfig;
+  };
   aws: { region: string; dynamodbEndpoint: string | undefined; dynamodbTimeoutMs: number };
   providers: {
     openai: { apiKey: string; baseURL?: string } | undefined;
@@ -161,6 +189,16 @@ export function loadConfig(runtime: Runtime, source: NodeJS.ProcessEnv = process
       throw error instanceof ConfigError ? error : new ConfigError(`FLAGS_DEFAULTS_JSON: ${(error as Error).message}`);
     }
   }
+  let prices: PriceTable;
+  try {
+    prices = env.PRICES_JSON
+      ? parsePriceTable(parseJson(env.PRICES_JSON, 'PRICES_JSON'), 'PRICES_JSON')
+      : env.PRICES_FILE
+        ? parsePriceTable(parseJson(readFileSync(env.PRICES_FILE, 'utf8'), 'PRICES_FILE'), `PRICES_FILE ${env.PRICES_FILE}`)
+        : parsePriceTable(defaultPrices, 'config/prices.json');
+  } catch (error) {
+    throw error instanceof ConfigError ? error : new ConfigError((error as Error).message);
+  }
   const appConfigIds = [env.APPCONFIG_APPLICATION_ID, env.APPCONFIG_ENVIRONMENT_ID, env.APPCONFIG_PROFILE_ID];
   if (appConfigIds.some((v) => v !== undefined) && appConfigIds.some((v) => v === undefined)) {
     throw new ConfigError('APPCONFIG_APPLICATION_ID, APPCONFIG_ENVIRONMENT_ID and APPCONFIG_PROFILE_ID must be set together');
@@ -189,6 +227,19 @@ export function loadConfig(runtime: Runtime, source: NodeJS.ProcessEnv = process
       defaults: flagDefaults,
     },
     legacy: { provider: env.LEGACY_PROVIDER, model: env.LEGACY_MODEL },
+    usage: { recordsTable: env.USAGE_TABLE, aggregatesTable: env.USAGE_AGGREGATES_TABLE, retentionSeconds: env.USAGE_RETENTION_DAYS * 86_400, prices },
+    alerts: {
+      topicArn: env.ALERTS_TOPIC_ARN,
+      file: env.ALERTS_FILE ?? join(env.DATA_DIR ?? '.local', 'alerts.jsonl'),
+      criticalCooldownMs: env.CRITICAL_ALERT_COOLDOWN_MINUTES * 60_000,
+      budgets: {
+        dailyUsd: env.BUDGET_DAILY_USD,
+        monthlyUsd: env.BUDGET_MONTHLY_USD,
+        userDailyUsd: env.BUDGET_USER_DAILY_USD,
+        userMonthlyUsd: env.BUDGET_USER_MONTHLY_USD,
+        levels: [...new Set(env.BUDGET_ALERT_LEVELS)].sort((a, b) => a - b),
+      },
+    },
     onlyfans: { gatewayUrl: env.ONLYFANS_GATEWAY_URL, timeoutMs: env.ONLYFANS_GATEWAY_TIMEOUT_MS, idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_HOURS * 3600 },
     aws: { region: env.AWS_REGION, dynamodbEndpoint: env.DYNAMODB_ENDPOINT, dynamodbTimeoutMs: env.DYNAMODB_TIMEOUT_MS },
     providers: {

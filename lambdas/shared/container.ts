@@ -9,7 +9,12 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Hono } from 'hono';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { LocalAlertPublisher } from '../adapters/alerts/local-alert-publisher';
+import { SnsAlertPublisher } from '../adapters/alerts/sns-alert-publisher';
 import { AppConfigFlagSource } from '../adapters/appconfig/appconfig-flag-source';
+import { DynamoDbUsageStore } from '../adapters/dynamodb/dynamodb-usage-store';
+import { tokenizerEstimator } from '../adapters/tokenizer/tokenizer-estimator';
 import { DynamoDbApiKeyStore } from '../adapters/dynamodb/dynamodb-api-key-store';
 import { FileFlagSource } from '../adapters/flags/file-flag-source';
 import { DynamoDbCounterStore } from '../adapters/dynamodb/dynamodb-counter-store';
@@ -19,13 +24,16 @@ import { StaticCredentialSource, type CredentialSource } from '../adapters/provi
 import { SdkProviderDirectory } from '../adapters/providers/sdk-provider-directory';
 import { SecretsManagerCredentialSource } from '../adapters/secrets/secrets-manager-credential-source';
 import { createMetrics, PowertoolsTelemetry } from '../adapters/telemetry/powertools-telemetry';
+import { BudgetAlerts, CriticalAlerts, type AlertPublisher } from '../core/alerts';
 import { ApiKeyService } from '../core/api-keys';
+import { BackgroundTasks } from '../core/background';
+import { UsageLedger } from '../core/usage-ledger';
 import { FlagStore, type FlagSource } from '../core/flag-store';
 import { MessageGatewayError, MessageService, type MessageGateway } from '../core/messaging';
 import { RateLimiter } from '../core/rate-limit/rate-limiter';
 import { Orchestrator } from '../core/orchestrator';
 import type { Clock, ProviderDirectory, Random } from '../core/ports';
-import type { Telemetry } from '../core/telemetry';
+import type { RequestSummary, Telemetry } from '../core/telemetry';
 import { createApp } from '../http/app';
 import type { AppEnv } from '../http/context';
 import type { AppConfig } from './config';
@@ -38,6 +46,7 @@ export interface ContainerOverrides {
   telemetry?: Telemetry;
   messageGateway?: MessageGateway;
   flagSource?: FlagSource;
+  alerts?: AlertPublisher;
 }
 
 export interface Gateway {
@@ -45,6 +54,9 @@ export interface Gateway {
   apiKeys: ApiKeyService;
   limiter: RateLimiter;
   flags: FlagStore;
+  /** Post-response work (usage, aggregates, alerts): the Lambda handler drains it before returning. */
+  background: BackgroundTasks;
+  usage: DynamoDbUsageStore;
   providers: ProviderDirectory;
   dynamo: DynamoDBDocumentClient;
   logger: Logger;
@@ -96,6 +108,24 @@ function flagSource(config: AppConfig, clock: Clock): FlagSource {
   return new AppConfigFlagSource(client, config.flags.appConfig, clock, { minPollIntervalSeconds: Math.max(15, config.flags.refreshMs / 1000), timeoutMs: 4000 });
 }
 
+function alertPublisher(config: AppConfig, telemetry: Telemetry): AlertPublisher {
+  if (config.alerts.topicArn) return new SnsAlertPublisher(new SNSClient({ region: config.aws.region, maxAttempts: 2 }), config.alerts.topicArn);
+  // Lambda without a topic (not how the stack deploys it): the log is the only place left.
+  if (config.runtime === 'aws') return { publish: async (alert) => telemetry.error(`ALERT ${alert.subject}`, { alert }) };
+  return new LocalAlertPublisher(config.alerts.file);
+}
+
+const AI_ROUTES = new Set(['/v1/chat/completions', '/api/ai/messages/generate', '/api/ai/content/plan']);
+
+/** Which critical alert a finished request calls for, if any. */
+function criticalKind(summary: RequestSummary): Parameters<CriticalAlerts['raise']>[0] | undefined {
+  if (summary.status === 500) return 'unexpected_exception';
+  if (summary.rateLimit?.outcome === 'limiter_unavailable') return 'limiter_unavailable';
+  if (summary.ai?.outcome === 'error' && summary.status >= 500 && summary.ai.attempts.length > 0) return 'all_providers_failed';
+  if (summary.status === 503 && !summary.ai) return 'store_unavailable';
+  return undefined;
+}
+
 /** Builds the whole gateway for a configuration. */
 export function buildGateway(config: AppConfig, overrides: ContainerOverrides = {}): Gateway {
   const clock = overrides.clock ?? systemClock;
@@ -130,6 +160,31 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
   });
   // Start loading now, so the first request (a cold start's) usually finds the flags ready.
   void flags.refresh();
+  const background = new BackgroundTasks((error) =>
+    telemetry.error('post-response work failed', { error: (error as Error).name, message: (error as Error).message }),
+  );
+  const usage = new DynamoDbUsageStore(dynamo, { records: config.usage.recordsTable, aggregates: config.usage.aggregatesTable });
+  const alerts = overrides.alerts ?? alertPublisher(config, telemetry);
+  const ledger = new UsageLedger(usage, config.usage.prices, clock, telemetry, new BudgetAlerts(config.alerts.budgets, alerts, usage, clock), config.usage.retentionSeconds);
+  const critical = new CriticalAlerts(alerts, usage, clock, config.alerts.criticalCooldownMs);
+  const afterRequest = (summary: RequestSummary) => {
+    // Every authenticated AI request leaves exactly one usage record, failed and refused ones included.
+    if (summary.userId && summary.method === 'POST' && AI_ROUTES.has(summary.path)) background.track(ledger.record(summary));
+    const kind = criticalKind(summary);
+    if (kind) {
+      background.track(
+        critical.raise(kind, `Request ${summary.requestId} on ${summary.path} failed with ${summary.status}.`, {
+          requestId: summary.requestId,
+          path: summary.path,
+          status: summary.status,
+          taskType: summary.ai?.taskType ?? null,
+          providersTried: [...new Set(summary.ai?.attempts.filter((a) => a.outcome !== 'skipped').map((a) => a.provider) ?? [])],
+          errorClasses: [...new Set(summary.ai?.attempts.map((a) => a.errorClass).filter((e) => e !== null) ?? [])],
+          limiter: summary.rateLimit?.outcome ?? null,
+        }),
+      );
+    }
+  };
   const app = createApp({
     maxBodyBytes: config.maxBodyBytes,
     routeTable: config.routeTable,
@@ -141,6 +196,11 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     messages,
     flags,
     legacyTarget: config.legacy,
+    afterRequest,
+    background,
+    tokens: tokenizerEstimator,
+    usage,
+    prices: config.usage.prices,
     clock,
     newRequestId: () => `req_${Buffer.from(random.bytes(12)).toString('hex')}`,
     readiness: {
@@ -155,5 +215,5 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
       },
     },
   });
-  return { app, apiKeys, limiter, flags, providers, dynamo, logger, close: () => dynamo.destroy() };
+  return { app, apiKeys, limiter, flags, background, usage, providers, dynamo, logger, close: () => dynamo.destroy() };
 }

@@ -33,5 +33,25 @@ export const RATE_LIMITS_TABLE: TableDefinition = {
   indexes: [],
 };
 
+/** One usage record per AI request (`requestId`), kept `USAGE_RETENTION_DAYS`; index by UTC day for the daily report. */
+export const USAGE_TABLE: TableDefinition = {
+  logicalName: 'usage',
+  partitionKey: 'requestId',
+  timeToLiveAttribute: 'expiresAt',
+  indexes: [{ name: 'byDay', partitionKey: 'day', sortKey: 'createdAt' }],
+};
+
+/**
+ * Usage aggregates for fast reads (`d#<day>` / `m#<month>` partitions, one item per cell, updated
+ * with single-item ADDs), once-only alert markers (`alert` partition) and stored daily reports.
+ */
+export const USAGE_AGGREGATES_TABLE: TableDefinition = {
+  logicalName: 'usage-aggregates',
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  timeToLiveAttribute: 'expiresAt',
+  indexes: [],
+};
+
 /** Every table the gateway uses. */
-export const TABLES = [API_KEYS_TABLE, RATE_LIMITS_TABLE] as const;
+export const TABLES = [API_KEYS_TABLE, RATE_LIMITS_TABLE, USAGE_TABLE, USAGE_AGGREGATES_TABLE] as const;

@@ -170,10 +170,19 @@ describe('client going away', () => {
       const controller = new AbortController();
       const response = await gw.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody({ stream: true })), signal: controller.signal });
       const reader = response.body!.getReader();
-      await reader.read();
+      // Read until some answer text has arrived, then go away.
+      let seen = '';
+      while (!/"content":"[^"]+"/.test(seen)) seen += new TextDecoder().decode((await reader.read()).value);
       controller.abort();
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The upstream notices at its next write (40 ms); allow for the tokenizer's first load on the way.
+      for (let waited = 0; sim.abandonedStreams === before && waited < 3000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
       expect(sim.abandonedStreams).toBe(before + 1);
+      await gw.gateway.background.drain();
+      const record = (await gw.gateway.usage.recordsOfDay(new Date().toISOString().slice(0, 10))).find((r) => r.requestId === response.headers.get('x-request-id'));
+      // Cut before the usage chunk: the delivered tokens were counted by the tokenizer, and flagged so.
+      expect(record).toMatchObject({ tokensSource: 'estimated', status: 499, stream: true });
+      expect(record!.inputTokens).toBeGreaterThan(0);
+      expect(record!.outputTokens).toBeGreaterThan(0);
     } finally {
       sim.chunkDelayMs = 0;
     }

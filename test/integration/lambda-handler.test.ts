@@ -48,8 +48,8 @@ describe('streamHandle around the gateway app', () => {
   const recorded: RequestSummary[] = [];
   beforeAll(async () => {
     gw = await startTestGateway({ overrides: { telemetry: { record: (s) => void recorded.push(s), error: () => undefined, info: () => undefined, count: () => undefined } } });
-    const { streamHandle } = await import('hono/aws-lambda');
-    handler = streamHandle(gw.gateway.app) as unknown as StreamingHandler;
+    const { streamingHandler } = await import('../../lambdas/handlers/stream-handler');
+    handler = streamingHandler(gw.gateway) as unknown as StreamingHandler;
   });
   afterAll(() => gw.close());
 
@@ -74,6 +74,24 @@ describe('streamHandle around the gateway app', () => {
     const { meta, body } = await invoke(handler, restEvent('POST', '/v1/chat/completions', { model: 'x' }));
     expect(meta.statusCode).toBe(400);
     expect(JSON.parse(body).error.param).toBe('messages');
+  });
+});
+
+describe('post-response work on Lambda', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway();
+  });
+  afterAll(() => gw.close());
+
+  it('finishes the usage record before the invocation ends', async () => {
+    const { streamingHandler } = await import('../../lambdas/handlers/stream-handler');
+    const handler = streamingHandler(gw.gateway) as unknown as StreamingHandler;
+    const { meta } = await invoke(handler, restEvent('POST', '/v1/chat/completions', chatBody(), { 'x-request-id': 'lambda-usage-1' }));
+    expect(meta.statusCode).toBe(200);
+    expect(gw.gateway.background.size).toBe(0);
+    const records = await gw.gateway.usage.recordsOfDay(new Date().toISOString().slice(0, 10));
+    expect(records.filter((r) => r.requestId === 'lambda-usage-1')).toHaveLength(1);
   });
 });
 

@@ -14,7 +14,8 @@ import { ChatCompletionRequestSchema, upstreamBody } from '../chat-schema';
 import type { AppDeps, AppEnv } from '../context';
 import { badRequest, errorResponse } from '../errors';
 import { noteTrace, startAiSummary, type AiSummary } from '../ai-summary';
-import { requestSummary } from '../request-summary';
+import { finishRequest } from '../request-summary';
+import { deltaText, estimatedUsage } from '../token-estimate';
 import { choosePath, targetsFor } from '../rollout';
 import { parseJsonBody } from '../validation';
 
@@ -61,7 +62,10 @@ export function chatRoutes(deps: AppDeps) {
     const routed = await deps.orchestrator.complete(targets, body, signal);
     noteTrace(c, ai, routed.trace);
     if (!routed.ok) return failureResponse(c, ai, routed.failure);
-    if (routed.value.usage) ai.usage = routed.value.usage;
+    if (routed.value.usage) {
+      ai.usage = routed.value.usage;
+      ai.usageSource = 'provider';
+    }
     return c.body(routed.value.rawBody, 200, { 'content-type': 'application/json' });
   });
 
@@ -92,11 +96,26 @@ async function streamCompletion(
     finished = true;
     ai.outcome = outcome;
     ai.errorClass = errorClass;
-    if (usage) ai.usage = usage;
-    deps.telemetry.record(requestSummary(c, deps.clock, status));
-    // Without a usage chunk (a cut stream) the reservation stays charged: never less than was reserved.
-    if (usage) await c.get('settleTokens')?.(usage.totalTokens);
+    if (usage) {
+      ai.usage = usage;
+      ai.usageSource = 'provider';
+      finishRequest(c, deps, status);
+      await c.get('settleTokens')?.(usage.totalTokens);
+      return;
+    }
+    // Cut before the usage chunk (client gone, upstream failed): count what was sent and delivered,
+    // after the response, since loading the tokenizer the first time takes a moment.
+    deps.background.track(
+      (async () => {
+        const estimate = estimatedUsage(body, delivered, deps.tokens);
+        ai.usage = estimate;
+        ai.usageSource = 'estimated';
+        finishRequest(c, deps, status);
+        await c.get('settleTokens')?.(estimate.totalTokens);
+      })(),
+    );
   };
+  let delivered = deltaText(stream.first);
   /** The usage-only chunk the gateway asked for on the client's behalf. */
   const hidden = (data: string) => !clientWantsUsage && data.includes('"usage":{') && /"choices"\s*:\s*\[\s*\]/.test(data);
 
@@ -117,6 +136,7 @@ async function streamCompletion(
           }
           usage = noteUsage(next.value, usage);
           if (hidden(next.value)) continue;
+          delivered += deltaText(next.value);
           controller.enqueue(sse(next.value));
           return;
         }

@@ -38,7 +38,10 @@ async function generate(c: Context<AppEnv>, deps: AppDeps, taskType: TaskType, b
     ai.errorClass = routed.failure.errorClass;
     return upstreamError(`The AI provider could not answer (${routed.failure.errorClass}). Retry later; quote the requestId when reporting it.`);
   }
-  if (routed.value.usage) ai.usage = routed.value.usage;
+  if (routed.value.usage) {
+    ai.usage = routed.value.usage;
+    ai.usageSource = 'provider';
+  }
   const text = completionText(routed.value.rawBody);
   if (text === undefined || text.trim() === '') return upstreamError('The AI provider returned no text.');
   return { ok: true, text, model: routed.value.model ?? targets.find((t) => t.provider === routed.trace.chosen?.provider)?.model ?? 'unknown', usage: legacyUsage(routed.value.usage) };

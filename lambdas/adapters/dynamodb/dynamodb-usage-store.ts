@@ -1,0 +1,136 @@
+/**
+ * `UsageStore` and `AlertMarkers` on DynamoDB. Records: a conditional put per request id. Aggregates:
+ * one single-item `ADD` update per cell the record belongs to (day x hour x task x provider x model,
+ * day x user, day total, month total, month x user), in parallel, never a transaction.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AlertMarkers, SpendTotals } from '../../core/alerts';
+import type { AggregateCounts, AggregateRow, UsageStore } from '../../core/usage-ledger';
+import type { UsageRecord } from '../../core/usage-record';
+
+const COUNT_FIELDS = ['requests', 'errors', 'fallbacks', 'inputTokens', 'outputTokens', 'cachedTokens', 'costMicros', 'unpriced', 'estimated', 'latencyMs'] as const;
+/** Aggregates outlive the records: 400 days, for year-over-year comparisons. */
+const AGGREGATE_RETENTION_SECONDS = 400 * 86_400;
+
+function* daysBetween(from: string, to: string): Generator<string> {
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) yield new Date(t).toISOString().slice(0, 10);
+}
+
+export class DynamoDbUsageStore implements UsageStore, AlertMarkers {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tables: { records: string; aggregates: string },
+  ) {}
+
+  async putRecord(record: UsageRecord, expiresAt: number): Promise<boolean> {
+    // Nulls are left out, so sparse attributes stay absent rather than typed NULL.
+    const item = Object.fromEntries(Object.entries({ ...record, expiresAt }).filter(([, v]) => v !== null));
+    try {
+      await this.client.send(
+        new PutCommand({ TableName: this.tables.records, Item: item, ConditionExpression: 'attribute_not_exists(requestId)' }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async addToAggregates(record: UsageRecord, counts: AggregateCounts): Promise<SpendTotals> {
+    const day = `d#${record.day}`;
+    const month = `m#${record.day.slice(0, 7)}`;
+    const user = `u#${record.userId ?? 'anonymous'}`;
+    const expiresAt = Math.floor(Date.parse(record.createdAt) / 1000) + AGGREGATE_RETENTION_SECONDS;
+    const detail = {
+      hour: record.hour,
+      taskType: record.taskType ?? 'none',
+      provider: record.provider ?? 'none',
+      model: record.model ?? 'none',
+    };
+    const [, dayTotal, monthTotal, userDay, userMonth] = await Promise.all([
+      this.add(day, `x#${detail.hour}#${detail.taskType}#${detail.provider}#${detail.model}`, counts, expiresAt, { kind: 'detail', day: record.day, ...detail }),
+      this.add(day, 'total', counts, expiresAt, { kind: 'total', day: record.day }, true),
+      this.add(month, 'total', counts, expiresAt, { kind: 'total', month: month.slice(2) }, true),
+      record.userId ? this.add(day, user, counts, expiresAt, { kind: 'user', day: record.day, userId: record.userId }, true) : Promise.resolve(null),
+      record.userId ? this.add(month, user, counts, expiresAt, { kind: 'user', month: month.slice(2), userId: record.userId }, true) : Promise.resolve(null),
+    ]);
+    return { day: dayTotal ?? 0, month: monthTotal ?? 0, userDay: userDay, userMonth: userMonth };
+  }
+
+  /** One ADD update of a cell; returns its cost after the addition when asked. */
+  private async add(pk: string, sk: string, counts: AggregateCounts, expiresAt: number, labels: Record<string, string>, returnCost = false): Promise<number | null> {
+    const names: Record<string, string> = { '#exp': 'expiresAt' };
+    const values: Record<string, unknown> = { ':exp': expiresAt };
+    const adds = COUNT_FIELDS.map((field, i) => {
+      names[`#c${i}`] = field;
+      values[`:c${i}`] = counts[field];
+      return `#c${i} :c${i}`;
+    });
+    const sets = ['#exp = :exp', ...Object.entries(labels).map(([key, value], i) => {
+      names[`#l${i}`] = key;
+      values[`:l${i}`] = value;
+      return `#l${i} = :l${i}`;
+    })];
+    const out = await this.client.send(
+      new UpdateCommand({
+        TableName: this.tables.aggregates,
+        Key: { pk, sk },
+        UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: returnCost ? 'UPDATED_NEW' : 'NONE',
+      }),
+    );
+    return returnCost ? Number(out.Attributes?.['costMicros'] ?? 0) : null;
+  }
+
+  async aggregates(from: string, to: string): Promise<AggregateRow[]> {
+    const rows: AggregateRow[] = [];
+    await Promise.all(
+      [...daysBetween(from, to)].map(async (day) => {
+        for (const item of await this.queryAll({ TableName: this.tables.aggregates, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `d#${day}` } })) {
+          const counts = Object.fromEntries(COUNT_FIELDS.map((f) => [f, Number(item[f] ?? 0)])) as unknown as AggregateCounts;
+          if (item['kind'] === 'detail') {
+            rows.push({ ...counts, kind: 'detail', day, hour: String(item['hour']), taskType: String(item['taskType']), provider: String(item['provider']), model: String(item['model']) });
+          } else if (item['kind'] === 'user') {
+            rows.push({ ...counts, kind: 'user', day, userId: String(item['userId']) });
+          }
+        }
+      }),
+    );
+    return rows;
+  }
+
+  async recordsOfDay(day: string): Promise<UsageRecord[]> {
+    const items = await this.queryAll({ TableName: this.tables.records, IndexName: 'byDay', KeyConditionExpression: '#day = :day', ExpressionAttributeNames: { '#day': 'day' }, ExpressionAttributeValues: { ':day': day } });
+    return items.map((item) => {
+      const { expiresAt: _expiresAt, ...rest } = item;
+      const nullable = ['userId', 'keyId', 'taskType', 'path', 'provider', 'model', 'costMicros', 'timeToFirstTokenMs', 'errorClass'] as const;
+      return { ...Object.fromEntries(nullable.map((k) => [k, null])), ...rest } as unknown as UsageRecord;
+    });
+  }
+
+  private async queryAll(input: ConstructorParameters<typeof QueryCommand>[0]): Promise<Array<Record<string, unknown>>> {
+    const items: Array<Record<string, unknown>> = [];
+    let cursor: Record<string, unknown> | undefined;
+    do {
+      const out = await this.client.send(new QueryCommand({ ...input, ...(cursor ? { ExclusiveStartKey: cursor } : {}) }));
+      items.push(...((out.Items ?? []) as Array<Record<string, unknown>>));
+      cursor = out.LastEvaluatedKey;
+    } while (cursor);
+    return items;
+  }
+
+  async claim(key: string, expiresAt: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({ TableName: this.tables.aggregates, Item: { pk: 'alert', sk: key, expiresAt }, ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+}
