@@ -3,6 +3,7 @@ import type { Usage } from './ports';
 import type { AttemptRecord, RouteTrace } from './orchestrator';
 import type { TaskSource } from './task';
 import type { ProviderId, TaskType } from './route-table';
+import type { UsageRecord } from './usage-record';
 
 export interface RequestSummary {
   requestId: string;
@@ -55,6 +56,8 @@ export interface Telemetry {
   error(message: string, context: Record<string, unknown>): void;
   /** A notable event worth a log line (an admin action, a degraded mode). */
   info(message: string, context: Record<string, unknown>): void;
+  /** Tokens and cost of one stored usage record (metrics per provider and model). */
+  usage(record: UsageRecord): void;
   /** Adds to a counter metric without dimensions (`FlagsStale`, `FlagsRejected`, ...). */
   count(metric: string, value: number): void;
 }

@@ -71,8 +71,8 @@ export class UsageLedger {
     const created = await this.store.putRecord(record, Math.ceil(now / 1000) + this.retentionSeconds);
     // A second delivery of the same request adds nothing: exactly one record, counted once.
     if (!created) return record;
+    this.telemetry.usage(record);
     if (record.costMicros === null) {
-      this.telemetry.count('UnpricedRequests', 1);
       this.telemetry.error('model has no price: usage recorded as unpriced', { requestId: record.requestId, provider: record.provider, model: record.model, priceVersion: record.priceVersion });
     }
     const totals = await this.store.addToAggregates(record, countsOf(record));

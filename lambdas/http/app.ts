@@ -9,6 +9,7 @@ import { adminKeyRoutes } from './routes/admin-keys';
 import { healthRoutes } from './routes/health';
 import { modelRoutes } from './routes/models';
 import { authenticate } from './auth';
+import { adminUsageRoutes } from './routes/admin-usage';
 import { legacyAiRoutes } from './routes/legacy-ai';
 import { onlyFansRoutes } from './routes/onlyfans';
 import { rateLimitRoutes } from './routes/rate-limits';
@@ -40,6 +41,8 @@ const KNOWN_ROUTES: Record<string, string[]> = {
   '/api/onlyfans/messages': ['POST'],
   '/api/ai/messages/generate': ['POST'],
   '/api/ai/content/plan': ['POST'],
+  '/admin/usage': ['GET'],
+  '/admin/costs': ['GET'],
 };
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -94,6 +97,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', rateLimitRoutes(deps));
   app.route('/', onlyFansRoutes(deps));
   app.route('/', legacyAiRoutes(deps));
+  app.route('/', adminUsageRoutes(deps));
 
   for (const [path, methods] of Object.entries(KNOWN_ROUTES)) {
     app.all(path, (c) => {

@@ -47,7 +47,7 @@ describe('streamHandle around the gateway app', () => {
   let handler: StreamingHandler;
   const recorded: RequestSummary[] = [];
   beforeAll(async () => {
-    gw = await startTestGateway({ overrides: { telemetry: { record: (s) => void recorded.push(s), error: () => undefined, info: () => undefined, count: () => undefined } } });
+    gw = await startTestGateway({ overrides: { telemetry: { record: (s) => void recorded.push(s), error: () => undefined, info: () => undefined, count: () => undefined, usage: () => undefined } } });
     const { streamingHandler } = await import('../../lambdas/handlers/stream-handler');
     handler = streamingHandler(gw.gateway) as unknown as StreamingHandler;
   });

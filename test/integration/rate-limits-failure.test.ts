@@ -16,7 +16,7 @@ describe('when DynamoDB is down', () => {
     record: (s: RequestSummary) => void summaries.push(s),
     error: (message: string, context: Record<string, unknown>) => void errors.push({ message, context }),
     info: () => undefined,
-    count: () => undefined,
+    count: () => undefined, usage: () => undefined,
   };
 
   beforeAll(async () => {

@@ -5,6 +5,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { RequestSummary, Telemetry } from '../../core/telemetry';
+import type { UsageRecord } from '../../core/usage-record';
 
 /** EMF metrics whose identity is exactly {provider, taskType} (no default `service` dimension). */
 export function createMetrics(namespace: string, serviceName: string): Metrics {
@@ -33,6 +34,20 @@ export class PowertoolsTelemetry implements Telemetry {
 
   info(message: string, context: Record<string, unknown>): void {
     this.logger.info(message, context);
+  }
+
+  /** `InputTokens`, `OutputTokens`, `CachedTokens`, `CostUSD` (or `UnpricedRequests`) per provider and model. */
+  usage(record: UsageRecord): void {
+    if (!this.metrics || record.inputTokens + record.outputTokens === 0) return;
+    const metrics = this.metrics;
+    metrics.addDimensions({ provider: record.provider ?? 'none', model: record.model ?? 'none' });
+    metrics.addMetric('InputTokens', MetricUnit.Count, record.inputTokens);
+    metrics.addMetric('OutputTokens', MetricUnit.Count, record.outputTokens);
+    metrics.addMetric('CachedTokens', MetricUnit.Count, record.cachedTokens);
+    if (record.costMicros === null) metrics.addMetric('UnpricedRequests', MetricUnit.Count, 1);
+    else metrics.addMetric('CostUSD', MetricUnit.NoUnit, record.costMicros / 1e6);
+    if (record.tokensSource === 'estimated') metrics.addMetric('EstimatedUsage', MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
   }
 
   count(metric: string, value: number): void {

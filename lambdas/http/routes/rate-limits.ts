@@ -23,6 +23,8 @@ export function rateLimitRoutes(deps: AppDeps) {
 
   app.get('/api/rate-limits/status', async (c) => {
     const principal = c.get('principal');
+    // Token settlements of this instance's finished requests land before the answer.
+    await deps.background.drain();
     return c.json(await deps.limiter.status(principal.userId, principal.plan));
   });
 

@@ -79,7 +79,7 @@ describe('AppConfigFlagSource', () => {
 
   it('behind a FlagStore: unreachable AppConfig on a cold start means the legacy defaults, later outages keep the last good flags', async () => {
     const clock = new FakeClock();
-    const telemetry: Telemetry = { record: () => undefined, error: () => undefined, info: () => undefined, count: () => undefined };
+    const telemetry: Telemetry = { record: () => undefined, error: () => undefined, info: () => undefined, count: () => undefined, usage: () => undefined };
     const { source: s } = source(clock);
     const store = new FlagStore(s, clock, telemetry, { refreshMs: 45_000, maxStaleMs: 90_000, waitMs: 100, defaults: SAFE_DEFAULT_FLAGS });
     appconfig.on(StartConfigurationSessionCommand).rejects(Object.assign(new Error('getaddrinfo ENOTFOUND'), { name: 'Error' }));

@@ -106,4 +106,25 @@ describe('PowertoolsTelemetry', () => {
     expect(emf({ ...base, status: 202, rateLimit: { policy: 'onlyfans_messaging', outcome: 'admitted' } })).toEqual([]);
     expect(JSON.stringify([limited, quota, failed])).not.toContain('u_9');
   });
+
+  it('emits tokens and cost per provider and model, and counts unpriced requests instead of a $0 cost', () => {
+    const telemetry = new PowertoolsTelemetry(new Logger({ logLevel: 'SILENT' }), createMetrics('HybridOrchestrator', 'svc'));
+    const record = {
+      requestId: 'req_3', userId: 'u_7', keyId: 'k', route: '/v1/chat/completions', taskType: 'general' as const, path: 'orchestrated' as const,
+      provider: 'openai' as const, model: 'gpt-4o-mini', inputTokens: 120, outputTokens: 48, cachedTokens: 20, costMicros: 47, priceVersion: 'v',
+      latencyMs: 300, timeToFirstTokenMs: null, status: 200, errorClass: null, fallback: false, attempts: 1, stream: false,
+      tokensSource: 'provider' as const, createdAt: '2026-11-23T10:00:00.000Z', day: '2026-11-23', hour: '10',
+    };
+    const emf = (r: typeof record | (Omit<typeof record, 'costMicros'> & { costMicros: null })) =>
+      capture(() => telemetry.usage(r))
+        .map((l) => JSON.parse(l))
+        .filter((b) => b._aws);
+    const [priced] = emf(record);
+    expect(priced._aws.CloudWatchMetrics[0].Dimensions).toEqual([['provider', 'model']]);
+    expect(priced).toMatchObject({ provider: 'openai', model: 'gpt-4o-mini', InputTokens: 120, OutputTokens: 48, CachedTokens: 20, CostUSD: 0.000047 });
+    const [unpriced] = emf({ ...record, costMicros: null });
+    expect(unpriced).toMatchObject({ UnpricedRequests: 1 });
+    expect(unpriced.CostUSD).toBeUndefined();
+    expect(JSON.stringify([priced, unpriced])).not.toContain('u_7');
+  });
 });

@@ -102,6 +102,7 @@ function recordingTelemetry() {
     error: (message) => void events.push({ level: 'error', message }),
     info: (message) => void events.push({ level: 'info', message }),
     count: (metric, value) => void (counts[metric] = (counts[metric] ?? 0) + value),
+    usage: () => undefined,
   };
   return { telemetry, events, counts };
 }
