@@ -43,6 +43,7 @@ const KNOWN_ROUTES: Record<string, string[]> = {
   '/api/ai/content/plan': ['POST'],
   '/admin/usage': ['GET'],
   '/admin/costs': ['GET'],
+  '/admin/reports/daily': ['GET', 'POST'],
 };
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {

@@ -5,6 +5,7 @@ import type { MessageService } from '../core/messaging';
 import type { Orchestrator } from '../core/orchestrator';
 import type { RateLimiter } from '../core/rate-limit/rate-limiter';
 import type { BackgroundTasks } from '../core/background';
+import type { DailyReport } from '../core/daily-report';
 import type { Clock, TokenEstimator } from '../core/ports';
 import type { UsageStore } from '../core/usage-ledger';
 import type { LegacyTarget, RouteTable } from '../core/route-table';
@@ -41,6 +42,11 @@ export interface AppDeps {
   tokens: TokenEstimator;
   usage: Pick<UsageStore, 'aggregates'>;
   prices: { version: string; source: string };
+  /** Daily cost reports: build, store and announce one day's report; read a stored one. */
+  reports: {
+    run(day: string): Promise<{ report: DailyReport; text: string; announced: boolean }>;
+    get(day: string): Promise<{ report: DailyReport; text: string } | undefined>;
+  };
 }
 
 type LambdaContextLike = { awsRequestId?: string };

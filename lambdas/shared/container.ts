@@ -27,6 +27,7 @@ import { createMetrics, PowertoolsTelemetry } from '../adapters/telemetry/powert
 import { BudgetAlerts, CriticalAlerts, type AlertPublisher } from '../core/alerts';
 import { ApiKeyService } from '../core/api-keys';
 import { BackgroundTasks } from '../core/background';
+import { runDailyReport } from '../core/daily-report';
 import { UsageLedger } from '../core/usage-ledger';
 import { FlagStore, type FlagSource } from '../core/flag-store';
 import { MessageGatewayError, MessageService, type MessageGateway } from '../core/messaging';
@@ -35,7 +36,7 @@ import { Orchestrator } from '../core/orchestrator';
 import type { Clock, ProviderDirectory, Random } from '../core/ports';
 import type { RequestSummary, Telemetry } from '../core/telemetry';
 import { createApp } from '../http/app';
-import type { AppEnv } from '../http/context';
+import type { AppDeps, AppEnv } from '../http/context';
 import type { AppConfig } from './config';
 import { systemClock, systemRandom } from './system';
 
@@ -57,6 +58,7 @@ export interface Gateway {
   /** Post-response work (usage, aggregates, alerts): the Lambda handler drains it before returning. */
   background: BackgroundTasks;
   usage: DynamoDbUsageStore;
+  reports: AppDeps['reports'];
   providers: ProviderDirectory;
   dynamo: DynamoDBDocumentClient;
   logger: Logger;
@@ -185,6 +187,10 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
       );
     }
   };
+  const reports = {
+    run: (day: string) => runDailyReport(day, { records: usage, store: usage, alerts, markers: usage, now: clock.now() }),
+    get: (day: string) => usage.report(day),
+  };
   const app = createApp({
     maxBodyBytes: config.maxBodyBytes,
     routeTable: config.routeTable,
@@ -200,6 +206,7 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     background,
     tokens: tokenizerEstimator,
     usage,
+    reports,
     prices: config.usage.prices,
     clock,
     newRequestId: () => `req_${Buffer.from(random.bytes(12)).toString('hex')}`,
@@ -215,5 +222,19 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
       },
     },
   });
-  return { app, apiKeys, limiter, flags, background, usage, providers, dynamo, logger, close: () => dynamo.destroy() };
+  return { app, apiKeys, limiter, flags, background, usage, reports, providers, dynamo, logger, close: () => dynamo.destroy() };
+}
+
+/** What the scheduled report Lambda needs: the usage store and the alerts topic, nothing else. */
+export function buildReporter(config: AppConfig, clock: Clock = systemClock): { run(day: string): ReturnType<typeof runDailyReport>; logger: Logger; close(): void } {
+  const logger = createLogger(config);
+  const telemetry = new PowertoolsTelemetry(logger, undefined, config.serviceName);
+  const dynamo = dynamoClient(config);
+  const usage = new DynamoDbUsageStore(dynamo, { records: config.usage.recordsTable, aggregates: config.usage.aggregatesTable });
+  const alerts = alertPublisher(config, telemetry);
+  return {
+    run: (day) => runDailyReport(day, { records: usage, store: usage, alerts, markers: usage, now: clock.now() }),
+    logger,
+    close: () => dynamo.destroy(),
+  };
 }

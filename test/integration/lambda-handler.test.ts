@@ -118,3 +118,32 @@ describe('lambdas/handlers/gateway.ts', () => {
     expect(JSON.parse(ready.body).failing).toContain('providers');
   });
 });
+
+describe('lambdas/handlers/daily-report.ts', () => {
+  const saved = { ...process.env };
+  afterAll(() => {
+    process.env = saved;
+  });
+
+  it('reports the UTC day before the schedule fired, and announces it once', async () => {
+    const { startTestDynamo } = await import('../helpers/dynamo');
+    const dynamo = await startTestDynamo();
+    try {
+      Object.assign(process.env, {
+        DYNAMODB_ENDPOINT: dynamo.endpoint,
+        AWS_REGION: 'eu-west-1',
+        LOG_LEVEL: 'SILENT',
+        USAGE_TABLE: dynamo.table('usage'),
+        USAGE_AGGREGATES_TABLE: dynamo.table('usage-aggregates'),
+      });
+      const { handler } = await import('../../lambdas/handlers/daily-report');
+      const scheduled = { 'detail-type': 'Scheduled Event', source: 'aws.events', time: '2026-11-23T00:15:00Z', detail: {} };
+      expect(await handler(scheduled)).toEqual({ day: '2026-11-22', announced: true, requests: 0, costUsd: 0 });
+      expect(await handler(scheduled)).toEqual({ day: '2026-11-22', announced: false, requests: 0, costUsd: 0 });
+      expect((await handler({ day: '2026-11-20' })).day).toBe('2026-11-20');
+      await expect(handler({ day: 'tomorrow' })).rejects.toThrow('invalid event');
+    } finally {
+      await dynamo.close();
+    }
+  });
+});

@@ -6,6 +6,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AlertMarkers, SpendTotals } from '../../core/alerts';
+import type { DailyReport, ReportStore } from '../../core/daily-report';
 import type { AggregateCounts, AggregateRow, UsageStore } from '../../core/usage-ledger';
 import type { UsageRecord } from '../../core/usage-record';
 
@@ -17,7 +18,7 @@ function* daysBetween(from: string, to: string): Generator<string> {
   for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) yield new Date(t).toISOString().slice(0, 10);
 }
 
-export class DynamoDbUsageStore implements UsageStore, AlertMarkers {
+export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tables: { records: string; aggregates: string },
@@ -120,6 +121,22 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers {
       cursor = out.LastEvaluatedKey;
     } while (cursor);
     return items;
+  }
+
+  /** The report of a day, as JSON and text, under `report` / `<day>` (a re-run overwrites it with the same content). */
+  async save(report: DailyReport, text: string): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tables.aggregates,
+        Item: { pk: 'report', sk: report.day, json: JSON.stringify(report), text, expiresAt: Math.floor(Date.parse(`${report.day}T00:00:00Z`) / 1000) + AGGREGATE_RETENTION_SECONDS },
+      }),
+    );
+  }
+
+  async report(day: string): Promise<{ report: DailyReport; text: string } | undefined> {
+    const items = await this.queryAll({ TableName: this.tables.aggregates, KeyConditionExpression: 'pk = :pk AND sk = :sk', ExpressionAttributeValues: { ':pk': 'report', ':sk': day } });
+    const item = items[0];
+    return item ? { report: JSON.parse(String(item['json'])) as DailyReport, text: String(item['text']) } : undefined;
   }
 
   async claim(key: string, expiresAt: number): Promise<boolean> {

@@ -40,5 +40,23 @@ export function adminUsageRoutes(deps: AppDeps) {
     return c.json({ object: 'costs', currency: 'USD', priceVersion: deps.prices.version, priceSource: deps.prices.source, ...costOverview(rows, now) });
   });
 
+  const DateQuery = z.object({ date: Day });
+
+  /** Builds (or rebuilds, identically) a day's report, stores it, and announces it once. */
+  app.post('/admin/reports/daily', async (c) => {
+    const parsed = validate(DateQuery, { date: c.req.query('date') });
+    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    await deps.background.drain();
+    return c.json(await deps.reports.run(parsed.value.date));
+  });
+
+  app.get('/admin/reports/daily', async (c) => {
+    const parsed = validate(DateQuery, { date: c.req.query('date') });
+    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    const stored = await deps.reports.get(parsed.value.date);
+    if (!stored) return errorResponse(c, 404, { message: `No report for ${parsed.value.date} yet.`, type: 'invalid_request_error', code: 'not_found', param: 'date' });
+    return c.json(stored);
+  });
+
   return app;
 }
