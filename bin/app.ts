@@ -9,6 +9,19 @@ const routeTableFile = app.node.tryGetContext('routeTableFile') as string | unde
 const rateLimitPolicies = app.node.tryGetContext('rateLimitPolicies') as string | undefined;
 const onlyfansGatewayUrl = app.node.tryGetContext('onlyfansGatewayUrl') as string | undefined;
 const initialRolloutPercentage = app.node.tryGetContext('initialRolloutPercentage') as string | number | undefined;
+const numberContext = (key: string) => {
+  const value = app.node.tryGetContext(key) as string | number | undefined;
+  return value === undefined ? undefined : Number(value);
+};
+const budgets = Object.fromEntries(
+  Object.entries({
+    dailyUsd: numberContext('budgetDailyUsd'),
+    monthlyUsd: numberContext('budgetMonthlyUsd'),
+    userDailyUsd: numberContext('budgetUserDailyUsd'),
+    userMonthlyUsd: numberContext('budgetUserMonthlyUsd'),
+  }).filter(([, v]) => v !== undefined),
+);
+const dailyCostAlarmUsd = numberContext('dailyCostAlarmUsd');
 
 new OrchestratorStack(app, `HybridOrchestrator-${stage}`, {
   stage,
@@ -16,6 +29,8 @@ new OrchestratorStack(app, `HybridOrchestrator-${stage}`, {
   ...(rateLimitPolicies ? { rateLimitPolicies } : {}),
   ...(onlyfansGatewayUrl ? { onlyfansGatewayUrl } : {}),
   ...(initialRolloutPercentage !== undefined ? { initialRolloutPercentage: Number(initialRolloutPercentage) } : {}),
+  ...(Object.keys(budgets).length > 0 ? { budgets } : {}),
+  ...(dailyCostAlarmUsd !== undefined ? { dailyCostAlarmUsd } : {}),
   env: { account: process.env['CDK_DEFAULT_ACCOUNT'], region: process.env['CDK_DEFAULT_REGION'] },
   description: 'Hybrid Orchestrator: OpenAI-compatible AI gateway with task routing and fallback',
 });

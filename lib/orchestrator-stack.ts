@@ -1,12 +1,14 @@
 /** The gateway stack: wires the data, secrets and API constructs together. */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { readFileSync } from 'node:fs';
 import defaultRoutes from '../config/routes.json';
 import { parseRouteTable } from '../lambdas/core/route-table';
 import { parsePolicies } from '../lambdas/core/rate-limit/policies';
-import { API_KEYS_TABLE, RATE_LIMITS_TABLE, TABLES } from '../lambdas/shared/tables';
+import { API_KEYS_TABLE, RATE_LIMITS_TABLE, TABLES, USAGE_AGGREGATES_TABLE, USAGE_TABLE } from '../lambdas/shared/tables';
+import { DailyReport } from './constructs/daily-report';
+import { Observability } from './constructs/observability';
 import { Alerts } from './constructs/alerts';
 import { FeatureFlags } from './constructs/feature-flags';
 import { DataTables } from './constructs/data-tables';
@@ -41,6 +43,10 @@ export interface OrchestratorStackProps extends StackProps {
    * @default 0 (everyone on the legacy path)
    */
   readonly initialRolloutPercentage?: number;
+  /** USD budgets with alerts at 50%, 80% and 100% (global and per user, per day and per month). @default none */
+  readonly budgets?: { dailyUsd?: number; monthlyUsd?: number; userDailyUsd?: number; userMonthlyUsd?: number };
+  /** Daily spend (USD) that raises the CloudWatch daily cost alarm. @default 100 */
+  readonly dailyCostAlarmUsd?: number;
 }
 
 export class OrchestratorStack extends Stack {
@@ -89,7 +95,56 @@ export class OrchestratorStack extends Stack {
     for (const [name, value] of Object.entries(flags.functionEnvironment)) gateway.function.addEnvironment(name, value);
     flags.grantRead(gateway.function.role!);
 
+    // Usage records, aggregates, budget alerts and the daily report.
+    const usageTable = data.table(USAGE_TABLE.logicalName);
+    const aggregatesTable = data.table(USAGE_AGGREGATES_TABLE.logicalName);
+    const gatewayRole = gateway.function.role!;
+    usageTable.grantReadWriteData(gatewayRole);
+    aggregatesTable.grantReadWriteData(gatewayRole);
+    alerts.topic.grantPublish(gatewayRole);
+    Validations.of(gatewayRole).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(usageTable.node.defaultChild as CfnElement)}.Arn>/index/*]`,
+      reason: 'The only wildcard is "<usage-table-arn>/index/*" from grantReadWriteData: admin reads query usage records by day (byDay index).',
+    });
+    Validations.of(gatewayRole).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      reason: 'kms:GenerateDataKey* (from grantPublish) is what publishing to the KMS-encrypted alerts topic needs, on that one key only.',
+    });
+    const budgetEnv: Record<string, number | undefined> = {
+      BUDGET_DAILY_USD: props.budgets?.dailyUsd,
+      BUDGET_MONTHLY_USD: props.budgets?.monthlyUsd,
+      BUDGET_USER_DAILY_USD: props.budgets?.userDailyUsd,
+      BUDGET_USER_MONTHLY_USD: props.budgets?.userMonthlyUsd,
+    };
+    for (const [name, value] of Object.entries({ USAGE_TABLE: usageTable.tableName, USAGE_AGGREGATES_TABLE: aggregatesTable.tableName, ALERTS_TOPIC_ARN: alerts.topic.topicArn })) {
+      gateway.function.addEnvironment(name, value);
+    }
+    for (const [name, value] of Object.entries(budgetEnv)) {
+      if (value === undefined) continue;
+      if (!(value > 0)) throw new Error(`budgets: ${name} must be a positive number of USD`);
+      gateway.function.addEnvironment(name, String(value));
+    }
+    const report = new DailyReport(this, 'DailyReport', {
+      namePrefix,
+      usageTable,
+      aggregatesTable,
+      topic: alerts.topic,
+      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+    });
+    const observability = new Observability(this, 'Observability', {
+      namePrefix,
+      metricsNamespace: 'HybridOrchestrator',
+      serviceName: 'hybrid-orchestrator',
+      api: gateway.api,
+      gatewayFunction: gateway.function,
+      reportFunction: report.function,
+      tables: [...data.tables.values()],
+      topic: alerts.topic,
+      ...(props.dailyCostAlarmUsd !== undefined ? { dailyCostAlarmUsd: props.dailyCostAlarmUsd } : {}),
+    });
+
     new CfnOutput(this, 'AlertsTopicArn', { value: alerts.topic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: observability.dashboard.dashboardName });
     new CfnOutput(this, 'AppConfigApplicationId', { value: flags.application.applicationId });
     new CfnOutput(this, 'AppConfigEnvironmentId', { value: flags.environment.environmentId });
     new CfnOutput(this, 'AppConfigProfileId', { value: flags.profile.configurationProfileId });

@@ -1,9 +1,14 @@
-/** The alerts topic (SNS, encrypted, TLS only) and the gateway's operational alarms that notify it. */
+/**
+ * The alerts topic (SNS, encrypted with its own rotating KMS key, TLS only) and the gateway's
+ * operational alarms that notify it. A customer-managed key, because CloudWatch alarm actions cannot
+ * publish to a topic encrypted with the AWS-managed `aws/sns` key.
+ */
 import { Duration } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { Alarm, AlarmRule, ComparisonOperator, CompositeAlarm, MathExpression, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { Alias } from 'aws-cdk-lib/aws-kms';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { POLICY_NAMES } from '../../lambdas/core/rate-limit/policies';
@@ -27,10 +32,17 @@ export class Alerts extends Construct {
 
   constructor(scope: Construct, id: string, props: AlertsProps) {
     super(scope, id);
+    const key = new Key(this, 'TopicKey', {
+      description: 'Encrypts the Hybrid Orchestrator alerts topic',
+      enableKeyRotation: true,
+      alias: `alias/${props.namePrefix}-alerts`,
+    });
+    // CloudWatch publishes alarm notifications to the encrypted topic.
+    key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
     this.topic = new Topic(this, 'Topic', {
       topicName: `${props.namePrefix}-alerts`,
       displayName: 'Hybrid Orchestrator alerts',
-      masterKey: Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+      masterKey: key,
       enforceSSL: true,
     });
 

@@ -38,7 +38,7 @@ describe('gateway function', () => {
 
   it('logs to a log group with retention', () => {
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
-    template.resourceCountIs('AWS::Logs::LogGroup', 2);
+    template.resourceCountIs('AWS::Logs::LogGroup', 3); // gateway function, API access logs, daily report
   });
 
   it('may read the provider secrets and the keys table, nothing broader', () => {
@@ -138,6 +138,94 @@ describe('alerts', () => {
         }),
       ]),
     });
+  });
+});
+
+describe('usage, cost and alerting', () => {
+  const topicId = () => Object.keys(template.findResources('AWS::SNS::Topic'))[0]!;
+  const alarmNamed = (name: string) =>
+    Object.values(template.findResources('AWS::CloudWatch::Alarm')).find(
+      (a) => (a as { Properties: { AlarmName?: string } }).Properties.AlarmName === `hybrid-orchestrator-test-${name}`,
+    ) as { Properties: Record<string, unknown> } | undefined;
+
+  it('keeps usage records (index by day) and aggregates in their own tables, which the gateway may write', () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      TableName: 'hybrid-orchestrator-test-usage',
+      KeySchema: [{ AttributeName: 'requestId', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byDay', KeySchema: [{ AttributeName: 'day', KeyType: 'HASH' }, { AttributeName: 'createdAt', KeyType: 'RANGE' }] })],
+    });
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      TableName: 'hybrid-orchestrator-test-usage-aggregates',
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ USAGE_TABLE: Match.anyValue(), USAGE_AGGREGATES_TABLE: Match.anyValue(), ALERTS_TOPIC_ARN: { Ref: topicId() } }) },
+    });
+  });
+
+  it('sends every alarm to the alerts topic', () => {
+    const names = ['openai-error-rate', 'azure-openai-error-rate', 'latency-p99', 'daily-cost', 'cost-anomaly', 'gateway-lambda-errors', 'daily-report-failures', 'rate-limiter-errors', 'ai-error-rate', 'api-5xx-rate'];
+    for (const name of names) {
+      const alarm = alarmNamed(name);
+      expect({ name, exists: alarm !== undefined }).toEqual({ name, exists: true });
+      if (name === 'ai-error-rate' || name === 'api-5xx-rate') continue; // notified through the composite error-rate alarm
+      expect({ name, actions: alarm!.Properties['AlarmActions'] }).toEqual({ name, actions: [{ Ref: topicId() }] });
+    }
+    template.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', { AlarmActions: [{ Ref: topicId() }] });
+  });
+
+  it('alarms on a provider error rate over 10% for 5 minutes and p99 latency over 5 s', () => {
+    const provider = alarmNamed('openai-error-rate')!.Properties;
+    expect(provider).toMatchObject({ Threshold: 10, EvaluationPeriods: 5, DatapointsToAlarm: 5 });
+    expect(JSON.stringify(provider['Metrics'])).toContain('100 * (e0 + e1 + e2) / (n0 + n1 + n2)');
+    expect(alarmNamed('latency-p99')!.Properties).toMatchObject({ Threshold: 5000, EvaluationPeriods: 5, MetricName: 'ResponseLatency', ExtendedStatistic: 'p99' });
+    expect(alarmNamed('daily-cost')!.Properties).toMatchObject({ Threshold: 100, Period: 86400, MetricName: 'CostUSD' });
+    expect(alarmNamed('cost-anomaly')!.Properties).toMatchObject({ ComparisonOperator: 'GreaterThanUpperThreshold', ThresholdMetricId: expect.any(String) });
+    expect(JSON.stringify(alarmNamed('cost-anomaly')!.Properties['Metrics'])).toContain('ANOMALY_DETECTION_BAND');
+  });
+
+  it('encrypts the topic with a rotating key CloudWatch may use', () => {
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] })]) },
+    });
+  });
+
+  it('draws a dashboard with the widgets on-call needs', () => {
+    const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboards).toHaveLength(1);
+    const body = JSON.stringify((dashboards[0] as { Properties: { DashboardBody: unknown } }).Properties.DashboardBody);
+    for (const title of [
+      'Requests by provider',
+      'Errors by provider',
+      'Response latency (ms)',
+      'Tokens by provider and model',
+      'Cost by provider and model (USD)',
+      'Fallbacks, retries, unpriced',
+      'Rate-limit refusals',
+      'Gateway Lambda',
+      'API Gateway 4xx / 5xx',
+      'DynamoDB throttles',
+      'Daily report',
+    ]) {
+      expect(body).toContain(title);
+    }
+    for (const metric of ['p50', 'p90', 'p99', 'Throttles', 'Duration', '4XXError', '5XXError', 'WriteThrottleEvents', 'RateLimited', 'CostUSD']) expect(body).toContain(metric);
+  });
+
+  it('runs the daily report at 00:15 UTC with only the permissions it needs', () => {
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(15 0 * * ? *)', State: 'ENABLED', Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 7200 } })] });
+    const report = Object.entries(template.findResources('AWS::Lambda::Function')).find(([, f]) =>
+      JSON.stringify((f as { Properties: { Environment?: unknown } }).Properties.Environment ?? '').includes('USAGE_TABLE') &&
+      !JSON.stringify((f as { Properties: { Environment?: unknown } }).Properties.Environment).includes('API_KEYS_TABLE'),
+    );
+    expect(report).toBeDefined();
+    const roleRef = JSON.stringify((report![1] as { Properties: { Role: unknown } }).Properties.Role);
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify((p as { Properties: { Roles: unknown } }).Properties.Roles).includes(JSON.parse(roleRef)['Fn::GetAtt'][0]));
+    const actions = policies.flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[] }> } } }).Properties.PolicyDocument.Statement.flatMap((st) => st.Action));
+    expect(actions).toEqual(expect.arrayContaining(['sns:Publish', 'dynamodb:Query', 'dynamodb:PutItem', 'logs:PutLogEvents']));
+    expect(actions.some((a) => a.startsWith('appconfig:') || a.startsWith('secretsmanager:'))).toBe(false);
   });
 });
 

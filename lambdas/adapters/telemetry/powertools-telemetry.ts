@@ -48,6 +48,12 @@ export class PowertoolsTelemetry implements Telemetry {
     else metrics.addMetric('CostUSD', MetricUnit.NoUnit, record.costMicros / 1e6);
     if (record.tokensSource === 'estimated') metrics.addMetric('EstimatedUsage', MetricUnit.Count, 1);
     metrics.publishStoredMetrics();
+    // Service-wide spend, for the daily cost and cost anomaly alarms.
+    if (record.costMicros !== null) {
+      metrics.addDimensions({ service: this.serviceName });
+      metrics.addMetric('CostUSD', MetricUnit.NoUnit, record.costMicros / 1e6);
+      metrics.publishStoredMetrics();
+    }
   }
 
   count(metric: string, value: number): void {
@@ -94,6 +100,9 @@ export class PowertoolsTelemetry implements Telemetry {
     metrics.addDimensions({ service: this.serviceName });
     metrics.addMetric('Requests', MetricUnit.Count, 1);
     metrics.addMetric('Errors', MetricUnit.Count, ai.outcome === 'ok' || ai.outcome === 'client_closed' ? 0 : 1);
+    metrics.addMetric('Fallbacks', MetricUnit.Count, ai.fallback ? 1 : 0);
+    // How long a caller waits for the answer to start: the first token of a stream, the whole JSON answer otherwise.
+    metrics.addMetric('ResponseLatency', MetricUnit.Milliseconds, ai.timeToFirstTokenMs ?? summary.latencyMs);
     metrics.publishStoredMetrics();
     for (const attempt of ai.attempts) {
       if (attempt.outcome === 'skipped') continue;

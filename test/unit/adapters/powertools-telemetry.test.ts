@@ -67,7 +67,7 @@ describe('PowertoolsTelemetry', () => {
     expect(blobs).toHaveLength(4); // the request, the service-wide count, then one per attempt
     const [request, total, azureAttempt] = blobs;
     expect(total._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service']]);
-    expect(total).toMatchObject({ service: 'hybrid-orchestrator', Requests: 1, Errors: 0 });
+    expect(total).toMatchObject({ service: 'hybrid-orchestrator', Requests: 1, Errors: 0, Fallbacks: 1, ResponseLatency: 120 });
     expect(request._aws.CloudWatchMetrics[0].Namespace).toBe('HybridOrchestrator');
     expect(request._aws.CloudWatchMetrics[0].Dimensions).toEqual([['provider', 'taskType']]);
     expect(request).toMatchObject({ provider: 'openai', taskType: 'content_planning', Requests: 1, Errors: 0, Fallbacks: 1, Retries: 0, Latency: 120 });
@@ -119,7 +119,8 @@ describe('PowertoolsTelemetry', () => {
       capture(() => telemetry.usage(r))
         .map((l) => JSON.parse(l))
         .filter((b) => b._aws);
-    const [priced] = emf(record);
+    const [priced, spend] = emf(record);
+    expect(spend).toMatchObject({ service: 'hybrid-orchestrator', CostUSD: 0.000047 });
     expect(priced._aws.CloudWatchMetrics[0].Dimensions).toEqual([['provider', 'model']]);
     expect(priced).toMatchObject({ provider: 'openai', model: 'gpt-4o-mini', InputTokens: 120, OutputTokens: 48, CachedTokens: 20, CostUSD: 0.000047 });
     const [unpriced] = emf({ ...record, costMicros: null });
