@@ -17,6 +17,7 @@ import { DynamoDBDocumentClient as Doc } from '@aws-sdk/lib-dynamodb';
 
 interface Call {
   command: string;
+  table: string;
   start: number;
   end: number;
 }
@@ -26,7 +27,8 @@ function recordCalls(client: DynamoDBDocumentClient): Call[] {
   const calls: Call[] = [];
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      const call = { command: String(context.commandName), start: performance.now(), end: 0 };
+      const input = args.input as { TableName?: string };
+      const call = { command: String(context.commandName), table: input.TableName ?? '', start: performance.now(), end: 0 };
       calls.push(call);
       try {
         return await next(args);
@@ -42,7 +44,8 @@ function recordCalls(client: DynamoDBDocumentClient): Call[] {
 export interface LimiterReport {
   decisionsPerSecond: number;
   roundTripsPerDecision: number;
-  gatewayRoundTripsPerRequest: { beforeProviderCall: number; afterProviderCall: number };
+  /** DynamoDB calls per AI request: before the provider call, after it but before the answer, and after the answer (usage record, aggregates). */
+  gatewayRoundTripsPerRequest: { beforeProviderCall: number; afterProviderCall: number; afterResponse: number };
   keyCacheMiss: { requests: number; lookupOverlappedAdmission: number; roundTripsBeforeProviderCall: number };
 }
 
@@ -97,13 +100,21 @@ async function gatewayRoundTrips(requests: number): Promise<Pick<LimiterReport, 
       providerAt = performance.now();
       return push(...items);
     };
-    const perRequest: Array<{ before: Call[]; after: Call[] }> = [];
+    const perRequest: Array<{ before: Call[]; after: Call[]; background: Call[] }> = [];
     const post = () => fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body }).then((r) => r.text());
     await post(); // warm: the key is known
     for (let i = 0; i < requests; i += 1) {
+      await gw.gateway.background.drain();
       calls.length = 0;
       await post();
-      perRequest.push({ before: calls.filter((c) => c.start < providerAt), after: calls.filter((c) => c.start >= providerAt) });
+      await gw.gateway.background.drain();
+      // Usage records and aggregates are written after the answer; the rest is the request's own path.
+      const usage = (c: Call) => c.table === gw.config.usage.recordsTable || c.table === gw.config.usage.aggregatesTable;
+      perRequest.push({
+        before: calls.filter((c) => !usage(c) && c.start < providerAt),
+        after: calls.filter((c) => !usage(c) && c.start >= providerAt),
+        background: calls.filter(usage),
+      });
     }
     await gw.close();
     return perRequest;
@@ -117,7 +128,11 @@ async function gatewayRoundTrips(requests: number): Promise<Pick<LimiterReport, 
     return lookup && admit && lookup.start < admit.end && admit.start < lookup.end;
   }).length;
   return {
-    gatewayRoundTripsPerRequest: { beforeProviderCall: avg(warm.map((r) => r.before.length)), afterProviderCall: avg(warm.map((r) => r.after.length)) },
+    gatewayRoundTripsPerRequest: {
+      beforeProviderCall: avg(warm.map((r) => r.before.length)),
+      afterProviderCall: avg(warm.map((r) => r.after.length)),
+      afterResponse: avg(warm.map((r) => r.background.length)),
+    },
     keyCacheMiss: { requests: miss.length, lookupOverlappedAdmission: overlapped, roundTripsBeforeProviderCall: avg(miss.map((r) => r.before.length)) },
   };
 }

@@ -43,7 +43,14 @@ export class CriticalAlerts {
     // This instance already tried this window: skip even the marker write.
     if (this.attempted.get(kind) === window) return false;
     this.attempted.set(kind, window);
-    const claimed = await this.markers.claim(`critical#${kind}#${window}`, Math.ceil((now + 2 * this.cooldownMs) / 1000));
+    let claimed: boolean;
+    try {
+      claimed = await this.markers.claim(`critical#${kind}#${window}`, Math.ceil((now + 2 * this.cooldownMs) / 1000));
+    } catch {
+      // The marker store is what is down (a DynamoDB outage): alert anyway; this instance's own
+      // cooldown still holds it to one alert per window, so an outage sends one per instance.
+      claimed = true;
+    }
     if (!claimed) return false;
     await this.publisher.publish({
       kind: 'critical',

@@ -15,6 +15,8 @@ export interface RequestSummary {
   latencyMs: number;
   userId?: string;
   keyId?: string;
+  /** The error code the request was answered with (`invalid_api_key`, `rate_limit_exceeded`, ...). */
+  errorCode?: string;
   /** Set on AI routes: the processing path the rollout flag chose and why. */
   rollout?: {
     path: 'orchestrated' | 'legacy';

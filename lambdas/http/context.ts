@@ -66,6 +66,8 @@ export type AppEnv = {
     rollout: RequestSummary['rollout'];
     /** The limiter's decision, for the request's log line and metrics. */
     rateLimit: RequestSummary['rateLimit'];
+    /** The `code` of the error the request was answered with, if any. */
+    errorCode: string | null;
     /** Settles the admitted AI request's token reservation to its real usage; safe to call twice. */
     settleTokens: ((usedTokens: number) => Promise<void>) | undefined;
   };

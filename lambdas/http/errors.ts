@@ -53,6 +53,8 @@ export function errorBody(path: string, status: number, spec: ErrorSpec): unknow
 
 export function errorResponse(c: Context, status: number, spec: ErrorSpec): Response {
   if (spec.retryAfterSeconds !== undefined) c.header('retry-after', String(spec.retryAfterSeconds));
+  // For the request's log line (and the critical-alert rules, which tell a store outage from a busy key).
+  c.set('errorCode', spec.code);
   return c.json(errorBody(c.req.path, status, spec), status as ContentfulStatusCode);
 }
 

@@ -10,6 +10,7 @@ export function requestSummary(c: Context<AppEnv>, clock: Clock, status: number)
   const ai = c.get('ai');
   const rateLimit = c.get('rateLimit');
   const rollout = c.get('rollout');
+  const errorCode = c.get('errorCode');
   return {
     requestId: c.get('requestId'),
     ...(awsRequestId ? { awsRequestId } : {}),
@@ -18,6 +19,7 @@ export function requestSummary(c: Context<AppEnv>, clock: Clock, status: number)
     status,
     latencyMs: clock.now() - c.get('startedAt'),
     ...(principal ? { userId: principal.userId, keyId: principal.keyId } : {}),
+    ...(errorCode ? { errorCode } : {}),
     ...(rollout ? { rollout } : {}),
     ...(rateLimit ? { rateLimit } : {}),
     ...(ai ? { ai } : {}),

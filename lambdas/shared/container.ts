@@ -124,7 +124,7 @@ function criticalKind(summary: RequestSummary): Parameters<CriticalAlerts['raise
   if (summary.status === 500) return 'unexpected_exception';
   if (summary.rateLimit?.outcome === 'limiter_unavailable') return 'limiter_unavailable';
   if (summary.ai?.outcome === 'error' && summary.status >= 500 && summary.ai.attempts.length > 0) return 'all_providers_failed';
-  if (summary.status === 503 && !summary.ai) return 'store_unavailable';
+  if (summary.errorCode === 'auth_unavailable' || summary.errorCode === 'dependency_unavailable') return 'store_unavailable';
   return undefined;
 }
 

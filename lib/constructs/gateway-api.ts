@@ -91,6 +91,14 @@ export class GatewayApi extends Construct {
         format: OutputFormat.CJS,
         // Bundle the AWS SDK too: the versions pinned in package-lock.json are the ones tested.
         externalModules: [],
+        // The tokenizer's rank table goes in a file of its own, loaded only when a cut stream needs it.
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) => [
+            `"${inputDir}/node_modules/.bin/esbuild" "${inputDir}/node_modules/gpt-tokenizer/cjs/encoding/o200k_base.js" --bundle --platform=node --format=cjs --target=node22 --minify --log-level=warning --outfile="${outputDir}/tokenizer.js"`,
+          ],
+        },
       },
     });
     props.apiKeysTable.grantReadWriteData(role);

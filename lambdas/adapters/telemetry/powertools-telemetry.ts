@@ -58,6 +58,7 @@ export class PowertoolsTelemetry implements Telemetry {
 
   count(metric: string, value: number): void {
     if (!this.metrics) return;
+    this.metrics.addDimensions({ service: this.serviceName });
     this.metrics.addMetric(metric, MetricUnit.Count, value);
     this.metrics.publishStoredMetrics();
   }

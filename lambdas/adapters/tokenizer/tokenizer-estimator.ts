@@ -1,18 +1,33 @@
 /**
  * `TokenEstimator` on gpt-tokenizer with the o200k_base encoding (the GPT-4o, GPT-4.1 and o-series
- * tokenizer). The rank table (2.4 MB, about 0.2 s to load) loads on first use: never on a cold start,
- * only when an answer was cut before the provider reported its usage.
+ * tokenizer). Its rank table (2.4 MB, about 0.2 s to load) is kept out of the Lambda bundle, so cold
+ * starts never parse it: the CDK writes it next to the handler as `tokenizer.js`, and it is loaded
+ * on first use, only when an answer was cut before the provider reported its usage.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TokenEstimator } from '../../core/ports';
 
 type Encode = (text: string) => number[];
 let encode: Encode | undefined;
 
+/** The file the CDK bundling writes next to the Lambda handler. */
+export const BUNDLED_TOKENIZER = 'tokenizer.js';
+
+// A require whose argument is not a literal: bundlers leave it to run time.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const requireAtRunTime = (id: string): unknown => require(id);
+
+function load(): Encode {
+  const bundled = join(__dirname, BUNDLED_TOKENIZER);
+  const module = requireAtRunTime(existsSync(bundled) ? bundled : 'gpt-tokenizer/encoding/o200k_base') as { encode: Encode };
+  return module.encode;
+}
+
 export const tokenizerEstimator: TokenEstimator = {
   count(text: string): number {
     if (text.length === 0) return 0;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    encode ??= (require('gpt-tokenizer/encoding/o200k_base') as { encode: Encode }).encode;
+    encode ??= load();
     return encode(text).length;
   },
 };
