@@ -74,12 +74,22 @@ export interface BudgetConfig {
   levels: number[];
 }
 
-/** Spend after one request was added, in micro-dollars, per budget scope. */
+/** Spend after one request was added, in micro-dollars, per budget scope (`null`: not tracked, no budget). */
 export interface SpendTotals {
-  day: number;
-  month: number;
+  day: number | null;
+  month: number | null;
   userDay: number | null;
   userMonth: number | null;
+}
+
+/** Which spend totals the configured budgets need (the others are not written at all). */
+export function trackedTotals(config: BudgetConfig): Record<keyof SpendTotals, boolean> {
+  return {
+    day: config.dailyUsd !== undefined,
+    month: config.monthlyUsd !== undefined,
+    userDay: config.userDailyUsd !== undefined,
+    userMonth: config.userMonthlyUsd !== undefined,
+  };
 }
 
 /** Finds the budget levels one request's cost crossed and alerts once per level per period. */

@@ -32,8 +32,11 @@ export type AggregateRow = AggregateCounts & { day: string } & (
 export interface UsageStore {
   /** Stores the record unless one with its request id exists; true when this call created it. */
   putRecord(record: UsageRecord, expiresAt: number): Promise<boolean>;
-  /** Adds the record to every aggregate it belongs to; returns the spend totals after the addition. */
-  addToAggregates(record: UsageRecord, counts: AggregateCounts): Promise<SpendTotals>;
+  /**
+   * Adds the record to its aggregate cells (day x hour x task x provider x model, day x user) and to
+   * the spend totals in `totals`; returns those totals after the addition (`null` for the others).
+   */
+  addToAggregates(record: UsageRecord, counts: AggregateCounts, totals: Record<keyof SpendTotals, boolean>): Promise<SpendTotals>;
   /** Every aggregate of the UTC days `from`..`to` (inclusive, `YYYY-MM-DD`). */
   aggregates(from: string, to: string): Promise<AggregateRow[]>;
   /** Every record of one UTC day. */
@@ -63,6 +66,8 @@ export class UsageLedger {
     private readonly telemetry: Telemetry,
     private readonly budgets: BudgetAlerts,
     private readonly retentionSeconds: number,
+    /** Spend totals to keep: only those a budget reads (each costs a write per request). */
+    private readonly totals: Record<keyof SpendTotals, boolean>,
   ) {}
 
   async record(summary: RequestSummary): Promise<UsageRecord> {
@@ -75,7 +80,7 @@ export class UsageLedger {
     if (record.costMicros === null) {
       this.telemetry.error('model has no price: usage recorded as unpriced', { requestId: record.requestId, provider: record.provider, model: record.model, priceVersion: record.priceVersion });
     }
-    const totals = await this.store.addToAggregates(record, countsOf(record));
+    const totals = await this.store.addToAggregates(record, countsOf(record), this.totals);
     await this.budgets.check(record.costMicros ?? 0, totals, { day: record.day, month: record.day.slice(0, 7) }, record.userId);
     return record;
   }

@@ -24,7 +24,7 @@ import { StaticCredentialSource, type CredentialSource } from '../adapters/provi
 import { SdkProviderDirectory } from '../adapters/providers/sdk-provider-directory';
 import { SecretsManagerCredentialSource } from '../adapters/secrets/secrets-manager-credential-source';
 import { createMetrics, PowertoolsTelemetry } from '../adapters/telemetry/powertools-telemetry';
-import { BudgetAlerts, CriticalAlerts, type AlertPublisher } from '../core/alerts';
+import { BudgetAlerts, CriticalAlerts, trackedTotals, type AlertPublisher } from '../core/alerts';
 import { ApiKeyService } from '../core/api-keys';
 import { BackgroundTasks } from '../core/background';
 import { runDailyReport } from '../core/daily-report';
@@ -167,7 +167,15 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
   );
   const usage = new DynamoDbUsageStore(dynamo, { records: config.usage.recordsTable, aggregates: config.usage.aggregatesTable });
   const alerts = overrides.alerts ?? alertPublisher(config, telemetry);
-  const ledger = new UsageLedger(usage, config.usage.prices, clock, telemetry, new BudgetAlerts(config.alerts.budgets, alerts, usage, clock), config.usage.retentionSeconds);
+  const ledger = new UsageLedger(
+    usage,
+    config.usage.prices,
+    clock,
+    telemetry,
+    new BudgetAlerts(config.alerts.budgets, alerts, usage, clock),
+    config.usage.retentionSeconds,
+    trackedTotals(config.alerts.budgets),
+  );
   const critical = new CriticalAlerts(alerts, usage, clock, config.alerts.criticalCooldownMs);
   const afterRequest = (summary: RequestSummary) => {
     // Every authenticated AI request leaves exactly one usage record, failed and refused ones included.

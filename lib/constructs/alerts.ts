@@ -5,13 +5,20 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
-import { Alarm, AlarmRule, ComparisonOperator, CompositeAlarm, MathExpression, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, AlarmRule, ComparisonOperator, CompositeAlarm, MathExpression, Metric, TreatMissingData, type AlarmProps, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { POLICY_NAMES } from '../../lambdas/core/rate-limit/policies';
+
+/** An alarm that notifies `topic` when it fires; missing data (no traffic) never breaches. */
+export function notifyingAlarm(scope: Construct, id: string, topic: Topic, props: AlarmProps): Alarm {
+  const alarm = new Alarm(scope, id, { treatMissingData: TreatMissingData.NOT_BREACHING, ...props });
+  alarm.addAlarmAction(new SnsAction(topic));
+  return alarm;
+}
 
 export interface AlertsProps {
   readonly namePrefix: string;

@@ -13,13 +13,12 @@ import {
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { join } from 'node:path';
+import { BUNDLED_TOKENIZER } from '../../lambdas/adapters/tokenizer/tokenizer-estimator';
+import { nodeFunction } from './node-function';
 import type { ProviderId } from '../../lambdas/core/route-table';
 
 export interface GatewayApiProps {
@@ -41,8 +40,6 @@ export interface GatewayApiProps {
   readonly timeout?: Duration;
 }
 
-const ROOT = join(__dirname, '..', '..');
-
 export class GatewayApi extends Construct {
   readonly function: NodejsFunction;
   readonly api: RestApi;
@@ -53,54 +50,30 @@ export class GatewayApi extends Construct {
     if (timeout.toSeconds() > 900) throw new Error('GatewayApi: timeout cannot exceed 15 minutes (API Gateway streaming limit)');
     const retention = props.logRetention ?? RetentionDays.ONE_MONTH;
 
-    const logGroup = new LogGroup(this, 'FunctionLogs', { retention });
-    const role = new Role(this, 'FunctionRole', {
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+    const { function: fn, role } = nodeFunction(this, {
+      handlerFile: 'gateway.ts',
       description: 'Hybrid Orchestrator gateway function',
-    });
-    role.addToPolicy(
-      new PolicyStatement({ effect: Effect.ALLOW, actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
-    );
-
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: join(ROOT, 'lambdas', 'handlers', 'gateway.ts'),
-      handler: 'handler',
-      runtime: Runtime.NODEJS_22_X,
-      architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 1024,
       timeout,
-      role,
-      logGroup,
-      projectRoot: ROOT,
-      depsLockFilePath: join(ROOT, 'package-lock.json'),
+      retention,
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
         API_KEYS_TABLE: props.apiKeysTable.tableName,
         RATE_LIMITS_TABLE: props.rateLimitsTable.tableName,
         OPENAI_SECRET_ID: props.providerSecrets.openai.secretArn,
         AZURE_OPENAI_SECRET_ID: props.providerSecrets['azure-openai'].secretArn,
-        SERVICE_NAME: 'hybrid-orchestrator',
         METRICS_NAMESPACE: 'HybridOrchestrator',
         ...props.environment,
       },
-      bundling: {
-        forceDockerBundling: false,
-        minify: true,
-        sourceMap: true,
-        target: 'node22',
-        format: OutputFormat.CJS,
-        // Bundle the AWS SDK too: the versions pinned in package-lock.json are the ones tested.
-        externalModules: [],
-        // The tokenizer's rank table goes in a file of its own, loaded only when a cut stream needs it.
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          afterBundling: (inputDir: string, outputDir: string) => [
-            `"${inputDir}/node_modules/.bin/esbuild" "${inputDir}/node_modules/gpt-tokenizer/cjs/encoding/o200k_base.js" --bundle --platform=node --format=cjs --target=node22 --minify --log-level=warning --outfile="${outputDir}/tokenizer.js"`,
-          ],
-        },
+      // The tokenizer's rank table goes in a file of its own, loaded only when a cut stream needs it.
+      commandHooks: {
+        beforeBundling: () => [],
+        beforeInstall: () => [],
+        afterBundling: (inputDir: string, outputDir: string) => [
+          `"${inputDir}/node_modules/.bin/esbuild" "${inputDir}/node_modules/gpt-tokenizer/cjs/encoding/o200k_base.js" --bundle --platform=node --format=cjs --target=node22 --minify --log-level=warning --outfile="${outputDir}/${BUNDLED_TOKENIZER}"`,
+        ],
       },
     });
+    this.function = fn;
     props.apiKeysTable.grantReadWriteData(role);
     props.rateLimitsTable.grantReadWriteData(role);
     for (const secret of Object.values(props.providerSecrets)) secret.grantRead(role);
@@ -156,10 +129,6 @@ export class GatewayApi extends Construct {
         reason: 'API Gateway account role: AmazonAPIGatewayPushToCloudWatchLogs is the AWS-documented managed policy for execution and access logging.',
       },
     );
-    Validations.of(this.function).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason: 'Node.js 22 is the runtime this gateway is built and tested for (issue #2); upgrades go through the test suite first.',
-    });
   }
 
   /** The OpenAI-compatible base URL (`.../v1`). */

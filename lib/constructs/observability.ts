@@ -15,6 +15,7 @@ import {
   Metric,
   TextWidget,
   TreatMissingData,
+  type AlarmProps,
   type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -23,6 +24,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { PROVIDER_IDS, TASK_TYPES } from '../../lambdas/core/route-table';
+import { notifyingAlarm } from './alerts';
 
 export interface ObservabilityProps {
   readonly namePrefix: string;
@@ -53,10 +55,10 @@ export class Observability extends Construct {
     const search = (dimensions: string, metricName: string, statistic: string, label: string) =>
       new MathExpression({ expression: `SEARCH('{${ns},${dimensions}} MetricName="${metricName}"', '${statistic}', 60)`, label, period: MINUTE });
     const notify = (alarm: Alarm) => {
-      alarm.addAlarmAction(new SnsAction(props.topic));
       this.alarms.push(alarm);
       return alarm;
     };
+    const alarm = (alarmId: string, alarmProps: AlarmProps) => notify(notifyingAlarm(this, alarmId, props.topic, alarmProps));
 
     // Provider error rate: failed attempts over all attempts of one provider, across task types, above 10% for 5 minutes.
     for (const provider of PROVIDER_IDS) {
@@ -68,71 +70,59 @@ export class Observability extends Construct {
       });
       const errors = TASK_TYPES.map((_, i) => `e${i}`).join(' + ');
       const attempts = TASK_TYPES.map((_, i) => `n${i}`).join(' + ');
-      notify(
-        new Alarm(this, `ProviderErrorRate-${provider}`, {
+      alarm(`ProviderErrorRate-${provider}`, {
           alarmName: `${props.namePrefix}-${provider}-error-rate`,
           alarmDescription: `More than 10% of calls to ${provider} failed for 5 minutes (the gateway falls back, but check the provider).`,
           metric: new MathExpression({ expression: `IF((${attempts}) > 0, 100 * (${errors}) / (${attempts}), 0)`, usingMetrics, label: `${provider} error rate (%)`, period: MINUTE }),
           threshold: 10,
           evaluationPeriods: 5,
           datapointsToAlarm: 5,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }),
-      );
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      });
     }
 
     const latencyMs = props.latencyP99Ms ?? 5000;
-    notify(
-      new Alarm(this, 'LatencyP99', {
+    alarm('LatencyP99', {
         alarmName: `${props.namePrefix}-latency-p99`,
         alarmDescription: `p99 of the time callers wait for an answer to start (first token of a stream, the whole answer otherwise) over ${latencyMs} ms for 5 minutes.`,
         metric: service('ResponseLatency', 'p99'),
         threshold: latencyMs,
         evaluationPeriods: 5,
         datapointsToAlarm: 5,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
-    );
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
 
     const dailyCost = props.dailyCostAlarmUsd ?? 100;
-    notify(
-      new Alarm(this, 'DailyCost', {
+    alarm('DailyCost', {
         alarmName: `${props.namePrefix}-daily-cost`,
         alarmDescription: `AI spend over $${dailyCost} in a day (the gateway's own budget alerts warn earlier, at 50% and 80%).`,
         metric: service('CostUSD', 'Sum', Duration.days(1)),
         threshold: dailyCost,
         evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
-    );
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
 
-    notify(
-      new AnomalyDetectionAlarm(this, 'CostAnomaly', {
-        alarmName: `${props.namePrefix}-cost-anomaly`,
-        alarmDescription: 'Hourly AI spend above the band CloudWatch anomaly detection learned from the past two weeks.',
-        metric: service('CostUSD', 'Sum', Duration.hours(1)),
-        stdDevs: 3,
-        evaluationPeriods: 2,
-        datapointsToAlarm: 2,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_UPPER_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
-    );
+    const anomaly = new AnomalyDetectionAlarm(this, 'CostAnomaly', {
+      alarmName: `${props.namePrefix}-cost-anomaly`,
+      alarmDescription: 'Hourly AI spend above the band CloudWatch anomaly detection learned from the past two weeks.',
+      metric: service('CostUSD', 'Sum', Duration.hours(1)),
+      stdDevs: 3,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_UPPER_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    anomaly.addAlarmAction(new SnsAction(props.topic));
+    notify(anomaly);
 
-    notify(
-      new Alarm(this, 'GatewayLambdaErrors', {
+    alarm('GatewayLambdaErrors', {
         alarmName: `${props.namePrefix}-gateway-lambda-errors`,
         alarmDescription: 'The gateway function failed (crashed or timed out) 5 or more times in 5 minutes.',
         metric: props.gatewayFunction.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
         threshold: 5,
         evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
-    );
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
 
     const fn = props.gatewayFunction;
     this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `${props.namePrefix}-gateway`, defaultInterval: Duration.hours(3) });

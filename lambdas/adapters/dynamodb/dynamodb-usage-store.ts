@@ -38,10 +38,10 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
     }
   }
 
-  async addToAggregates(record: UsageRecord, counts: AggregateCounts): Promise<SpendTotals> {
+  async addToAggregates(record: UsageRecord, counts: AggregateCounts, totals: Record<keyof SpendTotals, boolean>): Promise<SpendTotals> {
     const day = `d#${record.day}`;
     const month = `m#${record.day.slice(0, 7)}`;
-    const user = `u#${record.userId ?? 'anonymous'}`;
+    const userId = record.userId ?? 'anonymous';
     const expiresAt = Math.floor(Date.parse(record.createdAt) / 1000) + AGGREGATE_RETENTION_SECONDS;
     const detail = {
       hour: record.hour,
@@ -49,14 +49,17 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
       provider: record.provider ?? 'none',
       model: record.model ?? 'none',
     };
-    const [, dayTotal, monthTotal, userDay, userMonth] = await Promise.all([
+    const total = (wanted: boolean, pk: string, sk: string, labels: Record<string, string>) =>
+      wanted ? this.add(pk, sk, counts, expiresAt, labels, true) : Promise.resolve(null);
+    const [, userDay, dayTotal, monthTotal, userMonth] = await Promise.all([
       this.add(day, `x#${detail.hour}#${detail.taskType}#${detail.provider}#${detail.model}`, counts, expiresAt, { kind: 'detail', day: record.day, ...detail }),
-      this.add(day, 'total', counts, expiresAt, { kind: 'total', day: record.day }, true),
-      this.add(month, 'total', counts, expiresAt, { kind: 'total', month: month.slice(2) }, true),
-      record.userId ? this.add(day, user, counts, expiresAt, { kind: 'user', day: record.day, userId: record.userId }, true) : Promise.resolve(null),
-      record.userId ? this.add(month, user, counts, expiresAt, { kind: 'user', month: month.slice(2), userId: record.userId }, true) : Promise.resolve(null),
+      // The user's day cell serves groupBy=user, and the per-user daily budget reads it back.
+      this.add(day, `u#${userId}`, counts, expiresAt, { kind: 'user', day: record.day, userId }, totals.userDay),
+      total(totals.day, day, 'total', { kind: 'total', day: record.day }),
+      total(totals.month, month, 'total', { kind: 'total', month: month.slice(2) }),
+      total(totals.userMonth, month, `u#${userId}`, { kind: 'user', month: month.slice(2), userId }),
     ]);
-    return { day: dayTotal ?? 0, month: monthTotal ?? 0, userDay: userDay, userMonth: userMonth };
+    return { day: dayTotal, month: monthTotal, userDay, userMonth };
   }
 
   /** One ADD update of a cell; returns its cost after the addition when asked. */
