@@ -117,7 +117,8 @@ function alertPublisher(config: AppConfig, telemetry: Telemetry): AlertPublisher
   return new LocalAlertPublisher(config.alerts.file);
 }
 
-const AI_ROUTES = new Set(['/v1/chat/completions', '/api/ai/messages/generate', '/api/ai/content/plan']);
+/** The metered routes: every authenticated request to them leaves one usage record. */
+const METERED_ROUTES = new Set(['/v1/chat/completions', '/api/ai/messages/generate', '/api/ai/content/plan', '/api/onlyfans/messages']);
 
 /** Which critical alert a finished request calls for, if any. */
 function criticalKind(summary: RequestSummary): Parameters<CriticalAlerts['raise']>[0] | undefined {
@@ -178,8 +179,8 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
   );
   const critical = new CriticalAlerts(alerts, usage, clock, config.alerts.criticalCooldownMs);
   const afterRequest = (summary: RequestSummary) => {
-    // Every authenticated AI request leaves exactly one usage record, failed and refused ones included.
-    if (summary.userId && summary.method === 'POST' && AI_ROUTES.has(summary.path)) background.track(ledger.record(summary));
+    // Every authenticated request to a metered route leaves exactly one usage record, failed and refused ones included.
+    if (summary.userId && summary.method === 'POST' && METERED_ROUTES.has(summary.path)) background.track(ledger.record(summary));
     const kind = criticalKind(summary);
     if (kind) {
       background.track(

@@ -110,6 +110,12 @@ describe('usage and cost', () => {
     expect(await recordOf(invalid.headers.get('x-request-id'))).toMatchObject({ status: 400, provider: null, costMicros: 0 });
   });
 
+  it('records OnlyFans messages too, refused ones included, at no token cost', async () => {
+    const sent = await gw.call('/api/onlyfans/messages', { method: 'POST', body: JSON.stringify({ creatorId: 'c', fanId: 'f', text: 'hi' }) });
+    expect(sent.status).toBe(202);
+    expect(await recordOf(sent.headers.get('x-request-id'))).toMatchObject({ route: '/api/onlyfans/messages', status: 202, provider: null, costMicros: 0, tokensSource: 'none' });
+  });
+
   it('keeps aggregates equal to the sum of the records, for every grouping', async () => {
     await gw.gateway.background.drain();
     const records = await gw.gateway.usage.recordsOfDay(DAY);
