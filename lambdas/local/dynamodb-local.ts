@@ -23,10 +23,18 @@ export async function startDynalite(options: { path?: string; port?: number } = 
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    // Lets requests in flight finish first: dynalite throws (and takes the process down) when a
+    // request is still writing after its database closed.
     close: () =>
       new Promise<void>((resolve) => {
-        server.closeAllConnections?.();
-        server.close(() => resolve());
+        const idle = setInterval(() => server.closeIdleConnections(), 20);
+        const force = setTimeout(() => server.closeAllConnections(), 2000);
+        server.close(() => {
+          clearInterval(idle);
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
       }),
   };
 }

@@ -21,6 +21,8 @@ async function main() {
         }),
       ),
     );
+    // Finish this process's writes (usage records) before reporting, so the shared engine can close.
+    await gw.gateway.background.drain();
     process.send!({ statuses });
     await gw.close();
     process.exit(0);

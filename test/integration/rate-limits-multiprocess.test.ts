@@ -36,8 +36,11 @@ describe('rate limits across processes', () => {
     for (let i = 0; i < PROCESSES; i += 1) workers.push(await start(env));
   }, 60_000);
 
+  const exited: Array<Promise<unknown>> = [];
   afterAll(async () => {
     for (const w of workers) w.child.kill();
+    // The engine closes last, once no process can still be writing to it.
+    await Promise.all(exited);
     await onlyfans.close();
     await dynamo.close();
   });
@@ -51,6 +54,7 @@ describe('rate limits across processes', () => {
         (w) =>
           new Promise<number[]>((resolve) => {
             w.child.removeAllListeners('exit');
+            exited.push(new Promise((done) => w.child.once('exit', done)));
             w.child.once('message', (msg: { statuses: number[] }) => resolve(msg.statuses));
             w.child.send({ go: PER_PROCESS, key: KEY });
           }),
