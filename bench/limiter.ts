@@ -44,7 +44,7 @@ function recordCalls(client: DynamoDBDocumentClient): Call[] {
 export interface LimiterReport {
   decisionsPerSecond: number;
   roundTripsPerDecision: number;
-  /** DynamoDB calls per AI request: before the provider call, after it but before the answer, and after the answer (usage record, aggregates). */
+  /** DynamoDB calls per AI request: before the provider call (admission), after it (token settlement), and usage writes (record, aggregates); only the first is on the answer's path. */
   gatewayRoundTripsPerRequest: { beforeProviderCall: number; afterProviderCall: number; afterResponse: number };
   keyCacheMiss: { requests: number; lookupOverlappedAdmission: number; roundTripsBeforeProviderCall: number };
 }
@@ -108,7 +108,7 @@ async function gatewayRoundTrips(requests: number): Promise<Pick<LimiterReport, 
       calls.length = 0;
       await post();
       await gw.gateway.background.drain();
-      // Usage records and aggregates are written after the answer; the rest is the request's own path.
+      // Usage records and aggregates apart from the limiter's own calls (admission, settlement).
       const usage = (c: Call) => c.table === gw.config.usage.recordsTable || c.table === gw.config.usage.aggregatesTable;
       perRequest.push({
         before: calls.filter((c) => !usage(c) && c.start < providerAt),

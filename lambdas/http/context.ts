@@ -68,7 +68,7 @@ export type AppEnv = {
     rateLimit: RequestSummary['rateLimit'];
     /** The `code` of the error the request was answered with, if any. */
     errorCode: string | null;
-    /** Settles the admitted AI request's token reservation to its real usage; safe to call twice. */
+    /** Schedules (post-response) the settlement of the admitted AI request's token reservation to its real usage; safe to call twice. */
     settleTokens: ((usedTokens: number) => Promise<void>) | undefined;
   };
 };

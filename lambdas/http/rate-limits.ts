@@ -98,14 +98,16 @@ export async function admitAiRequest(c: Context<AppEnv>, deps: AppDeps, principa
   c.set('rateLimit', { policy: 'ai_requests', outcome: 'admitted' });
   const ticket = decision.ticket;
   let settled = false;
+  // Settled after the answer (post-response work, drained by the Lambda handler): the caller never
+  // waits for it; until it lands, the reservation stands in for the real count.
   c.set('settleTokens', async (usedTokens: number) => {
     if (settled) return;
     settled = true;
-    try {
-      await deps.limiter.settleTokens(ticket, usedTokens);
-    } catch (error) {
-      deps.telemetry.error('token settlement failed', { requestId: c.get('requestId'), error: (error as Error).name, usedTokens });
-    }
+    deps.background.track(
+      deps.limiter.settleTokens(ticket, usedTokens).catch((error: unknown) => {
+        deps.telemetry.error('token settlement failed', { requestId: c.get('requestId'), error: (error as Error).name, usedTokens });
+      }),
+    );
   });
   return {
     ok: true,
