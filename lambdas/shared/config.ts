@@ -47,6 +47,7 @@ const EnvSchema = z.object({
   USAGE_TABLE: z.string().min(3).default('hybrid-orchestrator-usage'),
   USAGE_AGGREGATES_TABLE: z.string().min(3).default('hybrid-orchestrator-usage-aggregates'),
   USAGE_RETENTION_DAYS: int(1, 3650).default(90),
+  AGGREGATE_SHARDS: int(1, 100).default(1),
   PRICES_FILE: optionalString,
   PRICES_JSON: optionalString,
   BUDGET_DAILY_USD: z.coerce.number().positive().optional(),
@@ -106,7 +107,7 @@ export interface AppConfig {
     defaults: FlagValues;
   };
   legacy: LegacyTarget;
-  usage: { recordsTable: string; aggregatesTable: string; retentionSeconds: number; prices: PriceTable };
+  usage: { recordsTable: string; aggregatesTable: string; retentionSeconds: number; prices: PriceTable; aggregateShards: number };
   alerts: {
     /** SNS topic on AWS; locally alerts go to stdout and `file`. */
     topicArn: string | undefined;
@@ -227,7 +228,7 @@ export function loadConfig(runtime: Runtime, source: NodeJS.ProcessEnv = process
       defaults: flagDefaults,
     },
     legacy: { provider: env.LEGACY_PROVIDER, model: env.LEGACY_MODEL },
-    usage: { recordsTable: env.USAGE_TABLE, aggregatesTable: env.USAGE_AGGREGATES_TABLE, retentionSeconds: env.USAGE_RETENTION_DAYS * 86_400, prices },
+    usage: { recordsTable: env.USAGE_TABLE, aggregatesTable: env.USAGE_AGGREGATES_TABLE, retentionSeconds: env.USAGE_RETENTION_DAYS * 86_400, prices, aggregateShards: env.AGGREGATE_SHARDS },
     alerts: {
       topicArn: env.ALERTS_TOPIC_ARN,
       file: env.ALERTS_FILE ?? join(env.DATA_DIR ?? '.local', 'alerts.jsonl'),

@@ -166,7 +166,11 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
   const background = new BackgroundTasks((error) =>
     telemetry.error('post-response work failed', { error: (error as Error).name, message: (error as Error).message }),
   );
-  const usage = new DynamoDbUsageStore(dynamo, { records: config.usage.recordsTable, aggregates: config.usage.aggregatesTable });
+  const usage = new DynamoDbUsageStore(
+    dynamo,
+    { records: config.usage.recordsTable, aggregates: config.usage.aggregatesTable },
+    { shards: config.usage.aggregateShards, random },
+  );
   const alerts = overrides.alerts ?? alertPublisher(config, telemetry);
   const ledger = new UsageLedger(
     usage,

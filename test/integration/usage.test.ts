@@ -161,6 +161,24 @@ describe('usage and cost', () => {
   });
 });
 
+describe('sharded aggregate cells', () => {
+  it('spreads the shared cells over AGGREGATE_SHARDS items and still sums to the records', async () => {
+    const gw = await startTestGateway({ overrides: { clock: new FakeClock(T0) }, env: { AGGREGATE_SHARDS: '4' } });
+    try {
+      await Promise.all(Array.from({ length: 40 }, () => gw.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody()) })));
+      await gw.gateway.background.drain();
+      const records = await gw.gateway.usage.recordsOfDay(DAY);
+      const usage = await (await gw.call(`/admin/usage?from=${DAY}&groupBy=model`, { key: ADMIN_KEY })).json();
+      expect(usage.data).toEqual([expect.objectContaining({ key: 'gpt-4o-mini', requests: 40, costMicros: records.reduce((a, r) => a + (r.costMicros ?? 0), 0) })]);
+      const cells = (await gw.gateway.usage.aggregates(DAY, DAY)).filter((r) => r.kind === 'detail');
+      expect(cells.length).toBeGreaterThan(1);
+      expect(cells.length).toBeLessThanOrEqual(4);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe('unpriced models', () => {
   it('records the cost as unpriced, never as $0', async () => {
     const prices = { version: 't', currency: 'USD', source: 'test', models: { openai: { 'gpt-4o': { input: 2.5, output: 10 } } } };

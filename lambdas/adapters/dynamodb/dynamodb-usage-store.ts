@@ -7,6 +7,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AlertMarkers, SpendTotals } from '../../core/alerts';
 import type { DailyReport, ReportStore } from '../../core/daily-report';
+import type { Random } from '../../core/ports';
 import type { AggregateCounts, AggregateRow, UsageStore } from '../../core/usage-ledger';
 import type { UsageRecord } from '../../core/usage-record';
 
@@ -22,6 +23,11 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tables: { records: string; aggregates: string },
+    /**
+     * Write shards of the detail cells, the items every user's requests share: each write picks one
+     * at random, reads sum them. Spend totals are never sharded (a budget crossing needs one counter).
+     */
+    private readonly sharding: { shards: number; random: Random } = { shards: 1, random: { next: () => 0, bytes: (n) => new Uint8Array(n) } },
   ) {}
 
   async putRecord(record: UsageRecord, expiresAt: number): Promise<boolean> {
@@ -52,7 +58,7 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
     const total = (wanted: boolean, pk: string, sk: string, labels: Record<string, string>) =>
       wanted ? this.add(pk, sk, counts, expiresAt, labels, true) : Promise.resolve(null);
     const [, userDay, dayTotal, monthTotal, userMonth] = await Promise.all([
-      this.add(day, `x#${detail.hour}#${detail.taskType}#${detail.provider}#${detail.model}`, counts, expiresAt, { kind: 'detail', day: record.day, ...detail }),
+      this.add(day, `x#${detail.hour}#${detail.taskType}#${detail.provider}#${detail.model}${this.shardSuffix()}`, counts, expiresAt, { kind: 'detail', day: record.day, ...detail }),
       // The user's day cell serves groupBy=user, and the per-user daily budget reads it back.
       this.add(day, `u#${userId}`, counts, expiresAt, { kind: 'user', day: record.day, userId }, totals.userDay),
       total(totals.day, day, 'total', { kind: 'total', day: record.day }),
@@ -60,6 +66,11 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
       total(totals.userMonth, month, `u#${userId}`, { kind: 'user', month: month.slice(2), userId }),
     ]);
     return { day: dayTotal, month: monthTotal, userDay, userMonth };
+  }
+
+  private shardSuffix(): string {
+    const { shards, random } = this.sharding;
+    return shards > 1 ? `#${Math.floor(random.next() * shards)}` : '';
   }
 
   /** One ADD update of a cell; returns its cost after the addition when asked. */
