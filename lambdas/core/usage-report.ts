@@ -47,7 +47,8 @@ export interface CostOverview {
 
 /**
  * Today, month to date per provider, and a month-end forecast: month to date plus the average daily
- * cost of the last 7 complete days (fewer early in the month; today's pace on the 1st) times the days left.
+ * cost of the last 7 complete days of the month (fewer early in the month; today's pace when those
+ * days have no spend) times the days left.
  */
 export function costOverview(monthRows: AggregateRow[], now: number): CostOverview {
   const iso = new Date(now).toISOString();
@@ -67,9 +68,11 @@ export function costOverview(monthRows: AggregateRow[], now: number): CostOvervi
   const completeDays = Math.min(7, dayOfMonth - 1);
   let dailyRate: number;
   let basis: string;
-  if (completeDays > 0) {
-    const from = new Date(Date.parse(`${today}T00:00:00Z`) - completeDays * 86_400_000).toISOString().slice(0, 10);
-    dailyRate = costOf(details.filter((r) => r.day >= from && r.day < today)) / completeDays;
+  const from = new Date(Date.parse(`${today}T00:00:00Z`) - completeDays * 86_400_000).toISOString().slice(0, 10);
+  const trailing = completeDays > 0 ? costOf(details.filter((r) => r.day >= from && r.day < today)) : 0;
+  // No spend in the complete days (the 1st of the month, or a new deployment): today's pace is all there is.
+  if (trailing > 0) {
+    dailyRate = trailing / completeDays;
     basis = `average of the last ${completeDays} complete day${completeDays === 1 ? '' : 's'}`;
   } else {
     dailyRate = elapsedToday > 0 ? todayMicros / elapsedToday : 0;

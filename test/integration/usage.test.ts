@@ -155,8 +155,9 @@ describe('usage and cost', () => {
     expect(costs.today).toEqual({ day: DAY, costMicros: total, costUsd: total / 1e6 });
     expect(costs.monthToDate.costMicros).toBe(total);
     expect(costs.monthToDate.byProvider.map((p: { provider: string }) => p.provider).sort()).toEqual(['azure-openai', 'openai']);
-    // No spend in the 7 days before today: the forecast is what was already spent.
-    expect(costs.forecast).toMatchObject({ monthEndMicros: total, dailyRateUsd: 0, basis: 'average of the last 7 complete days' });
+    // No spend in the 7 days before today: today's pace (10:30 UTC, 7/16 of the day gone) over the 30 days of November.
+    const pace = total / (10.5 / 24);
+    expect(costs.forecast).toMatchObject({ basis: "today's pace so far", monthEndMicros: Math.round(total + pace * (30 - 23 + (1 - 10.5 / 24))) });
     expect(costs.priceVersion).toBe('2026-11-01');
   });
 });

@@ -45,6 +45,12 @@ describe('costOverview', () => {
     expect(overview.forecast).toEqual({ monthEndMicros: 22_900_000, monthEndUsd: 22.9, dailyRateUsd: 1, basis: 'average of the last 7 complete days' });
   });
 
+  it('uses today’s pace when the complete days have no spend', () => {
+    const overview = costOverview([detail('2026-11-20', 'openai', 500_000)], Date.parse('2026-11-20T12:00:00Z'));
+    // 0.5 in half a day = 1.00 a day; 0.5 + 1.00 x 10.5 days left
+    expect(overview.forecast).toEqual({ monthEndMicros: 11_000_000, monthEndUsd: 11, dailyRateUsd: 1, basis: "today's pace so far" });
+  });
+
   it('uses today’s pace on the first of the month', () => {
     const overview = costOverview([detail('2026-12-01', 'openai', 250_000)], Date.parse('2026-12-01T06:00:00Z'));
     // 0.25 in a quarter day = 1.00 a day, over 31 days
