@@ -7,6 +7,7 @@ import dynalite from 'dynalite';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TableDefinition } from '../shared/tables';
+import { drain } from './drain';
 
 export interface LocalDynamo {
   endpoint: string;
@@ -25,17 +26,7 @@ export async function startDynalite(options: { path?: string; port?: number } = 
     endpoint: `http://127.0.0.1:${port}`,
     // Lets requests in flight finish first: dynalite throws (and takes the process down) when a
     // request is still writing after its database closed.
-    close: () =>
-      new Promise<void>((resolve) => {
-        const idle = setInterval(() => server.closeIdleConnections(), 20);
-        const force = setTimeout(() => server.closeAllConnections(), 2000);
-        server.close(() => {
-          clearInterval(idle);
-          clearTimeout(force);
-          resolve();
-        });
-        server.closeIdleConnections();
-      }),
+    close: () => drain(server, 2000, 20),
   };
 }
 

@@ -13,6 +13,7 @@ import type { ProviderId } from '../core/route-table';
 import { loadConfig, type AppConfig } from '../shared/config';
 import { buildGateway, type ContainerOverrides, type Gateway } from '../shared/container';
 import { API_KEYS_TABLE, RATE_LIMITS_TABLE, USAGE_AGGREGATES_TABLE, USAGE_TABLE } from '../shared/tables';
+import { drain } from './drain';
 import { ensureTables, startDynalite } from './dynamodb-local';
 import { SimulatedOnlyFansGateway } from './simulated-onlyfans';
 import { parseSimFail, SimulatedUpstream } from './simulated-upstream';
@@ -32,21 +33,6 @@ export interface LocalGateway {
   onlyfans: SimulatedOnlyFansGateway | undefined;
   dynamoEndpoint: string;
   close(): Promise<void>;
-}
-
-/** Stops accepting connections, lets requests in flight finish for up to `graceMs`, then cuts the rest. */
-function drain(server: Server, graceMs: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const force = setTimeout(() => server.closeAllConnections(), graceMs);
-    // Keep-alive connections turn idle as their requests finish: close them as they do.
-    const idle = setInterval(() => server.closeIdleConnections(), 50);
-    server.close(() => {
-      clearTimeout(force);
-      clearInterval(idle);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
 }
 
 export interface LocalGatewayOptions {
