@@ -8,17 +8,19 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { previousUtcDay } from '../lambdas/core/daily-report';
+import { UtcDaySchema } from '../lambdas/core/utc-day';
 
 async function main() {
   const { values } = parseArgs({
     options: {
-      date: { type: 'string', default: new Date(Date.now() - 86_400_000).toISOString().slice(0, 10) },
+      date: { type: 'string', default: previousUtcDay(Date.now()) },
       url: { type: 'string', default: process.env['GATEWAY_URL'] ?? `http://127.0.0.1:${process.env['PORT'] ?? 3000}` },
       key: { type: 'string', default: process.env['LOCAL_ADMIN_KEY'] ?? 'sk-local-admin-key' },
       out: { type: 'string', default: join('.local', 'reports') },
     },
   });
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(values.date)) throw new Error('--date must be YYYY-MM-DD');
+  if (!UtcDaySchema.safeParse(values.date).success) throw new Error('--date must be a UTC date, YYYY-MM-DD');
   let response: Response;
   try {
     response = await fetch(`${values.url}/admin/reports/daily?date=${values.date}`, {

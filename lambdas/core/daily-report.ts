@@ -5,6 +5,7 @@
  */
 import type { AlertMarkers, AlertPublisher } from './alerts';
 import type { UsageRecord } from './usage-record';
+import { shiftDay, utcDay } from './utc-day';
 
 interface Totals {
   requests: number;
@@ -143,7 +144,7 @@ export async function runDailyReport(
   day: string,
   deps: { records: ReportSources; store: ReportStore; alerts: AlertPublisher; markers: AlertMarkers; now: number },
 ): Promise<{ report: DailyReport; text: string; announced: boolean }> {
-  const previousDay = new Date(Date.parse(`${day}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+  const previousDay = shiftDay(day, -1);
   const [records, previous] = await Promise.all([deps.records.recordsOfDay(day), deps.records.recordsOfDay(previousDay)]);
   const report = buildDailyReport(day, records, previousDay, previous);
   const text = reportText(report);
@@ -164,5 +165,5 @@ export async function runDailyReport(
 
 /** The UTC day before the instant `now` (what the 00:15 UTC run reports). */
 export function previousUtcDay(now: number): string {
-  return new Date(now - 86_400_000).toISOString().slice(0, 10);
+  return shiftDay(utcDay(now), -1);
 }

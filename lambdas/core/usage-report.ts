@@ -1,5 +1,6 @@
 /** Reads over the usage aggregates: grouped usage for a date range, and today's and the month's costs with a forecast. */
 import type { AggregateCounts, AggregateRow } from './usage-ledger';
+import { dayStart, shiftDay, utcDay } from './utc-day';
 
 export const GROUP_BY = ['provider', 'model', 'user', 'task', 'hour'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
@@ -51,8 +52,7 @@ export interface CostOverview {
  * days have no spend) times the days left.
  */
 export function costOverview(monthRows: AggregateRow[], now: number): CostOverview {
-  const iso = new Date(now).toISOString();
-  const today = iso.slice(0, 10);
+  const today = utcDay(now);
   const details = monthRows.filter((r) => r.kind === 'detail');
   const costOf = (rows: AggregateRow[]) => rows.reduce((sum, r) => sum + r.costMicros, 0);
   const todayMicros = costOf(details.filter((r) => r.day === today));
@@ -64,11 +64,11 @@ export function costOverview(monthRows: AggregateRow[], now: number): CostOvervi
   const date = new Date(now);
   const dayOfMonth = date.getUTCDate();
   const daysInMonth = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 0)).getUTCDate();
-  const elapsedToday = (now - Date.parse(`${today}T00:00:00Z`)) / 86_400_000;
+  const elapsedToday = (now - dayStart(today)) / 86_400_000;
   const completeDays = Math.min(7, dayOfMonth - 1);
   let dailyRate: number;
   let basis: string;
-  const from = new Date(Date.parse(`${today}T00:00:00Z`) - completeDays * 86_400_000).toISOString().slice(0, 10);
+  const from = shiftDay(today, -completeDays);
   const trailing = completeDays > 0 ? costOf(details.filter((r) => r.day >= from && r.day < today)) : 0;
   // No spend in the complete days (the 1st of the month, or a new deployment): today's pace is all there is.
   if (trailing > 0) {

@@ -5,12 +5,13 @@
  */
 import * as z from 'zod';
 import { previousUtcDay } from '../core/daily-report';
+import { UtcDaySchema } from '../core/utc-day';
 import { loadConfig } from '../shared/config';
 import { buildReporter } from '../shared/container';
 
 const reporter = buildReporter(loadConfig('aws'));
 
-const EventSchema = z.object({ day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(), time: z.string().optional() }).loose();
+const EventSchema = z.object({ day: UtcDaySchema.optional(), time: z.string().optional() }).loose();
 
 export async function handler(event: unknown): Promise<{ day: string; announced: boolean; requests: number; costUsd: number }> {
   const parsed = EventSchema.safeParse(event ?? {});

@@ -10,14 +10,11 @@ import type { DailyReport, ReportStore } from '../../core/daily-report';
 import type { Random } from '../../core/ports';
 import type { AggregateCounts, AggregateRow, UsageStore } from '../../core/usage-ledger';
 import type { UsageRecord } from '../../core/usage-record';
+import { daysBetween } from '../../core/utc-day';
 
 const COUNT_FIELDS = ['requests', 'errors', 'fallbacks', 'inputTokens', 'outputTokens', 'cachedTokens', 'costMicros', 'unpriced', 'estimated', 'latencyMs'] as const;
 /** Aggregates outlive the records: 400 days, for year-over-year comparisons. */
 const AGGREGATE_RETENTION_SECONDS = 400 * 86_400;
-
-function* daysBetween(from: string, to: string): Generator<string> {
-  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) yield new Date(t).toISOString().slice(0, 10);
-}
 
 export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore {
   constructor(
@@ -103,7 +100,7 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
   async aggregates(from: string, to: string): Promise<AggregateRow[]> {
     const rows: AggregateRow[] = [];
     await Promise.all(
-      [...daysBetween(from, to)].map(async (day) => {
+      daysBetween(from, to).map(async (day) => {
         for (const item of await this.queryAll({ TableName: this.tables.aggregates, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `d#${day}` } })) {
           const counts = Object.fromEntries(COUNT_FIELDS.map((f) => [f, Number(item[f] ?? 0)])) as unknown as AggregateCounts;
           if (item['kind'] === 'detail') {

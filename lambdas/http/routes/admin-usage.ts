@@ -5,14 +5,15 @@
 import { Hono } from 'hono';
 import * as z from 'zod';
 import { costOverview, GROUP_BY, groupUsage } from '../../core/usage-report';
+import { dayStart, utcDay, UtcDaySchema } from '../../core/utc-day';
 import type { AppDeps, AppEnv } from '../context';
 import { badRequest, errorResponse } from '../errors';
 import { validate } from '../validation';
 
-const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a UTC date, YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), 'is not a date');
 const MAX_DAYS = 92;
 
-const UsageQuerySchema = z.object({ from: Day.optional(), to: Day.optional(), groupBy: z.enum(GROUP_BY).default('provider') });
+const UsageQuerySchema = z.object({ from: UtcDaySchema.optional(), to: UtcDaySchema.optional(), groupBy: z.enum(GROUP_BY).default('provider') });
+const DateQuery = z.object({ date: UtcDaySchema });
 
 export function adminUsageRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
@@ -20,12 +21,11 @@ export function adminUsageRoutes(deps: AppDeps) {
   app.get('/admin/usage', async (c) => {
     const parsed = validate(UsageQuerySchema, { from: c.req.query('from'), to: c.req.query('to'), groupBy: c.req.query('groupBy') });
     if (!parsed.ok) return errorResponse(c, 400, parsed.error);
-    const today = new Date(deps.clock.now()).toISOString().slice(0, 10);
+    const today = utcDay(deps.clock.now());
     const from = parsed.value.from ?? parsed.value.to ?? today;
     const to = parsed.value.to ?? (parsed.value.from ? today : from);
     if (from > to) return errorResponse(c, 400, badRequest('`from` must not be after `to`.', 'from'));
-    const days = (Date.parse(to) - Date.parse(from)) / 86_400_000 + 1;
-    if (days > MAX_DAYS) return errorResponse(c, 400, badRequest(`At most ${MAX_DAYS} days per query.`, 'to'));
+    if ((dayStart(to) - dayStart(from)) / 86_400_000 + 1 > MAX_DAYS) return errorResponse(c, 400, badRequest(`At most ${MAX_DAYS} days per query.`, 'to'));
     // This instance's own recent requests are counted before answering.
     await deps.background.drain();
     const { groups, totals } = groupUsage(await deps.usage.aggregates(from, to), parsed.value.groupBy);
@@ -34,13 +34,11 @@ export function adminUsageRoutes(deps: AppDeps) {
 
   app.get('/admin/costs', async (c) => {
     const now = deps.clock.now();
-    const today = new Date(now).toISOString().slice(0, 10);
+    const today = utcDay(now);
     await deps.background.drain();
     const rows = await deps.usage.aggregates(`${today.slice(0, 8)}01`, today);
     return c.json({ object: 'costs', currency: 'USD', priceVersion: deps.prices.version, priceSource: deps.prices.source, ...costOverview(rows, now) });
   });
-
-  const DateQuery = z.object({ date: Day });
 
   /** Builds (or rebuilds, identically) a day's report, stores it, and announces it once. */
   app.post('/admin/reports/daily', async (c) => {
