@@ -3,6 +3,7 @@ import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocum
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { ApiKeyRecord } from '../../core/api-keys';
 import type { ApiKeyStore } from '../../core/ports';
+import { queryAll } from './queries';
 
 export class DynamoDbApiKeyStore implements ApiKeyStore {
   constructor(
@@ -33,22 +34,13 @@ export class DynamoDbApiKeyStore implements ApiKeyStore {
   }
 
   async listByUser(userId: string): Promise<ApiKeyRecord[]> {
-    const items: ApiKeyRecord[] = [];
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const out = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: 'byUser',
-          KeyConditionExpression: 'userId = :u',
-          ExpressionAttributeValues: { ':u': userId },
-          ExclusiveStartKey: cursor,
-        }),
-      );
-      items.push(...((out.Items ?? []) as ApiKeyRecord[]));
-      cursor = out.LastEvaluatedKey;
-    } while (cursor);
-    return items;
+    const items = await queryAll(this.client, {
+      TableName: this.tableName,
+      IndexName: 'byUser',
+      KeyConditionExpression: 'userId = :u',
+      ExpressionAttributeValues: { ':u': userId },
+    });
+    return items as unknown as ApiKeyRecord[];
   }
 
   async revoke(keyHash: string, revokedAt: string): Promise<boolean> {

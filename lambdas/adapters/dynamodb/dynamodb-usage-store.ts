@@ -3,14 +3,14 @@
  * one single-item `ADD` update per cell the record belongs to (day x hour x task x provider x model,
  * day x user, day total, month total, month x user), in parallel, never a transaction.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AlertMarkers, SpendTotals } from '../../core/alerts';
 import type { DailyReport, ReportStore } from '../../core/daily-report';
 import type { Random } from '../../core/ports';
 import type { AggregateCounts, AggregateRow, UsageStore } from '../../core/usage-ledger';
 import type { UsageRecord } from '../../core/usage-record';
-import { daysBetween } from '../../core/utc-day';
+import { dayStart, daysBetween } from '../../core/utc-day';
+import { putIfAbsent, queryAll } from './queries';
 
 const COUNT_FIELDS = ['requests', 'errors', 'fallbacks', 'inputTokens', 'outputTokens', 'cachedTokens', 'costMicros', 'unpriced', 'estimated', 'latencyMs'] as const;
 /** Aggregates outlive the records: 400 days, for year-over-year comparisons. */
@@ -27,18 +27,10 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
     private readonly sharding: { shards: number; random: Random } = { shards: 1, random: { next: () => 0, bytes: (n) => new Uint8Array(n) } },
   ) {}
 
-  async putRecord(record: UsageRecord, expiresAt: number): Promise<boolean> {
+  putRecord(record: UsageRecord, expiresAt: number): Promise<boolean> {
     // Nulls are left out, so sparse attributes stay absent rather than typed NULL.
     const item = Object.fromEntries(Object.entries({ ...record, expiresAt }).filter(([, v]) => v !== null));
-    try {
-      await this.client.send(
-        new PutCommand({ TableName: this.tables.records, Item: item, ConditionExpression: 'attribute_not_exists(requestId)' }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return putIfAbsent(this.client, this.tables.records, item, 'requestId');
   }
 
   async addToAggregates(record: UsageRecord, counts: AggregateCounts, totals: Record<keyof SpendTotals, boolean>): Promise<SpendTotals> {
@@ -101,7 +93,7 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
     const rows: AggregateRow[] = [];
     await Promise.all(
       daysBetween(from, to).map(async (day) => {
-        for (const item of await this.queryAll({ TableName: this.tables.aggregates, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `d#${day}` } })) {
+        for (const item of await queryAll(this.client, { TableName: this.tables.aggregates, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `d#${day}` } })) {
           const counts = Object.fromEntries(COUNT_FIELDS.map((f) => [f, Number(item[f] ?? 0)])) as unknown as AggregateCounts;
           if (item['kind'] === 'detail') {
             rows.push({ ...counts, kind: 'detail', day, hour: String(item['hour']), taskType: String(item['taskType']), provider: String(item['provider']), model: String(item['model']) });
@@ -115,7 +107,7 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
   }
 
   async recordsOfDay(day: string): Promise<UsageRecord[]> {
-    const items = await this.queryAll({ TableName: this.tables.records, IndexName: 'byDay', KeyConditionExpression: '#day = :day', ExpressionAttributeNames: { '#day': 'day' }, ExpressionAttributeValues: { ':day': day } });
+    const items = await queryAll(this.client, { TableName: this.tables.records, IndexName: 'byDay', KeyConditionExpression: '#day = :day', ExpressionAttributeNames: { '#day': 'day' }, ExpressionAttributeValues: { ':day': day } });
     return items.map((item) => {
       const { expiresAt: _expiresAt, ...rest } = item;
       const nullable = ['userId', 'keyId', 'taskType', 'path', 'provider', 'model', 'costMicros', 'timeToFirstTokenMs', 'errorClass'] as const;
@@ -123,42 +115,23 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
     });
   }
 
-  private async queryAll(input: ConstructorParameters<typeof QueryCommand>[0]): Promise<Array<Record<string, unknown>>> {
-    const items: Array<Record<string, unknown>> = [];
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const out = await this.client.send(new QueryCommand({ ...input, ...(cursor ? { ExclusiveStartKey: cursor } : {}) }));
-      items.push(...((out.Items ?? []) as Array<Record<string, unknown>>));
-      cursor = out.LastEvaluatedKey;
-    } while (cursor);
-    return items;
-  }
-
   /** The report of a day, as JSON and text, under `report` / `<day>` (a re-run overwrites it with the same content). */
   async save(report: DailyReport, text: string): Promise<void> {
     await this.client.send(
       new PutCommand({
         TableName: this.tables.aggregates,
-        Item: { pk: 'report', sk: report.day, json: JSON.stringify(report), text, expiresAt: Math.floor(Date.parse(`${report.day}T00:00:00Z`) / 1000) + AGGREGATE_RETENTION_SECONDS },
+        Item: { pk: 'report', sk: report.day, json: JSON.stringify(report), text, expiresAt: Math.floor(dayStart(report.day) / 1000) + AGGREGATE_RETENTION_SECONDS },
       }),
     );
   }
 
   async report(day: string): Promise<{ report: DailyReport; text: string } | undefined> {
-    const items = await this.queryAll({ TableName: this.tables.aggregates, KeyConditionExpression: 'pk = :pk AND sk = :sk', ExpressionAttributeValues: { ':pk': 'report', ':sk': day } });
-    const item = items[0];
+    const out = await this.client.send(new GetCommand({ TableName: this.tables.aggregates, Key: { pk: 'report', sk: day } }));
+    const item = out.Item;
     return item ? { report: JSON.parse(String(item['json'])) as DailyReport, text: String(item['text']) } : undefined;
   }
 
-  async claim(key: string, expiresAt: number): Promise<boolean> {
-    try {
-      await this.client.send(
-        new PutCommand({ TableName: this.tables.aggregates, Item: { pk: 'alert', sk: key, expiresAt }, ConditionExpression: 'attribute_not_exists(pk)' }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+  claim(key: string, expiresAt: number): Promise<boolean> {
+    return putIfAbsent(this.client, this.tables.aggregates, { pk: 'alert', sk: key, expiresAt }, 'pk');
   }
 }
