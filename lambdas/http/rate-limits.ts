@@ -4,6 +4,7 @@
  */
 import type { Context } from 'hono';
 import type { Principal } from '../core/api-keys';
+import type { PolicyName } from '../core/rate-limit/policies';
 import type { HeaderWindow, LimitDecision } from '../core/rate-limit/rate-limiter';
 import { formatResetDuration } from '../core/rate-limit/windows';
 import type { AppDeps, AppEnv } from './context';
@@ -51,12 +52,33 @@ export function refusalSpec(decision: Extract<LimitDecision, { allowed: false }>
   };
 }
 
+/** A refused request: its `rateLimit` outcome for the log line and metrics, and its 429. */
+export function noteRefusal(c: Context<AppEnv>, policy: PolicyName, decision: Extract<LimitDecision, { allowed: false }>): ErrorSpec {
+  c.set('rateLimit', { policy, outcome: decision.reason, blocking: decision.blocking.map(({ counter, window }) => ({ counter, window })) });
+  return refusalSpec(decision, policy);
+}
+
 export const limiterUnavailableSpec: ErrorSpec = {
   message: 'Rate limiting is temporarily unavailable, so the request was not processed; retry shortly.',
   type: 'service_unavailable',
   code: 'rate_limiter_unavailable',
   retryAfterSeconds: 1,
 };
+
+/**
+ * The limiter's store failed: an error log line naming the policy and fail mode, and the request's
+ * `rateLimit` outcome (which the `RateLimiterErrors` metric counts).
+ */
+export function noteLimiterFailure(c: Context<AppEnv>, deps: AppDeps, policy: PolicyName, failMode: 'closed' | 'open', error: unknown): void {
+  deps.telemetry.error('rate limiter unavailable', {
+    requestId: c.get('requestId'),
+    policy,
+    failMode,
+    error: (error as Error).name,
+    message: (error as Error).message,
+  });
+  c.set('rateLimit', { policy, outcome: failMode === 'open' ? 'admitted_fail_open' : 'limiter_unavailable' });
+}
 
 /** What admission decided, to answer once authentication has also finished. */
 export type AdmitOutcome =
@@ -76,24 +98,14 @@ export async function admitAiRequest(c: Context<AppEnv>, deps: AppDeps, principa
   try {
     decision = await deps.limiter.admit({ userId: principal.userId, plan: principal.plan, policy: 'ai_requests', reserveTokens });
   } catch (error) {
-    deps.telemetry.error('rate limiter unavailable', {
-      requestId: c.get('requestId'),
-      policy: 'ai_requests',
-      failMode: deps.rateLimitFailMode,
-      error: (error as Error).name,
-      message: (error as Error).message,
-    });
-    if (deps.rateLimitFailMode === 'open') {
-      c.set('rateLimit', { policy: 'ai_requests', outcome: 'admitted_fail_open' });
-      return { ok: true, headers: [], undo: async () => undefined };
-    }
-    c.set('rateLimit', { policy: 'ai_requests', outcome: 'limiter_unavailable' });
-    return { ok: false, status: 503, spec: limiterUnavailableSpec, headers: [] };
+    noteLimiterFailure(c, deps, 'ai_requests', deps.rateLimitFailMode, error);
+    return deps.rateLimitFailMode === 'open'
+      ? { ok: true, headers: [], undo: async () => undefined }
+      : { ok: false, status: 503, spec: limiterUnavailableSpec, headers: [] };
   }
   const headers = limitHeaders(decision);
   if (!decision.allowed) {
-    c.set('rateLimit', { policy: 'ai_requests', outcome: decision.reason, blocking: decision.blocking.map(({ counter, window }) => ({ counter, window })) });
-    return { ok: false, status: 429, spec: refusalSpec(decision, 'ai_requests'), headers };
+    return { ok: false, status: 429, spec: noteRefusal(c, 'ai_requests', decision), headers };
   }
   c.set('rateLimit', { policy: 'ai_requests', outcome: 'admitted' });
   const ticket = decision.ticket;

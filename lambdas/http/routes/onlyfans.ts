@@ -6,7 +6,7 @@ import { Hono } from 'hono';
 import * as z from 'zod';
 import type { AppDeps, AppEnv } from '../context';
 import { badRequest, errorResponse } from '../errors';
-import { limiterUnavailableSpec, refusalSpec, setLimitHeaders } from '../rate-limits';
+import { limiterUnavailableSpec, noteLimiterFailure, noteRefusal, setLimitHeaders } from '../rate-limits';
 import { parseJsonBody } from '../validation';
 
 const id = z.string().min(1).max(128);
@@ -34,14 +34,8 @@ export function onlyFansRoutes(deps: AppDeps) {
     try {
       outcome = await deps.messages.send(c.get('principal'), { creatorId, fanId, text, ...(mediaIds ? { mediaIds } : {}) }, idempotencyKey);
     } catch (error) {
-      deps.telemetry.error('rate limiter unavailable', {
-        requestId: c.get('requestId'),
-        policy: 'onlyfans_messaging',
-        failMode: 'closed',
-        error: (error as Error).name,
-        message: (error as Error).message,
-      });
-      c.set('rateLimit', { policy: 'onlyfans_messaging', outcome: 'limiter_unavailable' });
+      // Compliance first: messaging always fails closed.
+      noteLimiterFailure(c, deps, 'onlyfans_messaging', 'closed', error);
       return errorResponse(c, 503, limiterUnavailableSpec);
     }
 
@@ -57,13 +51,8 @@ export function onlyFansRoutes(deps: AppDeps) {
         c.header('idempotent-replayed', 'true');
         return c.body(outcome.body, outcome.status as 202, { 'content-type': 'application/json' });
       case 'refused':
-        c.set('rateLimit', {
-          policy: 'onlyfans_messaging',
-          outcome: outcome.decision.reason,
-          blocking: outcome.decision.blocking.map(({ counter, window }) => ({ counter, window })),
-        });
         setLimitHeaders(c, outcome.decision);
-        return errorResponse(c, 429, refusalSpec(outcome.decision, 'onlyfans_messaging'));
+        return errorResponse(c, 429, noteRefusal(c, 'onlyfans_messaging', outcome.decision));
       case 'in_progress':
         return errorResponse(c, 503, {
           message: 'A request with this Idempotency-Key is still being processed; retry shortly for its result.',
