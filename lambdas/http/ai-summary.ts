@@ -21,7 +21,6 @@ export function noteTrace(c: Context<AppEnv>, ai: AiSummary, trace: RouteTrace) 
   c.header('x-orchestrator-attempts', String(sent.length));
 }
 
-
 /** A fresh AI summary for a request about to be routed to `targets`, stored on the context. */
 export function startAiSummary(
   c: Context<AppEnv>,

@@ -1,4 +1,5 @@
-/** Test doubles of the core's ports: an exact clock, scripted randomness, an in-memory key store. */
+/** Test doubles of the core's ports: an exact clock, scripted randomness, an in-memory key store, a capturing alert publisher. */
+import type { Alert, AlertPublisher } from '../../lambdas/core/alerts';
 import type { ApiKeyRecord } from '../../lambdas/core/api-keys';
 import type { ApiKeyStore, Clock, Random } from '../../lambdas/core/ports';
 
@@ -56,4 +57,12 @@ export class InMemoryApiKeyStore implements ApiKeyStore {
     return true;
   }
   async ping() {}
+}
+
+/** An alert publisher that keeps what it was given. */
+export class CapturingAlerts implements AlertPublisher {
+  readonly sent: Alert[] = [];
+  async publish(alert: Alert) {
+    this.sent.push(alert);
+  }
 }

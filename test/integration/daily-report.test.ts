@@ -7,18 +7,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Alert, AlertPublisher } from '../../lambdas/core/alerts';
-import { FakeClock } from '../helpers/fakes';
+import { CapturingAlerts, FakeClock } from '../helpers/fakes';
 import { ADMIN_KEY, chatBody, startTestGateway, type TestGateway } from '../helpers/local-gateway';
 
 const run = promisify(execFile);
-
-class CapturingAlerts implements AlertPublisher {
-  readonly sent: Alert[] = [];
-  async publish(alert: Alert) {
-    this.sent.push(alert);
-  }
-}
 
 describe('daily report', () => {
   let gw: TestGateway;

@@ -3,8 +3,8 @@
  * follow RATE_LIMIT_FAIL_MODE, and the limiter failure is logged and counted either way.
  */
 import { startDynalite, type LocalDynamo } from '../../lambdas/local/dynamodb-local';
-import type { Alert } from '../../lambdas/core/alerts';
 import type { RequestSummary } from '../../lambdas/core/telemetry';
+import { CapturingAlerts } from '../helpers/fakes';
 import { chatBody, startTestGateway, type TestGateway } from '../helpers/local-gateway';
 
 describe('when DynamoDB is down', () => {
@@ -12,7 +12,7 @@ describe('when DynamoDB is down', () => {
   let closed: TestGateway;
   let open: TestGateway;
   const summaries: RequestSummary[] = [];
-  const alerts: Alert[] = [];
+  const alerts = new CapturingAlerts();
   const errors: Array<{ message: string; context: Record<string, unknown> }> = [];
   const telemetry = {
     record: (s: RequestSummary) => void summaries.push(s),
@@ -24,7 +24,7 @@ describe('when DynamoDB is down', () => {
   beforeAll(async () => {
     dynamo = await startDynalite();
     const env = { DYNAMODB_ENDPOINT: dynamo.endpoint, DYNAMODB_TIMEOUT_MS: '300', API_KEY_CACHE_TTL_SECONDS: '60' };
-    closed = await startTestGateway({ env, overrides: { telemetry, alerts: { publish: async (a) => void alerts.push(a) } } });
+    closed = await startTestGateway({ env, overrides: { telemetry, alerts } });
     open = await startTestGateway({ env: { ...env, RATE_LIMIT_FAIL_MODE: 'open' } });
     // Authenticate once while the table is up, so the keys are cached and the limiter is what fails.
     expect((await closed.call('/v1/models')).status).toBe(200);
@@ -58,7 +58,7 @@ describe('when DynamoDB is down', () => {
   it('raises one critical alert per kind even though the alert markers live in the failed store', async () => {
     for (let i = 0; i < 3; i += 1) await closed.call('/api/onlyfans/messages', { method: 'POST', body: JSON.stringify({ creatorId: 'c', fanId: 'f', text: 'hi' }) });
     await closed.gateway.background.drain();
-    const limiter = alerts.filter((a) => a.kind === 'critical' && a.subject.includes('limiter unavailable'));
+    const limiter = alerts.sent.filter((a) => a.kind === 'critical' && a.subject.includes('limiter unavailable'));
     expect(limiter).toHaveLength(1);
     expect(limiter[0]!.context).toMatchObject({ path: '/api/onlyfans/messages', status: 503, limiter: 'limiter_unavailable' });
   });

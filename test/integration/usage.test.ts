@@ -2,20 +2,12 @@
  * Usage records, costs, aggregates and alerts on the real app, dynalite and the simulated upstreams
  * (which report known `usage`), with an injected clock.
  */
-import type { Alert, AlertPublisher } from '../../lambdas/core/alerts';
 import type { UsageRecord } from '../../lambdas/core/usage-record';
-import { FakeClock } from '../helpers/fakes';
+import { CapturingAlerts, FakeClock } from '../helpers/fakes';
 import { ADMIN_KEY, chatBody, readSseData, startTestGateway, type TestGateway } from '../helpers/local-gateway';
 
 const T0 = Date.parse('2026-11-23T10:30:00.000Z');
 const DAY = '2026-11-23';
-
-class CapturingAlerts implements AlertPublisher {
-  readonly sent: Alert[] = [];
-  async publish(alert: Alert) {
-    this.sent.push(alert);
-  }
-}
 
 /** gpt-4o-mini on OpenAI and Azure: $0.15 / $0.60 per million -> micro-dollars, half up per kind. */
 const miniCost = (prompt: number, completion: number) => Math.floor((prompt * 150_000 + 500_000) / 1e6) + Math.floor((completion * 600_000 + 500_000) / 1e6);

@@ -19,7 +19,6 @@ import { deltaText, estimatedUsage } from '../token-estimate';
 import { choosePath, targetsFor } from '../rollout';
 import { parseJsonBody } from '../validation';
 
-
 /** The orchestrator's failure, answered in OpenAI shape with its status. */
 function failureResponse(c: Context<AppEnv>, ai: AiSummary, failure: FinalFailure): Response {
   ai.outcome = 'error';
