@@ -70,8 +70,3 @@ export function costMicros(price: ModelPrice, usage: Pick<Usage, 'promptTokens' 
   const cached = Math.min(usage.cachedTokens ?? 0, usage.promptTokens);
   return tokenCost(usage.promptTokens - cached, price.input) + tokenCost(cached, price.cachedInput) + tokenCost(usage.completionTokens, price.output);
 }
-
-/** Micro-dollars as a USD amount for display (`1234567` -> `1.234567`). */
-export function microsToUsd(micros: number): number {
-  return micros / 1e6;
-}

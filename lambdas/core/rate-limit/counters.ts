@@ -149,10 +149,6 @@ export class CounterEngine {
     }
   }
 
-  read(key: string): Promise<CounterState | null> {
-    return this.store.read(key);
-  }
-
   readMany(keys: string[]): Promise<Map<string, CounterState>> {
     return this.store.readMany(keys);
   }
