@@ -4,7 +4,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { readFileSync } from 'node:fs';
 import defaultRoutes from '../config/routes.json';
-import { parseRouteTable } from '../lambdas/core/route-table';
+import { parseRouteTable } from '../lambdas/core/ai/route-table';
 import { parsePolicies } from '../lambdas/core/rate-limit/policies';
 import { API_KEYS_TABLE, RATE_LIMITS_TABLE, TABLES, USAGE_AGGREGATES_TABLE, USAGE_TABLE } from '../lambdas/shared/tables';
 import { DailyReport } from './constructs/daily-report';

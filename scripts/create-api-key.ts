@@ -8,7 +8,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { parseArgs } from 'node:util';
 import { DynamoDbApiKeyStore } from '../lambdas/adapters/dynamodb/dynamodb-api-key-store';
-import { ApiKeyService, CreateApiKeySchema, describeKey } from '../lambdas/core/api-keys';
+import { ApiKeyService, CreateApiKeySchema, describeKey } from '../lambdas/core/access/api-keys';
 import { systemClock, systemRandom } from '../lambdas/shared/system';
 
 async function main() {

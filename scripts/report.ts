@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { previousUtcDay } from '../lambdas/core/daily-report';
+import { previousUtcDay } from '../lambdas/core/metering/daily-report';
 import { UtcDaySchema } from '../lambdas/core/utc-day';
 
 async function main() {

@@ -4,7 +4,7 @@
  * announce it twice.
  */
 import * as z from 'zod';
-import { previousUtcDay } from '../core/daily-report';
+import { previousUtcDay } from '../core/metering/daily-report';
 import { UtcDaySchema } from '../core/utc-day';
 import { loadConfig } from '../shared/config';
 import { buildReporter } from '../shared/container';

@@ -1,9 +1,9 @@
 /** The AI part of a request's log line and its `x-orchestrator-*` headers. */
 import type { Context } from 'hono';
-import type { RouteTrace } from '../core/orchestrator';
-import type { PlannedTarget, TaskType } from '../core/route-table';
-import type { TaskSource } from '../core/task';
-import type { RequestSummary } from '../core/telemetry';
+import type { RouteTrace } from '../core/ai/orchestrator';
+import type { PlannedTarget, TaskType } from '../core/ai/route-table';
+import type { TaskSource } from '../core/ai/task';
+import type { RequestSummary } from '../core/request-summary';
 import type { AppEnv } from './context';
 
 export type AiSummary = NonNullable<RequestSummary['ai']>;

@@ -5,7 +5,7 @@
  * a cache miss costs one round trip, not two.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import type { Principal, Role } from '../core/api-keys';
+import type { Principal, Role } from '../core/access/ports';
 import type { AppDeps, AppEnv } from './context';
 import { errorResponse } from './errors';
 import type { AdmitOutcome } from './rate-limits';

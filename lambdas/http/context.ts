@@ -1,15 +1,18 @@
 /** What the HTTP app needs, and what it keeps per request. */
-import type { ApiKeyService, Principal } from '../core/api-keys';
-import type { FlagStore } from '../core/flag-store';
-import type { MessageService } from '../core/messaging';
-import type { Orchestrator } from '../core/orchestrator';
+import type { ApiKeyService } from '../core/access/api-keys';
+import type { Principal } from '../core/access/ports';
+import type { FlagStore } from '../core/rollout/flag-store';
+import type { MessageService } from '../core/messaging/message-service';
+import type { Orchestrator } from '../core/ai/orchestrator';
 import type { RateLimiter } from '../core/rate-limit/rate-limiter';
 import type { BackgroundTasks } from '../core/background';
-import type { DailyReport } from '../core/daily-report';
-import type { Clock, TokenEstimator } from '../core/ports';
-import type { UsageStore } from '../core/usage-ledger';
-import type { LegacyTarget, RouteTable } from '../core/route-table';
-import type { RequestSummary, Telemetry } from '../core/telemetry';
+import type { DailyReport } from '../core/metering/ports';
+import type { Clock } from '../core/ports';
+import type { TokenEstimator } from '../core/ai/ports';
+import type { UsageStore } from '../core/metering/ports';
+import type { LegacyTarget, RouteTable } from '../core/ai/route-table';
+import type { RequestSummary } from '../core/request-summary';
+import type { Telemetry } from '../core/telemetry';
 
 /** Result of one readiness check. */
 export interface CheckResult {

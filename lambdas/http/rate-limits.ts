@@ -3,7 +3,7 @@
  * error shape, and admission of AI requests (request windows and token quota in one write).
  */
 import type { Context } from 'hono';
-import type { Principal } from '../core/api-keys';
+import type { Principal } from '../core/access/ports';
 import type { PolicyName } from '../core/rate-limit/policies';
 import type { HeaderWindow, LimitDecision } from '../core/rate-limit/rate-limiter';
 import { formatResetDuration } from '../core/rate-limit/windows';

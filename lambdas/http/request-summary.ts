@@ -1,7 +1,7 @@
 /** Builds the request's log summary from what the HTTP layer knows about it. */
 import type { Context } from 'hono';
 import type { Clock } from '../core/ports';
-import type { RequestSummary } from '../core/telemetry';
+import type { RequestSummary } from '../core/request-summary';
 import type { AppDeps, AppEnv } from './context';
 
 export function requestSummary(c: Context<AppEnv>, clock: Clock, status: number): RequestSummary {

@@ -1,7 +1,7 @@
 /** Per-request choice between the orchestrated and the legacy processing path, from the rollout flag. */
 import type { Context } from 'hono';
-import { decideRollout, type ProcessingPath } from '../core/flags';
-import { planLegacyRoute, planRoute, type PlannedTarget, type TaskType } from '../core/route-table';
+import { decideRollout, type ProcessingPath } from '../core/rollout/flags';
+import { planLegacyRoute, planRoute, type PlannedTarget, type TaskType } from '../core/ai/route-table';
 import type { AppDeps, AppEnv } from './context';
 
 /** Decides the caller's path, says so in `x-orchestrator-path` and in the request's log line. */

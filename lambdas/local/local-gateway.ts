@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { StaticCredentialSource } from '../adapters/providers/credentials';
-import type { ProviderId } from '../core/route-table';
+import type { ProviderId } from '../core/ai/route-table';
 import { loadConfig, type AppConfig } from '../shared/config';
 import { buildGateway, type ContainerOverrides, type Gateway } from '../shared/container';
 import { API_KEYS_TABLE, RATE_LIMITS_TABLE, USAGE_AGGREGATES_TABLE, USAGE_TABLE } from '../shared/tables';

@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ProviderId } from '../core/route-table';
+import type { ProviderId } from '../core/ai/route-table';
 
 export type SimFault =
   | { kind: 'status'; status: number; retryAfterMs?: number; retryAfter?: string; code?: string }

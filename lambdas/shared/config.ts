@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import * as z from 'zod';
 import defaultRoutes from '../../config/routes.json';
 import defaultPrices from '../../config/prices.json';
-import type { BudgetConfig } from '../core/alerts';
-import { parseFlagDocument, SAFE_DEFAULT_FLAGS, type FlagValues } from '../core/flags';
-import { parsePriceTable, type PriceTable } from '../core/pricing';
+import type { BudgetConfig } from '../core/metering/alerts';
+import { parseFlagDocument, SAFE_DEFAULT_FLAGS, type FlagValues } from '../core/rollout/flags';
+import { parsePriceTable, type PriceTable } from '../core/metering/pricing';
 import { parsePolicies, type RateLimitPolicies } from '../core/rate-limit/policies';
-import { parseRouteTable, ProviderIdSchema, type LegacyTarget, type RouteTable } from '../core/route-table';
+import { parseRouteTable, ProviderIdSchema, type LegacyTarget, type RouteTable } from '../core/ai/route-table';
 
 export type Runtime = 'aws' | 'local';
 

@@ -17,7 +17,7 @@ import {
 import type { IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { Effect, PolicyDocument, PolicyStatement, Role, ServicePrincipal, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { flagDocument, parseFlagDocument } from '../../lambdas/core/flags';
+import { flagDocument, parseFlagDocument } from '../../lambdas/core/rollout/flags';
 
 export interface FeatureFlagsProps {
   readonly namePrefix: string;

@@ -19,7 +19,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { BUNDLED_TOKENIZER } from '../../lambdas/adapters/tokenizer/tokenizer-estimator';
 import { nodeFunction } from './node-function';
-import type { ProviderId } from '../../lambdas/core/route-table';
+import type { ProviderId } from '../../lambdas/core/ai/route-table';
 
 export interface GatewayApiProps {
   readonly stage: string;

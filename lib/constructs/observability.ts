@@ -23,7 +23,7 @@ import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { PROVIDER_IDS, TASK_TYPES } from '../../lambdas/core/route-table';
+import { PROVIDER_IDS, TASK_TYPES } from '../../lambdas/core/ai/route-table';
 import { notifyingAlarm } from './alerts';
 
 export interface ObservabilityProps {

@@ -5,7 +5,7 @@
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { ProviderId } from '../../lambdas/core/route-table';
+import type { ProviderId } from '../../lambdas/core/ai/route-table';
 
 const PLACEHOLDERS: Record<ProviderId, Record<string, string>> = {
   openai: { apiKey: '' },

@@ -1,7 +1,8 @@
 /** Test doubles of the core's ports: an exact clock, scripted randomness, an in-memory key store, a capturing alert publisher. */
-import type { Alert, AlertPublisher } from '../../lambdas/core/alerts';
-import type { ApiKeyRecord } from '../../lambdas/core/api-keys';
-import type { ApiKeyStore, Clock, Random } from '../../lambdas/core/ports';
+import type { Alert, AlertPublisher } from '../../lambdas/core/metering/ports';
+import type { ApiKeyRecord } from '../../lambdas/core/access/ports';
+import type { ApiKeyStore } from '../../lambdas/core/access/ports';
+import type { Clock, Random } from '../../lambdas/core/ports';
 
 /** A clock that only moves when told to; `sleep` advances it instantly and records the delay. */
 export class FakeClock implements Clock {

@@ -2,7 +2,7 @@
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { flagDocument, type RolloutValue } from '../../lambdas/core/flags';
+import { flagDocument, type RolloutValue } from '../../lambdas/core/rollout/flags';
 
 export class FlagsFile {
   readonly path = join(mkdtempSync(join(tmpdir(), 'flags-')), 'flags.json');

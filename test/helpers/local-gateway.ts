@@ -3,7 +3,7 @@
  * random port) with short timeouts and fast retries, plus an official `openai` SDK client.
  */
 import OpenAI from 'openai';
-import type { RouteTable } from '../../lambdas/core/route-table';
+import type { RouteTable } from '../../lambdas/core/ai/route-table';
 import { startLocalGateway, type LocalGateway, type LocalGatewayOptions } from '../../lambdas/local/local-gateway';
 import type { AppConfig } from '../../lambdas/shared/config';
 

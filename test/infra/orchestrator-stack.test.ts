@@ -5,7 +5,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseFlagDocument } from '../../lambdas/core/flags';
+import { parseFlagDocument } from '../../lambdas/core/rollout/flags';
 import { OrchestratorStack } from '../../lib/orchestrator-stack';
 
 // Skips esbuild bundling: these tests look at the template, not the bundle.

@@ -3,7 +3,7 @@
  * (the runtime's `awslambda` global is stubbed, as Lambda provides it only in its own runtime).
  */
 import { PassThrough } from 'node:stream';
-import type { RequestSummary } from '../../lambdas/core/telemetry';
+import type { RequestSummary } from '../../lambdas/core/request-summary';
 import { startDynalite, type LocalDynamo } from '../../lambdas/local/dynamodb-local';
 import { chatBody, startTestGateway, USER_KEY, type TestGateway } from '../helpers/local-gateway';
 

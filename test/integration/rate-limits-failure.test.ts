@@ -3,7 +3,7 @@
  * follow RATE_LIMIT_FAIL_MODE, and the limiter failure is logged and counted either way.
  */
 import { startDynalite, type LocalDynamo } from '../../lambdas/local/dynamodb-local';
-import type { RequestSummary } from '../../lambdas/core/telemetry';
+import type { RequestSummary } from '../../lambdas/core/request-summary';
 import { CapturingAlerts } from '../helpers/fakes';
 import { chatBody, startTestGateway, type TestGateway } from '../helpers/local-gateway';
 

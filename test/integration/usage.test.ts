@@ -2,7 +2,7 @@
  * Usage records, costs, aggregates and alerts on the real app, dynalite and the simulated upstreams
  * (which report known `usage`), with an injected clock.
  */
-import type { UsageRecord } from '../../lambdas/core/usage-record';
+import type { UsageRecord } from '../../lambdas/core/metering/usage-record';
 import { CapturingAlerts, FakeClock } from '../helpers/fakes';
 import { ADMIN_KEY, chatBody, readSseData, startTestGateway, type TestGateway } from '../helpers/local-gateway';
 

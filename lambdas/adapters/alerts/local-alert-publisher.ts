@@ -1,7 +1,7 @@
 /** `AlertPublisher` for the laptop: a line on stdout and one JSON line appended to `.local/alerts.jsonl`. */
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Alert, AlertPublisher } from '../../core/alerts';
+import type { Alert, AlertPublisher } from '../../core/metering/ports';
 
 export class LocalAlertPublisher implements AlertPublisher {
   constructor(

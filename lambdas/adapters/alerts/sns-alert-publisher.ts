@@ -1,6 +1,6 @@
 /** `AlertPublisher` on SNS: the subject line, the alert as JSON, and attributes to filter subscriptions on. */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import type { Alert, AlertPublisher } from '../../core/alerts';
+import type { Alert, AlertPublisher } from '../../core/metering/ports';
 
 export class SnsAlertPublisher implements AlertPublisher {
   constructor(

@@ -10,7 +10,7 @@ import {
   StartConfigurationSessionCommand,
   type AppConfigDataClient,
 } from '@aws-sdk/client-appconfigdata';
-import type { FlagSource } from '../../core/flag-store';
+import type { FlagSource } from '../../core/rollout/ports';
 import type { Clock } from '../../core/ports';
 
 export interface AppConfigIds {

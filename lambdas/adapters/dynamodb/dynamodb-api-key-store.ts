@@ -1,8 +1,8 @@
 /** `ApiKeyStore` on DynamoDB: items keyed by the key's SHA-256 hash, indexes by id and by user. */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import type { ApiKeyRecord } from '../../core/api-keys';
-import type { ApiKeyStore } from '../../core/ports';
+import type { ApiKeyRecord } from '../../core/access/ports';
+import type { ApiKeyStore } from '../../core/access/ports';
 import { queryAll } from './queries';
 
 export class DynamoDbApiKeyStore implements ApiKeyStore {

@@ -8,7 +8,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DeleteCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { CounterAdjustment, CounterState, CounterStore, CounterWrite, WriteResult } from '../../core/rate-limit/counters';
+import type { CounterAdjustment, CounterState, CounterStore, CounterWrite, WriteResult } from '../../core/rate-limit/ports';
 
 const COUNTER_ATTRIBUTE = /^([a-z]+)w$/;
 

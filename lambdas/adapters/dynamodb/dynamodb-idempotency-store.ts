@@ -2,7 +2,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { ClaimResult, IdempotencyStore } from '../../core/messaging';
+import type { ClaimResult, IdempotencyStore } from '../../core/messaging/ports';
 
 interface IdempotencyItem {
   pk: string;

@@ -4,11 +4,13 @@
  * day x user, day total, month total, month x user), in parallel, never a transaction.
  */
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AlertMarkers, SpendTotals } from '../../core/alerts';
-import type { DailyReport, ReportStore } from '../../core/daily-report';
+import type { AlertMarkers } from '../../core/metering/ports';
+import type { SpendTotals } from '../../core/metering/ports';
+import type { DailyReport } from '../../core/metering/ports';
+import type { ReportStore } from '../../core/metering/ports';
 import type { Random } from '../../core/ports';
-import type { AggregateCounts, AggregateRow, UsageStore } from '../../core/usage-ledger';
-import type { UsageRecord } from '../../core/usage-record';
+import type { AggregateCounts, AggregateRow, UsageStore } from '../../core/metering/ports';
+import type { UsageRecord } from '../../core/metering/usage-record';
 import { dayStart, daysBetween } from '../../core/utc-day';
 import { putIfAbsent, queryAll } from './queries';
 

@@ -1,6 +1,6 @@
 /** `FlagSource` on a local file (`FLAGS_FILE`): re-read only when its modification time or size changes. */
 import { readFile, stat } from 'node:fs/promises';
-import type { FlagSource } from '../../core/flag-store';
+import type { FlagSource } from '../../core/rollout/ports';
 
 export class FileFlagSource implements FlagSource {
   readonly name: string;

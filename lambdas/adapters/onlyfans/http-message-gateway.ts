@@ -1,5 +1,6 @@
 /** `MessageGateway` over HTTP: `POST {baseUrl}/messages` with the message and an `Idempotency-Key`, under a timeout. */
-import { MessageGatewayError, type MessageGateway, type OnlyFansMessage } from '../../core/messaging';
+import { MessageGatewayError } from '../../core/messaging/message-service';
+import { type MessageGateway, type OnlyFansMessage } from '../../core/messaging/ports';
 
 export class HttpMessageGateway implements MessageGateway {
   private readonly url: string;

@@ -1,6 +1,6 @@
 /** Provider credentials: their validated shape, and the port that supplies them. */
 import * as z from 'zod';
-import type { ProviderId } from '../../core/route-table';
+import type { ProviderId } from '../../core/ai/route-table';
 
 export const OpenAiCredentialsSchema = z.object({
   apiKey: z.string().min(1),

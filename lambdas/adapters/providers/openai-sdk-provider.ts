@@ -5,9 +5,9 @@
  */
 import type OpenAI from 'openai';
 import { ProviderCallError, openAiError } from '../../core/errors';
-import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderStream } from '../../core/ports';
-import { usageOf } from '../../core/usage';
-import type { ProviderId } from '../../core/route-table';
+import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderStream } from '../../core/ai/ports';
+import { usageOf } from '../../core/ai/usage';
+import type { ProviderId } from '../../core/ai/route-table';
 import { redactSecrets, toProviderCallError } from './error-mapping';
 import { readSse } from './sse';
 import { UndiciResponse, undiciFetch } from './undici-fetch';

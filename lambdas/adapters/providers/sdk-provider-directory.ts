@@ -3,8 +3,8 @@
  * and rebuilds it only when the credentials change (for example after a secret rotation).
  */
 import OpenAI, { AzureOpenAI } from 'openai';
-import type { ChatProvider, ProviderDirectory } from '../../core/ports';
-import { PROVIDER_IDS, type ProviderId } from '../../core/route-table';
+import type { ChatProvider, ProviderDirectory } from '../../core/ai/ports';
+import { PROVIDER_IDS, type ProviderId } from '../../core/ai/route-table';
 import type { CredentialSource, ProviderCredentials } from './credentials';
 import { OpenAiSdkProvider, providerFetch } from './openai-sdk-provider';
 

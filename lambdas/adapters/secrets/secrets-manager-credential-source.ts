@@ -4,7 +4,7 @@
  */
 import { GetSecretValueCommand, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Clock } from '../../core/ports';
-import type { ProviderId } from '../../core/route-table';
+import type { ProviderId } from '../../core/ai/route-table';
 import { parseCredentials, type CredentialSource, type ProviderCredentials } from '../providers/credentials';
 
 export interface SecretsManagerCredentialSourceOptions {

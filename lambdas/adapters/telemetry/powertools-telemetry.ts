@@ -4,8 +4,9 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { RequestSummary, Telemetry } from '../../core/telemetry';
-import type { UsageRecord } from '../../core/usage-record';
+import type { RequestSummary } from '../../core/request-summary';
+import type { Telemetry } from '../../core/telemetry';
+import type { UsageRecord } from '../../core/metering/usage-record';
 
 /** EMF metrics whose identity is exactly {provider, taskType} (no default `service` dimension). */
 export function createMetrics(namespace: string, serviceName: string): Metrics {

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TokenEstimator } from '../../core/ports';
+import type { TokenEstimator } from '../../core/ai/ports';
 
 type Encode = (text: string) => number[];
 let encode: Encode | undefined;

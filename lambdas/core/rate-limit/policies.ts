@@ -4,7 +4,7 @@
  * `null` meaning unlimited), and per plan under `plans`.
  */
 import * as z from 'zod';
-import { PLANS, type Plan } from '../api-keys';
+import { PLANS, type Plan } from '../access/ports';
 
 export const POLICY_NAMES = ['onlyfans_messaging', 'ai_requests'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];

@@ -6,9 +6,10 @@
  * conditional write. Tokens are reserved on admission (an input estimate plus an output reservation)
  * and settled to the provider's real `usage` afterwards.
  */
-import type { Plan } from '../api-keys';
+import type { Plan } from '../access/ports';
 import type { Clock } from '../ports';
-import { CounterEngine, currentCount, type CounterSpec, type CounterState, type CounterStore } from './counters';
+import { CounterEngine, currentCount, type CounterSpec } from './counters';
+import { type CounterState, type CounterStore } from './ports';
 import {
   limitsFor,
   quotaFor,

@@ -1,7 +1,7 @@
 /** Admin API for keys: create (the secret is shown once), list per user, revoke. */
 import { Hono } from 'hono';
 import * as z from 'zod';
-import { CreateApiKeySchema, describeKey } from '../../core/api-keys';
+import { CreateApiKeySchema, describeKey } from '../../core/access/api-keys';
 import type { AppDeps, AppEnv } from '../context';
 import { errorResponse } from '../errors';
 import { parseJsonBody, validate } from '../validation';

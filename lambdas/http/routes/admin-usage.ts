@@ -4,7 +4,7 @@
  */
 import { Hono } from 'hono';
 import * as z from 'zod';
-import { costOverview, GROUP_BY, groupUsage } from '../../core/usage-report';
+import { costOverview, GROUP_BY, groupUsage } from '../../core/metering/usage-report';
 import { dayStart, utcDay, UtcDaySchema } from '../../core/utc-day';
 import type { AppDeps, AppEnv } from '../context';
 import { badRequest, errorResponse } from '../errors';

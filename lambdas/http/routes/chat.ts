@@ -5,17 +5,17 @@
 import { Hono, type Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ProviderCallError, ValidationError, openAiError, type OpenAiErrorBody } from '../../core/errors';
-import type { FinalFailure, StartedStream } from '../../core/orchestrator';
-import type { Usage } from '../../core/ports';
-import type { PlannedTarget } from '../../core/route-table';
-import { resolveTask } from '../../core/task';
-import { usageOf } from '../../core/usage';
+import type { FinalFailure, StartedStream } from '../../core/ai/orchestrator';
+import type { Usage } from '../../core/ai/ports';
+import type { PlannedTarget } from '../../core/ai/route-table';
+import { resolveTask } from '../../core/ai/task';
+import { usageOf } from '../../core/ai/usage';
 import { ChatCompletionRequestSchema, upstreamBody } from '../chat-schema';
 import type { AppDeps, AppEnv } from '../context';
 import { badRequest, errorResponse } from '../errors';
 import { noteTrace, startAiSummary, type AiSummary } from '../ai-summary';
 import { finishRequest } from '../request-summary';
-import { deltaText, estimatedUsage } from '../token-estimate';
+import { deltaText, estimatedUsage } from '../../core/ai/token-estimate';
 import { choosePath, targetsFor } from '../rollout';
 import { parseJsonBody } from '../validation';
 

@@ -13,8 +13,8 @@ import {
   messagePrompt,
   planPrompt,
   type LegacyUsage,
-} from '../../core/legacy-api';
-import type { TaskType } from '../../core/route-table';
+} from '../../core/legacy/legacy-api';
+import type { TaskType } from '../../core/ai/route-table';
 import { noteTrace, startAiSummary } from '../ai-summary';
 import type { AppDeps, AppEnv } from '../context';
 import { errorResponse } from '../errors';

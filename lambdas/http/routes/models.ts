@@ -1,7 +1,7 @@
 /** `GET /v1/models`: the models the route table can serve, plus one `task:<type>` alias per task. */
 import { Hono } from 'hono';
-import { routableModels, TASK_TYPES } from '../../core/route-table';
-import { TASK_ALIAS_PREFIX } from '../../core/task';
+import { routableModels, TASK_TYPES } from '../../core/ai/route-table';
+import { TASK_ALIAS_PREFIX } from '../../core/ai/task';
 import type { AppDeps, AppEnv } from '../context';
 import { errorResponse } from '../errors';
 

@@ -4,7 +4,7 @@
  */
 import { Hono } from 'hono';
 import * as z from 'zod';
-import { PLANS, type Plan } from '../../core/api-keys';
+import { PLANS, type Plan } from '../../core/access/ports';
 import type { AppDeps, AppEnv } from '../context';
 import { errorResponse } from '../errors';
 import { validate } from '../validation';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalAlertPublisher } from '../../../lambdas/adapters/alerts/local-alert-publisher';
 import { SnsAlertPublisher } from '../../../lambdas/adapters/alerts/sns-alert-publisher';
-import type { Alert } from '../../../lambdas/core/alerts';
+import type { Alert } from '../../../lambdas/core/metering/ports';
 
 const sns = mockClient(SNSClient);
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:hybrid-orchestrator-prod-alerts';

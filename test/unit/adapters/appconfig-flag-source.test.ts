@@ -1,8 +1,8 @@
 import { AppConfigDataClient, BadRequestException, GetLatestConfigurationCommand, StartConfigurationSessionCommand } from '@aws-sdk/client-appconfigdata';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AppConfigFlagSource } from '../../../lambdas/adapters/appconfig/appconfig-flag-source';
-import { FlagStore } from '../../../lambdas/core/flag-store';
-import { SAFE_DEFAULT_FLAGS } from '../../../lambdas/core/flags';
+import { FlagStore } from '../../../lambdas/core/rollout/flag-store';
+import { SAFE_DEFAULT_FLAGS } from '../../../lambdas/core/rollout/flags';
 import type { Telemetry } from '../../../lambdas/core/telemetry';
 import { FakeClock } from '../../helpers/fakes';
 

@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createMetrics, PowertoolsTelemetry } from '../../../lambdas/adapters/telemetry/powertools-telemetry';
-import type { RequestSummary } from '../../../lambdas/core/telemetry';
+import type { RequestSummary } from '../../../lambdas/core/request-summary';
 
 const summary: RequestSummary = {
   requestId: 'req_1',

@@ -1,6 +1,6 @@
 import type { CredentialSource, ProviderCredentials } from '../../../lambdas/adapters/providers/credentials';
 import { SdkProviderDirectory } from '../../../lambdas/adapters/providers/sdk-provider-directory';
-import type { ProviderId } from '../../../lambdas/core/route-table';
+import type { ProviderId } from '../../../lambdas/core/ai/route-table';
 
 /** Credentials that can change between calls, as a rotated secret does. */
 class MutableCredentials implements CredentialSource {

@@ -1,0 +1,67 @@
+/**
+ * Which upstream failures are worth retrying, and how long to wait before the next attempt
+ * (exponential backoff with full jitter, honouring the upstream's own `retry-after`).
+ */
+import type { ErrorClass, ProviderFailure } from '../errors';
+import type { RetryPolicy } from './route-table';
+
+const RETRYABLE: ReadonlySet<ErrorClass> = new Set<ErrorClass>([
+  'timeout',
+  'connection_refused',
+  'connection_reset',
+  'connection_error',
+  'rate_limited',
+  'server_error',
+  'conflict',
+  'stream_error',
+  'protocol_error',
+]);
+
+/** Retryable failures (connection refused/reset, timeouts, 408, 409, 429, 5xx) may retry and fall back; others go back to the caller. */
+export function isRetryable(failure: ProviderFailure): boolean {
+  return RETRYABLE.has(failure.errorClass);
+}
+
+/** Maps an upstream HTTP status (and OpenAI error code) to an error class. */
+export function classifyStatus(status: number, code?: string | null): ErrorClass {
+  if (code === 'content_filter' || code === 'content_policy_violation') return 'content_filter';
+  if (status === 408) return 'timeout';
+  if (status === 409) return 'conflict';
+  if (status === 429) return 'rate_limited';
+  if (status >= 500) return 'server_error';
+  if (status === 400) return 'bad_request';
+  if (status === 401) return 'auth';
+  if (status === 403) return 'forbidden';
+  if (status === 404) return 'not_found';
+  if (status === 422) return 'unprocessable';
+  return 'client_error';
+}
+
+/**
+ * Delay before retry number `retry` (1 for the first retry): the upstream's requested delay
+ * (capped at `maxRetryAfterMs`) when it gave one, otherwise full jitter over
+ * `min(maxDelayMs, baseDelayMs * 2^(retry-1))`.
+ */
+export function retryDelayMs(policy: RetryPolicy, retry: number, random: () => number, retryAfterMs?: number): number {
+  if (retryAfterMs !== undefined) return Math.min(Math.max(0, retryAfterMs), policy.maxRetryAfterMs);
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
+  return Math.floor(random() * ceiling);
+}
+
+/**
+ * Parses `retry-after-ms` (milliseconds) or `retry-after` (seconds or an HTTP date) into
+ * milliseconds; `undefined` when absent or unreadable.
+ */
+export function parseRetryAfter(get: (name: string) => string | null | undefined, nowMs: number): number | undefined {
+  const msHeader = get('retry-after-ms');
+  if (msHeader) {
+    const value = Number(msHeader);
+    if (Number.isFinite(value) && value >= 0) return value;
+  }
+  const header = get('retry-after');
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}

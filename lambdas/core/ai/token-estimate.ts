@@ -1,0 +1,48 @@
+/**
+ * Token estimates for a stream cut before the provider's usage chunk: the prompt as sent, and the
+ * text actually delivered to the client, counted with the model tokenizer (`TokenEstimator`).
+ */
+import type { TokenEstimator, Usage } from './ports';
+
+/** The text a stream chunk delivers (content, refusals, tool-call arguments). */
+export function deltaText(data: string): string {
+  if (!data.includes('"delta"')) return '';
+  try {
+    const chunk = JSON.parse(data) as { choices?: Array<{ delta?: { content?: unknown; refusal?: unknown; tool_calls?: Array<{ function?: { name?: unknown; arguments?: unknown } }> } }> };
+    let text = '';
+    for (const choice of chunk.choices ?? []) {
+      const delta = choice.delta;
+      if (!delta) continue;
+      if (typeof delta.content === 'string') text += delta.content;
+      if (typeof delta.refusal === 'string') text += delta.refusal;
+      for (const call of delta.tool_calls ?? []) {
+        if (typeof call.function?.name === 'string') text += call.function.name;
+        if (typeof call.function?.arguments === 'string') text += call.function.arguments;
+      }
+    }
+    return text;
+  } catch {
+    return '';
+  }
+}
+
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content.map((part: { type?: unknown; text?: unknown }) => (typeof part?.text === 'string' ? part.text : '')).join('');
+}
+
+/** Prompt tokens the way OpenAI counts chat messages: the text plus ~4 tokens per message and 3 to prime the reply. */
+export function estimatePromptTokens(body: Record<string, unknown>, tokens: TokenEstimator): number {
+  const messages = Array.isArray(body['messages']) ? (body['messages'] as Array<Record<string, unknown>>) : [];
+  let total = 3;
+  for (const message of messages) total += 4 + tokens.count(contentText(message['content'])) + (typeof message['name'] === 'string' ? 1 : 0);
+  if (body['tools'] !== undefined) total += tokens.count(JSON.stringify(body['tools']));
+  return total;
+}
+
+export function estimatedUsage(body: Record<string, unknown>, delivered: string, tokens: TokenEstimator): Usage {
+  const promptTokens = estimatePromptTokens(body, tokens);
+  const completionTokens = tokens.count(delivered);
+  return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
+}

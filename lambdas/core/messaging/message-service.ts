@@ -1,0 +1,124 @@
+/**
+ * OnlyFans messaging under the `onlyfans_messaging` limit: an admitted message is forwarded to the
+ * OnlyFans gateway service exactly once per idempotency key; a refused one is never forwarded; a
+ * message the gateway could not take gives its slot back.
+ */
+import { createHash } from 'node:crypto';
+import type { Principal } from '../access/ports';
+import type { Clock, Random } from '../ports';
+import type { LimitDecision, RateLimiter } from '../rate-limit/rate-limiter';
+import type { IdempotencyStore, MessageGateway, OnlyFansMessage } from './ports';
+
+export class MessageGatewayError extends Error {
+  override name = 'MessageGatewayError';
+  constructor(
+    readonly reason: string,
+    readonly status?: number,
+  ) {
+    super(`OnlyFans gateway: ${reason}`);
+  }
+}
+
+export interface SentBody {
+  messageId: string;
+  /** The OnlyFans gateway's own id for the delivery, when it gives one (an added optional field). */
+  gatewayMessageId?: string;
+  status: 'sent';
+  rateLimit: { limit: number | null; remaining: number | null; resetAt: string | null };
+}
+
+export type SendOutcome =
+  /** `unrecorded`: sent, but the result could not be stored for replays (logged by the caller). */
+  | { kind: 'sent'; body: SentBody; decision: LimitDecision; unrecorded?: Error }
+  | { kind: 'replayed'; status: number; body: string }
+  | { kind: 'refused'; decision: Extract<LimitDecision, { allowed: false }> }
+  | { kind: 'in_progress' }
+  | { kind: 'key_reused' }
+  | { kind: 'upstream_error'; reason: string; decision: LimitDecision };
+
+export interface MessageServiceOptions {
+  /** How long a pending claim blocks retries before another request may take it over. */
+  leaseMs: number;
+  /** How long a completed result is replayed. */
+  retentionSeconds: number;
+}
+
+export class MessageService {
+  constructor(
+    private readonly limiter: RateLimiter,
+    private readonly gateway: MessageGateway,
+    private readonly idempotency: IdempotencyStore,
+    private readonly clock: Clock,
+    private readonly random: Random,
+    private readonly options: MessageServiceOptions,
+  ) {}
+
+  /**
+   * Sends one message for `principal`. Storage failures propagate (the caller fails closed);
+   * a gateway failure is an outcome, with the slot already given back.
+   */
+  async send(principal: Principal, message: OnlyFansMessage, idempotencyKey: string | undefined): Promise<SendOutcome> {
+    const recordKey = idempotencyKey === undefined ? undefined : `idem#${encodeURIComponent(principal.userId)}#${encodeURIComponent(idempotencyKey)}`;
+    const fingerprint = fingerprintOf(message);
+    if (recordKey) {
+      const now = this.clock.now();
+      const claim = await this.idempotency.claim(recordKey, fingerprint, now, this.options.leaseMs, this.expiry(now));
+      if (claim.state !== 'claimed') {
+        if (claim.fingerprint !== fingerprint) return { kind: 'key_reused' };
+        return claim.state === 'completed' ? { kind: 'replayed', status: claim.status, body: claim.body } : { kind: 'in_progress' };
+      }
+    }
+    let decision: LimitDecision;
+    try {
+      decision = await this.limiter.admit({ userId: principal.userId, plan: principal.plan, policy: 'onlyfans_messaging' });
+    } catch (error) {
+      if (recordKey) await this.idempotency.release(recordKey).catch(() => undefined);
+      throw error;
+    }
+    if (!decision.allowed) {
+      // A refusal is not a result to replay: the same key may be retried once the window resets.
+      if (recordKey) await this.idempotency.release(recordKey);
+      return { kind: 'refused', decision };
+    }
+    const messageId = `msg_${Buffer.from(this.random.bytes(12)).toString('hex')}`;
+    let sent: { messageId: string | undefined };
+    try {
+      // Downstream deduplication uses the caller's key, or this message's own id.
+      sent = await this.gateway.send(message, idempotencyKey ?? messageId);
+    } catch (error) {
+      if (!(error instanceof MessageGatewayError)) throw error;
+      await Promise.all([this.limiter.refund(decision.ticket), recordKey ? this.idempotency.release(recordKey) : undefined]);
+      return { kind: 'upstream_error', reason: error.reason, decision };
+    }
+    const window = decision.requests;
+    const body: SentBody = {
+      messageId,
+      ...(sent.messageId ? { gatewayMessageId: sent.messageId } : {}),
+      status: 'sent',
+      rateLimit: window
+        ? { limit: window.limit, remaining: window.remaining, resetAt: new Date(window.resetAt).toISOString() }
+        : { limit: null, remaining: null, resetAt: null },
+    };
+    if (recordKey) {
+      try {
+        await this.idempotency.complete(recordKey, fingerprint, 202, JSON.stringify(body), this.expiry(this.clock.now()));
+      } catch (error) {
+        // The message is gone: answer that it was sent. A retry after the lease re-sends with the same
+        // downstream Idempotency-Key, which the OnlyFans gateway deduplicates.
+        return { kind: 'sent', body, decision, unrecorded: error as Error };
+      }
+    }
+    return { kind: 'sent', body, decision };
+  }
+
+  private expiry(now: number): number {
+    return Math.ceil(now / 1000) + this.options.retentionSeconds;
+  }
+}
+
+/** Identifies a message's content, so a reused idempotency key with a different message is caught. */
+export function fingerprintOf(message: OnlyFansMessage): string {
+  return createHash('sha256')
+    .update(JSON.stringify([message.creatorId, message.fanId, message.text, message.mediaIds ?? []]))
+    .digest('base64url');
+}

@@ -1,0 +1,103 @@
+/** Metering's ports: usage records and aggregates, alerts and their once-only markers, stored reports. */
+import type { UsageRecord } from './usage-record';
+
+/** What one record adds to each aggregate it belongs to. */
+export interface AggregateCounts {
+  requests: number;
+  errors: number;
+  fallbacks: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedTokens: number;
+  costMicros: number;
+  unpriced: number;
+  estimated: number;
+  latencyMs: number;
+}
+
+/** One aggregate as stored: a day, and either a detail cell (hour x task x provider x model) or a user. */
+export type AggregateRow = AggregateCounts & { day: string } & (
+    | { kind: 'detail'; hour: string; taskType: string; provider: string; model: string }
+    | { kind: 'user'; userId: string }
+  );
+
+/** Port: usage records and their aggregates. */
+export interface UsageStore {
+  /** Stores the record unless one with its request id exists; true when this call created it. */
+  putRecord(record: UsageRecord, expiresAt: number): Promise<boolean>;
+  /**
+   * Adds the record to its aggregate cells (day x hour x task x provider x model, day x user) and to
+   * the spend totals in `totals`; returns those totals after the addition (`null` for the others).
+   */
+  addToAggregates(record: UsageRecord, counts: AggregateCounts, totals: Record<keyof SpendTotals, boolean>): Promise<SpendTotals>;
+  /** Every aggregate of the UTC days `from`..`to` (inclusive, `YYYY-MM-DD`). */
+  aggregates(from: string, to: string): Promise<AggregateRow[]>;
+  /** Every record of one UTC day. */
+  recordsOfDay(day: string): Promise<UsageRecord[]>;
+}
+
+export interface Alert {
+  kind: 'budget' | 'critical' | 'report';
+  severity: 'info' | 'warning' | 'critical';
+  subject: string;
+  message: string;
+  context: Record<string, unknown>;
+  at: string;
+}
+
+/** Port: where alerts go. */
+export interface AlertPublisher {
+  publish(alert: Alert): Promise<void>;
+}
+
+/** Port: once-only markers (a conditional write): `claim` is true for exactly one caller per key. */
+export interface AlertMarkers {
+  claim(key: string, expiresAt: number): Promise<boolean>;
+}
+
+/** Port: where reports are kept (DynamoDB on AWS and locally; the local script also writes files). */
+export interface ReportStore {
+  save(report: DailyReport, text: string): Promise<void>;
+}
+
+export interface ReportSources {
+  recordsOfDay(day: string): Promise<UsageRecord[]>;
+}
+
+/** Spend after one request was added, in micro-dollars, per budget scope (`null`: not tracked, no budget). */
+export interface SpendTotals {
+  day: number | null;
+  month: number | null;
+  userDay: number | null;
+  userMonth: number | null;
+}
+
+/** Request, error, token and cost totals of a set of usage records. */
+export interface Totals {
+  requests: number;
+  errors: number;
+  errorRate: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedTokens: number;
+  costMicros: number;
+  costUsd: number;
+  unpriced: number;
+  estimated: number;
+  fallbacks: number;
+}
+
+export interface ProviderLine extends Totals {
+  provider: string;
+  latencyP50Ms: number | null;
+  latencyP99Ms: number | null;
+}
+
+export interface DailyReport {
+  day: string;
+  totals: Totals & { rateLimited: number };
+  providers: ProviderLine[];
+  taskTypes: Array<Totals & { taskType: string }>;
+  topUsers: Array<{ userId: string; requests: number; costMicros: number; costUsd: number }>;
+  previousDay: { day: string; totals: Totals; change: { requestsPercent: number | null; costPercent: number | null } };
+}

@@ -1,0 +1,72 @@
+/**
+ * The price table (`config/prices.json`, overridable per deployment) and exact costs: prices are kept
+ * as integer micro-dollars per million tokens, and a cost is integer micro-dollars, rounded half up
+ * once per token kind, so sums never drift.
+ */
+import * as z from 'zod';
+import type { Usage } from '../ai/ports';
+import { PROVIDER_IDS, type ProviderId } from '../ai/route-table';
+
+/** USD per million tokens, at most 6 decimals (1 micro-dollar per million tokens). */
+const Price = z
+  .number()
+  .min(0)
+  .max(10_000)
+  .refine((v) => Math.abs(Math.round(v * 1e6) - v * 1e6) < 1e-6, { message: 'at most 6 decimals' });
+
+const ModelPriceSchema = z.strictObject({ input: Price, cachedInput: Price.optional(), output: Price });
+
+export const PriceTableSchema = z.object({
+  version: z.string().min(1),
+  currency: z.literal('USD'),
+  unit: z.string().optional(),
+  source: z.string().min(1),
+  models: z.partialRecord(z.enum(PROVIDER_IDS), z.record(z.string().min(1), ModelPriceSchema)),
+});
+export type PriceTableDocument = z.infer<typeof PriceTableSchema>;
+
+/** Micro-dollars per million tokens. */
+export interface ModelPrice {
+  input: number;
+  cachedInput: number;
+  output: number;
+}
+
+export interface PriceTable {
+  version: string;
+  source: string;
+  prices: Map<string, ModelPrice>;
+}
+
+const priceKey = (provider: ProviderId, model: string) => `${provider}\u0000${model}`;
+
+export function parsePriceTable(document: unknown, source: string): PriceTable {
+  const parsed = PriceTableSchema.safeParse(document);
+  if (!parsed.success) {
+    throw new Error(`${source}: invalid price table: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const prices = new Map<string, ModelPrice>();
+  for (const provider of PROVIDER_IDS) {
+    for (const [model, price] of Object.entries(parsed.data.models[provider] ?? {})) {
+      const micros = (usd: number) => Math.round(usd * 1e6);
+      // Without a cached-input price, cached tokens cost what other input tokens cost.
+      prices.set(priceKey(provider, model), { input: micros(price.input), cachedInput: micros(price.cachedInput ?? price.input), output: micros(price.output) });
+    }
+  }
+  return { version: parsed.data.version, source: parsed.data.source, prices };
+}
+
+export function priceOf(table: PriceTable, provider: ProviderId, model: string): ModelPrice | undefined {
+  return table.prices.get(priceKey(provider, model));
+}
+
+/** `tokens * microsPerMillion / 1e6`, rounded half up, in integers. */
+function tokenCost(tokens: number, microsPerMillion: number): number {
+  return Math.floor((tokens * microsPerMillion + 500_000) / 1_000_000);
+}
+
+/** The cost of `usage` in micro-dollars; cached tokens are the cached part of the prompt tokens. */
+export function costMicros(price: ModelPrice, usage: Pick<Usage, 'promptTokens' | 'completionTokens' | 'cachedTokens'>): number {
+  const cached = Math.min(usage.cachedTokens ?? 0, usage.promptTokens);
+  return tokenCost(usage.promptTokens - cached, price.input) + tokenCost(cached, price.cachedInput) + tokenCost(usage.completionTokens, price.output);
+}

@@ -1,0 +1,78 @@
+/**
+ * One usage record per AI request, failures included: who, which task and path, which provider and
+ * model, tokens (reported by the provider or estimated), exact cost in micro-dollars (or unpriced),
+ * latency, outcome. Built from the request's summary, so the log line and the record never disagree.
+ */
+import { costMicros, priceOf, type PriceTable } from './pricing';
+import type { ProviderId, TaskType } from '../ai/route-table';
+import type { RequestSummary } from '../request-summary';
+
+export interface UsageRecord {
+  requestId: string;
+  userId: string | null;
+  keyId: string | null;
+  route: string;
+  taskType: TaskType | null;
+  path: 'orchestrated' | 'legacy' | null;
+  provider: ProviderId | null;
+  model: string | null;
+  inputTokens: number;
+  outputTokens: number;
+  cachedTokens: number;
+  /** Integer micro-dollars; `null` when the model has no price (never a silent 0). */
+  costMicros: number | null;
+  priceVersion: string;
+  latencyMs: number;
+  timeToFirstTokenMs: number | null;
+  status: number;
+  errorClass: string | null;
+  fallback: boolean;
+  attempts: number;
+  stream: boolean;
+  /** `provider`: the provider's `usage`; `estimated`: counted by the gateway's tokenizer; `none`: no tokens. */
+  tokensSource: 'provider' | 'estimated' | 'none';
+  createdAt: string;
+  /** UTC day and hour of `createdAt` (`2026-11-23`, `13`), the aggregates' keys. */
+  day: string;
+  hour: string;
+}
+
+export function buildUsageRecord(summary: RequestSummary, at: number, prices: PriceTable): UsageRecord {
+  const ai = summary.ai;
+  const provider = ai?.chosen?.provider ?? null;
+  const model = ai?.chosen?.model ?? null;
+  const usage = ai?.usage;
+  const tokens = {
+    inputTokens: usage?.promptTokens ?? 0,
+    outputTokens: usage?.completionTokens ?? 0,
+    cachedTokens: usage?.cachedTokens ?? 0,
+  };
+  const price = provider && model ? priceOf(prices, provider, model) : undefined;
+  const hasTokens = tokens.inputTokens + tokens.outputTokens > 0;
+  const cost = !hasTokens ? 0 : price && usage ? costMicros(price, usage) : null;
+  const iso = new Date(at).toISOString();
+  return {
+    requestId: summary.requestId,
+    userId: summary.userId ?? null,
+    keyId: summary.keyId ?? null,
+    route: summary.path,
+    taskType: ai?.taskType ?? null,
+    path: summary.rollout?.path ?? null,
+    provider,
+    model,
+    ...tokens,
+    costMicros: cost,
+    priceVersion: prices.version,
+    latencyMs: summary.latencyMs,
+    timeToFirstTokenMs: ai?.timeToFirstTokenMs ?? null,
+    status: summary.status,
+    errorClass: ai?.errorClass ?? null,
+    fallback: ai?.fallback ?? false,
+    attempts: ai?.attempts.filter((a) => a.outcome !== 'skipped').length ?? 0,
+    stream: ai?.stream ?? false,
+    tokensSource: !hasTokens ? 'none' : ai?.usageSource === 'estimated' ? 'estimated' : 'provider',
+    createdAt: iso,
+    day: iso.slice(0, 10),
+    hour: iso.slice(11, 13),
+  };
+}

@@ -1,0 +1,51 @@
+/** What the gateway knows about one finished request: the source of its log line, metrics and usage record. */
+import type { Usage } from './ai/ports';
+import type { AttemptRecord, RouteTrace } from './ai/orchestrator';
+import type { TaskSource } from './ai/task';
+import type { ProviderId, TaskType } from './ai/route-table';
+
+export interface RequestSummary {
+  requestId: string;
+  /** The Lambda invocation, to join the line with the platform's own logs. */
+  awsRequestId?: string;
+  method: string;
+  path: string;
+  status: number;
+  latencyMs: number;
+  userId?: string;
+  keyId?: string;
+  /** The error code the request was answered with (`invalid_api_key`, `rate_limit_exceeded`, ...). */
+  errorCode?: string;
+  /** Set on AI routes: the processing path the rollout flag chose and why. */
+  rollout?: {
+    path: 'orchestrated' | 'legacy';
+    reason: string;
+    /** Where the flags came from (`default`: none loaded yet), and whether they are older than allowed. */
+    flags: 'source' | 'default';
+    stale: boolean;
+  };
+  /** Set on rate-limited routes: what the limiter decided. */
+  rateLimit?: {
+    policy: 'onlyfans_messaging' | 'ai_requests';
+    outcome: 'admitted' | 'rate_limited' | 'quota_exceeded' | 'limiter_unavailable' | 'admitted_fail_open';
+    blocking?: Array<{ counter: 'requests' | 'tokens'; window: string }>;
+  };
+  /** Set for AI requests. */
+  ai?: {
+    taskType: TaskType;
+    taskSource: TaskSource;
+    requestedModel: string;
+    stream: boolean;
+    candidates: Array<{ provider: ProviderId; model: string; modelSource: string }>;
+    chosen: RouteTrace['chosen'];
+    attempts: AttemptRecord[];
+    fallback: boolean;
+    retries: number;
+    outcome: 'ok' | 'error' | 'stream_error' | 'client_closed';
+    errorClass: string | null;
+    timeToFirstTokenMs?: number;
+    usage?: Usage;
+    /** Where `usage` came from: the provider, or the gateway's tokenizer for an answer cut short. */
+    usageSource?: 'provider' | 'estimated';
+  };
+}

@@ -1,0 +1,219 @@
+import defaultRoutes from '../../../../config/routes.json';
+import { ProviderCallError, type ProviderFailure } from '../../../../lambdas/core/errors';
+import { Orchestrator } from '../../../../lambdas/core/ai/orchestrator';
+import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderDirectory, ProviderStream } from '../../../../lambdas/core/ai/ports';
+import { parseRouteTable, planRoute, type ProviderId, type RouteTable } from '../../../../lambdas/core/ai/route-table';
+import { FakeClock, ScriptedRandom } from '../../../helpers/fakes';
+
+type Step = ({ fail: ProviderFailure } | { ok: true } | { events: string[]; thenFail?: ProviderFailure }) & { takesMs?: number };
+
+/** A provider that plays a script of outcomes, one per call. */
+class ScriptedProvider implements ChatProvider {
+  readonly calls: ProviderCall[] = [];
+  constructor(
+    readonly id: ProviderId,
+    private readonly steps: Step[],
+    private readonly clock?: FakeClock,
+  ) {}
+  private next(call: ProviderCall): Step {
+    this.calls.push(call);
+    const step: Step = this.steps.shift() ?? { ok: true };
+    if (step.takesMs) this.clock?.advance(step.takesMs);
+    if ('fail' in step) throw new ProviderCallError(step.fail, `${this.id} scripted failure`);
+    return step;
+  }
+  async complete(call: ProviderCall): Promise<ProviderCompletion> {
+    this.next(call);
+    return { rawBody: `{"from":"${this.id}"}`, model: call.upstreamModel, usage: undefined };
+  }
+  async stream(call: ProviderCall): Promise<ProviderStream> {
+    const step = this.next(call);
+    const events = 'events' in step ? step.events : ['{"chunk":1}'];
+    const thenFail = 'events' in step ? step.thenFail : undefined;
+    const id = this.id;
+    async function* gen() {
+      yield* events;
+      if (thenFail) throw new ProviderCallError(thenFail, `${id} failed mid-stream`);
+    }
+    const it = gen();
+    return { [Symbol.asyncIterator]: () => it, cancel: () => void it.return(undefined) };
+  }
+}
+
+function directory(providers: Partial<Record<ProviderId, ChatProvider>>): ProviderDirectory {
+  return {
+    get: async (id) => providers[id],
+    configured: async () => Object.keys(providers) as ProviderId[],
+  };
+}
+
+const table: RouteTable = parseRouteTable(
+  { ...defaultRoutes, defaults: { ...defaultRoutes.defaults, retry: { attempts: 2, baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 2000 } } },
+  'test',
+);
+const targets = planRoute(table, 'general', 'gpt-4o-mini'); // openai, then azure-openai
+const signal = new AbortController().signal;
+
+const DEADLINE_MS = 240_000;
+
+function setup(openai: Step[], azure: Step[], random = [0.5], deadlineMs = DEADLINE_MS) {
+  const clock = new FakeClock();
+  const providers = { openai: new ScriptedProvider('openai', openai, clock), 'azure-openai': new ScriptedProvider('azure-openai', azure, clock) };
+  const orchestrator = new Orchestrator({ providers: directory(providers), clock, random: new ScriptedRandom(random), deadlineMs });
+  return { clock, providers, orchestrator };
+}
+
+const http = (status: number, errorClass: ProviderFailure['errorClass'], extra: Partial<ProviderFailure> = {}): { fail: ProviderFailure } => ({
+  fail: { status, errorClass, ...extra },
+});
+
+describe('Orchestrator.complete', () => {
+  it('answers from the primary target when it succeeds', async () => {
+    const { orchestrator } = setup([{ ok: true }], []);
+    const routed = await orchestrator.complete(targets, {}, signal);
+    expect(routed.ok).toBe(true);
+    expect(routed.trace.fallback).toBe(false);
+    expect(routed.trace.chosen).toMatchObject({ provider: 'openai', reason: expect.stringContaining('primary') });
+    expect(routed.trace.attempts).toHaveLength(1);
+  });
+
+  it('retries a retryable failure on the same target after a jittered backoff', async () => {
+    const { orchestrator, clock } = setup([http(503, 'server_error'), { ok: true }], [], [0.25]);
+    const routed = await orchestrator.complete(targets, {}, signal);
+    expect(routed.ok && routed.target.provider).toBe('openai');
+    expect(clock.sleeps).toEqual([25]); // 0.25 * min(1000, 100 * 2^0)
+    expect(routed.trace.attempts.map((a) => a.outcome)).toEqual(['retry', 'success']);
+    expect(routed.trace.fallback).toBe(false);
+  });
+
+  it('waits for the retry-after the upstream asked for, capped', async () => {
+    const { orchestrator, clock } = setup([http(429, 'rate_limited', { retryAfterMs: 60_000 }), { ok: true }], []);
+    await orchestrator.complete(targets, {}, signal);
+    expect(clock.sleeps).toEqual([2000]);
+  });
+
+  it('falls back to the next target when retries are spent', async () => {
+    const { orchestrator, providers } = setup([http(500, 'server_error'), { fail: { errorClass: 'timeout' } }], [{ ok: true }]);
+    const routed = await orchestrator.complete(targets, {}, signal);
+    expect(routed.ok && routed.target.provider).toBe('azure-openai');
+    expect(routed.trace.fallback).toBe(true);
+    expect(routed.trace.chosen?.reason).toMatch(/fallback #1 after openai failed with timeout/);
+    expect(routed.trace.attempts.map((a) => `${a.provider}:${a.outcome}`)).toEqual(['openai:retry', 'openai:fallback', 'azure-openai:success']);
+    expect(providers['azure-openai'].calls[0]?.upstreamModel).toBe('gpt-4o-mini');
+  });
+
+  it.each([
+    [400, 'bad_request'],
+    [401, 'auth'],
+    [403, 'forbidden'],
+    [404, 'not_found'],
+    [422, 'unprocessable'],
+    [400, 'content_filter'],
+  ] as const)('returns HTTP %i (%s) unchanged, without retry or fallback', async (status, errorClass) => {
+    const body = { error: { message: 'nope', type: 'invalid_request_error', param: 'messages', code: errorClass } };
+    const { orchestrator, providers } = setup([http(status, errorClass, { body })], [{ ok: true }]);
+    const routed = await orchestrator.complete(targets, {}, signal);
+    expect(routed.ok).toBe(false);
+    if (routed.ok) return;
+    expect(routed.failure).toEqual({ status, errorClass, body });
+    expect(providers['azure-openai'].calls).toHaveLength(0);
+    expect(routed.trace.attempts).toHaveLength(1);
+  });
+
+  it('answers 504 when every attempt timed out', async () => {
+    const t = { fail: { errorClass: 'timeout' as const } };
+    const { orchestrator } = setup([t, t], [t, t]);
+    const routed = await orchestrator.complete(targets, {}, signal);
+    expect(!routed.ok && routed.failure.status).toBe(504);
+    expect(routed.trace.attempts).toHaveLength(4);
+  });
+
+  it('answers 503 when the last provider refused connections or rate limited', async () => {
+    const refused = { fail: { errorClass: 'connection_refused' as const } };
+    const { orchestrator } = setup([refused, refused], [http(429, 'rate_limited'), http(429, 'rate_limited')]);
+    const routed = await orchestrator.complete(targets, {}, signal);
+    expect(!routed.ok && routed.failure).toMatchObject({ status: 503, body: { error: { code: 'upstream_unavailable' } } });
+  });
+
+  it('answers 502 when the providers failed with server errors', async () => {
+    const e = http(500, 'server_error');
+    const { orchestrator } = setup([e, e], [e, e]);
+    const routed = await orchestrator.complete(targets, {}, signal);
+    expect(!routed.ok && routed.failure).toMatchObject({ status: 502, body: { error: { code: 'upstream_error' } } });
+  });
+
+  it('skips providers without credentials and says so', async () => {
+    const clock = new FakeClock();
+    const azure = new ScriptedProvider('azure-openai', [{ ok: true }]);
+    const orchestrator = new Orchestrator({ providers: directory({ 'azure-openai': azure }), clock, random: new ScriptedRandom(), deadlineMs: DEADLINE_MS });
+    const routed = await orchestrator.complete(targets, {}, signal);
+    expect(routed.ok && routed.target.provider).toBe('azure-openai');
+    expect(routed.trace.attempts[0]).toMatchObject({ provider: 'openai', outcome: 'skipped', errorClass: 'not_configured' });
+  });
+
+  it('answers 503 no_provider_configured when nothing is configured', async () => {
+    const orchestrator = new Orchestrator({ providers: directory({}), clock: new FakeClock(), random: new ScriptedRandom(), deadlineMs: DEADLINE_MS });
+    const routed = await orchestrator.complete(targets, {}, signal);
+    expect(!routed.ok && routed.failure).toMatchObject({ status: 503, errorClass: 'no_provider_configured' });
+  });
+
+  it('gives each attempt no more than what is left of the request deadline', async () => {
+    const { orchestrator, providers } = setup([{ fail: { errorClass: 'timeout' }, takesMs: 100_000 }, { ok: true }], [], [0], 150_000);
+    await orchestrator.complete(targets, {}, signal);
+    expect(providers.openai.calls.map((c) => c.timeouts.totalMs)).toEqual([120_000, 50_000]);
+  });
+
+  it('answers 504 deadline_exceeded, without starting another attempt, once the deadline has passed', async () => {
+    const slow = { fail: { errorClass: 'server_error' as const, status: 500 }, takesMs: 90_000 };
+    const { orchestrator, providers } = setup([slow, slow], [{ ok: true }], [0], 150_000);
+    const routed = await orchestrator.complete(targets, {}, signal);
+    expect(!routed.ok && routed.failure).toMatchObject({ status: 504, body: { error: { code: 'deadline_exceeded' } } });
+    expect(providers['azure-openai'].calls).toHaveLength(0);
+    expect(routed.trace.attempts).toHaveLength(2);
+  });
+
+  it('skips a retry whose wait would outlast the deadline and falls back instead', async () => {
+    const { orchestrator, clock } = setup([{ fail: { errorClass: 'rate_limited', status: 429, retryAfterMs: 2000 }, takesMs: 9_000 }], [{ ok: true }], [0.5], 10_000);
+    const routed = await orchestrator.complete(targets, {}, signal);
+    expect(routed.ok && routed.target.provider).toBe('azure-openai');
+    expect(clock.sleeps).toEqual([]);
+    expect(routed.trace.attempts[0]?.outcome).toBe('fallback');
+  });
+
+  it('stops at once when the client has gone', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const { orchestrator, providers } = setup([{ ok: true }], []);
+    const routed = await orchestrator.complete(targets, {}, controller.signal);
+    expect(!routed.ok && routed.failure.status).toBe(499);
+    expect(providers.openai.calls).toHaveLength(0);
+  });
+});
+
+describe('Orchestrator.openStream', () => {
+  it('falls back when a target fails before its first event', async () => {
+    const { orchestrator } = setup([http(500, 'server_error'), { events: [], thenFail: { errorClass: 'connection_reset' } }], [{ events: ['{"a":1}', '{"a":2}'] }]);
+    const routed = await orchestrator.openStream(targets, {}, signal);
+    expect(routed.ok).toBe(true);
+    if (!routed.ok) return;
+    expect(routed.target.provider).toBe('azure-openai');
+    expect(routed.value.first).toBe('{"a":1}');
+    expect(await routed.value.rest.next()).toEqual({ done: false, value: '{"a":2}' });
+  });
+
+  it('treats a stream that ends before any event as a failure', async () => {
+    const { orchestrator } = setup([{ events: [] }, { events: [] }], [{ events: ['{"ok":1}'] }]);
+    const routed = await orchestrator.openStream(targets, {}, signal);
+    expect(routed.ok && routed.target.provider).toBe('azure-openai');
+    expect(routed.trace.attempts[0]?.errorClass).toBe('stream_error');
+  });
+
+  it('does not fall back once the first event arrived: a later failure surfaces to the reader', async () => {
+    const { orchestrator, providers } = setup([{ events: ['{"a":1}'], thenFail: { errorClass: 'connection_reset' } }], [{ ok: true }]);
+    const routed = await orchestrator.openStream(targets, {}, signal);
+    expect(routed.ok).toBe(true);
+    if (!routed.ok) return;
+    await expect(routed.value.rest.next()).rejects.toBeInstanceOf(ProviderCallError);
+    expect(providers['azure-openai'].calls).toHaveLength(0);
+  });
+});
