@@ -25,7 +25,7 @@ describe('flag documents', () => {
   });
 
   it('ships a valid local flags file that turns the orchestrator on for everyone', () => {
-    const file = parseFlagDocument(JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'config', 'flags.local.json'), 'utf8')));
+    const file = parseFlagDocument(JSON.parse(readFileSync(join(__dirname, '..', '..', '..', '..', 'config', 'flags.local.json'), 'utf8')));
     expect(file.hybrid_orchestrator).toMatchObject({ enabled: true, rollout_percentage: 100 });
   });
 
