@@ -79,7 +79,7 @@ export class OrchestratorStack extends Stack {
       stage: props.stage,
       apiKeysTable,
       rateLimitsTable: data.table(RATE_LIMITS_TABLE.logicalName),
-      providerSecrets: secrets.secrets,
+      providerSecrets: secrets.entries,
       environment,
       timeout: functionTimeout,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
@@ -150,7 +150,6 @@ export class OrchestratorStack extends Stack {
     new CfnOutput(this, 'AppConfigProfileId', { value: flags.profile.configurationProfileId });
     new CfnOutput(this, 'BaseUrl', { value: gateway.baseUrl, description: 'OpenAI-compatible base URL' });
     new CfnOutput(this, 'ApiKeysTable', { value: apiKeysTable.tableName });
-    new CfnOutput(this, 'OpenAiSecretArn', { value: secrets.secrets.openai.secretArn });
-    new CfnOutput(this, 'AzureOpenAiSecretArn', { value: secrets.secrets['azure-openai'].secretArn });
+    for (const { provider, outputName, secret } of secrets.entries) new CfnOutput(this, outputName, { value: secret.secretArn, description: `Credentials of ${provider}` });
   }
 }

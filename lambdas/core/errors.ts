@@ -1,7 +1,8 @@
 /**
- * Domain errors. Only the HTTP layer turns them into status codes and bodies; raw errors are never
- * serialised to callers.
+ * Domain errors, all extending `GatewayError` and keeping their `cause`. Only the HTTP layer turns
+ * them into status codes and bodies; raw errors are never serialised to callers.
  */
+import type * as z from 'zod';
 
 /** OpenAI's error body: `{"error":{"message","type","param","code"}}`. */
 export interface OpenAiErrorBody {
@@ -46,6 +47,14 @@ export interface ProviderFailure {
   body?: OpenAiErrorBody;
 }
 
+/** A configuration document or variable is invalid; the message names every offending field. */
+export class ConfigError extends GatewayError {}
+
+/** One line naming every problem zod found: `path.to.field: message; ...` (`(root)` for the document itself). */
+export function formatIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`).join('; ');
+}
+
 /** A call to a provider failed; `failure` says how, without any secret. */
 export class ProviderCallError extends GatewayError {
   constructor(
@@ -63,12 +72,11 @@ export class ValidationError extends GatewayError {
     message: string,
     readonly param: string | null,
     readonly code: string | null = null,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
-
-export class NotFoundError extends GatewayError {}
 
 /** Builds an OpenAI-shaped error body. */
 export function openAiError(message: string, type: string, code: string | null = null, param: string | null = null): OpenAiErrorBody {

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { previousUtcDay } from '../core/metering/daily-report';
+import { formatIssues, ValidationError } from '../core/errors';
 import { UtcDaySchema } from '../core/utc-day';
 import { loadConfig } from '../shared/config';
 import { buildReporter } from '../shared/container';
@@ -15,7 +16,7 @@ const EventSchema = z.object({ day: UtcDaySchema.optional(), time: z.string().op
 
 export async function handler(event: unknown): Promise<{ day: string; announced: boolean; requests: number; costUsd: number }> {
   const parsed = EventSchema.safeParse(event ?? {});
-  if (!parsed.success) throw new Error(`invalid event: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  if (!parsed.success) throw new ValidationError(`invalid event: ${formatIssues(parsed.error)}`, null);
   // The schedule's `time` is when it fired (00:15 UTC): the report is for the day before it.
   const firedAt = parsed.data.time ? Date.parse(parsed.data.time) : Date.now();
   const day = parsed.data.day ?? previousUtcDay(firedAt);

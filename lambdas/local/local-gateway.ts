@@ -9,6 +9,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { StaticCredentialSource } from '../adapters/providers/credentials';
+import { PROVIDERS } from '../adapters/providers/registry';
 import type { ProviderId } from '../core/ai/route-table';
 import { loadConfig, type AppConfig } from '../shared/config';
 import { buildGateway, type ContainerOverrides, type Gateway } from '../shared/container';
@@ -77,17 +78,28 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
 
     const faults = parseSimFail(config.local.simFail);
     const sims: LocalGateway['sims'] = {};
-    const startSim = async (provider: ProviderId) => {
-      const sim = new SimulatedUpstream({ provider, apiKey: SIMULATED_KEY, latencyMs: config.local.simLatencyMs, chunkDelayMs: config.local.simChunkDelayMs });
+    // Every registered provider without credentials in the environment gets a simulated upstream.
+    const credentials: Record<ProviderId, unknown> = {};
+    for (const provider of PROVIDERS) {
+      const real = config.providers.environment[provider.id];
+      if (real !== undefined) {
+        credentials[provider.id] = real;
+        continue;
+      }
+      const sim = new SimulatedUpstream({
+        provider: provider.id,
+        dialect: provider.simulation,
+        apiKey: SIMULATED_KEY,
+        latencyMs: config.local.simLatencyMs,
+        chunkDelayMs: config.local.simChunkDelayMs,
+      });
       const url = await sim.listen();
       closers.push(() => sim.close());
-      const fault = faults.get(provider);
+      const fault = faults.get(provider.id);
       if (fault) sim.setFault(fault.fault, fault.times);
-      sims[provider] = sim;
-      return url;
-    };
-    const openai = config.providers.openai ?? { apiKey: SIMULATED_KEY, baseURL: await startSim('openai') };
-    const azure = config.providers.azureOpenai ?? { apiKey: SIMULATED_KEY, endpoint: await startSim('azure-openai'), apiVersion: config.providers.apiVersion };
+      sims[provider.id] = sim;
+      credentials[provider.id] = provider.simulation.credentials(url, SIMULATED_KEY);
+    }
 
     let onlyfans: SimulatedOnlyFansGateway | undefined;
     if (!config.onlyfans.gatewayUrl) {
@@ -99,7 +111,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     }
 
     const gateway = buildGateway(config, {
-      credentials: new StaticCredentialSource({ openai, 'azure-openai': azure }),
+      credentials: new StaticCredentialSource(credentials),
       ...options.overrides,
     });
     closers.push(() => gateway.close());
@@ -120,7 +132,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       config,
       gateway,
       sims,
-      providerModes: { openai: sims.openai ? 'simulated' : 'real', 'azure-openai': sims['azure-openai'] ? 'simulated' : 'real' },
+      providerModes: Object.fromEntries(PROVIDERS.map(({ id }) => [id, sims[id] ? 'simulated' : 'real'])),
       onlyfans,
       dynamoEndpoint,
       close,

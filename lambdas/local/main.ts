@@ -1,5 +1,5 @@
 /** `npm start`: the gateway on http://127.0.0.1:3000 with no AWS account. Ctrl-C stops it cleanly. */
-import { ConfigError } from '../shared/config';
+import { ConfigError } from '../core/errors';
 import { startLocalGateway } from './local-gateway';
 
 async function main() {

@@ -1,11 +1,14 @@
 /**
- * Simulated OpenAI and Azure OpenAI upstreams for running without provider keys: real HTTP servers
- * on loopback speaking both wire formats (Azure's `/openai/deployments/{name}/chat/completions`
- * with `api-version` and `api-key`), with SSE streaming, deterministic answers that say they are
- * simulated, realistic `usage` counts, configurable latency and failure injection.
+ * Simulated provider upstreams for running without provider keys: real HTTP servers on loopback
+ * speaking each provider's wire dialect (its paths and credentials, from the provider's module, e.g.
+ * Azure's `/openai/deployments/{name}/chat/completions` with `api-version` and `api-key`), with SSE
+ * streaming, deterministic answers that say they are simulated, realistic `usage` counts,
+ * configurable latency and failure injection.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { SimulatedDialect } from '../adapters/providers/provider-module';
+import { providerModule, REGISTERED_PROVIDER_IDS } from '../adapters/providers/registry';
 import type { ProviderId } from '../core/ai/route-table';
 
 export type SimFault =
@@ -24,6 +27,8 @@ export interface RecordedRequest {
 
 export interface SimulatedUpstreamOptions {
   provider: ProviderId;
+  /** The provider's wire dialect; by default the registered provider's own. */
+  dialect?: SimulatedDialect;
   apiKey: string;
   latencyMs?: number;
   chunkDelayMs?: number;
@@ -56,6 +61,7 @@ export class SimulatedUpstream {
   private readonly server: Server;
   private fault: { fault: SimFault; remaining: number } | undefined;
   private counter = 0;
+  private readonly dialect: SimulatedDialect;
   latencyMs: number;
   chunkDelayMs: number;
   /** Set by `listen()`: the OpenAI base URL, or the Azure endpoint. */
@@ -64,6 +70,9 @@ export class SimulatedUpstream {
   abandonedStreams = 0;
 
   constructor(private readonly options: SimulatedUpstreamOptions) {
+    const dialect = options.dialect ?? providerModule(options.provider)?.simulation;
+    if (!dialect) throw new Error(`no simulated dialect for provider "${options.provider}"`);
+    this.dialect = dialect;
     this.latencyMs = options.latencyMs ?? 0;
     this.chunkDelayMs = options.chunkDelayMs ?? 0;
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -81,7 +90,7 @@ export class SimulatedUpstream {
       this.server.listen(port, '127.0.0.1', () => resolve());
     });
     const { port: bound } = this.server.address() as AddressInfo;
-    this.baseUrl = this.options.provider === 'openai' ? `http://127.0.0.1:${bound}/v1` : `http://127.0.0.1:${bound}`;
+    this.baseUrl = this.dialect.baseUrl(`http://127.0.0.1:${bound}`);
     return this.baseUrl;
   }
 
@@ -121,8 +130,8 @@ export class SimulatedUpstream {
     });
     if (this.requests.length > 1000) this.requests.splice(0, this.requests.length - 1000);
 
-    const route = this.route(req, url);
-    if ('error' in route) return this.sendError(res, route.status, route.type, route.error);
+    const route = this.dialect.route({ method: req.method ?? 'GET', url, headers: req.headers }, this.options.apiKey);
+    if (!route.accepted) return this.sendError(res, route.status, route.type, route.error);
     if (!body || !Array.isArray(body['messages'])) return this.sendError(res, 400, 'invalid_request_error', "Missing required parameter: 'messages'.");
 
     const fault = this.takeFault();
@@ -144,24 +153,6 @@ export class SimulatedUpstream {
     return this.complete(res, body, model, fault?.kind === 'midstream');
   }
 
-  private route(req: IncomingMessage, url: URL): { model?: string } | { status: number; type: string; error: string } {
-    if (req.method !== 'POST') return { status: 405, type: 'invalid_request_error', error: 'Simulated upstream: use POST.' };
-    if (this.options.provider === 'openai') {
-      if (url.pathname !== '/v1/chat/completions') return { status: 404, type: 'invalid_request_error', error: `Unknown path ${url.pathname}` };
-      if (req.headers.authorization !== `Bearer ${this.options.apiKey}`) {
-        return { status: 401, type: 'invalid_request_error', error: 'Incorrect API key provided: sk-simu************************wxyz.' };
-      }
-      return {};
-    }
-    const match = /^\/openai\/deployments\/([^/]+)\/chat\/completions$/.exec(url.pathname);
-    if (!match?.[1]) return { status: 404, type: 'invalid_request_error', error: 'Resource not found' };
-    if (!url.searchParams.get('api-version')) return { status: 400, type: 'invalid_request_error', error: 'api-version query parameter is required.' };
-    if (req.headers['api-key'] !== this.options.apiKey) {
-      return { status: 401, type: 'invalid_request_error', error: 'Access denied due to invalid subscription key or wrong API endpoint.' };
-    }
-    return { model: decodeURIComponent(match[1]) };
-  }
-
   private sendError(res: ServerResponse, status: number, type: string, message: string, code?: string, headers: Record<string, string> = {}) {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(JSON.stringify({ error: { message, type, param: null, code: code ?? null } }));
@@ -179,7 +170,7 @@ export class SimulatedUpstream {
     const completionTokens = estimateTokens(content) * choices;
     this.counter += 1;
     return {
-      id: `chatcmpl-sim${this.options.provider === 'openai' ? 'oai' : 'az'}${this.counter}`,
+      id: `chatcmpl-sim-${this.options.provider}-${this.counter}`,
       created: Math.floor(Date.now() / 1000),
       content,
       choices,
@@ -205,7 +196,7 @@ export class SimulatedUpstream {
         message: { role: 'assistant', content: a.content, refusal: null, annotations: [] },
         logprobs: null,
         finish_reason: 'stop',
-        ...(this.options.provider === 'azure-openai' ? { content_filter_results: { hate: { filtered: false, severity: 'safe' } } } : {}),
+        ...this.dialect.choiceExtras,
       })),
       usage: a.usage,
       system_fingerprint: 'fp_simulated',
@@ -227,10 +218,7 @@ export class SimulatedUpstream {
       `data: ${JSON.stringify({ ...base, choices, ...(includeUsage ? { usage: null } : {}), ...extra })}\n\n`;
     const words = a.content.split(/(?<= )/);
     const events: string[] = [];
-    if (this.options.provider === 'azure-openai') {
-      // Azure sends its prompt filter results first, in a chunk that is not an OpenAI chunk.
-      events.push(`data: ${JSON.stringify({ choices: [], created: 0, id: '', model: '', object: '', prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }] })}\n\n`);
-    }
+    for (const preamble of this.dialect.streamPreamble ?? []) events.push(`data: ${preamble}\n\n`);
     for (let index = 0; index < a.choices; index++) {
       events.push(chunk([{ index, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }]));
       for (let i = 0; i < words.length; i += 3) {
@@ -266,7 +254,7 @@ export function parseSimFail(spec: string | undefined): Map<ProviderId, { fault:
   if (!spec) return out;
   for (const item of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
     const [provider, what, count] = item.split(':');
-    if (provider !== 'openai' && provider !== 'azure-openai') throw new Error(`SIM_FAIL: unknown provider "${provider}" in "${item}"`);
+    if (!provider || !REGISTERED_PROVIDER_IDS.includes(provider)) throw new Error(`SIM_FAIL: unknown provider "${provider}" in "${item}"`);
     let fault: SimFault;
     if (what === 'timeout' || what === 'reset' || what === 'midstream') fault = { kind: what };
     else if (what && /^\d{3}$/.test(what)) fault = { kind: 'status', status: Number(what) };

@@ -1,26 +1,24 @@
 /**
  * The one configuration module: every setting the gateway reads comes from the environment,
  * parsed once with zod, failing fast with the variable's name. README.md documents each variable.
+ * `AppConfig` is the schema's output type, never written twice; each provider module adds its own
+ * variables (see `adapters/providers/registry.ts`).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
 import defaultRoutes from '../../config/routes.json';
 import defaultPrices from '../../config/prices.json';
+import { PROVIDERS, REGISTERED_PROVIDER_IDS } from '../adapters/providers/registry';
+import { parseRouteTable, ProviderIdSchema, type RouteTable } from '../core/ai/route-table';
+import { ConfigError, formatIssues } from '../core/errors';
 import type { BudgetConfig } from '../core/metering/alerts';
-import { parseFlagDocument, SAFE_DEFAULT_FLAGS, type FlagValues } from '../core/rollout/flags';
-import { parsePriceTable, type PriceTable } from '../core/metering/pricing';
-import { parsePolicies, type RateLimitPolicies } from '../core/rate-limit/policies';
-import { parseRouteTable, ProviderIdSchema, type LegacyTarget, type RouteTable } from '../core/ai/route-table';
+import { parsePriceTable } from '../core/metering/pricing';
+import { parsePolicies } from '../core/rate-limit/policies';
+import { parseFlagDocument, SAFE_DEFAULT_FLAGS } from '../core/rollout/flags';
+import { envBool as bool, envInt as int, envString as optionalString, envUrl } from './env';
 
 export type Runtime = 'aws' | 'local';
-
-const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const optionalString = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
 const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
@@ -35,7 +33,7 @@ const EnvSchema = z.object({
   RATE_LIMITS_TABLE: z.string().min(3).default('hybrid-orchestrator-rate-limits'),
   RATE_LIMIT_POLICIES: optionalString,
   RATE_LIMIT_FAIL_MODE: z.enum(['closed', 'open']).default('closed'),
-  ONLYFANS_GATEWAY_URL: optionalString.pipe(z.url().optional()),
+  ONLYFANS_GATEWAY_URL: envUrl,
   ONLYFANS_GATEWAY_TIMEOUT_MS: int(100, 60_000).default(10_000),
   IDEMPOTENCY_TTL_HOURS: int(1, 24 * 30).default(24),
   FLAGS_FILE: optionalString,
@@ -62,18 +60,13 @@ const EnvSchema = z.object({
   ALERTS_TOPIC_ARN: optionalString,
   ALERTS_FILE: optionalString,
   CRITICAL_ALERT_COOLDOWN_MINUTES: int(1, 24 * 60).default(5),
-  LEGACY_PROVIDER: ProviderIdSchema.default('openai'),
+  LEGACY_PROVIDER: ProviderIdSchema.refine((id) => REGISTERED_PROVIDER_IDS.includes(id), {
+    message: `not a registered provider (${REGISTERED_PROVIDER_IDS.join(', ')})`,
+  }).default('openai'),
   LEGACY_MODEL: z.string().min(1).max(128).default('gpt-4o-mini'),
   AWS_REGION: z.string().min(1).default('us-east-1'),
-  DYNAMODB_ENDPOINT: optionalString.pipe(z.url().optional()),
+  DYNAMODB_ENDPOINT: envUrl,
   DYNAMODB_TIMEOUT_MS: int(100, 30_000).default(2000),
-  OPENAI_API_KEY: optionalString,
-  OPENAI_BASE_URL: optionalString.pipe(z.url().optional()),
-  AZURE_OPENAI_API_KEY: optionalString,
-  AZURE_OPENAI_ENDPOINT: optionalString.pipe(z.url().optional()),
-  OPENAI_API_VERSION: z.string().min(1).default('2024-10-21'),
-  OPENAI_SECRET_ID: optionalString,
-  AZURE_OPENAI_SECRET_ID: optionalString,
   SECRETS_CACHE_TTL_SECONDS: int(0, 3600).default(300),
   // Local runner only.
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -86,127 +79,70 @@ const EnvSchema = z.object({
   SIM_CHUNK_DELAY_MS: int(0, 60_000).default(20),
 });
 
-export interface AppConfig {
-  runtime: Runtime;
-  logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
-  serviceName: string;
-  metricsNamespace: string;
-  metricsEnabled: boolean;
-  maxBodyBytes: number;
-  routeTable: RouteTable;
-  apiKeyCacheTtlMs: number;
-  tables: { apiKeys: string; rateLimits: string };
-  rateLimits: { policies: RateLimitPolicies; failMode: 'closed' | 'open' };
-  onlyfans: { gatewayUrl: string | undefined; timeoutMs: number; idempotencyTtlSeconds: number };
-  flags: {
-    /** Local flags file (used when no AppConfig ids are set). */
-    file: string;
-    appConfig: { application: string; environment: string; profile: string } | undefined;
-    refreshMs: number;
-    /** What applies before any flags were loaded: the legacy path unless configured otherwise. */
-    defaults: FlagValues;
-  };
-  legacy: LegacyTarget;
-  usage: { recordsTable: string; aggregatesTable: string; retentionSeconds: number; prices: PriceTable; aggregateShards: number };
-  alerts: {
-    /** SNS topic on AWS; locally alerts go to stdout and `file`. */
-    topicArn: string | undefined;
-    file: string;
-    criticalCooldownMs: number;
-    budgets: BudgetConfig;
-  };
-  aws: { region: string; dynamodbEndpoint: string | undefined; dynamodbTimeoutMs: number };
-  providers: {
-    openai: { apiKey: string; baseURL?: string } | undefined;
-    azureOpenai: { apiKey: string; endpoint: string; apiVersion: string } | undefined;
-    secretIds: { openai?: string; 'azure-openai'?: string };
-    secretsCacheTtlMs: number;
-    apiVersion: string;
-  };
-  local: {
-    host: string;
-    port: number;
-    dataDir: string | undefined;
-    userKey: string;
-    adminKey: string;
-    simFail: string | undefined;
-    simLatencyMs: number;
-    simChunkDelayMs: number;
-  };
-}
+/** Every provider's variables: its credentials for local runs and its secret's id on AWS. */
+const ProviderEnvSchema = z.object(
+  Object.fromEntries(PROVIDERS.flatMap((p) => [...Object.entries(p.environment.variables), [p.aws.secretIdVariable, optionalString]])),
+);
 
-/** Raised when the environment is invalid; the message names every bad variable. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+type Env = z.infer<typeof EnvSchema>;
 
-function loadRouteTable(env: z.infer<typeof EnvSchema>): RouteTable {
-  if (env.ROUTES_JSON) return parseRouteTable(parseJson(env.ROUTES_JSON, 'ROUTES_JSON'), 'ROUTES_JSON');
-  if (env.ROUTES_FILE) {
-    let text: string;
-    try {
-      text = readFileSync(env.ROUTES_FILE, 'utf8');
-    } catch (error) {
-      throw new ConfigError(`ROUTES_FILE: cannot read ${env.ROUTES_FILE} (${(error as Error).message})`);
-    }
-    return parseRouteTable(parseJson(text, 'ROUTES_FILE'), `ROUTES_FILE ${env.ROUTES_FILE}`);
+/** Reads a configuration document; a failure names the variable and keeps its cause. */
+function readDocument<T>(variable: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`${variable}: ${(error as Error).message}`, { cause: error });
   }
-  return parseRouteTable(defaultRoutes, 'config/routes.json');
 }
 
 function parseJson(text: string, variable: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`${variable}: not valid JSON (${(error as Error).message})`);
+    throw new ConfigError(`${variable}: not valid JSON (${(error as Error).message})`, { cause: error });
   }
 }
 
-/** Parses the environment for the given runtime. */
-export function loadConfig(runtime: Runtime, source: NodeJS.ProcessEnv = process.env): AppConfig {
-  const parsed = EnvSchema.safeParse(source);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new ConfigError(`invalid configuration: ${problems}`);
-  }
-  const env = parsed.data;
-  let routeTable: RouteTable;
+function readFile(path: string, variable: string): string {
   try {
-    routeTable = loadRouteTable(env);
+    return readFileSync(path, 'utf8');
   } catch (error) {
-    throw error instanceof ConfigError ? error : new ConfigError((error as Error).message);
+    throw new ConfigError(`${variable}: cannot read ${path} (${(error as Error).message})`, { cause: error });
   }
-  let policies: RateLimitPolicies;
-  try {
-    policies = parsePolicies(env.RATE_LIMIT_POLICIES === undefined ? {} : parseJson(env.RATE_LIMIT_POLICIES, 'RATE_LIMIT_POLICIES'));
-  } catch (error) {
-    throw error instanceof ConfigError ? error : new ConfigError((error as Error).message);
+}
+
+function loadRouteTable(env: Env): RouteTable {
+  const table = env.ROUTES_JSON
+    ? parseRouteTable(parseJson(env.ROUTES_JSON, 'ROUTES_JSON'), 'ROUTES_JSON')
+    : env.ROUTES_FILE
+      ? parseRouteTable(parseJson(readFile(env.ROUTES_FILE, 'ROUTES_FILE'), 'ROUTES_FILE'), `ROUTES_FILE ${env.ROUTES_FILE}`)
+      : parseRouteTable(defaultRoutes, 'config/routes.json');
+  const unknown = Object.keys(table.providers).filter((id) => !REGISTERED_PROVIDER_IDS.includes(id));
+  if (unknown.length > 0) {
+    throw new ConfigError(`route table: unknown provider ${unknown.join(', ')} (registered: ${REGISTERED_PROVIDER_IDS.join(', ')})`);
   }
-  let flagDefaults: FlagValues = SAFE_DEFAULT_FLAGS;
-  if (env.FLAGS_DEFAULTS_JSON !== undefined) {
-    try {
-      flagDefaults = parseFlagDocument(parseJson(env.FLAGS_DEFAULTS_JSON, 'FLAGS_DEFAULTS_JSON'));
-    } catch (error) {
-      throw error instanceof ConfigError ? error : new ConfigError(`FLAGS_DEFAULTS_JSON: ${(error as Error).message}`);
-    }
-  }
-  let prices: PriceTable;
-  try {
-    prices = env.PRICES_JSON
-      ? parsePriceTable(parseJson(env.PRICES_JSON, 'PRICES_JSON'), 'PRICES_JSON')
-      : env.PRICES_FILE
-        ? parsePriceTable(parseJson(readFileSync(env.PRICES_FILE, 'utf8'), 'PRICES_FILE'), `PRICES_FILE ${env.PRICES_FILE}`)
-        : parsePriceTable(defaultPrices, 'config/prices.json');
-  } catch (error) {
-    throw error instanceof ConfigError ? error : new ConfigError((error as Error).message);
-  }
+  return table;
+}
+
+function loadPrices(env: Env) {
+  if (env.PRICES_JSON) return parsePriceTable(parseJson(env.PRICES_JSON, 'PRICES_JSON'), 'PRICES_JSON');
+  if (env.PRICES_FILE) return parsePriceTable(parseJson(readFile(env.PRICES_FILE, 'PRICES_FILE'), 'PRICES_FILE'), `PRICES_FILE ${env.PRICES_FILE}`);
+  return parsePriceTable(defaultPrices, 'config/prices.json');
+}
+
+function appConfig(runtime: Runtime, env: Env, providerEnv: Record<string, unknown>) {
   const appConfigIds = [env.APPCONFIG_APPLICATION_ID, env.APPCONFIG_ENVIRONMENT_ID, env.APPCONFIG_PROFILE_ID];
   if (appConfigIds.some((v) => v !== undefined) && appConfigIds.some((v) => v === undefined)) {
     throw new ConfigError('APPCONFIG_APPLICATION_ID, APPCONFIG_ENVIRONMENT_ID and APPCONFIG_PROFILE_ID must be set together');
   }
-  if ((env.AZURE_OPENAI_API_KEY === undefined) !== (env.AZURE_OPENAI_ENDPOINT === undefined)) {
-    throw new ConfigError('AZURE_OPENAI_API_KEY and AZURE_OPENAI_ENDPOINT must be set together');
-  }
+  const budgets: BudgetConfig = {
+    dailyUsd: env.BUDGET_DAILY_USD,
+    monthlyUsd: env.BUDGET_MONTHLY_USD,
+    userDailyUsd: env.BUDGET_USER_DAILY_USD,
+    userMonthlyUsd: env.BUDGET_USER_MONTHLY_USD,
+    levels: [...new Set(env.BUDGET_ALERT_LEVELS)].sort((a, b) => a - b),
+  };
   return {
     runtime,
     logLevel: env.LOG_LEVEL,
@@ -214,47 +150,61 @@ export function loadConfig(runtime: Runtime, source: NodeJS.ProcessEnv = process
     metricsNamespace: env.METRICS_NAMESPACE,
     metricsEnabled: env.METRICS_ENABLED ?? runtime === 'aws',
     maxBodyBytes: env.MAX_BODY_BYTES,
-    routeTable,
+    routeTable: readDocument('ROUTES_JSON', () => loadRouteTable(env)),
     apiKeyCacheTtlMs: env.API_KEY_CACHE_TTL_SECONDS * 1000,
     tables: { apiKeys: env.API_KEYS_TABLE, rateLimits: env.RATE_LIMITS_TABLE },
-    rateLimits: { policies, failMode: env.RATE_LIMIT_FAIL_MODE },
+    rateLimits: {
+      policies: readDocument('RATE_LIMIT_POLICIES', () =>
+        parsePolicies(env.RATE_LIMIT_POLICIES === undefined ? {} : parseJson(env.RATE_LIMIT_POLICIES, 'RATE_LIMIT_POLICIES')),
+      ),
+      failMode: env.RATE_LIMIT_FAIL_MODE,
+    },
+    onlyfans: { gatewayUrl: env.ONLYFANS_GATEWAY_URL, timeoutMs: env.ONLYFANS_GATEWAY_TIMEOUT_MS, idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_HOURS * 3600 },
     flags: {
+      /** Local flags file (used when no AppConfig ids are set). */
       file: env.FLAGS_FILE ?? join(__dirname, '..', '..', 'config', 'flags.local.json'),
       appConfig:
         env.APPCONFIG_APPLICATION_ID && env.APPCONFIG_ENVIRONMENT_ID && env.APPCONFIG_PROFILE_ID
           ? { application: env.APPCONFIG_APPLICATION_ID, environment: env.APPCONFIG_ENVIRONMENT_ID, profile: env.APPCONFIG_PROFILE_ID }
           : undefined,
       refreshMs: (env.FLAGS_REFRESH_SECONDS ?? (runtime === 'aws' ? 45 : 2)) * 1000,
-      defaults: flagDefaults,
+      /** What applies before any flags were loaded: the legacy path unless configured otherwise. */
+      defaults:
+        env.FLAGS_DEFAULTS_JSON === undefined
+          ? SAFE_DEFAULT_FLAGS
+          : readDocument('FLAGS_DEFAULTS_JSON', () => parseFlagDocument(parseJson(env.FLAGS_DEFAULTS_JSON!, 'FLAGS_DEFAULTS_JSON'))),
     },
+    /** The pre-orchestrator path: one provider and model. */
     legacy: { provider: env.LEGACY_PROVIDER, model: env.LEGACY_MODEL },
-    usage: { recordsTable: env.USAGE_TABLE, aggregatesTable: env.USAGE_AGGREGATES_TABLE, retentionSeconds: env.USAGE_RETENTION_DAYS * 86_400, prices, aggregateShards: env.AGGREGATE_SHARDS },
+    usage: {
+      recordsTable: env.USAGE_TABLE,
+      aggregatesTable: env.USAGE_AGGREGATES_TABLE,
+      retentionSeconds: env.USAGE_RETENTION_DAYS * 86_400,
+      prices: readDocument('PRICES_JSON', () => loadPrices(env)),
+      aggregateShards: env.AGGREGATE_SHARDS,
+    },
     alerts: {
+      /** SNS topic on AWS; locally alerts go to stdout and `file`. */
       topicArn: env.ALERTS_TOPIC_ARN,
       file: env.ALERTS_FILE ?? join(env.DATA_DIR ?? '.local', 'alerts.jsonl'),
       criticalCooldownMs: env.CRITICAL_ALERT_COOLDOWN_MINUTES * 60_000,
-      budgets: {
-        dailyUsd: env.BUDGET_DAILY_USD,
-        monthlyUsd: env.BUDGET_MONTHLY_USD,
-        userDailyUsd: env.BUDGET_USER_DAILY_USD,
-        userMonthlyUsd: env.BUDGET_USER_MONTHLY_USD,
-        levels: [...new Set(env.BUDGET_ALERT_LEVELS)].sort((a, b) => a - b),
-      },
+      budgets,
     },
-    onlyfans: { gatewayUrl: env.ONLYFANS_GATEWAY_URL, timeoutMs: env.ONLYFANS_GATEWAY_TIMEOUT_MS, idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_HOURS * 3600 },
     aws: { region: env.AWS_REGION, dynamodbEndpoint: env.DYNAMODB_ENDPOINT, dynamodbTimeoutMs: env.DYNAMODB_TIMEOUT_MS },
     providers: {
-      openai: env.OPENAI_API_KEY ? { apiKey: env.OPENAI_API_KEY, ...(env.OPENAI_BASE_URL ? { baseURL: env.OPENAI_BASE_URL } : {}) } : undefined,
-      azureOpenai:
-        env.AZURE_OPENAI_API_KEY && env.AZURE_OPENAI_ENDPOINT
-          ? { apiKey: env.AZURE_OPENAI_API_KEY, endpoint: env.AZURE_OPENAI_ENDPOINT, apiVersion: env.OPENAI_API_VERSION }
-          : undefined,
-      secretIds: {
-        ...(env.OPENAI_SECRET_ID ? { openai: env.OPENAI_SECRET_ID } : {}),
-        ...(env.AZURE_OPENAI_SECRET_ID ? { 'azure-openai': env.AZURE_OPENAI_SECRET_ID } : {}),
-      },
+      /** Credential documents from the environment, per provider (absent: not set up here). */
+      environment: Object.fromEntries(
+        PROVIDERS.flatMap((p) => {
+          const credentials = p.environment.credentials(providerEnv);
+          return credentials === undefined ? [] : [[p.id, credentials]];
+        }),
+      ) as Record<string, unknown>,
+      /** Secrets Manager secret id per provider (AWS). */
+      secretIds: Object.fromEntries(PROVIDERS.flatMap((p) => (providerEnv[p.aws.secretIdVariable] ? [[p.id, providerEnv[p.aws.secretIdVariable] as string]] : []))) as Record<
+        string,
+        string
+      >,
       secretsCacheTtlMs: env.SECRETS_CACHE_TTL_SECONDS * 1000,
-      apiVersion: env.OPENAI_API_VERSION,
     },
     local: {
       host: env.HOST,
@@ -267,4 +217,21 @@ export function loadConfig(runtime: Runtime, source: NodeJS.ProcessEnv = process
       simChunkDelayMs: env.SIM_CHUNK_DELAY_MS,
     },
   };
+}
+
+/** The configuration schema for a runtime: the environment in, `AppConfig` out. */
+const configSchema = (runtime: Runtime) =>
+  z.object({ env: EnvSchema, providers: ProviderEnvSchema }).transform(({ env, providers }) => appConfig(runtime, env, providers));
+
+export type AppConfig = z.infer<ReturnType<typeof configSchema>>;
+
+/** Parses the environment for the given runtime; throws a `ConfigError` naming every bad variable. */
+export function loadConfig(runtime: Runtime, source: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = configSchema(runtime).safeParse({ env: source, providers: source });
+  if (!parsed.success) {
+    // Issues come as `env.MAX_BODY_BYTES`: the variable is what the operator needs to read.
+    const unprefixed = new z.ZodError(parsed.error.issues.map((issue) => ({ ...issue, path: issue.path.slice(1) })));
+    throw new ConfigError(`invalid configuration: ${formatIssues(unprefixed)}`);
+  }
+  return parsed.data;
 }

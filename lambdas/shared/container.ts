@@ -20,8 +20,8 @@ import { FileFlagSource } from '../adapters/flags/file-flag-source';
 import { DynamoDbCounterStore } from '../adapters/dynamodb/dynamodb-counter-store';
 import { DynamoDbIdempotencyStore } from '../adapters/dynamodb/dynamodb-idempotency-store';
 import { HttpMessageGateway } from '../adapters/onlyfans/http-message-gateway';
-import { StaticCredentialSource, type CredentialSource } from '../adapters/providers/credentials';
-import { SdkProviderDirectory } from '../adapters/providers/sdk-provider-directory';
+import { StaticCredentialSource } from '../adapters/providers/credentials';
+import { RegistryProviderDirectory } from '../adapters/providers/registry-provider-directory';
 import { SecretsManagerCredentialSource } from '../adapters/secrets/secrets-manager-credential-source';
 import { createMetrics, PowertoolsTelemetry } from '../adapters/telemetry/powertools-telemetry';
 import { BudgetAlerts, CriticalAlerts, trackedTotals } from '../core/metering/alerts';
@@ -37,6 +37,7 @@ import { type MessageGateway } from '../core/messaging/ports';
 import { RateLimiter } from '../core/rate-limit/rate-limiter';
 import { Orchestrator } from '../core/ai/orchestrator';
 import type { Clock, Random } from '../core/ports';
+import type { CredentialSource } from '../core/ai/ports';
 import type { ProviderDirectory } from '../core/ai/ports';
 import type { RequestSummary } from '../core/request-summary';
 import type { Telemetry } from '../core/telemetry';
@@ -93,7 +94,7 @@ function credentialSource(config: AppConfig, clock: Clock): CredentialSource {
       timeoutMs: 3000,
     });
   }
-  return new StaticCredentialSource({ openai: config.providers.openai, 'azure-openai': config.providers.azureOpenai });
+  return new StaticCredentialSource(config.providers.environment);
 }
 
 /** Where messages go when no OnlyFans gateway is configured: nowhere, and the caller is told so (502, slot given back). */
@@ -142,7 +143,7 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
   const metrics = config.metricsEnabled ? createMetrics(config.metricsNamespace, config.serviceName) : undefined;
   const telemetry = overrides.telemetry ?? new PowertoolsTelemetry(logger, metrics, config.serviceName);
   const dynamo = dynamoClient(config);
-  const providers = new SdkProviderDirectory(overrides.credentials ?? credentialSource(config, clock));
+  const providers = new RegistryProviderDirectory(overrides.credentials ?? credentialSource(config, clock));
   const keyStore = new DynamoDbApiKeyStore(dynamo, config.tables.apiKeys);
   const apiKeys = new ApiKeyService(keyStore, clock, random, {
     cacheTtlMs: config.apiKeyCacheTtlMs,

@@ -15,18 +15,18 @@ import {
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { BUNDLED_TOKENIZER } from '../../lambdas/adapters/tokenizer/tokenizer-estimator';
 import { nodeFunction } from './node-function';
-import type { ProviderId } from '../../lambdas/core/ai/route-table';
+import type { ProviderSecret } from './provider-secrets';
 
 export interface GatewayApiProps {
   readonly stage: string;
   readonly apiKeysTable: TableV2;
   /** Rate-limit counters and message idempotency records. */
   readonly rateLimitsTable: TableV2;
-  readonly providerSecrets: Record<ProviderId, ISecret>;
+  /** One secret per registered provider, with the variable that names it to the function. */
+  readonly providerSecrets: readonly ProviderSecret[];
   /** Extra environment for the function (route table override, cache TTLs...). */
   readonly environment?: Record<string, string>;
   /** @default RetentionDays.ONE_MONTH */
@@ -59,8 +59,7 @@ export class GatewayApi extends Construct {
       environment: {
         API_KEYS_TABLE: props.apiKeysTable.tableName,
         RATE_LIMITS_TABLE: props.rateLimitsTable.tableName,
-        OPENAI_SECRET_ID: props.providerSecrets.openai.secretArn,
-        AZURE_OPENAI_SECRET_ID: props.providerSecrets['azure-openai'].secretArn,
+        ...Object.fromEntries(props.providerSecrets.map(({ secretIdVariable, secret }) => [secretIdVariable, secret.secretArn])),
         METRICS_NAMESPACE: 'HybridOrchestrator',
         ...props.environment,
       },
@@ -76,7 +75,7 @@ export class GatewayApi extends Construct {
     this.function = fn;
     props.apiKeysTable.grantReadWriteData(role);
     props.rateLimitsTable.grantReadWriteData(role);
-    for (const secret of Object.values(props.providerSecrets)) secret.grantRead(role);
+    for (const { secret } of props.providerSecrets) secret.grantRead(role);
     const tableLogicalId = Stack.of(this).getLogicalId(props.apiKeysTable.node.defaultChild as CfnElement);
     Validations.of(role).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/index/*]`,

@@ -23,7 +23,8 @@ import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { PROVIDER_IDS, TASK_TYPES } from '../../lambdas/core/ai/route-table';
+import { REGISTERED_PROVIDER_IDS } from '../../lambdas/adapters/providers/registry';
+import { TASK_TYPES } from '../../lambdas/core/ai/route-table';
 import { notifyingAlarm } from './alerts';
 
 export interface ObservabilityProps {
@@ -61,7 +62,7 @@ export class Observability extends Construct {
     const alarm = (alarmId: string, alarmProps: AlarmProps) => notify(notifyingAlarm(this, alarmId, props.topic, alarmProps));
 
     // Provider error rate: failed attempts over all attempts of one provider, across task types, above 10% for 5 minutes.
-    for (const provider of PROVIDER_IDS) {
+    for (const provider of REGISTERED_PROVIDER_IDS) {
       const usingMetrics: Record<string, IMetric> = {};
       TASK_TYPES.forEach((taskType, i) => {
         const dims = { provider, taskType };

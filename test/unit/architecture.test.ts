@@ -67,10 +67,15 @@ describe('architecture', () => {
     expect(findCycles(Object.keys(graph), (file) => graph[file]!)).toEqual([['a', 'b', 'c', 'a']]);
   });
 
-  it('builds SDK clients only in the composition root, the local runner and the provider registry (which rebuilds them on key rotation)', () => {
+  it('builds SDK clients only in the composition root, the local runner and each provider\'s own folder (rebuilt on key rotation)', () => {
     const constructing = sources('lambdas').filter((file) => /new (DynamoDBClient|SecretsManagerClient|OpenAI|AzureOpenAI)\(/.test(readFileSync(join(ROOT, file), 'utf8')));
     expect(constructing.sort()).toEqual(
-      ['lambdas/adapters/providers/sdk-provider-directory.ts', 'lambdas/local/local-gateway.ts', 'lambdas/shared/container.ts'].sort(),
+      [
+        'lambdas/adapters/providers/azure-openai/index.ts',
+        'lambdas/adapters/providers/openai/index.ts',
+        'lambdas/local/local-gateway.ts',
+        'lambdas/shared/container.ts',
+      ].sort(),
     );
   });
 

@@ -1,44 +1,14 @@
-/** Provider credentials: their validated shape, and the port that supplies them. */
-import * as z from 'zod';
+/** Provider credentials from fixed values (the environment, or the simulated upstreams), validated by each provider's module. */
+import type { CredentialSource, ProviderCredentials } from '../../core/ai/ports';
 import type { ProviderId } from '../../core/ai/route-table';
+import { providerModule } from './registry';
 
-export const OpenAiCredentialsSchema = z.object({
-  apiKey: z.string().min(1),
-  baseURL: z.url().optional(),
-  organization: z.string().min(1).optional(),
-  project: z.string().min(1).optional(),
-});
-
-export const AzureOpenAiCredentialsSchema = z.object({
-  apiKey: z.string().min(1),
-  endpoint: z.url(),
-  apiVersion: z.string().min(1).default('2024-10-21'),
-});
-
-export type OpenAiCredentials = z.infer<typeof OpenAiCredentialsSchema>;
-export type AzureOpenAiCredentials = z.infer<typeof AzureOpenAiCredentialsSchema>;
-
-export type ProviderCredentials =
-  | { provider: 'openai'; credentials: OpenAiCredentials }
-  | { provider: 'azure-openai'; credentials: AzureOpenAiCredentials };
-
-/** Where provider credentials come from (environment locally, Secrets Manager on AWS). */
-export interface CredentialSource {
-  /** Credentials for `provider`, or `undefined` when it is not configured. */
-  get(provider: ProviderId): Promise<ProviderCredentials | undefined>;
-}
-
-/** Validates raw credential data; `undefined` when it is absent or incomplete (for example an empty placeholder secret). */
+/** Validates raw credential data for `provider`; `undefined` when it is absent, incomplete (an empty placeholder secret) or the provider is unknown. */
 export function parseCredentials(provider: ProviderId, data: unknown): ProviderCredentials | undefined {
-  if (provider === 'openai') {
-    const parsed = OpenAiCredentialsSchema.safeParse(data);
-    return parsed.success ? { provider, credentials: parsed.data } : undefined;
-  }
-  const parsed = AzureOpenAiCredentialsSchema.safeParse(data);
-  return parsed.success ? { provider, credentials: parsed.data } : undefined;
+  const credentials = providerModule(provider)?.parseCredentials(data);
+  return credentials ? { provider, credentials } : undefined;
 }
 
-/** Credentials from fixed values (the environment, or simulated upstreams). */
 export class StaticCredentialSource implements CredentialSource {
   constructor(private readonly values: Partial<Record<ProviderId, unknown>>) {}
 

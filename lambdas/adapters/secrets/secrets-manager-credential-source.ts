@@ -5,7 +5,8 @@
 import { GetSecretValueCommand, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Clock } from '../../core/ports';
 import type { ProviderId } from '../../core/ai/route-table';
-import { parseCredentials, type CredentialSource, type ProviderCredentials } from '../providers/credentials';
+import type { CredentialSource, ProviderCredentials } from '../../core/ai/ports';
+import { parseCredentials } from '../providers/credentials';
 
 export interface SecretsManagerCredentialSourceOptions {
   /** Secret id or ARN per provider; providers without one are not configured. */

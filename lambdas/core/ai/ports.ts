@@ -64,3 +64,15 @@ export interface ProviderDirectory {
 export interface TokenEstimator {
   count(text: string): number;
 }
+
+/** A provider's validated credentials (their shape belongs to the provider's adapter). */
+export interface ProviderCredentials {
+  provider: ProviderId;
+  credentials: Record<string, unknown>;
+}
+
+/** Where provider credentials come from: the environment locally, Secrets Manager on AWS. */
+export interface CredentialSource {
+  /** Credentials for `provider`, or `undefined` when it is not configured. */
+  get(provider: ProviderId): Promise<ProviderCredentials | undefined>;
+}

@@ -3,14 +3,15 @@
  * settings. It is data (config/routes.json, overridable per deployment) validated by this schema.
  */
 import * as z from 'zod';
+import { ConfigError, formatIssues } from '../errors';
 
 export const TASK_TYPES = ['content_planning', 'message_generation', 'general'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 export const TaskTypeSchema = z.enum(TASK_TYPES);
 
-export const PROVIDER_IDS = ['openai', 'azure-openai'] as const;
-export type ProviderId = (typeof PROVIDER_IDS)[number];
-export const ProviderIdSchema = z.enum(PROVIDER_IDS);
+/** A provider's id (`openai`, `azure-openai`, ...): the provider registry says which exist. */
+export const ProviderIdSchema = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'provider ids are lower-case letters, digits and -');
+export type ProviderId = z.infer<typeof ProviderIdSchema>;
 
 const ms = (max: number) => z.number().int().min(1).max(max);
 
@@ -66,7 +67,7 @@ export const RouteTableSchema = z
        */
       deadlineMs: z.number().int().min(1000).max(870_000).default(240_000),
     }),
-    providers: z.partialRecord(ProviderIdSchema, ProviderCatalogSchema),
+    providers: z.record(ProviderIdSchema, ProviderCatalogSchema),
     tasks: z.strictObject({
       content_planning: TaskRouteSchema,
       message_generation: TaskRouteSchema,
@@ -127,8 +128,8 @@ export function planRoute(table: RouteTable, taskType: TaskType, requestedModel:
 /** Every distinct model the table can route to, with the providers serving it. */
 export function routableModels(table: RouteTable): Map<string, ProviderId[]> {
   const models = new Map<string, ProviderId[]>();
-  for (const provider of PROVIDER_IDS) {
-    for (const model of table.providers[provider]?.models ?? []) {
+  for (const [provider, catalog] of Object.entries(table.providers)) {
+    for (const model of catalog.models) {
       models.set(model, [...(models.get(model) ?? []), provider]);
     }
   }
@@ -139,8 +140,7 @@ export function routableModels(table: RouteTable): Map<string, ProviderId[]> {
 export function parseRouteTable(data: unknown, source: string): RouteTable {
   const result = RouteTableSchema.safeParse(data);
   if (!result.success) {
-    const details = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new Error(`invalid route table (${source}): ${details}`);
+    throw new ConfigError(`invalid route table (${source}): ${formatIssues(result.error)}`);
   }
   return result.data;
 }

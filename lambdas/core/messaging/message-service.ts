@@ -5,17 +5,18 @@
  */
 import { createHash } from 'node:crypto';
 import type { Principal } from '../access/ports';
+import { GatewayError } from '../errors';
 import type { Clock, Random } from '../ports';
 import type { LimitDecision, RateLimiter } from '../rate-limit/rate-limiter';
 import type { IdempotencyStore, MessageGateway, OnlyFansMessage } from './ports';
 
-export class MessageGatewayError extends Error {
-  override name = 'MessageGatewayError';
+export class MessageGatewayError extends GatewayError {
   constructor(
     readonly reason: string,
     readonly status?: number,
+    options?: { cause?: unknown },
   ) {
-    super(`OnlyFans gateway: ${reason}`);
+    super(`OnlyFans gateway: ${reason}`, options);
   }
 }
 

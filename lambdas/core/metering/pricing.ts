@@ -4,8 +4,9 @@
  * once per token kind, so sums never drift.
  */
 import * as z from 'zod';
+import { ConfigError, formatIssues } from '../errors';
 import type { Usage } from '../ai/ports';
-import { PROVIDER_IDS, type ProviderId } from '../ai/route-table';
+import { ProviderIdSchema, type ProviderId } from '../ai/route-table';
 
 /** USD per million tokens, at most 6 decimals (1 micro-dollar per million tokens). */
 const Price = z
@@ -21,7 +22,7 @@ export const PriceTableSchema = z.object({
   currency: z.literal('USD'),
   unit: z.string().optional(),
   source: z.string().min(1),
-  models: z.partialRecord(z.enum(PROVIDER_IDS), z.record(z.string().min(1), ModelPriceSchema)),
+  models: z.record(ProviderIdSchema, z.record(z.string().min(1), ModelPriceSchema)),
 });
 export type PriceTableDocument = z.infer<typeof PriceTableSchema>;
 
@@ -43,11 +44,11 @@ const priceKey = (provider: ProviderId, model: string) => `${provider}\u0000${mo
 export function parsePriceTable(document: unknown, source: string): PriceTable {
   const parsed = PriceTableSchema.safeParse(document);
   if (!parsed.success) {
-    throw new Error(`${source}: invalid price table: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new ConfigError(`${source}: invalid price table: ${formatIssues(parsed.error)}`);
   }
   const prices = new Map<string, ModelPrice>();
-  for (const provider of PROVIDER_IDS) {
-    for (const [model, price] of Object.entries(parsed.data.models[provider] ?? {})) {
+  for (const [provider, models] of Object.entries(parsed.data.models)) {
+    for (const [model, price] of Object.entries(models)) {
       const micros = (usd: number) => Math.round(usd * 1e6);
       // Without a cached-input price, cached tokens cost what other input tokens cost.
       prices.set(priceKey(provider, model), { input: micros(price.input), cachedInput: micros(price.cachedInput ?? price.input), output: micros(price.output) });

@@ -8,6 +8,7 @@
  * the whole update fail instead of counting partly. On a failed condition the engine reads the item
  * and plans again from what is really stored: no locks, no read-before-write in the common case.
  */
+import { GatewayError } from '../errors';
 import { windowIndex, type WindowKind } from './windows';
 import type { CounterAdjustment, CounterState, CounterStore, CounterValue, CounterWrite } from './ports';
 
@@ -129,8 +130,7 @@ export class CounterEngine {
   }
 }
 
-export class CounterContentionError extends Error {
-  override name = 'CounterContentionError';
+export class CounterContentionError extends GatewayError {
   constructor(key: string) {
     super(`counter ${key} kept changing under the admission; gave up after ${MAX_ATTEMPTS} attempts`);
   }

@@ -4,6 +4,7 @@
  * `null` meaning unlimited), and per plan under `plans`.
  */
 import * as z from 'zod';
+import { ConfigError, formatIssues } from '../errors';
 import { PLANS, type Plan } from '../access/ports';
 
 export const POLICY_NAMES = ['onlyfans_messaging', 'ai_requests'] as const;
@@ -67,8 +68,7 @@ function deepMerge(base: unknown, override: unknown): unknown {
 export function parsePolicies(override: unknown, source = 'RATE_LIMIT_POLICIES'): RateLimitPolicies {
   const parsed = RateLimitPoliciesSchema.safeParse(deepMerge(DEFAULT_POLICIES, override ?? {}));
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new Error(`${source}: invalid rate-limit policies: ${problems}`);
+    throw new ConfigError(`${source}: invalid rate-limit policies: ${formatIssues(parsed.error)}`);
   }
   return parsed.data;
 }

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
+import { formatIssues, GatewayError } from '../errors';
 
 export const ROLLOUT_FLAG = 'hybrid_orchestrator';
 
@@ -45,28 +46,22 @@ const FullDocumentSchema = z.object({
   values: z.record(z.string(), z.record(z.string(), z.unknown())),
 });
 
-export class InvalidFlagsError extends Error {
-  override name = 'InvalidFlagsError';
-}
+export class InvalidFlagsError extends GatewayError {}
 
 /** Validates a flag document (full profile content or AppConfig's values map) into `FlagValues`. */
 export function parseFlagDocument(input: unknown): FlagValues {
   let values: unknown = input;
   if (typeof input === 'object' && input !== null && 'flags' in input && 'values' in input) {
     const full = FullDocumentSchema.safeParse(input);
-    if (!full.success) throw new InvalidFlagsError(`invalid flag document: ${describe(full.error)}`);
+    if (!full.success) throw new InvalidFlagsError(`invalid flag document: ${formatIssues(full.error)}`);
     const undefinedFlags = Object.keys(full.data.values).filter((name) => !(name in full.data.flags));
     if (undefinedFlags.length > 0) throw new InvalidFlagsError(`invalid flag document: values for undefined flags ${undefinedFlags.join(', ')}`);
     values = full.data.values;
   }
   const parsed = FlagValuesSchema.safeParse(values);
-  if (!parsed.success) throw new InvalidFlagsError(`invalid flag values: ${describe(parsed.error)}`);
+  if (!parsed.success) throw new InvalidFlagsError(`invalid flag values: ${formatIssues(parsed.error)}`);
   // A user listed in both deny_users and allow_users is allowed in the document: deny wins.
   return parsed.data;
-}
-
-function describe(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
 }
 
 /**

@@ -1,5 +1,5 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
-import { redactSecrets, toProviderCallError, type CallContext } from '../../../lambdas/adapters/providers/error-mapping';
+import { redactSecrets, toProviderCallError, type CallContext } from '../../../lambdas/adapters/providers/openai-compatible/error-mapping';
 import { ProviderCallError } from '../../../lambdas/core/errors';
 
 const ctx: CallContext = { provider: 'openai', timedOut: undefined, clientAborted: false, now: Date.UTC(2026, 10, 22) };

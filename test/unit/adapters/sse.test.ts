@@ -1,4 +1,4 @@
-import { readSse } from '../../../lambdas/adapters/providers/sse';
+import { readSse } from '../../../lambdas/adapters/providers/openai-compatible/sse';
 
 function streamOf(parts: string[]): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
-import { undiciFetch, UndiciResponse } from '../../../lambdas/adapters/providers/undici-fetch';
+import { undiciFetch, UndiciResponse } from '../../../lambdas/adapters/providers/openai-compatible/undici-fetch';
 
 let server: Server;
 let base: string;

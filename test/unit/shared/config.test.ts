@@ -1,5 +1,6 @@
 import defaultRoutes from '../../../config/routes.json';
-import { ConfigError, loadConfig } from '../../../lambdas/shared/config';
+import { ConfigError } from '../../../lambdas/core/errors';
+import { loadConfig } from '../../../lambdas/shared/config';
 
 describe('loadConfig', () => {
   it('has working defaults for a laptop', () => {
@@ -10,7 +11,7 @@ describe('loadConfig', () => {
       metricsEnabled: false,
       local: { host: '127.0.0.1', port: 3000, userKey: 'sk-local-user-key', adminKey: 'sk-local-admin-key' },
     });
-    expect(config.providers.openai).toBeUndefined();
+    expect(config.providers.environment['openai']).toBeUndefined();
   });
 
   it('turns metrics on by default on AWS', () => {
@@ -31,8 +32,8 @@ describe('loadConfig', () => {
       AZURE_OPENAI_API_KEY: 'az',
       AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com',
     });
-    expect(config.providers.openai).toEqual({ apiKey: 'sk-x', baseURL: 'http://127.0.0.1:9/v1' });
-    expect(config.providers.azureOpenai).toEqual({ apiKey: 'az', endpoint: 'https://r.openai.azure.com', apiVersion: '2024-10-21' });
+    expect(config.providers.environment['openai']).toEqual({ apiKey: 'sk-x', baseURL: 'http://127.0.0.1:9/v1' });
+    expect(config.providers.environment['azure-openai']).toEqual({ apiKey: 'az', endpoint: 'https://r.openai.azure.com', apiVersion: '2024-10-21' });
   });
 
   it('takes a route table override from ROUTES_JSON and validates it', () => {

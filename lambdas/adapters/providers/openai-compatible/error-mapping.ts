@@ -1,7 +1,7 @@
 /** Turns whatever the openai SDK or the socket threw into a `ProviderCallError` without secrets. */
 import { APIConnectionTimeoutError, APIError } from 'openai';
-import { openAiError, ProviderCallError, type ErrorClass, type OpenAiErrorBody } from '../../core/errors';
-import { classifyStatus, parseRetryAfter } from '../../core/ai/retry';
+import { openAiError, ProviderCallError, type ErrorClass, type OpenAiErrorBody } from '../../../core/errors';
+import { classifyStatus, parseRetryAfter } from '../../../core/ai/retry';
 
 /** Removes anything that looks like a credential from text coming back from a provider. */
 export function redactSecrets(text: string): string {

@@ -4,10 +4,10 @@
  * Connect timeout comes from the undici dispatcher; first-byte and total timeouts abort the call.
  */
 import type OpenAI from 'openai';
-import { ProviderCallError, openAiError } from '../../core/errors';
-import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderStream } from '../../core/ai/ports';
-import { usageOf } from '../../core/ai/usage';
-import type { ProviderId } from '../../core/ai/route-table';
+import { ProviderCallError, openAiError } from '../../../core/errors';
+import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderStream } from '../../../core/ai/ports';
+import { usageOf } from '../../../core/ai/usage';
+import type { ProviderId } from '../../../core/ai/route-table';
 import { redactSecrets, toProviderCallError } from './error-mapping';
 import { readSse } from './sse';
 import { UndiciResponse, undiciFetch } from './undici-fetch';

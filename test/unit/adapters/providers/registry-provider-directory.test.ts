@@ -1,6 +1,6 @@
-import type { CredentialSource, ProviderCredentials } from '../../../lambdas/adapters/providers/credentials';
-import { SdkProviderDirectory } from '../../../lambdas/adapters/providers/sdk-provider-directory';
-import type { ProviderId } from '../../../lambdas/core/ai/route-table';
+import { RegistryProviderDirectory } from '../../../../lambdas/adapters/providers/registry-provider-directory';
+import type { CredentialSource, ProviderCredentials } from '../../../../lambdas/core/ai/ports';
+import type { ProviderId } from '../../../../lambdas/core/ai/route-table';
 
 /** Credentials that can change between calls, as a rotated secret does. */
 class MutableCredentials implements CredentialSource {
@@ -10,10 +10,10 @@ class MutableCredentials implements CredentialSource {
   }
 }
 
-describe('SdkProviderDirectory', () => {
+describe('RegistryProviderDirectory', () => {
   it('builds one client per provider and reuses it while the credentials stay the same', async () => {
     const credentials = new MutableCredentials({ openai: { provider: 'openai', credentials: { apiKey: 'sk-1' } } });
-    const directory = new SdkProviderDirectory(credentials);
+    const directory = new RegistryProviderDirectory(credentials);
     const first = await directory.get('openai');
     expect(first?.id).toBe('openai');
     expect(await directory.get('openai')).toBe(first);
@@ -23,7 +23,7 @@ describe('SdkProviderDirectory', () => {
 
   it('rebuilds the client after the credentials rotate', async () => {
     const credentials = new MutableCredentials({ openai: { provider: 'openai', credentials: { apiKey: 'sk-1' } } });
-    const directory = new SdkProviderDirectory(credentials);
+    const directory = new RegistryProviderDirectory(credentials);
     const before = await directory.get('openai');
     credentials.values.openai = { provider: 'openai', credentials: { apiKey: 'sk-2' } };
     const after = await directory.get('openai');

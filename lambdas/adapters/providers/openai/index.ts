@@ -1,0 +1,51 @@
+/**
+ * OpenAI (api.openai.com, or any OpenAI-compatible base URL): the official `openai` SDK client,
+ * `Authorization: Bearer` keys. Locally `OPENAI_API_KEY` and `OPENAI_BASE_URL`; on AWS a secret.
+ */
+import OpenAI from 'openai';
+import * as z from 'zod';
+import { envString, envUrl } from '../../../shared/env';
+import { OpenAiSdkProvider, providerFetch } from '../openai-compatible/openai-sdk-provider';
+import { defineProvider } from '../provider-module';
+
+const Credentials = z.object({
+  apiKey: z.string().min(1),
+  baseURL: z.url().optional(),
+  organization: z.string().min(1).optional(),
+  project: z.string().min(1).optional(),
+});
+
+export const openAiProvider = defineProvider({
+  id: 'openai',
+  credentials: Credentials,
+  environment: {
+    variables: { OPENAI_API_KEY: envString, OPENAI_BASE_URL: envUrl },
+    credentials: (env) =>
+      env['OPENAI_API_KEY'] === undefined ? undefined : { apiKey: env['OPENAI_API_KEY'], ...(env['OPENAI_BASE_URL'] ? { baseURL: env['OPENAI_BASE_URL'] } : {}) },
+  },
+  aws: { secretIdVariable: 'OPENAI_SECRET_ID', secretTemplate: { apiKey: '' }, outputName: 'OpenAiSecretArn' },
+  create: ({ apiKey, baseURL, organization, project }) =>
+    new OpenAiSdkProvider(
+      'openai',
+      new OpenAI({
+        maxRetries: 0,
+        fetch: providerFetch,
+        apiKey,
+        baseURL: baseURL ?? 'https://api.openai.com/v1',
+        organization: organization ?? null,
+        project: project ?? null,
+      }),
+    ),
+  simulation: {
+    baseUrl: (origin) => `${origin}/v1`,
+    route: ({ method, url, headers }, apiKey) => {
+      if (method !== 'POST') return { accepted: false, status: 405, type: 'invalid_request_error', error: 'Simulated upstream: use POST.' };
+      if (url.pathname !== '/v1/chat/completions') return { accepted: false, status: 404, type: 'invalid_request_error', error: `Unknown path ${url.pathname}` };
+      if (headers.authorization !== `Bearer ${apiKey}`) {
+        return { accepted: false, status: 401, type: 'invalid_request_error', error: 'Incorrect API key provided: sk-simu************************wxyz.' };
+      }
+      return { accepted: true };
+    },
+    credentials: (baseURL, apiKey) => ({ apiKey, baseURL }),
+  },
+});

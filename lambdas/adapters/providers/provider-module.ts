@@ -1,0 +1,95 @@
+/**
+ * What one provider folder exports (`adapters/providers/<id>/index.ts`): everything the rest of the
+ * gateway needs to know about a provider, so adding one is a new folder plus a line in `registry.ts`.
+ * Config reads its environment variables, the composition root its credentials and client, the
+ * local runner its simulated upstream, and the CDK stack its secret and grants, all from here.
+ *
+ * Every provider answers in the gateway's wire contract (OpenAI Chat Completions, see
+ * `core/ai/ports.ts`); one whose upstream speaks something else translates inside its folder.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type * as z from 'zod';
+import type { ChatProvider } from '../../core/ai/ports';
+
+/** An error the simulated upstream answers with, in the provider's own error shape. */
+export interface SimulatedRejection {
+  status: number;
+  type: string;
+  error: string;
+}
+
+export type SimulatedRoute = { accepted: true; model?: string } | ({ accepted: false } & SimulatedRejection);
+
+/** How a provider's API looks on the wire, for the simulated upstream `npm start` runs without keys. */
+export interface SimulatedDialect {
+  /** The base URL (OpenAI) or endpoint (Azure) a client uses, given the simulator's `http://127.0.0.1:PORT`. */
+  baseUrl(origin: string): string;
+  /**
+   * Checks path and credentials of a chat-completions request: accepted (with the `model` when the
+   * path names it, as Azure's deployments do), or the rejection the real API would send.
+   */
+  route(request: { method: string; url: URL; headers: IncomingHttpHeaders }, apiKey: string): SimulatedRoute;
+  /** Fields the provider adds to every choice of an answer (Azure's content filter results). */
+  choiceExtras?: Record<string, unknown>;
+  /** Events the provider sends before the first chunk of a stream (Azure's prompt filter results). */
+  streamPreamble?: string[];
+}
+
+/** A provider, with its credential type `C` kept inside its module. */
+export interface ProviderModule<C> {
+  /** The id used in the route table, the price table, metrics and logs. */
+  readonly id: string;
+  /** Validates a credential document (from the environment, a secret or the simulator); extra fields are dropped. */
+  readonly credentials: z.ZodType<C>;
+  /** Local runs: the environment variables that configure the provider. */
+  readonly environment: {
+    /** Each variable's schema, merged into the configuration's (errors name the variable). */
+    readonly variables: Record<string, z.ZodType>;
+    /**
+     * The credential document the validated variables describe; `undefined` when the provider is not
+     * set up in this environment. Throws a `ConfigError` naming the variables for a half set-up.
+     */
+    credentials(variables: Record<string, unknown>): unknown;
+  };
+  /** On AWS: a Secrets Manager secret per provider, created empty by the stack and filled by an operator. */
+  readonly aws: {
+    /** The function's environment variable that holds the secret's ARN. */
+    readonly secretIdVariable: string;
+    /** The placeholder JSON the stack creates the secret with (fields to fill in). */
+    readonly secretTemplate: Record<string, string>;
+    /** CloudFormation output naming the secret's ARN. */
+    readonly outputName: string;
+  };
+  /** The client for valid credentials. */
+  create(credentials: C): ChatProvider;
+  /** The simulated upstream for `npm start` without keys: its wire dialect and the credentials that point at it. */
+  readonly simulation: SimulatedDialect & { credentials(baseUrl: string, apiKey: string): C };
+}
+
+/** A provider with its credential type erased, as the registry holds it. */
+export interface RegisteredProvider {
+  readonly id: string;
+  readonly environment: ProviderModule<unknown>['environment'];
+  readonly aws: ProviderModule<unknown>['aws'];
+  readonly simulation: SimulatedDialect & { credentials(baseUrl: string, apiKey: string): Record<string, unknown> };
+  /** The validated credentials, or `undefined` when `data` is absent or incomplete (an empty placeholder secret). */
+  parseCredentials(data: unknown): Record<string, unknown> | undefined;
+  /** The client for credentials `parseCredentials` accepted. */
+  create(credentials: Record<string, unknown>): ChatProvider;
+}
+
+/** Registers a provider module, keeping its credential type checked inside it. */
+export function defineProvider<C extends Record<string, unknown>>(module: ProviderModule<C>): RegisteredProvider {
+  return {
+    id: module.id,
+    environment: module.environment,
+    aws: module.aws,
+    simulation: module.simulation,
+    parseCredentials: (data) => {
+      const parsed = module.credentials.safeParse(data);
+      return parsed.success ? parsed.data : undefined;
+    },
+    // Only ever called with what `parseCredentials` returned for this module.
+    create: (credentials) => module.create(credentials as C),
+  };
+}
