@@ -2,7 +2,7 @@
  * The HTTP app, one for every runtime: Lambda (`hono/aws-lambda` streaming) and the local server
  * (`@hono/node-server`). Routes stay thin: parse, call the core, map the result.
  */
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { chatRoutes } from './routes/chat';
 import { adminKeyRoutes } from './routes/admin-keys';
@@ -13,10 +13,10 @@ import { adminUsageRoutes } from './routes/admin-usage';
 import { legacyAiRoutes } from './routes/legacy-ai';
 import { onlyFansRoutes } from './routes/onlyfans';
 import { rateLimitRoutes } from './routes/rate-limits';
-import { admitAiRequest } from './rate-limits';
+import { aiAdmission } from './rate-limits';
+import { RequestRecord } from '../core/request-record';
 import type { AppDeps, AppEnv } from './context';
 import { errorResponse, isDependencyFailure } from './errors';
-import { finishRequest } from './request-summary';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -46,25 +46,30 @@ const KNOWN_ROUTES: Record<string, string[]> = {
   '/admin/reports/daily': ['GET', 'POST'],
 };
 
-export function createApp(deps: AppDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
-
-  app.use('*', async (c, next) => {
+/**
+ * Opens each request's record (request id, start time) and finishes it when the handler returns,
+ * unless the answer is a stream (then the stream's end finishes it). Every response says how it was
+ * routed: routes that reach a provider set real `x-orchestrator-*` values first.
+ */
+export function recordRequests(deps: Pick<AppDeps, 'clock' | 'newRequestId' | 'summaries'>): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : deps.newRequestId();
-    c.set('requestId', requestId);
-    c.set('startedAt', deps.clock.now());
-    c.set('deferSummary', false);
+    const record = new RequestRecord(requestId, c.req.method, c.req.path, deps.clock.now(), deps.clock, deps.summaries);
+    record.awsRequestId = (c.env?.context ?? c.env?.lambdaContext)?.awsRequestId;
+    c.set('record', record);
     await next();
     c.header('x-request-id', requestId);
-    // Every response says how it was routed; routes that reach a provider set real values first.
     for (const [name, value] of ROUTING_HEADER_DEFAULTS) {
       if (!c.res.headers.has(name)) c.header(name, value);
     }
-    if (!c.get('deferSummary')) {
-      finishRequest(c, deps, c.res.status);
-    }
-  });
+    if (!record.finishesWithStream) record.finish(c.res.status);
+  };
+}
+
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use('*', recordRequests(deps));
 
   const tooLarge = (c: Context<AppEnv>) =>
     errorResponse(c, 413, {
@@ -86,7 +91,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.route('/', healthRoutes(deps));
   // AI routes first: they authenticate and admit (rate limits, token quota) in one step.
-  const admitted = authenticate(deps, 'user', admitAiRequest);
+  const admitted = authenticate(deps, 'user', aiAdmission(deps));
   app.use('/v1/chat/completions', admitted);
   app.use('/api/ai/*', admitted);
   app.use('/v1/*', authenticate(deps, 'user'));
@@ -118,7 +123,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.onError((error, c) => {
     const dependency = isDependencyFailure(error);
     deps.telemetry.error(dependency ? 'dependency failure' : 'unhandled error', {
-      requestId: c.get('requestId'),
+      requestId: c.var.record.requestId,
       path: c.req.path,
       error: error.name,
       message: error.message,

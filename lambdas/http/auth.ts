@@ -5,12 +5,17 @@
  * a cache miss costs one round trip, not two.
  */
 import type { Context, MiddlewareHandler } from 'hono';
+import type { ApiKeyService } from '../core/access/api-keys';
 import type { Principal, Role } from '../core/access/ports';
-import type { AppDeps, AppEnv } from './context';
+import type { Telemetry } from '../core/telemetry';
+import type { AppEnv } from './context';
 import { errorResponse } from './errors';
-import type { AdmitOutcome } from './rate-limits';
+import type { Admission, AdmitOutcome } from './rate-limits';
 
-export type Admission = (c: Context<AppEnv>, deps: AppDeps, principal: Principal) => Promise<AdmitOutcome>;
+export interface AuthDeps {
+  apiKeys: ApiKeyService;
+  telemetry: Telemetry;
+}
 
 const unavailable = (c: Context<AppEnv>) =>
   errorResponse(c, 503, {
@@ -23,10 +28,11 @@ const unavailable = (c: Context<AppEnv>) =>
 const invalidKey = (c: Context<AppEnv>) =>
   errorResponse(c, 401, { message: 'Invalid or revoked API key.', type: 'invalid_request_error', code: 'invalid_api_key' });
 
-export function authenticate(deps: AppDeps, required: Role, admission?: Admission): MiddlewareHandler<AppEnv> {
+export function authenticate(deps: AuthDeps, required: Role, admission?: Admission): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    const record = c.var.record;
     // Another matching middleware (an AI route's) already did the work.
-    if (c.get('principal')) return next();
+    if (record.principal) return next();
     const header = c.req.header('authorization');
     const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!match?.[1]) {
@@ -44,17 +50,17 @@ export function authenticate(deps: AppDeps, required: Role, admission?: Admissio
     let principal: Principal | null;
     let outcome: AdmitOutcome | undefined;
     if (admit && hint) {
-      const [auth, admitted] = await Promise.allSettled([deps.apiKeys.authenticate(key), admit(c, deps, hint)]);
+      const [auth, admitted] = await Promise.allSettled([deps.apiKeys.authenticate(key), admit(c, hint)]);
       outcome = admitted.status === 'fulfilled' ? admitted.value : undefined;
       const valid = auth.status === 'fulfilled' && auth.value !== null && auth.value.userId === hint.userId && auth.value.plan === hint.plan;
       if (!valid) {
         // Counted for a key that turned out revoked (or, in theory, reassigned): give the slot back.
         if (outcome?.ok) await outcome.undo().catch(() => undefined);
         outcome = undefined;
-        c.set('rateLimit', undefined);
+        record.rateLimit = undefined;
       }
       if (auth.status === 'rejected') {
-        deps.telemetry.error('api key lookup failed', { requestId: c.get('requestId'), error: (auth.reason as Error).name });
+        deps.telemetry.error('api key lookup failed', { requestId: record.requestId, error: (auth.reason as Error).name });
         return unavailable(c);
       }
       principal = auth.value;
@@ -62,27 +68,21 @@ export function authenticate(deps: AppDeps, required: Role, admission?: Admissio
       try {
         principal = cached !== undefined ? cached : await deps.apiKeys.authenticate(key);
       } catch (error) {
-        deps.telemetry.error('api key lookup failed', { requestId: c.get('requestId'), error: (error as Error).name });
+        deps.telemetry.error('api key lookup failed', { requestId: record.requestId, error: (error as Error).name });
         return unavailable(c);
       }
     }
     if (!principal) return invalidKey(c);
-    c.set('principal', principal);
+    record.principal = principal;
     if (required === 'admin' && principal.role !== 'admin') {
       return errorResponse(c, 403, { message: 'This route needs an admin key.', type: 'permission_error', code: 'forbidden' });
     }
     if (admit) {
-      outcome ??= await admit(c, deps, principal);
+      outcome ??= await admit(c, principal);
       for (const [name, value] of outcome.headers) c.header(name, value);
       if (!outcome.ok) return errorResponse(c, outcome.status, outcome.spec);
     }
+    // The reservation is settled when the request's record finishes (buffered answers and streams alike).
     await next();
-    // Buffered answers are complete here; streams settle when they end.
-    if (!c.get('deferSummary')) {
-      // Failed or refused before a provider answered: nothing used. An answer without usage keeps its reservation.
-      const ai = c.get('ai');
-      const used = ai?.usage ? ai.usage.totalTokens : ai?.outcome === 'ok' ? undefined : 0;
-      if (used !== undefined) await c.get('settleTokens')?.(used);
-    }
   };
 }

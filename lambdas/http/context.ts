@@ -1,17 +1,15 @@
-/** What the HTTP app needs, and what it keeps per request. */
+/** What the HTTP app needs, and the one thing it keeps per request: the request's record. */
+import type { AiRequests } from '../core/ai/ai-requests';
+import type { RouteTable } from '../core/ai/route-table';
 import type { ApiKeyService } from '../core/access/api-keys';
 import type { Principal } from '../core/access/ports';
-import type { FlagStore } from '../core/rollout/flag-store';
-import type { MessageService } from '../core/messaging/message-service';
-import type { Orchestrator } from '../core/ai/orchestrator';
-import type { RateLimiter } from '../core/rate-limit/rate-limiter';
 import type { BackgroundTasks } from '../core/background';
+import type { MessageService } from '../core/messaging/message-service';
 import type { DailyReport } from '../core/metering/ports';
-import type { Clock } from '../core/ports';
-import type { TokenEstimator } from '../core/ai/ports';
 import type { UsageStore } from '../core/metering/ports';
-import type { LegacyTarget, RouteTable } from '../core/ai/route-table';
-import type { RequestSummary } from '../core/request-summary';
+import type { Clock } from '../core/ports';
+import type { RateLimiter } from '../core/rate-limit/rate-limiter';
+import type { RequestRecord, SummarySink } from '../core/request-record';
 import type { Telemetry } from '../core/telemetry';
 
 /** Result of one readiness check. */
@@ -20,29 +18,24 @@ export interface CheckResult {
   detail?: string;
 }
 
+/** Everything the app is built from; each route takes only its own part (see the route factories' deps). */
 export interface AppDeps {
   maxBodyBytes: number;
+  clock: Clock;
+  newRequestId: () => string;
+  telemetry: Telemetry;
+  /** Where each finished request's summary goes (log line and metrics, then usage records and alerts). */
+  summaries: SummarySink;
   routeTable: RouteTable;
-  orchestrator: Orchestrator;
+  ai: AiRequests;
   apiKeys: ApiKeyService;
   readiness: Record<string, () => Promise<CheckResult>>;
-  telemetry: Telemetry;
   limiter: RateLimiter;
   /** What AI requests do when the limiter's store fails (messaging always fails closed). */
   rateLimitFailMode: 'closed' | 'open';
   messages: MessageService;
-  /** Rollout flags (AppConfig on AWS, a file locally). */
-  flags: FlagStore;
-  /** The pre-orchestrator path: one provider and model. */
-  legacyTarget: LegacyTarget;
-  clock: Clock;
-  newRequestId: () => string;
-  /** Called once per request with its final summary (usage record, aggregates, alerts run in the background). */
-  afterRequest: (summary: RequestSummary) => void;
   /** Post-response work; drained before reads that must see it. */
   background: BackgroundTasks;
-  /** Counts the tokens of answers cut short before the provider reported usage. */
-  tokens: TokenEstimator;
   usage: Pick<UsageStore, 'aggregates'>;
   prices: { version: string; source: string };
   /** Daily cost reports: build, store and announce one day's report; read a stored one. */
@@ -58,20 +51,14 @@ export type AppEnv = {
   /** Set by `hono/aws-lambda` on Lambda (`context` when streaming, `lambdaContext` when buffered); absent locally. */
   Bindings: { context?: LambdaContextLike; lambdaContext?: LambdaContextLike } | undefined;
   Variables: {
-    requestId: string;
-    startedAt: number;
-    principal: Principal;
-    /** AI details for the request's log line, filled by the chat route. */
-    ai: RequestSummary['ai'];
-    /** Set when the route records the summary itself (streams finish after the handler returns). */
-    deferSummary: boolean;
-    /** Which processing path the rollout flag chose, for the log line. */
-    rollout: RequestSummary['rollout'];
-    /** The limiter's decision, for the request's log line and metrics. */
-    rateLimit: RequestSummary['rateLimit'];
-    /** The `code` of the error the request was answered with, if any. */
-    errorCode: string | null;
-    /** Schedules (post-response) the settlement of the admitted AI request's token reservation to its real usage; safe to call twice. */
-    settleTokens: ((usedTokens: number) => Promise<void>) | undefined;
+    /** The request's record: caller, decisions, routing, usage; finished once per request. */
+    record: RequestRecord;
   };
 };
+
+/** The authenticated caller of a route behind `authenticate` (a route without it is a wiring bug). */
+export function caller(c: { var: { record: RequestRecord } }): Principal {
+  const principal = c.var.record.principal;
+  if (!principal) throw new Error(`no authenticated caller on ${c.var.record.path}`);
+  return principal;
+}

@@ -1,10 +1,12 @@
 /**
  * Error bodies: OpenAI's shape everywhere except the legacy `/api/*` endpoints, which keep the
- * Huntaze shape (`../shared/contracts/legacy-api.md`). The only place that maps errors to HTTP.
+ * Huntaze shape (`docs/legacy-api.md`). The only place that maps errors to HTTP statuses and bodies.
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { OpenAiErrorBody } from '../core/errors';
+import { failureClass, type RouteFailure } from '../core/ai/orchestrator';
+import type { OpenAiErrorBody, ProviderFailure } from '../core/errors';
+import type { AppEnv } from './context';
 
 export interface ErrorSpec {
   message: string;
@@ -51,11 +53,58 @@ export function errorBody(path: string, status: number, spec: ErrorSpec): unknow
   return spec.retryAfterSeconds === undefined ? body : { error: { ...body.error, retry_after_seconds: spec.retryAfterSeconds } };
 }
 
-export function errorResponse(c: Context, status: number, spec: ErrorSpec): Response {
+export function errorResponse(c: Context<AppEnv>, status: number, spec: ErrorSpec): Response {
   if (spec.retryAfterSeconds !== undefined) c.header('retry-after', String(spec.retryAfterSeconds));
   // For the request's log line (and the critical-alert rules, which tell a store outage from a busy key).
-  c.set('errorCode', spec.code);
+  c.var.record.errorCode = spec.code;
   return c.json(errorBody(c.req.path, status, spec), status as ContentfulStatusCode);
+}
+
+function lastError(last: ProviderFailure | undefined): string {
+  return last ? `${last.errorClass}${last.status ? ` (HTTP ${last.status})` : ''}` : '';
+}
+
+/**
+ * The answer to a request no provider answered, on the OpenAI API: 499 for a departed client, the
+ * provider's own status and error for a request it refused, 504 for a deadline or timeouts, 503 when
+ * the last provider was unreachable or rate limited (or none is configured), 502 otherwise.
+ */
+export function routeFailureAnswer(failure: RouteFailure): { status: number; spec: ErrorSpec } {
+  switch (failure.reason) {
+    case 'client_gone':
+      return { status: 499, spec: { message: 'The client closed the request.', type: 'invalid_request_error', code: 'client_closed_request' } };
+    case 'rejected': {
+      const { status = 400, body, errorClass } = failure.failure;
+      const error = body?.error ?? { message: `The provider rejected the request (${errorClass}).`, type: 'invalid_request_error', code: errorClass, param: null };
+      return { status, spec: { message: error.message, type: error.type, code: error.code, param: error.param } };
+    }
+    case 'deadline': {
+      const detail = failure.last ? ` Last error: ${lastError(failure.last)}.` : '';
+      return { status: 504, spec: { message: `The request ran out of time before any provider answered.${detail}`, type: 'timeout_error', code: 'deadline_exceeded' } };
+    }
+    case 'exhausted': {
+      const last = failure.last;
+      if (!last) return { status: 503, spec: { message: 'No provider is configured for this task.', type: 'service_unavailable', code: 'no_provider_configured' } };
+      const message = `All providers failed; last error: ${lastError(last)}.`;
+      if (last.errorClass === 'timeout') return { status: 504, spec: { message, type: 'timeout_error', code: 'upstream_timeout' } };
+      if (last.errorClass === 'rate_limited' || last.errorClass.startsWith('connection_')) {
+        return { status: 503, spec: { message, type: 'service_unavailable', code: 'upstream_unavailable' } };
+      }
+      return { status: 502, spec: { message, type: 'api_error', code: 'upstream_error' } };
+    }
+  }
+}
+
+/** The legacy endpoints answer every provider failure with 502 `UPSTREAM_ERROR`, as they always have. */
+export function legacyRouteFailureAnswer(failure: RouteFailure): { status: number; spec: ErrorSpec } {
+  return {
+    status: 502,
+    spec: {
+      message: `The AI provider could not answer (${failureClass(failure)}). Retry later; quote the requestId when reporting it.`,
+      type: 'upstream_error',
+      code: 'upstream_error',
+    },
+  };
 }
 
 export const badRequest = (message: string, param: string | null, code: string | null = 'invalid_request'): ErrorSpec => ({

@@ -4,10 +4,13 @@
  */
 import type { Context } from 'hono';
 import type { Principal } from '../core/access/ports';
+import type { BackgroundTasks } from '../core/background';
 import type { PolicyName } from '../core/rate-limit/policies';
-import type { HeaderWindow, LimitDecision } from '../core/rate-limit/rate-limiter';
+import type { HeaderWindow, LimitDecision, RateLimiter } from '../core/rate-limit/rate-limiter';
 import { formatResetDuration } from '../core/rate-limit/windows';
-import type { AppDeps, AppEnv } from './context';
+import type { RequestRecord } from '../core/request-record';
+import type { Telemetry } from '../core/telemetry';
+import type { AppEnv } from './context';
 import type { ErrorSpec } from './errors';
 
 /** OpenAI's header names; `-requests` for the tightest request window, `-tokens` for the tightest quota window. */
@@ -53,8 +56,8 @@ export function refusalSpec(decision: Extract<LimitDecision, { allowed: false }>
 }
 
 /** A refused request: its `rateLimit` outcome for the log line and metrics, and its 429. */
-export function noteRefusal(c: Context<AppEnv>, policy: PolicyName, decision: Extract<LimitDecision, { allowed: false }>): ErrorSpec {
-  c.set('rateLimit', { policy, outcome: decision.reason, blocking: decision.blocking.map(({ counter, window }) => ({ counter, window })) });
+export function noteRefusal(record: RequestRecord, policy: PolicyName, decision: Extract<LimitDecision, { allowed: false }>): ErrorSpec {
+  record.rateLimit = { policy, outcome: decision.reason, blocking: decision.blocking.map(({ counter, window }) => ({ counter, window })) };
   return refusalSpec(decision, policy);
 }
 
@@ -69,16 +72,27 @@ export const limiterUnavailableSpec: ErrorSpec = {
  * The limiter's store failed: an error log line naming the policy and fail mode, and the request's
  * `rateLimit` outcome (which the `RateLimiterErrors` metric counts).
  */
-export function noteLimiterFailure(c: Context<AppEnv>, deps: AppDeps, policy: PolicyName, failMode: 'closed' | 'open', error: unknown): void {
-  deps.telemetry.error('rate limiter unavailable', {
-    requestId: c.get('requestId'),
+export function noteLimiterFailure(record: RequestRecord, telemetry: Telemetry, policy: PolicyName, failMode: 'closed' | 'open', error: unknown): void {
+  telemetry.error('rate limiter unavailable', {
+    requestId: record.requestId,
     policy,
     failMode,
     error: (error as Error).name,
     message: (error as Error).message,
   });
-  c.set('rateLimit', { policy, outcome: failMode === 'open' ? 'admitted_fail_open' : 'limiter_unavailable' });
+  record.rateLimit = { policy, outcome: failMode === 'open' ? 'admitted_fail_open' : 'limiter_unavailable' };
 }
+
+export interface AdmissionDeps {
+  limiter: RateLimiter;
+  /** What AI requests do when the limiter's store fails. */
+  rateLimitFailMode: 'closed' | 'open';
+  telemetry: Telemetry;
+  background: BackgroundTasks;
+}
+
+/** Admission of a request for `principal` (rate limits and token quota): the AI routes' second step after the key check. */
+export type Admission = (c: Context<AppEnv>, principal: Principal) => Promise<AdmitOutcome>;
 
 /** What admission decided, to answer once authentication has also finished. */
 export type AdmitOutcome =
@@ -86,47 +100,47 @@ export type AdmitOutcome =
   | { ok: false; status: 429 | 503; spec: ErrorSpec; headers: Array<[string, string]> };
 
 /**
- * Admits an AI request for `principal`: one conditional write covering the `ai_requests` windows and
- * the plan's day and month token quota, reserving tokens for the request (an estimate of its input
- * from the body size plus `outputReservationTokens`). Never throws: a store failure follows the
- * configured fail mode, and is logged and counted either way.
+ * Admits AI requests: one conditional write covering the `ai_requests` windows and the plan's day
+ * and month token quota, reserving tokens for the request (an estimate of its input from the body
+ * size plus `outputReservationTokens`), settled to the real usage when the request's record finishes.
+ * Never throws: a store failure follows the configured fail mode, and is logged and counted either way.
  */
-export async function admitAiRequest(c: Context<AppEnv>, deps: AppDeps, principal: Principal): Promise<AdmitOutcome> {
-  const declared = Number(c.req.header('content-length') ?? 4096);
-  const reserveTokens = Math.ceil((Number.isFinite(declared) ? declared : 4096) / 4) + deps.limiter.policies.outputReservationTokens;
-  let decision: LimitDecision;
-  try {
-    decision = await deps.limiter.admit({ userId: principal.userId, plan: principal.plan, policy: 'ai_requests', reserveTokens });
-  } catch (error) {
-    noteLimiterFailure(c, deps, 'ai_requests', deps.rateLimitFailMode, error);
-    return deps.rateLimitFailMode === 'open'
-      ? { ok: true, headers: [], undo: async () => undefined }
-      : { ok: false, status: 503, spec: limiterUnavailableSpec, headers: [] };
-  }
-  const headers = limitHeaders(decision);
-  if (!decision.allowed) {
-    return { ok: false, status: 429, spec: noteRefusal(c, 'ai_requests', decision), headers };
-  }
-  c.set('rateLimit', { policy: 'ai_requests', outcome: 'admitted' });
-  const ticket = decision.ticket;
-  let settled = false;
-  // Settled after the answer (post-response work, drained by the Lambda handler): the caller never
-  // waits for it; until it lands, the reservation stands in for the real count.
-  c.set('settleTokens', async (usedTokens: number) => {
-    if (settled) return;
-    settled = true;
-    deps.background.track(
-      deps.limiter.settleTokens(ticket, usedTokens).catch((error: unknown) => {
-        deps.telemetry.error('token settlement failed', { requestId: c.get('requestId'), error: (error as Error).name, usedTokens });
-      }),
+export function aiAdmission(deps: AdmissionDeps): Admission {
+  return async (c: Context<AppEnv>, principal: Principal): Promise<AdmitOutcome> => {
+    const record = c.var.record;
+    const declared = Number(c.req.header('content-length') ?? 4096);
+    const reserveTokens = Math.ceil((Number.isFinite(declared) ? declared : 4096) / 4) + deps.limiter.policies.outputReservationTokens;
+    let decision: LimitDecision;
+    try {
+      decision = await deps.limiter.admit({ userId: principal.userId, plan: principal.plan, policy: 'ai_requests', reserveTokens });
+    } catch (error) {
+      noteLimiterFailure(record, deps.telemetry, 'ai_requests', deps.rateLimitFailMode, error);
+      return deps.rateLimitFailMode === 'open'
+        ? { ok: true, headers: [], undo: async () => undefined }
+        : { ok: false, status: 503, spec: limiterUnavailableSpec, headers: [] };
+    }
+    const headers = limitHeaders(decision);
+    if (!decision.allowed) {
+      return { ok: false, status: 429, spec: noteRefusal(record, 'ai_requests', decision), headers };
+    }
+    record.rateLimit = { policy: 'ai_requests', outcome: 'admitted' };
+    const ticket = decision.ticket;
+    // Settled after the answer (post-response work, drained by the Lambda handler): the caller never
+    // waits for it; until it lands, the reservation stands in for the real count.
+    record.reservedTokens((usedTokens) =>
+      deps.background.track(
+        deps.limiter.settleTokens(ticket, usedTokens).catch((error: unknown) => {
+          deps.telemetry.error('token settlement failed', { requestId: record.requestId, error: (error as Error).name, usedTokens });
+        }),
+      ),
     );
-  });
-  return {
-    ok: true,
-    headers,
-    undo: async () => {
-      settled = true;
-      await deps.limiter.refund(ticket);
-    },
+    return {
+      ok: true,
+      headers,
+      undo: async () => {
+        record.reservationReleased();
+        await deps.limiter.refund(ticket);
+      },
+    };
   };
 }

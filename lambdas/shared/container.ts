@@ -24,22 +24,22 @@ import { StaticCredentialSource } from '../adapters/providers/credentials';
 import { RegistryProviderDirectory } from '../adapters/providers/registry-provider-directory';
 import { SecretsManagerCredentialSource } from '../adapters/secrets/secrets-manager-credential-source';
 import { createMetrics, PowertoolsTelemetry } from '../adapters/telemetry/powertools-telemetry';
+import { AiRequests } from '../core/ai/ai-requests';
+import { afterRequest } from '../core/metering/after-request';
 import { BudgetAlerts, CriticalAlerts, trackedTotals } from '../core/metering/alerts';
-import { type AlertPublisher } from '../core/metering/ports';
+import type { AlertPublisher } from '../core/metering/ports';
 import { ApiKeyService } from '../core/access/api-keys';
 import { BackgroundTasks } from '../core/background';
 import { runDailyReport } from '../core/metering/daily-report';
 import { UsageLedger } from '../core/metering/usage-ledger';
 import { FlagStore } from '../core/rollout/flag-store';
-import { type FlagSource } from '../core/rollout/ports';
+import type { FlagSource } from '../core/rollout/ports';
 import { MessageGatewayError, MessageService } from '../core/messaging/message-service';
-import { type MessageGateway } from '../core/messaging/ports';
+import type { MessageGateway } from '../core/messaging/ports';
 import { RateLimiter } from '../core/rate-limit/rate-limiter';
 import { Orchestrator } from '../core/ai/orchestrator';
 import type { Clock, Random } from '../core/ports';
-import type { CredentialSource } from '../core/ai/ports';
-import type { ProviderDirectory } from '../core/ai/ports';
-import type { RequestSummary } from '../core/request-summary';
+import type { CredentialSource, ProviderDirectory } from '../core/ai/ports';
 import type { Telemetry } from '../core/telemetry';
 import { createApp } from '../http/app';
 import type { AppDeps, AppEnv } from '../http/context';
@@ -123,18 +123,6 @@ function alertPublisher(config: AppConfig, telemetry: Telemetry): AlertPublisher
   return new LocalAlertPublisher(config.alerts.file);
 }
 
-/** The metered routes: every authenticated request to them leaves one usage record. */
-const METERED_ROUTES = new Set(['/v1/chat/completions', '/api/ai/messages/generate', '/api/ai/content/plan', '/api/onlyfans/messages']);
-
-/** Which critical alert a finished request calls for, if any. */
-function criticalKind(summary: RequestSummary): Parameters<CriticalAlerts['raise']>[0] | undefined {
-  if (summary.status === 500) return 'unexpected_exception';
-  if (summary.rateLimit?.outcome === 'limiter_unavailable') return 'limiter_unavailable';
-  if (summary.ai?.outcome === 'error' && summary.status >= 500 && summary.ai.attempts.length > 0) return 'all_providers_failed';
-  if (summary.errorCode === 'auth_unavailable' || summary.errorCode === 'dependency_unavailable') return 'store_unavailable';
-  return undefined;
-}
-
 /** Builds the whole gateway for a configuration. */
 export function buildGateway(config: AppConfig, overrides: ContainerOverrides = {}): Gateway {
   const clock = overrides.clock ?? systemClock;
@@ -188,42 +176,34 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     trackedTotals(config.alerts.budgets),
   );
   const critical = new CriticalAlerts(alerts, usage, clock, config.alerts.criticalCooldownMs);
-  const afterRequest = (summary: RequestSummary) => {
-    // Every authenticated request to a metered route leaves exactly one usage record, failed and refused ones included.
-    if (summary.userId && summary.method === 'POST' && METERED_ROUTES.has(summary.path)) background.track(ledger.record(summary));
-    const kind = criticalKind(summary);
-    if (kind) {
-      background.track(
-        critical.raise(kind, `Request ${summary.requestId} on ${summary.path} failed with ${summary.status}.`, {
-          requestId: summary.requestId,
-          path: summary.path,
-          status: summary.status,
-          taskType: summary.ai?.taskType ?? null,
-          providersTried: [...new Set(summary.ai?.attempts.filter((a) => a.outcome !== 'skipped').map((a) => a.provider) ?? [])],
-          errorClasses: [...new Set(summary.ai?.attempts.map((a) => a.errorClass).filter((e) => e !== null) ?? [])],
-          limiter: summary.rateLimit?.outcome ?? null,
-        }),
-      );
-    }
-  };
+  const followUp = afterRequest({ ledger, critical, background });
   const reports = {
     run: (day: string) => runDailyReport(day, { records: usage, store: usage, alerts, markers: usage, now: clock.now() }),
     get: (day: string) => usage.report(day),
   };
+  const ai = new AiRequests({
+    orchestrator: new Orchestrator({ providers, clock, random, deadlineMs: config.routeTable.defaults.deadlineMs }),
+    routeTable: config.routeTable,
+    legacyTarget: config.legacy,
+    flags,
+    clock,
+    tokens: tokenizerEstimator,
+    background,
+  });
   const app = createApp({
     maxBodyBytes: config.maxBodyBytes,
     routeTable: config.routeTable,
-    orchestrator: new Orchestrator({ providers, clock, random, deadlineMs: config.routeTable.defaults.deadlineMs }),
+    ai,
     apiKeys,
     telemetry,
     limiter,
     rateLimitFailMode: config.rateLimits.failMode,
     messages,
-    flags,
-    legacyTarget: config.legacy,
-    afterRequest,
+    summaries: (summary) => {
+      telemetry.record(summary);
+      followUp(summary);
+    },
     background,
-    tokens: tokenizerEstimator,
     usage,
     reports,
     prices: config.usage.prices,

@@ -2,9 +2,10 @@
  * Runs a request against its planned targets in order: retries a target on retryable failures
  * (with backoff), falls back to the next target when retries are spent, and returns a client's own
  * mistakes (400, 401, 403, 404, 422, content filter) unchanged without fallback. For streams the
- * whole decision is made before the first event reaches the client.
+ * whole decision is made before the first event reaches the client. It says why a request failed
+ * (`RouteFailure`); the HTTP layer alone decides the status and body.
  */
-import { openAiError, ProviderCallError, type ErrorClass, type OpenAiErrorBody, type ProviderFailure } from '../errors';
+import { ProviderCallError, type ErrorClass, type ProviderFailure } from '../errors';
 import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderDirectory } from './ports';
 import type { Clock, Random } from '../ports';
 import { isRetryable, retryDelayMs } from './retry';
@@ -33,16 +34,34 @@ export interface RouteTrace {
 
 export type FinalErrorClass = ErrorClass | 'no_provider_configured';
 
-/** Why the request failed, ready for the HTTP layer. */
-export interface FinalFailure {
-  status: number;
-  body: OpenAiErrorBody;
-  errorClass: FinalErrorClass;
+/** Why a request got no answer. */
+export type RouteFailure =
+  /** The client went away before an answer. */
+  | { reason: 'client_gone' }
+  /** The request's deadline passed before any target answered; `last` is the last failure seen. */
+  | { reason: 'deadline'; last: ProviderFailure | undefined }
+  /** Every target failed (`last` is the last failure), or none was configured (`last` undefined). */
+  | { reason: 'exhausted'; last: ProviderFailure | undefined }
+  /** A provider refused the request itself (a client error: 400, 401, 403, 404, 422, content filter); passed through. */
+  | { reason: 'rejected'; failure: ProviderFailure };
+
+/** The error class a failure is logged and recorded with. */
+export function failureClass(failure: RouteFailure): FinalErrorClass {
+  switch (failure.reason) {
+    case 'client_gone':
+      return 'aborted';
+    case 'deadline':
+      return 'timeout';
+    case 'exhausted':
+      return failure.last?.errorClass ?? 'no_provider_configured';
+    case 'rejected':
+      return failure.failure.errorClass;
+  }
 }
 
 export type Routed<T> =
   | { ok: true; target: PlannedTarget; value: T; trace: RouteTrace }
-  | { ok: false; failure: FinalFailure; trace: RouteTrace };
+  | { ok: false; failure: RouteFailure; trace: RouteTrace };
 
 /** A stream whose first event has arrived: from here on the target is fixed. */
 export interface StartedStream {
@@ -107,10 +126,10 @@ export class Orchestrator {
         continue;
       }
       for (let attempt = 1; attempt <= target.retry.attempts; attempt++) {
-        if (signal.aborted) return { ok: false, failure: clientGone(), trace };
+        if (signal.aborted) return { ok: false, failure: { reason: 'client_gone' }, trace };
         const started = clock.now();
         const remaining = deadline - started;
-        if (remaining <= 0) return { ok: false, failure: deadlineExceeded(lastFailure), trace };
+        if (remaining <= 0) return { ok: false, failure: { reason: 'deadline', last: lastFailure }, trace };
         const timeouts = { ...target.timeouts, totalMs: Math.min(target.timeouts.totalMs, remaining) };
         const record: AttemptRecord = { provider: target.provider, model: target.model, attempt, outcome: 'success', status: null, errorClass: null, latencyMs: 0 };
         trace.attempts.push(record);
@@ -132,11 +151,11 @@ export class Orchestrator {
           record.errorClass = failure.errorClass;
           if (signal.aborted) {
             record.outcome = 'failed';
-            return { ok: false, failure: clientGone(), trace };
+            return { ok: false, failure: { reason: 'client_gone' }, trace };
           }
           if (!isRetryable(failure)) {
             record.outcome = 'failed';
-            return { ok: false, failure: passThrough(failure), trace };
+            return { ok: false, failure: { reason: 'rejected', failure }, trace };
           }
           lastFailure = failure;
           previous = `${target.provider} failed with ${failure.errorClass}${failure.status ? ` (${failure.status})` : ''}`;
@@ -153,7 +172,7 @@ export class Orchestrator {
         }
       }
     }
-    return { ok: false, failure: exhausted(lastFailure), trace };
+    return { ok: false, failure: { reason: 'exhausted', last: lastFailure }, trace };
   }
 }
 
@@ -167,46 +186,4 @@ function chosenReason(index: number, attempt: number, target: PlannedTarget, pre
 function toFailure(error: unknown): ProviderFailure {
   if (error instanceof ProviderCallError) return error.failure;
   return { errorClass: 'protocol_error' };
-}
-
-function clientGone(): FinalFailure {
-  return { status: 499, errorClass: 'aborted', body: openAiError('The client closed the request.', 'invalid_request_error', 'client_closed_request') };
-}
-
-/** A non-retryable upstream error goes back with its own status and body. */
-function passThrough(failure: ProviderFailure): FinalFailure {
-  const status = failure.status ?? 400;
-  return {
-    status,
-    errorClass: failure.errorClass,
-    body: failure.body ?? openAiError(`The provider rejected the request (${failure.errorClass}).`, 'invalid_request_error', failure.errorClass),
-  };
-}
-
-function deadlineExceeded(last: ProviderFailure | undefined): FinalFailure {
-  const detail = last ? ` Last error: ${last.errorClass}${last.status ? ` (HTTP ${last.status})` : ''}.` : '';
-  return {
-    status: 504,
-    errorClass: 'timeout',
-    body: openAiError(`The request ran out of time before any provider answered.${detail}`, 'timeout_error', 'deadline_exceeded'),
-  };
-}
-
-/** Every target failed (or none was configured): 504 for timeouts, 503 for unavailability, 502 otherwise. */
-function exhausted(last: ProviderFailure | undefined): FinalFailure {
-  if (!last) {
-    return {
-      status: 503,
-      errorClass: 'no_provider_configured',
-      body: openAiError('No provider is configured for this task.', 'service_unavailable', 'no_provider_configured'),
-    };
-  }
-  const detail = `All providers failed; last error: ${last.errorClass}${last.status ? ` (HTTP ${last.status})` : ''}.`;
-  if (last.errorClass === 'timeout') {
-    return { status: 504, errorClass: last.errorClass, body: openAiError(detail, 'timeout_error', 'upstream_timeout') };
-  }
-  if (last.errorClass === 'rate_limited' || last.errorClass.startsWith('connection_')) {
-    return { status: 503, errorClass: last.errorClass, body: openAiError(detail, 'service_unavailable', 'upstream_unavailable') };
-  }
-  return { status: 502, errorClass: last.errorClass, body: openAiError(detail, 'api_error', 'upstream_error') };
 }

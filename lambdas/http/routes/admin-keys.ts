@@ -2,13 +2,14 @@
 import { Hono } from 'hono';
 import * as z from 'zod';
 import { CreateApiKeySchema, describeKey } from '../../core/access/api-keys';
-import type { AppDeps, AppEnv } from '../context';
+import type { ApiKeyService } from '../../core/access/api-keys';
+import type { AppEnv } from '../context';
 import { errorResponse } from '../errors';
 import { parseJsonBody, validate } from '../validation';
 
 const ListQuerySchema = z.object({ userId: z.string().min(1).max(128) });
 
-export function adminKeyRoutes(deps: AppDeps) {
+export function adminKeyRoutes(deps: { apiKeys: ApiKeyService }) {
   const app = new Hono<AppEnv>();
 
   app.post('/admin/api-keys', async (c) => {

@@ -7,6 +7,8 @@ import * as z from 'zod';
 import { costOverview, GROUP_BY, groupUsage } from '../../core/metering/usage-report';
 import { dayStart, utcDay, UtcDaySchema } from '../../core/utc-day';
 import type { AppDeps, AppEnv } from '../context';
+
+export type AdminUsageRouteDeps = Pick<AppDeps, 'usage' | 'reports' | 'prices' | 'background' | 'clock'>;
 import { badRequest, errorResponse } from '../errors';
 import { validate } from '../validation';
 
@@ -15,7 +17,7 @@ const MAX_DAYS = 92;
 const UsageQuerySchema = z.object({ from: UtcDaySchema.optional(), to: UtcDaySchema.optional(), groupBy: z.enum(GROUP_BY).default('provider') });
 const DateQuery = z.object({ date: UtcDaySchema });
 
-export function adminUsageRoutes(deps: AppDeps) {
+export function adminUsageRoutes(deps: AdminUsageRouteDeps) {
   const app = new Hono<AppEnv>();
 
   app.get('/admin/usage', async (c) => {

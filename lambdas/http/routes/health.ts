@@ -1,6 +1,6 @@
 /** Liveness (`/health`, no dependencies) and readiness (`/health/ready`, names the failing check). */
 import { Hono } from 'hono';
-import type { AppDeps, AppEnv, CheckResult } from '../context';
+import type { AppEnv, CheckResult } from '../context';
 
 const CHECK_TIMEOUT_MS = 3000;
 
@@ -16,7 +16,7 @@ async function runCheck(check: () => Promise<CheckResult>): Promise<CheckResult>
   }
 }
 
-export function healthRoutes(deps: AppDeps) {
+export function healthRoutes(deps: { readiness: Record<string, () => Promise<CheckResult>> }) {
   const app = new Hono<AppEnv>();
   app.get('/health', (c) => c.json({ status: 'ok' }));
   app.get('/health/ready', async (c) => {

@@ -2,13 +2,14 @@
 import { Hono } from 'hono';
 import { routableModels, TASK_TYPES } from '../../core/ai/route-table';
 import { TASK_ALIAS_PREFIX } from '../../core/ai/task';
-import type { AppDeps, AppEnv } from '../context';
+import type { RouteTable } from '../../core/ai/route-table';
+import type { AppEnv } from '../context';
 import { errorResponse } from '../errors';
 
 /** Fixed creation time for the list (the gateway does not know when upstream models were created). */
 const CREATED = 1_735_689_600;
 
-export function modelRoutes(deps: AppDeps) {
+export function modelRoutes(deps: { routeTable: RouteTable }) {
   const models = [
     ...[...routableModels(deps.routeTable)].map(([id, providers]) => ({
       id,

@@ -4,7 +4,9 @@
  */
 import { Hono } from 'hono';
 import * as z from 'zod';
-import type { AppDeps, AppEnv } from '../context';
+import type { MessageService } from '../../core/messaging/message-service';
+import type { Telemetry } from '../../core/telemetry';
+import { caller, type AppEnv } from '../context';
 import { badRequest, errorResponse } from '../errors';
 import { limiterUnavailableSpec, noteLimiterFailure, noteRefusal, setLimitHeaders } from '../rate-limits';
 import { parseJsonBody } from '../validation';
@@ -18,7 +20,12 @@ export const OnlyFansMessageSchema = z.object({
 });
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 
-export function onlyFansRoutes(deps: AppDeps) {
+export interface OnlyFansRouteDeps {
+  messages: MessageService;
+  telemetry: Telemetry;
+}
+
+export function onlyFansRoutes(deps: OnlyFansRouteDeps) {
   const app = new Hono<AppEnv>();
 
   app.post('/api/onlyfans/messages', async (c) => {
@@ -29,22 +36,23 @@ export function onlyFansRoutes(deps: AppDeps) {
     const parsed = await parseJsonBody(c, OnlyFansMessageSchema);
     if (!parsed.ok) return errorResponse(c, 400, parsed.error);
     const { creatorId, fanId, text, mediaIds } = parsed.value;
+    const record = c.var.record;
 
     let outcome;
     try {
-      outcome = await deps.messages.send(c.get('principal'), { creatorId, fanId, text, ...(mediaIds ? { mediaIds } : {}) }, idempotencyKey);
+      outcome = await deps.messages.send(caller(c), { creatorId, fanId, text, ...(mediaIds ? { mediaIds } : {}) }, idempotencyKey);
     } catch (error) {
       // Compliance first: messaging always fails closed.
-      noteLimiterFailure(c, deps, 'onlyfans_messaging', 'closed', error);
+      noteLimiterFailure(record, deps.telemetry, 'onlyfans_messaging', 'closed', error);
       return errorResponse(c, 503, limiterUnavailableSpec);
     }
 
     switch (outcome.kind) {
       case 'sent':
         if (outcome.unrecorded) {
-          deps.telemetry.error('idempotency record not stored', { requestId: c.get('requestId'), error: outcome.unrecorded.name });
+          deps.telemetry.error('idempotency record not stored', { requestId: record.requestId, error: outcome.unrecorded.name });
         }
-        c.set('rateLimit', { policy: 'onlyfans_messaging', outcome: 'admitted' });
+        record.rateLimit = { policy: 'onlyfans_messaging', outcome: 'admitted' };
         setLimitHeaders(c, outcome.decision);
         return c.json(outcome.body, 202);
       case 'replayed':
@@ -52,7 +60,7 @@ export function onlyFansRoutes(deps: AppDeps) {
         return c.body(outcome.body, outcome.status as 202, { 'content-type': 'application/json' });
       case 'refused':
         setLimitHeaders(c, outcome.decision);
-        return errorResponse(c, 429, noteRefusal(c, 'onlyfans_messaging', outcome.decision));
+        return errorResponse(c, 429, noteRefusal(record, 'onlyfans_messaging', outcome.decision));
       case 'in_progress':
         return errorResponse(c, 503, {
           message: 'A request with this Idempotency-Key is still being processed; retry shortly for its result.',
@@ -63,8 +71,8 @@ export function onlyFansRoutes(deps: AppDeps) {
       case 'key_reused':
         return errorResponse(c, 400, badRequest('This Idempotency-Key was already used for a different message.', 'Idempotency-Key', 'idempotency_key_reused'));
       case 'upstream_error':
-        c.set('rateLimit', { policy: 'onlyfans_messaging', outcome: 'admitted' });
-        deps.telemetry.error('onlyfans gateway failed', { requestId: c.get('requestId'), reason: outcome.reason });
+        record.rateLimit = { policy: 'onlyfans_messaging', outcome: 'admitted' };
+        deps.telemetry.error('onlyfans gateway failed', { requestId: record.requestId, reason: outcome.reason });
         return errorResponse(c, 502, {
           message: `The OnlyFans gateway did not take the message (${outcome.reason}); it was not counted against your limit.`,
           type: 'upstream_error',

@@ -5,24 +5,35 @@
 import { Hono } from 'hono';
 import * as z from 'zod';
 import { PLANS, type Plan } from '../../core/access/ports';
-import type { AppDeps, AppEnv } from '../context';
+import type { ApiKeyService } from '../../core/access/api-keys';
+import type { BackgroundTasks } from '../../core/background';
+import type { RateLimiter } from '../../core/rate-limit/rate-limiter';
+import type { Telemetry } from '../../core/telemetry';
+import { caller, type AppEnv } from '../context';
 import { errorResponse } from '../errors';
 import { validate } from '../validation';
 
 const UserParamSchema = z.object({ userId: z.string().min(1).max(128), plan: z.enum(PLANS).optional() });
 
 /** A user's plan as their newest active key says (plans belong to keys); `free` when they have none. */
-async function planOf(deps: AppDeps, userId: string): Promise<Plan> {
+async function planOf(deps: RateLimitRouteDeps, userId: string): Promise<Plan> {
   const keys = await deps.apiKeys.list(userId);
   const active = keys.filter((k) => k.status === 'active').sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   return active[0]?.plan ?? 'free';
 }
 
-export function rateLimitRoutes(deps: AppDeps) {
+export interface RateLimitRouteDeps {
+  limiter: RateLimiter;
+  apiKeys: ApiKeyService;
+  telemetry: Telemetry;
+  background: BackgroundTasks;
+}
+
+export function rateLimitRoutes(deps: RateLimitRouteDeps) {
   const app = new Hono<AppEnv>();
 
   app.get('/api/rate-limits/status', async (c) => {
-    const principal = c.get('principal');
+    const principal = caller(c);
     // Token settlements of this instance's finished requests land before the answer.
     await deps.background.drain();
     return c.json(await deps.limiter.status(principal.userId, principal.plan));
@@ -40,7 +51,7 @@ export function rateLimitRoutes(deps: AppDeps) {
     if (!parsed.ok) return errorResponse(c, 400, parsed.error);
     const { userId } = parsed.value;
     await deps.limiter.reset(userId);
-    deps.telemetry.info('rate limits reset by an admin', { requestId: c.get('requestId'), userId, by: c.get('principal').userId });
+    deps.telemetry.info('rate limits reset by an admin', { requestId: c.var.record.requestId, userId, by: caller(c).userId });
     return c.json({ userId, reset: true, status: await deps.limiter.status(userId, await planOf(deps, userId)) });
   });
 

@@ -1,6 +1,7 @@
 import defaultRoutes from '../../../../config/routes.json';
 import { ProviderCallError, type ProviderFailure } from '../../../../lambdas/core/errors';
-import { Orchestrator } from '../../../../lambdas/core/ai/orchestrator';
+import { failureClass, Orchestrator, type RouteFailure } from '../../../../lambdas/core/ai/orchestrator';
+import { errorBody, routeFailureAnswer } from '../../../../lambdas/http/errors';
 import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderDirectory, ProviderStream } from '../../../../lambdas/core/ai/ports';
 import { parseRouteTable, planRoute, type ProviderId, type RouteTable } from '../../../../lambdas/core/ai/route-table';
 import { FakeClock, ScriptedRandom } from '../../../helpers/fakes';
@@ -63,6 +64,12 @@ function setup(openai: Step[], azure: Step[], random = [0.5], deadlineMs = DEADL
   return { clock, providers, orchestrator };
 }
 
+/** How the HTTP layer answers a failure on `/v1/*`: status, recorded error class and body. */
+function answered(failure: RouteFailure) {
+  const { status, spec } = routeFailureAnswer(failure);
+  return { status, errorClass: failureClass(failure), body: errorBody('/v1/chat/completions', status, spec) };
+}
+
 const http = (status: number, errorClass: ProviderFailure['errorClass'], extra: Partial<ProviderFailure> = {}): { fail: ProviderFailure } => ({
   fail: { status, errorClass, ...extra },
 });
@@ -115,7 +122,7 @@ describe('Orchestrator.complete', () => {
     const routed = await orchestrator.complete(targets, {}, signal);
     expect(routed.ok).toBe(false);
     if (routed.ok) return;
-    expect(routed.failure).toEqual({ status, errorClass, body });
+    expect(answered(routed.failure)).toEqual({ status, errorClass, body });
     expect(providers['azure-openai'].calls).toHaveLength(0);
     expect(routed.trace.attempts).toHaveLength(1);
   });
@@ -124,7 +131,7 @@ describe('Orchestrator.complete', () => {
     const t = { fail: { errorClass: 'timeout' as const } };
     const { orchestrator } = setup([t, t], [t, t]);
     const routed = await orchestrator.complete(targets, {}, signal);
-    expect(!routed.ok && routed.failure.status).toBe(504);
+    expect(!routed.ok && answered(routed.failure).status).toBe(504);
     expect(routed.trace.attempts).toHaveLength(4);
   });
 
@@ -132,14 +139,14 @@ describe('Orchestrator.complete', () => {
     const refused = { fail: { errorClass: 'connection_refused' as const } };
     const { orchestrator } = setup([refused, refused], [http(429, 'rate_limited'), http(429, 'rate_limited')]);
     const routed = await orchestrator.complete(targets, {}, signal);
-    expect(!routed.ok && routed.failure).toMatchObject({ status: 503, body: { error: { code: 'upstream_unavailable' } } });
+    expect(!routed.ok && answered(routed.failure)).toMatchObject({ status: 503, body: { error: { code: 'upstream_unavailable' } } });
   });
 
   it('answers 502 when the providers failed with server errors', async () => {
     const e = http(500, 'server_error');
     const { orchestrator } = setup([e, e], [e, e]);
     const routed = await orchestrator.complete(targets, {}, signal);
-    expect(!routed.ok && routed.failure).toMatchObject({ status: 502, body: { error: { code: 'upstream_error' } } });
+    expect(!routed.ok && answered(routed.failure)).toMatchObject({ status: 502, body: { error: { code: 'upstream_error' } } });
   });
 
   it('skips providers without credentials and says so', async () => {
@@ -154,7 +161,7 @@ describe('Orchestrator.complete', () => {
   it('answers 503 no_provider_configured when nothing is configured', async () => {
     const orchestrator = new Orchestrator({ providers: directory({}), clock: new FakeClock(), random: new ScriptedRandom(), deadlineMs: DEADLINE_MS });
     const routed = await orchestrator.complete(targets, {}, signal);
-    expect(!routed.ok && routed.failure).toMatchObject({ status: 503, errorClass: 'no_provider_configured' });
+    expect(!routed.ok && answered(routed.failure)).toMatchObject({ status: 503, errorClass: 'no_provider_configured' });
   });
 
   it('gives each attempt no more than what is left of the request deadline', async () => {
@@ -167,7 +174,7 @@ describe('Orchestrator.complete', () => {
     const slow = { fail: { errorClass: 'server_error' as const, status: 500 }, takesMs: 90_000 };
     const { orchestrator, providers } = setup([slow, slow], [{ ok: true }], [0], 150_000);
     const routed = await orchestrator.complete(targets, {}, signal);
-    expect(!routed.ok && routed.failure).toMatchObject({ status: 504, body: { error: { code: 'deadline_exceeded' } } });
+    expect(!routed.ok && answered(routed.failure)).toMatchObject({ status: 504, body: { error: { code: 'deadline_exceeded' } } });
     expect(providers['azure-openai'].calls).toHaveLength(0);
     expect(routed.trace.attempts).toHaveLength(2);
   });
@@ -185,7 +192,7 @@ describe('Orchestrator.complete', () => {
     controller.abort();
     const { orchestrator, providers } = setup([{ ok: true }], []);
     const routed = await orchestrator.complete(targets, {}, controller.signal);
-    expect(!routed.ok && routed.failure.status).toBe(499);
+    expect(!routed.ok && answered(routed.failure).status).toBe(499);
     expect(providers.openai.calls).toHaveLength(0);
   });
 });

@@ -1,0 +1,114 @@
+/**
+ * A started upstream stream as the client sees it: the `data` payloads of OpenAI chunk events, the
+ * usage-only chunk hidden from clients that did not ask for it, and a terminal event (`[DONE]`, or an
+ * OpenAI error body when the provider failed mid-way, never a silent end). Whatever ends the stream
+ * (its end, an upstream failure, the client leaving) finishes the request's record exactly once,
+ * with the provider's usage or, for an answer cut short, the tokens sent and delivered.
+ */
+import type { BackgroundTasks } from '../background';
+import { openAiError, ProviderCallError, type OpenAiErrorBody } from '../errors';
+import type { AiSummary, RequestRecord } from '../request-record';
+import type { StartedStream } from './orchestrator';
+import type { TokenEstimator, Usage } from './ports';
+import { deltaText, estimatedUsage } from './token-estimate';
+import { usageOf } from './usage';
+
+/** The client's view of a stream: iterate for `data` payloads; `cancel` when the client goes away. */
+export interface AnswerStream extends AsyncIterable<string> {
+  cancel(): void;
+}
+
+export interface AnswerStreamContext {
+  record: RequestRecord;
+  /** The body sent upstream (a cut stream's prompt is estimated from it). */
+  requestBody: Record<string, unknown>;
+  clientWantsUsage: boolean;
+  signal: AbortSignal;
+  tokens: TokenEstimator;
+  background: BackgroundTasks;
+}
+
+/** The terminal event of a stream that ended normally. */
+export const DONE = '[DONE]';
+
+export function openAnswerStream(started: StartedStream, context: AnswerStreamContext): AnswerStream {
+  const { record, requestBody, clientWantsUsage, signal, tokens, background } = context;
+  const ai = record.ai!;
+  let usage: Usage | undefined = noteUsage(started.first, undefined);
+  let delivered = deltaText(started.first);
+  let ended = false;
+
+  const finish = (outcome: AiSummary['outcome'], status: number, errorClass: string | null) => {
+    if (ended) return;
+    ended = true;
+    ai.outcome = outcome;
+    ai.errorClass = errorClass;
+    if (usage) {
+      ai.usage = usage;
+      ai.usageSource = 'provider';
+      record.finish(status);
+      return;
+    }
+    // Cut before the usage chunk (client gone, upstream failed): count what was sent and delivered,
+    // after the response, since loading the tokenizer the first time takes a moment.
+    background.track(
+      (async () => {
+        ai.usage = estimatedUsage(requestBody, delivered, tokens);
+        ai.usageSource = 'estimated';
+        record.finish(status);
+      })(),
+    );
+  };
+  /** The usage-only chunk the gateway asked for on the client's behalf. */
+  const hidden = (data: string) => !clientWantsUsage && data.includes('"usage":{') && /"choices"\s*:\s*\[\s*\]/.test(data);
+
+  async function* events(): AsyncGenerator<string> {
+    yield started.first;
+    try {
+      for (;;) {
+        const next = await started.rest.next();
+        if (next.done) {
+          finish('ok', 200, null);
+          yield DONE;
+          return;
+        }
+        usage = noteUsage(next.value, usage);
+        if (hidden(next.value)) continue;
+        delivered += deltaText(next.value);
+        yield next.value;
+      }
+    } catch (error) {
+      if (signal.aborted) {
+        finish('client_closed', 499, 'aborted');
+        return;
+      }
+      // Headers are gone: the failure reaches the client as an error event, never as a silent end.
+      const errorClass = error instanceof ProviderCallError ? error.failure.errorClass : 'protocol_error';
+      const failureBody: OpenAiErrorBody =
+        error instanceof ProviderCallError && error.failure.body
+          ? error.failure.body
+          : openAiError(`The provider stream failed (${errorClass}); the answer is incomplete.`, 'api_error', 'stream_interrupted');
+      finish('stream_error', 200, errorClass);
+      yield JSON.stringify(failureBody);
+    }
+  }
+
+  const iterator = events();
+  return {
+    [Symbol.asyncIterator]: () => iterator,
+    cancel: () => {
+      started.cancel();
+      finish('client_closed', 499, 'aborted');
+    },
+  };
+}
+
+/** Keeps the latest `usage` seen in the stream (the final chunk when `include_usage` is on). */
+function noteUsage(data: string, current: Usage | undefined): Usage | undefined {
+  if (!data.includes('"usage":{')) return current;
+  try {
+    return usageOf(JSON.parse(data)) ?? current;
+  } catch {
+    return current;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * What follows every finished request, after its response: its usage record (for metered routes)
+ * and a critical alert when the way it failed calls for one. Runs as post-response work.
+ */
+import type { BackgroundTasks } from '../background';
+import type { RequestSummary } from '../request-summary';
+import type { CriticalAlerts, CriticalKind } from './alerts';
+import type { UsageLedger } from './usage-ledger';
+
+/** The metered routes: every authenticated request to them leaves one usage record. */
+export const METERED_ROUTES: ReadonlySet<string> = new Set(['/v1/chat/completions', '/api/ai/messages/generate', '/api/ai/content/plan', '/api/onlyfans/messages']);
+
+/** Whether a finished request leaves a usage record: authenticated POSTs to a metered route, failed and refused ones included. */
+export function isMetered(summary: RequestSummary): boolean {
+  return summary.userId !== undefined && summary.method === 'POST' && METERED_ROUTES.has(summary.path);
+}
+
+/** Which critical alert a finished request calls for, if any. */
+export function criticalKind(summary: RequestSummary): CriticalKind | undefined {
+  if (summary.status === 500) return 'unexpected_exception';
+  if (summary.rateLimit?.outcome === 'limiter_unavailable') return 'limiter_unavailable';
+  if (summary.ai?.outcome === 'error' && summary.status >= 500 && summary.ai.attempts.length > 0) return 'all_providers_failed';
+  if (summary.errorCode === 'auth_unavailable' || summary.errorCode === 'dependency_unavailable') return 'store_unavailable';
+  return undefined;
+}
+
+/** Schedules a finished request's usage record and critical alert as post-response work. */
+export function afterRequest(deps: { ledger: UsageLedger; critical: CriticalAlerts; background: BackgroundTasks }): (summary: RequestSummary) => void {
+  return (summary) => {
+    if (isMetered(summary)) deps.background.track(deps.ledger.record(summary));
+    const kind = criticalKind(summary);
+    if (!kind) return;
+    deps.background.track(
+      deps.critical.raise(kind, `Request ${summary.requestId} on ${summary.path} failed with ${summary.status}.`, {
+        requestId: summary.requestId,
+        path: summary.path,
+        status: summary.status,
+        taskType: summary.ai?.taskType ?? null,
+        providersTried: [...new Set(summary.ai?.attempts.filter((a) => a.outcome !== 'skipped').map((a) => a.provider) ?? [])],
+        errorClasses: [...new Set(summary.ai?.attempts.map((a) => a.errorClass).filter((e) => e !== null) ?? [])],
+        limiter: summary.rateLimit?.outcome ?? null,
+      }),
+    );
+  };
+}

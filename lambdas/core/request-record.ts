@@ -1,0 +1,109 @@
+/**
+ * One request's record: what the gateway learns about a request while serving it (the caller, the
+ * rollout decision, the limiter's outcome, the AI routing and usage, the error code it was answered
+ * with) in one object, instead of values passed around beside it. `finish(status)` ends it exactly
+ * once, for buffered answers (when the handler returns) and streams (when the stream ends) alike:
+ * it settles the admitted token reservation to the real usage and emits the summary (log line,
+ * metrics, then the usage record and alerts after the response).
+ */
+import type { Principal } from './access/ports';
+import type { Clock } from './ports';
+import type { RequestSummary } from './request-summary';
+
+export type AiSummary = NonNullable<RequestSummary['ai']>;
+
+/** Where a finished request's summary goes: the log line and metrics, then the post-response work. */
+export type SummarySink = (summary: RequestSummary) => void;
+
+export class RequestRecord {
+  principal: Principal | undefined;
+  rollout: RequestSummary['rollout'];
+  rateLimit: RequestSummary['rateLimit'];
+  /** The `code` of the error the request was answered with, if any. */
+  errorCode: string | null = null;
+  /** Set for AI requests by the AI-request service. */
+  ai: AiSummary | undefined;
+  /** The Lambda invocation, to join the log line with the platform's own logs. */
+  awsRequestId: string | undefined;
+  private settle: ((usedTokens: number) => void) | undefined;
+  private deferred = false;
+  private summary: RequestSummary | undefined;
+
+  constructor(
+    readonly requestId: string,
+    readonly method: string,
+    readonly path: string,
+    readonly startedAt: number,
+    private readonly clock: Clock,
+    private readonly sink: SummarySink,
+  ) {}
+
+  /** Admission reserved tokens: `settle` replaces the reservation with the real count (it runs after the response). */
+  reservedTokens(settle: (usedTokens: number) => void): void {
+    this.settle = settle;
+  }
+
+  /** The reservation was given back (a key found revoked): nothing left to settle. */
+  reservationReleased(): void {
+    this.settle = undefined;
+  }
+
+  /** The answer is a stream: whoever ends the stream calls `finish`, not the handler's return. */
+  finishWhenStreamEnds(): void {
+    this.deferred = true;
+  }
+
+  get finishesWithStream(): boolean {
+    return this.deferred;
+  }
+
+  get finished(): boolean {
+    return this.summary !== undefined;
+  }
+
+  /** The AI answer failed after routing (an empty or unusable answer, or a failure the route maps). */
+  aiFailed(errorClass?: string): void {
+    if (!this.ai) return;
+    this.ai.outcome = 'error';
+    if (errorClass !== undefined) this.ai.errorClass = errorClass;
+  }
+
+  /** Ends the request: settles tokens and emits its summary. Later calls return the first summary and do nothing. */
+  finish(status: number): RequestSummary {
+    if (this.summary) return this.summary;
+    const summary = this.toSummary(status);
+    this.summary = summary;
+    const used = this.usedTokens();
+    if (used !== undefined) this.settle?.(used);
+    this.settle = undefined;
+    this.sink(summary);
+    return summary;
+  }
+
+  /**
+   * Tokens to settle the reservation to: the real (or estimated) usage; 0 when the request failed or
+   * was refused before a provider answered; none (the reservation stands) for an answer without usage.
+   */
+  private usedTokens(): number | undefined {
+    const ai = this.ai;
+    if (ai?.usage) return ai.usage.totalTokens;
+    return ai?.outcome === 'ok' ? undefined : 0;
+  }
+
+  private toSummary(status: number): RequestSummary {
+    const { principal, awsRequestId, errorCode, rollout, rateLimit, ai } = this;
+    return {
+      requestId: this.requestId,
+      ...(awsRequestId ? { awsRequestId } : {}),
+      method: this.method,
+      path: this.path,
+      status,
+      latencyMs: this.clock.now() - this.startedAt,
+      ...(principal ? { userId: principal.userId, keyId: principal.keyId } : {}),
+      ...(errorCode ? { errorCode } : {}),
+      ...(rollout ? { rollout } : {}),
+      ...(rateLimit ? { rateLimit } : {}),
+      ...(ai ? { ai } : {}),
+    };
+  }
+}
