@@ -1,5 +1,14 @@
-/** Test doubles of the core's ports: an exact clock, scripted randomness, an in-memory key store, a capturing alert publisher. */
+/**
+ * Test doubles of the core's ports: an exact clock, scripted randomness, an in-memory key store, a
+ * capturing alert publisher and telemetry, scripted providers and a static flag source.
+ */
+import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderDirectory, ProviderStream } from '../../lambdas/core/ai/ports';
+import type { ProviderId } from '../../lambdas/core/ai/route-table';
+import { ProviderCallError, type ProviderFailure } from '../../lambdas/core/errors';
 import type { Alert, AlertPublisher } from '../../lambdas/core/metering/ports';
+import type { RequestSummary } from '../../lambdas/core/request-summary';
+import type { FlagSource } from '../../lambdas/core/rollout/ports';
+import type { Telemetry } from '../../lambdas/core/telemetry';
 import type { ApiKeyRecord } from '../../lambdas/core/access/ports';
 import type { ApiKeyStore } from '../../lambdas/core/access/ports';
 import type { Clock, Random } from '../../lambdas/core/ports';
@@ -65,5 +74,91 @@ export class CapturingAlerts implements AlertPublisher {
   readonly sent: Alert[] = [];
   async publish(alert: Alert) {
     this.sent.push(alert);
+  }
+}
+
+/** One scripted provider call: a failure, an answer (optionally with its text), or stream events (optionally failing after them). */
+export type Step = ({ fail: ProviderFailure } | { ok: true; text?: string } | { events: string[]; thenFail?: ProviderFailure }) & { takesMs?: number };
+
+/** An OpenAI `chat.completion` body as a provider sends it. */
+export function completionBody(provider: string, model: string, text: string): string {
+  return JSON.stringify({
+    id: `chatcmpl-${provider}`,
+    object: 'chat.completion',
+    created: 1_764_000_000,
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 },
+  });
+}
+
+/** A provider that plays a script of outcomes, one per call (an answer once the script runs out). */
+export class ScriptedProvider implements ChatProvider {
+  readonly calls: ProviderCall[] = [];
+  constructor(
+    readonly id: ProviderId,
+    private readonly steps: Step[],
+    private readonly clock?: FakeClock,
+  ) {}
+  private next(call: ProviderCall): Step {
+    this.calls.push(call);
+    const step: Step = this.steps.shift() ?? { ok: true };
+    if (step.takesMs) this.clock?.advance(step.takesMs);
+    if ('fail' in step) throw new ProviderCallError(step.fail, `${this.id} scripted failure`);
+    return step;
+  }
+  async complete(call: ProviderCall): Promise<ProviderCompletion> {
+    const step = this.next(call);
+    const text = 'ok' in step && step.text !== undefined ? step.text : `hello from ${this.id}`;
+    return { rawBody: completionBody(this.id, call.upstreamModel, text), model: call.upstreamModel, usage: { promptTokens: 11, completionTokens: 7, totalTokens: 18 } };
+  }
+  async stream(call: ProviderCall): Promise<ProviderStream> {
+    const step = this.next(call);
+    const events = 'events' in step ? step.events : ['{"chunk":1}'];
+    const thenFail = 'events' in step ? step.thenFail : undefined;
+    const id = this.id;
+    async function* gen() {
+      yield* events;
+      if (thenFail) throw new ProviderCallError(thenFail, `${id} failed mid-stream`);
+    }
+    const it = gen();
+    return { [Symbol.asyncIterator]: () => it, cancel: () => void it.return(undefined) };
+  }
+}
+
+/** A provider directory over fixed providers (absent ones are "not configured"). */
+export function directory(providers: Partial<Record<ProviderId, ChatProvider>>): ProviderDirectory {
+  return {
+    get: async (id) => providers[id],
+    configured: async () => Object.keys(providers) as ProviderId[],
+  };
+}
+
+/** A flag source that always serves the same document. */
+export class StaticFlagSource implements FlagSource {
+  readonly name = 'static';
+  constructor(private readonly document: unknown) {}
+  async fetch() {
+    return this.document;
+  }
+}
+
+/** Telemetry that keeps request summaries and log events. */
+export class CapturingTelemetry implements Telemetry {
+  readonly summaries: RequestSummary[] = [];
+  readonly events: Array<{ level: 'error' | 'info'; message: string; context: Record<string, unknown> }> = [];
+  readonly counts: Record<string, number> = {};
+  record(summary: RequestSummary) {
+    this.summaries.push(summary);
+  }
+  error(message: string, context: Record<string, unknown>) {
+    this.events.push({ level: 'error', message, context });
+  }
+  info(message: string, context: Record<string, unknown>) {
+    this.events.push({ level: 'info', message, context });
+  }
+  usage() {}
+  count(metric: string, value: number) {
+    this.counts[metric] = (this.counts[metric] ?? 0) + value;
   }
 }

@@ -2,51 +2,8 @@ import defaultRoutes from '../../../../config/routes.json';
 import { ProviderCallError, type ProviderFailure } from '../../../../lambdas/core/errors';
 import { failureClass, Orchestrator, type RouteFailure } from '../../../../lambdas/core/ai/orchestrator';
 import { errorBody, routeFailureAnswer } from '../../../../lambdas/http/errors';
-import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderDirectory, ProviderStream } from '../../../../lambdas/core/ai/ports';
-import { parseRouteTable, planRoute, type ProviderId, type RouteTable } from '../../../../lambdas/core/ai/route-table';
-import { FakeClock, ScriptedRandom } from '../../../helpers/fakes';
-
-type Step = ({ fail: ProviderFailure } | { ok: true } | { events: string[]; thenFail?: ProviderFailure }) & { takesMs?: number };
-
-/** A provider that plays a script of outcomes, one per call. */
-class ScriptedProvider implements ChatProvider {
-  readonly calls: ProviderCall[] = [];
-  constructor(
-    readonly id: ProviderId,
-    private readonly steps: Step[],
-    private readonly clock?: FakeClock,
-  ) {}
-  private next(call: ProviderCall): Step {
-    this.calls.push(call);
-    const step: Step = this.steps.shift() ?? { ok: true };
-    if (step.takesMs) this.clock?.advance(step.takesMs);
-    if ('fail' in step) throw new ProviderCallError(step.fail, `${this.id} scripted failure`);
-    return step;
-  }
-  async complete(call: ProviderCall): Promise<ProviderCompletion> {
-    this.next(call);
-    return { rawBody: `{"from":"${this.id}"}`, model: call.upstreamModel, usage: undefined };
-  }
-  async stream(call: ProviderCall): Promise<ProviderStream> {
-    const step = this.next(call);
-    const events = 'events' in step ? step.events : ['{"chunk":1}'];
-    const thenFail = 'events' in step ? step.thenFail : undefined;
-    const id = this.id;
-    async function* gen() {
-      yield* events;
-      if (thenFail) throw new ProviderCallError(thenFail, `${id} failed mid-stream`);
-    }
-    const it = gen();
-    return { [Symbol.asyncIterator]: () => it, cancel: () => void it.return(undefined) };
-  }
-}
-
-function directory(providers: Partial<Record<ProviderId, ChatProvider>>): ProviderDirectory {
-  return {
-    get: async (id) => providers[id],
-    configured: async () => Object.keys(providers) as ProviderId[],
-  };
-}
+import { parseRouteTable, planRoute, type RouteTable } from '../../../../lambdas/core/ai/route-table';
+import { directory, FakeClock, ScriptedProvider, ScriptedRandom, type Step } from '../../../helpers/fakes';
 
 const table: RouteTable = parseRouteTable(
   { ...defaultRoutes, defaults: { ...defaultRoutes.defaults, retry: { attempts: 2, baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 2000 } } },
