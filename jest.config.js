@@ -9,7 +9,14 @@ module.exports = {
     '^.+\\.ts$': [
       'ts-jest',
       {
-        tsconfig: { module: 'commonjs', target: 'es2022', esModuleInterop: true, resolveJsonModule: true, isolatedModules: true, sourceMap: true },
+        tsconfig: {
+          module: 'commonjs',
+          target: 'es2022',
+          esModuleInterop: true,
+          resolveJsonModule: true,
+          isolatedModules: true,
+          sourceMap: true,
+        },
       },
     ],
   },

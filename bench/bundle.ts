@@ -30,11 +30,19 @@ export async function measureBundle(runs = 5): Promise<BundleReport> {
   const script = `globalThis.awslambda={streamifyResponse:f=>f,HttpResponseStream:{from:s=>s}};const t=process.hrtime.bigint();require(${JSON.stringify(outfile)});process.stdout.write('\\nREQUIRE_MS='+String(Number(process.hrtime.bigint()-t)/1e6)+'\\n');process.exit(0)`;
   const env = { ...process.env, AWS_REGION: 'eu-west-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', LOG_LEVEL: 'SILENT' };
   // The module may log while it loads (a cold start's first flag refresh): read the marked line.
-  const times = Array.from({ length: runs }, () => Number(/REQUIRE_MS=([\d.]+)/.exec(execFileSync(process.execPath, ['-e', script], { env, stdio: ['ignore', 'pipe', 'pipe'] }).toString())?.[1]));
+  const times = Array.from({ length: runs }, () =>
+    Number(
+      /REQUIRE_MS=([\d.]+)/.exec(
+        execFileSync(process.execPath, ['-e', script], { env, stdio: ['ignore', 'pipe', 'pipe'] }).toString(),
+      )?.[1],
+    ),
+  );
   times.sort((a, b) => a - b);
   return { bytes: statSync(outfile).size, requireMsMedian: Number(times[Math.floor(runs / 2)]!.toFixed(1)) };
 }
 
 if (require.main === module) {
-  void measureBundle().then((r) => process.stdout.write(`bundle ${(r.bytes / 1024).toFixed(0)} KiB, require() median ${r.requireMsMedian} ms\n`));
+  void measureBundle().then((r) =>
+    process.stdout.write(`bundle ${(r.bytes / 1024).toFixed(0)} KiB, require() median ${r.requireMsMedian} ms\n`),
+  );
 }

@@ -51,15 +51,25 @@ export interface LimiterReport {
 
 async function decisions(durationMs: number): Promise<Pick<LimiterReport, 'decisionsPerSecond' | 'roundTripsPerDecision'>> {
   const dynalite = await startDynalite();
-  const raw = new DynamoDBClient({ region: 'us-east-1', endpoint: dynalite.endpoint, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+  const raw = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: dynalite.endpoint,
+    credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+  });
   await ensureTables(raw, [{ definition: RATE_LIMITS_TABLE, name: 'bench-rate-limits' }]);
   const doc = Doc.from(raw);
   const calls = recordCalls(doc);
-  const limiter = new RateLimiter(new DynamoDbCounterStore(doc, 'bench-rate-limits'), systemClock, parsePolicies({ ai_requests: { minute: 1e9, hour: 1e9, day: 1e9 } }));
+  const limiter = new RateLimiter(
+    new DynamoDbCounterStore(doc, 'bench-rate-limits'),
+    systemClock,
+    parsePolicies({ ai_requests: { minute: 1e9, hour: 1e9, day: 1e9 } }),
+  );
   const users = 1000;
   let n = 0;
   // Warm-up: every user's first decision creates its item (a miss, then a create).
-  await Promise.all(Array.from({ length: users }, (_, i) => limiter.admit({ userId: `u${i}`, plan: 'pro', policy: 'ai_requests', reserveTokens: 100 })));
+  await Promise.all(
+    Array.from({ length: users }, (_, i) => limiter.admit({ userId: `u${i}`, plan: 'pro', policy: 'ai_requests', reserveTokens: 100 })),
+  );
   calls.length = 0;
   const start = performance.now();
   await Promise.all(
@@ -101,7 +111,12 @@ async function gatewayRoundTrips(requests: number): Promise<Pick<LimiterReport, 
       return push(...items);
     };
     const perRequest: Array<{ before: Call[]; after: Call[]; background: Call[] }> = [];
-    const post = () => fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body }).then((r) => r.text());
+    const post = () =>
+      fetch(`${gw.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body,
+      }).then((r) => r.text());
     await post(); // warm: the key is known
     for (let i = 0; i < requests; i += 1) {
       await gw.gateway.background.drain();
@@ -133,7 +148,11 @@ async function gatewayRoundTrips(requests: number): Promise<Pick<LimiterReport, 
       afterProviderCall: avg(warm.map((r) => r.after.length)),
       afterResponse: avg(warm.map((r) => r.background.length)),
     },
-    keyCacheMiss: { requests: miss.length, lookupOverlappedAdmission: overlapped, roundTripsBeforeProviderCall: avg(miss.map((r) => r.before.length)) },
+    keyCacheMiss: {
+      requests: miss.length,
+      lookupOverlappedAdmission: overlapped,
+      roundTripsBeforeProviderCall: avg(miss.map((r) => r.before.length)),
+    },
   };
 }
 

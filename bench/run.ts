@@ -67,7 +67,14 @@ interface Run {
 }
 
 async function load(url: string, headers: Record<string, string>, connections: number, duration: number): Promise<Run> {
-  const result = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: BODY, connections, duration });
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: BODY,
+    connections,
+    duration,
+  });
   return {
     connections,
     requestsPerSec: Math.round(result.requests.average),
@@ -89,7 +96,12 @@ async function sequentialLatency(url: string, headers: Record<string, string>, c
   try {
     for (let i = 0; i < count; i++) {
       const started = process.hrtime.bigint();
-      const response = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: BODY, dispatcher: agent });
+      const response = await request(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: BODY,
+        dispatcher: agent,
+      });
       await response.body.text();
       if (response.statusCode !== 200) throw new Error(`sequential probe: HTTP ${response.statusCode}`);
       times.push(Number(process.hrtime.bigint() - started) / 1e6);
@@ -109,9 +121,12 @@ async function measure(name: string, url: string, headers: Record<string, string
   const runs: Run[] = [];
   for (const connections of CONNECTIONS) {
     const run = await load(url, headers, connections, DURATION);
-    if (run.non2xx > 0 || run.errors > 0) throw new Error(`${name}: ${run.non2xx} non-2xx answers and ${run.errors} errors at ${connections} connections`);
+    if (run.non2xx > 0 || run.errors > 0)
+      throw new Error(`${name}: ${run.non2xx} non-2xx answers and ${run.errors} errors at ${connections} connections`);
     runs.push(run);
-    process.stdout.write(`  ${name.padEnd(10)} ${String(connections).padStart(2)} conn: ${String(run.requestsPerSec).padStart(6)} req/s  p50 ${run.p50} ms  p99 ${run.p99} ms\n`);
+    process.stdout.write(
+      `  ${name.padEnd(10)} ${String(connections).padStart(2)} conn: ${String(run.requestsPerSec).padStart(6)} req/s  p50 ${run.p50} ms  p99 ${run.p99} ms\n`,
+    );
   }
   return { name, sequential, runs };
 }
@@ -119,16 +134,22 @@ async function measure(name: string, url: string, headers: Record<string, string
 async function main() {
   process.stdout.write(`bench: ${DURATION}s per run after ${WARMUP}s warm-up, ${cpus().length} cores\n`);
   const bundle = await measureBundle();
-  process.stdout.write(`  Lambda bundle ${(bundle.bytes / 1024).toFixed(0)} KiB, module load (require) median ${bundle.requireMsMedian} ms\n`);
+  process.stdout.write(
+    `  Lambda bundle ${(bundle.bytes / 1024).toFixed(0)} KiB, module load (require) median ${bundle.requireMsMedian} ms\n`,
+  );
   const limiter = await measureLimiter();
   process.stdout.write(
     `  limiter on dynalite: ${limiter.decisionsPerSecond} decisions/s at 50 concurrent callers, ${limiter.roundTripsPerDecision} round trips per decision; ` +
       `per AI request ${limiter.gatewayRoundTripsPerRequest.beforeProviderCall} DynamoDB call before the provider call, ${limiter.gatewayRoundTripsPerRequest.afterProviderCall} after it (token settlement) and ${limiter.gatewayRoundTripsPerRequest.afterResponse} usage writes, all after the answer; ` +
       `key-cache miss: lookup in parallel with admission in ${limiter.keyCacheMiss.lookupOverlappedAdmission}/${limiter.keyCacheMiss.requests} requests\n`,
   );
-  const upstream = await start('node', ['--import', 'tsx', 'bench/upstream.ts'], { SIM_KEY: UPSTREAM_KEY }, (line) => (line.startsWith('{') ? (JSON.parse(line) as { url: string }).url : undefined));
+  const upstream = await start('node', ['--import', 'tsx', 'bench/upstream.ts'], { SIM_KEY: UPSTREAM_KEY }, (line) =>
+    line.startsWith('{') ? (JSON.parse(line) as { url: string }).url : undefined,
+  );
   // DynamoDB is a separate service on AWS: here, a dynalite process of its own.
-  const dynamo = await start('node', ['--import', 'tsx', 'bench/dynalite.ts'], {}, (line) => (line.startsWith('{') ? (JSON.parse(line) as { endpoint: string }).endpoint : undefined));
+  const dynamo = await start('node', ['--import', 'tsx', 'bench/dynalite.ts'], {}, (line) =>
+    line.startsWith('{') ? (JSON.parse(line) as { endpoint: string }).endpoint : undefined,
+  );
   const gateway = await start(
     'node',
     ['--import', 'tsx', 'lambdas/local/main.ts'],
@@ -142,14 +163,23 @@ async function main() {
       DYNAMODB_ENDPOINT: dynamo,
       LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'INFO',
       // The limiter stays on (one conditional write per request, one settlement after), with limits this load never reaches.
-      RATE_LIMIT_POLICIES: JSON.stringify({ ai_requests: { minute: 1e9, hour: 1e9, day: 1e9 }, quotas: { pro: { day: 1e12, month: 1e12 } } }),
+      RATE_LIMIT_POLICIES: JSON.stringify({
+        ai_requests: { minute: 1e9, hour: 1e9, day: 1e9 },
+        quotas: { pro: { day: 1e12, month: 1e12 } },
+      }),
     },
     (line) => /listening on (http:\/\/\S+)/.exec(line)?.[1],
   );
   const portkeyPort = String(18_000 + Math.floor(Math.random() * 2000));
   const portkey = await start(
     'node',
-    ['--require', './bench/bind-loopback.cjs', 'node_modules/@portkey-ai/gateway/build/start-server.js', `--port=${portkeyPort}`, '--headless'],
+    [
+      '--require',
+      './bench/bind-loopback.cjs',
+      'node_modules/@portkey-ai/gateway/build/start-server.js',
+      `--port=${portkeyPort}`,
+      '--headless',
+    ],
     {},
     (line) => (line.includes('Ready for connections') ? `http://127.0.0.1:${portkeyPort}` : undefined),
   );
@@ -197,7 +227,9 @@ async function main() {
   }
   process.stdout.write('\n  sequential (1 connection, hrtime)   p50 ms   p99 ms   added p50   added p99\n');
   for (const { name, sequential } of summary) {
-    process.stdout.write(`  ${name.padEnd(34)} ${String(sequential.p50).padStart(6)} ${String(sequential.p99).padStart(8)} ${String(sequential.addedP50Ms).padStart(11)} ${String(sequential.addedP99Ms).padStart(11)}\n`);
+    process.stdout.write(
+      `  ${name.padEnd(34)} ${String(sequential.p50).padStart(6)} ${String(sequential.p99).padStart(8)} ${String(sequential.addedP50Ms).padStart(11)} ${String(sequential.addedP99Ms).padStart(11)}\n`,
+    );
   }
   const ours = summary[1]!.runs;
   const peer = summary[2]!.runs;
@@ -208,8 +240,13 @@ async function main() {
     portkeyThroughputAt50Conn: peer[1]!.requestsPerSec,
     atLeastPortkey: ours[1]!.requestsPerSec >= peer[1]!.requestsPerSec,
   };
-  process.stdout.write(`\n  peak RSS: gateway ${memory.gatewayPeakRssMiB} MiB, Portkey ${memory.portkeyPeakRssMiB} MiB, upstream ${memory.upstreamPeakRssMiB} MiB\n`);
-  process.stdout.write(`\n  targets: added p50 at 1 conn < 2 ms: ${verdict.addedP50Under2Ms ? 'met' : 'MISSED'} (${verdict.addedP50At1ConnMs} ms); ` + `throughput at 50 conn >= Portkey: ${verdict.atLeastPortkey ? 'met' : 'MISSED'} (${verdict.throughputAt50Conn} vs ${verdict.portkeyThroughputAt50Conn} req/s)\n`);
+  process.stdout.write(
+    `\n  peak RSS: gateway ${memory.gatewayPeakRssMiB} MiB, Portkey ${memory.portkeyPeakRssMiB} MiB, upstream ${memory.upstreamPeakRssMiB} MiB\n`,
+  );
+  process.stdout.write(
+    `\n  targets: added p50 at 1 conn < 2 ms: ${verdict.addedP50Under2Ms ? 'met' : 'MISSED'} (${verdict.addedP50At1ConnMs} ms); ` +
+      `throughput at 50 conn >= Portkey: ${verdict.atLeastPortkey ? 'met' : 'MISSED'} (${verdict.throughputAt50Conn} vs ${verdict.portkeyThroughputAt50Conn} req/s)\n`,
+  );
 
   const date = new Date().toISOString().slice(0, 10);
   const dir = join(ROOT, 'bench', 'results');

@@ -1,7 +1,12 @@
 /** Benchmark upstream: the simulated OpenAI upstream in its own process, zero added latency. */
 import { SimulatedUpstream } from '../lambdas/local/simulated-upstream';
 
-const sim = new SimulatedUpstream({ provider: 'openai', apiKey: process.env['SIM_KEY'] ?? 'sk-bench-upstream', latencyMs: 0, chunkDelayMs: 0 });
+const sim = new SimulatedUpstream({
+  provider: 'openai',
+  apiKey: process.env['SIM_KEY'] ?? 'sk-bench-upstream',
+  latencyMs: 0,
+  chunkDelayMs: 0,
+});
 // Keep the request log from growing: the benchmark does not read it.
 sim.requests.push = () => 0;
 void sim.listen().then((url) => process.stdout.write(`${JSON.stringify({ url })}\n`));

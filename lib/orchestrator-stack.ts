@@ -85,7 +85,12 @@ export class OrchestratorStack extends Stack {
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
 
-    const alerts = new Alerts(this, 'Alerts', { namePrefix, metricsNamespace: 'HybridOrchestrator', serviceName: 'hybrid-orchestrator', api: gateway.api });
+    const alerts = new Alerts(this, 'Alerts', {
+      namePrefix,
+      metricsNamespace: 'HybridOrchestrator',
+      serviceName: 'hybrid-orchestrator',
+      api: gateway.api,
+    });
     const flags = new FeatureFlags(this, 'Flags', {
       namePrefix,
       stage: props.stage,
@@ -104,7 +109,8 @@ export class OrchestratorStack extends Stack {
     alerts.topic.grantPublish(gatewayRole);
     Validations.of(gatewayRole).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(usageTable.node.defaultChild as CfnElement)}.Arn>/index/*]`,
-      reason: 'The only wildcard is "<usage-table-arn>/index/*" from grantReadWriteData: admin reads query usage records by day (byDay index).',
+      reason:
+        'The only wildcard is "<usage-table-arn>/index/*" from grantReadWriteData: admin reads query usage records by day (byDay index).',
     });
     Validations.of(gatewayRole).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
@@ -116,7 +122,11 @@ export class OrchestratorStack extends Stack {
       BUDGET_USER_DAILY_USD: props.budgets?.userDailyUsd,
       BUDGET_USER_MONTHLY_USD: props.budgets?.userMonthlyUsd,
     };
-    for (const [name, value] of Object.entries({ USAGE_TABLE: usageTable.tableName, USAGE_AGGREGATES_TABLE: aggregatesTable.tableName, ALERTS_TOPIC_ARN: alerts.topic.topicArn })) {
+    for (const [name, value] of Object.entries({
+      USAGE_TABLE: usageTable.tableName,
+      USAGE_AGGREGATES_TABLE: aggregatesTable.tableName,
+      ALERTS_TOPIC_ARN: alerts.topic.topicArn,
+    })) {
       gateway.function.addEnvironment(name, value);
     }
     for (const [name, value] of Object.entries(budgetEnv)) {
@@ -150,6 +160,7 @@ export class OrchestratorStack extends Stack {
     new CfnOutput(this, 'AppConfigProfileId', { value: flags.profile.configurationProfileId });
     new CfnOutput(this, 'BaseUrl', { value: gateway.baseUrl, description: 'OpenAI-compatible base URL' });
     new CfnOutput(this, 'ApiKeysTable', { value: apiKeysTable.tableName });
-    for (const { provider, outputName, secret } of secrets.entries) new CfnOutput(this, outputName, { value: secret.secretArn, description: `Credentials of ${provider}` });
+    for (const { provider, outputName, secret } of secrets.entries)
+      new CfnOutput(this, outputName, { value: secret.secretArn, description: `Credentials of ${provider}` });
   }
 }

@@ -25,7 +25,12 @@ async function main() {
   });
   if (!values.table) throw new Error('--table (or API_KEYS_TABLE) is required: see the ApiKeysTable stack output');
   const days = values['expires-in-days'];
-  const input = CreateApiKeySchema.parse({ userId: values.user, plan: values.plan, role: values.role, ...(days ? { expiresInDays: Number(days) } : {}) });
+  const input = CreateApiKeySchema.parse({
+    userId: values.user,
+    plan: values.plan,
+    role: values.role,
+    ...(days ? { expiresInDays: Number(days) } : {}),
+  });
   const client = DynamoDBDocumentClient.from(new DynamoDBClient(values.endpoint ? { endpoint: values.endpoint } : {}));
   const service = new ApiKeyService(new DynamoDbApiKeyStore(client, values.table), systemClock, systemRandom, {
     cacheTtlMs: 0,

@@ -37,7 +37,9 @@ async function main() {
   writeFileSync(join(values.out, `${values.date}.json`), `${JSON.stringify(body.report, null, 2)}\n`);
   writeFileSync(join(values.out, `${values.date}.txt`), body.text);
   process.stdout.write(body.text);
-  process.stdout.write(`\nwritten to ${join(values.out, `${values.date}.json`)} and .txt${body.announced ? '; announced on the alerts channel' : ' (already announced before)'}\n`);
+  process.stdout.write(
+    `\nwritten to ${join(values.out, `${values.date}.json`)} and .txt${body.announced ? '; announced on the alerts channel' : ' (already announced before)'}\n`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -136,7 +136,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
         retryAfterSeconds: 1,
       });
     }
-    return errorResponse(c, 500, { message: 'Internal error. Quote the x-request-id header when reporting it.', type: 'server_error', code: 'internal_error' });
+    return errorResponse(c, 500, {
+      message: 'Internal error. Quote the x-request-id header when reporting it.',
+      type: 'server_error',
+      code: 'internal_error',
+    });
   });
 
   return app;

@@ -52,7 +52,8 @@ export function authenticate(deps: AuthDeps, required: Role, admission?: Admissi
     if (admit && hint) {
       const [auth, admitted] = await Promise.allSettled([deps.apiKeys.authenticate(key), admit(c, hint)]);
       outcome = admitted.status === 'fulfilled' ? admitted.value : undefined;
-      const valid = auth.status === 'fulfilled' && auth.value !== null && auth.value.userId === hint.userId && auth.value.plan === hint.plan;
+      const valid =
+        auth.status === 'fulfilled' && auth.value !== null && auth.value.userId === hint.userId && auth.value.plan === hint.plan;
       if (!valid) {
         // Counted for a key that turned out revoked (or, in theory, reassigned): give the slot back.
         if (outcome?.ok) await outcome.undo().catch(() => undefined);

@@ -72,19 +72,38 @@ function lastError(last: ProviderFailure | undefined): string {
 export function routeFailureAnswer(failure: RouteFailure): { status: number; spec: ErrorSpec } {
   switch (failure.reason) {
     case 'client_gone':
-      return { status: 499, spec: { message: 'The client closed the request.', type: 'invalid_request_error', code: 'client_closed_request' } };
+      return {
+        status: 499,
+        spec: { message: 'The client closed the request.', type: 'invalid_request_error', code: 'client_closed_request' },
+      };
     case 'rejected': {
       const { status = 400, body, errorClass } = failure.failure;
-      const error = body?.error ?? { message: `The provider rejected the request (${errorClass}).`, type: 'invalid_request_error', code: errorClass, param: null };
+      const error = body?.error ?? {
+        message: `The provider rejected the request (${errorClass}).`,
+        type: 'invalid_request_error',
+        code: errorClass,
+        param: null,
+      };
       return { status, spec: { message: error.message, type: error.type, code: error.code, param: error.param } };
     }
     case 'deadline': {
       const detail = failure.last ? ` Last error: ${lastError(failure.last)}.` : '';
-      return { status: 504, spec: { message: `The request ran out of time before any provider answered.${detail}`, type: 'timeout_error', code: 'deadline_exceeded' } };
+      return {
+        status: 504,
+        spec: {
+          message: `The request ran out of time before any provider answered.${detail}`,
+          type: 'timeout_error',
+          code: 'deadline_exceeded',
+        },
+      };
     }
     case 'exhausted': {
       const last = failure.last;
-      if (!last) return { status: 503, spec: { message: 'No provider is configured for this task.', type: 'service_unavailable', code: 'no_provider_configured' } };
+      if (!last)
+        return {
+          status: 503,
+          spec: { message: 'No provider is configured for this task.', type: 'service_unavailable', code: 'no_provider_configured' },
+        };
       const message = `All providers failed; last error: ${lastError(last)}.`;
       if (last.errorClass === 'timeout') return { status: 504, spec: { message, type: 'timeout_error', code: 'upstream_timeout' } };
       if (last.errorClass === 'rate_limited' || last.errorClass.startsWith('connection_')) {

@@ -72,7 +72,13 @@ export const limiterUnavailableSpec: ErrorSpec = {
  * The limiter's store failed: an error log line naming the policy and fail mode, and the request's
  * `rateLimit` outcome (which the `RateLimiterErrors` metric counts).
  */
-export function noteLimiterFailure(record: RequestRecord, telemetry: Telemetry, policy: PolicyName, failMode: 'closed' | 'open', error: unknown): void {
+export function noteLimiterFailure(
+  record: RequestRecord,
+  telemetry: Telemetry,
+  policy: PolicyName,
+  failMode: 'closed' | 'open',
+  error: unknown,
+): void {
   telemetry.error('rate limiter unavailable', {
     requestId: record.requestId,
     policy,

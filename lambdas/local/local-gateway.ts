@@ -67,7 +67,11 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     }
     config = { ...config, aws: { ...config.aws, dynamodbEndpoint: dynamoEndpoint } };
 
-    const admin = new DynamoDBClient({ region: config.aws.region, endpoint: dynamoEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const admin = new DynamoDBClient({
+      region: config.aws.region,
+      endpoint: dynamoEndpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     await ensureTables(admin, [
       { definition: API_KEYS_TABLE, name: config.tables.apiKeys },
       { definition: RATE_LIMITS_TABLE, name: config.tables.rateLimits },
@@ -121,7 +125,9 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     await gateway.apiKeys.register(config.local.adminKey, { userId: LOCAL_ADMIN_ID, plan: 'enterprise', role: 'admin' });
 
     const server = await new Promise<Server>((resolve, reject) => {
-      const s = serve({ fetch: gateway.app.fetch, hostname: config.local.host, port: config.local.port }, () => resolve(s as Server)) as Server;
+      const s = serve({ fetch: gateway.app.fetch, hostname: config.local.host, port: config.local.port }, () =>
+        resolve(s as Server),
+      ) as Server;
       s.once('error', reject);
     });
     server.keepAliveTimeout = 65_000;

@@ -7,7 +7,10 @@ async function main() {
   const local = await startLocalGateway();
   const { config } = local;
   const modes = Object.entries(local.providerModes)
-    .map(([provider, mode]) => `${provider}: ${mode === 'real' ? 'REAL (keys from the environment)' : 'SIMULATED (no keys set; answers are fake)'}`)
+    .map(
+      ([provider, mode]) =>
+        `${provider}: ${mode === 'real' ? 'REAL (keys from the environment)' : 'SIMULATED (no keys set; answers are fake)'}`,
+    )
     .join('\n    ');
   process.stdout.write(
     [

@@ -132,7 +132,8 @@ export class SimulatedUpstream {
 
     const route = this.dialect.route({ method: req.method ?? 'GET', url, headers: req.headers }, this.options.apiKey);
     if (!route.accepted) return this.sendError(res, route.status, route.type, route.error);
-    if (!body || !Array.isArray(body['messages'])) return this.sendError(res, 400, 'invalid_request_error', "Missing required parameter: 'messages'.");
+    if (!body || !Array.isArray(body['messages']))
+      return this.sendError(res, 400, 'invalid_request_error', "Missing required parameter: 'messages'.");
 
     const fault = this.takeFault();
     if (fault?.kind === 'reset') {
@@ -153,7 +154,14 @@ export class SimulatedUpstream {
     return this.complete(res, body, model, fault?.kind === 'midstream');
   }
 
-  private sendError(res: ServerResponse, status: number, type: string, message: string, code?: string, headers: Record<string, string> = {}) {
+  private sendError(
+    res: ServerResponse,
+    status: number,
+    type: string,
+    message: string,
+    code?: string,
+    headers: Record<string, string> = {},
+  ) {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(JSON.stringify({ error: { message, type, param: null, code: code ?? null } }));
   }
@@ -229,7 +237,11 @@ export class SimulatedUpstream {
     if (includeUsage) events.push(`data: ${JSON.stringify({ ...base, choices: [], usage: a.usage })}\n\n`);
     events.push('data: [DONE]\n\n');
 
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-simulated-upstream': this.options.provider });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-simulated-upstream': this.options.provider,
+    });
     const stopAt = cut ? Math.min(3, events.length - 1) : events.length;
     for (let i = 0; i < stopAt; i++) {
       if (res.destroyed) {
@@ -252,7 +264,10 @@ function sleep(ms: number): Promise<void> {
 export function parseSimFail(spec: string | undefined): Map<ProviderId, { fault: SimFault; times: number }> {
   const out = new Map<ProviderId, { fault: SimFault; times: number }>();
   if (!spec) return out;
-  for (const item of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [provider, what, count] = item.split(':');
     if (!provider || !REGISTERED_PROVIDER_IDS.includes(provider)) throw new Error(`SIM_FAIL: unknown provider "${provider}" in "${item}"`);
     let fault: SimFault;

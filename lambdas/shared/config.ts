@@ -127,7 +127,8 @@ function loadRouteTable(env: Env): RouteTable {
 
 function loadPrices(env: Env) {
   if (env.PRICES_JSON) return parsePriceTable(parseJson(env.PRICES_JSON, 'PRICES_JSON'), 'PRICES_JSON');
-  if (env.PRICES_FILE) return parsePriceTable(parseJson(readFile(env.PRICES_FILE, 'PRICES_FILE'), 'PRICES_FILE'), `PRICES_FILE ${env.PRICES_FILE}`);
+  if (env.PRICES_FILE)
+    return parsePriceTable(parseJson(readFile(env.PRICES_FILE, 'PRICES_FILE'), 'PRICES_FILE'), `PRICES_FILE ${env.PRICES_FILE}`);
   return parsePriceTable(defaultPrices, 'config/prices.json');
 }
 
@@ -159,7 +160,11 @@ function appConfig(runtime: Runtime, env: Env, providerEnv: Record<string, unkno
       ),
       failMode: env.RATE_LIMIT_FAIL_MODE,
     },
-    onlyfans: { gatewayUrl: env.ONLYFANS_GATEWAY_URL, timeoutMs: env.ONLYFANS_GATEWAY_TIMEOUT_MS, idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_HOURS * 3600 },
+    onlyfans: {
+      gatewayUrl: env.ONLYFANS_GATEWAY_URL,
+      timeoutMs: env.ONLYFANS_GATEWAY_TIMEOUT_MS,
+      idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_HOURS * 3600,
+    },
     flags: {
       /** Local flags file (used when no AppConfig ids are set). */
       file: env.FLAGS_FILE ?? join(__dirname, '..', '..', 'config', 'flags.local.json'),
@@ -200,10 +205,9 @@ function appConfig(runtime: Runtime, env: Env, providerEnv: Record<string, unkno
         }),
       ) as Record<string, unknown>,
       /** Secrets Manager secret id per provider (AWS). */
-      secretIds: Object.fromEntries(PROVIDERS.flatMap((p) => (providerEnv[p.aws.secretIdVariable] ? [[p.id, providerEnv[p.aws.secretIdVariable] as string]] : []))) as Record<
-        string,
-        string
-      >,
+      secretIds: Object.fromEntries(
+        PROVIDERS.flatMap((p) => (providerEnv[p.aws.secretIdVariable] ? [[p.id, providerEnv[p.aws.secretIdVariable] as string]] : [])),
+      ) as Record<string, string>,
       secretsCacheTtlMs: env.SECRETS_CACHE_TTL_SECONDS * 1000,
     },
     local: {

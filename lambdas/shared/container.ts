@@ -113,11 +113,15 @@ function flagSource(config: AppConfig, clock: Clock): FlagSource {
     maxAttempts: 2,
     requestHandler: new NodeHttpHandler({ connectionTimeout: 2000, requestTimeout: 3000 }),
   });
-  return new AppConfigFlagSource(client, config.flags.appConfig, clock, { minPollIntervalSeconds: Math.max(15, config.flags.refreshMs / 1000), timeoutMs: 4000 });
+  return new AppConfigFlagSource(client, config.flags.appConfig, clock, {
+    minPollIntervalSeconds: Math.max(15, config.flags.refreshMs / 1000),
+    timeoutMs: 4000,
+  });
 }
 
 function alertPublisher(config: AppConfig, telemetry: Telemetry): AlertPublisher {
-  if (config.alerts.topicArn) return new SnsAlertPublisher(new SNSClient({ region: config.aws.region, maxAttempts: 2 }), config.alerts.topicArn);
+  if (config.alerts.topicArn)
+    return new SnsAlertPublisher(new SNSClient({ region: config.aws.region, maxAttempts: 2 }), config.alerts.topicArn);
   // Lambda without a topic (not how the stack deploys it): the log is the only place left.
   if (config.runtime === 'aws') return { publish: async (alert) => telemetry.error(`ALERT ${alert.subject}`, { alert }) };
   return new LocalAlertPublisher(config.alerts.file);
@@ -225,7 +229,10 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
 }
 
 /** What the scheduled report Lambda needs: the usage store and the alerts topic, nothing else. */
-export function buildReporter(config: AppConfig, clock: Clock = systemClock): { run(day: string): ReturnType<typeof runDailyReport>; logger: Logger; close(): void } {
+export function buildReporter(
+  config: AppConfig,
+  clock: Clock = systemClock,
+): { run(day: string): ReturnType<typeof runDailyReport>; logger: Logger; close(): void } {
   const logger = createLogger(config);
   const telemetry = new PowertoolsTelemetry(logger, undefined, config.serviceName);
   const dynamo = dynamoClient(config);

@@ -5,7 +5,17 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
-import { Alarm, AlarmRule, ComparisonOperator, CompositeAlarm, MathExpression, Metric, TreatMissingData, type AlarmProps, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Alarm,
+  AlarmRule,
+  ComparisonOperator,
+  CompositeAlarm,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+  type AlarmProps,
+  type IMetric,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -58,13 +68,24 @@ export class Alerts extends Construct {
     const usingMetrics = Object.fromEntries(
       POLICY_NAMES.map((policy, i) => [
         `e${i}`,
-        new Metric({ namespace: props.metricsNamespace, metricName: 'RateLimiterErrors', dimensionsMap: { policy }, statistic: 'Sum', period: Duration.minutes(1) }),
+        new Metric({
+          namespace: props.metricsNamespace,
+          metricName: 'RateLimiterErrors',
+          dimensionsMap: { policy },
+          statistic: 'Sum',
+          period: Duration.minutes(1),
+        }),
       ]),
     );
     this.limiterErrors = new Alarm(this, 'RateLimiterErrors', {
       alarmName: `${props.namePrefix}-rate-limiter-errors`,
       alarmDescription: 'The rate limiter could not reach DynamoDB (messages refused, AI requests refused or uncounted).',
-      metric: new MathExpression({ expression: Object.keys(usingMetrics).join(' + '), usingMetrics, label: 'RateLimiterErrors', period: Duration.minutes(1) }),
+      metric: new MathExpression({
+        expression: Object.keys(usingMetrics).join(' + '),
+        usingMetrics,
+        label: 'RateLimiterErrors',
+        period: Duration.minutes(1),
+      }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -75,7 +96,13 @@ export class Alerts extends Construct {
 
     const threshold = props.errorRatePercent ?? 5;
     const service = (metricName: string) =>
-      new Metric({ namespace: props.metricsNamespace, metricName, dimensionsMap: { service: props.serviceName }, statistic: 'Sum', period: Duration.minutes(1) });
+      new Metric({
+        namespace: props.metricsNamespace,
+        metricName,
+        dimensionsMap: { service: props.serviceName },
+        statistic: 'Sum',
+        period: Duration.minutes(1),
+      });
     /** A percentage over `threshold` for 2 one-minute periods in a row. */
     const rateAlarm = (id: string, name: string, what: string, expression: string, usingMetrics: Record<string, IMetric>) =>
       new Alarm(this, id, {

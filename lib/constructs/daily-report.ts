@@ -49,7 +49,8 @@ export class DailyReport extends Construct {
     const usageId = Stack.of(this).getLogicalId(props.usageTable.node.defaultChild as CfnElement);
     Validations.of(role).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${usageId}.Arn>/index/*]`,
-      reason: 'The only wildcard is "<usage-table-arn>/index/*" from grantReadData: the report queries the usage records by day (byDay index).',
+      reason:
+        'The only wildcard is "<usage-table-arn>/index/*" from grantReadData: the report queries the usage records by day (byDay index).',
     });
     Validations.of(role).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',

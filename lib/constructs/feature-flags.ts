@@ -38,8 +38,12 @@ export class FeatureFlags extends Construct {
   constructor(scope: Construct, id: string, props: FeatureFlagsProps) {
     super(scope, id);
     const percentage = props.initialRolloutPercentage;
-    if (!Number.isFinite(percentage) || percentage < 0 || percentage > 100) throw new Error('initialRolloutPercentage must be between 0 and 100');
-    const document = flagDocument({ enabled: true, rollout_percentage: percentage, allow_users: [], deny_users: [] }, { response_caching: { enabled: false } });
+    if (!Number.isFinite(percentage) || percentage < 0 || percentage > 100)
+      throw new Error('initialRolloutPercentage must be between 0 and 100');
+    const document = flagDocument(
+      { enabled: true, rollout_percentage: percentage, allow_users: [], deny_users: [] },
+      { response_caching: { enabled: false } },
+    );
     parseFlagDocument(document); // the gateway must accept what the stack deploys
 
     this.application = new Application(this, 'Application', {
@@ -51,12 +55,15 @@ export class FeatureFlags extends Construct {
       assumedBy: new ServicePrincipal('appconfig.amazonaws.com'),
       description: 'Lets AppConfig read the gateway error-rate alarm to roll back flag deployments',
       inlinePolicies: {
-        alarms: new PolicyDocument({ statements: [new PolicyStatement({ effect: Effect.ALLOW, actions: ['cloudwatch:DescribeAlarms'], resources: ['*'] })] }),
+        alarms: new PolicyDocument({
+          statements: [new PolicyStatement({ effect: Effect.ALLOW, actions: ['cloudwatch:DescribeAlarms'], resources: ['*'] })],
+        }),
       },
     });
     Validations.of(monitorRole).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason: 'AppConfig monitors call cloudwatch:DescribeAlarms, which AWS documents for this role with Resource "*"; the role can only describe alarms and only AppConfig can assume it.',
+      reason:
+        'AppConfig monitors call cloudwatch:DescribeAlarms, which AWS documents for this role with Resource "*"; the role can only describe alarms and only AppConfig can assume it.',
     });
     this.environment = new Environment(this, 'Environment', {
       application: this.application,
@@ -69,7 +76,11 @@ export class FeatureFlags extends Construct {
     const strategy = new DeploymentStrategy(this, 'Strategy', {
       deploymentStrategyName: `${props.namePrefix}-gradual`,
       description: 'Linear 25% per minute, 5 minute bake, monitored by the error-rate alarm',
-      rolloutStrategy: RolloutStrategy.linear({ growthFactor: 25, deploymentDuration: Duration.minutes(4), finalBakeTime: Duration.minutes(5) }),
+      rolloutStrategy: RolloutStrategy.linear({
+        growthFactor: 25,
+        deploymentDuration: Duration.minutes(4),
+        finalBakeTime: Duration.minutes(5),
+      }),
     });
     this.profile = new HostedConfiguration(this, 'Flags', {
       application: this.application,

@@ -79,7 +79,8 @@ export class GatewayApi extends Construct {
     const tableLogicalId = Stack.of(this).getLogicalId(props.apiKeysTable.node.defaultChild as CfnElement);
     Validations.of(role).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/index/*]`,
-      reason: 'The only wildcard is "<table-arn>/index/*" from grantReadWriteData: the function queries the api-keys table indexes (byId, byUser).',
+      reason:
+        'The only wildcard is "<table-arn>/index/*" from grantReadWriteData: the function queries the api-keys table indexes (byId, byUser).',
     });
 
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention });
@@ -109,11 +110,13 @@ export class GatewayApi extends Construct {
     Validations.of(this.api).acknowledge(
       {
         id: 'AwsSolutions-APIG2',
-        reason: 'A single proxy integration: the gateway validates every request body with zod and answers 4xx in the OpenAI or legacy shape.',
+        reason:
+          'A single proxy integration: the gateway validates every request body with zod and answers 4xx in the OpenAI or legacy shape.',
       },
       {
         id: 'AwsSolutions-APIG4',
-        reason: 'Clients authenticate with their existing bearer API keys, verified by the function against hashed keys in DynamoDB (401/403 in OpenAI shape).',
+        reason:
+          'Clients authenticate with their existing bearer API keys, verified by the function against hashed keys in DynamoDB (401/403 in OpenAI shape).',
       },
       {
         id: 'AwsSolutions-COG4',
@@ -121,11 +124,13 @@ export class GatewayApi extends Construct {
       },
       {
         id: 'AwsSolutions-APIG3',
-        reason: 'WAF is optional per deployment (attach a web ACL to the stage); per-key authentication and stage throttling apply to every request.',
+        reason:
+          'WAF is optional per deployment (attach a web ACL to the stage); per-key authentication and stage throttling apply to every request.',
       },
       {
         id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-        reason: 'API Gateway account role: AmazonAPIGatewayPushToCloudWatchLogs is the AWS-documented managed policy for execution and access logging.',
+        reason:
+          'API Gateway account role: AmazonAPIGatewayPushToCloudWatchLogs is the AWS-documented managed policy for execution and access logging.',
       },
     );
   }

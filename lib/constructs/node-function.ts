@@ -27,7 +27,13 @@ export interface NodeFunctionProps {
 export function nodeFunction(scope: Construct, props: NodeFunctionProps): { function: NodejsFunction; role: Role; logGroup: LogGroup } {
   const logGroup = new LogGroup(scope, 'FunctionLogs', { retention: props.retention });
   const role = new Role(scope, 'FunctionRole', { assumedBy: new ServicePrincipal('lambda.amazonaws.com'), description: props.description });
-  role.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
+  role.addToPolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    }),
+  );
   const fn = new NodejsFunction(scope, 'Function', {
     entry: join(PROJECT_ROOT, 'lambdas', 'handlers', props.handlerFile),
     handler: 'handler',

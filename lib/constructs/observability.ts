@@ -54,7 +54,11 @@ export class Observability extends Construct {
     const service = (metricName: string, statistic = 'Sum', period = MINUTE) =>
       new Metric({ namespace: ns, metricName, dimensionsMap: { service: props.serviceName }, statistic, period });
     const search = (dimensions: string, metricName: string, statistic: string, label: string) =>
-      new MathExpression({ expression: `SEARCH('{${ns},${dimensions}} MetricName="${metricName}"', '${statistic}', 60)`, label, period: MINUTE });
+      new MathExpression({
+        expression: `SEARCH('{${ns},${dimensions}} MetricName="${metricName}"', '${statistic}', 60)`,
+        label,
+        period: MINUTE,
+      });
     const notify = (alarm: Alarm) => {
       this.alarms.push(alarm);
       return alarm;
@@ -66,40 +70,57 @@ export class Observability extends Construct {
       const usingMetrics: Record<string, IMetric> = {};
       TASK_TYPES.forEach((taskType, i) => {
         const dims = { provider, taskType };
-        usingMetrics[`e${i}`] = new Metric({ namespace: ns, metricName: 'ProviderErrors', dimensionsMap: dims, statistic: 'Sum', period: MINUTE });
-        usingMetrics[`n${i}`] = new Metric({ namespace: ns, metricName: 'ProviderLatency', dimensionsMap: dims, statistic: 'SampleCount', period: MINUTE });
+        usingMetrics[`e${i}`] = new Metric({
+          namespace: ns,
+          metricName: 'ProviderErrors',
+          dimensionsMap: dims,
+          statistic: 'Sum',
+          period: MINUTE,
+        });
+        usingMetrics[`n${i}`] = new Metric({
+          namespace: ns,
+          metricName: 'ProviderLatency',
+          dimensionsMap: dims,
+          statistic: 'SampleCount',
+          period: MINUTE,
+        });
       });
       const errors = TASK_TYPES.map((_, i) => `e${i}`).join(' + ');
       const attempts = TASK_TYPES.map((_, i) => `n${i}`).join(' + ');
       alarm(`ProviderErrorRate-${provider}`, {
-          alarmName: `${props.namePrefix}-${provider}-error-rate`,
-          alarmDescription: `More than 10% of calls to ${provider} failed for 5 minutes (the gateway falls back, but check the provider).`,
-          metric: new MathExpression({ expression: `IF((${attempts}) > 0, 100 * (${errors}) / (${attempts}), 0)`, usingMetrics, label: `${provider} error rate (%)`, period: MINUTE }),
-          threshold: 10,
-          evaluationPeriods: 5,
-          datapointsToAlarm: 5,
+        alarmName: `${props.namePrefix}-${provider}-error-rate`,
+        alarmDescription: `More than 10% of calls to ${provider} failed for 5 minutes (the gateway falls back, but check the provider).`,
+        metric: new MathExpression({
+          expression: `IF((${attempts}) > 0, 100 * (${errors}) / (${attempts}), 0)`,
+          usingMetrics,
+          label: `${provider} error rate (%)`,
+          period: MINUTE,
+        }),
+        threshold: 10,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 5,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       });
     }
 
     const latencyMs = props.latencyP99Ms ?? 5000;
     alarm('LatencyP99', {
-        alarmName: `${props.namePrefix}-latency-p99`,
-        alarmDescription: `p99 of the time callers wait for an answer to start (first token of a stream, the whole answer otherwise) over ${latencyMs} ms for 5 minutes.`,
-        metric: service('ResponseLatency', 'p99'),
-        threshold: latencyMs,
-        evaluationPeriods: 5,
-        datapointsToAlarm: 5,
+      alarmName: `${props.namePrefix}-latency-p99`,
+      alarmDescription: `p99 of the time callers wait for an answer to start (first token of a stream, the whole answer otherwise) over ${latencyMs} ms for 5 minutes.`,
+      metric: service('ResponseLatency', 'p99'),
+      threshold: latencyMs,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 5,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
 
     const dailyCost = props.dailyCostAlarmUsd ?? 100;
     alarm('DailyCost', {
-        alarmName: `${props.namePrefix}-daily-cost`,
-        alarmDescription: `AI spend over $${dailyCost} in a day (the gateway's own budget alerts warn earlier, at 50% and 80%).`,
-        metric: service('CostUSD', 'Sum', Duration.days(1)),
-        threshold: dailyCost,
-        evaluationPeriods: 1,
+      alarmName: `${props.namePrefix}-daily-cost`,
+      alarmDescription: `AI spend over $${dailyCost} in a day (the gateway's own budget alerts warn earlier, at 50% and 80%).`,
+      metric: service('CostUSD', 'Sum', Duration.days(1)),
+      threshold: dailyCost,
+      evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
 
@@ -117,22 +138,33 @@ export class Observability extends Construct {
     notify(anomaly);
 
     alarm('GatewayLambdaErrors', {
-        alarmName: `${props.namePrefix}-gateway-lambda-errors`,
-        alarmDescription: 'The gateway function failed (crashed or timed out) 5 or more times in 5 minutes.',
-        metric: props.gatewayFunction.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-        threshold: 5,
-        evaluationPeriods: 1,
+      alarmName: `${props.namePrefix}-gateway-lambda-errors`,
+      alarmDescription: 'The gateway function failed (crashed or timed out) 5 or more times in 5 minutes.',
+      metric: props.gatewayFunction.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 5,
+      evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
 
     const fn = props.gatewayFunction;
     this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `${props.namePrefix}-gateway`, defaultInterval: Duration.hours(3) });
     this.dashboard.addWidgets(
-      new TextWidget({ markdown: `# Hybrid Orchestrator (${props.namePrefix})\nAI traffic, spend and health. Alarms notify the alerts topic.`, width: 24, height: 2 }),
+      new TextWidget({
+        markdown: `# Hybrid Orchestrator (${props.namePrefix})\nAI traffic, spend and health. Alarms notify the alerts topic.`,
+        width: 24,
+        height: 2,
+      }),
     );
     this.dashboard.addWidgets(
       new GraphWidget({ title: 'Requests by provider', left: [search('provider,taskType', 'Requests', 'Sum', 'requests')], width: 8 }),
-      new GraphWidget({ title: 'Errors by provider', left: [search('provider,taskType', 'Errors', 'Sum', 'failed requests'), search('provider,taskType', 'ProviderErrors', 'Sum', 'failed attempts')], width: 8 }),
+      new GraphWidget({
+        title: 'Errors by provider',
+        left: [
+          search('provider,taskType', 'Errors', 'Sum', 'failed requests'),
+          search('provider,taskType', 'ProviderErrors', 'Sum', 'failed attempts'),
+        ],
+        width: 8,
+      }),
       new GraphWidget({
         title: 'Response latency (ms)',
         left: ['p50', 'p90', 'p99'].map((stat) => service('ResponseLatency', stat).with({ label: stat })),
@@ -140,18 +172,35 @@ export class Observability extends Construct {
       }),
     );
     this.dashboard.addWidgets(
-      new GraphWidget({ title: 'Tokens by provider and model', left: [search('provider,model', 'InputTokens', 'Sum', 'input'), search('provider,model', 'OutputTokens', 'Sum', 'output')], width: 8 }),
-      new GraphWidget({ title: 'Cost by provider and model (USD)', left: [search('provider,model', 'CostUSD', 'Sum', 'cost')], right: [service('CostUSD').with({ label: 'total' })], width: 8 }),
+      new GraphWidget({
+        title: 'Tokens by provider and model',
+        left: [search('provider,model', 'InputTokens', 'Sum', 'input'), search('provider,model', 'OutputTokens', 'Sum', 'output')],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Cost by provider and model (USD)',
+        left: [search('provider,model', 'CostUSD', 'Sum', 'cost')],
+        right: [service('CostUSD').with({ label: 'total' })],
+        width: 8,
+      }),
       new GraphWidget({
         title: 'Fallbacks, retries, unpriced',
-        left: [service('Fallbacks').with({ label: 'fallbacks' }), search('provider,taskType', 'Retries', 'Sum', 'retries'), search('provider,model', 'UnpricedRequests', 'Sum', 'unpriced')],
+        left: [
+          service('Fallbacks').with({ label: 'fallbacks' }),
+          search('provider,taskType', 'Retries', 'Sum', 'retries'),
+          search('provider,model', 'UnpricedRequests', 'Sum', 'unpriced'),
+        ],
         width: 8,
       }),
     );
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Rate-limit refusals',
-        left: [search('policy,window', 'RateLimited', 'Sum', 'refused'), search('window', 'QuotaExceeded', 'Sum', 'quota'), search('policy', 'RateLimiterErrors', 'Sum', 'limiter errors')],
+        left: [
+          search('policy,window', 'RateLimited', 'Sum', 'refused'),
+          search('window', 'QuotaExceeded', 'Sum', 'quota'),
+          search('policy', 'RateLimiterErrors', 'Sum', 'limiter errors'),
+        ],
         width: 8,
       }),
       new GraphWidget({
@@ -173,14 +222,23 @@ export class Observability extends Construct {
         left: props.tables.flatMap((table) =>
           ['ReadThrottleEvents', 'WriteThrottleEvents'].map(
             (metricName) =>
-              new Metric({ namespace: 'AWS/DynamoDB', metricName, dimensionsMap: { TableName: table.tableName }, statistic: 'Sum', period: MINUTE }),
+              new Metric({
+                namespace: 'AWS/DynamoDB',
+                metricName,
+                dimensionsMap: { TableName: table.tableName },
+                statistic: 'Sum',
+                period: MINUTE,
+              }),
           ),
         ),
         width: 12,
       }),
       new GraphWidget({
         title: 'Daily report',
-        left: [props.reportFunction.metricInvocations({ period: Duration.hours(1) }), props.reportFunction.metricErrors({ period: Duration.hours(1) })],
+        left: [
+          props.reportFunction.metricInvocations({ period: Duration.hours(1) }),
+          props.reportFunction.metricErrors({ period: Duration.hours(1) }),
+        ],
         width: 12,
       }),
     );

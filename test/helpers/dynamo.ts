@@ -12,9 +12,16 @@ export interface TestDynamo extends LocalDynamo {
 
 export async function startTestDynamo(): Promise<TestDynamo> {
   const local = await startDynalite();
-  const raw = new DynamoDBClient({ region: 'us-east-1', endpoint: local.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const raw = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: local.endpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   const table = (logicalName: string) => `test-${logicalName}`;
-  await ensureTables(raw, TABLES.map((definition) => ({ definition, name: table(definition.logicalName) })));
+  await ensureTables(
+    raw,
+    TABLES.map((definition) => ({ definition, name: table(definition.logicalName) })),
+  );
   const doc = DynamoDBDocumentClient.from(raw);
   return {
     ...local,

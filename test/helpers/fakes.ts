@@ -78,7 +78,9 @@ export class CapturingAlerts implements AlertPublisher {
 }
 
 /** One scripted provider call: a failure, an answer (optionally with its text), or stream events (optionally failing after them). */
-export type Step = ({ fail: ProviderFailure } | { ok: true; text?: string } | { events: string[]; thenFail?: ProviderFailure }) & { takesMs?: number };
+export type Step = ({ fail: ProviderFailure } | { ok: true; text?: string } | { events: string[]; thenFail?: ProviderFailure }) & {
+  takesMs?: number;
+};
 
 /** An OpenAI `chat.completion` body as a provider sends it. */
 export function completionBody(provider: string, model: string, text: string): string {
@@ -110,7 +112,11 @@ export class ScriptedProvider implements ChatProvider {
   async complete(call: ProviderCall): Promise<ProviderCompletion> {
     const step = this.next(call);
     const text = 'ok' in step && step.text !== undefined ? step.text : `hello from ${this.id}`;
-    return { rawBody: completionBody(this.id, call.upstreamModel, text), model: call.upstreamModel, usage: { promptTokens: 11, completionTokens: 7, totalTokens: 18 } };
+    return {
+      rawBody: completionBody(this.id, call.upstreamModel, text),
+      model: call.upstreamModel,
+      usage: { promptTokens: 11, completionTokens: 7, totalTokens: 18 },
+    };
   }
   async stream(call: ProviderCall): Promise<ProviderStream> {
     const step = this.next(call);

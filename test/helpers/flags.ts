@@ -12,7 +12,9 @@ export class FlagsFile {
   }
   /** Writes atomically (rename), as an editor or a deploy would. */
   set(rollout: Partial<RolloutValue>): void {
-    this.write(JSON.stringify(flagDocument({ enabled: true, rollout_percentage: 0, allow_users: [], deny_users: [], ...rollout }), null, 2));
+    this.write(
+      JSON.stringify(flagDocument({ enabled: true, rollout_percentage: 0, allow_users: [], deny_users: [], ...rollout }), null, 2),
+    );
   }
   write(text: string): void {
     const tmp = `${this.path}.${++this.n}.tmp`;

@@ -20,7 +20,10 @@ export function fastRoutes(table: RouteTable): RouteTable {
       deadlineMs: 10_000,
     },
     tasks: Object.fromEntries(
-      Object.entries(table.tasks).map(([task, route]) => [task, { ...route, targets: route.targets.map(({ provider, model }) => ({ provider, model })) }]),
+      Object.entries(table.tasks).map(([task, route]) => [
+        task,
+        { ...route, targets: route.targets.map(({ provider, model }) => ({ provider, model })) },
+      ]),
     ) as RouteTable['tasks'],
   };
 }
@@ -31,7 +34,9 @@ export interface TestGateway extends LocalGateway {
   call(path: string, init?: RequestInit & { key?: string | null }): Promise<Response>;
 }
 
-export async function startTestGateway(options: { env?: Record<string, string>; configure?: (c: AppConfig) => AppConfig; overrides?: LocalGatewayOptions['overrides'] } = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  options: { env?: Record<string, string>; configure?: (c: AppConfig) => AppConfig; overrides?: LocalGatewayOptions['overrides'] } = {},
+): Promise<TestGateway> {
   const local = await startLocalGateway({
     env: {
       PORT: '0',
@@ -58,7 +63,11 @@ export async function startTestGateway(options: { env?: Record<string, string>; 
       const { key = USER_KEY, headers, ...rest } = init;
       return fetch(`${local.url}${path}`, {
         ...rest,
-        headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), 'content-type': 'application/json', ...(headers as Record<string, string>) },
+        headers: {
+          ...(key ? { authorization: `Bearer ${key}` } : {}),
+          'content-type': 'application/json',
+          ...(headers as Record<string, string>),
+        },
       });
     },
   };

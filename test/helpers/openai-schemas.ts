@@ -49,7 +49,8 @@ function validator(name: string): ValidateFunction {
   return fn;
 }
 
-export type OpenAiSchemaName = 'CreateChatCompletionResponse' | 'CreateChatCompletionStreamResponse' | 'ErrorResponse' | 'ListModelsResponse' | 'Model';
+export type OpenAiSchemaName =
+  'CreateChatCompletionResponse' | 'CreateChatCompletionStreamResponse' | 'ErrorResponse' | 'ListModelsResponse' | 'Model';
 
 /** Errors of `value` against the named schema (empty when it conforms). */
 export function schemaErrors(name: OpenAiSchemaName, value: unknown): ErrorObject[] {

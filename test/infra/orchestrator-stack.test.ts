@@ -43,9 +43,21 @@ describe('gateway function', () => {
 
   it('may read the provider secrets and the keys table, nothing broader', () => {
     const policies = template.findResources('AWS::IAM::Policy');
-    const statements = Object.values(policies).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: unknown; Resource: unknown }> } } }).Properties.PolicyDocument.Statement);
+    const statements = Object.values(policies).flatMap(
+      (p) =>
+        (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: unknown; Resource: unknown }> } } }).Properties.PolicyDocument
+          .Statement,
+    );
     const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
-    expect(actions).toEqual(expect.arrayContaining(['secretsmanager:GetSecretValue', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem']));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'secretsmanager:GetSecretValue',
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+      ]),
+    );
     expect(actions.some((a) => a === '*' || (typeof a === 'string' && a.endsWith(':*')))).toBe(false);
     expect(statements.some((s) => s.Resource === '*')).toBe(false);
   });
@@ -58,7 +70,9 @@ describe('REST API', () => {
       Integration: Match.objectLike({
         Type: 'AWS_PROXY',
         ResponseTransferMode: 'STREAM',
-        Uri: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([Match.stringLikeRegexp('response-streaming-invocations')])]) }),
+        Uri: Match.objectLike({
+          'Fn::Join': Match.arrayWith([Match.arrayWith([Match.stringLikeRegexp('response-streaming-invocations')])]),
+        }),
       }),
     });
   });
@@ -80,10 +94,18 @@ describe('data', () => {
       KeySchema: [{ AttributeName: 'keyHash', KeyType: 'HASH' }],
       SSESpecification: Match.objectLike({ SSEEnabled: true }),
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
-      Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, DeletionProtectionEnabled: true })],
+      Replicas: [
+        Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, DeletionProtectionEnabled: true }),
+      ],
       GlobalSecondaryIndexes: Match.arrayWith([
         Match.objectLike({ IndexName: 'byId' }),
-        Match.objectLike({ IndexName: 'byUser', KeySchema: [{ AttributeName: 'userId', KeyType: 'HASH' }, { AttributeName: 'createdAt', KeyType: 'RANGE' }] }),
+        Match.objectLike({
+          IndexName: 'byUser',
+          KeySchema: [
+            { AttributeName: 'userId', KeyType: 'HASH' },
+            { AttributeName: 'createdAt', KeyType: 'RANGE' },
+          ],
+        }),
       ]),
     });
     template.hasResource('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Retain' });
@@ -99,20 +121,34 @@ describe('data', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ RATE_LIMITS_TABLE: Match.anyValue() }) },
     });
-    const tables = template.findResources('AWS::DynamoDB::GlobalTable', { Properties: { TableName: 'hybrid-orchestrator-test-rate-limits' } });
+    const tables = template.findResources('AWS::DynamoDB::GlobalTable', {
+      Properties: { TableName: 'hybrid-orchestrator-test-rate-limits' },
+    });
     const [tableId] = Object.keys(tables);
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
-      (p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: string[]; Resource: unknown }> } } }).Properties.PolicyDocument.Statement,
+      (p) =>
+        (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: string[]; Resource: unknown }> } } }).Properties.PolicyDocument
+          .Statement,
     );
     const onTable = statements.filter((s) => JSON.stringify(s.Resource).includes(`"${tableId}"`));
-    expect(onTable.flatMap((s) => s.Action)).toEqual(expect.arrayContaining(['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem']));
+    expect(onTable.flatMap((s) => s.Action)).toEqual(
+      expect.arrayContaining([
+        'dynamodb:UpdateItem',
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:PutItem',
+      ]),
+    );
   });
 
   it('creates one secret per provider with an empty placeholder', () => {
     template.resourceCountIs('AWS::SecretsManager::Secret', 2);
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       Name: 'hybrid-orchestrator-test/providers/azure-openai',
-      GenerateSecretString: Match.objectLike({ SecretStringTemplate: JSON.stringify({ apiKey: '', endpoint: '', apiVersion: '2024-10-21' }) }),
+      GenerateSecretString: Match.objectLike({
+        SecretStringTemplate: JSON.stringify({ apiKey: '', endpoint: '', apiVersion: '2024-10-21' }),
+      }),
     });
   });
 });
@@ -121,7 +157,9 @@ describe('alerts', () => {
   it('alarms on any rate-limiter error, notifying an encrypted, TLS-only SNS topic', () => {
     template.hasResourceProperties('AWS::SNS::Topic', { TopicName: 'hybrid-orchestrator-test-alerts', KmsMasterKeyId: Match.anyValue() });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      },
     });
     const topicId = Object.keys(template.findResources('AWS::SNS::Topic'))[0]!;
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -133,7 +171,11 @@ describe('alerts', () => {
         Match.objectLike({ Expression: 'e0 + e1' }),
         Match.objectLike({
           MetricStat: Match.objectLike({
-            Metric: { MetricName: 'RateLimiterErrors', Namespace: 'HybridOrchestrator', Dimensions: [{ Name: 'policy', Value: 'onlyfans_messaging' }] },
+            Metric: {
+              MetricName: 'RateLimiterErrors',
+              Namespace: 'HybridOrchestrator',
+              Dimensions: [{ Name: 'policy', Value: 'onlyfans_messaging' }],
+            },
           }),
         }),
       ]),
@@ -153,19 +195,47 @@ describe('usage, cost and alerting', () => {
       TableName: 'hybrid-orchestrator-test-usage',
       KeySchema: [{ AttributeName: 'requestId', KeyType: 'HASH' }],
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
-      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byDay', KeySchema: [{ AttributeName: 'day', KeyType: 'HASH' }, { AttributeName: 'createdAt', KeyType: 'RANGE' }] })],
+      GlobalSecondaryIndexes: [
+        Match.objectLike({
+          IndexName: 'byDay',
+          KeySchema: [
+            { AttributeName: 'day', KeyType: 'HASH' },
+            { AttributeName: 'createdAt', KeyType: 'RANGE' },
+          ],
+        }),
+      ],
     });
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       TableName: 'hybrid-orchestrator-test-usage-aggregates',
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ USAGE_TABLE: Match.anyValue(), USAGE_AGGREGATES_TABLE: Match.anyValue(), ALERTS_TOPIC_ARN: { Ref: topicId() } }) },
+      Environment: {
+        Variables: Match.objectLike({
+          USAGE_TABLE: Match.anyValue(),
+          USAGE_AGGREGATES_TABLE: Match.anyValue(),
+          ALERTS_TOPIC_ARN: { Ref: topicId() },
+        }),
+      },
     });
   });
 
   it('sends every alarm to the alerts topic', () => {
-    const names = ['openai-error-rate', 'azure-openai-error-rate', 'latency-p99', 'daily-cost', 'cost-anomaly', 'gateway-lambda-errors', 'daily-report-failures', 'rate-limiter-errors', 'ai-error-rate', 'api-5xx-rate'];
+    const names = [
+      'openai-error-rate',
+      'azure-openai-error-rate',
+      'latency-p99',
+      'daily-cost',
+      'cost-anomaly',
+      'gateway-lambda-errors',
+      'daily-report-failures',
+      'rate-limiter-errors',
+      'ai-error-rate',
+      'api-5xx-rate',
+    ];
     for (const name of names) {
       const alarm = alarmNamed(name);
       expect({ name, exists: alarm !== undefined }).toEqual({ name, exists: true });
@@ -179,16 +249,28 @@ describe('usage, cost and alerting', () => {
     const provider = alarmNamed('openai-error-rate')!.Properties;
     expect(provider).toMatchObject({ Threshold: 10, EvaluationPeriods: 5, DatapointsToAlarm: 5 });
     expect(JSON.stringify(provider['Metrics'])).toContain('100 * (e0 + e1 + e2) / (n0 + n1 + n2)');
-    expect(alarmNamed('latency-p99')!.Properties).toMatchObject({ Threshold: 5000, EvaluationPeriods: 5, MetricName: 'ResponseLatency', ExtendedStatistic: 'p99' });
+    expect(alarmNamed('latency-p99')!.Properties).toMatchObject({
+      Threshold: 5000,
+      EvaluationPeriods: 5,
+      MetricName: 'ResponseLatency',
+      ExtendedStatistic: 'p99',
+    });
     expect(alarmNamed('daily-cost')!.Properties).toMatchObject({ Threshold: 100, Period: 86400, MetricName: 'CostUSD' });
-    expect(alarmNamed('cost-anomaly')!.Properties).toMatchObject({ ComparisonOperator: 'GreaterThanUpperThreshold', ThresholdMetricId: expect.any(String) });
+    expect(alarmNamed('cost-anomaly')!.Properties).toMatchObject({
+      ComparisonOperator: 'GreaterThanUpperThreshold',
+      ThresholdMetricId: expect.any(String),
+    });
     expect(JSON.stringify(alarmNamed('cost-anomaly')!.Properties['Metrics'])).toContain('ANOMALY_DETECTION_BAND');
   });
 
   it('encrypts the topic with a rotating key CloudWatch may use', () => {
     template.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,
-      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] })]) },
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
+        ]),
+      },
     });
   });
 
@@ -211,19 +293,42 @@ describe('usage, cost and alerting', () => {
     ]) {
       expect(body).toContain(title);
     }
-    for (const metric of ['p50', 'p90', 'p99', 'Throttles', 'Duration', '4XXError', '5XXError', 'WriteThrottleEvents', 'RateLimited', 'CostUSD']) expect(body).toContain(metric);
+    for (const metric of [
+      'p50',
+      'p90',
+      'p99',
+      'Throttles',
+      'Duration',
+      '4XXError',
+      '5XXError',
+      'WriteThrottleEvents',
+      'RateLimited',
+      'CostUSD',
+    ])
+      expect(body).toContain(metric);
   });
 
   it('runs the daily report at 00:15 UTC with only the permissions it needs', () => {
-    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(15 0 * * ? *)', State: 'ENABLED', Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 7200 } })] });
-    const report = Object.entries(template.findResources('AWS::Lambda::Function')).find(([, f]) =>
-      JSON.stringify((f as { Properties: { Environment?: unknown } }).Properties.Environment ?? '').includes('USAGE_TABLE') &&
-      !JSON.stringify((f as { Properties: { Environment?: unknown } }).Properties.Environment).includes('API_KEYS_TABLE'),
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'cron(15 0 * * ? *)',
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 7200 } })],
+    });
+    const report = Object.entries(template.findResources('AWS::Lambda::Function')).find(
+      ([, f]) =>
+        JSON.stringify((f as { Properties: { Environment?: unknown } }).Properties.Environment ?? '').includes('USAGE_TABLE') &&
+        !JSON.stringify((f as { Properties: { Environment?: unknown } }).Properties.Environment).includes('API_KEYS_TABLE'),
     );
     expect(report).toBeDefined();
     const roleRef = JSON.stringify((report![1] as { Properties: { Role: unknown } }).Properties.Role);
-    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify((p as { Properties: { Roles: unknown } }).Properties.Roles).includes(JSON.parse(roleRef)['Fn::GetAtt'][0]));
-    const actions = policies.flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[] }> } } }).Properties.PolicyDocument.Statement.flatMap((st) => st.Action));
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify((p as { Properties: { Roles: unknown } }).Properties.Roles).includes(JSON.parse(roleRef)['Fn::GetAtt'][0]),
+    );
+    const actions = policies.flatMap((p) =>
+      (
+        p as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[] }> } } }
+      ).Properties.PolicyDocument.Statement.flatMap((st) => st.Action),
+    );
     expect(actions).toEqual(expect.arrayContaining(['sns:Publish', 'dynamodb:Query', 'dynamodb:PutItem', 'logs:PutLogEvents']));
     expect(actions.some((a) => a.startsWith('appconfig:') || a.startsWith('secretsmanager:'))).toBe(false);
   });
@@ -248,14 +353,23 @@ describe('rollout flags (AppConfig)', () => {
     const props = (versions[0] as { Properties: { Content: string; ContentType: string } }).Properties;
     expect(props.ContentType).toBe('application/json');
     const document = JSON.parse(props.Content);
-    expect(parseFlagDocument(document).hybrid_orchestrator).toEqual({ enabled: true, rollout_percentage: 0, allow_users: [], deny_users: [] });
+    expect(parseFlagDocument(document).hybrid_orchestrator).toEqual({
+      enabled: true,
+      rollout_percentage: 0,
+      allow_users: [],
+      deny_users: [],
+    });
   });
 
   it('starts at the configured percentage', () => {
     const stack = new OrchestratorStack(new App({ context }), 'Ten', { stage: 'test', initialRolloutPercentage: 10 });
     const versions = Object.values(Template.fromStack(stack).findResources('AWS::AppConfig::HostedConfigurationVersion'));
-    expect(JSON.parse((versions[0] as { Properties: { Content: string } }).Properties.Content).values.hybrid_orchestrator.rollout_percentage).toBe(10);
-    expect(() => new OrchestratorStack(new App({ context }), 'Bad', { stage: 'test', initialRolloutPercentage: 101 })).toThrow(/initialRolloutPercentage/);
+    expect(
+      JSON.parse((versions[0] as { Properties: { Content: string } }).Properties.Content).values.hybrid_orchestrator.rollout_percentage,
+    ).toBe(10);
+    expect(() => new OrchestratorStack(new App({ context }), 'Bad', { stage: 'test', initialRolloutPercentage: 101 })).toThrow(
+      /initialRolloutPercentage/,
+    );
   });
 
   it('monitors the environment with the gateway error-rate alarm, so a bad deployment rolls back', () => {
@@ -275,21 +389,37 @@ describe('rollout flags (AppConfig)', () => {
       EvaluationPeriods: 2,
       Metrics: Match.arrayWith([
         Match.objectLike({ Expression: 'IF(requests > 0, 100 * errors / requests, 0)' }),
-        Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'Errors', Dimensions: [{ Name: 'service', Value: 'hybrid-orchestrator' }] }) }) }),
+        Match.objectLike({
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ MetricName: 'Errors', Dimensions: [{ Name: 'service', Value: 'hybrid-orchestrator' }] }),
+          }),
+        }),
       ]),
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'hybrid-orchestrator-test-api-5xx-rate',
-      Metrics: Match.arrayWith([Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: '5XXError', Namespace: 'AWS/ApiGateway' }) }) })]),
+      Metrics: Match.arrayWith([
+        Match.objectLike({
+          MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: '5XXError', Namespace: 'AWS/ApiGateway' }) }),
+        }),
+      ]),
     });
   });
 
   it('points the function at the profile and lets it read only that configuration', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ APPCONFIG_APPLICATION_ID: Match.anyValue(), APPCONFIG_ENVIRONMENT_ID: Match.anyValue(), APPCONFIG_PROFILE_ID: Match.anyValue() }) },
+      Environment: {
+        Variables: Match.objectLike({
+          APPCONFIG_APPLICATION_ID: Match.anyValue(),
+          APPCONFIG_ENVIRONMENT_ID: Match.anyValue(),
+          APPCONFIG_PROFILE_ID: Match.anyValue(),
+        }),
+      },
     });
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
-      (p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: unknown; Resource: unknown }> } } }).Properties.PolicyDocument.Statement,
+      (p) =>
+        (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: unknown; Resource: unknown }> } } }).Properties.PolicyDocument
+          .Statement,
     );
     const appconfig = statements.find((st) => JSON.stringify(st.Action).includes('appconfig:GetLatestConfiguration'));
     expect(appconfig?.Action).toEqual(['appconfig:StartConfigurationSession', 'appconfig:GetLatestConfiguration']);
@@ -299,9 +429,10 @@ describe('rollout flags (AppConfig)', () => {
 
 describe('stack props', () => {
   it('validates rate-limit policies at synth time and passes them on', () => {
-    expect(() => new OrchestratorStack(new App({ context }), 'BadPolicies', { stage: 'test', rateLimitPolicies: '{"ai_requests":{"minute":-1}}' })).toThrow(
-      /ai_requests\.minute/,
-    );
+    expect(
+      () =>
+        new OrchestratorStack(new App({ context }), 'BadPolicies', { stage: 'test', rateLimitPolicies: '{"ai_requests":{"minute":-1}}' }),
+    ).toThrow(/ai_requests\.minute/);
     const stack = new OrchestratorStack(new App({ context }), 'Policies', {
       stage: 'test',
       rateLimitPolicies: '{"ai_requests":{"minute":500}}',
@@ -319,9 +450,14 @@ describe('stack props', () => {
 
   it('validates a route table override at synth time and passes it to the function', () => {
     const app = new App({ context });
-    expect(() => new OrchestratorStack(app, 'Bad', { stage: 'test', routeTableFile: join(__dirname, '..', '..', 'package.json') })).toThrow(/invalid route table/);
+    expect(() => new OrchestratorStack(app, 'Bad', { stage: 'test', routeTableFile: join(__dirname, '..', '..', 'package.json') })).toThrow(
+      /invalid route table/,
+    );
     expect(() => new OrchestratorStack(new App({ context }), 'Bad2', { stage: 'Prod!' })).toThrow(/stage/);
-    const withRoutes = new OrchestratorStack(new App({ context }), 'Routes', { stage: 'test', routeTableFile: join(__dirname, '..', '..', 'config', 'routes.json') });
+    const withRoutes = new OrchestratorStack(new App({ context }), 'Routes', {
+      stage: 'test',
+      routeTableFile: join(__dirname, '..', '..', 'config', 'routes.json'),
+    });
     Template.fromStack(withRoutes).hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ ROUTES_JSON: Match.stringLikeRegexp('"content_planning"') }) },
     });
@@ -352,7 +488,11 @@ describe('cdk-nag AwsSolutions', () => {
       failure = error;
     }
     const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
-      pluginReports: Array<{ pluginName: string; violations: Array<{ ruleName: string; violatingResources: unknown[] }>; suppressedViolations?: Array<{ ruleName: string; reason?: string }> }>;
+      pluginReports: Array<{
+        pluginName: string;
+        violations: Array<{ ruleName: string; violatingResources: unknown[] }>;
+        suppressedViolations?: Array<{ ruleName: string; reason?: string }>;
+      }>;
     };
     const nag = report.pluginReports.find((r) => r.pluginName === 'AwsSolutions');
     expect(nag).toBeDefined();
@@ -361,7 +501,10 @@ describe('cdk-nag AwsSolutions', () => {
     const acknowledged = nag!.suppressedViolations ?? [];
     expect(acknowledged.length).toBeGreaterThan(0);
     for (const ack of acknowledged) {
-      expect({ rule: ack.ruleName, reasonLength: (ack.reason ?? '').trim().length > 30 }).toEqual({ rule: ack.ruleName, reasonLength: true });
+      expect({ rule: ack.ruleName, reasonLength: (ack.reason ?? '').trim().length > 30 }).toEqual({
+        rule: ack.ruleName,
+        reasonLength: true,
+      });
     }
   });
 });

@@ -13,7 +13,10 @@ const admin = (path: string, init: RequestInit = {}) => gw.call(path, { ...init,
 
 describe('admin API keys', () => {
   it('creates a key shown once, lists it without the secret, and revokes it', async () => {
-    const created = await admin('/admin/api-keys', { method: 'POST', body: JSON.stringify({ userId: 'u_creator_1', plan: 'pro', role: 'user' }) });
+    const created = await admin('/admin/api-keys', {
+      method: 'POST',
+      body: JSON.stringify({ userId: 'u_creator_1', plan: 'pro', role: 'user' }),
+    });
     expect(created.status).toBe(201);
     const body = await created.json();
     const { id, key } = body;
@@ -37,7 +40,9 @@ describe('admin API keys', () => {
   });
 
   it('issues keys that expire', async () => {
-    const created = await (await admin('/admin/api-keys', { method: 'POST', body: JSON.stringify({ userId: 'u_temp', expiresInDays: 7 }) })).json();
+    const created = await (
+      await admin('/admin/api-keys', { method: 'POST', body: JSON.stringify({ userId: 'u_temp', expiresInDays: 7 }) })
+    ).json();
     expect(Date.parse(created.expiresAt) - Date.now()).toBeGreaterThan(6.9 * 86_400_000);
     expect(created).toMatchObject({ plan: 'free', role: 'user' });
   });
@@ -51,7 +56,9 @@ describe('admin API keys', () => {
   });
 
   it('lets a created admin key use admin routes', async () => {
-    const { key } = await (await admin('/admin/api-keys', { method: 'POST', body: JSON.stringify({ userId: 'ops', role: 'admin' }) })).json();
+    const { key } = await (
+      await admin('/admin/api-keys', { method: 'POST', body: JSON.stringify({ userId: 'ops', role: 'admin' }) })
+    ).json();
     const listed = await gw.call('/admin/api-keys?userId=ops', { key });
     expect(listed.status).toBe(200);
   });
@@ -62,7 +69,10 @@ describe('health', () => {
     expect(await (await gw.call('/health', { key: null })).json()).toEqual({ status: 'ok' });
     const ready = await gw.call('/health/ready', { key: null });
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { dynamodb: { ok: true }, config: { ok: true }, providers: { ok: true } } });
+    expect(await ready.json()).toMatchObject({
+      status: 'ready',
+      checks: { dynamodb: { ok: true }, config: { ok: true }, providers: { ok: true } },
+    });
   });
 
   it('is not ready, naming the check, when no provider is configured', async () => {
@@ -91,7 +101,11 @@ describe('health', () => {
       const ready = await gw2.call('/health/ready', { key: null });
       expect(ready.status).toBe(503);
       expect((await ready.json()).failing).toEqual(['dynamodb']);
-      const chat = await gw2.call('/v1/chat/completions', { method: 'POST', key: 'sk-never-seen-before', body: JSON.stringify(chatBody()) });
+      const chat = await gw2.call('/v1/chat/completions', {
+        method: 'POST',
+        key: 'sk-never-seen-before',
+        body: JSON.stringify(chatBody()),
+      });
       expect(chat.status).toBe(503);
       expect(chat.headers.get('retry-after')).toBe('1');
       expect((await chat.json()).error.code).toBe('auth_unavailable');

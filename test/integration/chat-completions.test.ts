@@ -25,15 +25,25 @@ describe('POST /v1/chat/completions', () => {
   });
 
   it('routes content planning to Azure OpenAI (header, metadata or task alias)', async () => {
-    const viaHeader = await gw.call('/v1/chat/completions', { method: 'POST', headers: { 'x-task-type': 'content_planning' }, body: JSON.stringify(chatBody()) });
+    const viaHeader = await gw.call('/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'x-task-type': 'content_planning' },
+      body: JSON.stringify(chatBody()),
+    });
     expect(viaHeader.headers.get('x-orchestrator-provider')).toBe('azure-openai');
     const viaMetadata = await gw.client.chat.completions
-      .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'plan' }], metadata: { task_type: 'content_planning', campaign: 'x' } })
+      .create({
+        model: 'gpt-4o',
+        messages: [{ role: 'user', content: 'plan' }],
+        metadata: { task_type: 'content_planning', campaign: 'x' },
+      })
       .withResponse();
     expect(viaMetadata.response.headers.get('x-orchestrator-provider')).toBe('azure-openai');
     expect(viaMetadata.data.model).toBe('gpt-4o');
     expect(conformance('CreateChatCompletionResponse', viaMetadata.data)).toEqual([]);
-    const viaAlias = await gw.client.chat.completions.create({ model: 'task:content_planning', messages: [{ role: 'user', content: 'plan' }] }).withResponse();
+    const viaAlias = await gw.client.chat.completions
+      .create({ model: 'task:content_planning', messages: [{ role: 'user', content: 'plan' }] })
+      .withResponse();
     expect(viaAlias.response.headers.get('x-orchestrator-provider')).toBe('azure-openai');
     expect(viaAlias.response.headers.get('x-orchestrator-model')).toBe('gpt-4o');
   });
@@ -43,7 +53,9 @@ describe('POST /v1/chat/completions', () => {
     const before = azure.requests.length;
     await gw.call('/v1/chat/completions', {
       method: 'POST',
-      body: JSON.stringify(chatBody({ metadata: { task_type: 'content_planning', campaign: 'spring' }, temperature: 0.3, some_future_field: { a: 1 } })),
+      body: JSON.stringify(
+        chatBody({ metadata: { task_type: 'content_planning', campaign: 'spring' }, temperature: 0.3, some_future_field: { a: 1 } }),
+      ),
     });
     const forwarded = azure.requests[before];
     expect(forwarded?.path).toBe('/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21');
@@ -56,7 +68,10 @@ describe('POST /v1/chat/completions', () => {
       stream: false,
     });
     expect(forwarded?.authHeaders).toEqual(['api-key']);
-    await gw.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody({ metadata: { task_type: 'content_planning' } })) });
+    await gw.call('/v1/chat/completions', {
+      method: 'POST',
+      body: JSON.stringify(chatBody({ metadata: { task_type: 'content_planning' } })),
+    });
     expect(azure.requests.at(-1)?.body).not.toHaveProperty('metadata');
   });
 
@@ -77,7 +92,11 @@ describe('POST /v1/chat/completions', () => {
               { type: 'file', file: { file_id: 'file-1' } },
             ],
           },
-          { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'lookup', arguments: '{}' } }] },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'lookup', arguments: '{}' } }],
+          },
           { role: 'tool', tool_call_id: 'call_1', content: 'a cat' },
           { role: 'assistant', content: [{ type: 'refusal', refusal: 'no' }] },
           { role: 'function', name: 'legacy', content: null },
@@ -97,7 +116,10 @@ describe('POST /v1/chat/completions', () => {
   });
 
   it('streams server-sent events byte-compatible with OpenAI, ending with [DONE]', async () => {
-    const response = await gw.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody({ stream: true, stream_options: { include_usage: true } })) });
+    const response = await gw.call('/v1/chat/completions', {
+      method: 'POST',
+      body: JSON.stringify(chatBody({ stream: true, stream_options: { include_usage: true } })),
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     expect(response.headers.get('x-orchestrator-provider')).toBe('openai');
@@ -153,7 +175,9 @@ describe('GET /v1/models', () => {
   it('lists the routable models and the task aliases, in OpenAI shape', async () => {
     const page = await gw.client.models.list();
     const ids = page.data.map((m) => m.id);
-    expect(ids).toEqual(expect.arrayContaining(['gpt-4o', 'gpt-4o-mini', 'o4-mini', 'task:content_planning', 'task:message_generation', 'task:general']));
+    expect(ids).toEqual(
+      expect.arrayContaining(['gpt-4o', 'gpt-4o-mini', 'o4-mini', 'task:content_planning', 'task:message_generation', 'task:general']),
+    );
     const raw = await (await gw.call('/v1/models')).json();
     expect(conformance('ListModelsResponse', raw)).toEqual([]);
     const one = await gw.client.models.retrieve('task:general');
@@ -168,17 +192,24 @@ describe('client going away', () => {
     const before = sim.abandonedStreams;
     try {
       const controller = new AbortController();
-      const response = await gw.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody({ stream: true })), signal: controller.signal });
+      const response = await gw.call('/v1/chat/completions', {
+        method: 'POST',
+        body: JSON.stringify(chatBody({ stream: true })),
+        signal: controller.signal,
+      });
       const reader = response.body!.getReader();
       // Read until some answer text has arrived, then go away.
       let seen = '';
       while (!/"content":"[^"]+"/.test(seen)) seen += new TextDecoder().decode((await reader.read()).value);
       controller.abort();
       // The upstream notices at its next write (40 ms); allow for the tokenizer's first load on the way.
-      for (let waited = 0; sim.abandonedStreams === before && waited < 3000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+      for (let waited = 0; sim.abandonedStreams === before && waited < 3000; waited += 50)
+        await new Promise((resolve) => setTimeout(resolve, 50));
       expect(sim.abandonedStreams).toBe(before + 1);
       await gw.gateway.background.drain();
-      const record = (await gw.gateway.usage.recordsOfDay(new Date().toISOString().slice(0, 10))).find((r) => r.requestId === response.headers.get('x-request-id'));
+      const record = (await gw.gateway.usage.recordsOfDay(new Date().toISOString().slice(0, 10))).find(
+        (r) => r.requestId === response.headers.get('x-request-id'),
+      );
       // Cut before the usage chunk: the delivered tokens were counted by the tokenizer, and flagged so.
       expect(record).toMatchObject({ tokensSource: 'estimated', status: 499, stream: true });
       expect(record!.inputTokens).toBeGreaterThan(0);

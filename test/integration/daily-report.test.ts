@@ -75,7 +75,11 @@ describe('daily report', () => {
 
   it('npm run report prints it and writes the JSON and text files', async () => {
     const out = mkdtempSync(join(tmpdir(), 'reports-'));
-    const { stdout } = await run('npx', ['tsx', 'scripts/report.ts', '--date', '2026-11-22', '--url', gw.url, '--key', ADMIN_KEY, '--out', out], { cwd: join(__dirname, '..', '..') });
+    const { stdout } = await run(
+      'npx',
+      ['tsx', 'scripts/report.ts', '--date', '2026-11-22', '--url', gw.url, '--key', ADMIN_KEY, '--out', out],
+      { cwd: join(__dirname, '..', '..') },
+    );
     expect(stdout).toContain('Hybrid Orchestrator daily report for 2026-11-22 (UTC)');
     expect(stdout).toContain('already announced before');
     expect(JSON.parse(readFileSync(join(out, '2026-11-22.json'), 'utf8')).totals.requests).toBe(7);

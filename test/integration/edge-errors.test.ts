@@ -33,14 +33,21 @@ describe('request validation', () => {
   it('rejects wrong types, naming the field', async () => {
     await expectError(await post(JSON.stringify(chatBody({ temperature: 'hot' }))), 400, { param: 'temperature' });
     await expectError(await post(JSON.stringify(chatBody({ stream: 'yes' }))), 400, { param: 'stream' });
-    await expectError(await post(JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 42 }] })), 400, { param: 'messages[0].content' });
-    await expectError(await post(JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'wizard', content: 'hi' }] })), 400, { param: 'messages[0].role' });
+    await expectError(await post(JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 42 }] })), 400, {
+      param: 'messages[0].content',
+    });
+    await expectError(await post(JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'wizard', content: 'hi' }] })), 400, {
+      param: 'messages[0].role',
+    });
     await expectError(await post(JSON.stringify({ model: 'gpt-4o', messages: [] })), 400, { param: 'messages' });
     await expectError(await post(JSON.stringify(chatBody({ n: 0 }))), 400, { param: 'n' });
   });
 
   it('rejects an unknown task type from the header or metadata', async () => {
-    await expectError(await post(JSON.stringify(chatBody()), { headers: { 'x-task-type': 'poetry' } }), 400, { param: 'x-task-type', code: 'invalid_task_type' });
+    await expectError(await post(JSON.stringify(chatBody()), { headers: { 'x-task-type': 'poetry' } }), 400, {
+      param: 'x-task-type',
+      code: 'invalid_task_type',
+    });
     await expectError(await post(JSON.stringify(chatBody({ metadata: { task_type: 'poetry' } }))), 400, { param: 'metadata.task_type' });
     await expectError(await post(JSON.stringify(chatBody({ model: 'task:poetry' }))), 400, { param: 'model' });
   });
@@ -63,7 +70,9 @@ describe('request validation', () => {
         }),
         duplex: 'half',
       } as RequestInit);
-    await expectError(await chunked(JSON.stringify(chatBody({ messages: [{ role: 'user', content: 'x'.repeat(5000) }] }))), 413, { code: 'request_too_large' });
+    await expectError(await chunked(JSON.stringify(chatBody({ messages: [{ role: 'user', content: 'x'.repeat(5000) }] }))), 413, {
+      code: 'request_too_large',
+    });
     expect((await chunked(JSON.stringify(chatBody()))).status).toBe(200);
   });
 });
@@ -71,7 +80,9 @@ describe('request validation', () => {
 describe('authentication and routes', () => {
   it('answers 401 without a key, with a malformed header, and with an unknown key', async () => {
     await expectError(await post(JSON.stringify(chatBody()), { key: null }), 401, { code: 'invalid_api_key' });
-    await expectError(await post(JSON.stringify(chatBody()), { key: null, headers: { authorization: `Basic ${USER_KEY}` } }), 401, { code: 'invalid_api_key' });
+    await expectError(await post(JSON.stringify(chatBody()), { key: null, headers: { authorization: `Basic ${USER_KEY}` } }), 401, {
+      code: 'invalid_api_key',
+    });
     await expectError(await post(JSON.stringify(chatBody()), { key: 'sk-wrong' }), 401, { code: 'invalid_api_key' });
   });
 

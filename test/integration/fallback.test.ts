@@ -108,7 +108,9 @@ describe('under concurrency', () => {
     const [openaiBefore, azureBefore] = [openai.requests.length, azure.requests.length];
     const responses = await Promise.all(Array.from({ length: 100 }, () => post()));
     expect(responses.map((r) => r.status)).toEqual(Array(100).fill(200));
-    expect(new Set(responses.map((r) => JSON.stringify(routing(r))))).toEqual(new Set([JSON.stringify({ provider: 'azure-openai', fallback: 'true', attempts: '3' })]));
+    expect(new Set(responses.map((r) => JSON.stringify(routing(r))))).toEqual(
+      new Set([JSON.stringify({ provider: 'azure-openai', fallback: 'true', attempts: '3' })]),
+    );
     expect(new Set(responses.map((r) => r.headers.get('x-request-id'))).size).toBe(100);
     expect(openai.requests.length - openaiBefore).toBe(200);
     expect(azure.requests.length - azureBefore).toBe(100);
@@ -196,7 +198,11 @@ describe('mid-stream failure', () => {
 
   it('makes the openai SDK throw instead of ending silently', async () => {
     gw.sims.openai!.setFault({ kind: 'midstream' });
-    const stream = await gw.client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    const stream = await gw.client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
     await expect(
       (async () => {
         for await (const _chunk of stream) {

@@ -47,7 +47,17 @@ describe('streamHandle around the gateway app', () => {
   let handler: StreamingHandler;
   const recorded: RequestSummary[] = [];
   beforeAll(async () => {
-    gw = await startTestGateway({ overrides: { telemetry: { record: (s) => void recorded.push(s), error: () => undefined, info: () => undefined, count: () => undefined, usage: () => undefined } } });
+    gw = await startTestGateway({
+      overrides: {
+        telemetry: {
+          record: (s) => void recorded.push(s),
+          error: () => undefined,
+          info: () => undefined,
+          count: () => undefined,
+          usage: () => undefined,
+        },
+      },
+    });
     const { streamingHandler } = await import('../../lambdas/handlers/stream-handler');
     handler = streamingHandler(gw.gateway) as unknown as StreamingHandler;
   });
@@ -107,7 +117,12 @@ describe('lambdas/handlers/gateway.ts', () => {
   });
 
   it('builds from the AWS configuration at cold start and serves liveness', async () => {
-    Object.assign(process.env, { DYNAMODB_ENDPOINT: dynamo.endpoint, AWS_REGION: 'eu-west-1', LOG_LEVEL: 'SILENT', METRICS_ENABLED: 'false' });
+    Object.assign(process.env, {
+      DYNAMODB_ENDPOINT: dynamo.endpoint,
+      AWS_REGION: 'eu-west-1',
+      LOG_LEVEL: 'SILENT',
+      METRICS_ENABLED: 'false',
+    });
     const { handler } = (await import('../../lambdas/handlers/gateway')) as unknown as { handler: StreamingHandler };
     const { meta, body } = await invoke(handler, restEvent('GET', '/health'));
     expect(meta.statusCode).toBe(200);

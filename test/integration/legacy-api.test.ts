@@ -90,7 +90,11 @@ describe.each(['orchestrated', 'legacy'] as const)('legacy endpoints on the %s p
     ['/api/ai/messages/generate', { ...generateBody, creatorId: '' }, 'creatorId'],
     ['/api/ai/messages/generate', { ...generateBody, fanId: 'x'.repeat(129) }, 'fanId'],
     ['/api/ai/messages/generate', { ...generateBody, fanName: 'x'.repeat(129) }, 'fanName'],
-    ['/api/ai/messages/generate', { ...generateBody, conversation: Array.from({ length: 51 }, () => ({ from: 'fan', text: 'hi' })) }, 'conversation'],
+    [
+      '/api/ai/messages/generate',
+      { ...generateBody, conversation: Array.from({ length: 51 }, () => ({ from: 'fan', text: 'hi' })) },
+      'conversation',
+    ],
     ['/api/ai/messages/generate', { ...generateBody, conversation: [{ from: 'agent', text: 'hi' }] }, 'conversation[0].from'],
     ['/api/ai/messages/generate', { ...generateBody, conversation: [{ from: 'fan', text: '' }] }, 'conversation[0].text'],
     ['/api/ai/messages/generate', { ...generateBody, conversation: [{ from: 'fan', text: 'x'.repeat(4001) }] }, 'conversation[0].text'],
@@ -150,21 +154,24 @@ describe.each(['orchestrated', 'legacy'] as const)('legacy endpoints on the %s p
     }
   });
 
-  it(path === 'orchestrated' ? 'falls back to Azure OpenAI when OpenAI fails' : 'calls only the configured provider, once, with no fallback', async () => {
-    gw.sims.openai!.setFault({ kind: 'status', status: 503 });
-    const azureBefore = gw.sims['azure-openai']!.requests.length;
-    const openaiBefore = gw.sims.openai!.requests.length;
-    const response = await post('/api/ai/messages/generate', generateBody);
-    if (path === 'orchestrated') {
-      expect(response.status).toBe(200);
-      expect(response.headers.get('x-orchestrator-fallback')).toBe('true');
-      expect(gw.sims['azure-openai']!.requests.length).toBe(azureBefore + 1);
-    } else {
-      expect(response.status).toBe(502);
-      expect(gw.sims.openai!.requests.length).toBe(openaiBefore + 1);
-      expect(gw.sims['azure-openai']!.requests.length).toBe(azureBefore);
-    }
-  });
+  it(
+    path === 'orchestrated' ? 'falls back to Azure OpenAI when OpenAI fails' : 'calls only the configured provider, once, with no fallback',
+    async () => {
+      gw.sims.openai!.setFault({ kind: 'status', status: 503 });
+      const azureBefore = gw.sims['azure-openai']!.requests.length;
+      const openaiBefore = gw.sims.openai!.requests.length;
+      const response = await post('/api/ai/messages/generate', generateBody);
+      if (path === 'orchestrated') {
+        expect(response.status).toBe(200);
+        expect(response.headers.get('x-orchestrator-fallback')).toBe('true');
+        expect(gw.sims['azure-openai']!.requests.length).toBe(azureBefore + 1);
+      } else {
+        expect(response.status).toBe(502);
+        expect(gw.sims.openai!.requests.length).toBe(openaiBefore + 1);
+        expect(gw.sims['azure-openai']!.requests.length).toBe(azureBefore);
+      }
+    },
+  );
 
   it('takes the same path on /v1/chat/completions', async () => {
     const response = await gw.call('/v1/chat/completions', {

@@ -12,7 +12,11 @@ describe('DATA_DIR', () => {
     const first = await startTestGateway({ env: { DATA_DIR: dataDir } });
     let key: string;
     try {
-      const created = await first.call('/admin/api-keys', { method: 'POST', key: ADMIN_KEY, body: JSON.stringify({ userId: 'persisted', plan: 'pro' }) });
+      const created = await first.call('/admin/api-keys', {
+        method: 'POST',
+        key: ADMIN_KEY,
+        body: JSON.stringify({ userId: 'persisted', plan: 'pro' }),
+      });
       key = (await created.json()).key;
     } finally {
       await first.close();

@@ -18,7 +18,8 @@ describe('when DynamoDB is down', () => {
     record: (s: RequestSummary) => void summaries.push(s),
     error: (message: string, context: Record<string, unknown>) => void errors.push({ message, context }),
     info: () => undefined,
-    count: () => undefined, usage: () => undefined,
+    count: () => undefined,
+    usage: () => undefined,
   };
 
   beforeAll(async () => {
@@ -37,10 +38,15 @@ describe('when DynamoDB is down', () => {
   });
 
   it('refuses OnlyFans messages with 503 UNAVAILABLE and Retry-After, and forwards nothing', async () => {
-    const response = await closed.call('/api/onlyfans/messages', { method: 'POST', body: JSON.stringify({ creatorId: 'c', fanId: 'f', text: 'hi' }) });
+    const response = await closed.call('/api/onlyfans/messages', {
+      method: 'POST',
+      body: JSON.stringify({ creatorId: 'c', fanId: 'f', text: 'hi' }),
+    });
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('1');
-    expect(await response.json()).toEqual({ error: { code: 'UNAVAILABLE', message: expect.stringContaining('Rate limiting is temporarily unavailable'), retryAfterSeconds: 1 } });
+    expect(await response.json()).toEqual({
+      error: { code: 'UNAVAILABLE', message: expect.stringContaining('Rate limiting is temporarily unavailable'), retryAfterSeconds: 1 },
+    });
     expect(closed.onlyfans!.received).toHaveLength(0);
     expect(errors.some((e) => e.message === 'rate limiter unavailable' && e.context['policy'] === 'onlyfans_messaging')).toBe(true);
     expect(summaries.at(-1)!.rateLimit).toEqual({ policy: 'onlyfans_messaging', outcome: 'limiter_unavailable' });
@@ -56,7 +62,8 @@ describe('when DynamoDB is down', () => {
   });
 
   it('raises one critical alert per kind even though the alert markers live in the failed store', async () => {
-    for (let i = 0; i < 3; i += 1) await closed.call('/api/onlyfans/messages', { method: 'POST', body: JSON.stringify({ creatorId: 'c', fanId: 'f', text: 'hi' }) });
+    for (let i = 0; i < 3; i += 1)
+      await closed.call('/api/onlyfans/messages', { method: 'POST', body: JSON.stringify({ creatorId: 'c', fanId: 'f', text: 'hi' }) });
     await closed.gateway.background.drain();
     const limiter = alerts.sent.filter((a) => a.kind === 'critical' && a.subject.includes('limiter unavailable'));
     expect(limiter).toHaveLength(1);
@@ -67,7 +74,10 @@ describe('when DynamoDB is down', () => {
     const ai = await open.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody()) });
     expect(ai.status).toBe(200);
     expect(ai.headers.get('x-ratelimit-limit-requests')).toBeNull();
-    const message = await open.call('/api/onlyfans/messages', { method: 'POST', body: JSON.stringify({ creatorId: 'c', fanId: 'f', text: 'hi' }) });
+    const message = await open.call('/api/onlyfans/messages', {
+      method: 'POST',
+      body: JSON.stringify({ creatorId: 'c', fanId: 'f', text: 'hi' }),
+    });
     expect(message.status).toBe(503);
     expect(open.onlyfans!.received).toHaveLength(0);
   });

@@ -20,7 +20,9 @@ function start(env: Record<string, string>): Promise<{ child: ChildProcess; url:
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
-    child.once('message', (msg: { ready?: string }) => (msg.ready ? resolve({ child, url: msg.ready }) : reject(new Error('unexpected message'))));
+    child.once('message', (msg: { ready?: string }) =>
+      msg.ready ? resolve({ child, url: msg.ready }) : reject(new Error('unexpected message')),
+    );
   });
 }
 

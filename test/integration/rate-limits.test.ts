@@ -81,7 +81,10 @@ describe('OnlyFans messaging limit', () => {
   });
 
   it('counts violations in every window, and waits for the window that refused', async () => {
-    const tight = await startTestGateway({ overrides: { clock }, env: { RATE_LIMIT_POLICIES: JSON.stringify({ onlyfans_messaging: { minute: 5, hour: 3, day: 3 } }) } });
+    const tight = await startTestGateway({
+      overrides: { clock },
+      env: { RATE_LIMIT_POLICIES: JSON.stringify({ onlyfans_messaging: { minute: 5, hour: 3, day: 3 } }) },
+    });
     try {
       const { key } = await newUser(tight);
       const statuses = (await Promise.all(Array.from({ length: 8 }, () => send(tight, key)))).map((r) => r.status);
@@ -195,7 +198,13 @@ describe('AI request limits and token quotas', () => {
   beforeAll(async () => {
     gw = await startTestGateway({
       overrides: { clock },
-      env: { RATE_LIMIT_POLICIES: JSON.stringify({ ai_requests: { minute: 3, hour: 100, day: 1000 }, quotas: { free: { day: 400, month: 10_000 } }, outputReservationTokens: 50 }) },
+      env: {
+        RATE_LIMIT_POLICIES: JSON.stringify({
+          ai_requests: { minute: 3, hour: 100, day: 1000 },
+          quotas: { free: { day: 400, month: 10_000 } },
+          outputReservationTokens: 50,
+        }),
+      },
     });
   });
   afterAll(() => gw.close());
@@ -203,7 +212,8 @@ describe('AI request limits and token quotas', () => {
     clock.current = T0;
   });
 
-  const chat = (key: string, extra: Record<string, unknown> = {}) => gw.call('/v1/chat/completions', { method: 'POST', key, body: JSON.stringify(chatBody(extra)) });
+  const chat = (key: string, extra: Record<string, unknown> = {}) =>
+    gw.call('/v1/chat/completions', { method: 'POST', key, body: JSON.stringify(chatBody(extra)) });
 
   it('refuses the request past the minute limit in OpenAI shape, with retry timing', async () => {
     const { key } = await newUser(gw, 'pro');
@@ -220,7 +230,13 @@ describe('AI request limits and token quotas', () => {
     expect(refused.headers.get('retry-after')).toBe('30');
     expect(refused.headers.get('x-ratelimit-remaining-requests')).toBe('0');
     expect(await refused.json()).toEqual({
-      error: { message: expect.stringContaining('Retry in 30s'), type: 'requests', param: null, code: 'rate_limit_exceeded', retry_after_seconds: 30 },
+      error: {
+        message: expect.stringContaining('Retry in 30s'),
+        type: 'requests',
+        param: null,
+        code: 'rate_limit_exceeded',
+        retry_after_seconds: 30,
+      },
     });
     // The official SDK sees a RateLimitError.
     const sdk = new (await import('openai')).default({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
@@ -278,10 +294,14 @@ describe('AI request limits and token quotas', () => {
       total += (await response.json()).usage.total_tokens;
     }
     clock.advance(60_000);
-    const stream = await gw.client.chat.completions.create({ ...(chatBody() as object), stream: true, stream_options: { include_usage: true } } as never, {
-      headers: { authorization: `Bearer ${key}` },
-    });
-    for await (const chunk of stream as unknown as AsyncIterable<{ usage?: { total_tokens: number } | null }>) if (chunk.usage) total += chunk.usage.total_tokens;
+    const stream = await gw.client.chat.completions.create(
+      { ...(chatBody() as object), stream: true, stream_options: { include_usage: true } } as never,
+      {
+        headers: { authorization: `Bearer ${key}` },
+      },
+    );
+    for await (const chunk of stream as unknown as AsyncIterable<{ usage?: { total_tokens: number } | null }>)
+      if (chunk.usage) total += chunk.usage.total_tokens;
     const live = await status(gw, key);
     expect(live.quota.tokens.day.used).toBe(total);
     expect(live.quota.tokens.month.used).toBe(total);
@@ -300,7 +320,9 @@ describe('AI request limits and token quotas', () => {
     const refused = await generate();
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).toBe('30');
-    expect(await refused.json()).toEqual({ error: { code: 'RATE_LIMITED', message: expect.stringContaining('ai_requests'), retryAfterSeconds: 30 } });
+    expect(await refused.json()).toEqual({
+      error: { code: 'RATE_LIMITED', message: expect.stringContaining('ai_requests'), retryAfterSeconds: 30 },
+    });
   });
 
   it('answers QUOTA_EXCEEDED on the legacy endpoints once the day’s tokens are spent', async () => {
@@ -308,12 +330,18 @@ describe('AI request limits and token quotas', () => {
     let refused: Response | undefined;
     for (let i = 0; i < 30 && !refused; i += 1) {
       clock.advance(20_000);
-      const response = await gw.call('/api/ai/content/plan', { method: 'POST', key, body: JSON.stringify({ creatorId: 'c', platforms: ['reddit'], goals: 'grow' }) });
+      const response = await gw.call('/api/ai/content/plan', {
+        method: 'POST',
+        key,
+        body: JSON.stringify({ creatorId: 'c', platforms: ['reddit'], goals: 'grow' }),
+      });
       if (response.status === 429) refused = response;
       else expect(response.status).toBe(200);
     }
     expect(refused).toBeDefined();
-    expect(await refused!.json()).toEqual({ error: { code: 'QUOTA_EXCEEDED', message: expect.stringContaining('Token quota'), retryAfterSeconds: expect.any(Number) } });
+    expect(await refused!.json()).toEqual({
+      error: { code: 'QUOTA_EXCEEDED', message: expect.stringContaining('Token quota'), retryAfterSeconds: expect.any(Number) },
+    });
   });
 
   it('gives a request that fails at every provider its tokens back but still counts the request', async () => {
@@ -349,7 +377,12 @@ describe('status and admin routes', () => {
     for (const policy of ['onlyfans_messaging', 'ai_requests']) {
       expect(Object.keys(live.limits[policy])).toEqual(['minute', 'hour', 'day', 'violations']);
       for (const w of ['minute', 'hour', 'day']) {
-        expect(live.limits[policy][w]).toEqual({ limit: expect.any(Number), used: expect.any(Number), remaining: expect.any(Number), resetAt: expect.any(String) });
+        expect(live.limits[policy][w]).toEqual({
+          limit: expect.any(Number),
+          used: expect.any(Number),
+          remaining: expect.any(Number),
+          resetAt: expect.any(String),
+        });
       }
     }
     expect(live.quota).toEqual({

@@ -38,13 +38,23 @@ describe('request log line', () => {
     expect(line.timestamp).toEqual(expect.any(String));
     expect(line.ai.taskType).toBe('general');
     expect(line.ai.candidates.map((c: { provider: string }) => c.provider)).toEqual(['openai', 'azure-openai']);
-    expect(line.ai.attempts.map((a: { provider: string; status: number; errorClass: string | null; outcome: string }) => [a.provider, a.status, a.errorClass, a.outcome])).toEqual([
+    expect(
+      line.ai.attempts.map((a: { provider: string; status: number; errorClass: string | null; outcome: string }) => [
+        a.provider,
+        a.status,
+        a.errorClass,
+        a.outcome,
+      ]),
+    ).toEqual([
       ['openai', 503, 'server_error', 'retry'],
       ['openai', 503, 'server_error', 'fallback'],
       ['azure-openai', 200, null, 'success'],
     ]);
     expect(line.ai.attempts.every((a: { latencyMs: number }) => typeof a.latencyMs === 'number')).toBe(true);
-    expect(line.ai.chosen).toMatchObject({ provider: 'azure-openai', reason: expect.stringContaining('fallback #1 after openai failed with server_error (503)') });
+    expect(line.ai.chosen).toMatchObject({
+      provider: 'azure-openai',
+      reason: expect.stringContaining('fallback #1 after openai failed with server_error (503)'),
+    });
     expect(line.ai.usage.totalTokens).toBeGreaterThan(0);
     const all = lines.join('\n');
     expect(all).not.toContain(USER_KEY);
@@ -52,7 +62,10 @@ describe('request log line', () => {
   });
 
   it('logs a stream once it has finished, with time to first token and its outcome', async () => {
-    const response = await gw.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody({ stream: true, stream_options: { include_usage: true } })) });
+    const response = await gw.call('/v1/chat/completions', {
+      method: 'POST',
+      body: JSON.stringify(chatBody({ stream: true, stream_options: { include_usage: true } })),
+    });
     await response.text();
     await new Promise((resolve) => setTimeout(resolve, 20));
     const [line] = requestLines();

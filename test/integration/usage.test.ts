@@ -10,7 +10,8 @@ const T0 = Date.parse('2026-11-23T10:30:00.000Z');
 const DAY = '2026-11-23';
 
 /** gpt-4o-mini on OpenAI and Azure: $0.15 / $0.60 per million -> micro-dollars, half up per kind. */
-const miniCost = (prompt: number, completion: number) => Math.floor((prompt * 150_000 + 500_000) / 1e6) + Math.floor((completion * 600_000 + 500_000) / 1e6);
+const miniCost = (prompt: number, completion: number) =>
+  Math.floor((prompt * 150_000 + 500_000) / 1e6) + Math.floor((completion * 600_000 + 500_000) / 1e6);
 
 describe('usage and cost', () => {
   let gw: TestGateway;
@@ -80,7 +81,13 @@ describe('usage and cost', () => {
     const response = await gw.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody()) });
     const body = await response.json();
     const record = await recordOf(response.headers.get('x-request-id'));
-    expect(record).toMatchObject({ provider: 'azure-openai', model: 'gpt-4o-mini', fallback: true, attempts: 3, costMicros: miniCost(body.usage.prompt_tokens, body.usage.completion_tokens) });
+    expect(record).toMatchObject({
+      provider: 'azure-openai',
+      model: 'gpt-4o-mini',
+      fallback: true,
+      attempts: 3,
+      costMicros: miniCost(body.usage.prompt_tokens, body.usage.completion_tokens),
+    });
   });
 
   it('records failed and refused requests too, at zero tokens and zero cost', async () => {
@@ -103,9 +110,18 @@ describe('usage and cost', () => {
   });
 
   it('records OnlyFans messages too, refused ones included, at no token cost', async () => {
-    const sent = await gw.call('/api/onlyfans/messages', { method: 'POST', body: JSON.stringify({ creatorId: 'c', fanId: 'f', text: 'hi' }) });
+    const sent = await gw.call('/api/onlyfans/messages', {
+      method: 'POST',
+      body: JSON.stringify({ creatorId: 'c', fanId: 'f', text: 'hi' }),
+    });
     expect(sent.status).toBe(202);
-    expect(await recordOf(sent.headers.get('x-request-id'))).toMatchObject({ route: '/api/onlyfans/messages', status: 202, provider: null, costMicros: 0, tokensSource: 'none' });
+    expect(await recordOf(sent.headers.get('x-request-id'))).toMatchObject({
+      route: '/api/onlyfans/messages',
+      status: 202,
+      provider: null,
+      costMicros: 0,
+      tokensSource: 'none',
+    });
   });
 
   it('keeps aggregates equal to the sum of the records, for every grouping', async () => {
@@ -126,7 +142,12 @@ describe('usage and cost', () => {
     }
     const byProvider = await (await gw.call(`/admin/usage?from=${DAY}&groupBy=provider`, { key: ADMIN_KEY })).json();
     const azure = byProvider.data.find((g: { key: string }) => g.key === 'azure-openai');
-    expect(azure.costMicros).toBe(sum(records.filter((r) => r.provider === 'azure-openai'), (r) => r.costMicros ?? 0));
+    expect(azure.costMicros).toBe(
+      sum(
+        records.filter((r) => r.provider === 'azure-openai'),
+        (r) => r.costMicros ?? 0,
+      ),
+    );
     expect(azure.costUsd).toBe(azure.costMicros / 1e6);
   });
 
@@ -149,7 +170,10 @@ describe('usage and cost', () => {
     expect(costs.monthToDate.byProvider.map((p: { provider: string }) => p.provider).sort()).toEqual(['azure-openai', 'openai']);
     // No spend in the 7 days before today: today's pace (10:30 UTC, 7/16 of the day gone) over the 30 days of November.
     const pace = total / (10.5 / 24);
-    expect(costs.forecast).toMatchObject({ basis: "today's pace so far", monthEndMicros: Math.round(total + pace * (30 - 23 + (1 - 10.5 / 24))) });
+    expect(costs.forecast).toMatchObject({
+      basis: "today's pace so far",
+      monthEndMicros: Math.round(total + pace * (30 - 23 + (1 - 10.5 / 24))),
+    });
     expect(costs.priceVersion).toBe('2026-11-01');
   });
 });
@@ -158,11 +182,15 @@ describe('sharded aggregate cells', () => {
   it('spreads the shared cells over AGGREGATE_SHARDS items and still sums to the records', async () => {
     const gw = await startTestGateway({ overrides: { clock: new FakeClock(T0) }, env: { AGGREGATE_SHARDS: '4' } });
     try {
-      await Promise.all(Array.from({ length: 40 }, () => gw.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody()) })));
+      await Promise.all(
+        Array.from({ length: 40 }, () => gw.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody()) })),
+      );
       await gw.gateway.background.drain();
       const records = await gw.gateway.usage.recordsOfDay(DAY);
       const usage = await (await gw.call(`/admin/usage?from=${DAY}&groupBy=model`, { key: ADMIN_KEY })).json();
-      expect(usage.data).toEqual([expect.objectContaining({ key: 'gpt-4o-mini', requests: 40, costMicros: records.reduce((a, r) => a + (r.costMicros ?? 0), 0) })]);
+      expect(usage.data).toEqual([
+        expect.objectContaining({ key: 'gpt-4o-mini', requests: 40, costMicros: records.reduce((a, r) => a + (r.costMicros ?? 0), 0) }),
+      ]);
       const cells = (await gw.gateway.usage.aggregates(DAY, DAY)).filter((r) => r.kind === 'detail');
       expect(cells.length).toBeGreaterThan(1);
       expect(cells.length).toBeLessThanOrEqual(4);
@@ -194,9 +222,14 @@ describe('alerts', () => {
   it('sends exactly one alert per budget level when 100 concurrent requests cross them', async () => {
     const alerts = new CapturingAlerts();
     // Each request costs ~27 micro-dollars: 100 of them cross 50%, 80% and 100% of $0.002.
-    const gw = await startTestGateway({ overrides: { clock: new FakeClock(T0), alerts }, env: { BUDGET_DAILY_USD: '0.002', BUDGET_USER_MONTHLY_USD: '0.001' } });
+    const gw = await startTestGateway({
+      overrides: { clock: new FakeClock(T0), alerts },
+      env: { BUDGET_DAILY_USD: '0.002', BUDGET_USER_MONTHLY_USD: '0.001' },
+    });
     try {
-      const responses = await Promise.all(Array.from({ length: 100 }, () => gw.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody()) })));
+      const responses = await Promise.all(
+        Array.from({ length: 100 }, () => gw.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody()) })),
+      );
       expect(responses.every((r) => r.status === 200)).toBe(true);
       await gw.gateway.background.drain();
       const budget = alerts.sent.filter((a) => a.kind === 'budget');
@@ -225,14 +258,22 @@ describe('alerts', () => {
     try {
       gw.sims.openai!.setFault({ kind: 'status', status: 500 });
       gw.sims['azure-openai']!.setFault({ kind: 'status', status: 500 });
-      await Promise.all(Array.from({ length: 20 }, () => gw.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody()) })));
+      await Promise.all(
+        Array.from({ length: 20 }, () => gw.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody()) })),
+      );
       await gw.gateway.background.drain();
       const critical = alerts.sent.filter((a) => a.kind === 'critical');
       expect(critical).toHaveLength(1);
       expect(critical[0]).toMatchObject({
         severity: 'critical',
         subject: expect.stringContaining('all providers failed'),
-        context: { path: '/v1/chat/completions', status: 502, taskType: 'general', providersTried: ['openai', 'azure-openai'], errorClasses: ['server_error'] },
+        context: {
+          path: '/v1/chat/completions',
+          status: 502,
+          taskType: 'general',
+          providersTried: ['openai', 'azure-openai'],
+          errorClasses: ['server_error'],
+        },
       });
       expect(critical[0]!.context['requestId']).toMatch(/^req_/);
       clock.advance(5 * 60_000);

@@ -19,7 +19,11 @@ function imports(file: string): string[] {
 function resolveImport(file: string, spec: string): string | undefined {
   if (!spec.startsWith('.')) return undefined;
   const base = normalize(join(dirname(file), spec));
-  return [base, `${base}.ts`, join(base, 'index.ts')].find((candidate) => existsSync(join(ROOT, candidate)) && statSync(join(ROOT, candidate)).isFile()) ?? base;
+  return (
+    [base, `${base}.ts`, join(base, 'index.ts')].find(
+      (candidate) => existsSync(join(ROOT, candidate)) && statSync(join(ROOT, candidate)).isFile(),
+    ) ?? base
+  );
 }
 
 /** Every import cycle among `files` (type-only imports count: they tie the modules as much as values do). */
@@ -67,8 +71,10 @@ describe('architecture', () => {
     expect(findCycles(Object.keys(graph), (file) => graph[file]!)).toEqual([['a', 'b', 'c', 'a']]);
   });
 
-  it('builds SDK clients only in the composition root, the local runner and each provider\'s own folder (rebuilt on key rotation)', () => {
-    const constructing = sources('lambdas').filter((file) => /new (DynamoDBClient|SecretsManagerClient|OpenAI|AzureOpenAI)\(/.test(readFileSync(join(ROOT, file), 'utf8')));
+  it("builds SDK clients only in the composition root, the local runner and each provider's own folder (rebuilt on key rotation)", () => {
+    const constructing = sources('lambdas').filter((file) =>
+      /new (DynamoDBClient|SecretsManagerClient|OpenAI|AzureOpenAI)\(/.test(readFileSync(join(ROOT, file), 'utf8')),
+    );
     expect(constructing.sort()).toEqual(
       [
         'lambdas/adapters/providers/azure-openai/index.ts',
@@ -80,7 +86,11 @@ describe('architecture', () => {
   });
 
   it('keeps the HTTP layer off the adapters', () => {
-    const offending = sources('lambdas/http').flatMap((file) => imports(file).filter((spec) => spec.includes('/adapters/')).map((spec) => `${file} imports ${spec}`));
+    const offending = sources('lambdas/http').flatMap((file) =>
+      imports(file)
+        .filter((spec) => spec.includes('/adapters/'))
+        .map((spec) => `${file} imports ${spec}`),
+    );
     expect(offending).toEqual([]);
   });
 });

@@ -39,7 +39,8 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const existing = error.Item
         ? (unmarshall(error.Item) as IdempotencyItem)
-        : ((await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: key }, ConsistentRead: true }))).Item as IdempotencyItem | undefined);
+        : ((await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: key }, ConsistentRead: true }))).Item as
+            IdempotencyItem | undefined);
       // Deleted between the put and the read: try once more.
       if (!existing) return this.claim(key, fingerprint, now, leaseMs, expiresAt);
       return existing.state === 'done'

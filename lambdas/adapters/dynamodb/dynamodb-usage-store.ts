@@ -14,7 +14,18 @@ import type { UsageRecord } from '../../core/metering/usage-record';
 import { dayStart, daysBetween } from '../../core/utc-day';
 import { putIfAbsent, queryAll } from './queries';
 
-const COUNT_FIELDS = ['requests', 'errors', 'fallbacks', 'inputTokens', 'outputTokens', 'cachedTokens', 'costMicros', 'unpriced', 'estimated', 'latencyMs'] as const;
+const COUNT_FIELDS = [
+  'requests',
+  'errors',
+  'fallbacks',
+  'inputTokens',
+  'outputTokens',
+  'cachedTokens',
+  'costMicros',
+  'unpriced',
+  'estimated',
+  'latencyMs',
+] as const;
 /** Aggregates outlive the records: 400 days, for year-over-year comparisons. */
 const AGGREGATE_RETENTION_SECONDS = 400 * 86_400;
 
@@ -26,7 +37,10 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
      * Write shards of the detail cells, the items every user's requests share: each write picks one
      * at random, reads sum them. Spend totals are never sharded (a budget crossing needs one counter).
      */
-    private readonly sharding: { shards: number; random: Random } = { shards: 1, random: { next: () => 0, bytes: (n) => new Uint8Array(n) } },
+    private readonly sharding: { shards: number; random: Random } = {
+      shards: 1,
+      random: { next: () => 0, bytes: (n) => new Uint8Array(n) },
+    },
   ) {}
 
   putRecord(record: UsageRecord, expiresAt: number): Promise<boolean> {
@@ -49,7 +63,11 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
     const total = (wanted: boolean, pk: string, sk: string, labels: Record<string, string>) =>
       wanted ? this.add(pk, sk, counts, expiresAt, labels, true) : Promise.resolve(null);
     const [, userDay, dayTotal, monthTotal, userMonth] = await Promise.all([
-      this.add(day, `x#${detail.hour}#${detail.taskType}#${detail.provider}#${detail.model}${this.shardSuffix()}`, counts, expiresAt, { kind: 'detail', day: record.day, ...detail }),
+      this.add(day, `x#${detail.hour}#${detail.taskType}#${detail.provider}#${detail.model}${this.shardSuffix()}`, counts, expiresAt, {
+        kind: 'detail',
+        day: record.day,
+        ...detail,
+      }),
       // The user's day cell serves groupBy=user, and the per-user daily budget reads it back.
       this.add(day, `u#${userId}`, counts, expiresAt, { kind: 'user', day: record.day, userId }, totals.userDay),
       total(totals.day, day, 'total', { kind: 'total', day: record.day }),
@@ -65,7 +83,14 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
   }
 
   /** One ADD update of a cell; returns its cost after the addition when asked. */
-  private async add(pk: string, sk: string, counts: AggregateCounts, expiresAt: number, labels: Record<string, string>, returnCost = false): Promise<number | null> {
+  private async add(
+    pk: string,
+    sk: string,
+    counts: AggregateCounts,
+    expiresAt: number,
+    labels: Record<string, string>,
+    returnCost = false,
+  ): Promise<number | null> {
     const names: Record<string, string> = { '#exp': 'expiresAt' };
     const values: Record<string, unknown> = { ':exp': expiresAt };
     const adds = COUNT_FIELDS.map((field, i) => {
@@ -73,11 +98,14 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
       values[`:c${i}`] = counts[field];
       return `#c${i} :c${i}`;
     });
-    const sets = ['#exp = :exp', ...Object.entries(labels).map(([key, value], i) => {
-      names[`#l${i}`] = key;
-      values[`:l${i}`] = value;
-      return `#l${i} = :l${i}`;
-    })];
+    const sets = [
+      '#exp = :exp',
+      ...Object.entries(labels).map(([key, value], i) => {
+        names[`#l${i}`] = key;
+        values[`:l${i}`] = value;
+        return `#l${i} = :l${i}`;
+      }),
+    ];
     const out = await this.client.send(
       new UpdateCommand({
         TableName: this.tables.aggregates,
@@ -95,10 +123,22 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
     const rows: AggregateRow[] = [];
     await Promise.all(
       daysBetween(from, to).map(async (day) => {
-        for (const item of await queryAll(this.client, { TableName: this.tables.aggregates, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `d#${day}` } })) {
+        for (const item of await queryAll(this.client, {
+          TableName: this.tables.aggregates,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `d#${day}` },
+        })) {
           const counts = Object.fromEntries(COUNT_FIELDS.map((f) => [f, Number(item[f] ?? 0)])) as unknown as AggregateCounts;
           if (item['kind'] === 'detail') {
-            rows.push({ ...counts, kind: 'detail', day, hour: String(item['hour']), taskType: String(item['taskType']), provider: String(item['provider']), model: String(item['model']) });
+            rows.push({
+              ...counts,
+              kind: 'detail',
+              day,
+              hour: String(item['hour']),
+              taskType: String(item['taskType']),
+              provider: String(item['provider']),
+              model: String(item['model']),
+            });
           } else if (item['kind'] === 'user') {
             rows.push({ ...counts, kind: 'user', day, userId: String(item['userId']) });
           }
@@ -109,10 +149,26 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
   }
 
   async recordsOfDay(day: string): Promise<UsageRecord[]> {
-    const items = await queryAll(this.client, { TableName: this.tables.records, IndexName: 'byDay', KeyConditionExpression: '#day = :day', ExpressionAttributeNames: { '#day': 'day' }, ExpressionAttributeValues: { ':day': day } });
+    const items = await queryAll(this.client, {
+      TableName: this.tables.records,
+      IndexName: 'byDay',
+      KeyConditionExpression: '#day = :day',
+      ExpressionAttributeNames: { '#day': 'day' },
+      ExpressionAttributeValues: { ':day': day },
+    });
     return items.map((item) => {
       const { expiresAt: _expiresAt, ...rest } = item;
-      const nullable = ['userId', 'keyId', 'taskType', 'path', 'provider', 'model', 'costMicros', 'timeToFirstTokenMs', 'errorClass'] as const;
+      const nullable = [
+        'userId',
+        'keyId',
+        'taskType',
+        'path',
+        'provider',
+        'model',
+        'costMicros',
+        'timeToFirstTokenMs',
+        'errorClass',
+      ] as const;
       return { ...Object.fromEntries(nullable.map((k) => [k, null])), ...rest } as unknown as UsageRecord;
     });
   }
@@ -122,7 +178,13 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
     await this.client.send(
       new PutCommand({
         TableName: this.tables.aggregates,
-        Item: { pk: 'report', sk: report.day, json: JSON.stringify(report), text, expiresAt: Math.floor(dayStart(report.day) / 1000) + AGGREGATE_RETENTION_SECONDS },
+        Item: {
+          pk: 'report',
+          sk: report.day,
+          json: JSON.stringify(report),
+          text,
+          expiresAt: Math.floor(dayStart(report.day) / 1000) + AGGREGATE_RETENTION_SECONDS,
+        },
       }),
     );
   }

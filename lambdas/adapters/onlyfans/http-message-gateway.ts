@@ -24,7 +24,9 @@ export class HttpMessageGateway implements MessageGateway {
       });
     } catch (error) {
       const name = (error as Error).name;
-      throw new MessageGatewayError(name === 'TimeoutError' || name === 'AbortError' ? `no answer within ${this.timeoutMs} ms` : 'connection failed');
+      throw new MessageGatewayError(
+        name === 'TimeoutError' || name === 'AbortError' ? `no answer within ${this.timeoutMs} ms` : 'connection failed',
+      );
     }
     let text: string;
     try {

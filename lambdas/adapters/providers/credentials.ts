@@ -3,7 +3,10 @@ import type { CredentialSource, ProviderCredentials } from '../../core/ai/ports'
 import type { ProviderId } from '../../core/ai/route-table';
 import { providerModule } from './registry';
 
-/** Validates raw credential data for `provider`; `undefined` when it is absent, incomplete (an empty placeholder secret) or the provider is unknown. */
+/**
+ * Validates raw credential data for `provider`; `undefined` when it is absent, incomplete (an empty
+ * placeholder secret) or the provider is unknown.
+ */
 export function parseCredentials(provider: ProviderId, data: unknown): ProviderCredentials | undefined {
   const credentials = providerModule(provider)?.parseCredentials(data);
   return credentials ? { provider, credentials } : undefined;

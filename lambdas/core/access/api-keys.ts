@@ -9,7 +9,11 @@ import { PLANS, ROLES, type ApiKeyRecord, type ApiKeyStore, type Principal } fro
 import { TtlCache } from '../ttl-cache';
 
 export const CreateApiKeySchema = z.strictObject({
-  userId: z.string().min(1).max(128).regex(/^[\w.@:-]+$/, 'letters, digits and _ . @ : - only'),
+  userId: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[\w.@:-]+$/, 'letters, digits and _ . @ : - only'),
   plan: z.enum(PLANS).default('free'),
   role: z.enum(ROLES).default('user'),
   /** Days until the key stops working; omit for a key without expiry. */

@@ -28,7 +28,6 @@ export interface Principal {
   role: Role;
 }
 
-
 /** Persistence of API keys (hashed). */
 export interface ApiKeyStore {
   findByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;

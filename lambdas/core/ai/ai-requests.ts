@@ -68,7 +68,10 @@ export class AiRequests {
   async run(record: RequestRecord, request: AiRequest): Promise<AiOutcome> {
     let task: TaskResolution;
     try {
-      task = 'endpoint' in request.task ? { taskType: request.task.endpoint, source: 'endpoint', requestedModel: undefined } : resolveTask(request.task.hints);
+      task =
+        'endpoint' in request.task
+          ? { taskType: request.task.endpoint, source: 'endpoint', requestedModel: undefined }
+          : resolveTask(request.task.hints);
     } catch (error) {
       if (error instanceof ValidationError) return { kind: 'invalid', error };
       throw error;
@@ -122,7 +125,9 @@ export class AiRequests {
   /** Orchestrated: the task's targets with retries and fallback. Legacy: one provider and model, one attempt. */
   private targetsFor(path: ProcessingPath, taskType: TaskType, requestedModel: string | undefined): PlannedTarget[] {
     const { routeTable, legacyTarget } = this.deps;
-    return path === 'orchestrated' ? planRoute(routeTable, taskType, requestedModel) : planLegacyRoute(routeTable, legacyTarget, requestedModel);
+    return path === 'orchestrated'
+      ? planRoute(routeTable, taskType, requestedModel)
+      : planLegacyRoute(routeTable, legacyTarget, requestedModel);
   }
 
   private failed(ai: AiSummary, failure: RouteFailure, routing: Routing): AiOutcome {

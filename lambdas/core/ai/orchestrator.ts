@@ -60,8 +60,7 @@ export function failureClass(failure: RouteFailure): FinalErrorClass {
 }
 
 export type Routed<T> =
-  | { ok: true; target: PlannedTarget; value: T; trace: RouteTrace }
-  | { ok: false; failure: RouteFailure; trace: RouteTrace };
+  { ok: true; target: PlannedTarget; value: T; trace: RouteTrace } | { ok: false; failure: RouteFailure; trace: RouteTrace };
 
 /** A stream whose first event has arrived: from here on the target is fixed. */
 export interface StartedStream {
@@ -121,7 +120,15 @@ export class Orchestrator {
       // A provider whose credentials cannot be read right now is treated like an unconfigured one.
       const provider = await providers.get(target.provider).catch(() => undefined);
       if (!provider) {
-        trace.attempts.push({ provider: target.provider, model: target.model, attempt: 0, outcome: 'skipped', status: null, errorClass: 'not_configured', latencyMs: 0 });
+        trace.attempts.push({
+          provider: target.provider,
+          model: target.model,
+          attempt: 0,
+          outcome: 'skipped',
+          status: null,
+          errorClass: 'not_configured',
+          latencyMs: 0,
+        });
         previous ??= `${target.provider} not configured`;
         continue;
       }
@@ -131,7 +138,15 @@ export class Orchestrator {
         const remaining = deadline - started;
         if (remaining <= 0) return { ok: false, failure: { reason: 'deadline', last: lastFailure }, trace };
         const timeouts = { ...target.timeouts, totalMs: Math.min(target.timeouts.totalMs, remaining) };
-        const record: AttemptRecord = { provider: target.provider, model: target.model, attempt, outcome: 'success', status: null, errorClass: null, latencyMs: 0 };
+        const record: AttemptRecord = {
+          provider: target.provider,
+          model: target.model,
+          attempt,
+          outcome: 'success',
+          status: null,
+          errorClass: null,
+          latencyMs: 0,
+        };
         trace.attempts.push(record);
         try {
           const value = await call(provider, { upstreamModel: target.upstreamModel, body, timeouts, signal });
@@ -159,7 +174,8 @@ export class Orchestrator {
           }
           lastFailure = failure;
           previous = `${target.provider} failed with ${failure.errorClass}${failure.status ? ` (${failure.status})` : ''}`;
-          const delay = attempt < target.retry.attempts ? retryDelayMs(target.retry, attempt, () => random.next(), failure.retryAfterMs) : undefined;
+          const delay =
+            attempt < target.retry.attempts ? retryDelayMs(target.retry, attempt, () => random.next(), failure.retryAfterMs) : undefined;
           if (delay !== undefined && clock.now() + delay < deadline) {
             record.outcome = 'retry';
             record.retryDelayMs = delay;

@@ -22,11 +22,7 @@ function isTaskType(value: string): value is TaskType {
 
 function check(value: string, param: string): TaskType {
   if (!isTaskType(value)) {
-    throw new ValidationError(
-      `Unknown task type "${value}". Expected one of: ${TASK_TYPES.join(', ')}.`,
-      param,
-      'invalid_task_type',
-    );
+    throw new ValidationError(`Unknown task type "${value}". Expected one of: ${TASK_TYPES.join(', ')}.`, param, 'invalid_task_type');
   }
   return value;
 }

@@ -8,7 +8,11 @@ import type { TokenEstimator, Usage } from './ports';
 export function deltaText(data: string): string {
   if (!data.includes('"delta"')) return '';
   try {
-    const chunk = JSON.parse(data) as { choices?: Array<{ delta?: { content?: unknown; refusal?: unknown; tool_calls?: Array<{ function?: { name?: unknown; arguments?: unknown } }> } }> };
+    const chunk = JSON.parse(data) as {
+      choices?: Array<{
+        delta?: { content?: unknown; refusal?: unknown; tool_calls?: Array<{ function?: { name?: unknown; arguments?: unknown } }> };
+      }>;
+    };
     let text = '';
     for (const choice of chunk.choices ?? []) {
       const delta = choice.delta;
@@ -36,7 +40,8 @@ function contentText(content: unknown): string {
 export function estimatePromptTokens(body: Record<string, unknown>, tokens: TokenEstimator): number {
   const messages = Array.isArray(body['messages']) ? (body['messages'] as Array<Record<string, unknown>>) : [];
   let total = 3;
-  for (const message of messages) total += 4 + tokens.count(contentText(message['content'])) + (typeof message['name'] === 'string' ? 1 : 0);
+  for (const message of messages)
+    total += 4 + tokens.count(contentText(message['content'])) + (typeof message['name'] === 'string' ? 1 : 0);
   if (body['tools'] !== undefined) total += tokens.count(JSON.stringify(body['tools']));
   return total;
 }

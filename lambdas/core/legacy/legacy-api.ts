@@ -46,10 +46,16 @@ export function messagePrompt(request: GenerateMessageRequest): { messages: Chat
     `You write direct messages from a content creator to ${fan}, in the creator's voice. ` +
     `Tone: ${request.tone}. Keep the message under ${request.maxLength} characters. ` +
     'Reply with the message text only: no quotes, no preamble, no explanations.';
-  const turns: ChatMessage[] = (request.conversation ?? []).map((turn) => ({ role: turn.from === 'fan' ? 'user' : 'assistant', content: turn.text }));
+  const turns: ChatMessage[] = (request.conversation ?? []).map((turn) => ({
+    role: turn.from === 'fan' ? 'user' : 'assistant',
+    content: turn.text,
+  }));
   const ask = `Write the creator's next message to ${fan}.${request.instructions ? ` Also: ${request.instructions}` : ''}`;
   // About 4 characters per token, with room for the model to finish its sentence.
-  return { messages: [{ role: 'system', content: system }, ...turns, { role: 'user', content: ask }], max_tokens: Math.ceil(request.maxLength / 3) + 16 };
+  return {
+    messages: [{ role: 'system', content: system }, ...turns, { role: 'user', content: ask }],
+    max_tokens: Math.ceil(request.maxLength / 3) + 16,
+  };
 }
 
 export function planPrompt(request: ContentPlanRequest): { messages: ChatMessage[] } {
@@ -59,7 +65,12 @@ export function planPrompt(request: ContentPlanRequest): { messages: ChatMessage
   const user =
     `Draft a ${request.periodDays}-day content plan for ${request.platforms.join(', ')} ` +
     `with ${request.postsPerDay} post${request.postsPerDay === 1 ? '' : 's'} per day on each platform. Goals: ${request.goals}`;
-  return { messages: [{ role: 'system', content: system }, { role: 'user', content: user }] };
+  return {
+    messages: [
+      { role: 'system', content: system },
+      { role: 'user', content: user },
+    ],
+  };
 }
 
 export interface LegacyUsage {

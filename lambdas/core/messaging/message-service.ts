@@ -59,7 +59,8 @@ export class MessageService {
    * a gateway failure is an outcome, with the slot already given back.
    */
   async send(principal: Principal, message: OnlyFansMessage, idempotencyKey: string | undefined): Promise<SendOutcome> {
-    const recordKey = idempotencyKey === undefined ? undefined : `idem#${encodeURIComponent(principal.userId)}#${encodeURIComponent(idempotencyKey)}`;
+    const recordKey =
+      idempotencyKey === undefined ? undefined : `idem#${encodeURIComponent(principal.userId)}#${encodeURIComponent(idempotencyKey)}`;
     const fingerprint = fingerprintOf(message);
     if (recordKey) {
       const now = this.clock.now();

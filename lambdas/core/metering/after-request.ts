@@ -8,7 +8,12 @@ import type { CriticalAlerts, CriticalKind } from './alerts';
 import type { UsageLedger } from './usage-ledger';
 
 /** The metered routes: every authenticated request to them leaves one usage record. */
-export const METERED_ROUTES: ReadonlySet<string> = new Set(['/v1/chat/completions', '/api/ai/messages/generate', '/api/ai/content/plan', '/api/onlyfans/messages']);
+export const METERED_ROUTES: ReadonlySet<string> = new Set([
+  '/v1/chat/completions',
+  '/api/ai/messages/generate',
+  '/api/ai/content/plan',
+  '/api/onlyfans/messages',
+]);
 
 /** Whether a finished request leaves a usage record: authenticated POSTs to a metered route, failed and refused ones included. */
 export function isMetered(summary: RequestSummary): boolean {
@@ -25,7 +30,11 @@ export function criticalKind(summary: RequestSummary): CriticalKind | undefined 
 }
 
 /** Schedules a finished request's usage record and critical alert as post-response work. */
-export function afterRequest(deps: { ledger: UsageLedger; critical: CriticalAlerts; background: BackgroundTasks }): (summary: RequestSummary) => void {
+export function afterRequest(deps: {
+  ledger: UsageLedger;
+  critical: CriticalAlerts;
+  background: BackgroundTasks;
+}): (summary: RequestSummary) => void {
   return (summary) => {
     if (isMetered(summary)) deps.background.track(deps.ledger.record(summary));
     const kind = criticalKind(summary);

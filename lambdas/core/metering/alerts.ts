@@ -78,10 +78,34 @@ export class BudgetAlerts {
   async check(costMicros: number, totals: SpendTotals, period: { day: string; month: string }, userId: string | null): Promise<Alert[]> {
     if (costMicros <= 0) return [];
     const scopes: Array<{ scope: string; label: string; budgetUsd: number | undefined; total: number | null; period: string }> = [
-      { scope: 'global-day', label: `daily spend on ${period.day}`, budgetUsd: this.config.dailyUsd, total: totals.day, period: period.day },
-      { scope: 'global-month', label: `monthly spend in ${period.month}`, budgetUsd: this.config.monthlyUsd, total: totals.month, period: period.month },
-      { scope: `user-day#${userId}`, label: `daily spend of user ${userId} on ${period.day}`, budgetUsd: this.config.userDailyUsd, total: totals.userDay, period: period.day },
-      { scope: `user-month#${userId}`, label: `monthly spend of user ${userId} in ${period.month}`, budgetUsd: this.config.userMonthlyUsd, total: totals.userMonth, period: period.month },
+      {
+        scope: 'global-day',
+        label: `daily spend on ${period.day}`,
+        budgetUsd: this.config.dailyUsd,
+        total: totals.day,
+        period: period.day,
+      },
+      {
+        scope: 'global-month',
+        label: `monthly spend in ${period.month}`,
+        budgetUsd: this.config.monthlyUsd,
+        total: totals.month,
+        period: period.month,
+      },
+      {
+        scope: `user-day#${userId}`,
+        label: `daily spend of user ${userId} on ${period.day}`,
+        budgetUsd: this.config.userDailyUsd,
+        total: totals.userDay,
+        period: period.day,
+      },
+      {
+        scope: `user-month#${userId}`,
+        label: `monthly spend of user ${userId} in ${period.month}`,
+        budgetUsd: this.config.userMonthlyUsd,
+        total: totals.userMonth,
+        period: period.month,
+      },
     ];
     const sent: Alert[] = [];
     for (const { scope, label, budgetUsd, total, period: p } of scopes) {

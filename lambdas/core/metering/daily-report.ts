@@ -49,7 +49,10 @@ function groupBy<K extends string>(records: UsageRecord[], key: (r: UsageRecord)
 }
 
 export function buildDailyReport(day: string, records: UsageRecord[], previousDay: string, previous: UsageRecord[]): DailyReport {
-  const byCostThenName = <T extends { costMicros: number }>(key: (t: T) => string) => (a: T, b: T) => b.costMicros - a.costMicros || key(a).localeCompare(key(b));
+  const byCostThenName =
+    <T extends { costMicros: number }>(key: (t: T) => string) =>
+    (a: T, b: T) =>
+      b.costMicros - a.costMicros || key(a).localeCompare(key(b));
   const providers = [...groupBy(records, (r) => r.provider)].map(([provider, rs]) => {
     const latencies = rs.map((r) => r.latencyMs).sort((a, b) => a - b);
     return { provider, ...totalsOf(rs), latencyP50Ms: percentile(latencies, 50), latencyP99Ms: percentile(latencies, 99) };
@@ -70,7 +73,11 @@ export function buildDailyReport(day: string, records: UsageRecord[], previousDa
     providers: providers.sort(byCostThenName((p) => p.provider)),
     taskTypes: taskTypes.sort(byCostThenName((t) => t.taskType)),
     topUsers,
-    previousDay: { day: previousDay, totals: before, change: { requestsPercent: change(totals.requests, before.requests), costPercent: change(totals.costMicros, before.costMicros) } },
+    previousDay: {
+      day: previousDay,
+      totals: before,
+      change: { requestsPercent: change(totals.requests, before.requests), costPercent: change(totals.costMicros, before.costMicros) },
+    },
   };
 }
 
@@ -89,7 +96,8 @@ export function reportText(report: DailyReport): string {
     '',
     'By provider:',
     ...report.providers.map(
-      (p) => `  ${p.provider}: ${p.requests} requests, ${p.errors} errors (${(p.errorRate * 100).toFixed(2)}%), ${p.inputTokens}+${p.outputTokens} tokens, ${usd(p.costMicros)}, p50 ${p.latencyP50Ms ?? '-'} ms, p99 ${p.latencyP99Ms ?? '-'} ms, ${p.fallbacks} fallbacks`,
+      (p) =>
+        `  ${p.provider}: ${p.requests} requests, ${p.errors} errors (${(p.errorRate * 100).toFixed(2)}%), ${p.inputTokens}+${p.outputTokens} tokens, ${usd(p.costMicros)}, p50 ${p.latencyP50Ms ?? '-'} ms, p99 ${p.latencyP99Ms ?? '-'} ms, ${p.fallbacks} fallbacks`,
     ),
     '',
     'By task type:',

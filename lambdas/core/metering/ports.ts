@@ -17,8 +17,7 @@ export interface AggregateCounts {
 
 /** One aggregate as stored: a day, and either a detail cell (hour x task x provider x model) or a user. */
 export type AggregateRow = AggregateCounts & { day: string } & (
-    | { kind: 'detail'; hour: string; taskType: string; provider: string; model: string }
-    | { kind: 'user'; userId: string }
+    { kind: 'detail'; hour: string; taskType: string; provider: string; model: string } | { kind: 'user'; userId: string }
   );
 
 /** Port: usage records and their aggregates. */

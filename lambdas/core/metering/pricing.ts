@@ -51,7 +51,11 @@ export function parsePriceTable(document: unknown, source: string): PriceTable {
     for (const [model, price] of Object.entries(models)) {
       const micros = (usd: number) => Math.round(usd * 1e6);
       // Without a cached-input price, cached tokens cost what other input tokens cost.
-      prices.set(priceKey(provider, model), { input: micros(price.input), cachedInput: micros(price.cachedInput ?? price.input), output: micros(price.output) });
+      prices.set(priceKey(provider, model), {
+        input: micros(price.input),
+        cachedInput: micros(price.cachedInput ?? price.input),
+        output: micros(price.output),
+      });
     }
   }
   return { version: parsed.data.version, source: parsed.data.source, prices };
@@ -69,5 +73,9 @@ function tokenCost(tokens: number, microsPerMillion: number): number {
 /** The cost of `usage` in micro-dollars; cached tokens are the cached part of the prompt tokens. */
 export function costMicros(price: ModelPrice, usage: Pick<Usage, 'promptTokens' | 'completionTokens' | 'cachedTokens'>): number {
   const cached = Math.min(usage.cachedTokens ?? 0, usage.promptTokens);
-  return tokenCost(usage.promptTokens - cached, price.input) + tokenCost(cached, price.cachedInput) + tokenCost(usage.completionTokens, price.output);
+  return (
+    tokenCost(usage.promptTokens - cached, price.input) +
+    tokenCost(cached, price.cachedInput) +
+    tokenCost(usage.completionTokens, price.output)
+  );
 }

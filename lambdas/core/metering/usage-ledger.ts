@@ -46,7 +46,12 @@ export class UsageLedger {
     if (!created) return record;
     this.telemetry.usage(record);
     if (record.costMicros === null) {
-      this.telemetry.error('model has no price: usage recorded as unpriced', { requestId: record.requestId, provider: record.provider, model: record.model, priceVersion: record.priceVersion });
+      this.telemetry.error('model has no price: usage recorded as unpriced', {
+        requestId: record.requestId,
+        provider: record.provider,
+        model: record.model,
+        priceVersion: record.priceVersion,
+      });
     }
     const totals = await this.store.addToAggregates(record, countsOf(record), this.totals);
     await this.budgets.check(record.costMicros ?? 0, totals, { day: record.day, month: record.day.slice(0, 7) }, record.userId);

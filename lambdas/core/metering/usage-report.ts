@@ -11,7 +11,18 @@ export interface UsageGroup extends AggregateCounts {
   avgLatencyMs: number;
 }
 
-const ZERO: AggregateCounts = { requests: 0, errors: 0, fallbacks: 0, inputTokens: 0, outputTokens: 0, cachedTokens: 0, costMicros: 0, unpriced: 0, estimated: 0, latencyMs: 0 };
+const ZERO: AggregateCounts = {
+  requests: 0,
+  errors: 0,
+  fallbacks: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  cachedTokens: 0,
+  costMicros: 0,
+  unpriced: 0,
+  estimated: 0,
+  latencyMs: 0,
+};
 
 export function sumCounts(rows: AggregateCounts[]): AggregateCounts {
   const total = { ...ZERO };
@@ -20,7 +31,12 @@ export function sumCounts(rows: AggregateCounts[]): AggregateCounts {
 }
 
 function withDerived(key: string, counts: AggregateCounts): UsageGroup {
-  return { key, ...counts, costUsd: counts.costMicros / 1e6, avgLatencyMs: counts.requests > 0 ? Math.round(counts.latencyMs / counts.requests) : 0 };
+  return {
+    key,
+    ...counts,
+    costUsd: counts.costMicros / 1e6,
+    avgLatencyMs: counts.requests > 0 ? Math.round(counts.latencyMs / counts.requests) : 0,
+  };
 }
 
 /** Groups aggregate rows; `user` reads the per-user cells, everything else the detail cells. */
@@ -42,7 +58,12 @@ export function groupUsage(rows: AggregateRow[], groupBy: GroupBy): { groups: Us
 
 export interface CostOverview {
   today: { day: string; costMicros: number; costUsd: number };
-  monthToDate: { month: string; costMicros: number; costUsd: number; byProvider: Array<{ provider: string; costMicros: number; costUsd: number }> };
+  monthToDate: {
+    month: string;
+    costMicros: number;
+    costUsd: number;
+    byProvider: Array<{ provider: string; costMicros: number; costUsd: number }>;
+  };
   forecast: { monthEndMicros: number; monthEndUsd: number; dailyRateUsd: number; basis: string };
 }
 
@@ -88,7 +109,9 @@ export function costOverview(monthRows: AggregateRow[], now: number): CostOvervi
       month: today.slice(0, 7),
       costMicros: mtd,
       costUsd: usd(mtd),
-      byProvider: [...byProvider.entries()].map(([provider, micros]) => ({ provider, costMicros: micros, costUsd: usd(micros) })).sort((a, b) => b.costMicros - a.costMicros),
+      byProvider: [...byProvider.entries()]
+        .map(([provider, micros]) => ({ provider, costMicros: micros, costUsd: usd(micros) }))
+        .sort((a, b) => b.costMicros - a.costMicros),
     },
     forecast: { monthEndMicros: Math.round(forecast), monthEndUsd: usd(forecast), dailyRateUsd: usd(dailyRate), basis },
   };

@@ -188,17 +188,31 @@ export class RateLimiter {
 
   private specs(request: AdmitRequest): CounterSpec[] {
     const limits = limitsFor(this.policies, request.policy, request.plan);
-    const specs: CounterSpec[] = REQUEST_WINDOWS.map((w) => ({ name: REQUEST_COUNTER[w], window: w, limit: limits[w] ?? undefined, add: 1 }));
+    const specs: CounterSpec[] = REQUEST_WINDOWS.map((w) => ({
+      name: REQUEST_COUNTER[w],
+      window: w,
+      limit: limits[w] ?? undefined,
+      add: 1,
+    }));
     if (request.policy === 'ai_requests') {
       const quota = quotaFor(this.policies, request.plan);
       for (const w of QUOTA_WINDOWS) {
-        specs.push({ name: QUOTA_COUNTER[w], window: w, limit: quota[w] ?? undefined, add: Math.max(0, Math.round(request.reserveTokens ?? 0)) });
+        specs.push({
+          name: QUOTA_COUNTER[w],
+          window: w,
+          limit: quota[w] ?? undefined,
+          add: Math.max(0, Math.round(request.reserveTokens ?? 0)),
+        });
       }
     }
     return specs;
   }
 
-  private headerWindows(specs: CounterSpec[], state: CounterState, now: number): { requests: HeaderWindow | undefined; tokens: HeaderWindow | undefined } {
+  private headerWindows(
+    specs: CounterSpec[],
+    state: CounterState,
+    now: number,
+  ): { requests: HeaderWindow | undefined; tokens: HeaderWindow | undefined } {
     const tightest = (names: string[]): HeaderWindow | undefined => {
       let best: HeaderWindow | undefined;
       for (const spec of specs) {
@@ -206,7 +220,12 @@ export class RateLimiter {
         const count = currentCount(state, spec.name, spec.window, now).count;
         const resetAt = windowEndOf(spec.window, windowIndex(spec.window, now));
         const candidate = { limit: spec.limit, remaining: Math.max(0, spec.limit - count), resetInMs: resetAt - now, resetAt };
-        if (!best || candidate.remaining < best.remaining || (candidate.remaining === best.remaining && candidate.resetInMs < best.resetInMs)) best = candidate;
+        if (
+          !best ||
+          candidate.remaining < best.remaining ||
+          (candidate.remaining === best.remaining && candidate.resetInMs < best.resetInMs)
+        )
+          best = candidate;
       }
       return best;
     };

@@ -72,7 +72,11 @@ export class FlagStore {
     try {
       document = await this.source.fetch();
     } catch (error) {
-      this.telemetry.error('flags unreachable: keeping the last good flags', { source: this.source.name, error: (error as Error).name, message: (error as Error).message });
+      this.telemetry.error('flags unreachable: keeping the last good flags', {
+        source: this.source.name,
+        error: (error as Error).name,
+        message: (error as Error).message,
+      });
       this.reportStaleness();
       return;
     }

@@ -55,7 +55,8 @@ export function parseFlagDocument(input: unknown): FlagValues {
     const full = FullDocumentSchema.safeParse(input);
     if (!full.success) throw new InvalidFlagsError(`invalid flag document: ${formatIssues(full.error)}`);
     const undefinedFlags = Object.keys(full.data.values).filter((name) => !(name in full.data.flags));
-    if (undefinedFlags.length > 0) throw new InvalidFlagsError(`invalid flag document: values for undefined flags ${undefinedFlags.join(', ')}`);
+    if (undefinedFlags.length > 0)
+      throw new InvalidFlagsError(`invalid flag document: values for undefined flags ${undefinedFlags.join(', ')}`);
     values = full.data.values;
   }
   const parsed = FlagValuesSchema.safeParse(values);
@@ -92,7 +93,9 @@ export function decideRollout(values: FlagValues, userId: string): RolloutDecisi
 }
 
 /** The safe default when no flags were ever loaded: everyone on the legacy path. */
-export const SAFE_DEFAULT_FLAGS: FlagValues = { [ROLLOUT_FLAG]: { enabled: false, rollout_percentage: 0, allow_users: [], deny_users: [] } };
+export const SAFE_DEFAULT_FLAGS: FlagValues = {
+  [ROLLOUT_FLAG]: { enabled: false, rollout_percentage: 0, allow_users: [], deny_users: [] },
+};
 
 /** Builds the full AppConfig feature-flag document for given values (the repository's and the stack's documents). */
 export function flagDocument(rollout: RolloutValue, extra: Record<string, { enabled: boolean }> = {}): Record<string, unknown> {

@@ -14,7 +14,11 @@ import { validate } from '../validation';
 
 const MAX_DAYS = 92;
 
-const UsageQuerySchema = z.object({ from: UtcDaySchema.optional(), to: UtcDaySchema.optional(), groupBy: z.enum(GROUP_BY).default('provider') });
+const UsageQuerySchema = z.object({
+  from: UtcDaySchema.optional(),
+  to: UtcDaySchema.optional(),
+  groupBy: z.enum(GROUP_BY).default('provider'),
+});
 const DateQuery = z.object({ date: UtcDaySchema });
 
 export function adminUsageRoutes(deps: AdminUsageRouteDeps) {
@@ -27,7 +31,8 @@ export function adminUsageRoutes(deps: AdminUsageRouteDeps) {
     const from = parsed.value.from ?? parsed.value.to ?? today;
     const to = parsed.value.to ?? (parsed.value.from ? today : from);
     if (from > to) return errorResponse(c, 400, badRequest('`from` must not be after `to`.', 'from'));
-    if ((dayStart(to) - dayStart(from)) / 86_400_000 + 1 > MAX_DAYS) return errorResponse(c, 400, badRequest(`At most ${MAX_DAYS} days per query.`, 'to'));
+    if ((dayStart(to) - dayStart(from)) / 86_400_000 + 1 > MAX_DAYS)
+      return errorResponse(c, 400, badRequest(`At most ${MAX_DAYS} days per query.`, 'to'));
     // This instance's own recent requests are counted before answering.
     await deps.background.drain();
     const { groups, totals } = groupUsage(await deps.usage.aggregates(from, to), parsed.value.groupBy);
@@ -39,7 +44,13 @@ export function adminUsageRoutes(deps: AdminUsageRouteDeps) {
     const today = utcDay(now);
     await deps.background.drain();
     const rows = await deps.usage.aggregates(`${today.slice(0, 8)}01`, today);
-    return c.json({ object: 'costs', currency: 'USD', priceVersion: deps.prices.version, priceSource: deps.prices.source, ...costOverview(rows, now) });
+    return c.json({
+      object: 'costs',
+      currency: 'USD',
+      priceVersion: deps.prices.version,
+      priceSource: deps.prices.source,
+      ...costOverview(rows, now),
+    });
   });
 
   /** Builds (or rebuilds, identically) a day's report, stores it, and announces it once. */
@@ -54,7 +65,13 @@ export function adminUsageRoutes(deps: AdminUsageRouteDeps) {
     const parsed = validate(DateQuery, { date: c.req.query('date') });
     if (!parsed.ok) return errorResponse(c, 400, parsed.error);
     const stored = await deps.reports.get(parsed.value.date);
-    if (!stored) return errorResponse(c, 404, { message: `No report for ${parsed.value.date} yet.`, type: 'invalid_request_error', code: 'not_found', param: 'date' });
+    if (!stored)
+      return errorResponse(c, 404, {
+        message: `No report for ${parsed.value.date} yet.`,
+        type: 'invalid_request_error',
+        code: 'not_found',
+        param: 'date',
+      });
     return c.json(stored);
   });
 

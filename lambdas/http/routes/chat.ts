@@ -29,7 +29,8 @@ export function chatRoutes(deps: ChatRouteDeps) {
       signal: c.req.raw.signal,
     });
 
-    if (outcome.kind === 'invalid') return errorResponse(c, 400, badRequest(outcome.error.message, outcome.error.param, outcome.error.code));
+    if (outcome.kind === 'invalid')
+      return errorResponse(c, 400, badRequest(outcome.error.message, outcome.error.param, outcome.error.code));
     routingHeaders(c, outcome.routing);
     if (outcome.kind === 'failed') {
       const { status, spec } = routeFailureAnswer(outcome.failure);

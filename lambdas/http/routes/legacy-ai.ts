@@ -7,7 +7,15 @@
 import { Hono, type Context } from 'hono';
 import type { AiRequests } from '../../core/ai/ai-requests';
 import type { TaskType } from '../../core/ai/route-table';
-import { completionText, ContentPlanSchema, fitMessage, GenerateMessageSchema, legacyUsage, messagePrompt, planPrompt } from '../../core/legacy/legacy-api';
+import {
+  completionText,
+  ContentPlanSchema,
+  fitMessage,
+  GenerateMessageSchema,
+  legacyUsage,
+  messagePrompt,
+  planPrompt,
+} from '../../core/legacy/legacy-api';
 import { routingHeaders } from '../ai-responses';
 import type { AppEnv } from '../context';
 import { errorResponse, legacyRouteFailureAnswer } from '../errors';
@@ -20,7 +28,13 @@ export interface LegacyAiRouteDeps {
 /** One completion for a legacy endpoint: its text, model and usage, or the error response already made. */
 async function generate(c: Context<AppEnv>, ai: AiRequests, task: TaskType, body: Record<string, unknown>) {
   const record = c.var.record;
-  const outcome = await ai.run(record, { body, task: { endpoint: task }, stream: false, clientWantsUsage: false, signal: c.req.raw.signal });
+  const outcome = await ai.run(record, {
+    body,
+    task: { endpoint: task },
+    stream: false,
+    clientWantsUsage: false,
+    signal: c.req.raw.signal,
+  });
   if (outcome.kind === 'invalid' || outcome.kind === 'stream') throw new Error(`legacy endpoint got a ${outcome.kind} outcome`);
   routingHeaders(c, outcome.routing);
   if (outcome.kind === 'failed') {
@@ -30,7 +44,10 @@ async function generate(c: Context<AppEnv>, ai: AiRequests, task: TaskType, body
   const text = completionText(outcome.completion.rawBody);
   if (text === undefined || text.trim() === '') {
     record.aiFailed();
-    return { ok: false as const, response: errorResponse(c, 502, { message: 'The AI provider returned no text.', type: 'upstream_error', code: 'upstream_error' }) };
+    return {
+      ok: false as const,
+      response: errorResponse(c, 502, { message: 'The AI provider returned no text.', type: 'upstream_error', code: 'upstream_error' }),
+    };
   }
   return { ok: true as const, text, model: outcome.model, usage: legacyUsage(outcome.completion.usage) };
 }
@@ -53,7 +70,14 @@ export function legacyAiRoutes(deps: LegacyAiRouteDeps) {
     const { platforms, periodDays } = parsed.value;
     const result = await generate(c, deps.ai, 'content_planning', planPrompt(parsed.value));
     if (!result.ok) return result.response;
-    return c.json({ plan: result.text, platforms, periodDays, model: result.model, requestId: c.var.record.requestId, usage: result.usage });
+    return c.json({
+      plan: result.text,
+      platforms,
+      periodDays,
+      model: result.model,
+      requestId: c.var.record.requestId,
+      usage: result.usage,
+    });
   });
 
   return app;

@@ -17,14 +17,24 @@ export function modelRoutes(deps: { routeTable: RouteTable }) {
       created: CREATED,
       owned_by: providers.join(','),
     })),
-    ...TASK_TYPES.map((task) => ({ id: `${TASK_ALIAS_PREFIX}${task}`, object: 'model' as const, created: CREATED, owned_by: 'hybrid-orchestrator' })),
+    ...TASK_TYPES.map((task) => ({
+      id: `${TASK_ALIAS_PREFIX}${task}`,
+      object: 'model' as const,
+      created: CREATED,
+      owned_by: 'hybrid-orchestrator',
+    })),
   ];
   const app = new Hono<AppEnv>();
   app.get('/v1/models', (c) => c.json({ object: 'list', data: models }));
   app.get('/v1/models/:model{.+}', (c) => {
     const model = models.find((m) => m.id === c.req.param('model'));
     if (!model) {
-      return errorResponse(c, 404, { message: `The model '${c.req.param('model')}' does not exist.`, type: 'invalid_request_error', code: 'model_not_found', param: 'model' });
+      return errorResponse(c, 404, {
+        message: `The model '${c.req.param('model')}' does not exist.`,
+        type: 'invalid_request_error',
+        code: 'model_not_found',
+        param: 'model',
+      });
     }
     return c.json(model);
   });

@@ -69,7 +69,11 @@ export function onlyFansRoutes(deps: OnlyFansRouteDeps) {
           retryAfterSeconds: 1,
         });
       case 'key_reused':
-        return errorResponse(c, 400, badRequest('This Idempotency-Key was already used for a different message.', 'Idempotency-Key', 'idempotency_key_reused'));
+        return errorResponse(
+          c,
+          400,
+          badRequest('This Idempotency-Key was already used for a different message.', 'Idempotency-Key', 'idempotency_key_reused'),
+        );
       case 'upstream_error':
         record.rateLimit = { policy: 'onlyfans_messaging', outcome: 'admitted' };
         deps.telemetry.error('onlyfans gateway failed', { requestId: record.requestId, reason: outcome.reason });

@@ -12,7 +12,8 @@ const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:hybrid-orchestrator-prod-alert
 const alert: Alert = {
   kind: 'budget',
   severity: 'warning',
-  subject: 'Hybrid Orchestrator: daily spend on 2026-11-23 reached 80% of $100 — plus a very long tail that SNS would refuse beyond 100 chars',
+  subject:
+    'Hybrid Orchestrator: daily spend on 2026-11-23 reached 80% of $100 — plus a very long tail that SNS would refuse beyond 100 chars',
   message: 'The daily spend on 2026-11-23 is $80.01, past 80% of the $100 budget.',
   context: { scope: 'global-day', level: 80 },
   at: '2026-11-23T10:30:00.000Z',
@@ -51,6 +52,11 @@ describe('LocalAlertPublisher', () => {
     await publisher.publish(alert);
     await publisher.publish({ ...alert, severity: 'critical' });
     expect(lines[0]).toBe(`ALERT [warning] ${alert.subject}`);
-    expect(readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l))).toEqual([alert, { ...alert, severity: 'critical' }]);
+    expect(
+      readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([alert, { ...alert, severity: 'critical' }]);
   });
 });

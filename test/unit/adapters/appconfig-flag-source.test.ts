@@ -1,4 +1,9 @@
-import { AppConfigDataClient, BadRequestException, GetLatestConfigurationCommand, StartConfigurationSessionCommand } from '@aws-sdk/client-appconfigdata';
+import {
+  AppConfigDataClient,
+  BadRequestException,
+  GetLatestConfigurationCommand,
+  StartConfigurationSessionCommand,
+} from '@aws-sdk/client-appconfigdata';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AppConfigFlagSource } from '../../../lambdas/adapters/appconfig/appconfig-flag-source';
 import { FlagStore } from '../../../lambdas/core/rollout/flag-store';
@@ -15,7 +20,13 @@ const ON = { hybrid_orchestrator: { enabled: true, rollout_percentage: 100, allo
 const OFF = { hybrid_orchestrator: { enabled: false, rollout_percentage: 100, allow_users: [], deny_users: [] } };
 
 function source(clock = new FakeClock()) {
-  return { clock, source: new AppConfigFlagSource(new AppConfigDataClient({ region: 'eu-west-1' }), ids, clock, { minPollIntervalSeconds: 45, timeoutMs: 4000 }) };
+  return {
+    clock,
+    source: new AppConfigFlagSource(new AppConfigDataClient({ region: 'eu-west-1' }), ids, clock, {
+      minPollIntervalSeconds: 45,
+      timeoutMs: 4000,
+    }),
+  };
 }
 
 beforeEach(() => appconfig.reset());
@@ -25,7 +36,12 @@ describe('AppConfigFlagSource', () => {
     appconfig.on(StartConfigurationSessionCommand).resolves({ InitialConfigurationToken: 'token-0' });
     appconfig
       .on(GetLatestConfigurationCommand, { ConfigurationToken: 'token-0' })
-      .resolves({ Configuration: bytes(ON), NextPollConfigurationToken: 'token-1', NextPollIntervalInSeconds: 45, ContentType: 'application/json' })
+      .resolves({
+        Configuration: bytes(ON),
+        NextPollConfigurationToken: 'token-1',
+        NextPollIntervalInSeconds: 45,
+        ContentType: 'application/json',
+      })
       .on(GetLatestConfigurationCommand, { ConfigurationToken: 'token-1' })
       .resolves({ Configuration: blob(''), NextPollConfigurationToken: 'token-2', NextPollIntervalInSeconds: 45 })
       .on(GetLatestConfigurationCommand, { ConfigurationToken: 'token-2' })
@@ -34,7 +50,12 @@ describe('AppConfigFlagSource', () => {
 
     expect(await s.fetch()).toEqual(ON);
     expect(appconfig.commandCalls(StartConfigurationSessionCommand).map((c) => c.args[0].input)).toEqual([
-      { ApplicationIdentifier: 'app123', EnvironmentIdentifier: 'env456', ConfigurationProfileIdentifier: 'prof789', RequiredMinimumPollIntervalInSeconds: 45 },
+      {
+        ApplicationIdentifier: 'app123',
+        EnvironmentIdentifier: 'env456',
+        ConfigurationProfileIdentifier: 'prof789',
+        RequiredMinimumPollIntervalInSeconds: 45,
+      },
     ]);
     // Too early: AppConfig asked for 45 s between polls, so nothing is sent.
     clock.advance(44_999);
@@ -44,7 +65,11 @@ describe('AppConfigFlagSource', () => {
     expect(await s.fetch()).toBeUndefined(); // empty Configuration: unchanged
     clock.advance(45_000);
     expect(await s.fetch()).toEqual(OFF);
-    expect(appconfig.commandCalls(GetLatestConfigurationCommand).map((c) => c.args[0].input.ConfigurationToken)).toEqual(['token-0', 'token-1', 'token-2']);
+    expect(appconfig.commandCalls(GetLatestConfigurationCommand).map((c) => c.args[0].input.ConfigurationToken)).toEqual([
+      'token-0',
+      'token-1',
+      'token-2',
+    ]);
     expect(appconfig.commandCalls(StartConfigurationSessionCommand)).toHaveLength(1);
   });
 
@@ -79,14 +104,22 @@ describe('AppConfigFlagSource', () => {
 
   it('behind a FlagStore: unreachable AppConfig on a cold start means the legacy defaults, later outages keep the last good flags', async () => {
     const clock = new FakeClock();
-    const telemetry: Telemetry = { record: () => undefined, error: () => undefined, info: () => undefined, count: () => undefined, usage: () => undefined };
+    const telemetry: Telemetry = {
+      record: () => undefined,
+      error: () => undefined,
+      info: () => undefined,
+      count: () => undefined,
+      usage: () => undefined,
+    };
     const { source: s } = source(clock);
     const store = new FlagStore(s, clock, telemetry, { refreshMs: 45_000, maxStaleMs: 90_000, waitMs: 100, defaults: SAFE_DEFAULT_FLAGS });
     appconfig.on(StartConfigurationSessionCommand).rejects(Object.assign(new Error('getaddrinfo ENOTFOUND'), { name: 'Error' }));
     expect((await store.current()).origin).toBe('default');
     appconfig.reset();
     appconfig.on(StartConfigurationSessionCommand).resolves({ InitialConfigurationToken: 't' });
-    appconfig.on(GetLatestConfigurationCommand).resolves({ Configuration: bytes(ON), NextPollConfigurationToken: 't2', NextPollIntervalInSeconds: 45 });
+    appconfig
+      .on(GetLatestConfigurationCommand)
+      .resolves({ Configuration: bytes(ON), NextPollConfigurationToken: 't2', NextPollIntervalInSeconds: 45 });
     clock.advance(45_000);
     await store.refresh();
     expect(store.snapshot()).toMatchObject({ origin: 'source', values: ON });

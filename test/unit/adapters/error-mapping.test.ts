@@ -9,7 +9,14 @@ describe('toProviderCallError', () => {
   it('maps an HTTP error with its status, OpenAI-shaped body and retry-after', () => {
     const error = APIError.generate(
       429,
-      { error: { message: 'Rate limit reached for sk-abcdefghijklmnop', type: 'rate_limit_error', code: 'rate_limit_exceeded', param: null } },
+      {
+        error: {
+          message: 'Rate limit reached for sk-abcdefghijklmnop',
+          type: 'rate_limit_error',
+          code: 'rate_limit_exceeded',
+          param: null,
+        },
+      },
       undefined,
       new Headers({ 'retry-after-ms': '1500' }),
     );
@@ -18,13 +25,20 @@ describe('toProviderCallError', () => {
       errorClass: 'rate_limited',
       status: 429,
       retryAfterMs: 1500,
-      body: { error: { message: 'Rate limit reached for sk-[redacted]', type: 'rate_limit_error', code: 'rate_limit_exceeded', param: null } },
+      body: {
+        error: { message: 'Rate limit reached for sk-[redacted]', type: 'rate_limit_error', code: 'rate_limit_exceeded', param: null },
+      },
     });
     expect(mapped.message).not.toContain('sk-abc');
   });
 
   it('recognises a content filter refusal', () => {
-    const error = APIError.generate(400, { error: { message: 'filtered', type: 'invalid_request_error', code: 'content_filter' } }, undefined, new Headers());
+    const error = APIError.generate(
+      400,
+      { error: { message: 'filtered', type: 'invalid_request_error', code: 'content_filter' } },
+      undefined,
+      new Headers(),
+    );
     expect(toProviderCallError(error, ctx).failure.errorClass).toBe('content_filter');
   });
 
@@ -40,7 +54,10 @@ describe('toProviderCallError', () => {
   });
 
   it('names our own first-byte or total timeout before anything else', () => {
-    expect(toProviderCallError(new Error('aborted'), { ...ctx, timedOut: 'first_byte' })).toMatchObject({ failure: { errorClass: 'timeout' }, message: 'openai: first-byte timeout' });
+    expect(toProviderCallError(new Error('aborted'), { ...ctx, timedOut: 'first_byte' })).toMatchObject({
+      failure: { errorClass: 'timeout' },
+      message: 'openai: first-byte timeout',
+    });
     expect(toProviderCallError(new APIConnectionTimeoutError(), ctx).failure.errorClass).toBe('timeout');
   });
 

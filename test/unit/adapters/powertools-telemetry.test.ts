@@ -21,7 +21,15 @@ const summary: RequestSummary = {
     ],
     chosen: { provider: 'openai', model: 'gpt-4o', reason: 'fallback #1 after azure-openai failed with server_error (503)' },
     attempts: [
-      { provider: 'azure-openai', model: 'gpt-4o', attempt: 1, outcome: 'fallback', status: 503, errorClass: 'server_error', latencyMs: 30 },
+      {
+        provider: 'azure-openai',
+        model: 'gpt-4o',
+        attempt: 1,
+        outcome: 'fallback',
+        status: 503,
+        errorClass: 'server_error',
+        latencyMs: 30,
+      },
       { provider: 'openai', model: 'gpt-4o', attempt: 1, outcome: 'success', status: 200, errorClass: null, latencyMs: 80 },
     ],
     fallback: true,
@@ -70,7 +78,15 @@ describe('PowertoolsTelemetry', () => {
     expect(total).toMatchObject({ service: 'hybrid-orchestrator', Requests: 1, Errors: 0, Fallbacks: 1, ResponseLatency: 120 });
     expect(request._aws.CloudWatchMetrics[0].Namespace).toBe('HybridOrchestrator');
     expect(request._aws.CloudWatchMetrics[0].Dimensions).toEqual([['provider', 'taskType']]);
-    expect(request).toMatchObject({ provider: 'openai', taskType: 'content_planning', Requests: 1, Errors: 0, Fallbacks: 1, Retries: 0, Latency: 120 });
+    expect(request).toMatchObject({
+      provider: 'openai',
+      taskType: 'content_planning',
+      Requests: 1,
+      Errors: 0,
+      Fallbacks: 1,
+      Retries: 0,
+      Latency: 120,
+    });
     expect(request._aws.CloudWatchMetrics[0].Metrics).toEqual(
       expect.arrayContaining([
         { Name: 'Requests', Unit: 'Count' },
@@ -90,7 +106,14 @@ describe('PowertoolsTelemetry', () => {
         .filter((b) => b._aws);
     const limited = emf({
       ...base,
-      rateLimit: { policy: 'onlyfans_messaging', outcome: 'rate_limited', blocking: [{ counter: 'requests', window: 'minute' }, { counter: 'requests', window: 'day' }] },
+      rateLimit: {
+        policy: 'onlyfans_messaging',
+        outcome: 'rate_limited',
+        blocking: [
+          { counter: 'requests', window: 'minute' },
+          { counter: 'requests', window: 'day' },
+        ],
+      },
     });
     expect(limited).toHaveLength(2);
     expect(limited[0]._aws.CloudWatchMetrics[0].Dimensions).toEqual([['policy', 'window']]);
@@ -98,7 +121,11 @@ describe('PowertoolsTelemetry', () => {
       ['onlyfans_messaging', 'minute', 1],
       ['onlyfans_messaging', 'day', 1],
     ]);
-    const quota = emf({ ...base, path: '/v1/chat/completions', rateLimit: { policy: 'ai_requests', outcome: 'quota_exceeded', blocking: [{ counter: 'tokens', window: 'month' }] } });
+    const quota = emf({
+      ...base,
+      path: '/v1/chat/completions',
+      rateLimit: { policy: 'ai_requests', outcome: 'quota_exceeded', blocking: [{ counter: 'tokens', window: 'month' }] },
+    });
     expect(quota).toEqual([expect.objectContaining({ window: 'month', QuotaExceeded: 1 })]);
     const failed = emf({ ...base, status: 503, rateLimit: { policy: 'ai_requests', outcome: 'limiter_unavailable' } });
     expect(failed).toEqual([expect.objectContaining({ policy: 'ai_requests', RateLimiterErrors: 1 })]);
@@ -110,10 +137,30 @@ describe('PowertoolsTelemetry', () => {
   it('emits tokens and cost per provider and model, and counts unpriced requests instead of a $0 cost', () => {
     const telemetry = new PowertoolsTelemetry(new Logger({ logLevel: 'SILENT' }), createMetrics('HybridOrchestrator', 'svc'));
     const record = {
-      requestId: 'req_3', userId: 'u_7', keyId: 'k', route: '/v1/chat/completions', taskType: 'general' as const, path: 'orchestrated' as const,
-      provider: 'openai' as const, model: 'gpt-4o-mini', inputTokens: 120, outputTokens: 48, cachedTokens: 20, costMicros: 47, priceVersion: 'v',
-      latencyMs: 300, timeToFirstTokenMs: null, status: 200, errorClass: null, fallback: false, attempts: 1, stream: false,
-      tokensSource: 'provider' as const, createdAt: '2026-11-23T10:00:00.000Z', day: '2026-11-23', hour: '10',
+      requestId: 'req_3',
+      userId: 'u_7',
+      keyId: 'k',
+      route: '/v1/chat/completions',
+      taskType: 'general' as const,
+      path: 'orchestrated' as const,
+      provider: 'openai' as const,
+      model: 'gpt-4o-mini',
+      inputTokens: 120,
+      outputTokens: 48,
+      cachedTokens: 20,
+      costMicros: 47,
+      priceVersion: 'v',
+      latencyMs: 300,
+      timeToFirstTokenMs: null,
+      status: 200,
+      errorClass: null,
+      fallback: false,
+      attempts: 1,
+      stream: false,
+      tokensSource: 'provider' as const,
+      createdAt: '2026-11-23T10:00:00.000Z',
+      day: '2026-11-23',
+      hour: '10',
     };
     const emf = (r: typeof record | (Omit<typeof record, 'costMicros'> & { costMicros: null })) =>
       capture(() => telemetry.usage(r))
@@ -122,7 +169,14 @@ describe('PowertoolsTelemetry', () => {
     const [priced, spend] = emf(record);
     expect(spend).toMatchObject({ service: 'hybrid-orchestrator', CostUSD: 0.000047 });
     expect(priced._aws.CloudWatchMetrics[0].Dimensions).toEqual([['provider', 'model']]);
-    expect(priced).toMatchObject({ provider: 'openai', model: 'gpt-4o-mini', InputTokens: 120, OutputTokens: 48, CachedTokens: 20, CostUSD: 0.000047 });
+    expect(priced).toMatchObject({
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      InputTokens: 120,
+      OutputTokens: 48,
+      CachedTokens: 20,
+      CostUSD: 0.000047,
+    });
     const [unpriced] = emf({ ...record, costMicros: null });
     expect(unpriced).toMatchObject({ UnpricedRequests: 1 });
     expect(unpriced.CostUSD).toBeUndefined();

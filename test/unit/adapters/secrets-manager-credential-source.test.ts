@@ -22,7 +22,9 @@ beforeEach(() => sm.reset());
 
 describe('SecretsManagerCredentialSource', () => {
   it('reads the provider secret by its ARN and validates its JSON', async () => {
-    sm.on(GetSecretValueCommand, { SecretId: OPENAI_ARN }).resolves({ SecretString: JSON.stringify({ apiKey: 'sk-real', placeholder: 'x' }) });
+    sm.on(GetSecretValueCommand, { SecretId: OPENAI_ARN }).resolves({
+      SecretString: JSON.stringify({ apiKey: 'sk-real', placeholder: 'x' }),
+    });
     const { source: s } = source();
     expect(await s.get('openai')).toEqual({ provider: 'openai', credentials: { apiKey: 'sk-real' } });
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
@@ -59,7 +61,9 @@ describe('SecretsManagerCredentialSource', () => {
   });
 
   it('keeps serving the last good credentials when Secrets Manager fails', async () => {
-    sm.on(GetSecretValueCommand).resolvesOnce({ SecretString: JSON.stringify({ apiKey: 'sk-1' }) }).rejects(new Error('network down'));
+    sm.on(GetSecretValueCommand)
+      .resolvesOnce({ SecretString: JSON.stringify({ apiKey: 'sk-1' }) })
+      .rejects(new Error('network down'));
     const { source: s, clock } = source();
     await s.get('openai');
     clock.advance(300_000);

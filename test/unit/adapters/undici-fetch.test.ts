@@ -31,7 +31,12 @@ afterAll(async () => {
 
 describe('undiciFetch', () => {
   it('sends method, headers (from a Headers object) and body, and answers a Response-like object', async () => {
-    const response = await undiciFetch(`${base}/ok`, { method: 'POST', headers: new Headers({ 'x-test': '1', 'content-type': 'application/json' }), body: '{"a":1}', dispatcher: agent });
+    const response = await undiciFetch(`${base}/ok`, {
+      method: 'POST',
+      headers: new Headers({ 'x-test': '1', 'content-type': 'application/json' }),
+      body: '{"a":1}',
+      dispatcher: agent,
+    });
     expect(response).toBeInstanceOf(UndiciResponse);
     expect(response.ok).toBe(true);
     expect(response.status).toBe(200);

@@ -17,7 +17,16 @@ import { authenticate } from '../../../lambdas/http/auth';
 import type { AppEnv } from '../../../lambdas/http/context';
 import { chatRoutes } from '../../../lambdas/http/routes/chat';
 import { legacyAiRoutes } from '../../../lambdas/http/routes/legacy-ai';
-import { CapturingTelemetry, directory, FakeClock, InMemoryApiKeyStore, ScriptedProvider, ScriptedRandom, StaticFlagSource, type Step } from '../../helpers/fakes';
+import {
+  CapturingTelemetry,
+  directory,
+  FakeClock,
+  InMemoryApiKeyStore,
+  ScriptedProvider,
+  ScriptedRandom,
+  StaticFlagSource,
+  type Step,
+} from '../../helpers/fakes';
 
 const KEY = 'sk-route-test-key-0001';
 
@@ -42,7 +51,11 @@ async function setup(openai: Step[], azure: Step[], rollout = { enabled: true, r
     tokens: { count: (text) => Math.ceil(text.length / 4) },
     background,
   });
-  const apiKeys = new ApiKeyService(new InMemoryApiKeyStore(), clock, new ScriptedRandom(), { cacheTtlMs: 30_000, negativeCacheTtlMs: 5000, maxCacheEntries: 100 });
+  const apiKeys = new ApiKeyService(new InMemoryApiKeyStore(), clock, new ScriptedRandom(), {
+    cacheTtlMs: 30_000,
+    negativeCacheTtlMs: 5000,
+    maxCacheEntries: 100,
+  });
   await apiKeys.register(KEY, { userId: 'u_1', plan: 'pro', role: 'user' });
   const summaries: RequestSummary[] = [];
   let n = 0;
@@ -52,11 +65,19 @@ async function setup(openai: Step[], azure: Step[], rollout = { enabled: true, r
   app.route('/', chatRoutes({ ai }));
   app.route('/', legacyAiRoutes({ ai }));
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    app.request(path, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    app.request(path, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
   return { post, summaries, providers, background };
 }
 
-const chat = (extra: Record<string, unknown> = {}) => ({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hi to Sam' }], ...extra });
+const chat = (extra: Record<string, unknown> = {}) => ({
+  model: 'gpt-4o-mini',
+  messages: [{ role: 'user', content: 'Say hi to Sam' }],
+  ...extra,
+});
 
 describe('POST /v1/chat/completions in-process', () => {
   it('answers with the provider body and the routing headers, and records one summary with usage', async () => {
@@ -64,14 +85,26 @@ describe('POST /v1/chat/completions in-process', () => {
     const response = await post('/v1/chat/completions', chat());
     expect(response.status).toBe(200);
     expect((await response.json()).choices[0].message.content).toBe('hi Sam');
-    expect(Object.fromEntries(['x-orchestrator-path', 'x-orchestrator-provider', 'x-orchestrator-attempts', 'x-request-id'].map((h) => [h, response.headers.get(h)]))).toEqual({
+    expect(
+      Object.fromEntries(
+        ['x-orchestrator-path', 'x-orchestrator-provider', 'x-orchestrator-attempts', 'x-request-id'].map((h) => [
+          h,
+          response.headers.get(h),
+        ]),
+      ),
+    ).toEqual({
       'x-orchestrator-path': 'orchestrated',
       'x-orchestrator-provider': 'openai',
       'x-orchestrator-attempts': '1',
       'x-request-id': 'req_1',
     });
     expect(summaries).toHaveLength(1);
-    expect(summaries[0]).toMatchObject({ status: 200, userId: 'u_1', rollout: { path: 'orchestrated' }, ai: { outcome: 'ok', usage: { totalTokens: 18 }, usageSource: 'provider' } });
+    expect(summaries[0]).toMatchObject({
+      status: 200,
+      userId: 'u_1',
+      rollout: { path: 'orchestrated' },
+      ai: { outcome: 'ok', usage: { totalTokens: 18 }, usageSource: 'provider' },
+    });
   });
 
   it('maps an upstream failure to its status and puts the error code in the summary', async () => {
@@ -79,7 +112,14 @@ describe('POST /v1/chat/completions in-process', () => {
     const { post, summaries } = await setup([down, down], [down, down]);
     const response = await post('/v1/chat/completions', chat());
     expect(response.status).toBe(502);
-    expect(await response.json()).toEqual({ error: { message: 'All providers failed; last error: server_error (HTTP 500).', type: 'api_error', param: null, code: 'upstream_error' } });
+    expect(await response.json()).toEqual({
+      error: {
+        message: 'All providers failed; last error: server_error (HTTP 500).',
+        type: 'api_error',
+        param: null,
+        code: 'upstream_error',
+      },
+    });
     expect(summaries[0]).toMatchObject({ status: 502, errorCode: 'upstream_error', ai: { outcome: 'error', errorClass: 'server_error' } });
   });
 
@@ -102,7 +142,10 @@ describe('POST /v1/chat/completions in-process', () => {
   });
 
   it('streams server-sent events, hides the usage chunk the client did not ask for, and records once when the stream ends', async () => {
-    const events = ['{"choices":[{"index":0,"delta":{"content":"hi"}}]}', '{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}'];
+    const events = [
+      '{"choices":[{"index":0,"delta":{"content":"hi"}}]}',
+      '{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}',
+    ];
     const { post, summaries, providers } = await setup([{ events }], []);
     const response = await post('/v1/chat/completions', chat({ stream: true }));
     expect(response.headers.get('content-type')).toContain('text/event-stream');
@@ -110,11 +153,17 @@ describe('POST /v1/chat/completions in-process', () => {
     expect(await response.text()).toBe(`data: ${events[0]}\n\ndata: [DONE]\n\n`);
     expect(providers.openai.calls[0]?.body['stream_options']).toEqual({ include_usage: true });
     expect(summaries).toHaveLength(1);
-    expect(summaries[0]).toMatchObject({ status: 200, ai: { stream: true, outcome: 'ok', usage: { totalTokens: 4 }, usageSource: 'provider' } });
+    expect(summaries[0]).toMatchObject({
+      status: 200,
+      ai: { stream: true, outcome: 'ok', usage: { totalTokens: 4 }, usageSource: 'provider' },
+    });
   });
 
   it('ends a stream that fails mid-way with an error event, and records the stream error', async () => {
-    const { post, summaries, background } = await setup([{ events: ['{"choices":[{"index":0,"delta":{"content":"hi"}}]}'], thenFail: { errorClass: 'connection_reset' } }], []);
+    const { post, summaries, background } = await setup(
+      [{ events: ['{"choices":[{"index":0,"delta":{"content":"hi"}}]}'], thenFail: { errorClass: 'connection_reset' } }],
+      [],
+    );
     const response = await post('/v1/chat/completions', chat({ stream: true }));
     const text = await response.text();
     expect(text).toContain('"code":"stream_interrupted"');
@@ -131,7 +180,12 @@ describe('legacy AI endpoints in-process', () => {
     const response = await post('/api/ai/messages/generate', { creatorId: 'c_1', fanId: 'f_1', fanName: 'Sam' });
     expect(response.status).toBe(200);
     expect(response.headers.get('x-orchestrator-path')).toBe('legacy');
-    expect(await response.json()).toEqual({ message: 'Hey Sam!', model: 'gpt-4o-mini', requestId: 'req_1', usage: { promptTokens: 11, completionTokens: 7, totalTokens: 18 } });
+    expect(await response.json()).toEqual({
+      message: 'Hey Sam!',
+      model: 'gpt-4o-mini',
+      requestId: 'req_1',
+      usage: { promptTokens: 11, completionTokens: 7, totalTokens: 18 },
+    });
     expect(summaries[0]).toMatchObject({ rollout: { path: 'legacy' }, ai: { taskType: 'message_generation', taskSource: 'endpoint' } });
   });
 

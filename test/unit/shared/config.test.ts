@@ -33,12 +33,21 @@ describe('loadConfig', () => {
       AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com',
     });
     expect(config.providers.environment['openai']).toEqual({ apiKey: 'sk-x', baseURL: 'http://127.0.0.1:9/v1' });
-    expect(config.providers.environment['azure-openai']).toEqual({ apiKey: 'az', endpoint: 'https://r.openai.azure.com', apiVersion: '2024-10-21' });
+    expect(config.providers.environment['azure-openai']).toEqual({
+      apiKey: 'az',
+      endpoint: 'https://r.openai.azure.com',
+      apiVersion: '2024-10-21',
+    });
   });
 
   it('takes a route table override from ROUTES_JSON and validates it', () => {
-    const custom = { ...defaultRoutes, tasks: { ...defaultRoutes.tasks, general: { targets: [{ provider: 'azure-openai', model: 'gpt-4o' }] } } };
-    expect(loadConfig('local', { ROUTES_JSON: JSON.stringify(custom) }).routeTable.tasks.general.targets).toEqual([{ provider: 'azure-openai', model: 'gpt-4o' }]);
+    const custom = {
+      ...defaultRoutes,
+      tasks: { ...defaultRoutes.tasks, general: { targets: [{ provider: 'azure-openai', model: 'gpt-4o' }] } },
+    };
+    expect(loadConfig('local', { ROUTES_JSON: JSON.stringify(custom) }).routeTable.tasks.general.targets).toEqual([
+      { provider: 'azure-openai', model: 'gpt-4o' },
+    ]);
     expect(() => loadConfig('local', { ROUTES_JSON: '{' })).toThrow(/ROUTES_JSON: not valid JSON/);
     expect(() => loadConfig('local', { ROUTES_JSON: '{"version":2}' })).toThrow(/invalid route table \(ROUTES_JSON\)/);
     expect(() => loadConfig('local', { ROUTES_FILE: '/nonexistent/routes.json' })).toThrow(/ROUTES_FILE: cannot read/);

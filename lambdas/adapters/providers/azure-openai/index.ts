@@ -22,10 +22,15 @@ export const azureOpenAiProvider = defineProvider({
   id: 'azure-openai',
   credentials: Credentials,
   environment: {
-    variables: { AZURE_OPENAI_API_KEY: envString, AZURE_OPENAI_ENDPOINT: envUrl, OPENAI_API_VERSION: z.string().min(1).default(DEFAULT_API_VERSION) },
+    variables: {
+      AZURE_OPENAI_API_KEY: envString,
+      AZURE_OPENAI_ENDPOINT: envUrl,
+      OPENAI_API_VERSION: z.string().min(1).default(DEFAULT_API_VERSION),
+    },
     credentials: (env) => {
       const [apiKey, endpoint] = [env['AZURE_OPENAI_API_KEY'], env['AZURE_OPENAI_ENDPOINT']];
-      if ((apiKey === undefined) !== (endpoint === undefined)) throw new ConfigError('AZURE_OPENAI_API_KEY and AZURE_OPENAI_ENDPOINT must be set together');
+      if ((apiKey === undefined) !== (endpoint === undefined))
+        throw new ConfigError('AZURE_OPENAI_API_KEY and AZURE_OPENAI_ENDPOINT must be set together');
       return apiKey === undefined ? undefined : { apiKey, endpoint, apiVersion: env['OPENAI_API_VERSION'] };
     },
   },
@@ -46,16 +51,29 @@ export const azureOpenAiProvider = defineProvider({
       if (method !== 'POST') return { accepted: false, status: 405, type: 'invalid_request_error', error: 'Simulated upstream: use POST.' };
       const match = /^\/openai\/deployments\/([^/]+)\/chat\/completions$/.exec(url.pathname);
       if (!match?.[1]) return { accepted: false, status: 404, type: 'invalid_request_error', error: 'Resource not found' };
-      if (!url.searchParams.get('api-version')) return { accepted: false, status: 400, type: 'invalid_request_error', error: 'api-version query parameter is required.' };
+      if (!url.searchParams.get('api-version'))
+        return { accepted: false, status: 400, type: 'invalid_request_error', error: 'api-version query parameter is required.' };
       if (headers['api-key'] !== apiKey) {
-        return { accepted: false, status: 401, type: 'invalid_request_error', error: 'Access denied due to invalid subscription key or wrong API endpoint.' };
+        return {
+          accepted: false,
+          status: 401,
+          type: 'invalid_request_error',
+          error: 'Access denied due to invalid subscription key or wrong API endpoint.',
+        };
       }
       return { accepted: true, model: decodeURIComponent(match[1]) };
     },
     choiceExtras: { content_filter_results: { hate: { filtered: false, severity: 'safe' } } },
     // Azure opens streams with its prompt filter results, in a chunk that is not an OpenAI chunk.
     streamPreamble: [
-      JSON.stringify({ choices: [], created: 0, id: '', model: '', object: '', prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }] }),
+      JSON.stringify({
+        choices: [],
+        created: 0,
+        id: '',
+        model: '',
+        object: '',
+        prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }],
+      }),
     ],
     credentials: (endpoint, apiKey) => ({ apiKey, endpoint, apiVersion: DEFAULT_API_VERSION }),
   },

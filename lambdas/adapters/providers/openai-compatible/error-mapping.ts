@@ -73,7 +73,8 @@ export function toProviderCallError(error: unknown, ctx: CallContext): ProviderC
       { cause: error },
     );
   }
-  if (error instanceof APIConnectionTimeoutError) return new ProviderCallError({ errorClass: 'timeout' }, `${ctx.provider}: timeout`, { cause: error });
+  if (error instanceof APIConnectionTimeoutError)
+    return new ProviderCallError({ errorClass: 'timeout' }, `${ctx.provider}: timeout`, { cause: error });
   const errorClass = socketClass(error) ?? (error instanceof APIError ? 'connection_error' : 'protocol_error');
   return new ProviderCallError({ errorClass }, `${ctx.provider}: ${errorClass}`, { cause: error });
 }

@@ -111,7 +111,9 @@ export class OpenAiSdkProvider implements ChatProvider {
       try {
         json = JSON.parse(rawBody);
       } catch (cause) {
-        throw new ProviderCallError({ errorClass: 'protocol_error', status: response.status }, `${this.id}: response is not JSON`, { cause });
+        throw new ProviderCallError({ errorClass: 'protocol_error', status: response.status }, `${this.id}: response is not JSON`, {
+          cause,
+        });
       }
       const model = (json as { model?: unknown }).model;
       return { rawBody, model: typeof model === 'string' ? model : undefined, usage: usageOf(json) };
@@ -146,7 +148,10 @@ export class OpenAiSdkProvider implements ChatProvider {
             return;
           }
           if (event.event === 'error' || (event.data.includes('"error"') && hasErrorField(event.data))) {
-            throw new ProviderCallError({ errorClass: 'stream_error', body: streamErrorBody(event.data) }, `${provider}: error event in stream`);
+            throw new ProviderCallError(
+              { errorClass: 'stream_error', body: streamErrorBody(event.data) },
+              `${provider}: error event in stream`,
+            );
           }
           if (isAzurePromptFilterChunk(event.data)) continue;
           yield event.data;
@@ -194,7 +199,11 @@ function streamErrorBody(data: string) {
   try {
     const json = JSON.parse(data) as { error?: { message?: unknown; type?: unknown; code?: unknown } };
     const message = typeof json.error?.message === 'string' ? json.error.message : 'The provider reported an error mid-stream.';
-    return openAiError(redactSecrets(message), typeof json.error?.type === 'string' ? json.error.type : 'api_error', typeof json.error?.code === 'string' ? json.error.code : 'stream_error');
+    return openAiError(
+      redactSecrets(message),
+      typeof json.error?.type === 'string' ? json.error.type : 'api_error',
+      typeof json.error?.code === 'string' ? json.error.code : 'stream_error',
+    );
   } catch {
     return openAiError('The provider reported an error mid-stream.', 'api_error', 'stream_error');
   }

@@ -7,7 +7,10 @@
 import type { Agent as UndiciAgent, Dispatcher } from 'undici';
 
 const AgentImpl = require('undici/lib/dispatcher/agent.js') as typeof UndiciAgent;
-const requestImpl = require('undici/lib/api/api-request.js') as (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
+const requestImpl = require('undici/lib/api/api-request.js') as (
+  this: Dispatcher,
+  options: Dispatcher.RequestOptions,
+) => Promise<Dispatcher.ResponseData>;
 
 export const Agent = AgentImpl;
 export type Agent = UndiciAgent;

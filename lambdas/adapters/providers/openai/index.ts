@@ -21,7 +21,9 @@ export const openAiProvider = defineProvider({
   environment: {
     variables: { OPENAI_API_KEY: envString, OPENAI_BASE_URL: envUrl },
     credentials: (env) =>
-      env['OPENAI_API_KEY'] === undefined ? undefined : { apiKey: env['OPENAI_API_KEY'], ...(env['OPENAI_BASE_URL'] ? { baseURL: env['OPENAI_BASE_URL'] } : {}) },
+      env['OPENAI_API_KEY'] === undefined
+        ? undefined
+        : { apiKey: env['OPENAI_API_KEY'], ...(env['OPENAI_BASE_URL'] ? { baseURL: env['OPENAI_BASE_URL'] } : {}) },
   },
   aws: { secretIdVariable: 'OPENAI_SECRET_ID', secretTemplate: { apiKey: '' }, outputName: 'OpenAiSecretArn' },
   create: ({ apiKey, baseURL, organization, project }) =>
@@ -40,9 +42,15 @@ export const openAiProvider = defineProvider({
     baseUrl: (origin) => `${origin}/v1`,
     route: ({ method, url, headers }, apiKey) => {
       if (method !== 'POST') return { accepted: false, status: 405, type: 'invalid_request_error', error: 'Simulated upstream: use POST.' };
-      if (url.pathname !== '/v1/chat/completions') return { accepted: false, status: 404, type: 'invalid_request_error', error: `Unknown path ${url.pathname}` };
+      if (url.pathname !== '/v1/chat/completions')
+        return { accepted: false, status: 404, type: 'invalid_request_error', error: `Unknown path ${url.pathname}` };
       if (headers.authorization !== `Bearer ${apiKey}`) {
-        return { accepted: false, status: 401, type: 'invalid_request_error', error: 'Incorrect API key provided: sk-simu************************wxyz.' };
+        return {
+          accepted: false,
+          status: 401,
+          type: 'invalid_request_error',
+          error: 'Incorrect API key provided: sk-simu************************wxyz.',
+        };
       }
       return { accepted: true };
     },

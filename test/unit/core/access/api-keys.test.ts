@@ -4,7 +4,11 @@ import { FakeClock, InMemoryApiKeyStore, ScriptedRandom } from '../../../helpers
 function setup() {
   const store = new InMemoryApiKeyStore();
   const clock = new FakeClock();
-  const service = new ApiKeyService(store, clock, new ScriptedRandom(), { cacheTtlMs: 30_000, negativeCacheTtlMs: 5_000, maxCacheEntries: 100 });
+  const service = new ApiKeyService(store, clock, new ScriptedRandom(), {
+    cacheTtlMs: 30_000,
+    negativeCacheTtlMs: 5_000,
+    maxCacheEntries: 100,
+  });
   return { store, clock, service };
 }
 

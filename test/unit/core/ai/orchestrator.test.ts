@@ -6,7 +6,10 @@ import { parseRouteTable, planRoute, type RouteTable } from '../../../../lambdas
 import { directory, FakeClock, ScriptedProvider, ScriptedRandom, type Step } from '../../../helpers/fakes';
 
 const table: RouteTable = parseRouteTable(
-  { ...defaultRoutes, defaults: { ...defaultRoutes.defaults, retry: { attempts: 2, baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 2000 } } },
+  {
+    ...defaultRoutes,
+    defaults: { ...defaultRoutes.defaults, retry: { attempts: 2, baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 2000 } },
+  },
   'test',
 );
 const targets = planRoute(table, 'general', 'gpt-4o-mini'); // openai, then azure-openai
@@ -16,7 +19,10 @@ const DEADLINE_MS = 240_000;
 
 function setup(openai: Step[], azure: Step[], random = [0.5], deadlineMs = DEADLINE_MS) {
   const clock = new FakeClock();
-  const providers = { openai: new ScriptedProvider('openai', openai, clock), 'azure-openai': new ScriptedProvider('azure-openai', azure, clock) };
+  const providers = {
+    openai: new ScriptedProvider('openai', openai, clock),
+    'azure-openai': new ScriptedProvider('azure-openai', azure, clock),
+  };
   const orchestrator = new Orchestrator({ providers: directory(providers), clock, random: new ScriptedRandom(random), deadlineMs });
   return { clock, providers, orchestrator };
 }
@@ -27,7 +33,11 @@ function answered(failure: RouteFailure) {
   return { status, errorClass: failureClass(failure), body: errorBody('/v1/chat/completions', status, spec) };
 }
 
-const http = (status: number, errorClass: ProviderFailure['errorClass'], extra: Partial<ProviderFailure> = {}): { fail: ProviderFailure } => ({
+const http = (
+  status: number,
+  errorClass: ProviderFailure['errorClass'],
+  extra: Partial<ProviderFailure> = {},
+): { fail: ProviderFailure } => ({
   fail: { status, errorClass, ...extra },
 });
 
@@ -62,7 +72,11 @@ describe('Orchestrator.complete', () => {
     expect(routed.ok && routed.target.provider).toBe('azure-openai');
     expect(routed.trace.fallback).toBe(true);
     expect(routed.trace.chosen?.reason).toMatch(/fallback #1 after openai failed with timeout/);
-    expect(routed.trace.attempts.map((a) => `${a.provider}:${a.outcome}`)).toEqual(['openai:retry', 'openai:fallback', 'azure-openai:success']);
+    expect(routed.trace.attempts.map((a) => `${a.provider}:${a.outcome}`)).toEqual([
+      'openai:retry',
+      'openai:fallback',
+      'azure-openai:success',
+    ]);
     expect(providers['azure-openai'].calls[0]?.upstreamModel).toBe('gpt-4o-mini');
   });
 
@@ -109,14 +123,24 @@ describe('Orchestrator.complete', () => {
   it('skips providers without credentials and says so', async () => {
     const clock = new FakeClock();
     const azure = new ScriptedProvider('azure-openai', [{ ok: true }]);
-    const orchestrator = new Orchestrator({ providers: directory({ 'azure-openai': azure }), clock, random: new ScriptedRandom(), deadlineMs: DEADLINE_MS });
+    const orchestrator = new Orchestrator({
+      providers: directory({ 'azure-openai': azure }),
+      clock,
+      random: new ScriptedRandom(),
+      deadlineMs: DEADLINE_MS,
+    });
     const routed = await orchestrator.complete(targets, {}, signal);
     expect(routed.ok && routed.target.provider).toBe('azure-openai');
     expect(routed.trace.attempts[0]).toMatchObject({ provider: 'openai', outcome: 'skipped', errorClass: 'not_configured' });
   });
 
   it('answers 503 no_provider_configured when nothing is configured', async () => {
-    const orchestrator = new Orchestrator({ providers: directory({}), clock: new FakeClock(), random: new ScriptedRandom(), deadlineMs: DEADLINE_MS });
+    const orchestrator = new Orchestrator({
+      providers: directory({}),
+      clock: new FakeClock(),
+      random: new ScriptedRandom(),
+      deadlineMs: DEADLINE_MS,
+    });
     const routed = await orchestrator.complete(targets, {}, signal);
     expect(!routed.ok && answered(routed.failure)).toMatchObject({ status: 503, errorClass: 'no_provider_configured' });
   });
@@ -137,7 +161,12 @@ describe('Orchestrator.complete', () => {
   });
 
   it('skips a retry whose wait would outlast the deadline and falls back instead', async () => {
-    const { orchestrator, clock } = setup([{ fail: { errorClass: 'rate_limited', status: 429, retryAfterMs: 2000 }, takesMs: 9_000 }], [{ ok: true }], [0.5], 10_000);
+    const { orchestrator, clock } = setup(
+      [{ fail: { errorClass: 'rate_limited', status: 429, retryAfterMs: 2000 }, takesMs: 9_000 }],
+      [{ ok: true }],
+      [0.5],
+      10_000,
+    );
     const routed = await orchestrator.complete(targets, {}, signal);
     expect(routed.ok && routed.target.provider).toBe('azure-openai');
     expect(clock.sleeps).toEqual([]);
@@ -156,7 +185,10 @@ describe('Orchestrator.complete', () => {
 
 describe('Orchestrator.openStream', () => {
   it('falls back when a target fails before its first event', async () => {
-    const { orchestrator } = setup([http(500, 'server_error'), { events: [], thenFail: { errorClass: 'connection_reset' } }], [{ events: ['{"a":1}', '{"a":2}'] }]);
+    const { orchestrator } = setup(
+      [http(500, 'server_error'), { events: [], thenFail: { errorClass: 'connection_reset' } }],
+      [{ events: ['{"a":1}', '{"a":2}'] }],
+    );
     const routed = await orchestrator.openStream(targets, {}, signal);
     expect(routed.ok).toBe(true);
     if (!routed.ok) return;

@@ -38,19 +38,23 @@ describe('planRoute properties', () => {
 
   it('keeps the task order and only ever plans a model the target provider serves', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...TASK_TYPES), fc.option(fc.oneof(fc.constantFrom(...models), fc.string()), { nil: undefined }), (task, requested) => {
-        const planned = planRoute(table, task, requested);
-        const configured = table.tasks[task].targets;
-        return (
-          planned.length === configured.length &&
-          planned.every(
-            (t, i) =>
-              t.provider === configured[i]!.provider &&
-              table.providers[t.provider]!.models.includes(t.model) &&
-              (t.modelSource === 'requested') === (t.model === requested),
-          )
-        );
-      }),
+      fc.property(
+        fc.constantFrom(...TASK_TYPES),
+        fc.option(fc.oneof(fc.constantFrom(...models), fc.string()), { nil: undefined }),
+        (task, requested) => {
+          const planned = planRoute(table, task, requested);
+          const configured = table.tasks[task].targets;
+          return (
+            planned.length === configured.length &&
+            planned.every(
+              (t, i) =>
+                t.provider === configured[i]!.provider &&
+                table.providers[t.provider]!.models.includes(t.model) &&
+                (t.modelSource === 'requested') === (t.model === requested),
+            )
+          );
+        },
+      ),
     );
   });
 });

@@ -31,7 +31,10 @@ describe('planRoute', () => {
     const custom = parseRouteTable(
       {
         ...defaultRoutes,
-        providers: { ...defaultRoutes.providers, 'azure-openai': { models: ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-4.1-mini'], deployments: { 'gpt-4o': 'prod-4o-eu' } } },
+        providers: {
+          ...defaultRoutes.providers,
+          'azure-openai': { models: ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-4.1-mini'], deployments: { 'gpt-4o': 'prod-4o-eu' } },
+        },
         tasks: { ...defaultRoutes.tasks, general: { targets: [{ provider: 'azure-openai', model: 'gpt-4o' }] } },
       },
       'test',

@@ -8,11 +8,18 @@ describe('resolveTask', () => {
 
   it('reads the x-task-type header, then metadata.task_type', () => {
     expect(resolveTask({ header: 'content_planning', model: 'gpt-4o' }).taskType).toBe('content_planning');
-    expect(resolveTask({ metadataTaskType: 'message_generation', model: 'gpt-4o' })).toMatchObject({ taskType: 'message_generation', source: 'metadata' });
+    expect(resolveTask({ metadataTaskType: 'message_generation', model: 'gpt-4o' })).toMatchObject({
+      taskType: 'message_generation',
+      source: 'metadata',
+    });
   });
 
   it('accepts a task alias as the model and then asks for no specific model', () => {
-    expect(resolveTask({ model: 'task:content_planning' })).toEqual({ taskType: 'content_planning', source: 'model_alias', requestedModel: undefined });
+    expect(resolveTask({ model: 'task:content_planning' })).toEqual({
+      taskType: 'content_planning',
+      source: 'model_alias',
+      requestedModel: undefined,
+    });
   });
 
   it('rejects unknown task types, naming where they came from', () => {
@@ -26,7 +33,9 @@ describe('resolveTask', () => {
   });
 
   it('rejects hints that disagree', () => {
-    expect(() => resolveTask({ header: 'general', metadataTaskType: 'content_planning', model: 'gpt-4o' })).toThrow(/Conflicting task types/);
+    expect(() => resolveTask({ header: 'general', metadataTaskType: 'content_planning', model: 'gpt-4o' })).toThrow(
+      /Conflicting task types/,
+    );
   });
 
   it('accepts hints that agree', () => {

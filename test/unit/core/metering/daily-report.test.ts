@@ -36,8 +36,27 @@ describe('daily report', () => {
       record({ latencyMs: 100 }),
       record({ latencyMs: 300, userId: 'u2', costMicros: 1000 }),
       record({ latencyMs: 200, provider: 'azure-openai', taskType: 'content_planning', model: 'gpt-4o', costMicros: 5000, fallback: true }),
-      record({ status: 502, errorClass: 'server_error', inputTokens: 0, outputTokens: 0, costMicros: 0, provider: null, model: null, tokensSource: 'none', latencyMs: 900 }),
-      record({ status: 429, inputTokens: 0, outputTokens: 0, costMicros: 0, provider: null, model: null, tokensSource: 'none', latencyMs: 3 }),
+      record({
+        status: 502,
+        errorClass: 'server_error',
+        inputTokens: 0,
+        outputTokens: 0,
+        costMicros: 0,
+        provider: null,
+        model: null,
+        tokensSource: 'none',
+        latencyMs: 900,
+      }),
+      record({
+        status: 429,
+        inputTokens: 0,
+        outputTokens: 0,
+        costMicros: 0,
+        provider: null,
+        model: null,
+        tokensSource: 'none',
+        latencyMs: 3,
+      }),
       record({ costMicros: null, userId: 'u3' }),
     ];
     const before = [record({ costMicros: 3000, day: '2026-11-21' }), record({ costMicros: 3045, day: '2026-11-21' })];
@@ -69,7 +88,11 @@ describe('daily report', () => {
       ['u2', 1000],
       ['u3', 0],
     ]);
-    expect(report.previousDay).toEqual({ day: '2026-11-21', totals: expect.objectContaining({ requests: 2, costMicros: 6045 }), change: { requestsPercent: 200, costPercent: 0 } });
+    expect(report.previousDay).toEqual({
+      day: '2026-11-21',
+      totals: expect.objectContaining({ requests: 2, costMicros: 6045 }),
+      change: { requestsPercent: 200, costPercent: 0 },
+    });
     const text = reportText(report);
     expect(text).toContain('Hybrid Orchestrator daily report for 2026-11-22 (UTC)');
     expect(text).toContain('cost $0.0060, 1 unpriced');
@@ -80,7 +103,12 @@ describe('daily report', () => {
   it('uses nearest-rank percentiles and reports the previous UTC day', () => {
     expect(percentile([], 50)).toBeNull();
     expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 50)).toBe(5);
-    expect(percentile(Array.from({ length: 100 }, (_, i) => i + 1), 99)).toBe(99);
+    expect(
+      percentile(
+        Array.from({ length: 100 }, (_, i) => i + 1),
+        99,
+      ),
+    ).toBe(99);
     expect(previousUtcDay(Date.parse('2026-11-23T00:15:00Z'))).toBe('2026-11-22');
     expect(previousUtcDay(Date.parse('2028-03-01T00:15:00Z'))).toBe('2028-02-29');
   });

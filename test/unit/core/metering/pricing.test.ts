@@ -3,13 +3,20 @@ import { join } from 'node:path';
 import { costMicros, parsePriceTable, priceOf } from '../../../../lambdas/core/metering/pricing';
 import { parseRouteTable } from '../../../../lambdas/core/ai/route-table';
 
-const table = parsePriceTable(JSON.parse(readFileSync(join(__dirname, '..', '..', '..', '..', 'config', 'prices.json'), 'utf8')), 'config/prices.json');
+const table = parsePriceTable(
+  JSON.parse(readFileSync(join(__dirname, '..', '..', '..', '..', 'config', 'prices.json'), 'utf8')),
+  'config/prices.json',
+);
 
 describe('price table', () => {
   it('prices every model the default route table can send, with a date and a source', () => {
-    const routes = parseRouteTable(JSON.parse(readFileSync(join(__dirname, '..', '..', '..', '..', 'config', 'routes.json'), 'utf8')), 'routes');
+    const routes = parseRouteTable(
+      JSON.parse(readFileSync(join(__dirname, '..', '..', '..', '..', 'config', 'routes.json'), 'utf8')),
+      'routes',
+    );
     for (const provider of Object.keys(routes.providers)) {
-      for (const model of routes.providers[provider]?.models ?? []) expect({ provider, model, priced: priceOf(table, provider, model) !== undefined }).toEqual({ provider, model, priced: true });
+      for (const model of routes.providers[provider]?.models ?? [])
+        expect({ provider, model, priced: priceOf(table, provider, model) !== undefined }).toEqual({ provider, model, priced: true });
     }
     expect(table.version).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     expect(table.source).toContain('https://');
@@ -27,7 +34,11 @@ describe('price table', () => {
     expect(costMicros(gpt4o, { promptTokens: 1000, completionTokens: 500, cachedTokens: 200 })).toBe(2000 + 250 + 5000);
     // 7 x 0.15 = 1.05 -> 1; 3 x 0.6 = 1.8 -> 2 (half up, per token kind).
     expect(costMicros(priceOf(table, 'openai', 'gpt-4o-mini')!, { promptTokens: 7, completionTokens: 3 })).toBe(3);
-    expect(Number.isInteger(costMicros(priceOf(table, 'openai', 'o4-mini')!, { promptTokens: 123_457, completionTokens: 98_765, cachedTokens: 1111 }))).toBe(true);
+    expect(
+      Number.isInteger(
+        costMicros(priceOf(table, 'openai', 'o4-mini')!, { promptTokens: 123_457, completionTokens: 98_765, cachedTokens: 1111 }),
+      ),
+    ).toBe(true);
   });
 
   it('sums without drift: a million one-token requests cost what one million-token request costs, to the rounding of each', () => {

@@ -1,9 +1,32 @@
 import type { AggregateRow } from '../../../../lambdas/core/metering/ports';
 import { costOverview, groupUsage } from '../../../../lambdas/core/metering/usage-report';
 
-const zero = { requests: 0, errors: 0, fallbacks: 0, inputTokens: 0, outputTokens: 0, cachedTokens: 0, costMicros: 0, unpriced: 0, estimated: 0, latencyMs: 0 };
+const zero = {
+  requests: 0,
+  errors: 0,
+  fallbacks: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  cachedTokens: 0,
+  costMicros: 0,
+  unpriced: 0,
+  estimated: 0,
+  latencyMs: 0,
+};
 const detail = (day: string, provider: string, costMicros: number, extra: Partial<AggregateRow> = {}): AggregateRow =>
-  ({ ...zero, kind: 'detail', day, hour: '10', taskType: 'general', provider, model: 'gpt-4o', requests: 1, costMicros, latencyMs: 100, ...extra }) as AggregateRow;
+  ({
+    ...zero,
+    kind: 'detail',
+    day,
+    hour: '10',
+    taskType: 'general',
+    provider,
+    model: 'gpt-4o',
+    requests: 1,
+    costMicros,
+    latencyMs: 100,
+    ...extra,
+  }) as AggregateRow;
 
 describe('groupUsage', () => {
   it('groups detail cells by provider, model, task or hour, and user cells by user', () => {
@@ -31,7 +54,9 @@ describe('costOverview', () => {
     const now = Date.parse('2026-11-20T12:00:00Z');
     const rows = [
       detail('2026-11-01', 'openai', 5_000_000), // before the 7-day window: in MTD, not in the rate
-      ...Array.from({ length: 7 }, (_, i) => detail(`2026-11-${String(13 + i).padStart(2, '0')}`, i % 2 ? 'openai' : 'azure-openai', 1_000_000)),
+      ...Array.from({ length: 7 }, (_, i) =>
+        detail(`2026-11-${String(13 + i).padStart(2, '0')}`, i % 2 ? 'openai' : 'azure-openai', 1_000_000),
+      ),
       detail('2026-11-20', 'openai', 400_000),
     ];
     const overview = costOverview(rows, now);
@@ -42,7 +67,12 @@ describe('costOverview', () => {
       { provider: 'azure-openai', costMicros: 4_000_000, costUsd: 4 },
     ]);
     // 12.4 + 1.0/day x 10.5 days
-    expect(overview.forecast).toEqual({ monthEndMicros: 22_900_000, monthEndUsd: 22.9, dailyRateUsd: 1, basis: 'average of the last 7 complete days' });
+    expect(overview.forecast).toEqual({
+      monthEndMicros: 22_900_000,
+      monthEndUsd: 22.9,
+      dailyRateUsd: 1,
+      basis: 'average of the last 7 complete days',
+    });
   });
 
   it('uses today’s pace when the complete days have no spend', () => {

@@ -21,7 +21,10 @@ describe('planAdmission', () => {
   });
 
   it('restarts rolled-over windows pinned to the window it read, and adds to current ones', () => {
-    const plan = planAdmission(specs, now, { m: { window: minute - 1, count: 10, violations: 4 }, d: { window: day, count: 11, violations: 4 } });
+    const plan = planAdmission(specs, now, {
+      m: { window: minute - 1, count: 10, violations: 4 },
+      d: { window: day, count: 11, violations: 4 },
+    });
     expect(plan).toEqual({
       kind: 'write',
       writes: [
@@ -43,11 +46,15 @@ describe('planAdmission', () => {
   });
 
   it('refuses when any current window is full, naming every full one', () => {
-    expect(planAdmission(specs, now, { m: { window: minute, count: 10, violations: 0 }, d: { window: day, count: 5, violations: 0 } })).toEqual({
+    expect(
+      planAdmission(specs, now, { m: { window: minute, count: 10, violations: 0 }, d: { window: day, count: 5, violations: 0 } }),
+    ).toEqual({
       kind: 'refuse',
       blocking: ['m'],
     });
-    expect(planAdmission(specs, now, { m: { window: minute, count: 10, violations: 0 }, d: { window: day, count: 2000, violations: 0 } })).toEqual({
+    expect(
+      planAdmission(specs, now, { m: { window: minute, count: 10, violations: 0 }, d: { window: day, count: 2000, violations: 0 } }),
+    ).toEqual({
       kind: 'refuse',
       blocking: ['m', 'd'],
     });
@@ -55,13 +62,24 @@ describe('planAdmission', () => {
 
   it('refuses everything under a limit of 0, and limits nothing without a limit', () => {
     expect(planAdmission([{ name: 'm', window: 'minute', limit: 0, add: 1 }], now, {})).toEqual({ kind: 'refuse', blocking: ['m'] });
-    expect(planAdmission([{ name: 'm', window: 'minute', limit: undefined, add: 1 }], now, { m: { window: minute, count: 1e9, violations: 0 } })).toMatchObject({
+    expect(
+      planAdmission([{ name: 'm', window: 'minute', limit: undefined, add: 1 }], now, { m: { window: minute, count: 1e9, violations: 0 } }),
+    ).toMatchObject({
       kind: 'write',
     });
   });
 
   it('counts in a window ahead of its clock instead of undoing another instance’s counts', () => {
-    const plan = planAdmission(specs, now, { m: { window: minute + 1, count: 3, violations: 0 }, d: { window: day, count: 3, violations: 0 } });
-    expect(plan).toMatchObject({ kind: 'write', writes: [{ name: 'm', kind: 'add', window: minute + 1 }, { name: 'd', kind: 'add' }] });
+    const plan = planAdmission(specs, now, {
+      m: { window: minute + 1, count: 3, violations: 0 },
+      d: { window: day, count: 3, violations: 0 },
+    });
+    expect(plan).toMatchObject({
+      kind: 'write',
+      writes: [
+        { name: 'm', kind: 'add', window: minute + 1 },
+        { name: 'd', kind: 'add' },
+      ],
+    });
   });
 });

@@ -12,7 +12,11 @@ describe('rate-limit policies', () => {
   });
 
   it('merges a partial override onto the defaults, null meaning unlimited', () => {
-    const policies = parsePolicies({ ai_requests: { minute: 100_000 }, quotas: { enterprise: { month: 5e8 } }, onlyfans_messaging: { day: null } });
+    const policies = parsePolicies({
+      ai_requests: { minute: 100_000 },
+      quotas: { enterprise: { month: 5e8 } },
+      onlyfans_messaging: { day: null },
+    });
     expect(limitsFor(policies, 'ai_requests', 'free')).toEqual({ minute: 100_000, hour: 3000, day: 30_000 });
     expect(quotaFor(policies, 'enterprise')).toEqual({ day: null, month: 5e8 });
     expect(limitsFor(policies, 'onlyfans_messaging', 'free').day).toBeNull();

@@ -1,4 +1,11 @@
-import { formatResetDuration, secondsUntilReset, windowEndOf, windowIndex, windowReset, windowStartOf } from '../../../../lambdas/core/rate-limit/windows';
+import {
+  formatResetDuration,
+  secondsUntilReset,
+  windowEndOf,
+  windowIndex,
+  windowReset,
+  windowStartOf,
+} from '../../../../lambdas/core/rate-limit/windows';
 
 const at = (iso: string) => Date.parse(iso);
 

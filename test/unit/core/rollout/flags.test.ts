@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FlagStore } from '../../../../lambdas/core/rollout/flag-store';
 import { type FlagSource } from '../../../../lambdas/core/rollout/ports';
-import { decideRollout, flagDocument, parseFlagDocument, rolloutBucket, SAFE_DEFAULT_FLAGS, type FlagValues } from '../../../../lambdas/core/rollout/flags';
+import {
+  decideRollout,
+  flagDocument,
+  parseFlagDocument,
+  rolloutBucket,
+  SAFE_DEFAULT_FLAGS,
+  type FlagValues,
+} from '../../../../lambdas/core/rollout/flags';
 import type { Telemetry } from '../../../../lambdas/core/telemetry';
 import { FakeClock } from '../../../helpers/fakes';
 
@@ -12,7 +19,10 @@ const values = (rollout: Partial<FlagValues['hybrid_orchestrator']>): FlagValues
 
 describe('flag documents', () => {
   it('accepts the full AppConfig feature-flag document and the values map AppConfig serves', () => {
-    const full = flagDocument({ enabled: true, rollout_percentage: 25, allow_users: ['u1'], deny_users: [] }, { response_caching: { enabled: false } });
+    const full = flagDocument(
+      { enabled: true, rollout_percentage: 25, allow_users: ['u1'], deny_users: [] },
+      { response_caching: { enabled: false } },
+    );
     const parsed = parseFlagDocument(full);
     expect(parsed.hybrid_orchestrator).toEqual({ enabled: true, rollout_percentage: 25, allow_users: ['u1'], deny_users: [] });
     expect(parsed.response_caching).toEqual({ enabled: false });
@@ -36,7 +46,11 @@ describe('flag documents', () => {
     ['enabled not a boolean', { hybrid_orchestrator: { enabled: 'yes' } }, /enabled/],
     ['users not strings', { hybrid_orchestrator: { enabled: true, allow_users: [1] } }, /allow_users/],
     ['wrong document version', { version: '2', flags: {}, values: {} }, /version/],
-    ['values for an undefined flag', { version: '1', flags: {}, values: { hybrid_orchestrator: { enabled: true } } }, /undefined flags hybrid_orchestrator/],
+    [
+      'values for an undefined flag',
+      { version: '1', flags: {}, values: { hybrid_orchestrator: { enabled: true } } },
+      /undefined flags hybrid_orchestrator/,
+    ],
     ['unparseable JSON (from a source)', { invalidJson: 'Unexpected token' }, /hybrid_orchestrator/],
   ])('rejects %s', (_name, doc, message) => {
     expect(() => parseFlagDocument(doc)).toThrow(message);
@@ -45,7 +59,9 @@ describe('flag documents', () => {
 
 describe('rollout decision', () => {
   it('sends everyone to the legacy path when the flag is disabled, even allowed users', () => {
-    expect(decideRollout({ hybrid_orchestrator: { enabled: false, rollout_percentage: 100, allow_users: ['a'], deny_users: [] } }, 'a')).toEqual({
+    expect(
+      decideRollout({ hybrid_orchestrator: { enabled: false, rollout_percentage: 100, allow_users: ['a'], deny_users: [] } }, 'a'),
+    ).toEqual({
       path: 'legacy',
       reason: 'disabled',
     });
@@ -55,7 +71,10 @@ describe('rollout decision', () => {
     const flags = values({ rollout_percentage: 100, allow_users: ['both', 'allowed'], deny_users: ['both', 'denied'] });
     expect(decideRollout(flags, 'both')).toEqual({ path: 'legacy', reason: 'denied' });
     expect(decideRollout(flags, 'denied')).toEqual({ path: 'legacy', reason: 'denied' });
-    expect(decideRollout(values({ rollout_percentage: 0, allow_users: ['allowed'] }), 'allowed')).toEqual({ path: 'orchestrated', reason: 'allowed' });
+    expect(decideRollout(values({ rollout_percentage: 0, allow_users: ['allowed'] }), 'allowed')).toEqual({
+      path: 'orchestrated',
+      reason: 'allowed',
+    });
     expect(decideRollout(values({ rollout_percentage: 100 }), 'anyone')).toEqual({ path: 'orchestrated', reason: 'in_percentage' });
     expect(decideRollout(values({ rollout_percentage: 0 }), 'anyone')).toEqual({ path: 'legacy', reason: 'outside_percentage' });
   });
@@ -63,7 +82,8 @@ describe('rollout decision', () => {
   const users = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);
 
   it.each([1, 10, 25, 50, 90])('puts %i%% of 10,000 users on the orchestrator, within 3 points', (percentage) => {
-    const share = users.filter((u) => decideRollout(values({ rollout_percentage: percentage }), u).path === 'orchestrated').length / users.length;
+    const share =
+      users.filter((u) => decideRollout(values({ rollout_percentage: percentage }), u).path === 'orchestrated').length / users.length;
     expect(Math.abs(share * 100 - percentage)).toBeLessThanOrEqual(3);
   });
 
@@ -114,12 +134,22 @@ describe('FlagStore', () => {
 
   it('uses the safe defaults (legacy) on a cold start with no reachable source, and says so', async () => {
     const { telemetry, events, counts } = recordingTelemetry();
-    const store = new FlagStore(new ScriptedSource(() => Promise.reject(new Error('ENOTFOUND appconfigdata'))), new FakeClock(), telemetry, options);
+    const store = new FlagStore(
+      new ScriptedSource(() => Promise.reject(new Error('ENOTFOUND appconfigdata'))),
+      new FakeClock(),
+      telemetry,
+      options,
+    );
     const snapshot = await store.current();
     expect(snapshot).toMatchObject({ origin: 'default', stale: true, values: SAFE_DEFAULT_FLAGS });
     expect(decideRollout(snapshot.values, 'u').path).toBe('legacy');
     expect(counts['FlagsStale']).toBe(1);
-    expect(events.map((e) => e.message)).toEqual(expect.arrayContaining(['flags unreachable: keeping the last good flags', 'no flags loaded yet: using the safe defaults (legacy path)']));
+    expect(events.map((e) => e.message)).toEqual(
+      expect.arrayContaining([
+        'flags unreachable: keeping the last good flags',
+        'no flags loaded yet: using the safe defaults (legacy path)',
+      ]),
+    );
   });
 
   it('refreshes at most once per interval, and confirms unchanged documents', async () => {
