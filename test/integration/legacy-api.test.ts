@@ -1,5 +1,5 @@
 /**
- * Contract tests of the legacy Huntaze AI endpoints (../shared/contracts/legacy-api.md), run against
+ * Contract tests of the legacy Huntaze AI endpoints (docs/legacy-api.md), run against
  * both processing paths: every field, type and status, errors included, must be the same.
  */
 import { FlagsFile } from '../helpers/flags';

@@ -1,5 +1,5 @@
 /**
- * The legacy Huntaze AI endpoints (`../shared/contracts/legacy-api.md`): request schemas, the prompts
+ * The legacy Huntaze AI endpoints (`docs/legacy-api.md`): request schemas, the prompts
  * built from their fields, and the response mapping. Shared by the orchestrated and the legacy path,
  * so both answer in exactly the same shape.
  */

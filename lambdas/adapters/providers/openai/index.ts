@@ -6,6 +6,7 @@ import OpenAI from 'openai';
 import * as z from 'zod';
 import { envString, envUrl } from '../../../shared/env';
 import { OpenAiSdkProvider, providerFetch } from '../openai-compatible/openai-sdk-provider';
+import { openAiDialect } from '../openai-compatible/simulated-dialect';
 import { defineProvider } from '../provider-module';
 
 const Credentials = z.object({
@@ -38,22 +39,5 @@ export const openAiProvider = defineProvider({
         project: project ?? null,
       }),
     ),
-  simulation: {
-    baseUrl: (origin) => `${origin}/v1`,
-    route: ({ method, url, headers }, apiKey) => {
-      if (method !== 'POST') return { accepted: false, status: 405, type: 'invalid_request_error', error: 'Simulated upstream: use POST.' };
-      if (url.pathname !== '/v1/chat/completions')
-        return { accepted: false, status: 404, type: 'invalid_request_error', error: `Unknown path ${url.pathname}` };
-      if (headers.authorization !== `Bearer ${apiKey}`) {
-        return {
-          accepted: false,
-          status: 401,
-          type: 'invalid_request_error',
-          error: 'Incorrect API key provided: sk-simu************************wxyz.',
-        };
-      }
-      return { accepted: true };
-    },
-    credentials: (baseURL, apiKey) => ({ apiKey, baseURL }),
-  },
+  simulation: { ...openAiDialect, credentials: (baseURL, apiKey) => ({ apiKey, baseURL }) },
 });
