@@ -92,8 +92,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', healthRoutes(deps));
   // AI routes first: they authenticate and admit (rate limits, token quota) in one step.
   const admitted = authenticate(deps, 'user', aiAdmission(deps));
-  app.use('/v1/chat/completions', admitted);
-  app.use('/api/ai/*', admitted);
+  // Only the AI routes themselves: an unknown path under /api/ai/ gets its 404 without being counted.
+  for (const path of ['/v1/chat/completions', '/api/ai/messages/generate', '/api/ai/content/plan']) app.use(path, admitted);
+  app.use('/api/ai/*', authenticate(deps, 'user'));
   app.use('/v1/*', authenticate(deps, 'user'));
   for (const legacy of ['/api/rate-limits/*', '/api/onlyfans/*']) app.use(legacy, authenticate(deps, 'user'));
   app.use('/admin/*', authenticate(deps, 'admin'));
