@@ -16,7 +16,7 @@ import type { BudgetConfig } from '../core/metering/alerts';
 import { parsePriceTable } from '../core/metering/pricing';
 import { parsePolicies } from '../core/rate-limit/policies';
 import { parseFlagDocument, SAFE_DEFAULT_FLAGS } from '../core/rollout/flags';
-import { envBool as bool, envInt as int, envString as optionalString, envUrl } from './env';
+import { envBool as bool, envInt as int, envString as optionalString, envUrl } from '../adapters/environment/env-schemas';
 
 export type Runtime = 'aws' | 'local';
 

@@ -6,7 +6,7 @@
 import { AzureOpenAI } from 'openai';
 import * as z from 'zod';
 import { ConfigError } from '../../../core/errors';
-import { envString, envUrl } from '../../../shared/env';
+import { envString, envUrl } from '../../environment/env-schemas';
 import { OpenAiSdkProvider, providerFetch } from '../openai-compatible/openai-sdk-provider';
 import { defineProvider } from '../provider-module';
 

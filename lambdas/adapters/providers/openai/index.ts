@@ -4,7 +4,7 @@
  */
 import OpenAI from 'openai';
 import * as z from 'zod';
-import { envString, envUrl } from '../../../shared/env';
+import { envString, envUrl } from '../../environment/env-schemas';
 import { OpenAiSdkProvider, providerFetch } from '../openai-compatible/openai-sdk-provider';
 import { openAiDialect } from '../openai-compatible/simulated-dialect';
 import { defineProvider } from '../provider-module';

@@ -1,4 +1,4 @@
-/** zod pieces for environment variables, shared by the configuration and the provider modules' own variables. */
+/** zod pieces for environment variables: the configuration's and each provider module's own variables are read with these. */
 import * as z from 'zod';
 
 /** `true`/`false`/`1`/`0`. */
