@@ -3,6 +3,7 @@
  * them into status codes and bodies; raw errors are never serialised to callers.
  */
 import type * as z from 'zod';
+import type { ProviderLimits } from './ai/provider-limits';
 
 /** OpenAI's error body: `{"error":{"message","type","param","code"}}`. */
 export interface OpenAiErrorBody {
@@ -45,6 +46,8 @@ export interface ProviderFailure {
   retryAfterMs?: number;
   /** The upstream's error body, already in OpenAI shape, when it sent one. */
   body?: OpenAiErrorBody;
+  /** The provider's own rate limits, when the failed response reported them. */
+  limits?: ProviderLimits;
 }
 
 /** A configuration document or variable is invalid; the message names every offending field. */

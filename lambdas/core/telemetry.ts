@@ -13,4 +13,6 @@ export interface Telemetry {
   usage(record: UsageRecord): void;
   /** Adds to a counter metric without dimensions (`FlagsStale`, `FlagsRejected`, ...). */
   count(metric: string, value: number): void;
+  /** One value of a metric with low-cardinality dimensions (`CircuitTransitions` per target, `HeartbeatLatency`, ...). */
+  metric(name: string, value: number, dimensions: Record<string, string>, unit?: 'Count' | 'Milliseconds' | 'None'): void;
 }

@@ -97,6 +97,17 @@ export function routeFailureAnswer(failure: RouteFailure): { status: number; spe
         },
       };
     }
+    case 'unavailable':
+      return {
+        status: 503,
+        spec: {
+          message:
+            'Every provider for this task is out of rotation (circuit open, rate limited or taken down); retry after the time given.',
+          type: 'service_unavailable',
+          code: 'upstream_unavailable',
+          retryAfterSeconds: Math.max(1, Math.ceil(failure.retryAfterMs / 1000)),
+        },
+      };
     case 'exhausted': {
       const last = failure.last;
       if (!last)

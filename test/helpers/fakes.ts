@@ -82,6 +82,8 @@ export type Step = ({ fail: ProviderFailure } | { ok: true; text?: string } | { 
   takesMs?: number;
 };
 
+const USAGE = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
+
 /** An OpenAI `chat.completion` body as a provider sends it. */
 export function completionBody(provider: string, model: string, text: string): string {
   return JSON.stringify({
@@ -90,8 +92,19 @@ export function completionBody(provider: string, model: string, text: string): s
     created: 1_764_000_000,
     model,
     choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
-    usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 },
+    usage: USAGE,
   });
+}
+
+/** The `data` payloads of an OpenAI stream answering `text` (with the usage chunk when asked for). */
+export function answerChunks(provider: string, model: string, text: string, includeUsage: boolean): string[] {
+  const base = { id: `chatcmpl-${provider}`, object: 'chat.completion.chunk', created: 1_764_000_000, model };
+  return [
+    JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] }),
+    JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: text }, logprobs: null, finish_reason: null }] }),
+    JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }] }),
+    ...(includeUsage ? [JSON.stringify({ ...base, choices: [], usage: USAGE })] : []),
+  ];
 }
 
 /** A provider that plays a script of outcomes, one per call (an answer once the script runs out). */
@@ -109,18 +122,21 @@ export class ScriptedProvider implements ChatProvider {
     if ('fail' in step) throw new ProviderCallError(step.fail, `${this.id} scripted failure`);
     return step;
   }
+  private text(step: Step): string {
+    return 'ok' in step && step.text !== undefined ? step.text : `hello from ${this.id}`;
+  }
   async complete(call: ProviderCall): Promise<ProviderCompletion> {
     const step = this.next(call);
-    const text = 'ok' in step && step.text !== undefined ? step.text : `hello from ${this.id}`;
     return {
-      rawBody: completionBody(this.id, call.upstreamModel, text),
+      rawBody: completionBody(this.id, call.upstreamModel, this.text(step)),
       model: call.upstreamModel,
       usage: { promptTokens: 11, completionTokens: 7, totalTokens: 18 },
     };
   }
   async stream(call: ProviderCall): Promise<ProviderStream> {
     const step = this.next(call);
-    const events = 'events' in step ? step.events : ['{"chunk":1}'];
+    const includeUsage = (call.body['stream_options'] as { include_usage?: boolean } | undefined)?.include_usage === true;
+    const events = 'events' in step ? step.events : answerChunks(this.id, call.upstreamModel, this.text(step), includeUsage);
     const thenFail = 'events' in step ? step.thenFail : undefined;
     const id = this.id;
     async function* gen() {
@@ -166,5 +182,9 @@ export class CapturingTelemetry implements Telemetry {
   usage() {}
   count(metric: string, value: number) {
     this.counts[metric] = (this.counts[metric] ?? 0) + value;
+  }
+  readonly metrics: Array<{ name: string; value: number; dimensions: Record<string, string> }> = [];
+  metric(name: string, value: number, dimensions: Record<string, string>) {
+    this.metrics.push({ name, value, dimensions });
   }
 }

@@ -65,7 +65,9 @@ describe('POST /v1/chat/completions', () => {
       metadata: { campaign: 'spring' },
       temperature: 0.3,
       some_future_field: { a: 1 },
-      stream: false,
+      // Streamed from the provider even for a non-streamed request: a hung provider shows by its first event.
+      stream: true,
+      stream_options: { include_usage: true },
     });
     expect(forwarded?.authHeaders).toEqual(['api-key']);
     await gw.call('/v1/chat/completions', {

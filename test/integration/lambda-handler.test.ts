@@ -54,6 +54,7 @@ describe('streamHandle around the gateway app', () => {
           error: () => undefined,
           info: () => undefined,
           count: () => undefined,
+          metric: () => undefined,
           usage: () => undefined,
         },
       },

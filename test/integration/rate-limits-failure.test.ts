@@ -19,6 +19,7 @@ describe('when DynamoDB is down', () => {
     error: (message: string, context: Record<string, unknown>) => void errors.push({ message, context }),
     info: () => undefined,
     count: () => undefined,
+    metric: () => undefined,
     usage: () => undefined,
   };
 

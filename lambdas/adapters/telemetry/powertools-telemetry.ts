@@ -64,6 +64,17 @@ export class PowertoolsTelemetry implements Telemetry {
     this.metrics.publishStoredMetrics();
   }
 
+  metric(name: string, value: number, dimensions: Record<string, string>, unit: 'Count' | 'Milliseconds' | 'None' = 'Count'): void {
+    if (!this.metrics) return;
+    this.metrics.addDimensions(dimensions);
+    this.metrics.addMetric(
+      name,
+      unit === 'Milliseconds' ? MetricUnit.Milliseconds : unit === 'None' ? MetricUnit.NoUnit : MetricUnit.Count,
+      value,
+    );
+    this.metrics.publishStoredMetrics();
+  }
+
   /** `RateLimited` per blocking (policy, window), `QuotaExceeded` per window, `RateLimiterErrors` per policy. */
   private publishLimiter(limit: NonNullable<RequestSummary['rateLimit']>): void {
     const metrics = this.metrics!;

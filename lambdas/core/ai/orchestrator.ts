@@ -1,28 +1,40 @@
 /**
- * Runs a request against its planned targets in order: retries a target on retryable failures
- * (with backoff), falls back to the next target when retries are spent, and returns a client's own
- * mistakes (400, 401, 403, 404, 422, content filter) unchanged without fallback. For streams the
- * whole decision is made before the first event reaches the client. It says why a request failed
+ * Runs a request against its planned targets: skips targets the fleet knows are down (circuit open,
+ * cooling after a 429, taken out by an admin), tries the others in order within one deadline, retries
+ * a target only on fast failures (5xx, reset, refused, a short 429) and moves on at once after a
+ * timeout, optionally hedges a slow first target with the next one, and returns a client's own
+ * mistakes (400, 404, 422, content filter) unchanged without fallback.
+ *
+ * Every call streams from the provider, so a hung provider is detected by its first event: streamed
+ * requests are committed to a target once its first event arrives; non-streamed ones are assembled
+ * from the stream and may fall back until the answer is complete. It says why a request failed
  * (`RouteFailure`); the HTTP layer alone decides the status and body.
  */
 import { ProviderCallError, type ErrorClass, type ProviderFailure } from '../errors';
-import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderDirectory } from './ports';
 import type { Clock, Random } from '../ports';
+import { CompletionAssembler } from './completion-assembler';
+import type { AttemptOutcome, ChatProvider, ProviderCall, ProviderCompletion, ProviderDirectory, SkipReason, TargetHealth } from './ports';
+import type { ProviderLimits } from './provider-limits';
 import { isRetryable, retryDelayMs } from './retry';
 import type { PlannedTarget, ProviderId } from './route-table';
+import { usageOf } from './usage';
 
-/** One call to one target, as it appears in the request's log line. */
+/** One call to one target (or a target skipped), as it appears in the request's log line. */
 export interface AttemptRecord {
   provider: ProviderId;
   model: string;
-  /** 1-based attempt number on this target. */
+  /** 1-based attempt number on this target (0 for a skipped target). */
   attempt: number;
-  outcome: 'success' | 'retry' | 'fallback' | 'failed' | 'skipped';
+  outcome: 'success' | 'retry' | 'fallback' | 'failed' | 'skipped' | 'hedge_lost';
   status: number | null;
-  errorClass: ErrorClass | 'not_configured' | null;
+  errorClass: ErrorClass | SkipReason | 'no_time_left' | null;
   latencyMs: number;
   /** Wait before the next attempt on the same target. */
   retryDelayMs?: number;
+  /** The attempt was the fleet's single half-open probe of the target. */
+  probe?: true;
+  /** The attempt was started in parallel because the previous target had sent no first event yet. */
+  hedge?: true;
 }
 
 export interface RouteTrace {
@@ -32,7 +44,7 @@ export interface RouteTrace {
   fallback: boolean;
 }
 
-export type FinalErrorClass = ErrorClass | 'no_provider_configured';
+export type FinalErrorClass = ErrorClass | 'no_provider_configured' | 'all_targets_unavailable';
 
 /** Why a request got no answer. */
 export type RouteFailure =
@@ -42,6 +54,8 @@ export type RouteFailure =
   | { reason: 'deadline'; last: ProviderFailure | undefined }
   /** Every target failed (`last` is the last failure), or none was configured (`last` undefined). */
   | { reason: 'exhausted'; last: ProviderFailure | undefined }
+  /** Every configured target is out of rotation (circuit open, cooling, failover) for `retryAfterMs` at least. */
+  | { reason: 'unavailable'; retryAfterMs: number }
   /** A provider refused the request itself (a client error: 400, 401, 403, 404, 422, content filter); passed through. */
   | { reason: 'rejected'; failure: ProviderFailure };
 
@@ -54,19 +68,23 @@ export function failureClass(failure: RouteFailure): FinalErrorClass {
       return 'timeout';
     case 'exhausted':
       return failure.last?.errorClass ?? 'no_provider_configured';
+    case 'unavailable':
+      return 'all_targets_unavailable';
     case 'rejected':
       return failure.failure.errorClass;
   }
 }
 
 export type Routed<T> =
-  { ok: true; target: PlannedTarget; value: T; trace: RouteTrace } | { ok: false; failure: RouteFailure; trace: RouteTrace };
+  | { ok: true; target: PlannedTarget; value: T; trace: RouteTrace; hedgeLoser?: PlannedTarget }
+  | { ok: false; failure: RouteFailure; trace: RouteTrace };
 
 /** A stream whose first event has arrived: from here on the target is fixed. */
 export interface StartedStream {
   first: string;
   rest: AsyncIterator<string>;
   cancel(): void;
+  limits?: ProviderLimits | undefined;
 }
 
 export interface OrchestratorDeps {
@@ -75,69 +93,114 @@ export interface OrchestratorDeps {
   random: Random;
   /** Budget of one request across attempts and fallbacks (route table `defaults.deadlineMs`). */
   deadlineMs: number;
+  /** Circuit breakers, cooling, failover and provider limits; without it every target is always tried. */
+  health?: TargetHealth;
 }
 
-/** Routing, retry and fallback for one request at a time. */
+type Mode = 'stream' | 'complete';
+
+/** A call that answered: its value and target, and the target that lost a hedge race, if one ran. */
+interface Answered<T> {
+  value: T;
+  target: PlannedTarget;
+  loser?: PlannedTarget;
+}
+
+/** Failures that are worth another attempt on the same target: fast ones. A timeout moves on at once. */
+function retriesSameTarget(failure: ProviderFailure, target: PlannedTarget): boolean {
+  if (failure.errorClass === 'timeout') return false;
+  if (failure.errorClass === 'rate_limited') return (failure.retryAfterMs ?? 0) <= target.retry.maxRetryAfterMs;
+  return true;
+}
+
+/** What a failure says about the provider's health. */
+function healthOutcome(failure: ProviderFailure): AttemptOutcome {
+  if (failure.errorClass === 'rate_limited') return { kind: 'rate_limited', retryAfterMs: failure.retryAfterMs };
+  if (failure.errorClass === 'aborted' || !isRetryable(failure)) return { kind: 'neutral' };
+  return { kind: 'failure', errorClass: failure.errorClass, ...(failure.status !== undefined ? { status: failure.status } : {}) };
+}
+
+function toFailure(error: unknown): ProviderFailure {
+  if (error instanceof ProviderCallError) return error.failure;
+  return { errorClass: 'protocol_error' };
+}
+
+/** Routing, retry, fallback and hedging for one request at a time. */
 export class Orchestrator {
   constructor(private readonly deps: OrchestratorDeps) {}
 
-  /** Non-streamed completion with retry and fallback. */
+  /** Non-streamed completion: streamed from the provider and assembled, with retry and fallback until it is complete. */
   complete(targets: PlannedTarget[], body: Record<string, unknown>, signal: AbortSignal): Promise<Routed<ProviderCompletion>> {
-    return this.run(targets, body, signal, (provider, call) => provider.complete(call));
+    return this.run(targets, body, signal, 'complete');
   }
 
   /** Opens a stream and waits for its first event; until then failures retry and fall back. */
   openStream(targets: PlannedTarget[], body: Record<string, unknown>, signal: AbortSignal): Promise<Routed<StartedStream>> {
-    return this.run(targets, body, signal, async (provider, call) => {
-      const stream = await provider.stream(call);
-      const iterator = stream[Symbol.asyncIterator]();
-      try {
-        const first = await iterator.next();
-        if (first.done) {
-          throw new ProviderCallError({ errorClass: 'stream_error' }, 'upstream stream ended before its first event');
-        }
-        return { first: first.value, rest: iterator, cancel: () => stream.cancel() };
-      } catch (error) {
-        stream.cancel();
-        throw error;
-      }
-    });
+    return this.run(targets, body, signal, 'stream');
   }
 
-  private async run<T>(
-    targets: PlannedTarget[],
+  private async run<M extends Mode>(
+    candidates: PlannedTarget[],
     body: Record<string, unknown>,
     signal: AbortSignal,
-    call: (provider: ChatProvider, call: ProviderCall) => Promise<T>,
-  ): Promise<Routed<T>> {
-    const { clock, random, providers } = this.deps;
+    mode: M,
+  ): Promise<Routed<M extends 'stream' ? StartedStream : ProviderCompletion>> {
+    type T = M extends 'stream' ? StartedStream : ProviderCompletion;
+    const { clock, random, providers, health } = this.deps;
+    await health?.ready();
     const trace: RouteTrace = { attempts: [], chosen: null, fallback: false };
     const deadline = clock.now() + this.deps.deadlineMs;
+    // A target close to its provider's own limit goes after the others (never dropped).
+    const targets = health
+      ? [...candidates.filter((t) => !health.nearLimit(t)), ...candidates.filter((t) => health.nearLimit(t))]
+      : candidates;
     let lastFailure: ProviderFailure | undefined;
     let previous: string | undefined;
+    let earliestRetry: number | undefined;
+    let called = false;
+    const hedged = new Set<PlannedTarget>();
+
+    const skip = (target: PlannedTarget, reason: AttemptRecord['errorClass'], retryAt?: number) => {
+      trace.attempts.push({
+        provider: target.provider,
+        model: target.model,
+        attempt: 0,
+        outcome: 'skipped',
+        status: null,
+        errorClass: reason,
+        latencyMs: 0,
+      });
+      if (retryAt !== undefined) earliestRetry = Math.min(earliestRetry ?? retryAt, retryAt);
+      previous ??= `${target.provider} ${reason?.replaceAll('_', ' ')}`;
+    };
 
     for (const [index, target] of targets.entries()) {
+      if (hedged.has(target)) continue;
       // A provider whose credentials cannot be read right now is treated like an unconfigured one.
       const provider = await providers.get(target.provider).catch(() => undefined);
       if (!provider) {
-        trace.attempts.push({
-          provider: target.provider,
-          model: target.model,
-          attempt: 0,
-          outcome: 'skipped',
-          status: null,
-          errorClass: 'not_configured',
-          latencyMs: 0,
-        });
-        previous ??= `${target.provider} not configured`;
+        skip(target, 'not_configured');
         continue;
       }
+      const admission = health ? await health.admit(target) : { kind: 'call' as const };
+      if (admission.kind === 'skip') {
+        skip(target, admission.reason, admission.retryAt);
+        continue;
+      }
+      const probe = admission.kind === 'probe';
       for (let attempt = 1; attempt <= target.retry.attempts; attempt++) {
         if (signal.aborted) return { ok: false, failure: { reason: 'client_gone' }, trace };
         const started = clock.now();
         const remaining = deadline - started;
         if (remaining <= 0) return { ok: false, failure: { reason: 'deadline', last: lastFailure }, trace };
-        const timeouts = { ...target.timeouts, totalMs: Math.min(target.timeouts.totalMs, remaining) };
+        // Keep enough of the deadline for every later target's first event.
+        const later = targets.slice(index + 1).filter((t) => !hedged.has(t) && !health?.wouldSkip(t));
+        const budget = remaining - later.reduce((sum, t) => sum + t.timeouts.firstByteMs, 0);
+        if (budget <= 0) {
+          skip(target, 'no_time_left');
+          break;
+        }
+        called = true;
         const record: AttemptRecord = {
           provider: target.provider,
           model: target.model,
@@ -147,18 +210,33 @@ export class Orchestrator {
           errorClass: null,
           latencyMs: 0,
         };
+        if (probe) record.probe = true;
         trace.attempts.push(record);
+        const call = this.callFor(target, body, signal, mode, remaining, budget);
+        const hedge = attempt === 1 && target.hedgeAfterMs !== undefined ? later.find((t) => t !== target) : undefined;
         try {
-          const value = await call(provider, { upstreamModel: target.upstreamModel, body, timeouts, signal });
-          record.latencyMs = clock.now() - started;
-          record.status = 200;
-          trace.fallback = index > 0;
+          const answered = hedge
+            ? await this.hedged<T>(provider, target, call, hedge, { mode, body, signal, remaining, trace, record, probe })
+            : { value: (await this.call(provider, target, call, mode, probe)) as T, target };
+          const winner = answered.target;
+          if (winner !== target) {
+            hedged.add(winner);
+            record.outcome = 'hedge_lost';
+            record.latencyMs = clock.now() - started;
+          } else {
+            record.latencyMs = clock.now() - started;
+            record.status = 200;
+          }
+          trace.fallback = candidates.indexOf(winner) > 0;
           trace.chosen = {
-            provider: target.provider,
-            model: target.model,
-            reason: chosenReason(index, attempt, target, previous),
+            provider: winner.provider,
+            model: winner.model,
+            reason:
+              winner === target
+                ? chosenReason(index, attempt, target, previous, probe)
+                : `hedge: ${target.provider} had sent no first event after ${target.hedgeAfterMs} ms`,
           };
-          return { ok: true, target, value, trace };
+          return { ok: true, target: winner, value: answered.value, trace, ...(answered.loser ? { hedgeLoser: answered.loser } : {}) };
         } catch (error) {
           record.latencyMs = clock.now() - started;
           const failure = toFailure(error);
@@ -175,31 +253,261 @@ export class Orchestrator {
           lastFailure = failure;
           previous = `${target.provider} failed with ${failure.errorClass}${failure.status ? ` (${failure.status})` : ''}`;
           const delay =
-            attempt < target.retry.attempts ? retryDelayMs(target.retry, attempt, () => random.next(), failure.retryAfterMs) : undefined;
+            attempt < target.retry.attempts && retriesSameTarget(failure, target)
+              ? retryDelayMs(target.retry, attempt, () => random.next(), failure.retryAfterMs)
+              : undefined;
           if (delay !== undefined && clock.now() + delay < deadline) {
             record.outcome = 'retry';
             record.retryDelayMs = delay;
             await clock.sleep(delay, signal).catch(() => undefined);
           } else {
-            // Out of attempts, or no time left to wait: on to the next target.
+            // Out of attempts, a timeout, or no time left to wait: on to the next target.
             record.outcome = index < targets.length - 1 ? 'fallback' : 'failed';
             break;
           }
         }
       }
     }
+    if (!called && earliestRetry !== undefined) {
+      return { ok: false, failure: { reason: 'unavailable', retryAfterMs: Math.max(0, earliestRetry - clock.now()) }, trace };
+    }
     return { ok: false, failure: { reason: 'exhausted', last: lastFailure }, trace };
+  }
+
+  /**
+   * The call's timeouts within the deadline: the first event within what the later targets leave
+   * (`budget`); a stream, once started, may use the rest of the deadline; an assembled answer must be
+   * complete within the budget, since it may still fall back.
+   */
+  private callFor(
+    target: PlannedTarget,
+    body: Record<string, unknown>,
+    signal: AbortSignal,
+    mode: Mode,
+    remaining: number,
+    budget: number,
+  ): ProviderCall {
+    const { timeouts } = target;
+    return {
+      upstreamModel: target.upstreamModel,
+      body,
+      timeouts: {
+        ...timeouts,
+        firstByteMs: Math.min(timeouts.firstByteMs, budget),
+        totalMs: Math.min(timeouts.totalMs, mode === 'stream' ? remaining : budget),
+      },
+      signal,
+    };
+  }
+
+  /** One call: a started stream, or a complete answer; reports the outcome to the health engine. */
+  private async call(
+    provider: ChatProvider,
+    target: PlannedTarget,
+    call: ProviderCall,
+    mode: Mode,
+    probe: boolean,
+  ): Promise<StartedStream | ProviderCompletion> {
+    const { clock, health } = this.deps;
+    const started = clock.now();
+    try {
+      if (mode === 'complete' && !target.upstreamStreaming) {
+        const completion = await provider.complete(call);
+        const latencyMs = clock.now() - started;
+        health?.report(target, { kind: 'success', firstEventMs: latencyMs, latencyMs }, probe);
+        return completion;
+      }
+      const stream = await this.open(provider, target, mode === 'complete' ? withUsage(call) : call);
+      const firstEventMs = clock.now() - started;
+      if (mode === 'stream') {
+        health?.report(target, { kind: 'started', firstEventMs }, probe);
+        return this.watched(stream, target, started);
+      }
+      const completion = await assemble(stream);
+      health?.report(target, { kind: 'success', firstEventMs, latencyMs: clock.now() - started }, probe);
+      return completion;
+    } catch (error) {
+      const failure = toFailure(error);
+      if (failure.limits) health?.noteLimits(target, failure.limits);
+      health?.report(target, healthOutcome(failure), probe);
+      throw error;
+    }
+  }
+
+  /** Opens the provider's stream and waits for its first event (the provider bounds that wait). */
+  private async open(provider: ChatProvider, target: PlannedTarget, call: ProviderCall): Promise<StartedStream> {
+    const stream = await provider.stream(call);
+    if (stream.limits) this.deps.health?.noteLimits(target, stream.limits);
+    const iterator = stream[Symbol.asyncIterator]();
+    try {
+      const first = await iterator.next();
+      if (first.done) throw new ProviderCallError({ errorClass: 'stream_error' }, 'upstream stream ended before its first event');
+      return { first: first.value, rest: iterator, cancel: () => stream.cancel(), limits: stream.limits };
+    } catch (error) {
+      stream.cancel();
+      throw error;
+    }
+  }
+
+  /** A committed stream: its end (or its failure mid-way) is counted for the target's health. */
+  private watched(stream: StartedStream, target: PlannedTarget, startedAt: number): StartedStream {
+    const { clock, health } = this.deps;
+    if (!health) return stream;
+    const firstEventMs = clock.now() - startedAt;
+    const rest: AsyncIterator<string> = {
+      next: async () => {
+        try {
+          const next = await stream.rest.next();
+          if (next.done) health.report(target, { kind: 'success', firstEventMs, latencyMs: clock.now() - startedAt }, false);
+          return next;
+        } catch (error) {
+          health.report(target, healthOutcome(toFailure(error)), false);
+          throw error;
+        }
+      },
+    };
+    return { ...stream, rest };
+  }
+
+  /**
+   * Hedging: if `primary` has sent no first event after its `hedgeAfterMs`, `hedge` starts in parallel;
+   * the first to send an event wins and the other is cancelled. Both appear in the trace.
+   */
+  private async hedged<T>(
+    provider: ChatProvider,
+    primary: PlannedTarget,
+    call: ProviderCall,
+    hedge: PlannedTarget,
+    context: {
+      mode: Mode;
+      body: Record<string, unknown>;
+      signal: AbortSignal;
+      remaining: number;
+      trace: RouteTrace;
+      record: AttemptRecord;
+      probe: boolean;
+    },
+  ): Promise<Answered<T>> {
+    const { clock, providers, health } = this.deps;
+    const startedAt = clock.now();
+    const primaryControl = linkedAbort(context.signal);
+    const primaryRun: Promise<Answered<T>> = this.call(
+      provider,
+      primary,
+      { ...call, signal: primaryControl.signal },
+      context.mode,
+      context.probe,
+    ).then((value) => ({ value: value as T, target: primary }));
+    const timer = new AbortController();
+    const waited = clock.sleep(primary.hedgeAfterMs!, timer.signal).then(
+      () => 'hedge' as const,
+      () => 'primary' as const,
+    );
+    const first = await Promise.race([
+      primaryRun.then(
+        () => 'primary' as const,
+        () => 'primary' as const,
+      ),
+      waited,
+    ]);
+    timer.abort();
+    const hedgeProvider = first === 'hedge' ? await providers.get(hedge.provider).catch(() => undefined) : undefined;
+    const admission = hedgeProvider && health ? await health.admit(hedge) : { kind: 'call' as const };
+    if (!hedgeProvider || admission.kind !== 'call') return primaryRun;
+
+    const record: AttemptRecord = {
+      provider: hedge.provider,
+      model: hedge.model,
+      attempt: 1,
+      outcome: 'success',
+      status: null,
+      errorClass: null,
+      latencyMs: 0,
+      hedge: true,
+    };
+    context.trace.attempts.push(record);
+    const hedgeControl = linkedAbort(context.signal);
+    const hedgeStarted = clock.now();
+    const hedgeCall: ProviderCall = {
+      ...this.callFor(hedge, context.body, context.signal, context.mode, context.remaining - (hedgeStarted - startedAt), context.remaining),
+      signal: hedgeControl.signal,
+    };
+    const hedgeRun: Promise<Answered<T>> = this.call(hedgeProvider, hedge, hedgeCall, context.mode, false).then((value) => ({
+      value: value as T,
+      target: hedge,
+    }));
+    try {
+      const winner = await Promise.any([primaryRun, hedgeRun]);
+      const [loser, loserControl] = winner.target === primary ? [hedgeRun, hedgeControl] : [primaryRun, primaryControl];
+      loserControl.abort();
+      void loser.then((late) => cancelValue(late.value)).catch(() => undefined);
+      if (winner.target === hedge) {
+        record.latencyMs = clock.now() - hedgeStarted;
+        record.status = 200;
+      } else {
+        record.outcome = 'hedge_lost';
+        record.latencyMs = clock.now() - hedgeStarted;
+      }
+      return { ...winner, loser: winner.target === primary ? hedge : primary };
+    } catch (error) {
+      // Both failed: the hedge's failure goes in its record, the primary's is what the caller sees.
+      const hedgeFailure = await hedgeRun.then(
+        () => undefined,
+        (e: unknown) => toFailure(e),
+      );
+      record.outcome = 'failed';
+      record.errorClass = hedgeFailure?.errorClass ?? null;
+      record.status = hedgeFailure?.status ?? null;
+      record.latencyMs = clock.now() - hedgeStarted;
+      throw (error as AggregateError).errors?.[0] ?? error;
+    }
   }
 }
 
-function chosenReason(index: number, attempt: number, target: PlannedTarget, previous: string | undefined): string {
-  const model = target.modelSource === 'requested' ? 'requested model' : 'task default model';
-  if (index === 0 && attempt === 1) return `primary target for the task, ${model}`;
-  if (index === 0) return `primary target on attempt ${attempt} after ${previous ?? 'a retryable failure'}`;
-  return `fallback #${index} after ${previous ?? 'earlier targets failed'}, ${model}`;
+function withUsage(call: ProviderCall): ProviderCall {
+  const options = call.body['stream_options'];
+  return {
+    ...call,
+    body: { ...call.body, stream_options: { ...(typeof options === 'object' && options ? options : {}), include_usage: true } },
+  };
 }
 
-function toFailure(error: unknown): ProviderFailure {
-  if (error instanceof ProviderCallError) return error.failure;
-  return { errorClass: 'protocol_error' };
+/** Reads the rest of a stream into the `chat.completion` the provider would have answered. */
+async function assemble(stream: StartedStream): Promise<ProviderCompletion> {
+  const assembler = new CompletionAssembler();
+  try {
+    assembler.add(stream.first);
+    for (let next = await stream.rest.next(); !next.done; next = await stream.rest.next()) assembler.add(next.value);
+  } catch (error) {
+    stream.cancel();
+    if (error instanceof SyntaxError)
+      throw new ProviderCallError({ errorClass: 'protocol_error' }, 'upstream stream chunk is not JSON', { cause: error });
+    throw error;
+  }
+  const json = assembler.result();
+  return {
+    rawBody: JSON.stringify(json),
+    model: typeof json['model'] === 'string' && json['model'] !== '' ? json['model'] : undefined,
+    usage: usageOf(json),
+  };
+}
+
+function cancelValue(value: unknown): void {
+  if (value && typeof value === 'object' && 'cancel' in value && typeof value.cancel === 'function') (value as StartedStream).cancel();
+}
+
+/** An abort controller that also follows `parent`. */
+function linkedAbort(parent: AbortSignal): AbortController {
+  const controller = new AbortController();
+  if (parent.aborted) controller.abort();
+  else parent.addEventListener('abort', () => controller.abort(), { once: true });
+  return controller;
+}
+
+function chosenReason(index: number, attempt: number, target: PlannedTarget, previous: string | undefined, probe: boolean): string {
+  const model = target.modelSource === 'requested' ? 'requested model' : 'task default model';
+  const prefix = probe ? 'half-open probe, ' : '';
+  if (index === 0 && attempt === 1) return `${prefix}primary target for the task, ${model}`;
+  if (index === 0) return `${prefix}primary target on attempt ${attempt} after ${previous ?? 'a retryable failure'}`;
+  return `${prefix}fallback #${index} after ${previous ?? 'earlier targets failed'}, ${model}`;
 }

@@ -8,7 +8,8 @@
  * events (`ProviderStream`). A provider whose upstream speaks something else (Bedrock's Converse)
  * translates both ways inside its own adapter folder; routes and core never see another format.
  */
-import type { ProviderId, Timeouts } from './route-table';
+import type { ProviderLimits } from './provider-limits';
+import type { PlannedTarget, ProviderId, Timeouts } from './route-table';
 
 /** Token counts as reported by a provider (OpenAI's `usage` object). */
 export interface Usage {
@@ -43,13 +44,22 @@ export interface ProviderCompletion {
 export interface ProviderStream extends AsyncIterable<string> {
   /** Stops reading and releases the upstream connection. */
   cancel(): void;
+  /** The provider's own rate limits, as the response headers reported them. */
+  readonly limits?: ProviderLimits | undefined;
 }
 
 /** A chat-completions capable upstream (OpenAI, Azure OpenAI, ...). */
 export interface ChatProvider {
   readonly id: ProviderId;
+  /**
+   * A non-streamed call, for targets that cannot stream: `firstByteMs` bounds the wait for the
+   * response headers and `totalMs` the whole answer.
+   */
   complete(call: ProviderCall): Promise<ProviderCompletion>;
-  /** Resolves once the upstream accepted the request (2xx headers received). */
+  /**
+   * Resolves once the upstream accepted the request (2xx headers received). `firstByteMs` bounds the
+   * wait for the first event (headers included), `idleMs` each silence between events, `totalMs` the whole.
+   */
   stream(call: ProviderCall): Promise<ProviderStream>;
 }
 
@@ -75,4 +85,43 @@ export interface ProviderCredentials {
 export interface CredentialSource {
   /** Credentials for `provider`, or `undefined` when it is not configured. */
   get(provider: ProviderId): Promise<ProviderCredentials | undefined>;
+}
+
+/** Why a target was not called for a request. */
+export type SkipReason = 'not_configured' | 'circuit_open' | 'probe_in_flight' | 'cooling' | 'manual_down' | 'maintenance';
+
+/** Whether a target may be called now: normally, as the one half-open probe of the fleet, or not until `retryAt`. */
+export type TargetAdmission =
+  { kind: 'call' } | { kind: 'probe' } | { kind: 'skip'; reason: Exclude<SkipReason, 'not_configured'>; retryAt: number };
+
+/** What one attempt says about a target's health. */
+export type AttemptOutcome =
+  /** A stream's first event arrived (a half-open probe has succeeded; the call is counted when it ends). */
+  | { kind: 'started'; firstEventMs: number }
+  /** A call answered completely. */
+  | { kind: 'success'; firstEventMs: number; latencyMs: number }
+  /** Timeouts, connection failures, 5xx, broken streams. */
+  | { kind: 'failure'; errorClass: string; status?: number }
+  /** The provider asked to slow down (429): the target cools until `retryAfterMs` passes. */
+  | { kind: 'rate_limited'; retryAfterMs: number | undefined }
+  /** Says nothing about the provider: the client's own mistake, or the client leaving. */
+  | { kind: 'neutral' };
+
+/**
+ * The health of targets as the whole fleet sees it (circuit breakers, cooling, manual failover), read
+ * from an in-process view kept fresh in the background: deciding costs no I/O on the request path,
+ * except claiming the single half-open probe. Outcomes are written after the response, batched.
+ */
+export interface TargetHealth {
+  /** Resolves once the view is fresh enough to decide on (at once when it is; bounded when it is not). */
+  ready(): Promise<void>;
+  admit(target: PlannedTarget): Promise<TargetAdmission>;
+  /** Whether `admit` would skip the target now (no claim, no I/O): the deadline need not keep time for it. */
+  wouldSkip(target: PlannedTarget): boolean;
+  /** Reports an attempt's outcome; `probe` when the attempt was the half-open probe. */
+  report(target: PlannedTarget, outcome: AttemptOutcome, probe: boolean): void;
+  /** The provider's own rate limits as last reported for the target. */
+  noteLimits(target: PlannedTarget, limits: ProviderLimits): void;
+  /** True while the target is close to its provider's limit (it is then tried after the others). */
+  nearLimit(target: PlannedTarget): boolean;
 }

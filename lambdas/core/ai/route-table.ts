@@ -18,12 +18,47 @@ const ms = (max: number) => z.number().int().min(1).max(max);
 const TimeoutsSchema = z.strictObject({
   /** TCP/TLS connection establishment. */
   connectMs: ms(60_000),
-  /** Streams: until the first bytes of the event stream arrive (non-streamed answers come whole: see totalMs). */
+  /**
+   * Until the first event of the answer arrives (headers included), for streamed and non-streamed
+   * requests alike (the gateway streams from the provider either way): a hung provider is abandoned here.
+   */
   firstByteMs: ms(900_000),
+  /** Longest silence between two events of an answer. */
+  idleMs: ms(900_000),
   /** The whole call, body or stream included. */
   totalMs: ms(900_000),
 });
 export type Timeouts = z.infer<typeof TimeoutsSchema>;
+
+/**
+ * A target's circuit breaker, shared by every instance. It opens on `consecutiveFailures` failures in
+ * a row, or when at least `minimumCalls` calls in the last `windowMs` failed at `failureRate` or more;
+ * it stays open `cooldownMs` (multiplied by `cooldownMultiplier` each time it reopens, up to
+ * `maxCooldownMs`), then lets exactly one probe through: success closes it, failure reopens it.
+ */
+const CircuitBreakerSchema = z.strictObject({
+  enabled: z.boolean(),
+  consecutiveFailures: z.number().int().min(1).max(1000),
+  failureRate: z.number().gt(0).max(1),
+  minimumCalls: z.number().int().min(1).max(100_000),
+  windowMs: ms(300_000),
+  cooldownMs: ms(3_600_000),
+  cooldownMultiplier: z.number().min(1).max(10),
+  maxCooldownMs: ms(86_400_000),
+});
+export type CircuitBreakerPolicy = z.infer<typeof CircuitBreakerSchema>;
+
+/** Defaults of `defaults.circuitBreaker`; README "Provider health and failover" explains the choice. */
+export const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerPolicy = {
+  enabled: true,
+  consecutiveFailures: 5,
+  failureRate: 0.5,
+  minimumCalls: 10,
+  windowMs: 30_000,
+  cooldownMs: 30_000,
+  cooldownMultiplier: 2,
+  maxCooldownMs: 300_000,
+};
 
 const RetrySchema = z.strictObject({
   /** Attempts on the same target before falling back (1 = no retry). */
@@ -41,6 +76,14 @@ const TargetSchema = z.strictObject({
   model: z.string().min(1),
   timeouts: TimeoutsSchema.partial().optional(),
   retry: RetrySchema.partial().optional(),
+  circuitBreaker: CircuitBreakerSchema.partial().optional(),
+  /** Start the next target in parallel when this one has sent no first event after this long (opt-in). */
+  hedgeAfterMs: ms(900_000).optional(),
+  /**
+   * `false` for an upstream that cannot stream: non-streamed requests are then sent as such, bounded by
+   * `firstByteMs` until the response headers and `totalMs` for the answer (default true: stream upstream).
+   */
+  upstreamStreaming: z.boolean().optional(),
 });
 
 const ProviderCatalogSchema = z.strictObject({
@@ -52,6 +95,8 @@ const ProviderCatalogSchema = z.strictObject({
 
 const TaskRouteSchema = z.strictObject({
   description: z.string().optional(),
+  /** Hedging for every target of the task (a target's own `hedgeAfterMs` wins). */
+  hedgeAfterMs: ms(900_000).optional(),
   targets: z.array(TargetSchema).min(1),
 });
 
@@ -66,6 +111,7 @@ export const RouteTableSchema = z
        * timeout so the caller always gets an answer in OpenAI shape.
        */
       deadlineMs: z.number().int().min(1000).max(870_000).default(240_000),
+      circuitBreaker: CircuitBreakerSchema.partial().default({}),
     }),
     providers: z.record(ProviderIdSchema, ProviderCatalogSchema),
     tasks: z.strictObject({
@@ -106,6 +152,21 @@ export interface PlannedTarget {
   modelSource: 'requested' | 'task_default';
   timeouts: Timeouts;
   retry: RetryPolicy;
+  circuitBreaker: CircuitBreakerPolicy;
+  /** Start the next target in parallel after this long without a first event (hedging), when set. */
+  hedgeAfterMs: number | undefined;
+  /** Whether non-streamed requests are streamed from the upstream (to detect a hung provider by its first event). */
+  upstreamStreaming: boolean;
+}
+
+/** What a circuit breaker, health figures and provider limits belong to: a provider and the model (or deployment) it is sent. */
+export function targetKey(target: Pick<PlannedTarget, 'provider' | 'upstreamModel'>): string {
+  return `${target.provider}/${target.upstreamModel}`;
+}
+
+/** The breaker policy of a target: defaults, then the target's own settings. */
+function breakerOf(table: RouteTable, target: { circuitBreaker?: Partial<CircuitBreakerPolicy> | undefined }): CircuitBreakerPolicy {
+  return { ...DEFAULT_CIRCUIT_BREAKER, ...table.defaults.circuitBreaker, ...target.circuitBreaker };
 }
 
 /** Orders the targets for a task and picks each target's model (the requested one when it can serve it). */
@@ -121,6 +182,9 @@ export function planRoute(table: RouteTable, taskType: TaskType, requestedModel:
       modelSource: servesRequested ? 'requested' : 'task_default',
       timeouts: { ...table.defaults.timeouts, ...target.timeouts },
       retry: { ...table.defaults.retry, ...target.retry },
+      circuitBreaker: breakerOf(table, target),
+      hedgeAfterMs: target.hedgeAfterMs ?? table.tasks[taskType].hedgeAfterMs,
+      upstreamStreaming: target.upstreamStreaming ?? true,
     };
   });
 }
@@ -164,6 +228,9 @@ export function planLegacyRoute(table: RouteTable, legacy: LegacyTarget, request
       modelSource: servesRequested ? 'requested' : 'task_default',
       timeouts: { ...table.defaults.timeouts },
       retry: { ...table.defaults.retry, attempts: 1 },
+      circuitBreaker: breakerOf(table, {}),
+      hedgeAfterMs: undefined,
+      upstreamStreaming: true,
     },
   ];
 }

@@ -110,6 +110,7 @@ describe('AppConfigFlagSource', () => {
       info: () => undefined,
       count: () => undefined,
       usage: () => undefined,
+      metric: () => undefined,
     };
     const { source: s } = source(clock);
     const store = new FlagStore(s, clock, telemetry, { refreshMs: 45_000, maxStaleMs: 90_000, waitMs: 100, defaults: SAFE_DEFAULT_FLAGS });

@@ -1,6 +1,7 @@
 /** Turns whatever the openai SDK or the socket threw into a `ProviderCallError` without secrets. */
 import { APIConnectionTimeoutError, APIError } from 'openai';
 import { openAiError, ProviderCallError, type ErrorClass, type OpenAiErrorBody } from '../../../core/errors';
+import { readProviderLimits, type ProviderLimits } from '../../../core/ai/provider-limits';
 import { classifyStatus, parseRetryAfter } from '../../../core/ai/retry';
 
 /** Removes anything that looks like a credential from text coming back from a provider. */
@@ -46,9 +47,14 @@ function errorBody(error: APIError): OpenAiErrorBody {
   );
 }
 
+function limitsOf(error: APIError, now: number): { limits?: ProviderLimits } {
+  const limits = readProviderLimits((name) => error.headers?.get(name), now);
+  return limits ? { limits } : {};
+}
+
 export interface CallContext {
   provider: string;
-  timedOut: 'first_byte' | 'total' | undefined;
+  timedOut: 'first_byte' | 'idle' | 'total' | undefined;
   clientAborted: boolean;
   now: number;
 }
@@ -68,6 +74,7 @@ export function toProviderCallError(error: unknown, ctx: CallContext): ProviderC
         status: error.status,
         body,
         retryAfterMs: parseRetryAfter((name) => error.headers?.get(name), ctx.now),
+        ...limitsOf(error, ctx.now),
       },
       `${ctx.provider}: HTTP ${error.status}`,
       { cause: error },

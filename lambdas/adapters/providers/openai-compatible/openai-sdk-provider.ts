@@ -6,12 +6,15 @@
 import type OpenAI from 'openai';
 import { ProviderCallError, openAiError } from '../../../core/errors';
 import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderStream } from '../../../core/ai/ports';
+import { readProviderLimits } from '../../../core/ai/provider-limits';
 import { usageOf } from '../../../core/ai/usage';
 import type { ProviderId } from '../../../core/ai/route-table';
 import { redactSecrets, toProviderCallError } from './error-mapping';
 import { readSse } from './sse';
 import { UndiciResponse, undiciFetch } from './undici-fetch';
 import { Agent } from './undici-lite';
+
+type TimedOut = 'first_byte' | 'idle' | 'total';
 
 type FetchOptions = NonNullable<Parameters<OpenAI['chat']['completions']['create']>[1]>['fetchOptions'];
 
@@ -35,41 +38,44 @@ function bodyChunks(response: Response): AsyncIterable<Uint8Array> | null {
   return response.body as unknown as AsyncIterable<Uint8Array> | null;
 }
 
-/** Aborts a call on first-byte or total timeout, or when the client goes away. */
+/**
+ * Aborts a call when its first event is late (headers included), when the answer stalls between
+ * events, when it runs past its total time, or when the client goes away.
+ */
 class CallControl {
   readonly controller = new AbortController();
-  timedOut: 'first_byte' | 'total' | undefined;
-  private firstByteTimer: NodeJS.Timeout | undefined;
+  timedOut: TimedOut | undefined;
+  private firstEventTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
   private readonly totalTimer: NodeJS.Timeout;
   private readonly onClientAbort = () => this.controller.abort();
 
-  /**
-   * `watchFirstByte` is for streams, where the first event should come quickly; a non-streamed
-   * answer only arrives once generated, so only the total timeout bounds it.
-   */
-  constructor(
-    private readonly call: ProviderCall,
-    watchFirstByte: boolean,
-  ) {
+  constructor(private readonly call: ProviderCall) {
     this.totalTimer = setTimeout(() => this.expire('total'), call.timeouts.totalMs);
-    if (watchFirstByte) this.firstByteTimer = setTimeout(() => this.expire('first_byte'), call.timeouts.firstByteMs);
+    this.firstEventTimer = setTimeout(() => this.expire('first_byte'), call.timeouts.firstByteMs);
     if (call.signal.aborted) this.controller.abort();
     else call.signal.addEventListener('abort', this.onClientAbort, { once: true });
   }
 
-  private expire(which: 'first_byte' | 'total'): void {
+  private expire(which: TimedOut): void {
     this.timedOut = which;
     this.controller.abort();
   }
 
-  firstByte(): void {
-    clearTimeout(this.firstByteTimer);
-    this.firstByteTimer = undefined;
+  /** An event (or, for a non-streamed call, the response) arrived: the first-event wait is over, the idle wait starts again. */
+  progress(): void {
+    if (this.firstEventTimer) {
+      clearTimeout(this.firstEventTimer);
+      this.firstEventTimer = undefined;
+    }
+    if (this.idleTimer) this.idleTimer.refresh();
+    else this.idleTimer = setTimeout(() => this.expire('idle'), this.call.timeouts.idleMs);
   }
 
   finish(): void {
     clearTimeout(this.totalTimer);
-    clearTimeout(this.firstByteTimer);
+    clearTimeout(this.firstEventTimer);
+    clearTimeout(this.idleTimer);
     this.call.signal.removeEventListener('abort', this.onClientAbort);
   }
 
@@ -103,9 +109,10 @@ export class OpenAiSdkProvider implements ChatProvider {
   }
 
   async complete(call: ProviderCall): Promise<ProviderCompletion> {
-    const control = new CallControl(call, false);
+    const control = new CallControl(call);
     try {
       const response = await this.request(call, control, false);
+      control.progress();
       const rawBody = await response.text();
       let json: unknown;
       try {
@@ -125,7 +132,7 @@ export class OpenAiSdkProvider implements ChatProvider {
   }
 
   async stream(call: ProviderCall): Promise<ProviderStream> {
-    const control = new CallControl(call, true);
+    const control = new CallControl(call);
     let response: Response;
     try {
       response = await this.request(call, control, true);
@@ -142,7 +149,7 @@ export class OpenAiSdkProvider implements ChatProvider {
     async function* events(): AsyncGenerator<string> {
       let completed = false;
       try {
-        for await (const event of readSse(body!, () => control.firstByte())) {
+        for await (const event of readSse(body!, () => undefined)) {
           if (event.data === '[DONE]') {
             completed = true;
             return;
@@ -154,6 +161,7 @@ export class OpenAiSdkProvider implements ChatProvider {
             );
           }
           if (isAzurePromptFilterChunk(event.data)) continue;
+          control.progress();
           yield event.data;
         }
         throw new ProviderCallError({ errorClass: 'stream_error' }, `${provider}: stream ended before [DONE]`);
@@ -166,6 +174,7 @@ export class OpenAiSdkProvider implements ChatProvider {
     }
     const iterator = events();
     return {
+      limits: readProviderLimits((name) => response.headers.get(name), Date.now()),
       [Symbol.asyncIterator]: () => iterator,
       cancel: () => {
         control.controller.abort();

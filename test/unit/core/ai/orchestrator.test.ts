@@ -60,10 +60,18 @@ describe('Orchestrator.complete', () => {
     expect(routed.trace.fallback).toBe(false);
   });
 
-  it('waits for the retry-after the upstream asked for, capped', async () => {
+  it('waits for a short retry-after the upstream asked for, on the same target', async () => {
+    const { orchestrator, clock } = setup([http(429, 'rate_limited', { retryAfterMs: 1500 }), { ok: true }], []);
+    const routed = await orchestrator.complete(targets, {}, signal);
+    expect(clock.sleeps).toEqual([1500]);
+    expect(routed.ok && routed.target.provider).toBe('openai');
+  });
+
+  it('falls back at once when the retry-after is longer than maxRetryAfterMs', async () => {
     const { orchestrator, clock } = setup([http(429, 'rate_limited', { retryAfterMs: 60_000 }), { ok: true }], []);
-    await orchestrator.complete(targets, {}, signal);
-    expect(clock.sleeps).toEqual([2000]);
+    const routed = await orchestrator.complete(targets, {}, signal);
+    expect(clock.sleeps).toEqual([]);
+    expect(routed.ok && routed.target.provider).toBe('azure-openai');
   });
 
   it('falls back to the next target when retries are spent', async () => {
@@ -98,12 +106,12 @@ describe('Orchestrator.complete', () => {
     expect(routed.trace.attempts).toHaveLength(1);
   });
 
-  it('answers 504 when every attempt timed out', async () => {
+  it('answers 504 when every attempt timed out, trying each target once (a timeout is not retried)', async () => {
     const t = { fail: { errorClass: 'timeout' as const } };
     const { orchestrator } = setup([t, t], [t, t]);
     const routed = await orchestrator.complete(targets, {}, signal);
     expect(!routed.ok && answered(routed.failure).status).toBe(504);
-    expect(routed.trace.attempts).toHaveLength(4);
+    expect(routed.trace.attempts.map((a) => `${a.provider}:${a.outcome}`)).toEqual(['openai:fallback', 'azure-openai:failed']);
   });
 
   it('answers 503 when the last provider refused connections or rate limited', async () => {
@@ -145,10 +153,16 @@ describe('Orchestrator.complete', () => {
     expect(!routed.ok && answered(routed.failure)).toMatchObject({ status: 503, errorClass: 'no_provider_configured' });
   });
 
-  it('gives each attempt no more than what is left of the request deadline', async () => {
-    const { orchestrator, providers } = setup([{ fail: { errorClass: 'timeout' }, takesMs: 100_000 }, { ok: true }], [], [0], 150_000);
+  it('gives each attempt no more than what is left of the deadline once the next target has its first-event time', async () => {
+    const { orchestrator, providers } = setup(
+      [{ fail: { errorClass: 'server_error', status: 500 }, takesMs: 100_000 }, { ok: true }],
+      [],
+      [0],
+      150_000,
+    );
     await orchestrator.complete(targets, {}, signal);
-    expect(providers.openai.calls.map((c) => c.timeouts.totalMs)).toEqual([120_000, 50_000]);
+    // 150 s - 100 s spent - 10 s kept for azure-openai's first event.
+    expect(providers.openai.calls.map((c) => c.timeouts.totalMs)).toEqual([120_000, 40_000]);
   });
 
   it('answers 504 deadline_exceeded, without starting another attempt, once the deadline has passed', async () => {
@@ -162,10 +176,10 @@ describe('Orchestrator.complete', () => {
 
   it('skips a retry whose wait would outlast the deadline and falls back instead', async () => {
     const { orchestrator, clock } = setup(
-      [{ fail: { errorClass: 'rate_limited', status: 429, retryAfterMs: 2000 }, takesMs: 9_000 }],
+      [{ fail: { errorClass: 'rate_limited', status: 429, retryAfterMs: 2000 }, takesMs: 29_000 }],
       [{ ok: true }],
       [0.5],
-      10_000,
+      30_000,
     );
     const routed = await orchestrator.complete(targets, {}, signal);
     expect(routed.ok && routed.target.provider).toBe('azure-openai');

@@ -44,7 +44,7 @@ describe('planRoute', () => {
 
   it('merges per-target timeouts and retry settings over the defaults', () => {
     const [target] = planRoute(table, 'content_planning', undefined);
-    expect(target?.timeouts).toEqual({ connectMs: 3000, firstByteMs: 30000, totalMs: 180000 });
+    expect(target?.timeouts).toEqual({ connectMs: 3000, firstByteMs: 10000, idleMs: 30000, totalMs: 180000 });
     expect(target?.retry.attempts).toBe(2);
   });
 });

@@ -124,6 +124,7 @@ function recordingTelemetry() {
     info: (message) => void events.push({ level: 'info', message }),
     count: (metric, value) => void (counts[metric] = (counts[metric] ?? 0) + value),
     usage: () => undefined,
+    metric: () => undefined,
   };
   return { telemetry, events, counts };
 }

@@ -1,0 +1,76 @@
+/**
+ * A provider's own rate limits as its responses report them (`x-ratelimit-limit-requests`,
+ * `x-ratelimit-remaining-requests`, `x-ratelimit-reset-requests`, and the same for tokens: OpenAI sends
+ * all six, Azure OpenAI the remaining counts). The gateway tries a target close to its limit after the
+ * others until the limit resets.
+ */
+
+/** One limit as last reported: `resetAt` is absolute (ms), computed from the reset duration when it came. */
+export interface LimitReading {
+  limit?: number;
+  remaining?: number;
+  resetAt?: number;
+}
+
+export interface ProviderLimits {
+  requests?: LimitReading;
+  tokens?: LimitReading;
+  /** When the reading was taken (ms). */
+  at: number;
+}
+
+const UNITS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000001 };
+
+/** Milliseconds of a Go-style duration (`1s`, `6m0s`, `20ms`, `1h2m3.5s`), or of plain seconds; `undefined` when unreadable. */
+export function parseResetDuration(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
+  const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== trimmed) return undefined;
+  return Math.round(parts.reduce((sum, [, value, unit]) => sum + Number(value) * UNITS[unit!]!, 0));
+}
+
+function reading(get: (name: string) => string | null | undefined, kind: 'requests' | 'tokens', now: number): LimitReading | undefined {
+  const number = (name: string) => {
+    const value = get(name);
+    if (value === null || value === undefined || value.trim() === '') return undefined;
+    const parsed = Number(value);
+    return Number.isFinite(parsed) && parsed >= 0 ? parsed : undefined;
+  };
+  const limit = number(`x-ratelimit-limit-${kind}`);
+  const remaining = number(`x-ratelimit-remaining-${kind}`);
+  const resetText = get(`x-ratelimit-reset-${kind}`);
+  const resetMs = resetText ? parseResetDuration(resetText) : undefined;
+  if (limit === undefined && remaining === undefined) return undefined;
+  return {
+    ...(limit !== undefined ? { limit } : {}),
+    ...(remaining !== undefined ? { remaining } : {}),
+    ...(resetMs !== undefined ? { resetAt: now + resetMs } : {}),
+  };
+}
+
+/** The limits a response's headers report, or `undefined` when it reports none. */
+export function readProviderLimits(get: (name: string) => string | null | undefined, now: number): ProviderLimits | undefined {
+  const requests = reading(get, 'requests', now);
+  const tokens = reading(get, 'tokens', now);
+  if (!requests && !tokens) return undefined;
+  return { ...(requests ? { requests } : {}), ...(tokens ? { tokens } : {}), at: now };
+}
+
+/** Below this share of its limit (or this many requests left), a target counts as close to its limit. */
+const NEAR_SHARE = 0.05;
+const NEAR_REQUESTS = 2;
+
+/**
+ * Whether the last reading says the target is close to its limit and the limit has not reset yet.
+ * Without a reset time a reading counts for 60 s (OpenAI's windows are a minute at most).
+ */
+export function nearLimit(limits: ProviderLimits | undefined, now: number): boolean {
+  if (!limits) return false;
+  const near = (r: LimitReading | undefined, minimum: number) => {
+    if (!r || r.remaining === undefined) return false;
+    if ((r.resetAt ?? limits.at + 60_000) <= now) return false;
+    return r.remaining <= minimum || (r.limit !== undefined && r.limit > 0 && r.remaining / r.limit < NEAR_SHARE);
+  };
+  return near(limits.requests, NEAR_REQUESTS) || near(limits.tokens, 0);
+}

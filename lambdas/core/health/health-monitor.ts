@@ -1,0 +1,389 @@
+/**
+ * Provider health across the fleet: the orchestrator's `TargetHealth`.
+ *
+ * Reads: an in-process copy of every target's breaker state, refreshed in the background every
+ * `refreshMs` (and, on an instance idle for longer than `maxStaleMs`, once before deciding, bounded by
+ * `readyTimeoutMs`), so a request decides with no DynamoDB round trip of its own. Only the request that
+ * claims a half-open probe writes before calling (a conditional write: one winner in the fleet).
+ *
+ * Writes: outcomes are buffered per target and written after the response: failures at once, successes
+ * at most every `flushMs`. The write returns the fleet's counters; the instance whose write shows the
+ * breaker must open makes the conditional transition and logs it. When the store is down, each instance
+ * still opens its own copy of a breaker after `consecutiveFailures` local failures.
+ */
+import type { AttemptOutcome, TargetAdmission, TargetHealth } from '../ai/ports';
+import { nearLimit, type ProviderLimits } from '../ai/provider-limits';
+import { targetKey, type CircuitBreakerPolicy, type PlannedTarget } from '../ai/route-table';
+import type { Clock } from '../ports';
+import type { Telemetry } from '../telemetry';
+import { circuitState, claimProbe, close, cool, decide, open, openingReason, setManual } from './breaker';
+import type { HealthStore, ManualOverride, OutcomeDelta, TargetState, TargetStats } from './ports';
+import { histogramBucket, ringSizeFor, slotOf } from './stats';
+
+export interface HealthMonitorOptions {
+  /** How often the states are read in the background (every instance sees a change within about this). */
+  refreshMs: number;
+  /** A view older than this is refreshed before a request decides on it. */
+  maxStaleMs: number;
+  /** Longest wait for that refresh, or for a probe claim, before deciding with what is known. */
+  readyTimeoutMs: number;
+  /** Successes are written at most this often per target and instance. */
+  flushMs: number;
+  /** A probe's claim lasts its first-event timeout plus this, after which another request may claim it. */
+  probeGraceMs: number;
+}
+
+export const DEFAULT_HEALTH_OPTIONS: HealthMonitorOptions = {
+  refreshMs: 1000,
+  maxStaleMs: 5000,
+  readyTimeoutMs: 250,
+  flushMs: 1000,
+  probeGraceMs: 5000,
+};
+
+interface Pending {
+  delta: OutcomeDelta;
+  policy: CircuitBreakerPolicy;
+}
+
+const emptyDelta = (): OutcomeDelta => ({
+  successes: 0,
+  failures: 0,
+  trailingFailures: 0,
+  hadSuccess: false,
+  tokens: 0,
+  latency: {},
+  firstEvent: {},
+});
+
+/** Resolves with `fallback` when `promise` takes longer than `ms` (a bound, not a clock: never part of a decision's logic). */
+function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+    timer.unref?.();
+  });
+  return Promise.race([promise.catch(() => fallback), timeout]).finally(() => clearTimeout(timer));
+}
+
+export class HealthMonitor implements TargetHealth {
+  private snapshot: Record<string, TargetState> = {};
+  private fetchedAt = Number.NEGATIVE_INFINITY;
+  private refreshing: Promise<void> | undefined;
+  private readonly pending = new Map<string, Pending>();
+  private readonly flushing = new Map<string, Promise<void>>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly claiming = new Set<string>();
+  private readonly localFailures = new Map<string, number>();
+  private readonly limits = new Map<string, ProviderLimits>();
+  private readonly lastStats = new Map<string, TargetStats>();
+  private interval: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: HealthStore,
+    private readonly clock: Clock,
+    private readonly telemetry: Telemetry,
+    /** Names this instance in probe claims and transition logs. */
+    private readonly instanceId: string,
+    /** Post-response work: writes are tracked there so a Lambda invocation waits for them. */
+    private readonly track: (work: Promise<unknown>) => void,
+    private readonly options: HealthMonitorOptions = DEFAULT_HEALTH_OPTIONS,
+  ) {}
+
+  /** Starts the background refresh (the first one at once). */
+  start(): void {
+    void this.refresh();
+    this.interval ??= setInterval(() => void this.refresh(), this.options.refreshMs);
+    this.interval.unref?.();
+  }
+
+  stop(): void {
+    clearInterval(this.interval);
+    this.interval = undefined;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  /** Reads every state from the store; a failed read keeps the last view (and its age). */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.store
+      .states()
+      .then((states) => {
+        // Local-only openings (made while the store was down) stay until the store has its own word.
+        for (const [key, state] of Object.entries(this.snapshot)) if (state.v < 0 && !states[key]) states[key] = state;
+        this.snapshot = states;
+        this.fetchedAt = this.clock.now();
+      })
+      .catch((error: unknown) => this.telemetry.error('provider health read failed', { error: describe(error) }))
+      .finally(() => {
+        this.refreshing = undefined;
+      });
+    return this.refreshing;
+  }
+
+  ready(): Promise<void> {
+    if (this.clock.now() - this.fetchedAt <= this.options.maxStaleMs) return Promise.resolve();
+    return within(this.refresh(), this.options.readyTimeoutMs, undefined);
+  }
+
+  wouldSkip(target: PlannedTarget): boolean {
+    const decision = decide(this.snapshot[targetKey(target)], target.circuitBreaker, this.clock.now());
+    return decision.kind === 'skip';
+  }
+
+  state(key: string): TargetState | undefined {
+    return this.snapshot[key];
+  }
+
+  async admit(target: PlannedTarget): Promise<TargetAdmission> {
+    const key = targetKey(target);
+    const now = this.clock.now();
+    const decision = decide(this.snapshot[key], target.circuitBreaker, now);
+    if (decision.kind !== 'claim_probe') return decision;
+    const lease = target.timeouts.firstByteMs + this.options.probeGraceMs;
+    const skip: TargetAdmission = { kind: 'skip', reason: 'probe_in_flight', retryAt: now + lease };
+    // One claim per instance at a time; the store's condition makes it one per fleet.
+    if (this.claiming.has(key)) return skip;
+    this.claiming.add(key);
+    try {
+      const current = this.snapshot[key]!;
+      const claimed = claimProbe(current, now, this.instanceId, now + lease);
+      const won = await within(this.store.transition(key, current.v, claimed), this.options.readyTimeoutMs, false);
+      if (!won) {
+        void this.refresh();
+        return skip;
+      }
+      this.snapshot[key] = claimed;
+      this.telemetry.info('circuit half-open: probe claimed', {
+        target: key,
+        by: this.instanceId,
+        until: new Date(now + lease).toISOString(),
+      });
+      return { kind: 'probe' };
+    } finally {
+      this.claiming.delete(key);
+    }
+  }
+
+  report(target: PlannedTarget, outcome: AttemptOutcome, probe: boolean): void {
+    const key = targetKey(target);
+    const policy = target.circuitBreaker;
+    if (probe) this.track(this.settleProbe(key, policy, outcome));
+    if (outcome.kind === 'rate_limited') {
+      if (outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0) this.track(this.coolDown(key, outcome.retryAfterMs));
+      return;
+    }
+    if (outcome.kind === 'neutral' || outcome.kind === 'started') return;
+    const pending = this.pendingFor(key, policy);
+    if (outcome.kind === 'success') {
+      pending.delta.successes += 1;
+      pending.delta.trailingFailures = 0;
+      pending.delta.hadSuccess = true;
+      add(pending.delta.firstEvent, histogramBucket(outcome.firstEventMs));
+      add(pending.delta.latency, histogramBucket(outcome.latencyMs));
+      this.localFailures.set(key, 0);
+      this.scheduleFlush(key, this.options.flushMs);
+      return;
+    }
+    pending.delta.failures += 1;
+    pending.delta.trailingFailures += 1;
+    this.localFailures.set(key, (this.localFailures.get(key) ?? 0) + 1);
+    this.scheduleFlush(key, 0);
+  }
+
+  /** A finished request's tokens, for the fleet's tokens-per-minute figure. */
+  noteTokens(target: PlannedTarget, tokens: number): void {
+    if (tokens <= 0) return;
+    this.pendingFor(targetKey(target), target.circuitBreaker).delta.tokens += tokens;
+    this.scheduleFlush(targetKey(target), this.options.flushMs);
+  }
+
+  noteLimits(target: PlannedTarget, limits: ProviderLimits): void {
+    const key = targetKey(target);
+    this.limits.set(key, limits);
+    this.pendingFor(key, target.circuitBreaker).delta.limits = limits;
+  }
+
+  nearLimit(target: PlannedTarget): boolean {
+    return nearLimit(this.limits.get(targetKey(target)), this.clock.now());
+  }
+
+  /** The provider's limits as this instance last saw them. */
+  lastLimits(key: string): ProviderLimits | undefined {
+    return this.limits.get(key);
+  }
+
+  /** Manual failover for the whole fleet; retried on a concurrent change. Returns the state written. */
+  async setManual(key: string, override: ManualOverride | 'up', by: string, reason: string): Promise<TargetState> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await this.refresh();
+      const current = this.snapshot[key];
+      const next = setManual(current && current.v >= 0 ? current : undefined, this.clock.now(), override, by, reason);
+      if (await this.store.transition(key, current && current.v >= 0 ? current.v : 0, next)) {
+        this.snapshot[key] = next;
+        this.telemetry.info('provider failover set by an admin', {
+          target: key,
+          state: override === 'up' ? 'up' : override.state,
+          by,
+          reason,
+        });
+        this.telemetry.metric('CircuitTransitions', 1, { target: key, to: override === 'up' ? 'closed' : override.state });
+        return next;
+      }
+    }
+    throw new Error(`the state of ${key} kept changing; try again`);
+  }
+
+  /** Stats of these targets, fleet-wide (read from the store). */
+  stats(keys: string[]): Promise<Record<string, TargetStats>> {
+    return this.store.stats(keys);
+  }
+
+  /** Writes everything pending now (shutdown, tests). */
+  async flushAll(): Promise<void> {
+    for (const [key, timer] of this.timers) {
+      clearTimeout(timer);
+      this.timers.delete(key);
+    }
+    await Promise.all([...this.pending.keys()].map((key) => this.flush(key)));
+    await Promise.all([...this.flushing.values()]);
+  }
+
+  private pendingFor(key: string, policy: CircuitBreakerPolicy): Pending {
+    let pending = this.pending.get(key);
+    if (!pending) {
+      pending = { delta: emptyDelta(), policy };
+      this.pending.set(key, pending);
+    }
+    pending.policy = policy;
+    return pending;
+  }
+
+  private scheduleFlush(key: string, delayMs: number): void {
+    const existing = this.timers.get(key);
+    if (existing && delayMs > 0) return;
+    if (existing) clearTimeout(existing);
+    if (delayMs === 0) {
+      this.timers.delete(key);
+      this.track(this.flush(key));
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      this.track(this.flush(key));
+    }, delayMs);
+    timer.unref?.();
+    this.timers.set(key, timer);
+  }
+
+  /** One write per target at a time; what arrives meanwhile goes in the next. */
+  private flush(key: string): Promise<void> {
+    const running = this.flushing.get(key);
+    if (running) return running.then(() => (this.pending.has(key) ? this.flush(key) : undefined));
+    const pending = this.pending.get(key);
+    if (!pending) return Promise.resolve();
+    this.pending.delete(key);
+    const work = this.write(key, pending).finally(() => this.flushing.delete(key));
+    this.flushing.set(key, work);
+    return work;
+  }
+
+  private async write(key: string, { delta, policy }: Pending): Promise<void> {
+    const now = this.clock.now();
+    let stats: TargetStats;
+    try {
+      stats = await this.store.record(key, delta, slotOf(now), ringSizeFor(policy.windowMs), now);
+    } catch (error) {
+      this.telemetry.error('provider health write failed', { target: key, error: describe(error) });
+      this.openLocally(key, policy, now);
+      return;
+    }
+    this.lastStats.set(key, stats);
+    const current = this.snapshot[key];
+    if (!policy.enabled || circuitState(current, now) !== 'closed') return;
+    const reason = openingReason(stats, policy, now);
+    if (reason) await this.transition(key, current, open(current, policy, now, reason));
+  }
+
+  /** The store is unreachable: this instance alone stops calling a target that keeps failing. */
+  private openLocally(key: string, policy: CircuitBreakerPolicy, now: number): void {
+    const failures = this.localFailures.get(key) ?? 0;
+    const current = this.snapshot[key];
+    if (!policy.enabled || failures < policy.consecutiveFailures || circuitState(current, now) !== 'closed') return;
+    // A negative version marks a state this instance made up; the store's own state replaces it.
+    const opened = {
+      ...open(current, policy, now, `${failures} consecutive failures (seen by this instance; health store unavailable)`),
+      v: -1,
+    };
+    this.snapshot[key] = opened;
+    this.telemetry.error('circuit opened locally', {
+      target: key,
+      reason: opened.reason,
+      openUntil: new Date(opened.openUntil).toISOString(),
+    });
+  }
+
+  private async settleProbe(key: string, policy: CircuitBreakerPolicy, outcome: AttemptOutcome): Promise<void> {
+    const now = this.clock.now();
+    const current = this.snapshot[key];
+    if (!current) return;
+    let next: TargetState;
+    if (outcome.kind === 'success' || outcome.kind === 'started') next = close(current, now, 'probe succeeded');
+    else if (outcome.kind === 'failure') next = open(current, policy, now, `probe failed (${outcome.errorClass})`);
+    else {
+      // Nothing learned (the client left, or its own mistake): free the probe for another request.
+      const { probe: _probe, ...rest } = current;
+      next = { ...rest, v: current.v + 1, changedAt: now };
+    }
+    await this.transition(key, current, next);
+  }
+
+  private async coolDown(key: string, retryAfterMs: number): Promise<void> {
+    const now = this.clock.now();
+    const current = this.snapshot[key];
+    const until = now + retryAfterMs;
+    // Already cooling about as long: nothing to write.
+    if (current?.coolingUntil !== undefined && current.coolingUntil >= until - 1000) return;
+    await this.transition(key, current, cool(current, now, until));
+  }
+
+  /** A conditional write of `next` over `current`; the instance that makes it logs it. */
+  private async transition(key: string, current: TargetState | undefined, next: TargetState): Promise<boolean> {
+    const expected = current && current.v >= 0 ? current.v : 0;
+    const written = { ...next, v: expected + 1 };
+    let won: boolean;
+    try {
+      won = await this.store.transition(key, expected, written);
+    } catch (error) {
+      this.telemetry.error('provider health write failed', { target: key, error: describe(error) });
+      return false;
+    }
+    if (!won) {
+      void this.refresh();
+      return false;
+    }
+    this.snapshot[key] = written;
+    const from = circuitState(current, this.clock.now());
+    const to = circuitState(written, this.clock.now());
+    if (from !== to || written.state !== current?.state) {
+      this.telemetry.info(`circuit ${written.state === 'open' ? 'opened' : 'closed'}`, {
+        target: key,
+        from,
+        to: written.state,
+        reason: written.reason,
+        ...(written.state === 'open' ? { openUntil: new Date(written.openUntil).toISOString(), openings: written.openings } : {}),
+        by: this.instanceId,
+      });
+      this.telemetry.metric('CircuitTransitions', 1, { target: key, to: written.state });
+    }
+    return true;
+  }
+}
+
+function add(histogram: Record<string, number>, bucket: number): void {
+  histogram[bucket] = (histogram[bucket] ?? 0) + 1;
+}
+
+function describe(error: unknown): { name: string; message: string } {
+  return error instanceof Error ? { name: error.name, message: error.message } : { name: 'unknown', message: String(error) };
+}
