@@ -47,5 +47,7 @@ export interface RequestSummary {
     usage?: Usage;
     /** Where `usage` came from: the provider, or the gateway's tokenizer for an answer cut short. */
     usageSource?: 'provider' | 'estimated';
+    /** A hedge ran: the target that lost the race, and the prompt tokens it received (estimated). */
+    hedge?: { provider: ProviderId; model: string; inputTokens: number };
   };
 }

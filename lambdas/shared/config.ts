@@ -45,6 +45,9 @@ const EnvSchema = z.object({
   USAGE_TABLE: z.string().min(3).default('hybrid-orchestrator-usage'),
   USAGE_AGGREGATES_TABLE: z.string().min(3).default('hybrid-orchestrator-usage-aggregates'),
   USAGE_RETENTION_DAYS: int(1, 3650).default(90),
+  PROVIDER_HEALTH_TABLE: z.string().min(3).default('hybrid-orchestrator-provider-health'),
+  HEALTH_REFRESH_MS: int(100, 60_000).default(1000),
+  HEARTBEAT_INTERVAL_SECONDS: int(0, 3600).default(60),
   AGGREGATE_SHARDS: int(1, 100).default(1),
   PRICES_FILE: optionalString,
   PRICES_JSON: optionalString,
@@ -196,6 +199,13 @@ function appConfig(runtime: Runtime, env: Env, providerEnv: Record<string, unkno
       budgets,
     },
     aws: { region: env.AWS_REGION, dynamodbEndpoint: env.DYNAMODB_ENDPOINT, dynamodbTimeoutMs: env.DYNAMODB_TIMEOUT_MS },
+    health: {
+      table: env.PROVIDER_HEALTH_TABLE,
+      /** How often each instance reads the fleet's breaker states. */
+      refreshMs: env.HEALTH_REFRESH_MS,
+      /** Local runs: heartbeats on a timer (0: off). On AWS an EventBridge schedule runs them every minute. */
+      heartbeatIntervalMs: env.HEARTBEAT_INTERVAL_SECONDS * 1000,
+    },
     providers: {
       /** Credential documents from the environment, per provider (absent: not set up here). */
       environment: Object.fromEntries(

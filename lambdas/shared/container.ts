@@ -24,7 +24,9 @@ import { StaticCredentialSource } from '../adapters/providers/credentials';
 import { RegistryProviderDirectory } from '../adapters/providers/registry-provider-directory';
 import { SecretsManagerCredentialSource } from '../adapters/secrets/secrets-manager-credential-source';
 import { createMetrics, PowertoolsTelemetry } from '../adapters/telemetry/powertools-telemetry';
+import { DynamoDbHealthStore } from '../adapters/dynamodb/dynamodb-health-store';
 import { AiRequests } from '../core/ai/ai-requests';
+import { DEFAULT_HEALTH_OPTIONS, HealthMonitor } from '../core/health/health-monitor';
 import { afterRequest } from '../core/metering/after-request';
 import { BudgetAlerts, CriticalAlerts, trackedTotals } from '../core/metering/alerts';
 import type { AlertPublisher } from '../core/metering/ports';
@@ -66,6 +68,8 @@ export interface Gateway {
   usage: DynamoDbUsageStore;
   reports: AppDeps['reports'];
   providers: ProviderDirectory;
+  /** Provider health: circuit breakers, failover, fleet-wide counters. */
+  health: HealthMonitor;
   dynamo: DynamoDBDocumentClient;
   logger: Logger;
   close(): void;
@@ -185,8 +189,18 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     run: (day: string) => runDailyReport(day, { records: usage, store: usage, alerts, markers: usage, now: clock.now() }),
     get: (day: string) => usage.report(day),
   };
+  const health = new HealthMonitor(
+    new DynamoDbHealthStore(dynamo, config.health.table),
+    clock,
+    telemetry,
+    `gw-${Buffer.from(random.bytes(6)).toString('hex')}`,
+    (work) => background.track(work),
+    { ...DEFAULT_HEALTH_OPTIONS, refreshMs: config.health.refreshMs },
+  );
+  health.start();
   const ai = new AiRequests({
-    orchestrator: new Orchestrator({ providers, clock, random, deadlineMs: config.routeTable.defaults.deadlineMs }),
+    orchestrator: new Orchestrator({ providers, clock, random, deadlineMs: config.routeTable.defaults.deadlineMs, health }),
+    health,
     routeTable: config.routeTable,
     legacyTarget: config.legacy,
     flags,
@@ -225,7 +239,23 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
       },
     },
   });
-  return { app, apiKeys, limiter, flags, background, usage, reports, providers, dynamo, logger, close: () => dynamo.destroy() };
+  return {
+    app,
+    apiKeys,
+    limiter,
+    flags,
+    background,
+    usage,
+    reports,
+    providers,
+    health,
+    dynamo,
+    logger,
+    close: () => {
+      health.stop();
+      dynamo.destroy();
+    },
+  };
 }
 
 /** What the scheduled report Lambda needs: the usage store and the alerts topic, nothing else. */

@@ -53,5 +53,15 @@ export const USAGE_AGGREGATES_TABLE: TableDefinition = {
   indexes: [],
 };
 
+/**
+ * Provider health shared by every instance: one `states` item (every target's circuit breaker, written
+ * with conditional updates) and one `stats#<target>` item per target (outcome counters in 5 s slots).
+ */
+export const PROVIDER_HEALTH_TABLE: TableDefinition = {
+  logicalName: 'provider-health',
+  partitionKey: 'pk',
+  indexes: [],
+};
+
 /** Every table the gateway uses. */
-export const TABLES = [API_KEYS_TABLE, RATE_LIMITS_TABLE, USAGE_TABLE, USAGE_AGGREGATES_TABLE] as const;
+export const TABLES = [API_KEYS_TABLE, RATE_LIMITS_TABLE, USAGE_TABLE, USAGE_AGGREGATES_TABLE, PROVIDER_HEALTH_TABLE] as const;

@@ -8,6 +8,7 @@ import { ProviderCallError, type ProviderFailure } from '../../lambdas/core/erro
 import type { Alert, AlertPublisher } from '../../lambdas/core/metering/ports';
 import type { RequestSummary } from '../../lambdas/core/request-summary';
 import type { FlagSource } from '../../lambdas/core/rollout/ports';
+import type { HealthStore, OutcomeDelta, TargetState, TargetStats } from '../../lambdas/core/health/ports';
 import type { Telemetry } from '../../lambdas/core/telemetry';
 import type { ApiKeyRecord } from '../../lambdas/core/access/ports';
 import type { ApiKeyStore } from '../../lambdas/core/access/ports';
@@ -78,7 +79,9 @@ export class CapturingAlerts implements AlertPublisher {
 }
 
 /** One scripted provider call: a failure, an answer (optionally with its text), or stream events (optionally failing after them). */
-export type Step = ({ fail: ProviderFailure } | { ok: true; text?: string } | { events: string[]; thenFail?: ProviderFailure }) & {
+export type Step = (
+  { fail: ProviderFailure } | { ok: true; text?: string } | { events: string[]; thenFail?: ProviderFailure } | { hang: true }
+) & {
   takesMs?: number;
 };
 
@@ -135,6 +138,7 @@ export class ScriptedProvider implements ChatProvider {
   }
   async stream(call: ProviderCall): Promise<ProviderStream> {
     const step = this.next(call);
+    if ('hang' in step) return hangingStream(call.signal);
     const includeUsage = (call.body['stream_options'] as { include_usage?: boolean } | undefined)?.include_usage === true;
     const events = 'events' in step ? step.events : answerChunks(this.id, call.upstreamModel, this.text(step), includeUsage);
     const thenFail = 'events' in step ? step.thenFail : undefined;
@@ -147,6 +151,48 @@ export class ScriptedProvider implements ChatProvider {
     return { [Symbol.asyncIterator]: () => it, cancel: () => void it.return(undefined) };
   }
 }
+
+/** A stream that never sends an event: it ends (as aborted) only when the call is aborted. */
+function hangingStream(signal: AbortSignal): ProviderStream {
+  const aborted = new Promise<never>((_, reject) => {
+    const fail = () => reject(new ProviderCallError({ errorClass: 'aborted' }, 'hanging upstream: call aborted'));
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
+  aborted.catch(() => undefined);
+  return { [Symbol.asyncIterator]: () => ({ next: () => aborted }), cancel: () => undefined };
+}
+
+/** A clock whose sleeps end only when the test moves it past them. */
+export class ManualClock implements Clock {
+  private waiters: Array<{ at: number; resolve: () => void }> = [];
+  constructor(public current = Date.UTC(2026, 10, 22, 12, 0, 0)) {}
+  now(): number {
+    return this.current;
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(new Error('aborted'));
+      const waiter = { at: this.current + ms, resolve };
+      this.waiters.push(waiter);
+      signal?.addEventListener('abort', () => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error('aborted'));
+      });
+    });
+  }
+  /** Moves time on, wakes the sleeps that are due, and lets the woken work run. */
+  async advance(ms: number): Promise<void> {
+    this.current += ms;
+    const due = this.waiters.filter((w) => w.at <= this.current);
+    this.waiters = this.waiters.filter((w) => w.at > this.current);
+    for (const waiter of due) waiter.resolve();
+    await settleMicrotasks();
+  }
+}
+
+/** Lets pending promise callbacks run. */
+export const settleMicrotasks = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** A provider directory over fixed providers (absent ones are "not configured"). */
 export function directory(providers: Partial<Record<ProviderId, ChatProvider>>): ProviderDirectory {
@@ -186,5 +232,53 @@ export class CapturingTelemetry implements Telemetry {
   readonly metrics: Array<{ name: string; value: number; dimensions: Record<string, string> }> = [];
   metric(name: string, value: number, dimensions: Record<string, string>) {
     this.metrics.push({ name, value, dimensions });
+  }
+}
+
+/** A health store in memory, with the same conditional-write semantics as the DynamoDB one. */
+export class InMemoryHealthStore implements HealthStore {
+  readonly states_: Record<string, TargetState> = {};
+  readonly stats_: Record<string, TargetStats> = {};
+  writes = 0;
+  failing = false;
+  private check() {
+    if (this.failing) throw new Error('health store unavailable');
+  }
+  async states() {
+    this.check();
+    return structuredClone(this.states_);
+  }
+  async transition(key: string, expected: number, next: TargetState) {
+    this.check();
+    this.writes += 1;
+    if ((this.states_[key]?.v ?? 0) !== expected) return false;
+    this.states_[key] = structuredClone(next);
+    return true;
+  }
+  async record(key: string, delta: OutcomeDelta, slot: number, ringSize: number, now: number) {
+    this.check();
+    this.writes += 1;
+    const stats = (this.stats_[key] ??= { slots: [], consecutiveFailures: 0, lastAt: 0 });
+    stats.slots = stats.slots.filter((s) => s.slot > slot - ringSize);
+    let current = stats.slots.find((s) => s.slot === slot);
+    if (!current) {
+      current = { slot, successes: 0, failures: 0, tokens: 0, latency: {}, firstEvent: {} };
+      stats.slots.push(current);
+    }
+    current.successes += delta.successes;
+    current.failures += delta.failures;
+    current.tokens += delta.tokens;
+    for (const [b, n] of Object.entries(delta.latency)) current.latency[b] = (current.latency[b] ?? 0) + n;
+    for (const [b, n] of Object.entries(delta.firstEvent)) current.firstEvent[b] = (current.firstEvent[b] ?? 0) + n;
+    stats.consecutiveFailures = delta.hadSuccess ? delta.trailingFailures : stats.consecutiveFailures + delta.trailingFailures;
+    stats.lastAt = now;
+    if (delta.limits) stats.limits = delta.limits;
+    return structuredClone(stats);
+  }
+  async stats(keys: string[]) {
+    this.check();
+    return Object.fromEntries(
+      keys.map((key) => [key, structuredClone(this.stats_[key] ?? { slots: [], consecutiveFailures: 0, lastAt: 0 })]),
+    );
   }
 }

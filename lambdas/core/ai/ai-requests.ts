@@ -16,9 +16,10 @@ import type { FlagStore } from '../rollout/flag-store';
 import { decideRollout, type ProcessingPath } from '../rollout/flags';
 import { openAnswerStream, type AnswerStream } from './answer-stream';
 import type { Orchestrator, RouteFailure, RouteTrace } from './orchestrator';
-import type { ProviderCompletion, TokenEstimator } from './ports';
+import type { ProviderCompletion, TargetHealth, TokenEstimator } from './ports';
 import { planLegacyRoute, planRoute, type LegacyTarget, type PlannedTarget, type RouteTable, type TaskType } from './route-table';
 import { resolveTask, type TaskResolution } from './task';
+import { estimatePromptTokens } from './token-estimate';
 import { failureClass } from './orchestrator';
 
 /** How the request names its task: hints a client sent (`/v1/*`), or the endpoint's own task (legacy routes). */
@@ -59,6 +60,8 @@ export interface AiRequestDeps {
   tokens: TokenEstimator;
   /** Post-response work; a cut stream's usage is estimated there. */
   background: BackgroundTasks;
+  /** Provider health: told the tokens each answer used (the fleet's tokens per minute per target). */
+  health?: Pick<TargetHealth, 'noteTokens'>;
 }
 
 export class AiRequests {
@@ -90,7 +93,9 @@ export class AiRequests {
       const routing = { path, trace: routed.trace };
       if (!routed.ok) return this.failed(ai, routed.failure, routing);
       ai.timeToFirstTokenMs = this.deps.clock.now() - record.startedAt;
+      this.noteHedge(ai, routed.hedgeLoser, body);
       record.finishWhenStreamEnds();
+      const target = routed.target;
       const stream = openAnswerStream(routed.value, {
         record,
         requestBody: body,
@@ -98,6 +103,7 @@ export class AiRequests {
         signal: request.signal,
         tokens: this.deps.tokens,
         background: this.deps.background,
+        onUsage: (usage) => this.deps.health?.noteTokens(target, usage.totalTokens),
       });
       return { kind: 'stream', stream, routing };
     }
@@ -109,9 +115,20 @@ export class AiRequests {
     if (routed.value.usage) {
       ai.usage = routed.value.usage;
       ai.usageSource = 'provider';
+      this.deps.health?.noteTokens(routed.target, routed.value.usage.totalTokens);
     }
+    this.noteHedge(ai, routed.hedgeLoser, request.body);
     const model = routed.value.model ?? targets.find((t) => t.provider === routed.trace.chosen?.provider)?.model ?? 'unknown';
     return { kind: 'answer', completion: routed.value, model, routing };
+  }
+
+  /**
+   * A hedge ran: the losing target was cancelled before its first event, so it used no output
+   * tokens, but the provider may bill the prompt it received: estimated like a cut stream's.
+   */
+  private noteHedge(ai: AiSummary, loser: PlannedTarget | undefined, body: Record<string, unknown>): void {
+    if (!loser) return;
+    ai.hedge = { provider: loser.provider, model: loser.model, inputTokens: estimatePromptTokens(body, this.deps.tokens) };
   }
 
   /** Decides the caller's processing path from the rollout flag, and notes it in the record. */

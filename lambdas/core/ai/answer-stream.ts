@@ -26,6 +26,8 @@ export interface AnswerStreamContext {
   signal: AbortSignal;
   tokens: TokenEstimator;
   background: BackgroundTasks;
+  /** Told the usage once the stream ended with one (from the provider or estimated). */
+  onUsage?: (usage: Usage) => void;
 }
 
 /** The terminal event of a stream that ended normally. */
@@ -46,6 +48,7 @@ export function openAnswerStream(started: StartedStream, context: AnswerStreamCo
     if (usage) {
       ai.usage = usage;
       ai.usageSource = 'provider';
+      context.onUsage?.(usage);
       record.finish(status);
       return;
     }
@@ -55,6 +58,7 @@ export function openAnswerStream(started: StartedStream, context: AnswerStreamCo
       (async () => {
         ai.usage = estimatedUsage(requestBody, delivered, tokens);
         ai.usageSource = 'estimated';
+        context.onUsage?.(ai.usage);
         record.finish(status);
       })(),
     );

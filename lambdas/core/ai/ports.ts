@@ -124,4 +124,6 @@ export interface TargetHealth {
   noteLimits(target: PlannedTarget, limits: ProviderLimits): void;
   /** True while the target is close to its provider's limit (it is then tried after the others). */
   nearLimit(target: PlannedTarget): boolean;
+  /** The tokens a finished answer used, for the fleet's tokens-per-minute figure of the target. */
+  noteTokens(target: PlannedTarget, tokens: number): void;
 }

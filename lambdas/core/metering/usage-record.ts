@@ -31,6 +31,8 @@ export interface UsageRecord {
   stream: boolean;
   /** `provider`: the provider's `usage`; `estimated`: counted by the gateway's tokenizer; `none`: no tokens. */
   tokensSource: 'provider' | 'estimated' | 'none';
+  /** A hedge ran and lost: its target and the prompt tokens it was sent (estimated; their cost is in `costMicros`). */
+  hedge?: { provider: ProviderId; model: string; inputTokens: number };
   createdAt: string;
   /** UTC day and hour of `createdAt` (`2026-11-23`, `13`), the aggregates' keys. */
   day: string;
@@ -49,7 +51,15 @@ export function buildUsageRecord(summary: RequestSummary, at: number, prices: Pr
   };
   const price = provider && model ? priceOf(prices, provider, model) : undefined;
   const hasTokens = tokens.inputTokens + tokens.outputTokens > 0;
-  const cost = !hasTokens ? 0 : price && usage ? costMicros(price, usage) : null;
+  const answerCost = !hasTokens ? 0 : price && usage ? costMicros(price, usage) : null;
+  // The hedge that lost is billed for the prompt it was sent (no output: it was cancelled before its first event).
+  const hedgePrice = ai?.hedge ? priceOf(prices, ai.hedge.provider, ai.hedge.model) : undefined;
+  const hedgeCost = !ai?.hedge
+    ? 0
+    : hedgePrice
+      ? costMicros(hedgePrice, { promptTokens: ai.hedge.inputTokens, completionTokens: 0 })
+      : null;
+  const cost = answerCost === null || hedgeCost === null ? null : answerCost + hedgeCost;
   const iso = new Date(at).toISOString();
   return {
     requestId: summary.requestId,
@@ -71,6 +81,7 @@ export function buildUsageRecord(summary: RequestSummary, at: number, prices: Pr
     attempts: ai?.attempts.filter((a) => a.outcome !== 'skipped').length ?? 0,
     stream: ai?.stream ?? false,
     tokensSource: !hasTokens ? 'none' : ai?.usageSource === 'estimated' ? 'estimated' : 'provider',
+    ...(ai?.hedge ? { hedge: ai.hedge } : {}),
     createdAt: iso,
     day: iso.slice(0, 10),
     hour: iso.slice(11, 13),

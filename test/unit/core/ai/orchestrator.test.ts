@@ -3,7 +3,18 @@ import { ProviderCallError, type ProviderFailure } from '../../../../lambdas/cor
 import { failureClass, Orchestrator, type RouteFailure } from '../../../../lambdas/core/ai/orchestrator';
 import { errorBody, routeFailureAnswer } from '../../../../lambdas/http/errors';
 import { parseRouteTable, planRoute, type RouteTable } from '../../../../lambdas/core/ai/route-table';
-import { directory, FakeClock, ScriptedProvider, ScriptedRandom, type Step } from '../../../helpers/fakes';
+import { HealthMonitor } from '../../../../lambdas/core/health/health-monitor';
+import {
+  CapturingTelemetry,
+  directory,
+  FakeClock,
+  InMemoryHealthStore,
+  ManualClock,
+  ScriptedProvider,
+  ScriptedRandom,
+  settleMicrotasks,
+  type Step,
+} from '../../../helpers/fakes';
 
 const table: RouteTable = parseRouteTable(
   {
@@ -224,6 +235,139 @@ describe('Orchestrator.openStream', () => {
     expect(routed.ok).toBe(true);
     if (!routed.ok) return;
     await expect(routed.value.rest.next()).rejects.toBeInstanceOf(ProviderCallError);
+    expect(providers['azure-openai'].calls).toHaveLength(0);
+  });
+});
+
+describe('Orchestrator with provider health', () => {
+  function withHealth(openai: Step[], azure: Step[]) {
+    const clock = new FakeClock();
+    const store = new InMemoryHealthStore();
+    const work: Array<Promise<unknown>> = [];
+    const health = new HealthMonitor(store, clock, new CapturingTelemetry(), 'gw-test', (w) => void work.push(w));
+    const providers = {
+      openai: new ScriptedProvider('openai', openai, clock),
+      'azure-openai': new ScriptedProvider('azure-openai', azure, clock),
+    };
+    const orchestrator = new Orchestrator({
+      providers: directory(providers),
+      clock,
+      random: new ScriptedRandom([0]),
+      deadlineMs: DEADLINE_MS,
+      health,
+    });
+    const settle = async () => {
+      while (work.length > 0) await Promise.all(work.splice(0));
+    };
+    return { clock, store, health, providers, orchestrator, settle };
+  }
+  const down = { fail: { errorClass: 'server_error' as const, status: 503 } };
+
+  it('stops calling a target once its breaker is open, and says circuit_open in the trace', async () => {
+    const { orchestrator, providers, settle } = withHealth(Array(6).fill(down), []);
+    for (let i = 0; i < 3; i++) {
+      await orchestrator.complete(targets, {}, signal);
+      await settle();
+    }
+    const callsBefore = providers.openai.calls.length;
+    expect(callsBefore).toBe(6);
+    const routed = await orchestrator.complete(targets, {}, signal);
+    expect(providers.openai.calls).toHaveLength(callsBefore);
+    expect(routed.ok && routed.target.provider).toBe('azure-openai');
+    expect(routed.trace.attempts[0]).toMatchObject({ provider: 'openai', outcome: 'skipped', errorClass: 'circuit_open' });
+    expect(routed.trace.chosen?.reason).toContain('fallback #1 after openai circuit open');
+  });
+
+  it('answers at once that every target is unavailable, with the time until the earliest probe', async () => {
+    const { orchestrator, providers, settle, clock } = withHealth(Array(6).fill(down), Array(6).fill(down));
+    for (let i = 0; i < 3; i++) {
+      await orchestrator.complete(targets, {}, signal);
+      await settle();
+    }
+    clock.advance(10_000);
+    const before = providers.openai.calls.length + providers['azure-openai'].calls.length;
+    const routed = await orchestrator.complete(targets, {}, signal);
+    expect(providers.openai.calls.length + providers['azure-openai'].calls.length).toBe(before);
+    expect(!routed.ok && routed.failure).toEqual({ reason: 'unavailable', retryAfterMs: 20_000 });
+    expect(!routed.ok && answered(routed.failure)).toMatchObject({
+      status: 503,
+      body: { error: { code: 'upstream_unavailable', retry_after_seconds: 20 } },
+    });
+  });
+
+  it('sends the half-open probe to the recovering target and closes the breaker when it answers', async () => {
+    const { orchestrator, providers, settle, clock, store } = withHealth([...Array(6).fill(down), { ok: true }], []);
+    for (let i = 0; i < 3; i++) {
+      await orchestrator.complete(targets, {}, signal);
+      await settle();
+    }
+    clock.advance(30_000);
+    const routed = await orchestrator.complete(targets, {}, signal);
+    await settle();
+    expect(routed.ok && routed.target.provider).toBe('openai');
+    expect(routed.trace.attempts[0]).toMatchObject({ probe: true, outcome: 'success' });
+    expect(routed.trace.chosen?.reason).toContain('half-open probe');
+    expect(store.states_[`openai/gpt-4o-mini`]).toMatchObject({ state: 'closed' });
+    expect(providers.openai.calls).toHaveLength(7);
+  });
+
+  it('tries a target close to its provider limit after the others', async () => {
+    const { orchestrator, health } = withHealth([], []);
+    health.noteLimits(targets[0]!, {
+      requests: { limit: 500, remaining: 1, resetAt: Date.UTC(2026, 10, 22, 12, 1, 0) },
+      at: Date.UTC(2026, 10, 22, 12, 0, 0),
+    });
+    const routed = await orchestrator.complete(targets, {}, signal);
+    expect(routed.ok && routed.target.provider).toBe('azure-openai');
+    expect(routed.trace.fallback).toBe(true);
+  });
+});
+
+describe('Orchestrator hedging', () => {
+  const hedgedTargets = planRoute(table, 'general', 'gpt-4o-mini').map((t, i) => (i === 0 ? { ...t, hedgeAfterMs: 500 } : t));
+
+  it('starts the next target when the first has sent nothing after hedgeAfterMs; the first to answer wins and the other is cancelled', async () => {
+    const clock = new ManualClock();
+    const providers = {
+      openai: new ScriptedProvider('openai', [{ hang: true }]),
+      'azure-openai': new ScriptedProvider('azure-openai', [{ ok: true }]),
+    };
+    const orchestrator = new Orchestrator({
+      providers: directory(providers),
+      clock,
+      random: new ScriptedRandom([0]),
+      deadlineMs: DEADLINE_MS,
+    });
+    const pending = orchestrator.openStream(hedgedTargets, {}, signal);
+    await settleMicrotasks();
+    expect(providers['azure-openai'].calls).toHaveLength(0);
+    await clock.advance(500);
+    const routed = await pending;
+    expect(routed.ok && routed.target.provider).toBe('azure-openai');
+    expect(routed.ok && routed.hedgeLoser?.provider).toBe('openai');
+    expect(providers.openai.calls[0]?.signal.aborted).toBe(true);
+    expect(routed.trace.attempts.map((a) => `${a.provider}:${a.outcome}${a.hedge ? ':hedge' : ''}`)).toEqual([
+      'openai:hedge_lost',
+      'azure-openai:success:hedge',
+    ]);
+    expect(routed.trace.chosen?.reason).toMatch(/^hedge: openai had sent no first event after 500 ms/);
+  });
+
+  it('does not hedge when the first target answers in time', async () => {
+    const clock = new ManualClock();
+    const providers = {
+      openai: new ScriptedProvider('openai', [{ ok: true }]),
+      'azure-openai': new ScriptedProvider('azure-openai', [{ ok: true }]),
+    };
+    const orchestrator = new Orchestrator({
+      providers: directory(providers),
+      clock,
+      random: new ScriptedRandom([0]),
+      deadlineMs: DEADLINE_MS,
+    });
+    const routed = await orchestrator.complete(hedgedTargets, {}, signal);
+    expect(routed.ok && routed.target.provider).toBe('openai');
+    expect(routed.ok && routed.hedgeLoser).toBeUndefined();
     expect(providers['azure-openai'].calls).toHaveLength(0);
   });
 });

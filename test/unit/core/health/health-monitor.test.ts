@@ -1,0 +1,145 @@
+/** Several instances' health monitors sharing one store: what one learns, the others honour. */
+import defaultRoutes from '../../../../config/routes.json';
+import { parseRouteTable, planRoute, targetKey, type PlannedTarget } from '../../../../lambdas/core/ai/route-table';
+import { HealthMonitor, DEFAULT_HEALTH_OPTIONS } from '../../../../lambdas/core/health/health-monitor';
+import { CapturingTelemetry, FakeClock, InMemoryHealthStore } from '../../../helpers/fakes';
+
+const table = parseRouteTable(defaultRoutes, 'config/routes.json');
+const [openai] = planRoute(table, 'general', undefined) as [PlannedTarget, PlannedTarget];
+const KEY = targetKey(openai);
+
+function fleet(instances = 3) {
+  const store = new InMemoryHealthStore();
+  const clock = new FakeClock();
+  const telemetry = new CapturingTelemetry();
+  const work: Array<Promise<unknown>> = [];
+  const monitors = Array.from(
+    { length: instances },
+    (_, i) =>
+      new HealthMonitor(store, clock, telemetry, `gw-${i}`, (w) => void work.push(w), { ...DEFAULT_HEALTH_OPTIONS, flushMs: 60_000 }),
+  );
+  const settle = async () => {
+    while (work.length > 0) await Promise.all(work.splice(0));
+  };
+  return { store, clock, telemetry, monitors, settle };
+}
+
+const failure = { kind: 'failure', errorClass: 'timeout' } as const;
+
+describe('HealthMonitor', () => {
+  it('opens the breaker for the whole fleet from failures seen by one instance, and logs the transition once', async () => {
+    const { monitors, settle, telemetry, clock } = fleet();
+    const [a, b, c] = monitors as [HealthMonitor, HealthMonitor, HealthMonitor];
+    for (let i = 0; i < 5; i++) a.report(openai, failure, false);
+    await settle();
+    await Promise.all([b.refresh(), c.refresh()]);
+    for (const monitor of monitors)
+      expect(await monitor.admit(openai)).toEqual({ kind: 'skip', reason: 'circuit_open', retryAt: clock.now() + 30_000 });
+    expect(telemetry.events.filter((e) => e.message === 'circuit opened')).toHaveLength(1);
+    expect(telemetry.metrics).toContainEqual({ name: 'CircuitTransitions', value: 1, dimensions: { target: KEY, to: 'open' } });
+  });
+
+  it('counts failures from several instances together', async () => {
+    const { monitors, settle } = fleet();
+    for (const monitor of monitors) {
+      monitor.report(openai, failure, false);
+      monitor.report(openai, failure, false);
+    }
+    await settle();
+    await monitors[2]!.refresh();
+    expect((await monitors[2]!.admit(openai)).kind).toBe('skip');
+  });
+
+  it('after the cooldown lets exactly one of 20 concurrent requests across 3 instances probe; success closes it', async () => {
+    const { monitors, settle, clock, store } = fleet();
+    for (let i = 0; i < 5; i++) monitors[0]!.report(openai, failure, false);
+    await settle();
+    clock.advance(30_000);
+    await Promise.all(monitors.map((m) => m.refresh()));
+    const admissions = await Promise.all(Array.from({ length: 20 }, (_, i) => monitors[i % 3]!.admit(openai)));
+    expect(admissions.filter((a) => a.kind === 'probe')).toHaveLength(1);
+    expect(admissions.filter((a) => a.kind === 'skip' && a.reason === 'probe_in_flight')).toHaveLength(19);
+    const prober = monitors[admissions.findIndex((a) => a.kind === 'probe') % 3]!;
+    prober.report(openai, { kind: 'started', firstEventMs: 120 }, true);
+    await settle();
+    expect(store.states_[KEY]).toMatchObject({ state: 'closed', openings: 0 });
+    await Promise.all(monitors.map((m) => m.refresh()));
+    for (const monitor of monitors) expect(await monitor.admit(openai)).toEqual({ kind: 'call' });
+  });
+
+  it('reopens after a failed probe with a doubled cooldown', async () => {
+    const { monitors, settle, clock, store } = fleet(1);
+    const [m] = monitors as [HealthMonitor];
+    for (let i = 0; i < 5; i++) m.report(openai, failure, false);
+    await settle();
+    clock.advance(30_000);
+    expect(await m.admit(openai)).toEqual({ kind: 'probe' });
+    m.report(openai, failure, true);
+    await settle();
+    expect(store.states_[KEY]).toMatchObject({ state: 'open', openings: 2, openUntil: clock.now() + 60_000 });
+    expect(await m.admit(openai)).toMatchObject({ kind: 'skip', reason: 'circuit_open' });
+  });
+
+  it('cools a target on a 429 until its retry-after, without counting a failure', async () => {
+    const { monitors, settle, clock, store } = fleet(2);
+    monitors[0]!.report(openai, { kind: 'rate_limited', retryAfterMs: 20_000 }, false);
+    await settle();
+    await monitors[1]!.refresh();
+    expect(await monitors[1]!.admit(openai)).toEqual({ kind: 'skip', reason: 'cooling', retryAt: clock.now() + 20_000 });
+    expect(store.stats_[KEY]).toBeUndefined();
+    clock.advance(20_000);
+    expect(await monitors[1]!.admit(openai)).toEqual({ kind: 'call' });
+  });
+
+  it("ignores a client's own mistakes and departures", async () => {
+    const { monitors, settle, store } = fleet(1);
+    for (let i = 0; i < 10; i++) monitors[0]!.report(openai, { kind: 'neutral' }, false);
+    await settle();
+    await monitors[0]!.flushAll();
+    expect(store.writes).toBe(0);
+  });
+
+  it('writes successes at most once per flush interval per target', async () => {
+    const { monitors, store } = fleet(1);
+    for (let i = 0; i < 100; i++) monitors[0]!.report(openai, { kind: 'success', firstEventMs: 100, latencyMs: 400 }, false);
+    await monitors[0]!.flushAll();
+    expect(store.writes).toBe(1);
+    expect(store.stats_[KEY]?.slots[0]).toMatchObject({ successes: 100 });
+  });
+
+  it('still stops calling a failing target on its own when the store is down', async () => {
+    const { monitors, settle, store, telemetry } = fleet(1);
+    store.failing = true;
+    for (let i = 0; i < 5; i++) monitors[0]!.report(openai, failure, false);
+    await settle();
+    expect(await monitors[0]!.admit(openai)).toMatchObject({ kind: 'skip', reason: 'circuit_open' });
+    expect(telemetry.events.map((e) => e.message)).toContain('circuit opened locally');
+  });
+
+  it('takes a target out of rotation for everyone on manual failover, and puts it back', async () => {
+    const { monitors, clock } = fleet(2);
+    await monitors[0]!.setManual(
+      KEY,
+      { state: 'down', until: clock.now() + 600_000, by: 'ops', reason: 'bad deploy', at: clock.now() },
+      'ops',
+      'bad deploy',
+    );
+    await monitors[1]!.refresh();
+    expect(await monitors[1]!.admit(openai)).toMatchObject({ kind: 'skip', reason: 'manual_down' });
+    await monitors[1]!.setManual(KEY, 'up', 'ops', 'fixed');
+    await monitors[0]!.refresh();
+    expect(await monitors[0]!.admit(openai)).toEqual({ kind: 'call' });
+  });
+
+  it('refreshes a stale view before deciding, and decides from memory when it is fresh', async () => {
+    const { monitors, store, clock } = fleet(1);
+    const [m] = monitors as [HealthMonitor];
+    const reads = jest.spyOn(store, 'states');
+    await m.ready();
+    await m.ready();
+    expect(reads).toHaveBeenCalledTimes(1);
+    clock.advance(DEFAULT_HEALTH_OPTIONS.maxStaleMs + 1);
+    await m.ready();
+    expect(reads).toHaveBeenCalledTimes(2);
+  });
+});
