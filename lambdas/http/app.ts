@@ -10,6 +10,7 @@ import { healthRoutes } from './routes/health';
 import { modelRoutes } from './routes/models';
 import { authenticate } from './auth';
 import { adminUsageRoutes } from './routes/admin-usage';
+import { aiProviderRoutes } from './routes/ai-providers';
 import { legacyAiRoutes } from './routes/legacy-ai';
 import { onlyFansRoutes } from './routes/onlyfans';
 import { rateLimitRoutes } from './routes/rate-limits';
@@ -44,6 +45,11 @@ const KNOWN_ROUTES: Record<string, string[]> = {
   '/admin/usage': ['GET'],
   '/admin/costs': ['GET'],
   '/admin/reports/daily': ['GET', 'POST'],
+  '/api/ai-providers/health': ['GET'],
+  '/api/ai-providers/performance': ['GET'],
+  '/api/ai-providers/quotas': ['GET'],
+  '/api/ai-providers/failover': ['POST'],
+  '/api/ai-providers/test': ['POST'],
 };
 
 /**
@@ -96,7 +102,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   for (const path of ['/v1/chat/completions', '/api/ai/messages/generate', '/api/ai/content/plan']) app.use(path, admitted);
   app.use('/api/ai/*', authenticate(deps, 'user'));
   app.use('/v1/*', authenticate(deps, 'user'));
-  for (const legacy of ['/api/rate-limits/*', '/api/onlyfans/*']) app.use(legacy, authenticate(deps, 'user'));
+  for (const legacy of ['/api/rate-limits/*', '/api/onlyfans/*', '/api/ai-providers/*']) app.use(legacy, authenticate(deps, 'user'));
   app.use('/admin/*', authenticate(deps, 'admin'));
   app.route('/', modelRoutes(deps));
   app.route('/', chatRoutes(deps));
@@ -105,6 +111,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', onlyFansRoutes(deps));
   app.route('/', legacyAiRoutes(deps));
   app.route('/', adminUsageRoutes(deps));
+  app.route('/', aiProviderRoutes(deps));
 
   for (const [path, methods] of Object.entries(KNOWN_ROUTES)) {
     app.all(path, (c) => {

@@ -10,6 +10,8 @@ import type { UsageStore } from '../core/metering/ports';
 import type { Clock } from '../core/ports';
 import type { RateLimiter } from '../core/rate-limit/rate-limiter';
 import type { RequestRecord, SummarySink } from '../core/request-record';
+import type { ProviderDirectory } from '../core/ai/ports';
+import type { HealthMonitor } from '../core/health/health-monitor';
 import type { Telemetry } from '../core/telemetry';
 
 /** Result of one readiness check. */
@@ -37,6 +39,9 @@ export interface AppDeps {
   /** Post-response work; drained before reads that must see it. */
   background: BackgroundTasks;
   usage: Pick<UsageStore, 'aggregates'>;
+  /** Provider health (breakers, failover) and the provider clients, for `/api/ai-providers/*`. */
+  health: Pick<HealthMonitor, 'refresh' | 'state' | 'stats' | 'setManual' | 'lastLimits' | 'nearLimit'>;
+  providers: ProviderDirectory;
   prices: { version: string; source: string };
   /** Daily cost reports: build, store and announce one day's report; read a stored one. */
   reports: {

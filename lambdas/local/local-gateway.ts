@@ -122,6 +122,12 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     closers.push(() => gateway.close());
     // After the server stops: usage records and alerts of the last requests are written first.
     closers.push(() => gateway.background.drain());
+    // Heartbeats on a timer, as the EventBridge schedule runs them on AWS.
+    if (config.health.heartbeatIntervalMs > 0) {
+      const beat = setInterval(() => gateway.background.track(gateway.heartbeats.run()), config.health.heartbeatIntervalMs);
+      beat.unref();
+      closers.push(() => clearInterval(beat));
+    }
     await gateway.apiKeys.register(config.local.userKey, { userId: LOCAL_USER_ID, plan: 'pro', role: 'user' });
     await gateway.apiKeys.register(config.local.adminKey, { userId: LOCAL_ADMIN_ID, plan: 'enterprise', role: 'admin' });
 

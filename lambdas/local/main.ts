@@ -22,6 +22,7 @@ async function main() {
       `  DynamoDB: dynalite ${config.local.dataDir ? `on disk in ${config.local.dataDir}` : 'in memory (set DATA_DIR to keep data)'}`,
       `  OnlyFans gateway: ${local.onlyfans ? `SIMULATED on ${local.onlyfans.url} (set ONLYFANS_GATEWAY_URL for a real one)` : config.onlyfans.gatewayUrl}`,
       `  Rollout flags: ${config.flags.file} (re-read every ${config.flags.refreshMs / 1000} s)`,
+      `  Heartbeats: ${config.health.heartbeatIntervalMs > 0 ? `every ${config.health.heartbeatIntervalMs / 1000} s (GET /api/ai-providers/health)` : 'off'}`,
       `  User key:  ${config.local.userKey}`,
       `  Admin key: ${config.local.adminKey}`,
       config.local.simFail ? `  Injected failures (SIM_FAIL): ${config.local.simFail}` : '',

@@ -13,9 +13,18 @@ import type { ProviderId } from '../core/ai/route-table';
 
 export type SimFault =
   | { kind: 'status'; status: number; retryAfterMs?: number; retryAfter?: string; code?: string }
+  /** Accepts the connection and never answers (no headers). */
   | { kind: 'timeout' }
+  /** Sends 200 and the stream's headers, then nothing. */
+  | { kind: 'silence' }
+  /** Starts the answer, then stops sending without closing. */
+  | { kind: 'stall' }
   | { kind: 'reset' }
+  /** Starts the answer, then cuts the connection. */
   | { kind: 'midstream' };
+
+/** The simulated provider's own limits, reported in `x-ratelimit-*` headers as OpenAI does (per minute). */
+const SIM_LIMITS = { requests: 10_000, tokens: 2_000_000 };
 
 export interface RecordedRequest {
   method: string;
@@ -61,6 +70,8 @@ export class SimulatedUpstream {
   private readonly server: Server;
   private fault: { fault: SimFault; remaining: number } | undefined;
   private counter = 0;
+  private minute = 0;
+  private used = { requests: 0, tokens: 0 };
   private readonly dialect: SimulatedDialect;
   latencyMs: number;
   chunkDelayMs: number;
@@ -141,6 +152,11 @@ export class SimulatedUpstream {
       return;
     }
     if (fault?.kind === 'timeout') return; // never answer: the client's timeout must fire
+    if (fault?.kind === 'silence') {
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'x-simulated-upstream': this.options.provider });
+      res.flushHeaders();
+      return; // headers, then silence: the first-event timeout must fire
+    }
     if (this.latencyMs > 0) await sleep(this.latencyMs);
     if (fault?.kind === 'status') {
       const [type, message] = STATUS_MESSAGES[fault.status] ?? ['server_error', `Simulated upstream error ${fault.status}.`];
@@ -150,8 +166,9 @@ export class SimulatedUpstream {
       return this.sendError(res, fault.status, type, message, fault.code, headers);
     }
     const model = route.model ?? (typeof body['model'] === 'string' ? body['model'] : 'unknown');
-    if (body['stream'] === true) return this.stream(res, body, model, fault?.kind === 'midstream');
-    return this.complete(res, body, model, fault?.kind === 'midstream');
+    const end = fault?.kind === 'midstream' ? 'cut' : fault?.kind === 'stall' ? 'stall' : undefined;
+    if (body['stream'] === true) return this.stream(res, body, model, end);
+    return this.complete(res, body, model, end !== undefined);
   }
 
   private sendError(
@@ -209,7 +226,11 @@ export class SimulatedUpstream {
       usage: a.usage,
       system_fingerprint: 'fp_simulated',
     });
-    res.writeHead(200, { 'content-type': 'application/json', 'x-simulated-upstream': this.options.provider });
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'x-simulated-upstream': this.options.provider,
+      ...this.limitHeaders(a.usage.total_tokens),
+    });
     if (cut) {
       // Destroy only once the partial body is flushed, so the client sees a cut body, not a reset.
       res.write(payload.slice(0, Math.floor(payload.length / 2)), () => res.socket?.destroy());
@@ -218,7 +239,27 @@ export class SimulatedUpstream {
     res.end(payload);
   }
 
-  private async stream(res: ServerResponse, body: Record<string, unknown>, model: string, cut: boolean) {
+  /** OpenAI's rate-limit headers for the current minute. */
+  private limitHeaders(tokens: number): Record<string, string> {
+    const minute = Math.floor(Date.now() / 60_000);
+    if (minute !== this.minute) {
+      this.minute = minute;
+      this.used = { requests: 0, tokens: 0 };
+    }
+    this.used.requests += 1;
+    this.used.tokens += tokens;
+    const reset = `${((minute + 1) * 60_000 - Date.now()) / 1000}s`;
+    return {
+      'x-ratelimit-limit-requests': String(SIM_LIMITS.requests),
+      'x-ratelimit-remaining-requests': String(Math.max(0, SIM_LIMITS.requests - this.used.requests)),
+      'x-ratelimit-reset-requests': reset,
+      'x-ratelimit-limit-tokens': String(SIM_LIMITS.tokens),
+      'x-ratelimit-remaining-tokens': String(Math.max(0, SIM_LIMITS.tokens - this.used.tokens)),
+      'x-ratelimit-reset-tokens': reset,
+    };
+  }
+
+  private async stream(res: ServerResponse, body: Record<string, unknown>, model: string, end: 'cut' | 'stall' | undefined) {
     const a = this.answer(body, model);
     const includeUsage = (body['stream_options'] as { include_usage?: unknown } | undefined)?.include_usage === true;
     const base = { id: a.id, object: 'chat.completion.chunk', created: a.created, model, system_fingerprint: 'fp_simulated' };
@@ -241,8 +282,9 @@ export class SimulatedUpstream {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       'x-simulated-upstream': this.options.provider,
+      ...this.limitHeaders(a.usage.total_tokens),
     });
-    const stopAt = cut ? Math.min(3, events.length - 1) : events.length;
+    const stopAt = end ? Math.min(3, events.length - 1) : events.length;
     for (let i = 0; i < stopAt; i++) {
       if (res.destroyed) {
         this.abandonedStreams += 1;
@@ -251,7 +293,9 @@ export class SimulatedUpstream {
       await new Promise<void>((resolve) => res.write(events[i], () => resolve()));
       if (this.chunkDelayMs > 0) await sleep(this.chunkDelayMs);
     }
-    if (cut) res.socket?.destroy();
+    if (end === 'cut') res.socket?.destroy();
+    else if (end === 'stall')
+      return; // the connection stays open, silent: the idle timeout must fire
     else res.end();
   }
 }
@@ -271,9 +315,9 @@ export function parseSimFail(spec: string | undefined): Map<ProviderId, { fault:
     const [provider, what, count] = item.split(':');
     if (!provider || !REGISTERED_PROVIDER_IDS.includes(provider)) throw new Error(`SIM_FAIL: unknown provider "${provider}" in "${item}"`);
     let fault: SimFault;
-    if (what === 'timeout' || what === 'reset' || what === 'midstream') fault = { kind: what };
+    if (what === 'timeout' || what === 'silence' || what === 'stall' || what === 'reset' || what === 'midstream') fault = { kind: what };
     else if (what && /^\d{3}$/.test(what)) fault = { kind: 'status', status: Number(what) };
-    else throw new Error(`SIM_FAIL: unknown fault "${what}" in "${item}" (use a status code, timeout, reset or midstream)`);
+    else throw new Error(`SIM_FAIL: unknown fault "${what}" in "${item}" (use a status code, timeout, silence, stall, reset or midstream)`);
     const times = count === undefined ? Number.POSITIVE_INFINITY : Number(count);
     if (count !== undefined && (!Number.isInteger(times) || times < 1)) throw new Error(`SIM_FAIL: bad count "${count}" in "${item}"`);
     out.set(provider, { fault, times });

@@ -47,6 +47,7 @@ const EnvSchema = z.object({
   USAGE_RETENTION_DAYS: int(1, 3650).default(90),
   PROVIDER_HEALTH_TABLE: z.string().min(3).default('hybrid-orchestrator-provider-health'),
   HEALTH_REFRESH_MS: int(100, 60_000).default(1000),
+  HEALTH_FLUSH_MS: int(10, 60_000).default(1000),
   HEARTBEAT_INTERVAL_SECONDS: int(0, 3600).default(60),
   AGGREGATE_SHARDS: int(1, 100).default(1),
   PRICES_FILE: optionalString,
@@ -203,6 +204,8 @@ function appConfig(runtime: Runtime, env: Env, providerEnv: Record<string, unkno
       table: env.PROVIDER_HEALTH_TABLE,
       /** How often each instance reads the fleet's breaker states. */
       refreshMs: env.HEALTH_REFRESH_MS,
+      /** Successes are written at most this often per target and instance (failures at once). */
+      flushMs: env.HEALTH_FLUSH_MS,
       /** Local runs: heartbeats on a timer (0: off). On AWS an EventBridge schedule runs them every minute. */
       heartbeatIntervalMs: env.HEARTBEAT_INTERVAL_SECONDS * 1000,
     },

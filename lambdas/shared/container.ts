@@ -27,6 +27,7 @@ import { createMetrics, PowertoolsTelemetry } from '../adapters/telemetry/powert
 import { DynamoDbHealthStore } from '../adapters/dynamodb/dynamodb-health-store';
 import { AiRequests } from '../core/ai/ai-requests';
 import { DEFAULT_HEALTH_OPTIONS, HealthMonitor } from '../core/health/health-monitor';
+import { Heartbeats } from '../core/health/heartbeats';
 import { afterRequest } from '../core/metering/after-request';
 import { BudgetAlerts, CriticalAlerts, trackedTotals } from '../core/metering/alerts';
 import type { AlertPublisher } from '../core/metering/ports';
@@ -70,6 +71,8 @@ export interface Gateway {
   providers: ProviderDirectory;
   /** Provider health: circuit breakers, failover, fleet-wide counters. */
   health: HealthMonitor;
+  /** One round of heartbeats over every configured target (a timer runs them locally, a schedule on AWS). */
+  heartbeats: Heartbeats;
   dynamo: DynamoDBDocumentClient;
   logger: Logger;
   close(): void;
@@ -195,9 +198,10 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     telemetry,
     `gw-${Buffer.from(random.bytes(6)).toString('hex')}`,
     (work) => background.track(work),
-    { ...DEFAULT_HEALTH_OPTIONS, refreshMs: config.health.refreshMs },
+    { ...DEFAULT_HEALTH_OPTIONS, refreshMs: config.health.refreshMs, flushMs: config.health.flushMs },
   );
   health.start();
+  const heartbeats = new Heartbeats({ routeTable: config.routeTable, providers, health, clock, telemetry });
   const ai = new AiRequests({
     orchestrator: new Orchestrator({ providers, clock, random, deadlineMs: config.routeTable.defaults.deadlineMs, health }),
     health,
@@ -223,6 +227,8 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     },
     background,
     usage,
+    health,
+    providers,
     reports,
     prices: config.usage.prices,
     clock,
@@ -249,6 +255,7 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     reports,
     providers,
     health,
+    heartbeats,
     dynamo,
     logger,
     close: () => {
@@ -270,6 +277,35 @@ export function buildReporter(
   const alerts = alertPublisher(config, telemetry);
   return {
     run: (day) => runDailyReport(day, { records: usage, store: usage, alerts, markers: usage, now: clock.now() }),
+    logger,
+    close: () => dynamo.destroy(),
+  };
+}
+
+/**
+ * What the scheduled heartbeat Lambda needs: provider credentials and clients, the health store, the
+ * logger and metrics. Its health view is read once per run; its outcomes are written before it ends.
+ */
+export function buildHeartbeats(config: AppConfig, clock: Clock = systemClock): { run(): Promise<unknown>; logger: Logger; close(): void } {
+  const logger = createLogger(config);
+  const metrics = config.metricsEnabled ? createMetrics(config.metricsNamespace, config.serviceName) : undefined;
+  const telemetry = new PowertoolsTelemetry(logger, metrics, config.serviceName);
+  const dynamo = dynamoClient(config);
+  const providers = new RegistryProviderDirectory(credentialSource(config, clock));
+  const pending = new BackgroundTasks((error) =>
+    telemetry.error('heartbeat write failed', { error: (error as Error).name, message: (error as Error).message }),
+  );
+  const health = new HealthMonitor(new DynamoDbHealthStore(dynamo, config.health.table), clock, telemetry, 'heartbeat', (work) =>
+    pending.track(work),
+  );
+  const heartbeats = new Heartbeats({ routeTable: config.routeTable, providers, health, clock, telemetry });
+  return {
+    run: async () => {
+      const results = await heartbeats.run();
+      await health.flushAll();
+      await pending.drain();
+      return results;
+    },
     logger,
     close: () => dynamo.destroy(),
   };

@@ -50,6 +50,8 @@ export async function startTestGateway(
       LOCAL_API_KEY: USER_KEY,
       LOCAL_ADMIN_KEY: ADMIN_KEY,
       API_KEY_CACHE_TTL_SECONDS: '1',
+      // Tests count upstream requests: heartbeats run only where a test asks for them.
+      HEARTBEAT_INTERVAL_SECONDS: '0',
       // Suites that are not about the limiter send far more than 100 requests a minute.
       RATE_LIMIT_POLICIES: JSON.stringify({ ai_requests: { minute: 1_000_000, hour: 1_000_000, day: 1_000_000 } }),
       ...options.env,

@@ -9,7 +9,7 @@ import type { SpendTotals } from '../../core/metering/ports';
 import type { DailyReport } from '../../core/metering/ports';
 import type { ReportStore } from '../../core/metering/ports';
 import type { Random } from '../../core/ports';
-import type { AggregateCounts, AggregateRow, UsageStore } from '../../core/metering/ports';
+import type { AggregateCounts, AggregateRow, CellPerformance, UsageStore } from '../../core/metering/ports';
 import type { UsageRecord } from '../../core/metering/usage-record';
 import { dayStart, daysBetween } from '../../core/utc-day';
 import { putIfAbsent, queryAll } from './queries';
@@ -26,6 +26,23 @@ const COUNT_FIELDS = [
   'estimated',
   'latencyMs',
 ] as const;
+/** The performance counters of a detail cell (`lh_<bucket>`, `th_<bucket>`: latency and first-token histograms). */
+function performanceOf(item: Record<string, unknown>): CellPerformance {
+  const histogram = (prefix: string) =>
+    Object.fromEntries(
+      Object.entries(item)
+        .filter(([name]) => name.startsWith(prefix))
+        .map(([name, n]) => [name.slice(prefix.length), Number(n)]),
+    );
+  return {
+    calls: Number(item['calls'] ?? 0),
+    callFailures: Number(item['callFailures'] ?? 0),
+    fallbacksFrom: Number(item['fallbacksFrom'] ?? 0),
+    latency: histogram('lh_'),
+    firstEvent: histogram('th_'),
+  };
+}
+
 /** Aggregates outlive the records: 400 days, for year-over-year comparisons. */
 const AGGREGATE_RETENTION_SECONDS = 400 * 86_400;
 
@@ -49,7 +66,12 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
     return putIfAbsent(this.client, this.tables.records, item, 'requestId');
   }
 
-  async addToAggregates(record: UsageRecord, counts: AggregateCounts, totals: Record<keyof SpendTotals, boolean>): Promise<SpendTotals> {
+  async addToAggregates(
+    record: UsageRecord,
+    counts: AggregateCounts,
+    totals: Record<keyof SpendTotals, boolean>,
+    performance: Array<{ provider: string; model: string; performance: CellPerformance }> = [],
+  ): Promise<SpendTotals> {
     const day = `d#${record.day}`;
     const month = `m#${record.day.slice(0, 7)}`;
     const userId = record.userId ?? 'anonymous';
@@ -62,12 +84,23 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
     };
     const total = (wanted: boolean, pk: string, sk: string, labels: Record<string, string>) =>
       wanted ? this.add(pk, sk, counts, expiresAt, labels, true) : Promise.resolve(null);
+    const cell = (provider: string, model: string) => `x#${detail.hour}#${detail.taskType}#${provider}#${model}${this.shardSuffix()}`;
+    const own = performance.find((p) => p.provider === detail.provider && p.model === detail.model)?.performance;
+    // The other targets the request called get their calls and failures in their own cells.
+    const others = performance.filter((p) => p.performance !== own);
     const [, userDay, dayTotal, monthTotal, userMonth] = await Promise.all([
-      this.add(day, `x#${detail.hour}#${detail.taskType}#${detail.provider}#${detail.model}${this.shardSuffix()}`, counts, expiresAt, {
-        kind: 'detail',
-        day: record.day,
-        ...detail,
-      }),
+      this.add(day, cell(detail.provider, detail.model), counts, expiresAt, { kind: 'detail', day: record.day, ...detail }, false, own),
+      ...others.map((p) =>
+        this.add(
+          day,
+          cell(p.provider, p.model),
+          undefined,
+          expiresAt,
+          { kind: 'detail', day: record.day, ...detail, provider: p.provider, model: p.model },
+          false,
+          p.performance,
+        ),
+      ),
       // The user's day cell serves groupBy=user, and the per-user daily budget reads it back.
       this.add(day, `u#${userId}`, counts, expiresAt, { kind: 'user', day: record.day, userId }, totals.userDay),
       total(totals.day, day, 'total', { kind: 'total', day: record.day }),
@@ -82,22 +115,39 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
     return shards > 1 ? `#${Math.floor(random.next() * shards)}` : '';
   }
 
-  /** One ADD update of a cell; returns its cost after the addition when asked. */
+  /** One ADD update of a cell (its counts and, for a detail cell, its target's performance); returns its cost after the addition when asked. */
   private async add(
     pk: string,
     sk: string,
-    counts: AggregateCounts,
+    counts: AggregateCounts | undefined,
     expiresAt: number,
     labels: Record<string, string>,
     returnCost = false,
+    performance?: CellPerformance,
   ): Promise<number | null> {
     const names: Record<string, string> = { '#exp': 'expiresAt' };
     const values: Record<string, unknown> = { ':exp': expiresAt };
-    const adds = COUNT_FIELDS.map((field, i) => {
-      names[`#c${i}`] = field;
-      values[`:c${i}`] = counts[field];
-      return `#c${i} :c${i}`;
-    });
+    const adds = counts
+      ? COUNT_FIELDS.map((field, i) => {
+          names[`#c${i}`] = field;
+          values[`:c${i}`] = counts[field];
+          return `#c${i} :c${i}`;
+        })
+      : [];
+    if (performance) {
+      const fields: Array<[string, number]> = [
+        ['calls', performance.calls],
+        ['callFailures', performance.callFailures],
+        ['fallbacksFrom', performance.fallbacksFrom],
+        ...Object.entries(performance.latency).map(([bucket, n]): [string, number] => [`lh_${bucket}`, n]),
+        ...Object.entries(performance.firstEvent).map(([bucket, n]): [string, number] => [`th_${bucket}`, n]),
+      ];
+      fields.forEach(([field, n], i) => {
+        names[`#p${i}`] = field;
+        values[`:p${i}`] = n;
+        adds.push(`#p${i} :p${i}`);
+      });
+    }
     const sets = [
       '#exp = :exp',
       ...Object.entries(labels).map(([key, value], i) => {
@@ -138,6 +188,7 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
               taskType: String(item['taskType']),
               provider: String(item['provider']),
               model: String(item['model']),
+              ...(item['calls'] !== undefined ? { performance: performanceOf(item) } : {}),
             });
           } else if (item['kind'] === 'user') {
             rows.push({ ...counts, kind: 'user', day, userId: String(item['userId']) });

@@ -13,9 +13,9 @@
 import { ProviderCallError, type ErrorClass, type ProviderFailure } from '../errors';
 import type { Clock, Random } from '../ports';
 import { CompletionAssembler } from './completion-assembler';
-import type { AttemptOutcome, ChatProvider, ProviderCall, ProviderCompletion, ProviderDirectory, SkipReason, TargetHealth } from './ports';
+import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderDirectory, SkipReason, TargetHealth } from './ports';
 import type { ProviderLimits } from './provider-limits';
-import { isRetryable, retryDelayMs } from './retry';
+import { healthOutcome, isRetryable, retryDelayMs } from './retry';
 import type { PlannedTarget, ProviderId } from './route-table';
 import { usageOf } from './usage';
 
@@ -111,13 +111,6 @@ function retriesSameTarget(failure: ProviderFailure, target: PlannedTarget): boo
   if (failure.errorClass === 'timeout') return false;
   if (failure.errorClass === 'rate_limited') return (failure.retryAfterMs ?? 0) <= target.retry.maxRetryAfterMs;
   return true;
-}
-
-/** What a failure says about the provider's health. */
-function healthOutcome(failure: ProviderFailure): AttemptOutcome {
-  if (failure.errorClass === 'rate_limited') return { kind: 'rate_limited', retryAfterMs: failure.retryAfterMs };
-  if (failure.errorClass === 'aborted' || !isRetryable(failure)) return { kind: 'neutral' };
-  return { kind: 'failure', errorClass: failure.errorClass, ...(failure.status !== undefined ? { status: failure.status } : {}) };
 }
 
 function toFailure(error: unknown): ProviderFailure {

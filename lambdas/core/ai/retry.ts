@@ -3,6 +3,7 @@
  * (exponential backoff with full jitter, honouring the upstream's own `retry-after`).
  */
 import type { ErrorClass, ProviderFailure } from '../errors';
+import type { AttemptOutcome } from './ports';
 import type { RetryPolicy } from './route-table';
 
 const RETRYABLE: ReadonlySet<ErrorClass> = new Set<ErrorClass>([
@@ -20,6 +21,17 @@ const RETRYABLE: ReadonlySet<ErrorClass> = new Set<ErrorClass>([
 /** Retryable failures (connection refused/reset, timeouts, 408, 409, 429, 5xx) may retry and fall back; others go back to the caller. */
 export function isRetryable(failure: ProviderFailure): boolean {
   return RETRYABLE.has(failure.errorClass);
+}
+
+/**
+ * What a failure says about the provider's health: a 429 cools the target, a client's own mistake or
+ * departure says nothing, everything else retryable (timeouts, connection failures, 5xx, broken
+ * streams) counts against it.
+ */
+export function healthOutcome(failure: ProviderFailure): AttemptOutcome {
+  if (failure.errorClass === 'rate_limited') return { kind: 'rate_limited', retryAfterMs: failure.retryAfterMs };
+  if (failure.errorClass === 'aborted' || !isRetryable(failure)) return { kind: 'neutral' };
+  return { kind: 'failure', errorClass: failure.errorClass, ...(failure.status !== undefined ? { status: failure.status } : {}) };
 }
 
 /** Maps an upstream HTTP status (and OpenAI error code) to an error class. */

@@ -37,10 +37,14 @@ export function decide(state: TargetState | undefined, policy: CircuitBreakerPol
   return { kind: 'claim_probe' };
 }
 
-/** Why the breaker should open given the fleet's counters, or undefined when it should stay closed. */
-export function openingReason(stats: TargetStats, policy: CircuitBreakerPolicy, now: number): string | undefined {
+/**
+ * Why the breaker should open given the fleet's counters, or undefined when it should stay closed.
+ * The failure rate counts only calls made since the breaker last closed (`closedAt`): the failures
+ * that opened it must not reopen it the moment its probe succeeds.
+ */
+export function openingReason(stats: TargetStats, policy: CircuitBreakerPolicy, now: number, closedAt = 0): string | undefined {
   if (stats.consecutiveFailures >= policy.consecutiveFailures) return `${stats.consecutiveFailures} consecutive failures`;
-  const window = windowTotals(stats, now, policy.windowMs);
+  const window = windowTotals(stats, now, policy.windowMs, closedAt);
   const calls = window.successes + window.failures;
   if (calls >= policy.minimumCalls && window.failures / calls >= policy.failureRate) {
     return `${window.failures} of ${calls} calls failed in ${Math.round(policy.windowMs / 1000)} s`;
@@ -65,7 +69,7 @@ export function open(state: TargetState | undefined, policy: CircuitBreakerPolic
 }
 
 export function close(state: TargetState | undefined, now: number, reason: string): TargetState {
-  return next(state, now, reason, { state: 'closed', openings: 0, openUntil: 0 });
+  return next(state, now, reason, { state: 'closed', openings: 0, openUntil: 0, closedAt: now });
 }
 
 /** The half-open probe, claimed by `by` until `until` (after which another request may claim it). */

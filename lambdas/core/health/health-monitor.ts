@@ -301,7 +301,7 @@ export class HealthMonitor implements TargetHealth {
     this.lastStats.set(key, stats);
     const current = this.snapshot[key];
     if (!policy.enabled || circuitState(current, now) !== 'closed') return;
-    const reason = openingReason(stats, policy, now);
+    const reason = openingReason(stats, policy, now, current?.closedAt ?? 0);
     if (reason) await this.transition(key, current, open(current, policy, now, reason));
   }
 

@@ -28,6 +28,8 @@ export interface TargetState {
   coolingUntil?: number;
   manual?: ManualOverride;
   changedAt: number;
+  /** When the breaker last closed (after a probe, or put back by an admin): the failure rate counts from there. */
+  closedAt?: number;
   /** Why it last changed (`5 consecutive failures`, `probe succeeded`, ...). */
   reason: string;
 }

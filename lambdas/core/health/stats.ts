@@ -45,7 +45,6 @@ export function mergeHistograms(into: Record<string, number>, from: Record<strin
   return into;
 }
 
-/** Totals of the slots within `windowMs` of `now`. */
 export interface WindowTotals {
   successes: number;
   failures: number;
@@ -54,9 +53,15 @@ export interface WindowTotals {
   firstEvent: Record<string, number>;
 }
 
-export function windowTotals(stats: TargetStats | undefined, now: number, windowMs: number): WindowTotals {
+/** Totals of the slots within `windowMs` of `now`; with `since`, only of the slots that start at or after it. */
+export function windowTotals(
+  stats: TargetStats | undefined,
+  now: number,
+  windowMs: number,
+  since = Number.NEGATIVE_INFINITY,
+): WindowTotals {
   const current = slotOf(now);
-  const oldest = current - Math.max(1, Math.ceil(windowMs / SLOT_MS)) + 1;
+  const oldest = Math.max(current - Math.max(1, Math.ceil(windowMs / SLOT_MS)) + 1, Math.ceil(since / SLOT_MS));
   const totals: WindowTotals = { successes: 0, failures: 0, tokens: 0, latency: {}, firstEvent: {} };
   for (const slot of stats?.slots ?? []) {
     if (slot.slot < oldest || slot.slot > current) continue;

@@ -15,9 +15,20 @@ export interface AggregateCounts {
   latencyMs: number;
 }
 
+/** What a detail cell keeps about its target's performance (see `performance.ts`). */
+export interface CellPerformance {
+  calls: number;
+  callFailures: number;
+  fallbacksFrom: number;
+  /** Histograms of the answers the target gave: bucket -> count (see `histogramBucket`). */
+  latency: Record<string, number>;
+  firstEvent: Record<string, number>;
+}
+
 /** One aggregate as stored: a day, and either a detail cell (hour x task x provider x model) or a user. */
 export type AggregateRow = AggregateCounts & { day: string } & (
-    { kind: 'detail'; hour: string; taskType: string; provider: string; model: string } | { kind: 'user'; userId: string }
+    | { kind: 'detail'; hour: string; taskType: string; provider: string; model: string; performance?: CellPerformance }
+    | { kind: 'user'; userId: string }
   );
 
 /** Port: usage records and their aggregates. */
@@ -28,7 +39,12 @@ export interface UsageStore {
    * Adds the record to its aggregate cells (day x hour x task x provider x model, day x user) and to
    * the spend totals in `totals`; returns those totals after the addition (`null` for the others).
    */
-  addToAggregates(record: UsageRecord, counts: AggregateCounts, totals: Record<keyof SpendTotals, boolean>): Promise<SpendTotals>;
+  addToAggregates(
+    record: UsageRecord,
+    counts: AggregateCounts,
+    totals: Record<keyof SpendTotals, boolean>,
+    performance: Array<{ provider: string; model: string; performance: CellPerformance }>,
+  ): Promise<SpendTotals>;
   /** Every aggregate of the UTC days `from`..`to` (inclusive, `YYYY-MM-DD`). */
   aggregates(from: string, to: string): Promise<AggregateRow[]>;
   /** Every record of one UTC day. */

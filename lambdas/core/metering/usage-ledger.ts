@@ -9,6 +9,7 @@ import type { PriceTable } from './pricing';
 import type { RequestSummary } from '../request-summary';
 import type { Telemetry } from '../telemetry';
 import { buildUsageRecord, type UsageRecord } from './usage-record';
+import { cellPerformance } from './performance';
 import type { AggregateCounts, UsageStore } from './ports';
 
 export function countsOf(record: UsageRecord): AggregateCounts {
@@ -53,7 +54,7 @@ export class UsageLedger {
         priceVersion: record.priceVersion,
       });
     }
-    const totals = await this.store.addToAggregates(record, countsOf(record), this.totals);
+    const totals = await this.store.addToAggregates(record, countsOf(record), this.totals, cellPerformance(record));
     await this.budgets.check(record.costMicros ?? 0, totals, { day: record.day, month: record.day.slice(0, 7) }, record.userId);
     return record;
   }

@@ -31,6 +31,8 @@ export interface UsageRecord {
   stream: boolean;
   /** `provider`: the provider's `usage`; `estimated`: counted by the gateway's tokenizer; `none`: no tokens. */
   tokensSource: 'provider' | 'estimated' | 'none';
+  /** Every target the request called: how often, and how many of those calls failed. */
+  tried?: Array<{ provider: ProviderId; model: string; calls: number; failures: number }>;
   /** A hedge ran and lost: its target and the prompt tokens it was sent (estimated; their cost is in `costMicros`). */
   hedge?: { provider: ProviderId; model: string; inputTokens: number };
   createdAt: string;
@@ -82,8 +84,23 @@ export function buildUsageRecord(summary: RequestSummary, at: number, prices: Pr
     stream: ai?.stream ?? false,
     tokensSource: !hasTokens ? 'none' : ai?.usageSource === 'estimated' ? 'estimated' : 'provider',
     ...(ai?.hedge ? { hedge: ai.hedge } : {}),
+    ...(ai && ai.attempts.some((a) => a.outcome !== 'skipped') ? { tried: triedTargets(ai.attempts) } : {}),
     createdAt: iso,
     day: iso.slice(0, 10),
     hour: iso.slice(11, 13),
   };
+}
+
+/** Calls and failed calls per target, from a request's attempts (skipped targets were not called). */
+function triedTargets(attempts: NonNullable<RequestSummary['ai']>['attempts']): NonNullable<UsageRecord['tried']> {
+  const byTarget = new Map<string, { provider: ProviderId; model: string; calls: number; failures: number }>();
+  for (const attempt of attempts) {
+    if (attempt.outcome === 'skipped') continue;
+    const key = `${attempt.provider}/${attempt.model}`;
+    const entry = byTarget.get(key) ?? { provider: attempt.provider, model: attempt.model, calls: 0, failures: 0 };
+    byTarget.set(key, entry);
+    entry.calls += 1;
+    if (attempt.outcome !== 'success' && attempt.outcome !== 'hedge_lost') entry.failures += 1;
+  }
+  return [...byTarget.values()];
 }
