@@ -6,7 +6,16 @@ import { readFileSync } from 'node:fs';
 import defaultRoutes from '../config/routes.json';
 import { parseRouteTable } from '../lambdas/core/ai/route-table';
 import { parsePolicies } from '../lambdas/core/rate-limit/policies';
-import { API_KEYS_TABLE, RATE_LIMITS_TABLE, TABLES, USAGE_AGGREGATES_TABLE, USAGE_TABLE } from '../lambdas/shared/tables';
+import { configuredTargets } from '../lambdas/core/health/heartbeats';
+import {
+  API_KEYS_TABLE,
+  PROVIDER_HEALTH_TABLE,
+  RATE_LIMITS_TABLE,
+  TABLES,
+  USAGE_AGGREGATES_TABLE,
+  USAGE_TABLE,
+} from '../lambdas/shared/tables';
+import { Heartbeats } from './constructs/heartbeats';
 import { DailyReport } from './constructs/daily-report';
 import { Observability } from './constructs/observability';
 import { Alerts } from './constructs/alerts';
@@ -134,6 +143,20 @@ export class OrchestratorStack extends Stack {
       if (!(value > 0)) throw new Error(`budgets: ${name} must be a positive number of USD`);
       gateway.function.addEnvironment(name, String(value));
     }
+    // Provider health: breakers shared by every instance, and heartbeats every minute.
+    const healthTable = data.table(PROVIDER_HEALTH_TABLE.logicalName);
+    healthTable.grantReadWriteData(gatewayRole);
+    gateway.function.addEnvironment('PROVIDER_HEALTH_TABLE', healthTable.tableName);
+    const heartbeats = new Heartbeats(this, 'Heartbeats', {
+      namePrefix,
+      metricsNamespace: 'HybridOrchestrator',
+      healthTable,
+      providerSecrets: secrets.entries,
+      targets: configuredTargets(routeTable),
+      topic: alerts.topic,
+      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      environment,
+    });
     const report = new DailyReport(this, 'DailyReport', {
       namePrefix,
       usageTable,
@@ -148,6 +171,8 @@ export class OrchestratorStack extends Stack {
       api: gateway.api,
       gatewayFunction: gateway.function,
       reportFunction: report.function,
+      heartbeatFunction: heartbeats.function,
+      targets: configuredTargets(routeTable),
       tables: [...data.tables.values()],
       topic: alerts.topic,
       ...(props.dailyCostAlarmUsd !== undefined ? { dailyCostAlarmUsd: props.dailyCostAlarmUsd } : {}),

@@ -24,7 +24,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { REGISTERED_PROVIDER_IDS } from '../../lambdas/adapters/providers/registry';
-import { TASK_TYPES } from '../../lambdas/core/ai/route-table';
+import { targetKey, TASK_TYPES, type PlannedTarget } from '../../lambdas/core/ai/route-table';
 import { notifyingAlarm } from './alerts';
 
 export interface ObservabilityProps {
@@ -34,6 +34,9 @@ export interface ObservabilityProps {
   readonly api: RestApi;
   readonly gatewayFunction: IFunction;
   readonly reportFunction: IFunction;
+  readonly heartbeatFunction: IFunction;
+  /** Every configured target (provider and model or deployment), for the circuit-state widget. */
+  readonly targets: readonly PlannedTarget[];
   readonly tables: TableV2[];
   readonly topic: Topic;
   /** Daily spend (USD) that raises the daily cost alarm. @default 100 */
@@ -168,6 +171,41 @@ export class Observability extends Construct {
       new GraphWidget({
         title: 'Response latency (ms)',
         left: ['p50', 'p90', 'p99'].map((stat) => service('ResponseLatency', stat).with({ label: stat })),
+        width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Circuit open (1) per target',
+        left: props.targets.map(
+          (target) =>
+            new Metric({
+              namespace: ns,
+              metricName: 'CircuitOpen',
+              dimensionsMap: { target: targetKey(target) },
+              statistic: 'Maximum',
+              period: MINUTE,
+              label: targetKey(target),
+            }),
+        ),
+        leftYAxis: { min: 0, max: 1 },
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Time to first token by provider (ms)',
+        left: [
+          search('provider,taskType', 'TimeToFirstToken', 'p50', 'p50'),
+          search('provider,taskType', 'TimeToFirstToken', 'p99', 'p99'),
+        ],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Heartbeats and breaker transitions',
+        left: [search('target', 'HeartbeatLatency', 'p50', 'heartbeat latency p50')],
+        right: [
+          search('target', 'HeartbeatFailures', 'Sum', 'heartbeat failures'),
+          search('target,to', 'CircuitTransitions', 'Sum', 'transitions'),
+        ],
         width: 8,
       }),
     );

@@ -38,7 +38,7 @@ describe('gateway function', () => {
 
   it('logs to a log group with retention', () => {
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
-    template.resourceCountIs('AWS::Logs::LogGroup', 3); // gateway function, API access logs, daily report
+    template.resourceCountIs('AWS::Logs::LogGroup', 4); // gateway function, API access logs, daily report, heartbeats
   });
 
   it('may read the provider secrets and the keys table, nothing broader', () => {
@@ -331,6 +331,68 @@ describe('usage, cost and alerting', () => {
     );
     expect(actions).toEqual(expect.arrayContaining(['sns:Publish', 'dynamodb:Query', 'dynamodb:PutItem', 'logs:PutLogEvents']));
     expect(actions.some((a) => a.startsWith('appconfig:') || a.startsWith('secretsmanager:'))).toBe(false);
+  });
+});
+
+describe('provider health', () => {
+  const functionWith = (variable: string, without?: string) =>
+    Object.values(template.findResources('AWS::Lambda::Function')).find((f) => {
+      const env = JSON.stringify((f as { Properties: { Environment?: unknown } }).Properties.Environment ?? '');
+      return env.includes(variable) && (!without || !env.includes(without));
+    }) as { Properties: { Role: unknown; Environment: { Variables: Record<string, unknown> } } } | undefined;
+  const actionsOf = (fn: { Properties: { Role: unknown } }) => {
+    const roleId = (fn.Properties.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+    return Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify((p as { Properties: { Roles: unknown } }).Properties.Roles).includes(roleId))
+      .flatMap((p) =>
+        (
+          p as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[] }> } } }
+        ).Properties.PolicyDocument.Statement.flatMap((st) => st.Action),
+      );
+  };
+
+  it('keeps breaker states and counters in their own table, which the gateway reads and writes', () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      TableName: 'hybrid-orchestrator-test-provider-health',
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    });
+    const gateway = functionWith('API_KEYS_TABLE')!;
+    expect(gateway.Properties.Environment.Variables['PROVIDER_HEALTH_TABLE']).toBeDefined();
+    expect(actionsOf(gateway)).toEqual(expect.arrayContaining(['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem']));
+  });
+
+  it('runs heartbeats every minute with the provider secrets and the health table, and nothing else', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 } })],
+    });
+    const heartbeat = functionWith('PROVIDER_HEALTH_TABLE', 'API_KEYS_TABLE')!;
+    expect(Object.keys(heartbeat.Properties.Environment.Variables)).toEqual(
+      expect.arrayContaining(['OPENAI_SECRET_ID', 'AZURE_OPENAI_SECRET_ID']),
+    );
+    const actions = actionsOf(heartbeat);
+    expect(actions).toEqual(expect.arrayContaining(['secretsmanager:GetSecretValue', 'dynamodb:UpdateItem']));
+    expect(actions.some((a) => a.startsWith('sns:') || a.startsWith('appconfig:'))).toBe(false);
+  });
+
+  it('alarms when a target has been out of rotation for more than 5 minutes, one alarm per target', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) =>
+      String((a as { Properties: { AlarmName?: string } }).Properties.AlarmName).includes('provider-down'),
+    ) as Array<{ Properties: Record<string, unknown> }>;
+    expect(alarms.map((a) => a.Properties['AlarmName']).sort()).toEqual([
+      'hybrid-orchestrator-test-provider-down-azure-openai-gpt-4o',
+      'hybrid-orchestrator-test-provider-down-azure-openai-gpt-4o-mini',
+      'hybrid-orchestrator-test-provider-down-openai-gpt-4o',
+      'hybrid-orchestrator-test-provider-down-openai-gpt-4o-mini',
+    ]);
+    expect(alarms[0]?.Properties).toMatchObject({
+      MetricName: 'CircuitOpen',
+      Statistic: 'Maximum',
+      Period: 60,
+      EvaluationPeriods: 6,
+      DatapointsToAlarm: 6,
+      Threshold: 1,
+    });
   });
 });
 

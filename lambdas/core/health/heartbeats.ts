@@ -11,6 +11,7 @@ import { healthOutcome } from '../ai/retry';
 import { planRoute, targetKey, TASK_TYPES, type PlannedTarget, type RouteTable } from '../ai/route-table';
 import type { Clock } from '../ports';
 import type { Telemetry } from '../telemetry';
+import { circuitState } from './breaker';
 import type { HealthMonitor } from './health-monitor';
 
 export interface HeartbeatResult {
@@ -47,11 +48,22 @@ export class Heartbeats {
     },
   ) {}
 
-  /** Probes every configured target once, in parallel. */
+  /**
+   * Probes every configured target once, in parallel, and reports each target's circuit as a metric
+   * (`CircuitOpen`: 1 while open, half-open or taken out by an admin), which the "provider down for
+   * 5 minutes" alarm watches.
+   */
   async run(): Promise<HeartbeatResult[]> {
-    await this.deps.health.ready();
-    const results = await Promise.all(configuredTargets(this.deps.routeTable).map((target) => this.probe(target)));
-    this.deps.telemetry.info('heartbeats', { results });
+    const { health, clock, telemetry, routeTable } = this.deps;
+    await health.refresh();
+    const targets = configuredTargets(routeTable);
+    const results = await Promise.all(targets.map((target) => this.probe(target)));
+    for (const target of targets) {
+      const state = health.state(targetKey(target));
+      const out = circuitState(state, clock.now()) !== 'closed' || (state?.manual !== undefined && state.manual.until > clock.now());
+      telemetry.metric('CircuitOpen', out ? 1 : 0, { target: targetKey(target) });
+    }
+    telemetry.info('heartbeats', { results });
     return results;
   }
 
