@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { measureBundle } from './bundle';
 import { measureLimiter } from './limiter';
+import { measureOutage } from './outage';
 
 const ROOT = join(__dirname, '..');
 const UPSTREAM_KEY = 'sk-bench-upstream';
@@ -248,13 +249,21 @@ async function main() {
       `throughput at 50 conn >= Portkey: ${verdict.atLeastPortkey ? 'met' : 'MISSED'} (${verdict.throughputAt50Conn} vs ${verdict.portkeyThroughputAt50Conn} req/s)\n`,
   );
 
+  const outage = await measureOutage();
+  process.stdout.write(
+    `\n  outage (primary hangs, firstByteMs ${outage.firstByteMs} ms, cooldown ${outage.cooldownMs} ms): first fallback answer after ${outage.firstFallbackMs.streamed} ms streamed, ${outage.firstFallbackMs.nonStreamed} ms not; ` +
+      `breaker open after ${outage.breakerOpenedAfterMs} ms, ${outage.requestsToDeadUpstream} requests reached the dead upstream; ` +
+      `added latency while open p50 ${outage.addedWhileOpen.p50} ms, p99 ${outage.addedWhileOpen.p99} ms; ` +
+      `closed ${outage.recoveryToClosedMs} ms after recovery with ${outage.probesDuringRecovery} probe(s); targets ${JSON.stringify(outage.targets)}\n`,
+  );
+
   const date = new Date().toISOString().slice(0, 10);
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${date}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ date: new Date().toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, durationSeconds: DURATION, gatewayLogLevel: process.env['BENCH_LOG_LEVEL'] ?? 'INFO', results: summary, memory, lambdaBundle: bundle, limiter, verdict }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, durationSeconds: DURATION, gatewayLogLevel: process.env['BENCH_LOG_LEVEL'] ?? 'INFO', results: summary, memory, lambdaBundle: bundle, limiter, outage, verdict }, null, 2)}\n`,
   );
   process.stdout.write(`  written to ${file}\n`);
 }
