@@ -45,6 +45,8 @@ describe('provider health across processes', () => {
       ...table,
       defaults: {
         ...table.defaults,
+        // A long first-event time, so a slow recovering upstream (1 s) can be the probe while the others arrive.
+        timeouts: { ...table.defaults.timeouts, firstByteMs: 3000, totalMs: 5000 },
         circuitBreaker: { ...table.defaults.circuitBreaker, enabled: true, consecutiveFailures: 3, cooldownMs: COOLDOWN_MS },
       },
     };
@@ -110,7 +112,7 @@ describe('provider health across processes', () => {
 
     // The upstream recovers, slowly enough that the probe is still in flight while the others arrive.
     openai.setFault(undefined);
-    openai.latencyMs = 200;
+    openai.latencyMs = 1000;
     await sleep(COOLDOWN_MS + 500);
     const before = openai.requests.length;
     const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => post(workers[i % 3]!.url)));

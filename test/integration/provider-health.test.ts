@@ -112,7 +112,7 @@ describe('circuit breakers', () => {
     expect(await openaiHealth()).toMatchObject({ status: 'down', circuitState: 'open', nextProbeAt: expect.any(String) });
   });
 
-  it('answers at once with 503 and Retry-After when every target is down, and recovers through one probe', async () => {
+  it('answers at once with 503 and Retry-After when every target is down, and recovers', async () => {
     gw.sims.openai!.setFault({ kind: 'status', status: 503 });
     gw.sims['azure-openai']!.setFault({ kind: 'status', status: 503 });
     for (let i = 0; i < 3; i++) await (await post()).text();
@@ -124,24 +124,11 @@ describe('circuit breakers', () => {
     expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(await response.json()).toMatchObject({ error: { code: 'upstream_unavailable' } });
 
-    // Both recover (slowly: each probe takes 150 ms); after the cooldown, of 20 concurrent requests
-    // exactly one probes each upstream, and the others are told to come back when the probes end.
-    const sims = [gw.sims.openai!, gw.sims['azure-openai']!];
-    for (const sim of sims) {
-      sim.setFault(undefined);
-      sim.latencyMs = 150;
-    }
-    try {
-      await new Promise((resolve) => setTimeout(resolve, BREAKER.cooldownMs + 300));
-      const before = sims.map((sim) => sim.requests.length);
-      const responses = await Promise.all(Array.from({ length: 20 }, () => post()));
-      await Promise.all(responses.map((r) => r.text()));
-      expect(sims.map((sim, i) => sim.requests.length - before[i]!)).toEqual([1, 1]);
-      expect(responses.filter((r) => r.status === 200)).toHaveLength(2);
-      expect(responses.filter((r) => r.status === 503)).toHaveLength(18);
-    } finally {
-      for (const sim of sims) sim.latencyMs = 0;
-    }
+    // Both recover: after the cooldown the next request probes one target and the breaker closes.
+    gw.sims.openai!.setFault(undefined);
+    gw.sims['azure-openai']!.setFault(undefined);
+    await new Promise((resolve) => setTimeout(resolve, BREAKER.cooldownMs + 300));
+    expect((await post()).status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await openaiHealth()).toMatchObject({ circuitState: 'closed' });
   });
@@ -244,5 +231,47 @@ describe('provider endpoints', () => {
       fallbacksTo: expect.any(Number),
     });
     expect((await gw.call('/api/ai-providers/performance?window=2y')).status).toBe(400);
+  });
+});
+
+describe('the half-open probe', () => {
+  let slow: TestGateway;
+  beforeAll(async () => {
+    // Long first-event time, so a slow recovering upstream (1 s) can be the probe while others arrive.
+    slow = await startTestGateway({
+      env: { HEALTH_REFRESH_MS: '200', HEALTH_FLUSH_MS: '50' },
+      configure: (config) => ({
+        ...config,
+        routeTable: {
+          ...config.routeTable,
+          defaults: {
+            ...config.routeTable.defaults,
+            timeouts: { ...config.routeTable.defaults.timeouts, firstByteMs: 3000, totalMs: 5000 },
+            circuitBreaker: BREAKER,
+          },
+        },
+      }),
+    });
+  });
+  afterAll(() => slow.close());
+
+  it('lets exactly one of 20 concurrent requests probe each recovering upstream; the others are told when to come back', async () => {
+    const sims = [slow.sims.openai!, slow.sims['azure-openai']!];
+    for (const sim of sims) sim.setFault({ kind: 'status', status: 503 });
+    const send = () => slow.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody()) });
+    for (let i = 0; i < 3; i++) await (await send()).text();
+    for (const sim of sims) {
+      sim.setFault(undefined);
+      sim.latencyMs = 1000;
+    }
+    await new Promise((resolve) => setTimeout(resolve, BREAKER.cooldownMs + 500));
+    const before = sims.map((sim) => sim.requests.length);
+    const responses = await Promise.all(Array.from({ length: 20 }, () => send()));
+    await Promise.all(responses.map((r) => r.text()));
+    expect(sims.map((sim, i) => sim.requests.length - before[i]!)).toEqual([1, 1]);
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(2);
+    const refused = responses.filter((r) => r.status === 503);
+    expect(refused).toHaveLength(18);
+    for (const r of refused) expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   });
 });
