@@ -3,6 +3,9 @@
  * the fallback; breakers that stop calls to a dead upstream; the single half-open probe; all targets
  * down; the health, performance, quotas, failover and test endpoints.
  */
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
+import { StaticCredentialSource } from '../../lambdas/adapters/providers/credentials';
 import type { SimFault } from '../../lambdas/local/simulated-upstream';
 import { conformance } from '../helpers/openai-schemas';
 import { ADMIN_KEY, chatBody, readSseData, startTestGateway, type TestGateway } from '../helpers/local-gateway';
@@ -82,6 +85,32 @@ describe('each upstream fault, answered from the fallback', () => {
     const body = (await response.json()) as { choices: Array<{ message: { content: string }; finish_reason: string }> };
     expect(body.choices[0]?.finish_reason).toBe('stop');
     expect(conformance('CreateChatCompletionResponse', body)).toEqual([]);
+  });
+
+  it.each([false, true])('the primary refuses connections (stream: %s)', async (stream) => {
+    const closed = createServer();
+    closed.listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const refused = await startTestGateway({
+      overrides: {
+        credentials: new StaticCredentialSource({
+          openai: { apiKey: 'sk-simulated-upstream-key', baseURL: `http://127.0.0.1:${port}/v1` },
+          'azure-openai': { apiKey: 'sk-simulated-upstream-key', endpoint: gw.sims['azure-openai']!.baseUrl },
+        }),
+      },
+    });
+    try {
+      const response = await refused.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody({ stream })) });
+      expect(response.status).toBe(200);
+      expect(routedTo(response)).toBe('azure-openai');
+      const text = await response.text();
+      if (stream) expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+      else expect(conformance('CreateChatCompletionResponse', JSON.parse(text))).toEqual([]);
+    } finally {
+      await refused.close();
+    }
   });
 
   it('streamed: a stall after the first event ends the stream with an error event, never a clean end', async () => {

@@ -107,6 +107,8 @@ export class PowertoolsTelemetry implements Telemetry {
     metrics.addMetric('Fallbacks', MetricUnit.Count, ai.fallback ? 1 : 0);
     metrics.addMetric('Retries', MetricUnit.Count, ai.retries);
     if (ai.timeToFirstTokenMs !== undefined) metrics.addMetric('TimeToFirstToken', MetricUnit.Milliseconds, ai.timeToFirstTokenMs);
+    // A hedge ran and the second target answered first.
+    if (ai.attempts.some((a) => a.hedge && a.outcome === 'success')) metrics.addMetric('HedgesWon', MetricUnit.Count, 1);
     metrics.publishStoredMetrics();
     // The same count across every provider and task (dimension `service` only): what the error-rate
     // alarm (AppConfig's rollback monitor) divides, since alarm math cannot sum a dimension's values.

@@ -6,8 +6,9 @@
  * `readyTimeoutMs`), so a request decides with no DynamoDB round trip of its own. Only the request that
  * claims a half-open probe writes before calling (a conditional write: one winner in the fleet).
  *
- * Writes: outcomes are buffered per target and written after the response: failures at once, successes
- * at most every `flushMs`. The write returns the fleet's counters; the instance whose write shows the
+ * Writes: outcomes are buffered per target and written after the response: failures at once; pending
+ * successes one target per `flushMs` (the oldest first), so in steady state an instance makes at most
+ * one write per `flushMs` whatever the number of targets. The write returns the fleet's counters; the instance whose write shows the
  * breaker must open makes the conditional transition and logs it. When the store is down, each instance
  * still opens its own copy of a breaker after `consecutiveFailures` local failures.
  */
@@ -27,7 +28,7 @@ export interface HealthMonitorOptions {
   maxStaleMs: number;
   /** Longest wait for that refresh, or for a probe claim, before deciding with what is known. */
   readyTimeoutMs: number;
-  /** Successes are written at most this often per target and instance. */
+  /** An instance writes pending successes at most this often (one target per write). */
   flushMs: number;
   /** A probe's claim lasts its first-event timeout plus this, after which another request may claim it. */
   probeGraceMs: number;
@@ -44,6 +45,8 @@ export const DEFAULT_HEALTH_OPTIONS: HealthMonitorOptions = {
 interface Pending {
   delta: OutcomeDelta;
   policy: CircuitBreakerPolicy;
+  /** When its first outcome arrived: the oldest pending target is written first. */
+  since: number;
 }
 
 const emptyDelta = (): OutcomeDelta => ({
@@ -72,7 +75,7 @@ export class HealthMonitor implements TargetHealth {
   private refreshing: Promise<void> | undefined;
   private readonly pending = new Map<string, Pending>();
   private readonly flushing = new Map<string, Promise<void>>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private paced: NodeJS.Timeout | undefined;
   private readonly claiming = new Set<string>();
   private readonly localFailures = new Map<string, number>();
   private readonly limits = new Map<string, ProviderLimits>();
@@ -100,8 +103,8 @@ export class HealthMonitor implements TargetHealth {
   stop(): void {
     clearInterval(this.interval);
     this.interval = undefined;
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
+    clearTimeout(this.paced);
+    this.paced = undefined;
   }
 
   /** Reads every state from the store; a failed read keeps the last view (and its age). */
@@ -182,20 +185,20 @@ export class HealthMonitor implements TargetHealth {
       add(pending.delta.firstEvent, histogramBucket(outcome.firstEventMs));
       add(pending.delta.latency, histogramBucket(outcome.latencyMs));
       this.localFailures.set(key, 0);
-      this.scheduleFlush(key, this.options.flushMs);
+      this.scheduleFlush(key, false);
       return;
     }
     pending.delta.failures += 1;
     pending.delta.trailingFailures += 1;
     this.localFailures.set(key, (this.localFailures.get(key) ?? 0) + 1);
-    this.scheduleFlush(key, 0);
+    this.scheduleFlush(key, true);
   }
 
   /** A finished request's tokens, for the fleet's tokens-per-minute figure. */
   noteTokens(target: PlannedTarget, tokens: number): void {
     if (tokens <= 0) return;
     this.pendingFor(targetKey(target), target.circuitBreaker).delta.tokens += tokens;
-    this.scheduleFlush(targetKey(target), this.options.flushMs);
+    this.scheduleFlush(targetKey(target), false);
   }
 
   noteLimits(target: PlannedTarget, limits: ProviderLimits): void {
@@ -241,10 +244,8 @@ export class HealthMonitor implements TargetHealth {
 
   /** Writes everything pending now (shutdown, tests). */
   async flushAll(): Promise<void> {
-    for (const [key, timer] of this.timers) {
-      clearTimeout(timer);
-      this.timers.delete(key);
-    }
+    clearTimeout(this.paced);
+    this.paced = undefined;
     await Promise.all([...this.pending.keys()].map((key) => this.flush(key)));
     await Promise.all([...this.flushing.values()]);
   }
@@ -252,28 +253,28 @@ export class HealthMonitor implements TargetHealth {
   private pendingFor(key: string, policy: CircuitBreakerPolicy): Pending {
     let pending = this.pending.get(key);
     if (!pending) {
-      pending = { delta: emptyDelta(), policy };
+      pending = { delta: emptyDelta(), policy, since: this.clock.now() };
       this.pending.set(key, pending);
     }
     pending.policy = policy;
     return pending;
   }
 
-  private scheduleFlush(key: string, delayMs: number): void {
-    const existing = this.timers.get(key);
-    if (existing && delayMs > 0) return;
-    if (existing) clearTimeout(existing);
-    if (delayMs === 0) {
-      this.timers.delete(key);
+  /** A failure is written at once (`now`); successes wait for the paced writer. */
+  private scheduleFlush(key: string, now: boolean): void {
+    if (now) {
       this.track(this.flush(key));
       return;
     }
-    const timer = setTimeout(() => {
-      this.timers.delete(key);
-      this.track(this.flush(key));
-    }, delayMs);
-    timer.unref?.();
-    this.timers.set(key, timer);
+    if (this.paced) return;
+    this.paced = setTimeout(() => {
+      this.paced = undefined;
+      const oldest = [...this.pending.entries()].sort(([, a], [, b]) => a.since - b.since)[0]?.[0];
+      if (oldest === undefined) return;
+      this.track(this.flush(oldest));
+      if (this.pending.size > 1) this.scheduleFlush(oldest, false);
+    }, this.options.flushMs);
+    this.paced.unref?.();
   }
 
   /** One write per target at a time; what arrives meanwhile goes in the next. */
