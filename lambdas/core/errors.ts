@@ -81,6 +81,24 @@ export class ValidationError extends GatewayError {
   }
 }
 
+/**
+ * An error as a log field: its name, message, code (`ECONNREFUSED`, `ETIMEDOUT`...), the AWS request id
+ * and HTTP status where the SDK gives them, and its causes (two levels). Never a stack trace.
+ */
+export function errorFields(error: unknown, depth = 0): Record<string, unknown> {
+  if (!(error instanceof Error)) return { name: typeof error, message: String(error) };
+  const meta = (error as { $metadata?: { requestId?: string; httpStatusCode?: number } }).$metadata;
+  const code = (error as { code?: unknown }).code;
+  return {
+    name: error.name,
+    message: error.message,
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(meta?.requestId ? { awsRequestId: meta.requestId } : {}),
+    ...(meta?.httpStatusCode ? { httpStatus: meta.httpStatusCode } : {}),
+    ...(error.cause !== undefined && depth < 2 ? { cause: errorFields(error.cause, depth + 1) } : {}),
+  };
+}
+
 /** Builds an OpenAI-shaped error body. */
 export function openAiError(message: string, type: string, code: string | null = null, param: string | null = null): OpenAiErrorBody {
   return { error: { message, type, param, code } };

@@ -11,13 +11,15 @@ declare const awslambda: { streamifyResponse<T>(handler: T): T };
 
 type Handler = (event: unknown, responseStream: unknown, context: unknown) => Promise<void>;
 
-export function streamingHandler(gateway: Pick<Gateway, 'app' | 'background'>): Handler {
+export function streamingHandler(gateway: Pick<Gateway, 'app' | 'background'> & { health?: Pick<Gateway['health'], 'flushDue'> }): Handler {
   const respond = streamHandle(gateway.app) as unknown as Handler;
   return awslambda.streamifyResponse<Handler>(async (event, responseStream, context) => {
     try {
       await respond(event, responseStream, context);
     } finally {
       await gateway.background.drain();
+      // A frozen instance runs no timer: health counts that have waited their interval go now.
+      await gateway.health?.flushDue().catch(() => undefined);
     }
   });
 }

@@ -15,6 +15,7 @@ import { legacyAiRoutes } from './routes/legacy-ai';
 import { onlyFansRoutes } from './routes/onlyfans';
 import { rateLimitRoutes } from './routes/rate-limits';
 import { aiAdmission } from './rate-limits';
+import { errorFields } from '../core/errors';
 import { RequestRecord } from '../core/request-record';
 import type { AppDeps, AppEnv } from './context';
 import { errorResponse, isDependencyFailure } from './errors';
@@ -133,8 +134,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     deps.telemetry.error(dependency ? 'dependency failure' : 'unhandled error', {
       requestId: c.var.record.requestId,
       path: c.req.path,
-      error: error.name,
-      message: error.message,
+      error: errorFields(error),
     });
     if (dependency) {
       return errorResponse(c, 503, {

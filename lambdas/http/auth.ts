@@ -7,6 +7,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ApiKeyService } from '../core/access/api-keys';
 import type { Principal, Role } from '../core/access/ports';
+import { errorFields } from '../core/errors';
 import type { Telemetry } from '../core/telemetry';
 import type { AppEnv } from './context';
 import { errorResponse } from './errors';
@@ -61,7 +62,7 @@ export function authenticate(deps: AuthDeps, required: Role, admission?: Admissi
         record.rateLimit = undefined;
       }
       if (auth.status === 'rejected') {
-        deps.telemetry.error('api key lookup failed', { requestId: record.requestId, error: (auth.reason as Error).name });
+        deps.telemetry.error('api key lookup failed', { requestId: record.requestId, error: errorFields(auth.reason) });
         return unavailable(c);
       }
       principal = auth.value;
@@ -69,7 +70,7 @@ export function authenticate(deps: AuthDeps, required: Role, admission?: Admissi
       try {
         principal = cached !== undefined ? cached : await deps.apiKeys.authenticate(key);
       } catch (error) {
-        deps.telemetry.error('api key lookup failed', { requestId: record.requestId, error: (error as Error).name });
+        deps.telemetry.error('api key lookup failed', { requestId: record.requestId, error: errorFields(error) });
         return unavailable(c);
       }
     }

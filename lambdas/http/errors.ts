@@ -14,6 +14,11 @@ export interface ErrorSpec {
   code: string | null;
   param?: string | null;
   retryAfterSeconds?: number;
+  /**
+   * Retrying soon cannot help (a spent quota or budget, a window that resets in hours): sent as
+   * `x-should-retry: false`, which the official SDKs obey instead of sleeping until `Retry-After`.
+   */
+  noRetry?: boolean;
   /** The legacy code when the status alone does not decide it (429 is `RATE_LIMITED` or `QUOTA_EXCEEDED`). */
   legacyCode?: string;
 }
@@ -55,6 +60,7 @@ export function errorBody(path: string, status: number, spec: ErrorSpec): unknow
 
 export function errorResponse(c: Context<AppEnv>, status: number, spec: ErrorSpec): Response {
   if (spec.retryAfterSeconds !== undefined) c.header('retry-after', String(spec.retryAfterSeconds));
+  if (spec.noRetry) c.header('x-should-retry', 'false');
   // For the request's log line (and the critical-alert rules, which tell a store outage from a busy key).
   c.var.record.errorCode = spec.code;
   return c.json(errorBody(c.req.path, status, spec), status as ContentfulStatusCode);
@@ -125,8 +131,12 @@ export function routeFailureAnswer(failure: RouteFailure): { status: number; spe
   }
 }
 
-/** The legacy endpoints answer every provider failure with 502 `UPSTREAM_ERROR`, as they always have. */
+/**
+ * The legacy endpoints answer a provider failure with 502 `UPSTREAM_ERROR`, as they always have; when
+ * every target is out of rotation, with 503 `UNAVAILABLE` and the time to retry.
+ */
 export function legacyRouteFailureAnswer(failure: RouteFailure): { status: number; spec: ErrorSpec } {
+  if (failure.reason === 'unavailable') return routeFailureAnswer(failure);
   return {
     status: 502,
     spec: {
@@ -165,5 +175,5 @@ export function isDependencyFailure(error: unknown): boolean {
   const meta = (error as { $metadata?: { httpStatusCode?: number } }).$metadata;
   if (meta !== undefined) return meta.httpStatusCode === undefined || meta.httpStatusCode >= 500 || error.name.includes('Throttl');
   const code = (error as { code?: unknown }).code;
-  return error.name === 'TimeoutError' || (typeof code === 'string' && NETWORK_CODES.has(code));
+  return error.name === 'TimeoutError' || error.name === 'AbortError' || (typeof code === 'string' && NETWORK_CODES.has(code));
 }

@@ -4,6 +4,7 @@
  */
 import type { Context } from 'hono';
 import type { Principal } from '../core/access/ports';
+import { errorFields } from '../core/errors';
 import type { BackgroundTasks } from '../core/background';
 import type { PolicyName } from '../core/rate-limit/policies';
 import type { HeaderWindow, LimitDecision, RateLimiter } from '../core/rate-limit/rate-limiter';
@@ -33,6 +34,9 @@ export function setLimitHeaders(c: Context, decision: Pick<LimitDecision, 'reque
   for (const [name, value] of limitHeaders(decision)) c.header(name, value);
 }
 
+/** Longest `Retry-After` a client should sleep through before retrying by itself. */
+const MAX_CLIENT_WAIT_SECONDS = 60;
+
 /** The 429 for a refused request. */
 export function refusalSpec(decision: Extract<LimitDecision, { allowed: false }>, policy: string): ErrorSpec {
   const what = decision.blocking.map((b) => `${b.limit} ${b.counter} per ${b.window}`).join(', ');
@@ -43,6 +47,7 @@ export function refusalSpec(decision: Extract<LimitDecision, { allowed: false }>
       type: 'insufficient_quota',
       code: 'insufficient_quota',
       retryAfterSeconds: decision.retryAfterSeconds,
+      noRetry: true,
       legacyCode: 'QUOTA_EXCEEDED',
     };
   }
@@ -51,6 +56,8 @@ export function refusalSpec(decision: Extract<LimitDecision, { allowed: false }>
     type: 'requests',
     code: 'rate_limit_exceeded',
     retryAfterSeconds: decision.retryAfterSeconds,
+    // A minute window is worth waiting for; an hour or a day window is not (clients would sleep for hours).
+    ...(decision.retryAfterSeconds > MAX_CLIENT_WAIT_SECONDS ? { noRetry: true } : {}),
     legacyCode: 'RATE_LIMITED',
   };
 }
@@ -83,8 +90,7 @@ export function noteLimiterFailure(
     requestId: record.requestId,
     policy,
     failMode,
-    error: (error as Error).name,
-    message: (error as Error).message,
+    error: errorFields(error),
   });
   record.rateLimit = { policy, outcome: failMode === 'open' ? 'admitted_fail_open' : 'limiter_unavailable' };
 }
@@ -136,7 +142,7 @@ export function aiAdmission(deps: AdmissionDeps): Admission {
     record.reservedTokens((usedTokens) =>
       deps.background.track(
         deps.limiter.settleTokens(ticket, usedTokens).catch((error: unknown) => {
-          deps.telemetry.error('token settlement failed', { requestId: record.requestId, error: (error as Error).name, usedTokens });
+          deps.telemetry.error('token settlement failed', { requestId: record.requestId, error: errorFields(error), usedTokens });
         }),
       ),
     );

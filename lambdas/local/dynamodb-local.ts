@@ -10,7 +10,8 @@ import {
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { LOCAL_DEADLINE_HEADER } from '../adapters/aws/bounded-clients';
 import type { AddressInfo } from 'node:net';
 import type { TableDefinition } from '../shared/tables';
 import { drain } from './drain';
@@ -18,6 +19,28 @@ import { drain } from './drain';
 export interface LocalDynamo {
   endpoint: string;
   close(): Promise<void>;
+}
+
+/**
+ * A request that reaches the engine after its caller's deadline (`x-local-deadline`, set by the
+ * gateway's DynamoDB client) has already been answered 503: it is dropped, never carried out. This
+ * is what keeps a stalled engine (a paused process) from completing writes minutes later.
+ */
+function dropLateRequests(server: Server): void {
+  const handlers = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const deadline = Number(req.headers[LOCAL_DEADLINE_HEADER]);
+    if (Number.isFinite(deadline) && deadline > 0 && Date.now() > deadline) {
+      req.resume();
+      res.writeHead(408, { 'content-type': 'application/x-amz-json-1.0' });
+      res.end(
+        JSON.stringify({ __type: 'com.amazon.coral.service#RequestTimeoutException', message: 'The caller gave up on this request.' }),
+      );
+      return;
+    }
+    for (const handler of handlers) handler.call(server, req, res);
+  });
 }
 
 /** Starts dynalite on 127.0.0.1 (random port unless given). */
@@ -28,6 +51,7 @@ export async function startDynalite(options: { path?: string; port?: number } = 
     updateTableMs: 0,
     ...(options.path ? { path: options.path } : {}),
   });
+  dropLateRequests(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());

@@ -70,7 +70,7 @@ const EnvSchema = z.object({
   LEGACY_MODEL: z.string().min(1).max(128).default('gpt-4o-mini'),
   AWS_REGION: z.string().min(1).default('us-east-1'),
   DYNAMODB_ENDPOINT: envUrl,
-  DYNAMODB_TIMEOUT_MS: int(100, 30_000).default(2000),
+  DYNAMODB_TIMEOUT_MS: int(100, 30_000).default(3000),
   SECRETS_CACHE_TTL_SECONDS: int(0, 3600).default(300),
   // Local runner only.
   HOST: z.string().min(1).default('127.0.0.1'),

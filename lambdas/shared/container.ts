@@ -7,10 +7,10 @@ import { AppConfigDataClient } from '@aws-sdk/client-appconfigdata';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Hono } from 'hono';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { LocalAlertPublisher } from '../adapters/alerts/local-alert-publisher';
+import { boundedHandler, boundSends } from '../adapters/aws/bounded-clients';
 import { SnsAlertPublisher } from '../adapters/alerts/sns-alert-publisher';
 import { AppConfigFlagSource } from '../adapters/appconfig/appconfig-flag-source';
 import { DynamoDbUsageStore } from '../adapters/dynamodb/dynamodb-usage-store';
@@ -26,6 +26,7 @@ import { SecretsManagerCredentialSource } from '../adapters/secrets/secrets-mana
 import { createMetrics, PowertoolsTelemetry } from '../adapters/telemetry/powertools-telemetry';
 import { DynamoDbHealthStore } from '../adapters/dynamodb/dynamodb-health-store';
 import { AiRequests } from '../core/ai/ai-requests';
+import { errorFields } from '../core/errors';
 import { DEFAULT_HEALTH_OPTIONS, HealthMonitor } from '../core/health/health-monitor';
 import { Heartbeats } from '../core/health/heartbeats';
 import { afterRequest } from '../core/metering/after-request';
@@ -82,20 +83,26 @@ export function createLogger(config: AppConfig): Logger {
   return new Logger({ serviceName: config.serviceName, logLevel: config.logLevel });
 }
 
+/**
+ * DynamoDB with every call bounded by `DYNAMODB_TIMEOUT_MS`, its two attempts included (each gets
+ * half); a local engine drops the requests whose caller gave up (see `bounded-clients.ts`).
+ */
 function dynamoClient(config: AppConfig): DynamoDBDocumentClient {
   const local = config.aws.dynamodbEndpoint !== undefined;
+  const budget = config.aws.dynamodbTimeoutMs;
   const client = new DynamoDBClient({
     region: config.aws.region,
-    maxAttempts: 3,
-    requestHandler: new NodeHttpHandler({ connectionTimeout: config.aws.dynamodbTimeoutMs, requestTimeout: config.aws.dynamodbTimeoutMs }),
+    maxAttempts: 2,
+    requestHandler: boundedHandler(Math.ceil(budget / 2)),
     ...(local ? { endpoint: config.aws.dynamodbEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   });
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  return boundSends(DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }), budget, { local });
 }
 
 function credentialSource(config: AppConfig, clock: Clock): CredentialSource {
   if (config.runtime === 'aws') {
-    return new SecretsManagerCredentialSource(new SecretsManagerClient({ region: config.aws.region, maxAttempts: 2 }), clock, {
+    const secrets = new SecretsManagerClient({ region: config.aws.region, maxAttempts: 2, requestHandler: boundedHandler(1500) });
+    return new SecretsManagerCredentialSource(boundSends(secrets, 3000), clock, {
       secretIds: config.providers.secretIds,
       ttlMs: config.providers.secretsCacheTtlMs,
       timeoutMs: 3000,
@@ -118,7 +125,7 @@ function flagSource(config: AppConfig, clock: Clock): FlagSource {
   const client = new AppConfigDataClient({
     region: config.aws.region,
     maxAttempts: 2,
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 2000, requestTimeout: 3000 }),
+    requestHandler: boundedHandler(2000),
   });
   return new AppConfigFlagSource(client, config.flags.appConfig, clock, {
     minPollIntervalSeconds: Math.max(15, config.flags.refreshMs / 1000),
@@ -127,8 +134,10 @@ function flagSource(config: AppConfig, clock: Clock): FlagSource {
 }
 
 function alertPublisher(config: AppConfig, telemetry: Telemetry): AlertPublisher {
-  if (config.alerts.topicArn)
-    return new SnsAlertPublisher(new SNSClient({ region: config.aws.region, maxAttempts: 2 }), config.alerts.topicArn);
+  if (config.alerts.topicArn) {
+    const sns = new SNSClient({ region: config.aws.region, maxAttempts: 2, requestHandler: boundedHandler(2000) });
+    return new SnsAlertPublisher(boundSends(sns, 4000), config.alerts.topicArn);
+  }
   // Lambda without a topic (not how the stack deploys it): the log is the only place left.
   if (config.runtime === 'aws') return { publish: async (alert) => telemetry.error(`ALERT ${alert.subject}`, { alert }) };
   return new LocalAlertPublisher(config.alerts.file);
@@ -168,9 +177,7 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
   });
   // Start loading now, so the first request (a cold start's) usually finds the flags ready.
   void flags.refresh();
-  const background = new BackgroundTasks((error) =>
-    telemetry.error('post-response work failed', { error: (error as Error).name, message: (error as Error).message }),
-  );
+  const background = new BackgroundTasks((error) => telemetry.error('post-response work failed', { error: errorFields(error) }));
   const usage = new DynamoDbUsageStore(
     dynamo,
     { records: config.usage.recordsTable, aggregates: config.usage.aggregatesTable },
@@ -292,9 +299,7 @@ export function buildHeartbeats(config: AppConfig, clock: Clock = systemClock): 
   const telemetry = new PowertoolsTelemetry(logger, metrics, config.serviceName);
   const dynamo = dynamoClient(config);
   const providers = new RegistryProviderDirectory(credentialSource(config, clock));
-  const pending = new BackgroundTasks((error) =>
-    telemetry.error('heartbeat write failed', { error: (error as Error).name, message: (error as Error).message }),
-  );
+  const pending = new BackgroundTasks((error) => telemetry.error('heartbeat write failed', { error: errorFields(error) }));
   const health = new HealthMonitor(new DynamoDbHealthStore(dynamo, config.health.table), clock, telemetry, 'heartbeat', (work) =>
     pending.track(work),
   );

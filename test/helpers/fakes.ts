@@ -275,6 +275,12 @@ export class InMemoryHealthStore implements HealthStore {
     if (delta.limits) stats.limits = delta.limits;
     return structuredClone(stats);
   }
+  async resetFailures(key: string) {
+    this.check();
+    this.writes += 1;
+    const stats = this.stats_[key];
+    if (stats) stats.consecutiveFailures = 0;
+  }
   async stats(keys: string[]) {
     this.check();
     return Object.fromEntries(

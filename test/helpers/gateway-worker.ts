@@ -5,7 +5,7 @@
 import { startLocalGateway } from '../../lambdas/local/local-gateway';
 
 async function main() {
-  const gw = await startLocalGateway({ env: { ...process.env, PORT: '0', LOG_LEVEL: 'SILENT' } });
+  const gw = await startLocalGateway({ env: { DYNAMODB_TIMEOUT_MS: '5000', ...process.env, PORT: '0', LOG_LEVEL: 'SILENT' } });
   process.on('message', async (msg: { stop?: boolean }) => {
     if (!msg.stop) return;
     await gw.gateway.health.flushAll();

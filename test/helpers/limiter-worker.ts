@@ -6,7 +6,7 @@
 import { startLocalGateway } from '../../lambdas/local/local-gateway';
 
 async function main() {
-  const gw = await startLocalGateway({ env: { ...process.env, PORT: '0', LOG_LEVEL: 'SILENT' } });
+  const gw = await startLocalGateway({ env: { DYNAMODB_TIMEOUT_MS: '5000', ...process.env, PORT: '0', LOG_LEVEL: 'SILENT' } });
   process.on('message', async (msg: { go?: number; key?: string }) => {
     if (!msg.go) return;
     const statuses = await Promise.all(

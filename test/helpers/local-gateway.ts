@@ -52,6 +52,8 @@ export async function startTestGateway(
       API_KEY_CACHE_TTL_SECONDS: '1',
       // Tests count upstream requests: heartbeats run only where a test asks for them.
       HEARTBEAT_INTERVAL_SECONDS: '0',
+      // Generous on a loaded CI machine: the in-process engine shares 2 cores with the whole suite.
+      DYNAMODB_TIMEOUT_MS: '5000',
       // Suites that are not about the limiter send far more than 100 requests a minute.
       RATE_LIMIT_POLICIES: JSON.stringify({ ai_requests: { minute: 1_000_000, hour: 1_000_000, day: 1_000_000 } }),
       ...options.env,

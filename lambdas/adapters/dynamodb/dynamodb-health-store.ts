@@ -178,6 +178,18 @@ export class DynamoDbHealthStore implements HealthStore {
     return this.statsOne(key);
   }
 
+  async resetFailures(key: string): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: statsKey(key) },
+        UpdateExpression: 'SET #cf = :zero',
+        ExpressionAttributeNames: { '#cf': 'cf' },
+        ExpressionAttributeValues: { ':zero': 0 },
+      }),
+    );
+  }
+
   private async statsOne(key: string): Promise<TargetStats> {
     const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: statsKey(key) } }));
     return statsOf(out.Item);

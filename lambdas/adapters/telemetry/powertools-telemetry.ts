@@ -8,6 +8,17 @@ import type { RequestSummary } from '../../core/request-summary';
 import type { Telemetry } from '../../core/telemetry';
 import type { UsageRecord } from '../../core/metering/usage-record';
 
+/** Keys Powertools Logger owns in every line: extra attributes with these names are dropped. */
+export const RESERVED_LOG_KEYS: readonly string[] = ['level', 'message', 'sampling_rate', 'service', 'timestamp'];
+
+/** A context whose keys the logger keeps: a reserved one is renamed (`message` -> `context_message`), never lost. */
+function keepable(context: Record<string, unknown>): Record<string, unknown> {
+  if (!RESERVED_LOG_KEYS.some((key) => key in context)) return context;
+  return Object.fromEntries(
+    Object.entries(context).map(([key, value]) => [RESERVED_LOG_KEYS.includes(key) ? `context_${key}` : key, value]),
+  );
+}
+
 /** EMF metrics whose identity is exactly {provider, taskType} (no default `service` dimension). */
 export function createMetrics(namespace: string, serviceName: string): Metrics {
   const metrics = new Metrics({ namespace, serviceName });
@@ -30,11 +41,11 @@ export class PowertoolsTelemetry implements Telemetry {
   }
 
   error(message: string, context: Record<string, unknown>): void {
-    this.logger.error(message, context);
+    this.logger.error(message, keepable(context));
   }
 
   info(message: string, context: Record<string, unknown>): void {
-    this.logger.info(message, context);
+    this.logger.info(message, keepable(context));
   }
 
   /** `InputTokens`, `OutputTokens`, `CachedTokens`, `CostUSD` (or `UnpricedRequests`) per provider and model. */

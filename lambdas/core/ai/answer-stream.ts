@@ -30,6 +30,9 @@ export interface AnswerStreamContext {
   onUsage?: (usage: Usage) => void;
 }
 
+/** `"usage":null` as a member of a chunk object (inside a string its quotes would be escaped). */
+const USAGE_NULL = /,"usage":null(?=[,}])|"usage":null,/;
+
 /** The terminal event of a stream that ended normally. */
 export const DONE = '[DONE]';
 
@@ -39,10 +42,12 @@ export function openAnswerStream(started: StartedStream, context: AnswerStreamCo
   let usage: Usage | undefined = noteUsage(started.first, undefined);
   let delivered = deltaText(started.first);
   let ended = false;
+  let onAbort: (() => void) | undefined;
 
   const finish = (outcome: AiSummary['outcome'], status: number, errorClass: string | null) => {
     if (ended) return;
     ended = true;
+    if (onAbort) signal.removeEventListener('abort', onAbort);
     ai.outcome = outcome;
     ai.errorClass = errorClass;
     if (usage) {
@@ -65,9 +70,11 @@ export function openAnswerStream(started: StartedStream, context: AnswerStreamCo
   };
   /** The usage-only chunk the gateway asked for on the client's behalf. */
   const hidden = (data: string) => !clientWantsUsage && data.includes('"usage":{') && /"choices"\s*:\s*\[\s*\]/.test(data);
+  /** OpenAI sends `usage` in chunks only with `include_usage`: the `"usage":null` the provider added for the gateway goes. */
+  const visible = (data: string) => (clientWantsUsage || !data.includes('"usage":null') ? data : data.replace(USAGE_NULL, ''));
 
   async function* events(): AsyncGenerator<string> {
-    yield started.first;
+    yield visible(started.first);
     try {
       for (;;) {
         const next = await started.rest.next();
@@ -79,7 +86,7 @@ export function openAnswerStream(started: StartedStream, context: AnswerStreamCo
         usage = noteUsage(next.value, usage);
         if (hidden(next.value)) continue;
         delivered += deltaText(next.value);
-        yield next.value;
+        yield visible(next.value);
       }
     } catch (error) {
       if (signal.aborted) {
@@ -98,13 +105,17 @@ export function openAnswerStream(started: StartedStream, context: AnswerStreamCo
   }
 
   const iterator = events();
-  return {
-    [Symbol.asyncIterator]: () => iterator,
-    cancel: () => {
-      started.cancel();
-      finish('client_closed', 499, 'aborted');
-    },
+  const cancel = () => {
+    started.cancel();
+    finish('client_closed', 499, 'aborted');
   };
+  // The client left before the server ever pulled or cancelled the stream: its request still ends.
+  if (signal.aborted) cancel();
+  else {
+    onAbort = cancel;
+    signal.addEventListener('abort', cancel, { once: true });
+  }
+  return { [Symbol.asyncIterator]: () => iterator, cancel };
 }
 
 /** Keeps the latest `usage` seen in the stream (the final chunk when `include_usage` is on). */

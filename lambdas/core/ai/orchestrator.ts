@@ -99,6 +99,14 @@ export interface OrchestratorDeps {
 
 type Mode = 'stream' | 'complete';
 
+/** A call whose first event (or whole answer, for a target that cannot stream) has arrived. */
+interface Started {
+  stream?: StartedStream;
+  completion?: ProviderCompletion;
+  at: number;
+  firstEventMs: number;
+}
+
 /** A call that answered: its value and target, and the target that lost a hedge race, if one ran. */
 interface Answered<T> {
   value: T;
@@ -175,20 +183,30 @@ export class Orchestrator {
         skip(target, 'not_configured');
         continue;
       }
+      const later = targets.slice(index + 1).filter((t) => !hedged.has(t) && !health?.wouldSkip(t));
+      // Keep enough of the deadline for every later target's first event.
+      const budgetNow = () => deadline - clock.now() - later.reduce((sum, t) => sum + t.timeouts.firstByteMs, 0);
+      if (signal.aborted) return { ok: false, failure: { reason: 'client_gone' }, trace };
+      if (deadline - clock.now() <= 0) return { ok: false, failure: { reason: 'deadline', last: lastFailure }, trace };
+      // Checked before admission, so a target that cannot get its turn is never claimed as a probe.
+      if (budgetNow() <= 0) {
+        skip(target, 'no_time_left');
+        continue;
+      }
       const admission = health ? await health.admit(target) : { kind: 'call' as const };
       if (admission.kind === 'skip') {
         skip(target, admission.reason, admission.retryAt);
         continue;
       }
       const probe = admission.kind === 'probe';
-      for (let attempt = 1; attempt <= target.retry.attempts; attempt++) {
-        if (signal.aborted) return { ok: false, failure: { reason: 'client_gone' }, trace };
+      // The half-open probe is one call: its failure reopens the breaker, a retry would call an open target.
+      const attempts = probe ? 1 : target.retry.attempts;
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        if (signal.aborted) return this.releasing(probe && attempt === 1, target, { ok: false, failure: { reason: 'client_gone' }, trace });
         const started = clock.now();
         const remaining = deadline - started;
         if (remaining <= 0) return { ok: false, failure: { reason: 'deadline', last: lastFailure }, trace };
-        // Keep enough of the deadline for every later target's first event.
-        const later = targets.slice(index + 1).filter((t) => !hedged.has(t) && !health?.wouldSkip(t));
-        const budget = remaining - later.reduce((sum, t) => sum + t.timeouts.firstByteMs, 0);
+        const budget = budgetNow();
         if (budget <= 0) {
           skip(target, 'no_time_left');
           break;
@@ -208,16 +226,15 @@ export class Orchestrator {
         const call = this.callFor(target, body, signal, mode, remaining, budget);
         const hedge = attempt === 1 && target.hedgeAfterMs !== undefined ? later.find((t) => t !== target) : undefined;
         try {
-          const answered = hedge
-            ? await this.hedged<T>(provider, target, call, hedge, { mode, body, signal, remaining, trace, record, probe })
-            : { value: (await this.call(provider, target, call, mode, probe)) as T, target };
+          const answered: Answered<T> = hedge
+            ? await this.hedged<T>(provider, target, call, hedge, { mode, body, signal, remaining, trace, probe })
+            : { value: (await this.finish(await this.start(provider, target, call, mode, probe), target, mode)) as T, target };
           const winner = answered.target;
+          record.latencyMs = clock.now() - started;
           if (winner !== target) {
             hedged.add(winner);
             record.outcome = 'hedge_lost';
-            record.latencyMs = clock.now() - started;
           } else {
-            record.latencyMs = clock.now() - started;
             record.status = 200;
           }
           trace.fallback = candidates.indexOf(winner) > 0;
@@ -246,7 +263,7 @@ export class Orchestrator {
           lastFailure = failure;
           previous = `${target.provider} failed with ${failure.errorClass}${failure.status ? ` (${failure.status})` : ''}`;
           const delay =
-            attempt < target.retry.attempts && retriesSameTarget(failure, target)
+            attempt < attempts && retriesSameTarget(failure, target)
               ? retryDelayMs(target.retry, attempt, () => random.next(), failure.retryAfterMs)
               : undefined;
           if (delay !== undefined && clock.now() + delay < deadline) {
@@ -265,6 +282,12 @@ export class Orchestrator {
       return { ok: false, failure: { reason: 'unavailable', retryAfterMs: Math.max(0, earliestRetry - clock.now()) }, trace };
     }
     return { ok: false, failure: { reason: 'exhausted', last: lastFailure }, trace };
+  }
+
+  /** A probe claimed but never sent (the client left first) is given back, so another request may probe. */
+  private releasing<R>(claimed: boolean, target: PlannedTarget, result: R): R {
+    if (claimed) this.deps.health?.report(target, { kind: 'neutral' }, true);
+    return result;
   }
 
   /**
@@ -293,36 +316,44 @@ export class Orchestrator {
     };
   }
 
-  /** One call: a started stream, or a complete answer; reports the outcome to the health engine. */
-  private async call(
-    provider: ChatProvider,
-    target: PlannedTarget,
-    call: ProviderCall,
-    mode: Mode,
-    probe: boolean,
-  ): Promise<StartedStream | ProviderCompletion> {
+  /**
+   * Starts a call: its first event (or, for a target that cannot stream, its whole answer). Reports
+   * failures to the health engine, and the first event (which is what settles a probe).
+   */
+  private async start(provider: ChatProvider, target: PlannedTarget, call: ProviderCall, mode: Mode, probe: boolean): Promise<Started> {
     const { clock, health } = this.deps;
-    const started = clock.now();
+    const at = clock.now();
     try {
       if (mode === 'complete' && !target.upstreamStreaming) {
         const completion = await provider.complete(call);
-        const latencyMs = clock.now() - started;
+        const latencyMs = clock.now() - at;
         health?.report(target, { kind: 'success', firstEventMs: latencyMs, latencyMs }, probe);
-        return completion;
+        return { completion, at, firstEventMs: latencyMs };
       }
       const stream = await this.open(provider, target, mode === 'complete' ? withUsage(call) : call);
-      const firstEventMs = clock.now() - started;
-      if (mode === 'stream') {
-        health?.report(target, { kind: 'started', firstEventMs }, probe);
-        return this.watched(stream, target, started);
-      }
-      const completion = await assemble(stream);
-      health?.report(target, { kind: 'success', firstEventMs, latencyMs: clock.now() - started }, probe);
-      return completion;
+      const firstEventMs = clock.now() - at;
+      health?.report(target, { kind: 'started', firstEventMs }, probe);
+      return { stream, at, firstEventMs };
     } catch (error) {
       const failure = toFailure(error);
       if (failure.limits) health?.noteLimits(target, failure.limits);
       health?.report(target, healthOutcome(failure), probe);
+      throw error;
+    }
+  }
+
+  /** Finishes a started call: a stream is handed on (its end is counted later); an answer is assembled and counted. */
+  private async finish(started: Started, target: PlannedTarget, mode: Mode): Promise<StartedStream | ProviderCompletion> {
+    const { clock, health } = this.deps;
+    if (started.completion) return started.completion;
+    const stream = started.stream!;
+    if (mode === 'stream') return this.watched(stream, target, started.at, started.firstEventMs);
+    try {
+      const completion = await assemble(stream);
+      health?.report(target, { kind: 'success', firstEventMs: started.firstEventMs, latencyMs: clock.now() - started.at }, false);
+      return completion;
+    } catch (error) {
+      health?.report(target, healthOutcome(toFailure(error)), false);
       throw error;
     }
   }
@@ -343,10 +374,9 @@ export class Orchestrator {
   }
 
   /** A committed stream: its end (or its failure mid-way) is counted for the target's health. */
-  private watched(stream: StartedStream, target: PlannedTarget, startedAt: number): StartedStream {
+  private watched(stream: StartedStream, target: PlannedTarget, startedAt: number, firstEventMs: number): StartedStream {
     const { clock, health } = this.deps;
     if (!health) return stream;
-    const firstEventMs = clock.now() - startedAt;
     const rest: AsyncIterator<string> = {
       next: async () => {
         try {
@@ -364,49 +394,43 @@ export class Orchestrator {
 
   /**
    * Hedging: if `primary` has sent no first event after its `hedgeAfterMs`, `hedge` starts in parallel;
-   * the first to send an event wins and the other is cancelled. Both appear in the trace.
+   * the first to send an event wins and the other is cancelled (a non-streamed answer is then read from
+   * the winner). Both appear in the trace.
    */
   private async hedged<T>(
     provider: ChatProvider,
     primary: PlannedTarget,
     call: ProviderCall,
     hedge: PlannedTarget,
-    context: {
-      mode: Mode;
-      body: Record<string, unknown>;
-      signal: AbortSignal;
-      remaining: number;
-      trace: RouteTrace;
-      record: AttemptRecord;
-      probe: boolean;
-    },
+    context: { mode: Mode; body: Record<string, unknown>; signal: AbortSignal; remaining: number; trace: RouteTrace; probe: boolean },
   ): Promise<Answered<T>> {
     const { clock, providers, health } = this.deps;
     const startedAt = clock.now();
     const primaryControl = linkedAbort(context.signal);
-    const primaryRun: Promise<Answered<T>> = this.call(
-      provider,
-      primary,
-      { ...call, signal: primaryControl.signal },
-      context.mode,
-      context.probe,
-    ).then((value) => ({ value: value as T, target: primary }));
+    const primaryStart = this.start(provider, primary, { ...call, signal: primaryControl.signal }, context.mode, context.probe);
+    primaryStart.catch(() => undefined);
     const timer = new AbortController();
     const waited = clock.sleep(primary.hedgeAfterMs!, timer.signal).then(
       () => 'hedge' as const,
       () => 'primary' as const,
     );
     const first = await Promise.race([
-      primaryRun.then(
+      primaryStart.then(
         () => 'primary' as const,
         () => 'primary' as const,
       ),
       waited,
     ]);
     timer.abort();
-    const hedgeProvider = first === 'hedge' ? await providers.get(hedge.provider).catch(() => undefined) : undefined;
-    const admission = hedgeProvider && health ? await health.admit(hedge) : { kind: 'call' as const };
-    if (!hedgeProvider || admission.kind !== 'call') return primaryRun;
+    const alone = async (): Promise<Answered<T>> => ({
+      value: (await this.finish(await primaryStart, primary, context.mode)) as T,
+      target: primary,
+    });
+    if (first === 'primary') return alone();
+    const hedgeProvider = await providers.get(hedge.provider).catch(() => undefined);
+    // A hedge never claims a probe: it only goes to a target that is plainly in rotation.
+    const admission = hedgeProvider && health ? await health.admit(hedge, { mayProbe: false }) : { kind: 'call' as const };
+    if (!hedgeProvider || admission.kind !== 'call') return alone();
 
     const record: AttemptRecord = {
       provider: hedge.provider,
@@ -420,40 +444,41 @@ export class Orchestrator {
     };
     context.trace.attempts.push(record);
     const hedgeControl = linkedAbort(context.signal);
-    const hedgeStarted = clock.now();
+    const hedgeAt = clock.now();
     const hedgeCall: ProviderCall = {
-      ...this.callFor(hedge, context.body, context.signal, context.mode, context.remaining - (hedgeStarted - startedAt), context.remaining),
+      ...this.callFor(hedge, context.body, context.signal, context.mode, context.remaining - (hedgeAt - startedAt), context.remaining),
       signal: hedgeControl.signal,
     };
-    const hedgeRun: Promise<Answered<T>> = this.call(hedgeProvider, hedge, hedgeCall, context.mode, false).then((value) => ({
-      value: value as T,
-      target: hedge,
-    }));
+    const hedgeStart = this.start(hedgeProvider, hedge, hedgeCall, context.mode, false);
+    hedgeStart.catch(() => undefined);
+    let winner: { started: Started; target: PlannedTarget };
     try {
-      const winner = await Promise.any([primaryRun, hedgeRun]);
-      const [loser, loserControl] = winner.target === primary ? [hedgeRun, hedgeControl] : [primaryRun, primaryControl];
-      loserControl.abort();
-      void loser.then((late) => cancelValue(late.value)).catch(() => undefined);
-      if (winner.target === hedge) {
-        record.latencyMs = clock.now() - hedgeStarted;
-        record.status = 200;
-      } else {
-        record.outcome = 'hedge_lost';
-        record.latencyMs = clock.now() - hedgeStarted;
-      }
-      return { ...winner, loser: winner.target === primary ? hedge : primary };
+      winner = await Promise.any([
+        primaryStart.then((s) => ({ started: s, target: primary })),
+        hedgeStart.then((s) => ({ started: s, target: hedge })),
+      ]);
     } catch (error) {
       // Both failed: the hedge's failure goes in its record, the primary's is what the caller sees.
-      const hedgeFailure = await hedgeRun.then(
+      const hedgeFailure = await hedgeStart.then(
         () => undefined,
         (e: unknown) => toFailure(e),
       );
-      record.outcome = 'failed';
-      record.errorClass = hedgeFailure?.errorClass ?? null;
-      record.status = hedgeFailure?.status ?? null;
-      record.latencyMs = clock.now() - hedgeStarted;
+      Object.assign(record, {
+        outcome: 'failed',
+        errorClass: hedgeFailure?.errorClass ?? null,
+        status: hedgeFailure?.status ?? null,
+        latencyMs: clock.now() - hedgeAt,
+      });
       throw (error as AggregateError).errors?.[0] ?? error;
     }
+    const [loserStart, loserControl] = winner.target === primary ? [hedgeStart, hedgeControl] : [primaryStart, primaryControl];
+    loserControl.abort();
+    void loserStart.then((late) => late.stream?.cancel()).catch(() => undefined);
+    record.latencyMs = clock.now() - hedgeAt;
+    if (winner.target === hedge) record.status = 200;
+    else record.outcome = 'hedge_lost';
+    const value = (await this.finish(winner.started, winner.target, context.mode)) as T;
+    return { value, target: winner.target, loser: winner.target === primary ? hedge : primary };
   }
 }
 
@@ -483,10 +508,6 @@ async function assemble(stream: StartedStream): Promise<ProviderCompletion> {
     model: typeof json['model'] === 'string' && json['model'] !== '' ? json['model'] : undefined,
     usage: usageOf(json),
   };
-}
-
-function cancelValue(value: unknown): void {
-  if (value && typeof value === 'object' && 'cancel' in value && typeof value.cancel === 'function') (value as StartedStream).cancel();
 }
 
 /** An abort controller that also follows `parent`. */

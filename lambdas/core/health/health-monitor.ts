@@ -16,6 +16,7 @@ import type { AttemptOutcome, TargetAdmission, TargetHealth } from '../ai/ports'
 import { nearLimit, type ProviderLimits } from '../ai/provider-limits';
 import { targetKey, type CircuitBreakerPolicy, type PlannedTarget } from '../ai/route-table';
 import type { Clock } from '../ports';
+import { errorFields } from '../errors';
 import type { Telemetry } from '../telemetry';
 import { circuitState, claimProbe, close, cool, decide, open, openingReason, setManual } from './breaker';
 import type { HealthStore, ManualOverride, OutcomeDelta, TargetState, TargetStats } from './ports';
@@ -36,7 +37,7 @@ export interface HealthMonitorOptions {
 
 export const DEFAULT_HEALTH_OPTIONS: HealthMonitorOptions = {
   refreshMs: 1000,
-  maxStaleMs: 5000,
+  maxStaleMs: 2000,
   readyTimeoutMs: 250,
   flushMs: 1000,
   probeGraceMs: 5000,
@@ -117,7 +118,7 @@ export class HealthMonitor implements TargetHealth {
         this.snapshot = states;
         this.fetchedAt = this.clock.now();
       })
-      .catch((error: unknown) => this.telemetry.error('provider health read failed', { error: describe(error) }))
+      .catch((error: unknown) => this.telemetry.error('provider health read failed', { error: errorFields(error) }))
       .finally(() => {
         this.refreshing = undefined;
       });
@@ -138,21 +139,34 @@ export class HealthMonitor implements TargetHealth {
     return this.snapshot[key];
   }
 
-  async admit(target: PlannedTarget): Promise<TargetAdmission> {
+  async admit(target: PlannedTarget, options: { mayProbe?: boolean } = {}): Promise<TargetAdmission> {
     const key = targetKey(target);
     const now = this.clock.now();
     const decision = decide(this.snapshot[key], target.circuitBreaker, now);
     if (decision.kind !== 'claim_probe') return decision;
     const lease = target.timeouts.firstByteMs + this.options.probeGraceMs;
     const skip: TargetAdmission = { kind: 'skip', reason: 'probe_in_flight', retryAt: now + lease };
+    if (options.mayProbe === false) return skip;
     // One claim per instance at a time; the store's condition makes it one per fleet.
     if (this.claiming.has(key)) return skip;
     this.claiming.add(key);
     try {
       const current = this.snapshot[key]!;
       const claimed = claimProbe(current, now, this.instanceId, now + lease);
-      const won = await within(this.store.transition(key, current.v, claimed), this.options.readyTimeoutMs, false);
+      // A breaker this instance opened on its own (store unreachable) is probed on its own too.
+      if (current.v < 0) {
+        this.snapshot[key] = { ...claimed, v: -1 };
+        return { kind: 'probe' };
+      }
+      const write = this.store.transition(key, current.v, claimed);
+      const won = await within(write, this.options.readyTimeoutMs, false);
       if (!won) {
+        // A claim that lands after this request gave up on it is given straight back.
+        void write
+          .then((late) => {
+            if (late) this.track(this.store.transition(key, claimed.v, releasedProbe(claimed, this.clock.now())));
+          })
+          .catch(() => undefined);
         void this.refresh();
         return skip;
       }
@@ -242,6 +256,18 @@ export class HealthMonitor implements TargetHealth {
     return this.store.stats(keys);
   }
 
+  /**
+   * Writes the pending successes that have waited a full flush interval (one target): called when a
+   * Lambda invocation ends, since a frozen instance runs no timer.
+   */
+  flushDue(): Promise<void> {
+    const now = this.clock.now();
+    const due = [...this.pending.entries()]
+      .filter(([, p]) => now - p.since >= this.options.flushMs)
+      .sort(([, a], [, b]) => a.since - b.since)[0];
+    return due ? this.flush(due[0]) : Promise.resolve();
+  }
+
   /** Writes everything pending now (shutdown, tests). */
   async flushAll(): Promise<void> {
     clearTimeout(this.paced);
@@ -272,7 +298,7 @@ export class HealthMonitor implements TargetHealth {
       const oldest = [...this.pending.entries()].sort(([, a], [, b]) => a.since - b.since)[0]?.[0];
       if (oldest === undefined) return;
       this.track(this.flush(oldest));
-      if (this.pending.size > 1) this.scheduleFlush(oldest, false);
+      if (this.pending.size > 0) this.scheduleFlush(oldest, false);
     }, this.options.flushMs);
     this.paced.unref?.();
   }
@@ -295,7 +321,7 @@ export class HealthMonitor implements TargetHealth {
     try {
       stats = await this.store.record(key, delta, slotOf(now), ringSizeFor(policy.windowMs), now);
     } catch (error) {
-      this.telemetry.error('provider health write failed', { target: key, error: describe(error) });
+      this.telemetry.error('provider health write failed', { target: key, error: errorFields(error) });
       this.openLocally(key, policy, now);
       return;
     }
@@ -331,12 +357,14 @@ export class HealthMonitor implements TargetHealth {
     let next: TargetState;
     if (outcome.kind === 'success' || outcome.kind === 'started') next = close(current, now, 'probe succeeded');
     else if (outcome.kind === 'failure') next = open(current, policy, now, `probe failed (${outcome.errorClass})`);
-    else {
-      // Nothing learned (the client left, or its own mistake): free the probe for another request.
-      const { probe: _probe, ...rest } = current;
-      next = { ...rest, v: current.v + 1, changedAt: now };
+    // Nothing learned (the client left, or its own mistake): free the probe for another request.
+    else next = releasedProbe(current, now);
+    // Closing: the failures in a row that opened the breaker are history (the write is the closer's).
+    if ((await this.transition(key, current, next)) && next.state === 'closed' && current.v >= 0) {
+      await this.store
+        .resetFailures(key)
+        .catch((error: unknown) => this.telemetry.error('provider health write failed', { target: key, error: errorFields(error) }));
     }
-    await this.transition(key, current, next);
   }
 
   private async coolDown(key: string, retryAfterMs: number): Promise<void> {
@@ -350,13 +378,18 @@ export class HealthMonitor implements TargetHealth {
 
   /** A conditional write of `next` over `current`; the instance that makes it logs it. */
   private async transition(key: string, current: TargetState | undefined, next: TargetState): Promise<boolean> {
-    const expected = current && current.v >= 0 ? current.v : 0;
+    if (current && current.v < 0) {
+      // A state this instance made up while the store was unreachable stays local.
+      this.snapshot[key] = { ...next, v: -1 };
+      return true;
+    }
+    const expected = current ? current.v : 0;
     const written = { ...next, v: expected + 1 };
     let won: boolean;
     try {
       won = await this.store.transition(key, expected, written);
     } catch (error) {
-      this.telemetry.error('provider health write failed', { target: key, error: describe(error) });
+      this.telemetry.error('provider health write failed', { target: key, error: errorFields(error) });
       return false;
     }
     if (!won) {
@@ -385,6 +418,8 @@ function add(histogram: Record<string, number>, bucket: number): void {
   histogram[bucket] = (histogram[bucket] ?? 0) + 1;
 }
 
-function describe(error: unknown): { name: string; message: string } {
-  return error instanceof Error ? { name: error.name, message: error.message } : { name: 'unknown', message: String(error) };
+/** Nothing learned from the probe (its request ended before calling, or its client left): another request may probe. */
+function releasedProbe(state: TargetState, now: number): TargetState {
+  const { probe: _probe, ...rest } = state;
+  return { ...rest, v: state.v + 1, changedAt: now };
 }

@@ -23,7 +23,8 @@ export interface TargetHealthView {
   circuitState: CircuitState;
   nextProbeAt: string | null;
   reason: string | null;
-  manual: { state: 'down' | 'maintenance'; until: string; by: string; reason: string } | null;
+  /** Manual failover in force (who set it only for admins). */
+  manual: { state: 'down' | 'maintenance'; until: string; by?: string; reason: string } | null;
   coolingUntil: string | null;
 }
 
@@ -36,6 +37,7 @@ export function healthView(
   state: TargetState | undefined,
   stats: TargetStats | undefined,
   now: number,
+  options: { showWho?: boolean } = {},
 ): TargetHealthView {
   // Since the breaker last closed: a target put back in rotation starts with a clean record.
   const recent = windowTotals(stats, now, 60_000 + SLOT_MS, state?.closedAt ?? 0);
@@ -67,7 +69,9 @@ export function healthView(
     circuitState: circuit,
     nextProbeAt: nextProbe === undefined ? null : iso(nextProbe),
     reason: state && state.v > 0 ? state.reason : null,
-    manual: manual ? { state: manual.state, until: iso(manual.until), by: manual.by, reason: manual.reason } : null,
+    manual: manual
+      ? { state: manual.state, until: iso(manual.until), ...(options.showWho ? { by: manual.by } : {}), reason: manual.reason }
+      : null,
     coolingUntil: cooling === undefined ? null : iso(cooling),
   };
 }

@@ -79,4 +79,6 @@ export interface HealthStore {
   record(key: string, delta: OutcomeDelta, slot: number, ringSize: number, now: number): Promise<TargetStats>;
   /** The counters of these targets (absent ones are empty). */
   stats(keys: string[]): Promise<Record<string, TargetStats>>;
+  /** Starts the count of failures in a row again (the breaker closed: the failures that opened it are history). */
+  resetFailures(key: string): Promise<void>;
 }

@@ -6,6 +6,7 @@
  */
 import { InvalidFlagsError, parseFlagDocument, type FlagValues } from './flags';
 import type { Clock } from '../ports';
+import { errorFields } from '../errors';
 import type { Telemetry } from '../telemetry';
 import type { FlagSource } from './ports';
 
@@ -74,8 +75,7 @@ export class FlagStore {
     } catch (error) {
       this.telemetry.error('flags unreachable: keeping the last good flags', {
         source: this.source.name,
-        error: (error as Error).name,
-        message: (error as Error).message,
+        error: errorFields(error),
       });
       this.reportStaleness();
       return;
@@ -93,7 +93,7 @@ export class FlagStore {
       if (changed) this.telemetry.info('flags loaded', { source: this.source.name, flags: values });
     } catch (error) {
       if (!(error instanceof InvalidFlagsError)) throw error;
-      this.telemetry.error('flag document rejected: keeping the last good flags', { source: this.source.name, message: error.message });
+      this.telemetry.error('flag document rejected: keeping the last good flags', { source: this.source.name, reason: error.message });
       this.telemetry.count('FlagsRejected', 1);
       this.reportStaleness();
     }

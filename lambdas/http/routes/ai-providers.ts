@@ -105,7 +105,7 @@ export function aiProviderRoutes(deps: AiProviderRouteDeps) {
     const updated = [];
     for (const target of chosen) {
       const written = await deps.health.setManual(targetKey(target), override, by, reason);
-      updated.push(healthView(target, written, stats[targetKey(target)], now));
+      updated.push(healthView(target, written, stats[targetKey(target)], now, { showWho: true }));
     }
     return c.json({ object: 'list', data: updated });
   });

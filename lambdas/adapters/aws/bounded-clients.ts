@@ -1,0 +1,47 @@
+/**
+ * Every AWS SDK call ends within its timeout. `@smithy/node-http-handler` only logs a warning when a
+ * request passes its `requestTimeout` unless told to throw; and the SDK's retries add up. So each
+ * client gets a handler that throws at the per-attempt timeout (and logs nothing of its own), and
+ * every `send` carries an abort signal for the whole call, retries included.
+ *
+ * A request abandoned at its deadline must not be carried out later. DynamoDB applies a request on
+ * receipt, well within the call's timeout; a local engine that stalls (a paused process) would instead
+ * run it whenever it resumes, so local requests carry their deadline (`x-local-deadline`) and the
+ * local engine drops those that arrive too late (see `lambdas/local/dynamodb-local.ts`).
+ */
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+/** The header a local engine reads to drop a request whose caller has given up on it. */
+export const LOCAL_DEADLINE_HEADER = 'x-local-deadline';
+
+const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** A request handler whose attempts each end within `attemptMs` (connection included), logging nothing itself. */
+export function boundedHandler(attemptMs: number): NodeHttpHandler {
+  return new NodeHttpHandler({ connectionTimeout: attemptMs, requestTimeout: attemptMs, throwOnRequestTimeout: true, logger: silent });
+}
+
+interface SendingClient {
+  send: (...args: never[]) => unknown;
+  middlewareStack: { add: (middleware: never, options: never) => void };
+}
+
+/**
+ * Makes every `send` of `client` abort after `totalMs` (all attempts together), unless the caller
+ * passes its own signal; with `local`, each attempt also carries the deadline for the local engine.
+ */
+export function boundSends<C extends SendingClient>(client: C, totalMs: number, options: { local?: boolean } = {}): C {
+  const send = (client.send as (command: unknown, options?: Record<string, unknown>) => unknown).bind(client);
+  (client as { send: unknown }).send = (command: unknown, sendOptions?: Record<string, unknown>) =>
+    send(command, { abortSignal: AbortSignal.timeout(totalMs), ...sendOptions });
+  if (options.local) {
+    const stamp =
+      (next: (args: { request: { headers: Record<string, string> } }) => unknown) =>
+      (args: { request: { headers: Record<string, string> } }) => {
+        args.request.headers[LOCAL_DEADLINE_HEADER] = String(Date.now() + totalMs);
+        return next(args);
+      };
+    (client.middlewareStack.add as (m: unknown, o: unknown) => void)(stamp, { step: 'build', name: 'localDeadline' });
+  }
+  return client;
+}
