@@ -11,7 +11,7 @@ export const USER_KEY = 'sk-test-user-key-0001';
 export const ADMIN_KEY = 'sk-test-admin-key-0001';
 
 /**
- * Fast settings for tests: 300 ms to the first event, 400 ms between events, 800 ms total, 2 attempts,
+ * Fast settings for tests: 1 s to the first event and between events, 3 s total, 2 attempts,
  * 5-20 ms backoff, and circuit breakers off (suites about provider health turn them on), so one
  * test's injected failures do not take a provider out of rotation for the next.
  */
@@ -19,7 +19,7 @@ export function fastRoutes(table: RouteTable): RouteTable {
   return {
     ...table,
     defaults: {
-      timeouts: { connectMs: 500, firstByteMs: 300, idleMs: 400, totalMs: 800 },
+      timeouts: { connectMs: 1000, firstByteMs: 1000, idleMs: 1000, totalMs: 3000 },
       retry: { attempts: 2, baseDelayMs: 5, maxDelayMs: 20, maxRetryAfterMs: 1000 },
       deadlineMs: 10_000,
       circuitBreaker: { ...table.defaults.circuitBreaker, enabled: false },

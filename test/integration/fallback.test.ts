@@ -77,16 +77,16 @@ describe('fallback to the next provider', () => {
     const response = await post({ stream: true });
     expect(routing(response)).toEqual({ provider: 'azure-openai', fallback: 'true', attempts: '2' });
     await response.text();
-    expect(Date.now() - started).toBeLessThan(800 * 2); // one 300 ms first-byte timeout, not a total timeout
+    expect(Date.now() - started).toBeLessThan(2500); // one 1 s first-event timeout, not a 3 s total timeout
   });
 
   it('lets a non-streamed answer take longer than firstByteMs while its events keep coming, within totalMs', async () => {
-    gw.sims.openai!.chunkDelayMs = 30;
+    gw.sims.openai!.chunkDelayMs = 90;
     try {
       const started = Date.now();
       const response = await post();
       expect(response.status).toBe(200);
-      expect(Date.now() - started).toBeGreaterThan(300);
+      expect(Date.now() - started).toBeGreaterThan(1000);
       expect(routing(response)).toEqual({ provider: 'openai', fallback: 'false', attempts: '1' });
     } finally {
       gw.sims.openai!.chunkDelayMs = 0;

@@ -146,10 +146,17 @@ export class OpenAiSdkProvider implements ChatProvider {
       throw new ProviderCallError({ errorClass: 'protocol_error', status: response.status }, `${this.id}: stream without body`);
     }
     const provider = this.id;
-    async function* events(): AsyncGenerator<string> {
+    // The upstream is read as fast as it sends, whatever the client's pace: the idle timeout measures
+    // the provider, never a slow reader. Events wait in `queue` until the consumer asks for them.
+    const queue: string[] = [];
+    let head = 0;
+    let ended = false;
+    let failure: ProviderCallError | undefined;
+    let wake: (() => void) | undefined;
+    const pump = async () => {
       let completed = false;
       try {
-        for await (const event of readSse(body!, () => undefined)) {
+        for await (const event of readSse(body, () => undefined)) {
           if (event.data === '[DONE]') {
             completed = true;
             return;
@@ -162,14 +169,34 @@ export class OpenAiSdkProvider implements ChatProvider {
           }
           if (isAzurePromptFilterChunk(event.data)) continue;
           control.progress();
-          yield event.data;
+          queue.push(event.data);
+          wake?.();
         }
         throw new ProviderCallError({ errorClass: 'stream_error' }, `${provider}: stream ended before [DONE]`);
       } catch (error) {
-        throw control.fail(error, provider);
+        failure = control.fail(error, provider);
       } finally {
+        ended = true;
         control.finish();
         if (!completed) control.controller.abort();
+        wake?.();
+      }
+    };
+    void pump();
+    async function* events(): AsyncGenerator<string> {
+      for (;;) {
+        if (head < queue.length) {
+          const next = queue[head]!;
+          queue[head++] = '';
+          yield next;
+          continue;
+        }
+        if (ended) {
+          if (failure) throw failure;
+          return;
+        }
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
       }
     }
     const iterator = events();
