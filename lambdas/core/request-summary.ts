@@ -4,6 +4,17 @@ import type { AttemptRecord, RouteTrace } from './ai/orchestrator';
 import type { TaskSource } from './ai/task';
 import type { ProviderId, TaskType } from './ai/route-table';
 
+/**
+ * The one definition of a failed request, used by usage records, aggregates, the daily report and the
+ * metrics alike: answered 5xx, or ended by an error of ours or a provider's (a refused provider call,
+ * a stream cut mid-way). A client that went away (499, `aborted`) is not an error; neither is a limit's
+ * refusal (429 with no error class).
+ */
+export function isFailure(status: number, errorClass: string | null | undefined): boolean {
+  if (status === 499 || errorClass === 'aborted') return false;
+  return status >= 500 || (errorClass !== null && errorClass !== undefined);
+}
+
 export interface RequestSummary {
   requestId: string;
   /** The Lambda invocation, to join the line with the platform's own logs. */

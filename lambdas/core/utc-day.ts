@@ -7,7 +7,11 @@ const DAY_MS = 86_400_000;
 export const UtcDaySchema = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a UTC date, YYYY-MM-DD')
-  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), 'is not a date');
+  // Date.parse rolls 2026-02-30 over to March: the day must read back as itself.
+  .refine((d) => {
+    const ms = Date.parse(`${d}T00:00:00Z`);
+    return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === d;
+  }, 'is not a day of the calendar');
 
 /** The UTC day containing the instant `ms`. */
 export function utcDay(ms: number): string {

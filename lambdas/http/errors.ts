@@ -121,7 +121,11 @@ export function routeFailureAnswer(failure: RouteFailure): { status: number; spe
           status: 503,
           spec: { message: 'No provider is configured for this task.', type: 'service_unavailable', code: 'no_provider_configured' },
         };
-      const message = `All providers failed; last error: ${lastError(last)}.`;
+      // A provider refusing the gateway's credentials is the gateway's problem, never the caller's key.
+      const message =
+        last.errorClass === 'auth' || last.errorClass === 'forbidden'
+          ? "All providers failed; the last one refused the gateway's own credentials (an operator has been alerted)."
+          : `All providers failed; last error: ${lastError(last)}.`;
       if (last.errorClass === 'timeout') return { status: 504, spec: { message, type: 'timeout_error', code: 'upstream_timeout' } };
       if (last.errorClass === 'rate_limited' || last.errorClass.startsWith('connection_')) {
         return { status: 503, spec: { message, type: 'service_unavailable', code: 'upstream_unavailable' } };

@@ -4,7 +4,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { RequestSummary } from '../../core/request-summary';
+import { isFailure, type RequestSummary } from '../../core/request-summary';
 import type { Telemetry } from '../../core/telemetry';
 import type { UsageRecord } from '../../core/metering/usage-record';
 
@@ -34,7 +34,13 @@ export class PowertoolsTelemetry implements Telemetry {
   ) {}
 
   record(summary: RequestSummary): void {
-    const level = summary.status >= 500 ? 'error' : summary.status >= 400 && summary.status !== 499 ? 'warn' : 'info';
+    // A stream a provider cut mid-way was answered 200 but failed: it is logged as the error it is.
+    const level =
+      summary.status >= 500 || summary.ai?.outcome === 'stream_error'
+        ? 'error'
+        : summary.status >= 400 && summary.status !== 499
+          ? 'warn'
+          : 'info';
     this.logger[level]('request', { ...summary });
     if (summary.ai && this.metrics) this.publish(summary, summary.ai);
     if (summary.rateLimit && this.metrics) this.publishLimiter(summary.rateLimit);
@@ -113,7 +119,8 @@ export class PowertoolsTelemetry implements Telemetry {
     const provider = ai.chosen?.provider ?? 'none';
     metrics.addDimensions({ provider, taskType: ai.taskType });
     metrics.addMetric('Requests', MetricUnit.Count, 1);
-    metrics.addMetric('Errors', MetricUnit.Count, ai.outcome === 'ok' || ai.outcome === 'client_closed' ? 0 : 1);
+    const failed = isFailure(summary.status, ai.errorClass) ? 1 : 0;
+    metrics.addMetric('Errors', MetricUnit.Count, failed);
     metrics.addMetric('Latency', MetricUnit.Milliseconds, summary.latencyMs);
     metrics.addMetric('Fallbacks', MetricUnit.Count, ai.fallback ? 1 : 0);
     metrics.addMetric('Retries', MetricUnit.Count, ai.retries);
@@ -125,7 +132,7 @@ export class PowertoolsTelemetry implements Telemetry {
     // alarm (AppConfig's rollback monitor) divides, since alarm math cannot sum a dimension's values.
     metrics.addDimensions({ service: this.serviceName });
     metrics.addMetric('Requests', MetricUnit.Count, 1);
-    metrics.addMetric('Errors', MetricUnit.Count, ai.outcome === 'ok' || ai.outcome === 'client_closed' ? 0 : 1);
+    metrics.addMetric('Errors', MetricUnit.Count, failed);
     metrics.addMetric('Fallbacks', MetricUnit.Count, ai.fallback ? 1 : 0);
     // How long a caller waits for the answer to start: the first token of a stream, the whole JSON answer otherwise.
     metrics.addMetric('ResponseLatency', MetricUnit.Milliseconds, ai.timeToFirstTokenMs ?? summary.latencyMs);

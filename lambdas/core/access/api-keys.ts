@@ -8,12 +8,15 @@ import type { Clock, Random } from '../ports';
 import { PLANS, ROLES, type ApiKeyRecord, type ApiKeyStore, type Principal } from './ports';
 import { TtlCache } from '../ttl-cache';
 
+/** A user id: letters, digits and `_ . @ : -`, at most 128 (so it is safe in keys, paths and logs). */
+export const UserIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\w.@:-]+$/, 'letters, digits and _ . @ : - only');
+
 export const CreateApiKeySchema = z.strictObject({
-  userId: z
-    .string()
-    .min(1)
-    .max(128)
-    .regex(/^[\w.@:-]+$/, 'letters, digits and _ . @ : - only'),
+  userId: UserIdSchema,
   plan: z.enum(PLANS).default('free'),
   role: z.enum(ROLES).default('user'),
   /** Days until the key stops working; omit for a key without expiry. */

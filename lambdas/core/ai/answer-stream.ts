@@ -99,6 +99,9 @@ export function openAnswerStream(started: StartedStream, context: AnswerStreamCo
         error instanceof ProviderCallError && error.failure.body
           ? error.failure.body
           : openAiError(`The provider stream failed (${errorClass}); the answer is incomplete.`, 'api_error', 'stream_interrupted');
+      // The provider that answered failed it: its attempt is a failure (ProviderErrors, the error-rate alarm).
+      const answering = ai.attempts.findLast((a) => a.outcome === 'success');
+      if (answering) Object.assign(answering, { outcome: 'failed', errorClass });
       finish('stream_error', 200, errorClass);
       yield JSON.stringify(failureBody);
     }

@@ -116,7 +116,7 @@ interface Answered<T> {
 
 /** Failures that are worth another attempt on the same target: fast ones. A timeout moves on at once. */
 function retriesSameTarget(failure: ProviderFailure, target: PlannedTarget): boolean {
-  if (failure.errorClass === 'timeout') return false;
+  if (failure.errorClass === 'timeout' || failure.errorClass === 'auth' || failure.errorClass === 'forbidden') return false;
   if (failure.errorClass === 'rate_limited') return (failure.retryAfterMs ?? 0) <= target.retry.maxRetryAfterMs;
   return true;
 }

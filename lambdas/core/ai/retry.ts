@@ -16,9 +16,16 @@ const RETRYABLE: ReadonlySet<ErrorClass> = new Set<ErrorClass>([
   'conflict',
   'stream_error',
   'protocol_error',
+  // The provider refused the gateway's own credentials: its key is wrong or rotated. Another provider
+  // may still answer; the caller's key is not the problem and must never be told it is.
+  'auth',
+  'forbidden',
 ]);
 
-/** Retryable failures (connection refused/reset, timeouts, 408, 409, 429, 5xx) may retry and fall back; others go back to the caller. */
+/**
+ * Failures that may fall back to another target (connection refused/reset, timeouts, 408, 409, 429,
+ * 5xx, the provider refusing our credentials); the others are the caller's own and go back to it.
+ */
 export function isRetryable(failure: ProviderFailure): boolean {
   return RETRYABLE.has(failure.errorClass);
 }

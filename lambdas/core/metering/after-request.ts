@@ -24,6 +24,8 @@ export function isMetered(summary: RequestSummary): boolean {
 export function criticalKind(summary: RequestSummary): CriticalKind | undefined {
   if (summary.status === 500) return 'unexpected_exception';
   if (summary.rateLimit?.outcome === 'limiter_unavailable') return 'limiter_unavailable';
+  // A provider refused the gateway's own key (wrong or rotated), even if another provider then answered.
+  if (summary.ai?.attempts.some((a) => a.errorClass === 'auth' || a.errorClass === 'forbidden')) return 'provider_credentials';
   if (summary.ai?.outcome === 'error' && summary.status >= 500 && summary.ai.attempts.length > 0) return 'all_providers_failed';
   if (summary.errorCode === 'auth_unavailable' || summary.errorCode === 'dependency_unavailable') return 'store_unavailable';
   return undefined;
@@ -39,8 +41,15 @@ export function afterRequest(deps: {
     if (isMetered(summary)) deps.background.track(deps.ledger.record(summary));
     const kind = criticalKind(summary);
     if (!kind) return;
+    const refusing = [
+      ...new Set(summary.ai?.attempts.filter((a) => a.errorClass === 'auth' || a.errorClass === 'forbidden').map((a) => a.provider) ?? []),
+    ];
+    const message =
+      kind === 'provider_credentials'
+        ? `${refusing.join(', ')} refused the gateway's credentials (HTTP 401/403) on request ${summary.requestId}: check the provider key in its secret (or environment).`
+        : `Request ${summary.requestId} on ${summary.path} failed with ${summary.status}.`;
     deps.background.track(
-      deps.critical.raise(kind, `Request ${summary.requestId} on ${summary.path} failed with ${summary.status}.`, {
+      deps.critical.raise(kind, message, {
         requestId: summary.requestId,
         path: summary.path,
         status: summary.status,

@@ -6,7 +6,8 @@
 import type { Clock } from '../ports';
 import type { Alert, AlertMarkers, AlertPublisher, SpendTotals } from './ports';
 
-export type CriticalKind = 'all_providers_failed' | 'limiter_unavailable' | 'store_unavailable' | 'unexpected_exception';
+export type CriticalKind =
+  'all_providers_failed' | 'provider_credentials' | 'limiter_unavailable' | 'store_unavailable' | 'unexpected_exception';
 
 /** Raises critical alerts at most once per kind per cooldown window, across all instances. */
 export class CriticalAlerts {

@@ -3,11 +3,12 @@
  * percentiles, not histogram estimates) and compared with the day before. Deterministic: the same
  * records give the same report, so a re-run stores the same thing and alerts nothing new.
  */
+import { isFailure } from '../request-summary';
 import type { UsageRecord } from './usage-record';
 import { shiftDay, utcDay } from '../utc-day';
 import type { AlertMarkers, AlertPublisher, DailyReport, ReportSources, ReportStore, Totals } from './ports';
 
-const isError = (r: UsageRecord) => r.status >= 500 || r.errorClass !== null;
+const isError = (r: UsageRecord) => isFailure(r.status, r.errorClass);
 
 function totalsOf(records: UsageRecord[]): Totals {
   const sum = (f: (r: UsageRecord) => number) => records.reduce((a, r) => a + f(r), 0);

@@ -9,13 +9,14 @@ import type { PriceTable } from './pricing';
 import type { RequestSummary } from '../request-summary';
 import type { Telemetry } from '../telemetry';
 import { buildUsageRecord, type UsageRecord } from './usage-record';
+import { isFailure } from '../request-summary';
 import { cellPerformance } from './performance';
 import type { AggregateCounts, UsageStore } from './ports';
 
 export function countsOf(record: UsageRecord): AggregateCounts {
   return {
     requests: 1,
-    errors: record.status >= 500 || record.errorClass !== null ? 1 : 0,
+    errors: isFailure(record.status, record.errorClass) ? 1 : 0,
     fallbacks: record.fallback ? 1 : 0,
     inputTokens: record.inputTokens,
     outputTokens: record.outputTokens,

@@ -14,7 +14,7 @@ export function adminKeyRoutes(deps: { apiKeys: ApiKeyService }) {
 
   app.post('/admin/api-keys', async (c) => {
     const parsed = await parseJsonBody(c, CreateApiKeySchema);
-    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
     const { record, key } = await deps.apiKeys.create(parsed.value);
     const { id, userId, plan, role, expiresAt } = describeKey(record);
     return c.json({ id, key, userId, plan, role, ...(expiresAt ? { expiresAt } : {}) }, 201);
@@ -22,7 +22,7 @@ export function adminKeyRoutes(deps: { apiKeys: ApiKeyService }) {
 
   app.get('/admin/api-keys', async (c) => {
     const parsed = validate(ListQuerySchema, { userId: c.req.query('userId') });
-    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
     const records = await deps.apiKeys.list(parsed.value.userId);
     return c.json({ object: 'list', data: records.map(describeKey) });
   });

@@ -26,7 +26,7 @@ export function adminUsageRoutes(deps: AdminUsageRouteDeps) {
 
   app.get('/admin/usage', async (c) => {
     const parsed = validate(UsageQuerySchema, { from: c.req.query('from'), to: c.req.query('to'), groupBy: c.req.query('groupBy') });
-    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
     const today = utcDay(deps.clock.now());
     const from = parsed.value.from ?? parsed.value.to ?? today;
     const to = parsed.value.to ?? (parsed.value.from ? today : from);
@@ -56,14 +56,22 @@ export function adminUsageRoutes(deps: AdminUsageRouteDeps) {
   /** Builds (or rebuilds, identically) a day's report, stores it, and announces it once. */
   app.post('/admin/reports/daily', async (c) => {
     const parsed = validate(DateQuery, { date: c.req.query('date') });
-    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
+    // A day still running (or not begun) has no report yet, and announcing it would use up its one announcement.
+    if (parsed.value.date >= utcDay(deps.clock.now())) {
+      return errorResponse(
+        c,
+        400,
+        badRequest(`${parsed.value.date} is not over yet: reports are built for complete UTC days.`, 'date', 'day_not_complete'),
+      );
+    }
     await deps.background.drain();
     return c.json(await deps.reports.run(parsed.value.date));
   });
 
   app.get('/admin/reports/daily', async (c) => {
     const parsed = validate(DateQuery, { date: c.req.query('date') });
-    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
     const stored = await deps.reports.get(parsed.value.date);
     if (!stored)
       return errorResponse(c, 404, {

@@ -64,7 +64,7 @@ export function aiProviderRoutes(deps: AiProviderRouteDeps) {
 
   app.get('/api/ai-providers/performance', async (c) => {
     const parsed = validate(PerformanceQuery, { window: c.req.query('window') });
-    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
     const now = deps.clock.now();
     // This instance's own recent requests are counted before answering.
     await deps.background.drain();
@@ -94,7 +94,7 @@ export function aiProviderRoutes(deps: AiProviderRouteDeps) {
     const who = caller(c);
     if (who.role !== 'admin') return errorResponse(c, 403, forbidden);
     const parsed = await parseJsonBody(c, FailoverSchema);
-    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
     const { provider, model, state, durationSeconds, reason } = parsed.value;
     const chosen = matching(provider, model);
     if (chosen.length === 0) return errorResponse(c, 404, noTarget(provider, model));
@@ -113,7 +113,7 @@ export function aiProviderRoutes(deps: AiProviderRouteDeps) {
   app.post('/api/ai-providers/test', async (c) => {
     if (caller(c).role !== 'admin') return errorResponse(c, 403, forbidden);
     const parsed = await parseJsonBody(c, TargetSchema);
-    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
     const { provider: id, model } = parsed.value;
     const chosen = matching(id, model);
     if (chosen.length === 0) return errorResponse(c, 404, noTarget(id, model));

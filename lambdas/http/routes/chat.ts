@@ -19,7 +19,7 @@ export function chatRoutes(deps: ChatRouteDeps) {
 
   app.post('/v1/chat/completions', async (c) => {
     const parsed = await parseJsonBody(c, ChatCompletionRequestSchema);
-    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
     const request = parsed.value;
     const outcome = await deps.ai.run(c.var.record, {
       body: upstreamBody(request),

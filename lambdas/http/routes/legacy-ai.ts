@@ -57,7 +57,7 @@ export function legacyAiRoutes(deps: LegacyAiRouteDeps) {
 
   app.post('/api/ai/messages/generate', async (c) => {
     const parsed = await parseJsonBody(c, GenerateMessageSchema);
-    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
     const result = await generate(c, deps.ai, 'message_generation', messagePrompt(parsed.value));
     if (!result.ok) return result.response;
     const { text, model, usage } = result;
@@ -66,7 +66,7 @@ export function legacyAiRoutes(deps: LegacyAiRouteDeps) {
 
   app.post('/api/ai/content/plan', async (c) => {
     const parsed = await parseJsonBody(c, ContentPlanSchema);
-    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
     const { platforms, periodDays } = parsed.value;
     const result = await generate(c, deps.ai, 'content_planning', planPrompt(parsed.value));
     if (!result.ok) return result.response;

@@ -34,7 +34,7 @@ export function onlyFansRoutes(deps: OnlyFansRouteDeps) {
       return errorResponse(c, 400, badRequest('Idempotency-Key must be 1 to 128 printable ASCII characters.', 'Idempotency-Key'));
     }
     const parsed = await parseJsonBody(c, OnlyFansMessageSchema);
-    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
     const { creatorId, fanId, text, mediaIds } = parsed.value;
     const record = c.var.record;
 

@@ -5,7 +5,7 @@
 import { Hono } from 'hono';
 import * as z from 'zod';
 import { PLANS, type Plan } from '../../core/access/ports';
-import type { ApiKeyService } from '../../core/access/api-keys';
+import { UserIdSchema, type ApiKeyService } from '../../core/access/api-keys';
 import type { BackgroundTasks } from '../../core/background';
 import type { RateLimiter } from '../../core/rate-limit/rate-limiter';
 import type { Telemetry } from '../../core/telemetry';
@@ -13,7 +13,7 @@ import { caller, type AppEnv } from '../context';
 import { errorResponse } from '../errors';
 import { validate } from '../validation';
 
-const UserParamSchema = z.object({ userId: z.string().min(1).max(128), plan: z.enum(PLANS).optional() });
+const UserParamSchema = z.object({ userId: UserIdSchema, plan: z.enum(PLANS).optional() });
 
 /** A user's plan as their newest active key says (plans belong to keys); `free` when they have none. */
 async function planOf(deps: RateLimitRouteDeps, userId: string): Promise<Plan> {
@@ -41,14 +41,14 @@ export function rateLimitRoutes(deps: RateLimitRouteDeps) {
 
   app.get('/admin/rate-limits/:userId', async (c) => {
     const parsed = validate(UserParamSchema, { userId: c.req.param('userId'), plan: c.req.query('plan') });
-    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
     const { userId, plan } = parsed.value;
     return c.json(await deps.limiter.status(userId, plan ?? (await planOf(deps, userId))));
   });
 
   app.delete('/admin/rate-limits/:userId', async (c) => {
     const parsed = validate(UserParamSchema, { userId: c.req.param('userId') });
-    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
     const { userId } = parsed.value;
     await deps.limiter.reset(userId);
     deps.telemetry.info('rate limits reset by an admin', { requestId: c.var.record.requestId, userId, by: caller(c).userId });

@@ -66,6 +66,18 @@ export function toProviderCallError(error: unknown, ctx: CallContext): ProviderC
     return new ProviderCallError({ errorClass: 'timeout' }, `${ctx.provider}: ${ctx.timedOut.replace('_', '-')} timeout`, { cause: error });
   }
   if (ctx.clientAborted) return new ProviderCallError({ errorClass: 'aborted' }, `${ctx.provider}: client aborted`, { cause: error });
+  // The request could not even be built (serialised): the request's fault (or ours), never the provider's.
+  if (error instanceof RangeError) {
+    return new ProviderCallError(
+      {
+        errorClass: 'client_error',
+        status: 400,
+        body: openAiError('The request could not be serialised for the provider.', 'invalid_request_error', 'invalid_request'),
+      },
+      `${ctx.provider}: request not serialisable`,
+      { cause: error },
+    );
+  }
   if (error instanceof APIError && typeof error.status === 'number') {
     const body = errorBody(error);
     return new ProviderCallError(

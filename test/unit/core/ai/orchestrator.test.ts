@@ -101,8 +101,6 @@ describe('Orchestrator.complete', () => {
 
   it.each([
     [400, 'bad_request'],
-    [401, 'auth'],
-    [403, 'forbidden'],
     [404, 'not_found'],
     [422, 'unprocessable'],
     [400, 'content_filter'],
@@ -116,6 +114,22 @@ describe('Orchestrator.complete', () => {
     expect(providers['azure-openai'].calls).toHaveLength(0);
     expect(routed.trace.attempts).toHaveLength(1);
   });
+
+  it.each([
+    [401, 'auth'],
+    [403, 'forbidden'],
+  ] as const)(
+    "falls back at once when a provider refuses the gateway's credentials (%i), and never passes that on",
+    async (status, errorClass) => {
+      const { orchestrator, providers } = setup([http(status, errorClass), http(status, errorClass)], [{ ok: true }]);
+      const routed = await orchestrator.complete(targets, {}, signal);
+      expect(routed.ok && routed.target.provider).toBe('azure-openai');
+      expect(providers.openai.calls).toHaveLength(1);
+      const alone = setup([http(status, errorClass)], [http(status, errorClass)]);
+      const failed = await alone.orchestrator.complete(targets, {}, signal);
+      expect(!failed.ok && answered(failed.failure)).toMatchObject({ status: 502, body: { error: { code: 'upstream_error' } } });
+    },
+  );
 
   it('answers 504 when every attempt timed out, trying each target once (a timeout is not retried)', async () => {
     const t = { fail: { errorClass: 'timeout' as const } };
