@@ -151,6 +151,14 @@ export function legacyRouteFailureAnswer(failure: RouteFailure): { status: numbe
   };
 }
 
+/** OpenAI's answer for a model that does not exist (or that this gateway cannot reach). */
+export const modelNotFound = (model: string): ErrorSpec => ({
+  message: `The model '${model}' does not exist. GET /v1/models lists the models (and task aliases) this gateway serves.`,
+  type: 'invalid_request_error',
+  code: 'model_not_found',
+  param: 'model',
+});
+
 export const badRequest = (message: string, param: string | null, code: string | null = 'invalid_request'): ErrorSpec => ({
   message,
   type: 'invalid_request_error',

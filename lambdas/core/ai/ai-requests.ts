@@ -17,7 +17,15 @@ import { decideRollout, type ProcessingPath } from '../rollout/flags';
 import { openAnswerStream, type AnswerStream } from './answer-stream';
 import type { Orchestrator, RouteFailure, RouteTrace } from './orchestrator';
 import type { ProviderCompletion, TargetHealth, TokenEstimator } from './ports';
-import { planLegacyRoute, planRoute, type LegacyTarget, type PlannedTarget, type RouteTable, type TaskType } from './route-table';
+import {
+  planLegacyRoute,
+  planRoute,
+  routableModels,
+  type LegacyTarget,
+  type PlannedTarget,
+  type RouteTable,
+  type TaskType,
+} from './route-table';
 import { resolveTask, type TaskResolution } from './task';
 import { estimatePromptTokens } from './token-estimate';
 import { failureClass } from './orchestrator';
@@ -44,6 +52,8 @@ export interface Routing {
 
 export type AiOutcome =
   | { kind: 'invalid'; error: ValidationError }
+  /** The request named a concrete model no target can serve (never silently answered by another). */
+  | { kind: 'unknown_model'; model: string }
   | { kind: 'failed'; failure: RouteFailure; routing: Routing }
   | { kind: 'answer'; completion: ProviderCompletion; model: string; routing: Routing }
   | { kind: 'stream'; stream: AnswerStream; routing: Routing };
@@ -65,7 +75,12 @@ export interface AiRequestDeps {
 }
 
 export class AiRequests {
-  constructor(private readonly deps: AiRequestDeps) {}
+  /** Every model some target can serve (what `GET /v1/models` lists). */
+  private readonly models: ReadonlyMap<string, unknown>;
+
+  constructor(private readonly deps: AiRequestDeps) {
+    this.models = routableModels(deps.routeTable);
+  }
 
   /** Runs one AI request for the caller in `record` (authenticated before), filling the record's AI part. */
   async run(record: RequestRecord, request: AiRequest): Promise<AiOutcome> {
@@ -79,6 +94,8 @@ export class AiRequests {
       if (error instanceof ValidationError) return { kind: 'invalid', error };
       throw error;
     }
+    if (task.requestedModel !== undefined && !this.models.has(task.requestedModel))
+      return { kind: 'unknown_model', model: task.requestedModel };
     const path = await this.choosePath(record);
     const targets = this.targetsFor(path, task.taskType, task.requestedModel);
     const requestedModel = 'hints' in request.task ? request.task.hints.model : (targets[0]?.model ?? 'none');

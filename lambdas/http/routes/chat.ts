@@ -6,7 +6,7 @@ import { Hono } from 'hono';
 import type { AiRequests } from '../../core/ai/ai-requests';
 import { ChatCompletionRequestSchema, upstreamBody } from '../chat-schema';
 import type { AppEnv } from '../context';
-import { badRequest, errorResponse, routeFailureAnswer } from '../errors';
+import { badRequest, errorResponse, modelNotFound, routeFailureAnswer } from '../errors';
 import { routingHeaders, sseResponse } from '../ai-responses';
 import { parseJsonBody } from '../validation';
 
@@ -31,6 +31,7 @@ export function chatRoutes(deps: ChatRouteDeps) {
 
     if (outcome.kind === 'invalid')
       return errorResponse(c, 400, badRequest(outcome.error.message, outcome.error.param, outcome.error.code));
+    if (outcome.kind === 'unknown_model') return errorResponse(c, 404, modelNotFound(outcome.model));
     routingHeaders(c, outcome.routing);
     if (outcome.kind === 'failed') {
       const { status, spec } = routeFailureAnswer(outcome.failure);

@@ -35,7 +35,8 @@ async function generate(c: Context<AppEnv>, ai: AiRequests, task: TaskType, body
     clientWantsUsage: false,
     signal: c.req.raw.signal,
   });
-  if (outcome.kind === 'invalid' || outcome.kind === 'stream') throw new Error(`legacy endpoint got a ${outcome.kind} outcome`);
+  if (outcome.kind === 'invalid' || outcome.kind === 'stream' || outcome.kind === 'unknown_model')
+    throw new Error(`legacy endpoint got a ${outcome.kind} outcome`);
   routingHeaders(c, outcome.routing);
   if (outcome.kind === 'failed') {
     const { status, spec } = legacyRouteFailureAnswer(outcome.failure);
