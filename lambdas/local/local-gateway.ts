@@ -6,6 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { serve } from '@hono/node-server';
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { StaticCredentialSource } from '../adapters/providers/credentials';
@@ -138,6 +139,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       s.once('error', reject);
     });
     server.keepAliveTimeout = 65_000;
+    answerParserRejections(server, gateway.logger);
     closers.push(() => drain(server, options.drainMs ?? 5000));
     const { port } = server.address() as AddressInfo;
     return {
@@ -154,4 +156,34 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     await close();
     throw error;
   }
+}
+
+/**
+ * A request Node's HTTP parser refuses before any route sees it (a 32 KB header, bare CR, bad header
+ * bytes) still gets an answer in OpenAI's shape, and a log line (Node's default is an empty 400).
+ */
+function answerParserRejections(server: Server, logger: Pick<Gateway['logger'], 'warn'>): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const status = tooLarge ? 431 : 400;
+    const body = JSON.stringify({
+      error: {
+        message: tooLarge ? 'The request headers are too large.' : 'The request is not valid HTTP (malformed request line or headers).',
+        type: 'invalid_request_error',
+        param: null,
+        code: tooLarge ? 'request_header_fields_too_large' : 'malformed_request',
+      },
+    });
+    logger.warn('request refused by the HTTP parser', {
+      status,
+      error: { name: error.name, code: error.code ?? null, message: error.message },
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
 }

@@ -1,4 +1,5 @@
 /** Bad input at the edge: every mistake gets a clear 4xx in OpenAI's error shape, never a 500. */
+import { connect } from 'node:net';
 import { conformance } from '../helpers/openai-schemas';
 import { chatBody, startTestGateway, USER_KEY, type TestGateway } from '../helpers/local-gateway';
 
@@ -109,5 +110,32 @@ describe('authentication and routes', () => {
     expect(kept.headers.get('x-request-id')).toBe('client-abc.123');
     const replaced = await gw.call('/health', { headers: { 'x-request-id': '<script>' } });
     expect(replaced.headers.get('x-request-id')).toMatch(/^req_/);
+  });
+});
+
+describe('requests the HTTP parser refuses', () => {
+  /** Sends raw bytes and reads the raw answer. */
+  const raw = (bytes: string) =>
+    new Promise<string>((resolve, reject) => {
+      const { port, hostname } = new URL(gw.url);
+      const socket = connect(Number(port), hostname, () => socket.write(bytes));
+      let answer = '';
+      socket.on('data', (chunk) => (answer += chunk.toString()));
+      socket.on('end', () => resolve(answer));
+      socket.on('error', reject);
+    });
+  const bodyOf = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+
+  it('answers a 32 KB header with 431 in OpenAI shape', async () => {
+    const answer = await raw(`GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(32 * 1024)}\r\n\r\n`);
+    expect(answer.startsWith('HTTP/1.1 431')).toBe(true);
+    expect(conformance('ErrorResponse', bodyOf(answer))).toEqual([]);
+    expect(bodyOf(answer).error.code).toBe('request_header_fields_too_large');
+  });
+
+  it('answers bad header bytes with 400 in OpenAI shape', async () => {
+    const answer = await raw('GET /v1/models HTTP/1.1\r\nHost: x\r\nBad\u0001Header: y\r\n\r\n');
+    expect(answer.startsWith('HTTP/1.1 400')).toBe(true);
+    expect(bodyOf(answer).error).toMatchObject({ code: 'malformed_request', type: 'invalid_request_error' });
   });
 });

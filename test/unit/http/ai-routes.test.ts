@@ -133,13 +133,16 @@ describe('POST /v1/chat/completions in-process', () => {
     expect(summaries[0]).toMatchObject({ errorCode: 'invalid_value', ai: { errorClass: 'bad_request' } });
   });
 
-  it.each(['gpt-5', 'o3', 'made-up-model'])('answers 404 model_not_found for %s, a model no target serves, without calling a provider', async (model) => {
-    const { post, providers } = await setup([], []);
-    const response = await post('/v1/chat/completions', chat({ model }));
-    expect(response.status).toBe(404);
-    expect(await response.json()).toMatchObject({ error: { code: 'model_not_found', param: 'model', type: 'invalid_request_error' } });
-    expect(providers.openai.calls).toHaveLength(0);
-  });
+  it.each(['gpt-5', 'o3', 'made-up-model'])(
+    'answers 404 model_not_found for %s, a model no target serves, without calling a provider',
+    async (model) => {
+      const { post, providers } = await setup([], []);
+      const response = await post('/v1/chat/completions', chat({ model }));
+      expect(response.status).toBe(404);
+      expect(await response.json()).toMatchObject({ error: { code: 'model_not_found', param: 'model', type: 'invalid_request_error' } });
+      expect(providers.openai.calls).toHaveLength(0);
+    },
+  );
 
   it('serves a dated snapshot a target lists, and task aliases still choose', async () => {
     const { post, providers } = await setup([{ ok: true }, { ok: true }], []);
