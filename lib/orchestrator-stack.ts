@@ -16,6 +16,7 @@ import {
   USAGE_TABLE,
 } from '../lambdas/shared/tables';
 import { Heartbeats } from './constructs/heartbeats';
+import { UsageSpill } from './constructs/usage-spill';
 import { DailyReport } from './constructs/daily-report';
 import { Observability } from './constructs/observability';
 import { Alerts } from './constructs/alerts';
@@ -143,6 +144,17 @@ export class OrchestratorStack extends Stack {
       if (!(value > 0)) throw new Error(`budgets: ${name} must be a positive number of USD`);
       gateway.function.addEnvironment(name, String(value));
     }
+    // Usage records that the usage table cannot take wait in a queue and are written back later.
+    const spill = new UsageSpill(this, 'UsageSpill', {
+      namePrefix,
+      usageTable,
+      aggregatesTable,
+      topic: alerts.topic,
+      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+    });
+    spill.queue.grantSendMessages(gatewayRole);
+    gateway.function.addEnvironment('USAGE_SPILL_QUEUE_URL', spill.queue.queueUrl);
+
     // Provider health: breakers shared by every instance, and heartbeats every minute.
     const healthTable = data.table(PROVIDER_HEALTH_TABLE.logicalName);
     healthTable.grantReadWriteData(gatewayRole);

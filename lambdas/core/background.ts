@@ -13,9 +13,22 @@ export class BackgroundTasks {
     this.pending.add(tracked);
   }
 
-  /** Resolves when everything tracked so far (and anything it started) has finished. */
-  async drain(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  /**
+   * Resolves when everything tracked so far (and anything it started) has finished; with `withinMs`,
+   * at the latest after that long, resolving `false` when work was still running.
+   */
+  async drain(withinMs?: number): Promise<boolean> {
+    const all = (async () => {
+      while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+      return true;
+    })();
+    if (withinMs === undefined) return all;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), withinMs);
+      timer.unref?.();
+    });
+    return Promise.race([all, late]).finally(() => clearTimeout(timer));
   }
 
   get size(): number {

@@ -9,6 +9,7 @@ import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { FileUsageOutbox } from '../adapters/outbox/file-usage-outbox';
 import { StaticCredentialSource } from '../adapters/providers/credentials';
 import { PROVIDERS } from '../adapters/providers/registry';
 import type { ProviderId } from '../core/ai/route-table';
@@ -19,6 +20,9 @@ import { drain } from './drain';
 import { ensureTables, startDynalite } from './dynamodb-local';
 import { SimulatedOnlyFansGateway } from './simulated-onlyfans';
 import { parseSimFail, SimulatedUpstream } from './simulated-upstream';
+
+/** How long shutdown waits for the last usage records and alerts before spilling them to disk. */
+export const SHUTDOWN_GRACE_MS = 10_000;
 
 export const LOCAL_USER_ID = 'local-user';
 export const LOCAL_ADMIN_ID = 'local-admin';
@@ -121,8 +125,13 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       ...options.overrides,
     });
     closers.push(() => gateway.close());
-    // After the server stops: usage records and alerts of the last requests are written first.
-    closers.push(() => gateway.background.drain());
+    // After the server stops: usage records and alerts of the last requests are written first; what
+    // is still being written after SHUTDOWN_GRACE_MS (storage hung) is spilled to disk instead.
+    closers.push(async () => {
+      if (!(await gateway.background.drain(SHUTDOWN_GRACE_MS))) await gateway.ledger.spillInFlight();
+    });
+    // Records that waited on disk (written while the store was down, or at the last shutdown) go in now.
+    if (gateway.outbox instanceof FileUsageOutbox) gateway.background.track(replaySpilled(gateway.outbox, gateway));
     // Heartbeats on a timer, as the EventBridge schedule runs them on AWS.
     if (config.health.heartbeatIntervalMs > 0) {
       const beat = setInterval(() => gateway.background.track(gateway.heartbeats.run()), config.health.heartbeatIntervalMs);
@@ -140,7 +149,11 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     });
     server.keepAliveTimeout = 65_000;
     answerParserRejections(server, gateway.logger);
-    closers.push(() => drain(server, options.drainMs ?? 5000));
+    closers.push(async () => {
+      // Streams in flight end with an error event (not a reset) and are recorded; then the server drains.
+      gateway.shutdown();
+      await drain(server, options.drainMs ?? 5000);
+    });
     const { port } = server.address() as AddressInfo;
     return {
       url: `http://${config.local.host}:${port}`,
@@ -185,5 +198,25 @@ function answerParserRejections(server: Server, logger: Pick<Gateway['logger'], 
     socket.end(
       `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );
+  });
+}
+
+/** Writes the records that waited in the spill file; those the store still refuses go back to it. */
+async function replaySpilled(outbox: FileUsageOutbox, gateway: Gateway): Promise<void> {
+  const records = await outbox.takeAll();
+  if (records.length === 0) return;
+  const failed = [];
+  for (const record of records) {
+    try {
+      await gateway.ledger.replay(record);
+    } catch {
+      failed.push(record);
+    }
+  }
+  if (failed.length > 0) await outbox.spill(failed);
+  gateway.logger.info('spilled usage records replayed', {
+    replayed: records.length - failed.length,
+    waiting: failed.length,
+    file: outbox.path,
   });
 }

@@ -1,6 +1,6 @@
 /** `npm start`: the gateway on http://127.0.0.1:3000 with no AWS account. Ctrl-C stops it cleanly. */
 import { ConfigError } from '../core/errors';
-import { startLocalGateway } from './local-gateway';
+import { SHUTDOWN_GRACE_MS, startLocalGateway } from './local-gateway';
 
 async function main() {
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
@@ -36,16 +36,34 @@ async function main() {
   );
 
   let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
+  const stop = async (why: string) => {
+    // A second Ctrl-C (or SIGTERM) while shutting down exits at once.
+    if (stopping) {
+      process.stdout.write('  stopping now.\n');
+      process.exit(130);
+    }
     stopping = true;
-    process.stdout.write(`\n  ${signal} received, shutting down...\n`);
+    process.stdout.write(`\n  ${why}, shutting down (Ctrl-C again to stop at once)...\n`);
+    // Bounded even if storage hangs: streams end with an error event, the last usage records are
+    // written or spilled to disk, and whatever is still running after SHUTDOWN_GRACE_MS is cut.
+    const forced = setTimeout(() => {
+      process.stdout.write('  shutdown took too long; stopping now.\n');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS + 10_000);
+    forced.unref();
     await local.close();
     process.stdout.write('  stopped.\n');
     process.exit(0);
   };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT received'));
+  process.on('SIGTERM', () => void stop('SIGTERM received'));
+  // Stopped the way a process manager stops `npm start` (SIGTERM to npm): npm and its shell exit
+  // without passing the signal on, and this process is left to init. It notices and stops too.
+  const parent = process.ppid;
+  const orphaned = setInterval(() => {
+    if (process.ppid !== parent) void stop('the process that started the gateway has exited');
+  }, 500);
+  orphaned.unref();
 }
 
 main().catch((error: unknown) => {

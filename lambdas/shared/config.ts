@@ -50,6 +50,8 @@ const EnvSchema = z.object({
   HEALTH_FLUSH_MS: int(10, 60_000).default(1000),
   HEARTBEAT_INTERVAL_SECONDS: int(0, 3600).default(60),
   AGGREGATE_SHARDS: int(1, 100).default(1),
+  USAGE_SPILL_QUEUE_URL: envUrl,
+  USAGE_SPILL_FILE: optionalString,
   PRICES_FILE: optionalString,
   PRICES_JSON: optionalString,
   BUDGET_DAILY_USD: z.coerce.number().positive().optional(),
@@ -191,6 +193,8 @@ function appConfig(runtime: Runtime, env: Env, providerEnv: Record<string, unkno
       retentionSeconds: env.USAGE_RETENTION_DAYS * 86_400,
       prices: readDocument('PRICES_JSON', () => loadPrices(env)),
       aggregateShards: env.AGGREGATE_SHARDS,
+      /** Where records wait while the usage table is unavailable: an SQS queue on AWS, a file locally. */
+      spill: { queueUrl: env.USAGE_SPILL_QUEUE_URL, file: env.USAGE_SPILL_FILE ?? join(env.DATA_DIR ?? '.local', 'usage-spill.jsonl') },
     },
     alerts: {
       /** SNS topic on AWS; locally alerts go to stdout and `file`. */

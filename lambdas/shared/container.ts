@@ -9,6 +9,9 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Hono } from 'hono';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { FileUsageOutbox } from '../adapters/outbox/file-usage-outbox';
+import { SqsUsageOutbox } from '../adapters/outbox/sqs-usage-outbox';
 import { LocalAlertPublisher } from '../adapters/alerts/local-alert-publisher';
 import { boundedHandler, boundSends } from '../adapters/aws/bounded-clients';
 import { SnsAlertPublisher } from '../adapters/alerts/sns-alert-publisher';
@@ -31,7 +34,7 @@ import { DEFAULT_HEALTH_OPTIONS, HealthMonitor } from '../core/health/health-mon
 import { Heartbeats } from '../core/health/heartbeats';
 import { afterRequest } from '../core/metering/after-request';
 import { BudgetAlerts, CriticalAlerts, trackedTotals } from '../core/metering/alerts';
-import type { AlertPublisher } from '../core/metering/ports';
+import type { AlertPublisher, UsageOutbox } from '../core/metering/ports';
 import { ApiKeyService } from '../core/access/api-keys';
 import { BackgroundTasks } from '../core/background';
 import { runDailyReport } from '../core/metering/daily-report';
@@ -43,6 +46,7 @@ import type { MessageGateway } from '../core/messaging/ports';
 import { RateLimiter } from '../core/rate-limit/rate-limiter';
 import { Orchestrator } from '../core/ai/orchestrator';
 import type { Clock, Random } from '../core/ports';
+import type { UsageRecord } from '../core/metering/usage-record';
 import type { CredentialSource, ProviderDirectory } from '../core/ai/ports';
 import type { Telemetry } from '../core/telemetry';
 import { createApp } from '../http/app';
@@ -68,12 +72,17 @@ export interface Gateway {
   /** Post-response work (usage, aggregates, alerts): the Lambda handler drains it before returning. */
   background: BackgroundTasks;
   usage: DynamoDbUsageStore;
+  /** Writes usage records (and, with `replay`, those that waited in the outbox). */
+  ledger: UsageLedger;
+  outbox: UsageOutbox;
   reports: AppDeps['reports'];
   providers: ProviderDirectory;
   /** Provider health: circuit breakers, failover, fleet-wide counters. */
   health: HealthMonitor;
   /** One round of heartbeats over every configured target (a timer runs them locally, a schedule on AWS). */
   heartbeats: Heartbeats;
+  /** The process is stopping: streams in flight end with an error event now. */
+  shutdown(): void;
   dynamo: DynamoDBDocumentClient;
   logger: Logger;
   close(): void;
@@ -143,6 +152,17 @@ function alertPublisher(config: AppConfig, telemetry: Telemetry): AlertPublisher
   return new LocalAlertPublisher(config.alerts.file);
 }
 
+/** Where usage records wait while the usage table is down: the spill queue on AWS, a file locally. */
+function usageOutbox(config: AppConfig): UsageOutbox {
+  if (config.usage.spill.queueUrl) {
+    const sqs = new SQSClient({ region: config.aws.region, maxAttempts: 2, requestHandler: boundedHandler(2000) });
+    return new SqsUsageOutbox(boundSends(sqs, 4000), config.usage.spill.queueUrl);
+  }
+  // Lambda without a queue (not how the stack deploys it): nothing survives the instance, so say so.
+  if (config.runtime === 'aws') return { spill: () => Promise.reject(new Error('no USAGE_SPILL_QUEUE_URL is configured')) };
+  return new FileUsageOutbox(config.usage.spill.file);
+}
+
 /** Builds the whole gateway for a configuration. */
 export function buildGateway(config: AppConfig, overrides: ContainerOverrides = {}): Gateway {
   const clock = overrides.clock ?? systemClock;
@@ -184,6 +204,7 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     { shards: config.usage.aggregateShards, random },
   );
   const alerts = overrides.alerts ?? alertPublisher(config, telemetry);
+  const outbox = usageOutbox(config);
   const ledger = new UsageLedger(
     usage,
     config.usage.prices,
@@ -192,6 +213,7 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     new BudgetAlerts(config.alerts.budgets, alerts, usage, clock),
     config.usage.retentionSeconds,
     trackedTotals(config.alerts.budgets),
+    outbox,
   );
   const critical = new CriticalAlerts(alerts, usage, clock, config.alerts.criticalCooldownMs);
   const followUp = afterRequest({ ledger, critical, background });
@@ -209,7 +231,10 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
   );
   health.start();
   const heartbeats = new Heartbeats({ routeTable: config.routeTable, providers, health, clock, telemetry });
+  // Aborted when the process stops: streams in flight end with an error event and are recorded.
+  const stopping = new AbortController();
   const ai = new AiRequests({
+    shutdown: stopping.signal,
     orchestrator: new Orchestrator({ providers, clock, random, deadlineMs: config.routeTable.defaults.deadlineMs, health }),
     health,
     routeTable: config.routeTable,
@@ -259,10 +284,13 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     flags,
     background,
     usage,
+    ledger,
+    outbox,
     reports,
     providers,
     health,
     heartbeats,
+    shutdown: () => stopping.abort(),
     dynamo,
     logger,
     close: () => {
@@ -314,4 +342,32 @@ export function buildHeartbeats(config: AppConfig, clock: Clock = systemClock): 
     logger,
     close: () => dynamo.destroy(),
   };
+}
+
+/** What the usage replay Lambda needs: the ledger over the usage tables (no outbox: a failure is retried by SQS). */
+export function buildReplayer(
+  config: AppConfig,
+  clock: Clock = systemClock,
+): { replay(record: UsageRecord): Promise<void>; logger: Logger } {
+  const logger = createLogger(config);
+  const metrics = config.metricsEnabled ? createMetrics(config.metricsNamespace, config.serviceName) : undefined;
+  const telemetry = new PowertoolsTelemetry(logger, metrics, config.serviceName);
+  const dynamo = dynamoClient(config);
+  const usage = new DynamoDbUsageStore(
+    dynamo,
+    { records: config.usage.recordsTable, aggregates: config.usage.aggregatesTable },
+    { shards: config.usage.aggregateShards, random: systemRandom },
+  );
+  const alerts = alertPublisher(config, telemetry);
+  const ledger = new UsageLedger(
+    usage,
+    config.usage.prices,
+    clock,
+    telemetry,
+    new BudgetAlerts(config.alerts.budgets, alerts, usage, clock),
+    config.usage.retentionSeconds,
+    trackedTotals(config.alerts.budgets),
+    { spill: () => Promise.reject(new Error('replaying: a failed record stays on the queue')) },
+  );
+  return { replay: (record) => ledger.replay(record), logger };
 }

@@ -38,7 +38,7 @@ describe('gateway function', () => {
 
   it('logs to a log group with retention', () => {
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
-    template.resourceCountIs('AWS::Logs::LogGroup', 4); // gateway function, API access logs, daily report, heartbeats
+    template.resourceCountIs('AWS::Logs::LogGroup', 5); // gateway function, API access logs, daily report, heartbeats, usage replay
   });
 
   it('may read the provider secrets and the keys table, nothing broader', () => {
@@ -393,6 +393,39 @@ describe('provider health', () => {
       DatapointsToAlarm: 6,
       Threshold: 1,
     });
+  });
+});
+
+describe('usage records that wait', () => {
+  it('spills to an encrypted, TLS-only queue with a dead-letter queue, which the gateway may send to', () => {
+    const queues = Object.values(template.findResources('AWS::SQS::Queue')) as Array<{ Properties: Record<string, unknown> }>;
+    expect(queues).toHaveLength(2);
+    expect(queues.every((q) => q.Properties['SqsManagedSseEnabled'] === true)).toBe(true);
+    expect(queues.some((q) => (q.Properties['RedrivePolicy'] as { maxReceiveCount?: number } | undefined)?.maxReceiveCount === 20)).toBe(
+      true,
+    );
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: Match.objectLike({
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      }),
+    });
+    const gateway = Object.values(template.findResources('AWS::Lambda::Function')).find((f) =>
+      JSON.stringify((f as { Properties: { Environment?: unknown } }).Properties.Environment ?? '').includes('API_KEYS_TABLE'),
+    ) as { Properties: { Environment: { Variables: Record<string, unknown> } } };
+    expect(gateway.Properties.Environment.Variables['USAGE_SPILL_QUEUE_URL']).toBeDefined();
+  });
+
+  it('writes them back with a Lambda that reports partial batch failures, and alarms on records waiting or dead-lettered', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 25,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    const names = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+      (a) => (a as { Properties: { AlarmName?: string } }).Properties.AlarmName,
+    );
+    expect(names).toEqual(
+      expect.arrayContaining(['hybrid-orchestrator-test-usage-records-waiting', 'hybrid-orchestrator-test-usage-records-dead-lettered']),
+    );
   });
 });
 

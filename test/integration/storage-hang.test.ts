@@ -25,9 +25,8 @@ beforeAll(async () => {
   expect((await gw.call('/admin/api-keys?userId=nobody', { key: ADMIN_KEY })).status).toBe(200);
 }, 30_000);
 
-afterAll(async () => {
+afterAll(() => {
   engine.kill('SIGCONT');
-  await gw.close();
   engine.kill();
 });
 
@@ -69,5 +68,19 @@ describe('when DynamoDB stops answering', () => {
     const keys = await gw.call('/admin/api-keys?userId=u_hang', { key: ADMIN_KEY });
     expect(keys.status).toBe(200);
     expect((await keys.json()).data).toEqual([]);
+  }, 30_000);
+
+  it('still shuts down within a bounded time, its last usage records spilled to disk', async () => {
+    expect((await gw.call('/v1/models')).status).toBe(200);
+    engine.kill('SIGSTOP');
+    try {
+      // A request whose usage record cannot be written: it is still being retried when shutdown starts.
+      await (await gw.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody()) })).text();
+      const started = Date.now();
+      await gw.close();
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      engine.kill('SIGCONT');
+    }
   }, 30_000);
 });

@@ -70,6 +70,8 @@ export interface AiRequestDeps {
   tokens: TokenEstimator;
   /** Post-response work; a cut stream's usage is estimated there. */
   background: BackgroundTasks;
+  /** Aborted when the process stops: streams in flight end with an error event. */
+  shutdown?: AbortSignal;
   /** Provider health: told the tokens each answer used (the fleet's tokens per minute per target). */
   health?: Pick<TargetHealth, 'noteTokens'>;
 }
@@ -120,6 +122,7 @@ export class AiRequests {
         signal: request.signal,
         tokens: this.deps.tokens,
         background: this.deps.background,
+        ...(this.deps.shutdown ? { shutdown: this.deps.shutdown } : {}),
         onUsage: (usage) => this.deps.health?.noteTokens(target, usage.totalTokens),
       });
       return { kind: 'stream', stream, routing };

@@ -28,7 +28,14 @@ export interface AnswerStreamContext {
   background: BackgroundTasks;
   /** Told the usage once the stream ended with one (from the provider or estimated). */
   onUsage?: (usage: Usage) => void;
+  /** Aborted when the process stops: the stream ends at once with an error event. */
+  shutdown?: AbortSignal;
 }
+
+/** The event that ends a stream cut short because the gateway is stopping. */
+const SHUTDOWN_EVENT = JSON.stringify(
+  openAiError('The gateway is shutting down; the answer is incomplete. Retry the request.', 'service_unavailable', 'server_shutting_down'),
+);
 
 /** `"usage":null` as a member of a chunk object (inside a string its quotes would be escaped). */
 const USAGE_NULL = /,"usage":null(?=[,}])|"usage":null,/;
@@ -73,11 +80,27 @@ export function openAnswerStream(started: StartedStream, context: AnswerStreamCo
   /** OpenAI sends `usage` in chunks only with `include_usage`: the `"usage":null` the provider added for the gateway goes. */
   const visible = (data: string) => (clientWantsUsage || !data.includes('"usage":null') ? data : data.replace(USAGE_NULL, ''));
 
+  const stopping = context.shutdown
+    ? new Promise<'shutdown'>((resolve) => {
+        if (context.shutdown!.aborted) resolve('shutdown');
+        else context.shutdown!.addEventListener('abort', () => resolve('shutdown'), { once: true });
+      })
+    : undefined;
+
   async function* events(): AsyncGenerator<string> {
     yield visible(started.first);
     try {
       for (;;) {
-        const next = await started.rest.next();
+        const pending = started.rest.next();
+        // Cut by a shutdown, the upstream read still settles later: nothing is left unhandled.
+        if (stopping) pending.catch(() => undefined);
+        const next = stopping ? await Promise.race([pending, stopping]) : await pending;
+        if (next === 'shutdown') {
+          started.cancel();
+          finish('stream_error', 200, 'shutdown');
+          yield SHUTDOWN_EVENT;
+          return;
+        }
         if (next.done) {
           finish('ok', 200, null);
           yield DONE;

@@ -51,6 +51,15 @@ export interface UsageStore {
   recordsOfDay(day: string): Promise<UsageRecord[]>;
 }
 
+/**
+ * Port: where usage records wait while the usage store cannot take them (a file under `DATA_DIR`
+ * locally, an SQS queue on AWS), to be written later. Writing a record twice is harmless: the store
+ * keeps the first (a conditional put on the request id).
+ */
+export interface UsageOutbox {
+  spill(records: UsageRecord[]): Promise<void>;
+}
+
 export interface Alert {
   kind: 'budget' | 'critical' | 'report';
   severity: 'info' | 'warning' | 'critical';

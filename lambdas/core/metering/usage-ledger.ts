@@ -11,7 +11,8 @@ import type { Telemetry } from '../telemetry';
 import { buildUsageRecord, type UsageRecord } from './usage-record';
 import { isFailure } from '../request-summary';
 import { cellPerformance } from './performance';
-import type { AggregateCounts, UsageStore } from './ports';
+import { errorFields } from '../errors';
+import type { AggregateCounts, UsageOutbox, UsageStore } from './ports';
 
 export function countsOf(record: UsageRecord): AggregateCounts {
   return {
@@ -28,7 +29,13 @@ export function countsOf(record: UsageRecord): AggregateCounts {
   };
 }
 
+/** How a record write is retried before the record is spilled: about 1.5 s of waits in all. */
+export const RECORD_RETRY = { attempts: 4, baseDelayMs: 100 };
+
 export class UsageLedger {
+  /** Records whose write has not finished yet: spilled as they are if the process must stop first. */
+  private readonly inFlight = new Map<string, UsageRecord>();
+
   constructor(
     private readonly store: UsageStore,
     private readonly prices: PriceTable,
@@ -38,14 +45,47 @@ export class UsageLedger {
     private readonly retentionSeconds: number,
     /** Spend totals to keep: only those a budget reads (each costs a write per request). */
     private readonly totals: Record<keyof SpendTotals, boolean>,
+    /** Where records wait while the store is down. */
+    private readonly outbox: UsageOutbox,
+    private readonly retry = RECORD_RETRY,
   ) {}
 
+  /**
+   * Writes the request's one usage record, then adds it to the aggregates and checks the budgets.
+   * A store that fails is retried with backoff; past that the record is spilled to the outbox and
+   * written when the store is back. Never throws.
+   */
   async record(summary: RequestSummary): Promise<UsageRecord> {
-    const now = this.clock.now();
-    const record = buildUsageRecord(summary, now, this.prices);
-    const created = await this.store.putRecord(record, Math.ceil(now / 1000) + this.retentionSeconds);
+    const record = buildUsageRecord(summary, this.clock.now(), this.prices);
+    this.inFlight.set(record.requestId, record);
+    try {
+      await this.write(record);
+    } catch (error) {
+      await this.spill([record], error);
+    } finally {
+      this.inFlight.delete(record.requestId);
+    }
+    return record;
+  }
+
+  /** Writes a record that waited in the outbox; throws when the store is still down (it stays in the outbox). */
+  async replay(record: UsageRecord): Promise<void> {
+    await this.write(record);
+  }
+
+  /** Stopping before the writes in flight finished: their records go to the outbox (a later duplicate is harmless). */
+  async spillInFlight(): Promise<number> {
+    const records = [...this.inFlight.values()];
+    this.inFlight.clear();
+    if (records.length > 0) await this.spill(records, new Error('stopping before the usage store answered'));
+    return records.length;
+  }
+
+  private async write(record: UsageRecord): Promise<void> {
+    const expiresAt = Math.ceil(Date.parse(record.createdAt) / 1000) + this.retentionSeconds;
+    const created = await this.withRetry(() => this.store.putRecord(record, expiresAt));
     // A second delivery of the same request adds nothing: exactly one record, counted once.
-    if (!created) return record;
+    if (!created) return;
     this.telemetry.usage(record);
     if (record.costMicros === null) {
       this.telemetry.error('model has no price: usage recorded as unpriced', {
@@ -55,8 +95,43 @@ export class UsageLedger {
         priceVersion: record.priceVersion,
       });
     }
-    const totals = await this.store.addToAggregates(record, countsOf(record), this.totals, cellPerformance(record));
-    await this.budgets.check(record.costMicros ?? 0, totals, { day: record.day, month: record.day.slice(0, 7) }, record.userId);
-    return record;
+    try {
+      const totals = await this.store.addToAggregates(record, countsOf(record), this.totals, cellPerformance(record));
+      await this.budgets.check(record.costMicros ?? 0, totals, { day: record.day, month: record.day.slice(0, 7) }, record.userId);
+    } catch (error) {
+      // The record itself is stored (reports read records); only the fast totals miss it.
+      this.telemetry.error('usage aggregates not updated', { requestId: record.requestId, error: errorFields(error) });
+    }
+  }
+
+  private async withRetry<T>(operation: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await operation();
+      } catch (error) {
+        if (attempt >= this.retry.attempts) throw error;
+        await this.clock.sleep(this.retry.baseDelayMs * 2 ** (attempt - 1)).catch(() => undefined);
+      }
+    }
+  }
+
+  private async spill(records: UsageRecord[], cause: unknown): Promise<void> {
+    try {
+      await this.outbox.spill(records);
+      this.telemetry.count('UsageRecordsSpilled', records.length);
+      this.telemetry.error('usage records spilled: the usage store is unavailable', {
+        count: records.length,
+        requestIds: records.map((r) => r.requestId),
+        error: errorFields(cause),
+      });
+    } catch (error) {
+      // Nowhere left to keep them: the log line carries them, so they can still be recovered.
+      this.telemetry.count('UsageRecordsLost', records.length);
+      this.telemetry.error('usage records lost: store and outbox unavailable', {
+        records,
+        error: errorFields(error),
+        cause: errorFields(cause),
+      });
+    }
   }
 }
