@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { SimulatedDialect } from '../adapters/providers/provider-module';
 import { providerModule, REGISTERED_PROVIDER_IDS } from '../adapters/providers/registry';
 import type { ProviderId } from '../core/ai/route-table';
+import { sampleOf } from './json-sample';
 
 export type SimFault =
   | { kind: 'status'; status: number; retryAfterMs?: number; retryAfter?: string; code?: string }
@@ -183,21 +184,30 @@ export class SimulatedUpstream {
     res.end(JSON.stringify({ error: { message, type, param: null, code: code ?? null } }));
   }
 
+  /**
+   * What the simulated model answers: a tool call when the request offers tools and has not sent
+   * their results yet (arguments that satisfy the tool's schema), JSON that satisfies the requested
+   * `response_format`, or a plain sentence that says it is simulated; `n` choices of it.
+   */
   private answer(body: Record<string, unknown>, model: string) {
     const messages = body['messages'] as Array<Record<string, unknown>>;
     const lastUser = [...messages].reverse().find((m) => m['role'] === 'user');
     const question = textOf(lastUser?.['content']).replace(/\s+/g, ' ').trim().slice(0, 80);
-    const content =
+    const text =
       `[simulated ${this.options.provider} ${model}] This answer comes from the local simulated upstream, not a real model. ` +
       `You asked: "${question}". Set provider keys to get real answers.`;
+    this.counter += 1;
+    const toolCall = chooseToolCall(body, messages, `call_sim${this.counter}`);
+    const content = toolCall ? null : structuredContent(body, text);
     const promptTokens = messages.reduce((sum, m) => sum + 4 + estimateTokens(textOf(m['content'])), 3);
     const choices = Math.min(Math.max(Number(body['n'] ?? 1) || 1, 1), 8);
-    const completionTokens = estimateTokens(content) * choices;
-    this.counter += 1;
+    const completionTokens = estimateTokens(content ?? toolCall!.arguments) * choices;
     return {
       id: `chatcmpl-sim-${this.options.provider}-${this.counter}`,
       created: Math.floor(Date.now() / 1000),
       content,
+      toolCall,
+      finishReason: toolCall ? 'tool_calls' : 'stop',
       choices,
       usage: {
         prompt_tokens: promptTokens,
@@ -218,9 +228,19 @@ export class SimulatedUpstream {
       model,
       choices: Array.from({ length: a.choices }, (_, index) => ({
         index,
-        message: { role: 'assistant', content: a.content, refusal: null, annotations: [] },
+        message: {
+          role: 'assistant',
+          content: a.content,
+          refusal: null,
+          annotations: [],
+          ...(a.toolCall
+            ? {
+                tool_calls: [{ id: a.toolCall.id, type: 'function', function: { name: a.toolCall.name, arguments: a.toolCall.arguments } }],
+              }
+            : {}),
+        },
         logprobs: null,
-        finish_reason: 'stop',
+        finish_reason: a.finishReason,
         ...this.dialect.choiceExtras,
       })),
       usage: a.usage,
@@ -265,15 +285,46 @@ export class SimulatedUpstream {
     const base = { id: a.id, object: 'chat.completion.chunk', created: a.created, model, system_fingerprint: 'fp_simulated' };
     const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
       `data: ${JSON.stringify({ ...base, choices, ...(includeUsage ? { usage: null } : {}), ...extra })}\n\n`;
-    const words = a.content.split(/(?<= )/);
     const events: string[] = [];
     for (const preamble of this.dialect.streamPreamble ?? []) events.push(`data: ${preamble}\n\n`);
     for (let index = 0; index < a.choices; index++) {
-      events.push(chunk([{ index, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }]));
-      for (let i = 0; i < words.length; i += 3) {
-        events.push(chunk([{ index, delta: { content: words.slice(i, i + 3).join('') }, logprobs: null, finish_reason: null }]));
+      const call = a.toolCall;
+      if (call) {
+        // As OpenAI streams a tool call: its id and name first, then the arguments in pieces.
+        events.push(
+          chunk([
+            {
+              index,
+              delta: {
+                role: 'assistant',
+                content: null,
+                tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }],
+              },
+              logprobs: null,
+              finish_reason: null,
+            },
+          ]),
+        );
+        for (let i = 0; i < call.arguments.length; i += 12) {
+          events.push(
+            chunk([
+              {
+                index,
+                delta: { tool_calls: [{ index: 0, function: { arguments: call.arguments.slice(i, i + 12) } }] },
+                logprobs: null,
+                finish_reason: null,
+              },
+            ]),
+          );
+        }
+      } else {
+        events.push(chunk([{ index, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }]));
+        const pieces = a.content!.split(/(?<= )/);
+        for (let i = 0; i < pieces.length; i += 3) {
+          events.push(chunk([{ index, delta: { content: pieces.slice(i, i + 3).join('') }, logprobs: null, finish_reason: null }]));
+        }
       }
-      events.push(chunk([{ index, delta: {}, logprobs: null, finish_reason: 'stop' }]));
+      events.push(chunk([{ index, delta: {}, logprobs: null, finish_reason: a.finishReason }]));
     }
     if (includeUsage) events.push(`data: ${JSON.stringify({ ...base, choices: [], usage: a.usage })}\n\n`);
     events.push('data: [DONE]\n\n');
@@ -298,6 +349,31 @@ export class SimulatedUpstream {
       return; // the connection stays open, silent: the idle timeout must fire
     else res.end();
   }
+}
+
+/** The first function tool the request lets the model call now, with arguments that satisfy its schema. */
+function chooseToolCall(body: Record<string, unknown>, messages: Array<Record<string, unknown>>, id: string) {
+  const tools = (Array.isArray(body['tools']) ? body['tools'] : []) as Array<{
+    type?: string;
+    function?: { name?: string; parameters?: unknown };
+  }>;
+  const functions = tools.filter((t) => t.type === 'function' && typeof t.function?.name === 'string');
+  const choice = body['tool_choice'] as string | { type?: string; function?: { name?: string } } | undefined;
+  if (functions.length === 0 || choice === 'none') return undefined;
+  // With tool results already in the conversation, `auto` answers in words (what agent loops wait for).
+  if ((choice === undefined || choice === 'auto') && messages.at(-1)?.['role'] === 'tool') return undefined;
+  const named = typeof choice === 'object' ? choice.function?.name : undefined;
+  const tool = (named ? functions.find((t) => t.function!.name === named) : functions[0]) ?? functions[0]!;
+  const parameters = tool.function!.parameters ?? { type: 'object', properties: {} };
+  return { id, name: tool.function!.name!, arguments: JSON.stringify(sampleOf(parameters)) };
+}
+
+/** The answer's text: JSON for `response_format` json_object or json_schema (valid against the schema), else `text`. */
+function structuredContent(body: Record<string, unknown>, text: string): string {
+  const format = body['response_format'] as { type?: string; json_schema?: { schema?: unknown } } | undefined;
+  if (format?.type === 'json_schema') return JSON.stringify(sampleOf(format.json_schema?.schema ?? { type: 'object' }));
+  if (format?.type === 'json_object') return JSON.stringify({ message: text });
+  return text;
 }
 
 function sleep(ms: number): Promise<void> {
