@@ -1,6 +1,8 @@
 /**
  * Limiter numbers for `npm run bench`, in-process against dynalite:
- * - decisions per second (50 concurrent callers over 1,000 users) and DynamoDB round trips per decision;
+ * - decisions per second (50 concurrent callers over 1,000 users) and DynamoDB round trips per decision,
+ *   for a calendar-window policy (`ai_requests`) and a sliding one (`onlyfans_messaging`: an exact log
+ *   for the minute, bucket rings for the hour and day);
  * - DynamoDB round trips per AI request through the real gateway (admission before the provider call,
  *   settlement after), and whether the key lookup on a cache miss overlaps the admission.
  */
@@ -10,7 +12,7 @@ import { parsePolicies } from '../lambdas/core/rate-limit/policies';
 import { RateLimiter } from '../lambdas/core/rate-limit/rate-limiter';
 import { ensureTables, startDynalite } from '../lambdas/local/dynamodb-local';
 import { startLocalGateway } from '../lambdas/local/local-gateway';
-import { systemClock } from '../lambdas/shared/system';
+import { systemClock, systemRandom } from '../lambdas/shared/system';
 import { RATE_LIMITS_TABLE } from '../lambdas/shared/tables';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient as Doc } from '@aws-sdk/lib-dynamodb';
@@ -41,15 +43,19 @@ function recordCalls(client: DynamoDBDocumentClient): Call[] {
   return calls;
 }
 
-export interface LimiterReport {
+interface DecisionReport {
   decisionsPerSecond: number;
   roundTripsPerDecision: number;
+}
+
+export interface LimiterReport extends DecisionReport {
+  sliding: DecisionReport;
   /** DynamoDB calls per AI request: before the provider call (admission), after it (token settlement), and usage writes (record, aggregates); only the first is on the answer's path. */
   gatewayRoundTripsPerRequest: { beforeProviderCall: number; afterProviderCall: number; afterResponse: number };
   keyCacheMiss: { requests: number; lookupOverlappedAdmission: number; roundTripsBeforeProviderCall: number };
 }
 
-async function decisions(durationMs: number): Promise<Pick<LimiterReport, 'decisionsPerSecond' | 'roundTripsPerDecision'>> {
+async function decisions(durationMs: number, policy: 'ai_requests' | 'onlyfans_messaging'): Promise<DecisionReport> {
   const dynalite = await startDynalite();
   const raw = new DynamoDBClient({
     region: 'us-east-1',
@@ -62,21 +68,21 @@ async function decisions(durationMs: number): Promise<Pick<LimiterReport, 'decis
   const limiter = new RateLimiter(
     new DynamoDbCounterStore(doc, 'bench-rate-limits'),
     systemClock,
-    parsePolicies({ ai_requests: { minute: 1e9, hour: 1e9, day: 1e9 } }),
+    // High limits: this measures the cost of admissions, not refusals (the minute stays an exact log).
+    parsePolicies({ ai_requests: { minute: 1e9, hour: 1e9, day: 1e9 }, onlyfans_messaging: { minute: 50, hour: 1e9, day: 1e9 } }),
+    systemRandom,
   );
   const users = 1000;
   let n = 0;
   // Warm-up: every user's first decision creates its item (a miss, then a create).
-  await Promise.all(
-    Array.from({ length: users }, (_, i) => limiter.admit({ userId: `u${i}`, plan: 'pro', policy: 'ai_requests', reserveTokens: 100 })),
-  );
+  await Promise.all(Array.from({ length: users }, (_, i) => limiter.admit({ userId: `u${i}`, plan: 'pro', policy, reserveTokens: 100 })));
   calls.length = 0;
   const start = performance.now();
   await Promise.all(
     Array.from({ length: 50 }, async () => {
       while (performance.now() - start < durationMs) {
         const userId = `u${n++ % users}`;
-        await limiter.admit({ userId, plan: 'pro', policy: 'ai_requests', reserveTokens: 100 });
+        await limiter.admit({ userId, plan: 'pro', policy, reserveTokens: 100 });
       }
     }),
   );
@@ -157,7 +163,9 @@ async function gatewayRoundTrips(requests: number): Promise<Pick<LimiterReport, 
 }
 
 export async function measureLimiter(durationMs = 5000, requests = 200): Promise<LimiterReport> {
-  return { ...(await decisions(durationMs)), ...(await gatewayRoundTrips(requests)) };
+  const fixed = await decisions(durationMs, 'ai_requests');
+  const sliding = await decisions(durationMs, 'onlyfans_messaging');
+  return { ...fixed, sliding, ...(await gatewayRoundTrips(requests)) };
 }
 
 if (require.main === module) {

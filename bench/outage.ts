@@ -50,7 +50,10 @@ export async function measureOutage() {
     configure: (config) => ({
       ...config,
       routeTable: routes(),
-      rateLimits: { ...config.rateLimits, policies: { ...config.rateLimits.policies, ai_requests: { minute: 1e9, hour: 1e9, day: 1e9 } } },
+      rateLimits: {
+        ...config.rateLimits,
+        policies: { ...config.rateLimits.policies, ai_requests: { minute: 1e9, hour: 1e9, day: 1e9, algorithm: 'fixed' } },
+      },
     }),
   });
   const openai = local.sims.openai!;

@@ -178,7 +178,7 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     negativeCacheTtlMs: Math.min(config.apiKeyCacheTtlMs, 5000),
     maxCacheEntries: 10_000,
   });
-  const limiter = new RateLimiter(new DynamoDbCounterStore(dynamo, config.tables.rateLimits), clock, config.rateLimits.policies);
+  const limiter = new RateLimiter(new DynamoDbCounterStore(dynamo, config.tables.rateLimits), clock, config.rateLimits.policies, random);
   const messages = new MessageService(
     limiter,
     overrides.messageGateway ?? messageGateway(config),

@@ -53,19 +53,22 @@ describe('OnlyFans messaging limit', () => {
     expect(new Set(forwarded).size).toBe(10);
 
     const refused = responses.find((r) => r.status === 429)!;
-    expect(refused.headers.get('retry-after')).toBe('30');
+    // A sliding minute: room comes back when the oldest admission is a minute old.
+    expect(refused.headers.get('retry-after')).toBe('60');
     expect(await refused.json()).toEqual({
-      error: { code: 'RATE_LIMITED', message: expect.stringContaining('onlyfans_messaging'), retryAfterSeconds: 30 },
+      error: { code: 'RATE_LIMITED', message: expect.stringContaining('onlyfans_messaging'), retryAfterSeconds: 60 },
     });
     expect(accepted.every((b) => /^msg_[0-9a-f]{24}$/.test(b.messageId) && b.status === 'sent')).toBe(true);
 
     // Every refusal counts as a violation in the current minute, hour and day.
     const live = await status(gw, key);
     expect(live.userId).toBe(userId);
+    // `resetAt` is when the count next falls: the minute is an exact log; the hour and the day count in
+    // buckets of 5 minutes and 2 hours, the oldest bucket in full until it has wholly left the window.
     expect(live.limits.onlyfans_messaging).toEqual({
-      minute: { limit: 10, used: 10, remaining: 0, resetAt: '2026-11-22T12:01:00.000Z' },
-      hour: { limit: 300, used: 10, remaining: 290, resetAt: '2026-11-22T13:00:00.000Z' },
-      day: { limit: 2000, used: 10, remaining: 1990, resetAt: '2026-11-23T00:00:00.000Z' },
+      minute: { limit: 10, used: 10, remaining: 0, resetAt: '2026-11-22T12:01:30.000Z' },
+      hour: { limit: 300, used: 10, remaining: 290, resetAt: '2026-11-22T13:05:00.000Z' },
+      day: { limit: 2000, used: 10, remaining: 1990, resetAt: '2026-11-23T14:00:00.000Z' },
       violations: { minute: 190, hour: 190, day: 190 },
     });
   });
@@ -91,9 +94,9 @@ describe('OnlyFans messaging limit', () => {
       expect(statuses.filter((s) => s === 202)).toHaveLength(3);
       const live = await status(tight, key);
       expect(live.limits.onlyfans_messaging.violations).toEqual({ minute: 5, hour: 5, day: 5 });
-      // Blocked by the day window: retry when the day resets (11.5 h away), not when the minute does.
+      // Blocked by the hour and the day: retry when the first message has left the day (24 h), not the minute.
       const refused = await send(tight, key);
-      expect(refused.headers.get('retry-after')).toBe(String((Date.parse('2026-11-23T00:00:00Z') - T0) / 1000));
+      expect(refused.headers.get('retry-after')).toBe(String(24 * 3600));
     } finally {
       await tight.close();
     }
@@ -105,26 +108,53 @@ describe('OnlyFans messaging limit', () => {
     expect(response.status).toBe(202);
     expect(response.headers.get('x-ratelimit-limit-requests')).toBe('10');
     expect(response.headers.get('x-ratelimit-remaining-requests')).toBe('9');
-    expect(response.headers.get('x-ratelimit-reset-requests')).toBe('30s');
+    expect(response.headers.get('x-ratelimit-reset-requests')).toBe('1m0s');
     expect(await response.json()).toEqual({
       messageId: expect.stringMatching(/^msg_/),
       gatewayMessageId: expect.stringMatching(/^of_/),
       status: 'sent',
-      rateLimit: { limit: 10, remaining: 9, resetAt: '2026-11-22T12:01:00.000Z' },
+      rateLimit: { limit: 10, remaining: 9, resetAt: '2026-11-22T12:01:30.000Z' },
     });
   });
 
-  it('opens a new minute window when the clock moves on', async () => {
+  it('frees room a minute after each message, not when the calendar minute turns', async () => {
     const { key } = await newUser(gw);
     await Promise.all(Array.from({ length: 12 }, () => send(gw, key)));
     expect((await send(gw, key)).status).toBe(429);
-    clock.advance(30_000); // 12:01:00.000: a new minute
+    clock.advance(30_000); // 12:01:00.000: a new calendar minute, but the last 60 s still hold 10
+    const stillFull = await send(gw, key);
+    expect(stillFull.status).toBe(429);
+    expect(stillFull.headers.get('retry-after')).toBe('30');
+    clock.advance(30_000); // 12:01:30.000: the 10 are a minute old
     expect((await send(gw, key)).status).toBe(202);
     const live = await status(gw, key);
-    expect(live.limits.onlyfans_messaging.minute).toMatchObject({ used: 1, remaining: 9, resetAt: '2026-11-22T12:02:00.000Z' });
+    expect(live.limits.onlyfans_messaging.minute).toMatchObject({ used: 1, remaining: 9, resetAt: '2026-11-22T12:02:30.000Z' });
     expect(live.limits.onlyfans_messaging.hour).toMatchObject({ used: 11 });
-    // The minute's violations went with the minute; the hour and the day keep theirs.
-    expect(live.limits.onlyfans_messaging.violations).toEqual({ minute: 0, hour: 3, day: 3 });
+    // Violations are counted per calendar window: the 12:00 minute's three went with it.
+    expect(live.limits.onlyfans_messaging.violations).toEqual({ minute: 1, hour: 4, day: 4 });
+  });
+
+  it.each([
+    ['sliding', 10],
+    ['fixed', 20],
+  ] as const)('a burst across a minute boundary under a %s policy: %i forwarded', async (algorithm, expected) => {
+    const boundary = await startTestGateway({
+      overrides: { clock },
+      env: { RATE_LIMIT_POLICIES: JSON.stringify({ onlyfans_messaging: { algorithm } }) },
+    });
+    try {
+      const { key } = await newUser(boundary);
+      const burst = async () => (await Promise.all(Array.from({ length: 15 }, () => send(boundary, key)))).map((r) => r.status);
+      clock.current = Date.parse('2026-11-22T12:59:59.400Z');
+      const first = await burst();
+      clock.current = Date.parse('2026-11-22T13:00:00.300Z');
+      const second = await burst();
+      const admitted = [...first, ...second].filter((s) => s === 202).length;
+      expect(admitted).toBe(expected);
+      expect(boundary.onlyfans!.delivered).toHaveLength(expected);
+    } finally {
+      await boundary.close();
+    }
   });
 
   it('returns the first result for a retried Idempotency-Key and forwards it once', async () => {

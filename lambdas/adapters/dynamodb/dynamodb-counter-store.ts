@@ -1,27 +1,59 @@
 /**
- * `CounterStore` on DynamoDB: one item per counter key, each counter stored as three short number
- * attributes (`<name>w` window index, `<name>n` count, `<name>v` violations) so an item stays far
- * below 1 KB (one write unit). Every write is a single conditional `UpdateItem` returning the new
- * item; a failed condition returns the old item where DynamoDB supports it (dynalite does not: the
- * engine then reads it).
+ * `CounterStore` on DynamoDB: one item per counter key, every counter stored as short number
+ * attributes so an item stays below 1 KB (one write unit):
+ * - a calendar counter `<name>`: `<name>w` window index, `<name>n` count, `<name>v` violations;
+ * - a sliding log: `<name>t<slot>`, the time of the slot's last admission;
+ * - a sliding ring: `<name>h` newest bucket, `<name>s` total, `<name>c<slot>` counts.
+ * Every write is a single conditional `UpdateItem` returning the new item; a failed condition returns
+ * the old item where DynamoDB supports it (dynalite does not: the engine then reads it).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DeleteCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { CounterAdjustment, CounterState, CounterStore, CounterWrite, WriteResult } from '../../core/rate-limit/ports';
+import type {
+  CounterAdjustment,
+  CounterState,
+  CounterStore,
+  CounterWrite,
+  LogValue,
+  RingValue,
+  WriteResult,
+} from '../../core/rate-limit/ports';
 
-const COUNTER_ATTRIBUTE = /^([a-z]+)w$/;
+const FIXED_ATTRIBUTE = /^([a-z]+)w$/;
+const LOG_ATTRIBUTE = /^([a-z]+)t(\d+)$/;
+const RING_NEWEST = /^([a-z]+)h$/;
+const RING_COUNT = /^([a-z]+)c(\d+)$/;
 
 /** Reads the counters out of a stored item. */
 export function counterState(item: Record<string, unknown> | undefined): CounterState | null {
   if (!item) return null;
   const state: CounterState = {};
+  const logs = new Map<string, LogValue>();
+  const rings = new Map<string, RingValue>();
+  const ring = (name: string): RingValue => {
+    let value = rings.get(name);
+    if (!value) rings.set(name, (value = { kind: 'ring', newest: undefined, total: Number(item[`${name}s`] ?? 0), counts: [] }));
+    return value;
+  };
   for (const [attribute, value] of Object.entries(item)) {
-    const match = COUNTER_ATTRIBUTE.exec(attribute);
-    if (!match?.[1] || typeof value !== 'number') continue;
-    const name = match[1];
-    state[name] = { window: value, count: Number(item[`${name}n`] ?? 0), violations: Number(item[`${name}v`] ?? 0) };
+    if (typeof value !== 'number') continue;
+    let match: RegExpExecArray | null;
+    if ((match = FIXED_ATTRIBUTE.exec(attribute))) {
+      const name = match[1]!;
+      state[name] = { window: value, count: Number(item[`${name}n`] ?? 0), violations: Number(item[`${name}v`] ?? 0) };
+    } else if ((match = LOG_ATTRIBUTE.exec(attribute))) {
+      const name = match[1]!;
+      if (!logs.has(name)) logs.set(name, { kind: 'log', times: [] });
+      logs.get(name)!.times[Number(match[2])] = value;
+    } else if ((match = RING_NEWEST.exec(attribute))) {
+      ring(match[1]!).newest = value;
+    } else if ((match = RING_COUNT.exec(attribute))) {
+      ring(match[1]!).counts[Number(match[2])] = value;
+    }
   }
+  for (const [name, value] of logs) state[name] = { kind: 'log', times: Array.from(value.times, (t) => t ?? 0) };
+  for (const [name, value] of rings) state[name] = { ...value, counts: Array.from(value.counts, (c) => c ?? 0) };
   return state;
 }
 
@@ -42,6 +74,107 @@ class Expression {
   }
 }
 
+/** The clauses of one update: `SET` and `ADD` actions and the conditions they rely on. */
+class Update {
+  readonly e = new Expression();
+  readonly sets: string[] = [];
+  readonly adds: string[] = [];
+  readonly conditions: string[] = [];
+  set(attribute: string, value: unknown): void {
+    this.sets.push(`${this.e.name(attribute)} = ${this.e.value(value)}`);
+  }
+  add(attribute: string, value: number): void {
+    this.adds.push(`${this.e.name(attribute)} ${this.e.value(value)}`);
+  }
+  /** `attribute` equals `value`, where a missing attribute counts as 0. */
+  equalsOrZero(attribute: string, value: number): string {
+    const a = this.e.name(attribute);
+    return value === 0 ? `(attribute_not_exists(${a}) OR ${a} = ${this.e.value(0)})` : `${a} = ${this.e.value(value)}`;
+  }
+  get expression(): string {
+    return [this.sets.length > 0 ? `SET ${this.sets.join(', ')}` : '', this.adds.length > 0 ? `ADD ${this.adds.join(', ')}` : '']
+      .filter(Boolean)
+      .join(' ');
+  }
+}
+
+function planWrite(u: Update, write: CounterWrite): void {
+  const { e } = u;
+  switch (write.kind) {
+    case 'add': {
+      u.add(`${write.name}n`, write.add);
+      u.conditions.push(`${e.name(`${write.name}w`)} = ${e.value(write.window)}`);
+      if (write.limit !== undefined) u.conditions.push(`${e.name(`${write.name}n`)} < ${e.value(write.limit)}`);
+      return;
+    }
+    case 'reset': {
+      const w = e.name(`${write.name}w`);
+      u.set(`${write.name}w`, write.window);
+      u.set(`${write.name}n`, write.add);
+      u.set(`${write.name}v`, write.violations ?? 0);
+      u.conditions.push(write.expected === null ? `attribute_not_exists(${w})` : `${w} = ${e.value(write.expected)}`);
+      return;
+    }
+    case 'violation': {
+      u.add(`${write.name}v`, 1);
+      u.conditions.push(`${e.name(`${write.name}w`)} = ${e.value(write.window)}`);
+      return;
+    }
+    case 'claim': {
+      const t = e.name(`${write.name}t${write.slot}`);
+      u.set(`${write.name}t${write.slot}`, write.at);
+      u.conditions.push(`(attribute_not_exists(${t}) OR ${t} <= ${e.value(write.freeBefore)})`);
+      return;
+    }
+    case 'bucket-add': {
+      u.add(`${write.name}c${write.slot}`, 1);
+      u.add(`${write.name}s`, 1);
+      u.conditions.push(`${e.name(`${write.name}h`)} = ${e.value(write.bucket)}`, `${e.name(`${write.name}s`)} < ${e.value(write.limit)}`);
+      return;
+    }
+    case 'bucket-roll': {
+      const h = e.name(`${write.name}h`);
+      const total = e.name(`${write.name}s`);
+      u.set(`${write.name}h`, write.bucket);
+      u.set(`${write.name}c${write.slot}`, 1);
+      for (const evicted of write.evict) {
+        if (evicted.slot !== write.slot) u.set(`${write.name}c${evicted.slot}`, 0);
+        u.conditions.push(u.equalsOrZero(`${write.name}c${evicted.slot}`, evicted.count));
+      }
+      if (write.from === null) {
+        u.set(`${write.name}s`, 1);
+        u.conditions.push(`attribute_not_exists(${h})`);
+      } else {
+        const delta = 1 - write.evict.reduce((sum, x) => sum + x.count, 0);
+        u.sets.push(`${total} = ${total} + ${e.value(delta)}`);
+        u.conditions.push(`${h} = ${e.value(write.from)}`, `${total} <= ${e.value(write.limit - delta)}`);
+      }
+      return;
+    }
+  }
+}
+
+function planAdjustment(u: Update, adjustment: CounterAdjustment): void {
+  const { e } = u;
+  switch (adjustment.kind) {
+    case 'fixed':
+      u.add(`${adjustment.name}${adjustment.field === 'count' ? 'n' : 'v'}`, adjustment.add);
+      u.conditions.push(`${e.name(`${adjustment.name}w`)} = ${e.value(adjustment.window)}`);
+      return;
+    case 'release':
+      u.set(`${adjustment.name}t${adjustment.slot}`, 0);
+      u.conditions.push(`${e.name(`${adjustment.name}t${adjustment.slot}`)} = ${e.value(adjustment.at)}`);
+      return;
+    case 'bucket':
+      u.add(`${adjustment.name}c${adjustment.slot}`, adjustment.add);
+      u.add(`${adjustment.name}s`, adjustment.add);
+      u.conditions.push(
+        `${e.name(`${adjustment.name}h`)} BETWEEN ${e.value(adjustment.bucket)} AND ${e.value(adjustment.bucket + adjustment.size - 1)}`,
+      );
+      return;
+  }
+}
+
 export class DynamoDbCounterStore implements CounterStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -49,47 +182,29 @@ export class DynamoDbCounterStore implements CounterStore {
   ) {}
 
   write(key: string, writes: CounterWrite[], expiresAt: number): Promise<WriteResult> {
-    const e = new Expression();
-    const sets = [`${e.name('expiresAt')} = ${e.value(expiresAt)}`];
-    const adds: string[] = [];
-    const conditions: string[] = [];
-    for (const write of writes) {
-      const w = e.name(`${write.name}w`);
-      const n = e.name(`${write.name}n`);
-      if (write.kind === 'add') {
-        adds.push(`${n} ${e.value(write.add)}`);
-        conditions.push(`${w} = ${e.value(write.window)}`);
-        if (write.limit !== undefined) conditions.push(`${n} < ${e.value(write.limit)}`);
-      } else {
-        sets.push(`${w} = ${e.value(write.window)}`, `${n} = ${e.value(write.add)}`, `${e.name(`${write.name}v`)} = ${e.value(0)}`);
-        conditions.push(write.expected === null ? `attribute_not_exists(${w})` : `${w} = ${e.value(write.expected)}`);
-      }
-    }
-    const update = `SET ${sets.join(', ')}${adds.length > 0 ? ` ADD ${adds.join(', ')}` : ''}`;
-    return this.update(key, update, conditions, e);
+    const u = new Update();
+    u.set('expiresAt', expiresAt);
+    for (const write of writes) planWrite(u, write);
+    return this.update(key, u);
   }
 
   adjust(key: string, adjustments: CounterAdjustment[]): Promise<WriteResult> {
-    const e = new Expression();
-    const adds: string[] = [];
-    const conditions: string[] = [];
-    for (const adjustment of adjustments) {
-      adds.push(`${e.name(`${adjustment.name}${adjustment.field === 'count' ? 'n' : 'v'}`)} ${e.value(adjustment.add)}`);
-      conditions.push(`${e.name(`${adjustment.name}w`)} = ${e.value(adjustment.window)}`);
-    }
-    return this.update(key, `ADD ${adds.join(', ')}`, [...new Set(conditions)], e);
+    const u = new Update();
+    for (const adjustment of adjustments) planAdjustment(u, adjustment);
+    return this.update(key, u);
   }
 
-  private async update(key: string, update: string, conditions: string[], e: Expression): Promise<WriteResult> {
+  private async update(key: string, u: Update): Promise<WriteResult> {
+    const conditions = [...new Set(u.conditions)];
     try {
       const out = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: key },
-          UpdateExpression: update,
+          UpdateExpression: u.expression,
           ...(conditions.length > 0 ? { ConditionExpression: conditions.join(' AND ') } : {}),
-          ExpressionAttributeNames: e.names,
-          ExpressionAttributeValues: e.values,
+          ExpressionAttributeNames: u.e.names,
+          ExpressionAttributeValues: u.e.values,
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),

@@ -1,18 +1,22 @@
 /**
- * Windowed counters that many instances update at once through one conditional write per item.
+ * Counters that many instances update at once through one conditional write per item.
  *
- * An item holds several counters (for example a user's minute, hour and day windows), each stored as
- * (window index, count, violations). Admission is all-or-nothing: one conditional update adds to every
- * counter whose window is current and has room, restarts every counter whose window has rolled over,
- * and its condition pins the window of each counter, so a concurrent rollover or a full window makes
- * the whole update fail instead of counting partly. On a failed condition the engine reads the item
- * and plans again from what is really stored: no locks, no read-before-write in the common case.
+ * An item holds several counters (for example a user's minute, hour and day windows). A calendar
+ * counter is stored as (window index, count, violations); a sliding one as a log or a ring of buckets
+ * (`sliding.ts`). Admission is all-or-nothing: one conditional update counts in every counter, and its
+ * condition pins what each counter's plan relied on (the window, a free log slot, the ring's newest
+ * bucket and total), so a concurrent rollover or a full window makes the whole update fail instead of
+ * counting partly. On a failed condition the engine plans again from what is really stored: no locks,
+ * no read-before-write in the common case.
  */
 import { GatewayError } from '../errors';
+import type { Random } from '../ports';
+import { planLog, planRing, type LogSpec, type RingSpec } from './sliding';
 import { windowIndex, type WindowKind } from './windows';
-import type { CounterAdjustment, CounterState, CounterStore, CounterValue, CounterWrite } from './ports';
+import type { CounterAdjustment, CounterState, CounterStore, CounterValue, CounterWrite, LogValue, RingValue } from './ports';
 
-export interface CounterSpec {
+export interface FixedSpec {
+  algorithm?: 'fixed';
   /** Short attribute prefix, unique within the item (`m`, `h`, `d`, ...): item size is write cost. */
   name: string;
   window: WindowKind;
@@ -22,46 +26,110 @@ export interface CounterSpec {
   add: number;
 }
 
-export type AdmissionPlan = { kind: 'write'; writes: CounterWrite[] } | { kind: 'refuse'; blocking: string[] };
+export type CounterSpec = FixedSpec | LogSpec | RingSpec;
+
+export type AdmissionPlan =
+  | {
+      kind: 'write';
+      writes: CounterWrite[];
+      /** What gives the admission back (a refund): one adjustment per counter. */
+      undo: CounterAdjustment[];
+    }
+  | { kind: 'refuse'; blocking: string[] };
+
+export function fixedValue(state: CounterState | null | undefined, name: string): CounterValue | undefined {
+  const value = state?.[name];
+  return value && !('kind' in value) ? value : undefined;
+}
+
+export function logValue(state: CounterState | null | undefined, name: string): LogValue | undefined {
+  const value = state?.[name];
+  return value && 'kind' in value && value.kind === 'log' ? value : undefined;
+}
+
+export function ringValue(state: CounterState | null | undefined, name: string): RingValue | undefined {
+  const value = state?.[name];
+  return value && 'kind' in value && value.kind === 'ring' ? value : undefined;
+}
 
 /**
  * Plans an admission at `now`. Without a known state it guesses that every stored window is current
- * (true for all but the first request of a window), which makes the common case one write.
+ * (true for all but the first request of a window), which makes the common case one write. `random`
+ * spreads concurrent admissions over a log's free slots.
  */
-export function planAdmission(specs: readonly CounterSpec[], now: number, state: CounterState | undefined): AdmissionPlan {
+export function planAdmission(specs: readonly CounterSpec[], now: number, state: CounterState | undefined, random: Random): AdmissionPlan {
   const writes: CounterWrite[] = [];
+  const undo: CounterAdjustment[] = [];
   const blocking: string[] = [];
   for (const spec of specs) {
+    if (spec.algorithm === 'log' || spec.algorithm === 'ring') {
+      const plan =
+        spec.algorithm === 'log'
+          ? planLog(spec, now, state === undefined ? undefined : (logValue(state, spec.name) ?? { kind: 'log', times: [] }), random)
+          : planRing(
+              spec,
+              now,
+              state === undefined ? undefined : (ringValue(state, spec.name) ?? { kind: 'ring', newest: undefined, total: 0, counts: [] }),
+            );
+      if (plan.kind === 'refuse') blocking.push(spec.name);
+      else {
+        writes.push(plan.write);
+        undo.push(plan.undo);
+      }
+      continue;
+    }
     const current = windowIndex(spec.window, now);
     if (state === undefined) {
       writes.push({ name: spec.name, kind: 'add', window: current, add: spec.add, limit: spec.limit });
+      undo.push({ kind: 'fixed', name: spec.name, window: current, field: 'count', add: -spec.add });
       continue;
     }
-    const stored = state[spec.name];
+    const stored = fixedValue(state, spec.name);
     // A stored window ahead of ours comes from an instance whose clock runs ahead: count in it rather than undo it.
     if (stored && stored.window >= current) {
       if (spec.limit !== undefined && stored.count >= spec.limit) blocking.push(spec.name);
-      else writes.push({ name: spec.name, kind: 'add', window: stored.window, add: spec.add, limit: spec.limit });
+      else {
+        writes.push({ name: spec.name, kind: 'add', window: stored.window, add: spec.add, limit: spec.limit });
+        undo.push({ kind: 'fixed', name: spec.name, window: stored.window, field: 'count', add: -spec.add });
+      }
     } else if (spec.limit !== undefined && spec.limit <= 0) {
       blocking.push(spec.name);
     } else {
       writes.push({ name: spec.name, kind: 'reset', window: current, expected: stored ? stored.window : null, add: spec.add });
+      undo.push({ kind: 'fixed', name: spec.name, window: current, field: 'count', add: -spec.add });
     }
   }
-  return blocking.length > 0 ? { kind: 'refuse', blocking } : { kind: 'write', writes };
+  return blocking.length > 0 ? { kind: 'refuse', blocking } : { kind: 'write', writes, undo };
+}
+
+/** Whether an adjustment still applies to `state` (its window, slot or bucket is still there). */
+export function stillApplies(adjustment: CounterAdjustment, state: CounterState | null | undefined): boolean {
+  switch (adjustment.kind) {
+    case 'fixed':
+      return fixedValue(state, adjustment.name)?.window === adjustment.window;
+    case 'release':
+      return logValue(state, adjustment.name)?.times[adjustment.slot] === adjustment.at;
+    case 'bucket': {
+      const newest = ringValue(state, adjustment.name)?.newest;
+      return newest !== undefined && adjustment.bucket <= newest && adjustment.bucket > newest - adjustment.size;
+    }
+  }
 }
 
 /** The count of `spec`'s counter in the window containing `now` (a counter from an older window is empty). */
 export function currentCount(state: CounterState | null | undefined, name: string, kind: WindowKind, now: number): CounterValue {
   const current = windowIndex(kind, now);
-  const stored = state?.[name];
+  const stored = fixedValue(state, name);
   return stored && stored.window >= current ? stored : { window: current, count: 0, violations: 0 };
 }
 
-export type Admitted = { admitted: true; state: CounterState; windows: Record<string, number> };
+export type Admitted = { admitted: true; state: CounterState; windows: Record<string, number>; undo: CounterAdjustment[] };
 export type Refused = { admitted: false; state: CounterState; blocking: string[] };
 
-/** How many times an admission re-plans after losing a race (a rollover by another instance). */
+/**
+ * How many times an admission re-plans after losing a race (a rollover by another instance). A lost
+ * race on a log slot means another admission took it, so a log adds one attempt per slot.
+ */
 const MAX_ATTEMPTS = 6;
 
 /** Runs admissions against a `CounterStore`, remembering each item's last known windows to plan the first write right. */
@@ -70,14 +138,16 @@ export class CounterEngine {
 
   constructor(
     private readonly store: CounterStore,
+    private readonly random: Random,
     private readonly maxKnown = 10_000,
   ) {}
 
   async admit(key: string, specs: readonly CounterSpec[], now: number, expiresAt: number): Promise<Admitted | Refused> {
     let state = this.known.get(key);
     let fresh = false;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-      const plan = planAdmission(specs, now, state);
+    const attempts = MAX_ATTEMPTS + specs.reduce((n, s) => n + (s.algorithm === 'log' ? s.limit : 0), 0);
+    for (let attempt = 0; attempt < attempts; attempt += 1) {
+      const plan = planAdmission(specs, now, state, this.random);
       if (plan.kind === 'refuse') {
         // Only a state just read may refuse: a remembered one can be stale (refunds, resets).
         if (fresh && state) return { admitted: false, state, blocking: plan.blocking };
@@ -88,18 +158,50 @@ export class CounterEngine {
       const result = await this.store.write(key, plan.writes, expiresAt);
       if (result.ok) {
         this.remember(key, result.state);
-        const windows = Object.fromEntries(plan.writes.map((w) => [w.name, w.window]));
-        return { admitted: true, state: result.state, windows };
+        const windows = Object.fromEntries(
+          plan.writes.flatMap((w) => (w.kind === 'add' || w.kind === 'reset' ? [[w.name, w.window]] : [])),
+        );
+        return { admitted: true, state: result.state, windows, undo: plan.undo };
       }
       state = result.state === undefined ? ((await this.store.read(key)) ?? {}) : (result.state ?? {});
       fresh = true;
     }
-    throw new CounterContentionError(key);
+    throw new CounterContentionError(key, attempts);
+  }
+
+  /**
+   * Counts a refusal in the current window of each calendar counter, starting the window when it has
+   * rolled over (a sliding limit can refuse before anything was admitted in this calendar window).
+   * Best effort: refusals are statistics, so a counter that keeps changing is left uncounted.
+   */
+  async countRefusal(
+    key: string,
+    counters: ReadonlyArray<{ name: string; window: WindowKind }>,
+    now: number,
+    expiresAt: number,
+    /** The item as last read, when the caller has it. */
+    read?: CounterState,
+  ): Promise<void> {
+    let state: CounterState | null | undefined = read ?? this.known.get(key);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      const writes = counters.map(({ name, window }): CounterWrite => {
+        const current = windowIndex(window, now);
+        const stored = fixedValue(state, name);
+        if (stored && stored.window >= current) return { name, kind: 'violation', window: stored.window };
+        return { name, kind: 'reset', window: current, expected: stored?.window ?? null, add: 0, violations: 1 };
+      });
+      const result = await this.store.write(key, writes, expiresAt);
+      if (result.ok) {
+        this.remember(key, result.state);
+        return;
+      }
+      state = result.state === undefined ? await this.store.read(key) : result.state;
+    }
   }
 
   /** Applies adjustments whose windows are unchanged; ones whose window rolled over are dropped (that window is gone). */
   async adjust(key: string, adjustments: readonly CounterAdjustment[]): Promise<void> {
-    let pending = adjustments.filter((a) => a.add !== 0);
+    let pending = adjustments.filter((a) => a.kind === 'release' || a.add !== 0);
     for (let attempt = 0; attempt < MAX_ATTEMPTS && pending.length > 0; attempt += 1) {
       const result = await this.store.adjust(key, pending);
       if (result.ok) {
@@ -107,7 +209,7 @@ export class CounterEngine {
         return;
       }
       const state = result.state === undefined ? await this.store.read(key) : result.state;
-      pending = pending.filter((a) => state?.[a.name]?.window === a.window);
+      pending = pending.filter((a) => stillApplies(a, state));
     }
   }
 
@@ -131,7 +233,7 @@ export class CounterEngine {
 }
 
 export class CounterContentionError extends GatewayError {
-  constructor(key: string) {
-    super(`counter ${key} kept changing under the admission; gave up after ${MAX_ATTEMPTS} attempts`);
+  constructor(key: string, attempts: number) {
+    super(`counter ${key} kept changing under the admission; gave up after ${attempts} attempts`);
   }
 }

@@ -18,6 +18,15 @@ export type QuotaWindow = (typeof QUOTA_WINDOWS)[number];
 const Limit = z.number().int().min(0).max(1e12).nullable();
 
 const WindowLimitsSchema = z.strictObject({ minute: Limit, hour: Limit, day: Limit });
+
+/**
+ * How a policy counts: `sliding` holds its limits in any minute, hour and day (an exact log for
+ * limits up to `LOG_SLOTS_MAX`, buckets beyond); `fixed` counts per calendar window in UTC, which is
+ * cheaper under contention but admits up to twice a limit across a window boundary.
+ */
+export const ALGORITHMS = ['sliding', 'fixed'] as const;
+export type Algorithm = (typeof ALGORITHMS)[number];
+const PolicySchema = WindowLimitsSchema.extend({ algorithm: z.enum(ALGORITHMS) });
 const QuotaSchema = z.strictObject({ day: Limit, month: Limit });
 const PlanOverrideSchema = z.strictObject({
   onlyfans_messaging: WindowLimitsSchema.partial().optional(),
@@ -25,8 +34,8 @@ const PlanOverrideSchema = z.strictObject({
 });
 
 export const RateLimitPoliciesSchema = z.strictObject({
-  onlyfans_messaging: WindowLimitsSchema,
-  ai_requests: WindowLimitsSchema,
+  onlyfans_messaging: PolicySchema,
+  ai_requests: PolicySchema,
   /** Input + output tokens per user, by plan. */
   quotas: z.strictObject({ free: QuotaSchema, pro: QuotaSchema, enterprise: QuotaSchema }),
   /** Per-plan overrides of the request policies. */
@@ -42,8 +51,10 @@ export type WindowLimits = z.infer<typeof WindowLimitsSchema>;
 export type TokenQuota = z.infer<typeof QuotaSchema>;
 
 export const DEFAULT_POLICIES: RateLimitPolicies = {
-  onlyfans_messaging: { minute: 10, hour: 300, day: 2000 },
-  ai_requests: { minute: 100, hour: 3000, day: 30_000 },
+  // A creator's OnlyFans account must never see more than its limit in any minute, hour or day.
+  onlyfans_messaging: { minute: 10, hour: 300, day: 2000, algorithm: 'sliding' },
+  // Protects the gateway and the providers' budgets: calendar windows are good enough, and cheaper.
+  ai_requests: { minute: 100, hour: 3000, day: 30_000, algorithm: 'fixed' },
   quotas: {
     free: { day: 10_000, month: 200_000 },
     pro: { day: 1_000_000, month: 20_000_000 },
@@ -75,7 +86,8 @@ export function parsePolicies(override: unknown, source = 'RATE_LIMIT_POLICIES')
 
 /** The request limits of `policy` for a user on `plan`. */
 export function limitsFor(policies: RateLimitPolicies, policy: PolicyName, plan: Plan): WindowLimits {
-  return { ...policies[policy], ...policies.plans[plan]?.[policy] };
+  const { minute, hour, day } = policies[policy];
+  return { minute, hour, day, ...policies.plans[plan]?.[policy] };
 }
 
 export function quotaFor(policies: RateLimitPolicies, plan: Plan): TokenQuota {

@@ -1,29 +1,73 @@
-/** The rate limiter's port: the store of windowed counters, and the shapes it reads and writes. */
+/** The rate limiter's port: the store of counters, and the shapes it reads and writes. */
 
+/** A calendar-window counter: admissions in one fixed window (see `windowIndex`), and refusals in it. */
 export interface CounterValue {
-  /** Window index the count belongs to (see `windowIndex`). */
+  /** Window index the count belongs to. */
   window: number;
   count: number;
   violations: number;
 }
 
+/**
+ * An exact sliding-window log: one slot per admission the window allows, each holding the time (epoch
+ * ms) of the last admission that took it, 0 when free. A slot is taken only by an admission at least
+ * one window length after its previous one, so no window holds more admissions than there are slots.
+ */
+export interface LogValue {
+  kind: 'log';
+  times: number[];
+}
+
+/**
+ * A sliding window counted in buckets: a ring of the window's last buckets ending at `newest` (slot
+ * `b % counts.length` holds bucket `b`), and their total, which every admission's condition checks.
+ */
+export interface RingValue {
+  kind: 'ring';
+  /** Index (since the epoch) of the newest bucket; `undefined` when the ring has never been written. */
+  newest: number | undefined;
+  total: number;
+  counts: number[];
+}
+
 /** The counters of one item as stored; a missing counter has never counted. */
-export type CounterState = Record<string, CounterValue | undefined>;
+export type CounterState = Record<string, CounterValue | LogValue | RingValue | undefined>;
 
 /** One counter's part of a conditional admission write. */
 export type CounterWrite =
   /** Add to the stored window `window` (the condition pins it), with `count < limit` when limited. */
   | { name: string; kind: 'add'; window: number; add: number; limit: number | undefined }
-  /** Start window `window` at `add`, if the counter is still in window `expected` (`null`: absent). */
-  | { name: string; kind: 'reset'; window: number; expected: number | null; add: number };
+  /** Start window `window` at `add` (and `violations`), if the counter is still in window `expected` (`null`: absent). */
+  | { name: string; kind: 'reset'; window: number; expected: number | null; add: number; violations?: number }
+  /** Count a refusal in the stored window `window` (the condition pins it). */
+  | { name: string; kind: 'violation'; window: number }
+  /** Take log slot `slot` at `at`, if it is free or its time is at most `freeBefore`. */
+  | { name: string; kind: 'claim'; slot: number; at: number; freeBefore: number }
+  /** Add one to the newest bucket, `bucket` (the condition pins it), if the ring's total is below `limit`. */
+  | { name: string; kind: 'bucket-add'; slot: number; bucket: number; limit: number }
+  /**
+   * Move the ring from its newest bucket `from` (`null`: no ring yet) to `bucket`, started at 1, emptying
+   * the `evict`ed slots (each pinned to the count read) and moving the total by `1 - sum(evicted)`, if
+   * the total stays within `limit`.
+   */
+  | {
+      name: string;
+      kind: 'bucket-roll';
+      slot: number;
+      bucket: number;
+      from: number | null;
+      limit: number;
+      evict: Array<{ slot: number; count: number }>;
+    };
 
-/** A change to an admitted request's counters (refund, token settlement, violation), applied only if the window is unchanged. */
-export interface CounterAdjustment {
-  name: string;
-  window: number;
-  field: 'count' | 'violations';
-  add: number;
-}
+/** A change to an admitted request's counters (refund, token settlement, violation), applied only where it still belongs. */
+export type CounterAdjustment =
+  /** To a calendar counter, if its window is unchanged. */
+  | { kind: 'fixed'; name: string; window: number; field: 'count' | 'violations'; add: number }
+  /** Frees a log slot, if it still holds the admission at `at`. */
+  | { kind: 'release'; name: string; slot: number; at: number }
+  /** To a ring slot and the ring's total, if the ring (of `size` slots) still holds `bucket`. */
+  | { kind: 'bucket'; name: string; slot: number; bucket: number; size: number; add: number };
 
 /** The outcome of one conditional write: the item after it, or (when known) the item that failed the condition. */
 export type WriteResult = { ok: true; state: CounterState } | { ok: false; state: CounterState | null | undefined };
@@ -32,7 +76,7 @@ export type WriteResult = { ok: true; state: CounterState } | { ok: false; state
 export interface CounterStore {
   /** Applies every write in one conditional update; `expiresAt` (epoch seconds) is the item's TTL. */
   write(key: string, writes: CounterWrite[], expiresAt: number): Promise<WriteResult>;
-  /** Applies every adjustment in one conditional update (each pinned to its window). */
+  /** Applies every adjustment in one conditional update (each pinned to where it belongs). */
   adjust(key: string, adjustments: CounterAdjustment[]): Promise<WriteResult>;
   /** A strongly consistent read; `null` when the item does not exist. */
   read(key: string): Promise<CounterState | null>;

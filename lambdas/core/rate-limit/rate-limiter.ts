@@ -5,11 +5,16 @@
  * AI request's whole admission (minute, hour and day requests, day and month tokens) is a single
  * conditional write. Tokens are reserved on admission (an input estimate plus an output reservation)
  * and settled to the provider's real `usage` afterwards.
+ *
+ * A policy counts in calendar windows (`fixed`) or in sliding ones (`sliding`, see `sliding.ts`). A
+ * sliding policy keeps calendar counters too, without limits: they hold the refusals (violations) and
+ * the admissions per calendar window that reports show.
  */
 import type { Plan } from '../access/ports';
-import type { Clock } from '../ports';
-import { CounterEngine, currentCount, type CounterSpec } from './counters';
-import { type CounterState, type CounterStore } from './ports';
+import type { Clock, Random } from '../ports';
+import { CounterEngine, currentCount, logValue, ringValue, type CounterSpec } from './counters';
+import { type CounterAdjustment, type CounterState, type CounterStore } from './ports';
+import { logUse, ringUse } from './sliding';
 import {
   limitsFor,
   quotaFor,
@@ -20,10 +25,34 @@ import {
   type RateLimitPolicies,
   type RequestWindow,
 } from './policies';
-import { secondsUntilReset, windowEndOf, windowIndex, type WindowKind } from './windows';
+import { windowEndOf, windowIndex, type WindowKind } from './windows';
 
 const REQUEST_COUNTER: Record<RequestWindow, string> = { minute: 'm', hour: 'h', day: 'd' };
+const SLIDING_COUNTER: Record<RequestWindow, string> = { minute: 'sm', hour: 'sh', day: 'sd' };
 const QUOTA_COUNTER: Record<QuotaWindow, string> = { day: 'qd', month: 'qm' };
+const WINDOW_MS: Record<RequestWindow, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+
+/** Limits up to this use an exact log (one slot per admission); larger ones use buckets. */
+export const LOG_SLOTS_MAX = 50;
+/** Buckets per window for the larger sliding limits: may refuse up to 1/12 of a window early, never over. */
+export const BUCKETS_PER_WINDOW = 12;
+
+/** A counter of an admission, with what it limits. */
+interface Limited {
+  spec: CounterSpec;
+  counter: 'requests' | 'tokens';
+  window: WindowKind;
+  limit: number | undefined;
+}
+
+/** A counter's use at an instant: the count that admission is checked against, and when it changes. */
+interface Use {
+  used: number;
+  /** When the count next falls (a calendar window's end; the oldest admission leaving a sliding one). */
+  resetAt: number;
+  /** The earliest an admission can succeed (now when there is room). */
+  roomAt: number;
+}
 
 export interface WindowStatus {
   limit: number | null;
@@ -62,9 +91,10 @@ export interface HeaderWindow {
 /** Where one admitted request counted, so it can be refunded or settled later. */
 export interface AdmissionTicket {
   key: string;
-  windows: Record<string, number>;
-  /** Counter name -> amount added on admission. */
-  added: Record<string, number>;
+  /** What gives the admission back. */
+  refund: CounterAdjustment[];
+  /** The quota windows the token reservation counted in (counter name -> window index). */
+  quotaWindows: Record<string, number>;
   reservedTokens: number;
 }
 
@@ -95,8 +125,10 @@ export class RateLimiter {
     store: CounterStore,
     private readonly clock: Clock,
     readonly policies: RateLimitPolicies,
+    random: Random,
+    private readonly options: { logSlotsMax?: number } = {},
   ) {
-    this.counters = new CounterEngine(store);
+    this.counters = new CounterEngine(store, random);
   }
 
   static key(policy: PolicyName, userId: string): string {
@@ -106,47 +138,53 @@ export class RateLimiter {
   /** Admits one request in every window of the policy (and the quota), or refuses it and counts the violation. */
   async admit(request: AdmitRequest): Promise<LimitDecision> {
     const now = this.clock.now();
-    const specs = this.specs(request);
+    const limited = this.limited(request.policy, request.plan, request.reserveTokens);
+    const specs = limited.map((l) => l.spec);
     const key = RateLimiter.key(request.policy, request.userId);
-    const longest: WindowKind = specs.some((s) => s.window === 'month') ? 'month' : 'day';
-    const expiresAt = Math.ceil(windowEndOf(longest, windowIndex(longest, now)) / 1000);
+    const longest: WindowKind = request.policy === 'ai_requests' ? 'month' : 'day';
+    // A sliding window's admissions matter for one window length after the calendar day ends.
+    const expiresAt = Math.ceil((windowEndOf(longest, windowIndex(longest, now)) + WINDOW_MS.day) / 1000);
     const result = await this.counters.admit(key, specs, now, expiresAt);
-    const headers = this.headerWindows(specs, result.state, now);
+    const headers = this.headerWindows(limited, result.state, now);
     if (result.admitted) {
-      const added = Object.fromEntries(specs.map((s) => [s.name, s.add]));
-      return { allowed: true, ticket: { key, windows: result.windows, added, reservedTokens: request.reserveTokens ?? 0 }, ...headers };
+      const quotaWindows = Object.fromEntries(
+        Object.values(QUOTA_COUNTER).flatMap((n) => (n in result.windows ? [[n, result.windows[n]!]] : [])),
+      );
+      return { allowed: true, ticket: { key, refund: result.undo, quotaWindows, reservedTokens: request.reserveTokens ?? 0 }, ...headers };
     }
-    const blocking = result.blocking.map((name) => {
-      const spec = specs.find((s) => s.name === name)!;
-      return { counter: name.startsWith('q') ? ('tokens' as const) : ('requests' as const), window: spec.window, limit: spec.limit ?? 0 };
-    });
+    const refusing = limited.filter((l) => result.blocking.includes(l.spec.name));
+    const blocking = refusing.map((l) => ({ counter: l.counter, window: l.window, limit: l.limit ?? 0 }));
     // A refused request is a violation in the current minute, hour and day alike (which limit refused
     // it is in the decision, the log line and the RateLimited metric's window dimension).
-    const violations = REQUEST_WINDOWS.map((w) => {
-      const name = REQUEST_COUNTER[w];
-      return { name, window: currentCount(result.state, name, w, now).window, field: 'violations' as const, add: 1 };
-    });
-    await this.counters.adjust(key, violations);
-    const retryAfterSeconds = Math.max(...blocking.map((b) => secondsUntilReset(b.window, now)));
+    await this.counters.countRefusal(
+      key,
+      REQUEST_WINDOWS.map((w) => ({ name: REQUEST_COUNTER[w], window: w })),
+      now,
+      expiresAt,
+      result.state,
+    );
+    const roomAt = Math.max(...refusing.map((l) => useOf(l, result.state, now).roomAt));
+    const retryAfterSeconds = Math.max(1, Math.ceil((roomAt - now) / 1000));
     const reason = blocking.some((b) => b.counter === 'tokens') ? 'quota_exceeded' : 'rate_limited';
     return { allowed: false, reason, retryAfterSeconds, blocking, ...headers };
   }
 
   /** Gives an admitted request's slot (and its token reservation) back, e.g. when the message could not be sent. */
   async refund(ticket: AdmissionTicket): Promise<void> {
-    await this.counters.adjust(
-      ticket.key,
-      Object.entries(ticket.added).map(([name, add]) => ({ name, window: ticket.windows[name]!, field: 'count' as const, add: -add })),
-    );
+    await this.counters.adjust(ticket.key, ticket.refund);
   }
 
   /** Replaces the request's token reservation with the tokens it really used. */
   async settleTokens(ticket: AdmissionTicket, usedTokens: number): Promise<void> {
     const delta = Math.max(0, Math.round(usedTokens)) - ticket.reservedTokens;
     if (delta === 0) return;
-    const adjustments = Object.values(QUOTA_COUNTER)
-      .filter((name) => ticket.windows[name] !== undefined)
-      .map((name) => ({ name, window: ticket.windows[name]!, field: 'count' as const, add: delta }));
+    const adjustments = Object.entries(ticket.quotaWindows).map(([name, window]) => ({
+      kind: 'fixed' as const,
+      name,
+      window,
+      field: 'count' as const,
+      add: delta,
+    }));
     await this.counters.adjust(ticket.key, adjustments);
   }
 
@@ -156,10 +194,15 @@ export class RateLimiter {
     const keys = { onlyfans_messaging: RateLimiter.key('onlyfans_messaging', userId), ai_requests: RateLimiter.key('ai_requests', userId) };
     const items = await this.counters.readMany(Object.values(keys));
     const policyStatus = (policy: PolicyName): PolicyStatus => {
-      const limits = limitsFor(this.policies, policy, plan);
       const state = items.get(keys[policy]);
+      const limited = this.limited(policy, plan, 0);
       const windows = Object.fromEntries(
-        REQUEST_WINDOWS.map((w) => [w, windowStatus(limits[w], currentCount(state, REQUEST_COUNTER[w], w, now).count, w, now)]),
+        REQUEST_WINDOWS.map((w) => {
+          const l = limited.find((x) => x.counter === 'requests' && x.window === w && x.limit !== undefined);
+          const limit = l?.limit ?? null;
+          const use = l ? useOf(l, state, now) : calendarUse(state, REQUEST_COUNTER[w], w, now);
+          return [w, windowStatus(limit, use)];
+        }),
       ) as Record<RequestWindow, WindowStatus>;
       const violations = Object.fromEntries(
         REQUEST_WINDOWS.map((w) => [w, currentCount(state, REQUEST_COUNTER[w], w, now).violations]),
@@ -174,8 +217,8 @@ export class RateLimiter {
       quota: {
         plan,
         tokens: {
-          day: windowStatus(quota.day, currentCount(aiState, QUOTA_COUNTER.day, 'day', now).count, 'day', now),
-          month: windowStatus(quota.month, currentCount(aiState, QUOTA_COUNTER.month, 'month', now).count, 'month', now),
+          day: windowStatus(quota.day, calendarUse(aiState, QUOTA_COUNTER.day, 'day', now)),
+          month: windowStatus(quota.month, calendarUse(aiState, QUOTA_COUNTER.month, 'month', now)),
         },
       },
     };
@@ -186,40 +229,52 @@ export class RateLimiter {
     return this.counters.remove([RateLimiter.key('onlyfans_messaging', userId), RateLimiter.key('ai_requests', userId)]);
   }
 
-  private specs(request: AdmitRequest): CounterSpec[] {
-    const limits = limitsFor(this.policies, request.policy, request.plan);
-    const specs: CounterSpec[] = REQUEST_WINDOWS.map((w) => ({
-      name: REQUEST_COUNTER[w],
-      window: w,
-      limit: limits[w] ?? undefined,
-      add: 1,
-    }));
-    if (request.policy === 'ai_requests') {
-      const quota = quotaFor(this.policies, request.plan);
+  /** The counters an admission to `policy` counts in, with what each limits. */
+  private limited(policy: PolicyName, plan: Plan, reserveTokens: number | undefined): Limited[] {
+    const limits = limitsFor(this.policies, policy, plan);
+    const sliding = this.policies[policy].algorithm === 'sliding';
+    const out: Limited[] = [];
+    for (const w of REQUEST_WINDOWS) {
+      const limit = limits[w] ?? undefined;
+      // Calendar counters always count (violations live there); they limit only a fixed policy.
+      const calendar = { name: REQUEST_COUNTER[w], window: w, limit: sliding ? undefined : limit, add: 1 };
+      out.push({ spec: calendar, counter: 'requests', window: w, limit: calendar.limit });
+      if (!sliding || limit === undefined) continue;
+      const name = SLIDING_COUNTER[w];
+      const windowMs = WINDOW_MS[w];
+      const spec: CounterSpec =
+        limit <= (this.options.logSlotsMax ?? LOG_SLOTS_MAX)
+          ? { algorithm: 'log', name, windowMs, limit }
+          : { algorithm: 'ring', name, windowMs, bucketMs: windowMs / BUCKETS_PER_WINDOW, limit };
+      out.push({ spec, counter: 'requests', window: w, limit });
+    }
+    if (policy === 'ai_requests') {
+      const quota = quotaFor(this.policies, plan);
       for (const w of QUOTA_WINDOWS) {
-        specs.push({
-          name: QUOTA_COUNTER[w],
-          window: w,
-          limit: quota[w] ?? undefined,
-          add: Math.max(0, Math.round(request.reserveTokens ?? 0)),
-        });
+        const limit = quota[w] ?? undefined;
+        const spec = { name: QUOTA_COUNTER[w], window: w, limit, add: Math.max(0, Math.round(reserveTokens ?? 0)) };
+        out.push({ spec, counter: 'tokens', window: w, limit });
       }
     }
-    return specs;
+    return out;
   }
 
   private headerWindows(
-    specs: CounterSpec[],
+    limited: Limited[],
     state: CounterState,
     now: number,
   ): { requests: HeaderWindow | undefined; tokens: HeaderWindow | undefined } {
-    const tightest = (names: string[]): HeaderWindow | undefined => {
+    const tightest = (counter: Limited['counter']): HeaderWindow | undefined => {
       let best: HeaderWindow | undefined;
-      for (const spec of specs) {
-        if (!names.includes(spec.name) || spec.limit === undefined) continue;
-        const count = currentCount(state, spec.name, spec.window, now).count;
-        const resetAt = windowEndOf(spec.window, windowIndex(spec.window, now));
-        const candidate = { limit: spec.limit, remaining: Math.max(0, spec.limit - count), resetInMs: resetAt - now, resetAt };
+      for (const l of limited) {
+        if (l.counter !== counter || l.limit === undefined) continue;
+        const use = useOf(l, state, now);
+        const candidate = {
+          limit: l.limit,
+          remaining: Math.max(0, l.limit - use.used),
+          resetInMs: use.resetAt - now,
+          resetAt: use.resetAt,
+        };
         if (
           !best ||
           candidate.remaining < best.remaining ||
@@ -229,15 +284,35 @@ export class RateLimiter {
       }
       return best;
     };
-    return { requests: tightest(Object.values(REQUEST_COUNTER)), tokens: tightest(Object.values(QUOTA_COUNTER)) };
+    return { requests: tightest('requests'), tokens: tightest('tokens') };
   }
 }
 
-function windowStatus(limit: number | null, used: number, kind: WindowKind, now: number): WindowStatus {
+function calendarUse(state: CounterState | null | undefined, name: string, kind: WindowKind, now: number): Use {
+  const resetAt = windowEndOf(kind, windowIndex(kind, now));
+  return { used: currentCount(state, name, kind, now).count, resetAt, roomAt: resetAt };
+}
+
+/** A counter's use at `now`: calendar counters reset at the window's end, sliding ones as admissions leave the window. */
+function useOf(l: Limited, state: CounterState | null | undefined, now: number): Use {
+  const spec = l.spec;
+  if (spec.algorithm === 'log') {
+    const { used, freesAt } = logUse(spec, now, logValue(state, spec.name));
+    return { used, resetAt: freesAt ?? now, roomAt: used < spec.limit ? now : (freesAt ?? now) };
+  }
+  if (spec.algorithm === 'ring') {
+    const { used, freesAt, roomAt } = ringUse(spec, now, ringValue(state, spec.name));
+    return { used, resetAt: freesAt ?? now, roomAt };
+  }
+  const use = calendarUse(state, spec.name, l.window, now);
+  return { ...use, roomAt: l.limit !== undefined && use.used < l.limit ? now : use.resetAt };
+}
+
+function windowStatus(limit: number | null, use: Use): WindowStatus {
   return {
     limit,
-    used,
-    remaining: limit === null ? null : Math.max(0, limit - used),
-    resetAt: new Date(windowEndOf(kind, windowIndex(kind, now))).toISOString(),
+    used: use.used,
+    remaining: limit === null ? null : Math.max(0, limit - use.used),
+    resetAt: new Date(use.resetAt).toISOString(),
   };
 }

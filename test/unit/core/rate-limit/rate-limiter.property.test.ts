@@ -1,13 +1,15 @@
 /**
- * For any interleaving of concurrent requests (across several limiter instances sharing one table)
- * and clock advances, the requests admitted in any calendar window never exceed its limit. Runs on
- * the real counter store against dynalite.
+ * A fixed-window policy: for any interleaving of concurrent requests (across several limiter instances
+ * sharing one table) and clock advances, the requests admitted in any calendar window never exceed its
+ * limit. Runs on the real counter store against dynalite. (The sliding policy's property runs across
+ * processes: `test/integration/rate-limits-sliding.property.test.ts`.)
  */
 import fc from 'fast-check';
 import { DynamoDbCounterStore } from '../../../../lambdas/adapters/dynamodb/dynamodb-counter-store';
 import { parsePolicies } from '../../../../lambdas/core/rate-limit/policies';
 import { RateLimiter } from '../../../../lambdas/core/rate-limit/rate-limiter';
 import { windowIndex } from '../../../../lambdas/core/rate-limit/windows';
+import { systemRandom } from '../../../../lambdas/shared/system';
 import { FakeClock } from '../../../helpers/fakes';
 import { startTestDynamo, type TestDynamo } from '../../../helpers/dynamo';
 
@@ -18,7 +20,7 @@ beforeAll(async () => {
 afterAll(() => dynamo.close());
 
 const LIMITS = { minute: 3, hour: 5, day: 8 } as const;
-const policies = parsePolicies({ onlyfans_messaging: LIMITS });
+const policies = parsePolicies({ onlyfans_messaging: { ...LIMITS, algorithm: 'fixed' } });
 
 type Step = { kind: 'burst'; sizes: number[] } | { kind: 'advance'; ms: number } | { kind: 'refund' };
 
@@ -56,7 +58,7 @@ it('never admits more than a window’s limit in any calendar window', async () 
         const clock = new FakeClock(Date.UTC(2028, 1, 28) + startOffset);
         // Three instances with their own memory of the item, one table: like three Lambda instances.
         const limiters = [0, 1, 2].map(
-          () => new RateLimiter(new DynamoDbCounterStore(dynamo.doc, dynamo.table('rate-limits')), clock, policies),
+          () => new RateLimiter(new DynamoDbCounterStore(dynamo.doc, dynamo.table('rate-limits')), clock, policies, systemRandom),
         );
         const userId = `prop-${run++}`;
         const admitted: number[] = [];
