@@ -6,4 +6,7 @@ import { loadConfig } from '../shared/config';
 import { buildGateway } from '../shared/container';
 import { streamingHandler } from './stream-handler';
 
-export const handler = streamingHandler(buildGateway(loadConfig('aws')));
+/** The instance's gateway; `close()` stops its background refresh (tests that import this module call it). */
+export const gateway = buildGateway(loadConfig('aws'));
+
+export const handler = streamingHandler(gateway);

@@ -108,12 +108,16 @@ describe('post-response work on Lambda', () => {
 
 describe('lambdas/handlers/gateway.ts', () => {
   let dynamo: LocalDynamo;
+  let close: (() => void) | undefined;
   const saved = { ...process.env };
   beforeAll(async () => {
     dynamo = await startDynalite();
   });
   afterAll(async () => {
     process.env = saved;
+    // The module's gateway refreshes provider health every second: stopped before its engine goes,
+    // or its requests to a closed endpoint keep this process alive after the suite.
+    close?.();
     await dynamo.close();
   });
 
@@ -124,7 +128,9 @@ describe('lambdas/handlers/gateway.ts', () => {
       LOG_LEVEL: 'SILENT',
       METRICS_ENABLED: 'false',
     });
-    const { handler } = (await import('../../lambdas/handlers/gateway')) as unknown as { handler: StreamingHandler };
+    const module = await import('../../lambdas/handlers/gateway');
+    close = () => module.gateway.close();
+    const handler = module.handler as unknown as StreamingHandler;
     const { meta, body } = await invoke(handler, restEvent('GET', '/health'));
     expect(meta.statusCode).toBe(200);
     expect(JSON.parse(body)).toEqual({ status: 'ok' });
