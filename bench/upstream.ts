@@ -6,6 +6,9 @@ const sim = new SimulatedUpstream({
   apiKey: process.env['SIM_KEY'] ?? 'sk-bench-upstream',
   latencyMs: 0,
   chunkDelayMs: 0,
+  // The direct run alone sends ~400,000 requests a minute: limits a real provider would enforce would
+  // make the gateway's run that follows see this upstream as near its limit and route around it.
+  limits: { requests: 1e12, tokens: 1e15 },
 });
 // Keep the request log from growing: the benchmark does not read it.
 sim.requests.push = () => 0;

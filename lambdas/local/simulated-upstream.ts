@@ -42,6 +42,8 @@ export interface SimulatedUpstreamOptions {
   apiKey: string;
   latencyMs?: number;
   chunkDelayMs?: number;
+  /** Limits reported in `x-ratelimit-*` headers (per minute); default 10,000 requests and 2M tokens. */
+  limits?: { requests: number; tokens: number };
 }
 
 const STATUS_MESSAGES: Record<number, [string, string]> = {
@@ -269,12 +271,13 @@ export class SimulatedUpstream {
     this.used.requests += 1;
     this.used.tokens += tokens;
     const reset = `${((minute + 1) * 60_000 - Date.now()) / 1000}s`;
+    const limits = this.options.limits ?? SIM_LIMITS;
     return {
-      'x-ratelimit-limit-requests': String(SIM_LIMITS.requests),
-      'x-ratelimit-remaining-requests': String(Math.max(0, SIM_LIMITS.requests - this.used.requests)),
+      'x-ratelimit-limit-requests': String(limits.requests),
+      'x-ratelimit-remaining-requests': String(Math.max(0, limits.requests - this.used.requests)),
       'x-ratelimit-reset-requests': reset,
-      'x-ratelimit-limit-tokens': String(SIM_LIMITS.tokens),
-      'x-ratelimit-remaining-tokens': String(Math.max(0, SIM_LIMITS.tokens - this.used.tokens)),
+      'x-ratelimit-limit-tokens': String(limits.tokens),
+      'x-ratelimit-remaining-tokens': String(Math.max(0, limits.tokens - this.used.tokens)),
       'x-ratelimit-reset-tokens': reset,
     };
   }

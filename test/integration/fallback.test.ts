@@ -121,7 +121,7 @@ describe('under concurrency', () => {
 });
 
 describe('no fallback on the caller’s own mistakes', () => {
-  it.each([400, 404, 422])('returns HTTP %i from the provider unchanged', async (status) => {
+  it.each([400, 422])('returns HTTP %i from the provider unchanged', async (status) => {
     gw.sims.openai!.setFault({ kind: 'status', status });
     const azureBefore = gw.sims['azure-openai']!.requests.length;
     const response = await post();
@@ -132,8 +132,8 @@ describe('no fallback on the caller’s own mistakes', () => {
     expect(gw.sims['azure-openai']!.requests.length).toBe(azureBefore);
   });
 
-  it.each([401, 403])(
-    "falls back when a provider refuses the gateway's own key (%i), and never tells the caller its key is bad",
+  it.each([401, 403, 404])(
+    "falls back when a provider refuses the gateway's own key (%i) or lacks the target's model (404), and never tells the caller its key is bad",
     async (status) => {
       gw.sims.openai!.setFault({ kind: 'status', status });
       const response = await post();

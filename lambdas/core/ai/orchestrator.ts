@@ -114,9 +114,9 @@ interface Answered<T> {
   loser?: PlannedTarget;
 }
 
-/** Failures that are worth another attempt on the same target: fast ones. A timeout moves on at once. */
+/** Failures that are worth another attempt on the same target: fast, passing ones. A timeout, or a refusal that will not change, moves on at once. */
 function retriesSameTarget(failure: ProviderFailure, target: PlannedTarget): boolean {
-  if (failure.errorClass === 'timeout' || failure.errorClass === 'auth' || failure.errorClass === 'forbidden') return false;
+  if (['timeout', 'auth', 'forbidden', 'not_found'].includes(failure.errorClass)) return false;
   if (failure.errorClass === 'rate_limited') return (failure.retryAfterMs ?? 0) <= target.retry.maxRetryAfterMs;
   return true;
 }

@@ -20,11 +20,16 @@ const RETRYABLE: ReadonlySet<ErrorClass> = new Set<ErrorClass>([
   // may still answer; the caller's key is not the problem and must never be told it is.
   'auth',
   'forbidden',
+  // The edge answers 404 for models no target serves, so a provider's 404 means this target cannot
+  // serve what the route table says it does (an Azure deployment missing or renamed, a model retired):
+  // another target may.
+  'not_found',
 ]);
 
 /**
  * Failures that may fall back to another target (connection refused/reset, timeouts, 408, 409, 429,
- * 5xx, the provider refusing our credentials); the others are the caller's own and go back to it.
+ * 5xx, the provider refusing our credentials, a 404 for what the route table says it serves); the
+ * others are the caller's own and go back to it.
  */
 export function isRetryable(failure: ProviderFailure): boolean {
   return RETRYABLE.has(failure.errorClass);

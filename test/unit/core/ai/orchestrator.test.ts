@@ -101,7 +101,6 @@ describe('Orchestrator.complete', () => {
 
   it.each([
     [400, 'bad_request'],
-    [404, 'not_found'],
     [422, 'unprocessable'],
     [400, 'content_filter'],
   ] as const)('returns HTTP %i (%s) unchanged, without retry or fallback', async (status, errorClass) => {
@@ -118,8 +117,9 @@ describe('Orchestrator.complete', () => {
   it.each([
     [401, 'auth'],
     [403, 'forbidden'],
+    [404, 'not_found'],
   ] as const)(
-    "falls back at once when a provider refuses the gateway's credentials (%i), and never passes that on",
+    "falls back at once when a provider refuses the gateway's credentials (%i) or cannot serve the target's model (404), and never passes that on",
     async (status, errorClass) => {
       const { orchestrator, providers } = setup([http(status, errorClass), http(status, errorClass)], [{ ok: true }]);
       const routed = await orchestrator.complete(targets, {}, signal);

@@ -8,13 +8,16 @@ describe('classifyStatus / isRetryable', () => {
     expect(isRetryable({ errorClass: classifyStatus(status), status })).toBe(true);
   });
 
-  it.each([400, 404, 422])('does not retry HTTP %i', (status) => {
+  it.each([400, 422])('does not retry HTTP %i', (status) => {
     expect(isRetryable({ errorClass: classifyStatus(status), status })).toBe(false);
   });
 
-  it.each([401, 403])("falls back on HTTP %i: the provider refused the gateway's credentials, not the caller's", (status) => {
-    expect(isRetryable({ errorClass: classifyStatus(status), status })).toBe(true);
-  });
+  it.each([401, 403, 404])(
+    "falls back on HTTP %i: the provider refused the gateway's credentials, or lacks the target's model",
+    (status) => {
+      expect(isRetryable({ errorClass: classifyStatus(status), status })).toBe(true);
+    },
+  );
 
   it('treats a content filter refusal as final even on a retryable status', () => {
     expect(classifyStatus(400, 'content_filter')).toBe('content_filter');
