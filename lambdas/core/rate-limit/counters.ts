@@ -11,7 +11,7 @@
  */
 import { GatewayError } from '../errors';
 import type { Random } from '../ports';
-import { planLog, planRing, type LogSpec, type RingSpec } from './sliding';
+import { logUse, planLog, planRing, ringUse, type LogSpec, type RingSpec } from './sliding';
 import { windowIndex, type WindowKind } from './windows';
 import type { CounterAdjustment, CounterState, CounterStore, CounterValue, CounterWrite, LogValue, RingValue } from './ports';
 
@@ -63,13 +63,21 @@ export function planAdmission(specs: readonly CounterSpec[], now: number, state:
   const blocking: string[] = [];
   for (const spec of specs) {
     if (spec.algorithm === 'log' || spec.algorithm === 'ring') {
+      const carried = state === undefined ? 0 : siblingUse(spec, state, now);
       const plan =
         spec.algorithm === 'log'
-          ? planLog(spec, now, state === undefined ? undefined : (logValue(state, spec.name) ?? { kind: 'log', times: [] }), random)
+          ? planLog(
+              spec,
+              now,
+              state === undefined ? undefined : (logValue(state, spec.name) ?? { kind: 'log', times: [] }),
+              random,
+              carried,
+            )
           : planRing(
               spec,
               now,
               state === undefined ? undefined : (ringValue(state, spec.name) ?? { kind: 'ring', newest: undefined, total: 0, counts: [] }),
+              carried,
             );
       if (plan.kind === 'refuse') blocking.push(spec.name);
       else {
@@ -100,6 +108,15 @@ export function planAdmission(specs: readonly CounterSpec[], now: number, state:
     }
   }
   return blocking.length > 0 ? { kind: 'refuse', blocking } : { kind: 'write', writes, undo };
+}
+
+/** Admissions a sliding window's other form (a log for a ring, a ring for a log) still holds in the window ending at `now`. */
+export function siblingUse(spec: LogSpec | RingSpec, state: CounterState | null | undefined, now: number): number {
+  const sibling = spec.sibling;
+  if (!sibling) return 0;
+  return sibling.algorithm === 'log'
+    ? logUse(sibling, now, logValue(state, sibling.name)).used
+    : ringUse(sibling, now, ringValue(state, sibling.name)).used;
 }
 
 /** Whether an adjustment still applies to `state` (its window, slot or bucket is still there). */
@@ -146,6 +163,12 @@ export class CounterEngine {
     let state = this.known.get(key);
     let fresh = false;
     const attempts = MAX_ATTEMPTS + specs.reduce((n, s) => n + (s.algorithm === 'log' ? s.limit : 0), 0);
+    // A sliding window must see what its other form and a lowered limit's slots still hold, which no
+    // condition can sum: an instance reads an item it has never seen before its first write to it.
+    if (state === undefined && specs.some((s) => s.algorithm === 'log' || s.algorithm === 'ring')) {
+      state = (await this.store.read(key)) ?? {};
+      fresh = true;
+    }
     for (let attempt = 0; attempt < attempts; attempt += 1) {
       const plan = planAdmission(specs, now, state, this.random);
       if (plan.kind === 'refuse') {

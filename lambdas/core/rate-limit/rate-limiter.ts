@@ -12,9 +12,9 @@
  */
 import type { Plan } from '../access/ports';
 import type { Clock, Random } from '../ports';
-import { CounterEngine, currentCount, logValue, ringValue, type CounterSpec } from './counters';
+import { CounterEngine, currentCount, logValue, ringValue, siblingUse, type CounterSpec } from './counters';
 import { type CounterAdjustment, type CounterState, type CounterStore } from './ports';
-import { logUse, ringUse } from './sliding';
+import { logUse, ringUse, type LogSpec, type RingSpec } from './sliding';
 import {
   limitsFor,
   quotaFor,
@@ -28,7 +28,9 @@ import {
 import { windowEndOf, windowIndex, type WindowKind } from './windows';
 
 const REQUEST_COUNTER: Record<RequestWindow, string> = { minute: 'm', hour: 'h', day: 'd' };
-const SLIDING_COUNTER: Record<RequestWindow, string> = { minute: 'sm', hour: 'sh', day: 'sd' };
+/** A sliding window's log and ring have names of their own, so one never reads as the other after a limit moves between them. */
+const LOG_COUNTER: Record<RequestWindow, string> = { minute: 'lm', hour: 'lh', day: 'ld' };
+const RING_COUNTER: Record<RequestWindow, string> = { minute: 'rm', hour: 'rh', day: 'rd' };
 const QUOTA_COUNTER: Record<QuotaWindow, string> = { day: 'qd', month: 'qm' };
 const WINDOW_MS: Record<RequestWindow, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
 
@@ -240,12 +242,12 @@ export class RateLimiter {
       const calendar = { name: REQUEST_COUNTER[w], window: w, limit: sliding ? undefined : limit, add: 1 };
       out.push({ spec: calendar, counter: 'requests', window: w, limit: calendar.limit });
       if (!sliding || limit === undefined) continue;
-      const name = SLIDING_COUNTER[w];
       const windowMs = WINDOW_MS[w];
+      const log: LogSpec = { algorithm: 'log', name: LOG_COUNTER[w], windowMs, limit };
+      const ring: RingSpec = { algorithm: 'ring', name: RING_COUNTER[w], windowMs, bucketMs: windowMs / BUCKETS_PER_WINDOW, limit };
+      // The other form still counts what it holds (a limit changed between deployments or plans).
       const spec: CounterSpec =
-        limit <= (this.options.logSlotsMax ?? LOG_SLOTS_MAX)
-          ? { algorithm: 'log', name, windowMs, limit }
-          : { algorithm: 'ring', name, windowMs, bucketMs: windowMs / BUCKETS_PER_WINDOW, limit };
+        limit <= (this.options.logSlotsMax ?? LOG_SLOTS_MAX) ? { ...log, sibling: ring } : { ...ring, sibling: log };
       out.push({ spec, counter: 'requests', window: w, limit });
     }
     if (policy === 'ai_requests') {
@@ -296,16 +298,32 @@ function calendarUse(state: CounterState | null | undefined, name: string, kind:
 /** A counter's use at `now`: calendar counters reset at the window's end, sliding ones as admissions leave the window. */
 function useOf(l: Limited, state: CounterState | null | undefined, now: number): Use {
   const spec = l.spec;
-  if (spec.algorithm === 'log') {
-    const { used, freesAt } = logUse(spec, now, logValue(state, spec.name));
-    return { used, resetAt: freesAt ?? now, roomAt: used < spec.limit ? now : (freesAt ?? now) };
-  }
-  if (spec.algorithm === 'ring') {
-    const { used, freesAt, roomAt } = ringUse(spec, now, ringValue(state, spec.name));
-    return { used, resetAt: freesAt ?? now, roomAt };
+  if (spec.algorithm === 'log' || spec.algorithm === 'ring') {
+    const usedAt = (t: number) => slidingUsed(spec, state, t) + siblingUse(spec, state, t);
+    const own = spec.algorithm === 'log' ? logUse(spec, now, logValue(state, spec.name)) : ringUse(spec, now, ringValue(state, spec.name));
+    // The earliest instant the count (this form's and the other's) is below the limit: now, or when
+    // one of them next falls. A whole window when nothing stored explains the refusal (a limit of 0).
+    const changes = [...changeTimes(spec, state, now), ...(spec.sibling ? changeTimes(spec.sibling, state, now) : [])].sort(
+      (a, b) => a - b,
+    );
+    const roomAt = [now, ...changes].find((t) => usedAt(t) < spec.limit) ?? now + spec.windowMs;
+    return { used: usedAt(now), resetAt: own.freesAt ?? now, roomAt };
   }
   const use = calendarUse(state, spec.name, l.window, now);
   return { ...use, roomAt: l.limit !== undefined && use.used < l.limit ? now : use.resetAt };
+}
+
+function slidingUsed(spec: LogSpec | RingSpec, state: CounterState | null | undefined, at: number): number {
+  return spec.algorithm === 'log' ? logUse(spec, at, logValue(state, spec.name)).used : ringUse(spec, at, ringValue(state, spec.name)).used;
+}
+
+/** The instants after `now` at which a sliding form's count can fall: an admission leaving a log, a bucket boundary of a ring. */
+function changeTimes(spec: LogSpec | RingSpec, state: CounterState | null | undefined, now: number): number[] {
+  if (spec.algorithm === 'log') {
+    return (logValue(state, spec.name)?.times ?? []).map((at) => at + spec.windowMs).filter((t) => t > now);
+  }
+  const first = Math.floor(now / spec.bucketMs) + 1;
+  return Array.from({ length: Math.ceil(spec.windowMs / spec.bucketMs) + 2 }, (_, i) => (first + i) * spec.bucketMs);
 }
 
 function windowStatus(limit: number | null, use: Use): WindowStatus {

@@ -21,6 +21,8 @@ export interface LogSpec {
   name: string;
   windowMs: number;
   limit: number;
+  /** The window's other form, whose admissions still count after the limit moved between a log and a ring. */
+  sibling?: RingSpec;
 }
 
 export interface RingSpec {
@@ -29,23 +31,27 @@ export interface RingSpec {
   windowMs: number;
   bucketMs: number;
   limit: number;
+  sibling?: LogSpec;
 }
 
 export type SlidingPlan = { kind: 'write'; write: CounterWrite; undo: CounterAdjustment } | { kind: 'refuse' };
 
-/** The slots' times, one per admission the window allows (0: free). */
-function logTimes(spec: LogSpec, value: LogValue | undefined): number[] {
+/** The slots an admission may take: one per admission the window allows (time 0: free). */
+function claimable(spec: LogSpec, value: LogValue | undefined): number[] {
   return Array.from({ length: spec.limit }, (_, slot) => value?.times[slot] ?? 0);
 }
 
 /**
  * Takes a random free slot (randomness spreads concurrent admissions over different slots). Without a
- * known state every slot is assumed free: the condition still makes the write exact.
+ * known state every slot is assumed free: the condition still makes the write exact. Admissions the
+ * slots cannot see still count (`carried`: the window's other form, after its limit moved between a log
+ * and a ring), and so do slots past a lowered limit, until they leave the window.
  */
-export function planLog(spec: LogSpec, now: number, value: LogValue | undefined, random: Random): SlidingPlan {
+export function planLog(spec: LogSpec, now: number, value: LogValue | undefined, random: Random, carried = 0): SlidingPlan {
   const freeBefore = now - spec.windowMs;
-  const free = logTimes(spec, value).flatMap((at, slot) => (at <= freeBefore ? [slot] : []));
-  if (free.length === 0) return { kind: 'refuse' };
+  const free = claimable(spec, value).flatMap((at, slot) => (at <= freeBefore ? [slot] : []));
+  const beyond = (value?.times ?? []).slice(spec.limit).filter((at) => at > freeBefore).length;
+  if (free.length <= beyond + carried) return { kind: 'refuse' };
   const slot = free[Math.min(free.length - 1, Math.floor(random.next() * free.length))]!;
   return {
     kind: 'write',
@@ -54,11 +60,9 @@ export function planLog(spec: LogSpec, now: number, value: LogValue | undefined,
   };
 }
 
-/** Admissions in the window ending at `now`, and when the oldest of them leaves it (`undefined`: none). */
+/** Admissions in the window ending at `now` (every stored slot), and when the oldest of them leaves it (`undefined`: none). */
 export function logUse(spec: LogSpec, now: number, value: LogValue | undefined): { used: number; freesAt: number | undefined } {
-  const inWindow = logTimes(spec, value)
-    .filter((at) => at > now - spec.windowMs)
-    .sort((a, b) => a - b);
+  const inWindow = (value?.times ?? []).filter((at) => at > now - spec.windowMs).sort((a, b) => a - b);
   return { used: inWindow.length, freesAt: inWindow.length > 0 ? inWindow[0]! + spec.windowMs : undefined };
 }
 
@@ -84,14 +88,15 @@ function ringCount(value: RingValue | undefined, bucket: number, size: number): 
  * Adds to the newest bucket when it is the current one (the guess when nothing is known), else moves
  * the ring to the current bucket, emptying every bucket that has left the window.
  */
-export function planRing(spec: RingSpec, now: number, value: RingValue | undefined): SlidingPlan {
+export function planRing(spec: RingSpec, now: number, value: RingValue | undefined, carried = 0): SlidingPlan {
   const size = ringSize(spec);
+  const limit = spec.limit - carried;
   const bucket = ringBucket(spec, now, value);
   const slot = bucket % size;
   const undo: CounterAdjustment = { kind: 'bucket', name: spec.name, slot, bucket, size, add: -1 };
   if (value === undefined || value.newest === bucket) {
-    if (value !== undefined && value.total >= spec.limit) return { kind: 'refuse' };
-    return { kind: 'write', write: { name: spec.name, kind: 'bucket-add', slot, bucket, limit: spec.limit }, undo };
+    if (limit <= 0 || (value !== undefined && value.total >= limit)) return { kind: 'refuse' };
+    return { kind: 'write', write: { name: spec.name, kind: 'bucket-add', slot, bucket, limit }, undo };
   }
   // Buckets from the ring's oldest up to the one the new bucket pushes out leave the window.
   const from = value.newest ?? null;
@@ -102,8 +107,8 @@ export function planRing(spec: RingSpec, now: number, value: RingValue | undefin
       evict.push({ slot: b % size, count: ringCount(value, b, size) });
   }
   const remaining = value.total - evict.reduce((sum, e) => sum + e.count, 0);
-  if (remaining + 1 > spec.limit) return { kind: 'refuse' };
-  return { kind: 'write', write: { name: spec.name, kind: 'bucket-roll', slot, bucket, from, limit: spec.limit, evict }, undo };
+  if (remaining + 1 > limit) return { kind: 'refuse' };
+  return { kind: 'write', write: { name: spec.name, kind: 'bucket-roll', slot, bucket, from, limit, evict }, undo };
 }
 
 /**
