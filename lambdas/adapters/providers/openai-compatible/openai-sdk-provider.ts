@@ -157,9 +157,15 @@ export class OpenAiSdkProvider implements ChatProvider {
       let completed = false;
       try {
         for await (const event of readSse(body, () => undefined)) {
+          if (completed) continue;
           if (event.data === '[DONE]') {
+            // The answer is complete: the consumer may go on at once. The body, which ends right after
+            // [DONE], is read to its end (within the idle timeout) so the connection goes back to the
+            // pool instead of being destroyed mid-body.
             completed = true;
-            return;
+            ended = true;
+            wake?.();
+            continue;
           }
           if (event.event === 'error' || (event.data.includes('"error"') && hasErrorField(event.data))) {
             throw new ProviderCallError(
@@ -172,9 +178,9 @@ export class OpenAiSdkProvider implements ChatProvider {
           queue.push(event.data);
           wake?.();
         }
-        throw new ProviderCallError({ errorClass: 'stream_error' }, `${provider}: stream ended before [DONE]`);
+        if (!completed) throw new ProviderCallError({ errorClass: 'stream_error' }, `${provider}: stream ended before [DONE]`);
       } catch (error) {
-        failure = control.fail(error, provider);
+        if (!completed) failure = control.fail(error, provider);
       } finally {
         ended = true;
         control.finish();
