@@ -122,7 +122,7 @@ function credentialSource(config: AppConfig, clock: Clock): CredentialSource {
 
 /** Where messages go when no OnlyFans gateway is configured: nowhere, and the caller is told so (502, slot given back). */
 const unconfiguredGateway: MessageGateway = {
-  send: () => Promise.reject(new MessageGatewayError('no ONLYFANS_GATEWAY_URL is configured')),
+  send: () => Promise.reject(new MessageGatewayError('no ONLYFANS_GATEWAY_URL is configured', undefined, { delivered: false })),
 };
 
 function messageGateway(config: AppConfig): MessageGateway {

@@ -185,19 +185,29 @@ describe('OnlyFans messaging limit', () => {
     expect((await status(gw, key)).limits.onlyfans_messaging.minute.used).toBe(1);
   });
 
-  it('gives the slot back and answers 502 UPSTREAM_ERROR when the OnlyFans gateway fails or times out', async () => {
+  it('answers 502 UPSTREAM_ERROR when the OnlyFans gateway fails, and gives the slot back only when the message certainly did not go out', async () => {
     const { key } = await newUser(gw);
+    const used = async () => (await status(gw, key)).limits.onlyfans_messaging.minute.used;
+    // A 4xx is a refusal to deliver: the slot comes back.
+    gw.onlyfans!.setFault({ status: 422 }, 1);
+    const refused = await send(gw, key, message('x'), { 'idempotency-key': 'fails-once' });
+    expect(refused.status).toBe(502);
+    expect(await refused.json()).toEqual({ error: { code: 'UPSTREAM_ERROR', message: expect.stringContaining('HTTP 422') } });
+    expect(await used()).toBe(0);
+    // A 5xx or a timeout may come after the message went out: the slot stays taken.
     gw.onlyfans!.setFault({ status: 500 }, 1);
     const failed = await send(gw, key, message('x'), { 'idempotency-key': 'fails-once' });
     expect(failed.status).toBe(502);
     expect(await failed.json()).toEqual({ error: { code: 'UPSTREAM_ERROR', message: expect.stringContaining('HTTP 500') } });
+    expect(await used()).toBe(1);
     gw.onlyfans!.setFault({ hang: true }, 1);
     const timedOut = await send(gw, key);
     expect(timedOut.status).toBe(502);
     expect((await timedOut.json()).error.message).toContain('300 ms');
-    expect((await status(gw, key)).limits.onlyfans_messaging.minute.used).toBe(0);
-    // The released key can be retried, and goes through.
+    expect(await used()).toBe(2);
+    // The released key can be retried, and goes through (deduplicated downstream by the same key).
     expect((await send(gw, key, message('x'), { 'idempotency-key': 'fails-once' })).status).toBe(202);
+    expect(await used()).toBe(3);
   });
 
   it('never forwards or counts an invalid message', async () => {

@@ -2,6 +2,9 @@
 import { MessageGatewayError } from '../../core/messaging/message-service';
 import { type MessageGateway, type OnlyFansMessage } from '../../core/messaging/ports';
 
+/** Connection errors that prove no byte of the request reached the OnlyFans gateway. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
 export class HttpMessageGateway implements MessageGateway {
   private readonly url: string;
 
@@ -24,9 +27,15 @@ export class HttpMessageGateway implements MessageGateway {
       });
     } catch (error) {
       const name = (error as Error).name;
-      throw new MessageGatewayError(
-        name === 'TimeoutError' || name === 'AbortError' ? `no answer within ${this.timeoutMs} ms` : 'connection failed',
-      );
+      if (name === 'TimeoutError' || name === 'AbortError')
+        throw new MessageGatewayError(`no answer within ${this.timeoutMs} ms`, undefined, { cause: error });
+      // No connection at all: the message never left. A connection lost later may have carried it.
+      const code = ((error as { cause?: { code?: unknown } }).cause?.code ?? '') as string;
+      const neverSent = NOT_CONNECTED.has(code);
+      throw new MessageGatewayError(neverSent ? `connection failed (${code})` : 'connection failed', undefined, {
+        cause: error,
+        ...(neverSent ? { delivered: false as const } : {}),
+      });
     }
     let text: string;
     try {
@@ -34,7 +43,13 @@ export class HttpMessageGateway implements MessageGateway {
     } catch {
       throw new MessageGatewayError('the answer was cut off', response.status);
     }
-    if (!response.ok) throw new MessageGatewayError(`answered HTTP ${response.status}`, response.status);
+    if (!response.ok)
+      throw new MessageGatewayError(
+        `answered HTTP ${response.status}`,
+        response.status,
+        // A 4xx is a refusal to deliver; a 5xx may come after the message went out.
+        response.status < 500 ? { delivered: false } : undefined,
+      );
     let messageId: string | undefined;
     try {
       const parsed = JSON.parse(text) as { messageId?: unknown; id?: unknown };

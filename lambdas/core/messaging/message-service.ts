@@ -11,12 +11,20 @@ import type { LimitDecision, RateLimiter } from '../rate-limit/rate-limiter';
 import type { IdempotencyStore, MessageGateway, OnlyFansMessage } from './ports';
 
 export class MessageGatewayError extends GatewayError {
+  /**
+   * Whether the message may have reached the creator's fan despite the failure (a timeout, a 5xx, a
+   * connection lost after sending, an answer cut off). Only a failure that proves it was not delivered
+   * (no connection, a 4xx refusal) gives the limiter's slot back: the limit protects the account.
+   */
+  readonly mayHaveBeenDelivered: boolean;
+
   constructor(
     readonly reason: string,
     readonly status?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; delivered?: false },
   ) {
     super(`OnlyFans gateway: ${reason}`, options);
+    this.mayHaveBeenDelivered = options?.delivered !== false;
   }
 }
 
@@ -56,7 +64,7 @@ export class MessageService {
 
   /**
    * Sends one message for `principal`. Storage failures propagate (the caller fails closed);
-   * a gateway failure is an outcome, with the slot already given back.
+   * a gateway failure is an outcome, with the slot given back if the message certainly did not go out.
    */
   async send(principal: Principal, message: OnlyFansMessage, idempotencyKey: string | undefined): Promise<SendOutcome> {
     const recordKey =
@@ -89,7 +97,12 @@ export class MessageService {
       sent = await this.gateway.send(message, idempotencyKey ?? messageId);
     } catch (error) {
       if (!(error instanceof MessageGatewayError)) throw error;
-      await Promise.all([this.limiter.refund(decision.ticket), recordKey ? this.idempotency.release(recordKey) : undefined]);
+      // The key is released either way (a retry with it is deduplicated downstream); the slot only
+      // when the message certainly did not go out.
+      await Promise.all([
+        error.mayHaveBeenDelivered ? undefined : this.limiter.refund(decision.ticket),
+        recordKey ? this.idempotency.release(recordKey) : undefined,
+      ]);
       return { kind: 'upstream_error', reason: error.reason, decision };
     }
     const window = decision.requests;
