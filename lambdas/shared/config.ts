@@ -50,6 +50,9 @@ const EnvSchema = z.object({
   HEALTH_FLUSH_MS: int(10, 60_000).default(1000),
   HEARTBEAT_INTERVAL_SECONDS: int(0, 3600).default(60),
   AGGREGATE_SHARDS: int(1, 100).default(1),
+  /** Who applies records to the aggregates: this process in batches, or (AWS) a consumer of the usage table's stream. */
+  USAGE_AGGREGATION: z.enum(['in-process', 'stream']).default('in-process'),
+  AGGREGATION_BATCH_MS: int(0, 60_000).default(500),
   USAGE_SPILL_QUEUE_URL: envUrl,
   USAGE_SPILL_FILE: optionalString,
   PRICES_FILE: optionalString,
@@ -193,6 +196,7 @@ function appConfig(runtime: Runtime, env: Env, providerEnv: Record<string, unkno
       retentionSeconds: env.USAGE_RETENTION_DAYS * 86_400,
       prices: readDocument('PRICES_JSON', () => loadPrices(env)),
       aggregateShards: env.AGGREGATE_SHARDS,
+      aggregation: { mode: env.USAGE_AGGREGATION, batchMs: env.AGGREGATION_BATCH_MS, maxBatch: 100 },
       /** Where records wait while the usage table is unavailable: an SQS queue on AWS, a file locally. */
       spill: { queueUrl: env.USAGE_SPILL_QUEUE_URL, file: env.USAGE_SPILL_FILE ?? join(env.DATA_DIR ?? '.local', 'usage-spill.jsonl') },
     },

@@ -39,6 +39,7 @@ import { ApiKeyService } from '../core/access/api-keys';
 import { BackgroundTasks } from '../core/background';
 import { runDailyReport } from '../core/metering/daily-report';
 import { UsageLedger } from '../core/metering/usage-ledger';
+import { AggregationQueue, UsageAggregator, type AggregationFeed } from '../core/metering/aggregation';
 import { FlagStore } from '../core/rollout/flag-store';
 import type { FlagSource } from '../core/rollout/ports';
 import { MessageGatewayError, MessageService } from '../core/messaging/message-service';
@@ -202,6 +203,7 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     dynamo,
     { records: config.usage.recordsTable, aggregates: config.usage.aggregatesTable },
     { shards: config.usage.aggregateShards, random },
+    () => clock.now(),
   );
   const alerts = overrides.alerts ?? alertPublisher(config, telemetry);
   const outbox = usageOutbox(config);
@@ -210,9 +212,8 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     config.usage.prices,
     clock,
     telemetry,
-    new BudgetAlerts(config.alerts.budgets, alerts, usage, clock),
     config.usage.retentionSeconds,
-    trackedTotals(config.alerts.budgets),
+    aggregationFeed(config, usage, alerts, clock, telemetry, background),
     outbox,
   );
   const critical = new CriticalAlerts(alerts, usage, clock, config.alerts.criticalCooldownMs);
@@ -359,15 +360,62 @@ export function buildReplayer(
     { shards: config.usage.aggregateShards, random: systemRandom },
   );
   const alerts = alertPublisher(config, telemetry);
+  const background = new BackgroundTasks((error) => telemetry.error('post-response work failed', { error: errorFields(error) }));
   const ledger = new UsageLedger(
     usage,
     config.usage.prices,
     clock,
     telemetry,
-    new BudgetAlerts(config.alerts.budgets, alerts, usage, clock),
     config.usage.retentionSeconds,
-    trackedTotals(config.alerts.budgets),
+    aggregationFeed(config, usage, alerts, clock, telemetry, background),
     { spill: () => Promise.reject(new Error('replaying: a failed record stays on the queue')) },
   );
-  return { replay: (record) => ledger.replay(record), logger };
+  return {
+    replay: async (record) => {
+      await ledger.replay(record);
+      await background.drain();
+    },
+    logger,
+  };
+}
+
+/** The aggregator over the usage tables, with the budget alerts it checks. */
+function usageAggregator(config: AppConfig, usage: DynamoDbUsageStore, alerts: AlertPublisher, clock: Clock): UsageAggregator {
+  return new UsageAggregator(usage, new BudgetAlerts(config.alerts.budgets, alerts, usage, clock), trackedTotals(config.alerts.budgets));
+}
+
+/**
+ * Where the request path hands stored records to aggregation: with `stream` nowhere (the usage table's
+ * stream feeds the aggregation Lambda), else an in-process queue flushed in batches as post-response work.
+ */
+function aggregationFeed(
+  config: AppConfig,
+  usage: DynamoDbUsageStore,
+  alerts: AlertPublisher,
+  clock: Clock,
+  telemetry: Telemetry,
+  background: BackgroundTasks,
+): AggregationFeed {
+  const { mode, batchMs, maxBatch } = config.usage.aggregation;
+  if (mode === 'stream') return { add: () => undefined };
+  return new AggregationQueue(
+    usageAggregator(config, usage, alerts, clock),
+    (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    (work) => background.track(work),
+    telemetry,
+    { batchMs, maxBatch },
+  );
+}
+
+/** What the stream aggregation Lambda needs: the aggregator over the usage tables. */
+export function buildStreamAggregator(config: AppConfig, clock: Clock = systemClock): { aggregator: UsageAggregator; logger: Logger } {
+  const logger = createLogger(config);
+  const telemetry = new PowertoolsTelemetry(logger, undefined, config.serviceName);
+  const usage = new DynamoDbUsageStore(
+    dynamoClient(config),
+    { records: config.usage.recordsTable, aggregates: config.usage.aggregatesTable },
+    { shards: config.usage.aggregateShards, random: systemRandom },
+    () => clock.now(),
+  );
+  return { aggregator: usageAggregator(config, usage, alertPublisher(config, telemetry), clock), logger };
 }

@@ -180,12 +180,18 @@ describe('usage and cost', () => {
 
 describe('sharded aggregate cells', () => {
   it('spreads the shared cells over AGGREGATE_SHARDS items and still sums to the records', async () => {
-    const gw = await startTestGateway({ overrides: { clock: new FakeClock(T0) }, env: { AGGREGATE_SHARDS: '4' } });
+    // Batches of 5 records: each batch makes one write per cell, to a random shard.
+    const gw = await startTestGateway({
+      overrides: { clock: new FakeClock(T0) },
+      env: { AGGREGATE_SHARDS: '4', AGGREGATION_BATCH_MS: '0' },
+    });
     try {
-      await Promise.all(
-        Array.from({ length: 40 }, () => gw.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody()) })),
-      );
-      await gw.gateway.background.drain();
+      for (let batch = 0; batch < 8; batch++) {
+        await Promise.all(
+          Array.from({ length: 5 }, () => gw.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody()) })),
+        );
+        await gw.gateway.background.drain();
+      }
       const records = await gw.gateway.usage.recordsOfDay(DAY);
       const usage = await (await gw.call(`/admin/usage?from=${DAY}&groupBy=model`, { key: ADMIN_KEY })).json();
       expect(usage.data).toEqual([

@@ -1,11 +1,14 @@
 /**
- * `UsageStore` and `AlertMarkers` on DynamoDB. Records: a conditional put per request id. Aggregates:
- * one single-item `ADD` update per cell the record belongs to (day x hour x task x provider x model,
- * day x user, day total, month total, month x user), in parallel, never a transaction.
+ * `UsageStore`, `AggregateStore` and `AlertMarkers` on DynamoDB. Records: a conditional put per request
+ * id. Aggregates: one single-item `ADD` update per cell a batch adds to (day x hour x task x provider x
+ * model, day x user, day total, month total, month x user), never a transaction.
  */
+import { createHash } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AggregateStore, CellAddition, CellGuard, CellId, CellResult } from '../../core/metering/aggregation';
 import type { AlertMarkers } from '../../core/metering/ports';
-import type { SpendTotals } from '../../core/metering/ports';
 import type { DailyReport } from '../../core/metering/ports';
 import type { ReportStore } from '../../core/metering/ports';
 import type { Random } from '../../core/ports';
@@ -45,8 +48,25 @@ function performanceOf(item: Record<string, unknown>): CellPerformance {
 
 /** Aggregates outlive the records: 400 days, for year-over-year comparisons. */
 const AGGREGATE_RETENTION_SECONDS = 400 * 86_400;
+/** A stream keeps records 24 hours: a marker its shard has not moved for two days guards nothing any more. */
+const STALE_MARKER_MS = 2 * 86_400_000;
 
-export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore {
+/** A stored usage record as the gateway built it (nulls are stored as absent attributes). */
+export function recordFromItem(item: Record<string, unknown>): UsageRecord {
+  const { expiresAt: _expiresAt, ...rest } = item;
+  const nullable = ['userId', 'keyId', 'taskType', 'path', 'provider', 'model', 'costMicros', 'timeToFirstTokenMs', 'errorClass'] as const;
+  return { ...Object.fromEntries(nullable.map((k) => [k, null])), ...rest } as unknown as UsageRecord;
+}
+
+/**
+ * The attribute holding the last sequence number a cell applied from a stream shard. Its value is
+ * `<padded sequence>@<written at, epoch ms>`: compared as a string it orders by the sequence alone.
+ */
+export function markerName(shard: string): string {
+  return `g_${createHash('sha1').update(shard).digest('hex').slice(0, 16)}`;
+}
+
+export class DynamoDbUsageStore implements UsageStore, AggregateStore, AlertMarkers, ReportStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tables: { records: string; aggregates: string },
@@ -58,6 +78,7 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
       shards: 1,
       random: { next: () => 0, bytes: (n) => new Uint8Array(n) },
     },
+    private readonly now: () => number = Date.now,
   ) {}
 
   putRecord(record: UsageRecord, expiresAt: number): Promise<boolean> {
@@ -66,65 +87,17 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
     return putIfAbsent(this.client, this.tables.records, item, 'requestId');
   }
 
-  async addToAggregates(
-    record: UsageRecord,
-    counts: AggregateCounts,
-    totals: Record<keyof SpendTotals, boolean>,
-    performance: Array<{ provider: string; model: string; performance: CellPerformance }> = [],
-  ): Promise<SpendTotals> {
-    const day = `d#${record.day}`;
-    const month = `m#${record.day.slice(0, 7)}`;
-    const userId = record.userId ?? 'anonymous';
-    const expiresAt = Math.floor(Date.parse(record.createdAt) / 1000) + AGGREGATE_RETENTION_SECONDS;
-    const detail = {
-      hour: record.hour,
-      taskType: record.taskType ?? 'none',
-      provider: record.provider ?? 'none',
-      model: record.model ?? 'none',
-    };
-    const total = (wanted: boolean, pk: string, sk: string, labels: Record<string, string>) =>
-      wanted ? this.add(pk, sk, counts, expiresAt, labels, true) : Promise.resolve(null);
-    const cell = (provider: string, model: string) => `x#${detail.hour}#${detail.taskType}#${provider}#${model}${this.shardSuffix()}`;
-    const own = performance.find((p) => p.provider === detail.provider && p.model === detail.model)?.performance;
-    // The other targets the request called get their calls and failures in their own cells.
-    const others = performance.filter((p) => p.performance !== own);
-    const [, userDay, dayTotal, monthTotal, userMonth] = await Promise.all([
-      this.add(day, cell(detail.provider, detail.model), counts, expiresAt, { kind: 'detail', day: record.day, ...detail }, false, own),
-      ...others.map((p) =>
-        this.add(
-          day,
-          cell(p.provider, p.model),
-          undefined,
-          expiresAt,
-          { kind: 'detail', day: record.day, ...detail, provider: p.provider, model: p.model },
-          false,
-          p.performance,
-        ),
-      ),
-      // The user's day cell serves groupBy=user, and the per-user daily budget reads it back.
-      this.add(day, `u#${userId}`, counts, expiresAt, { kind: 'user', day: record.day, userId }, totals.userDay),
-      total(totals.day, day, 'total', { kind: 'total', day: record.day }),
-      total(totals.month, month, 'total', { kind: 'total', month: month.slice(2) }),
-      total(totals.userMonth, month, `u#${userId}`, { kind: 'user', month: month.slice(2), userId }),
-    ]);
-    return { day: dayTotal, month: monthTotal, userDay, userMonth };
-  }
-
-  private shardSuffix(): string {
-    const { shards, random } = this.sharding;
-    return shards > 1 ? `#${Math.floor(random.next() * shards)}` : '';
-  }
-
-  /** One ADD update of a cell (its counts and, for a detail cell, its target's performance); returns its cost after the addition when asked. */
-  private async add(
-    pk: string,
-    sk: string,
-    counts: AggregateCounts | undefined,
-    expiresAt: number,
-    labels: Record<string, string>,
-    returnCost = false,
-    performance?: CellPerformance,
-  ): Promise<number | null> {
+  /**
+   * One ADD update of a cell. With a guard, the cell keeps, per stream shard, the last sequence number
+   * it applied (see `markerName`): the update applies only if that is before the guard's
+   * first record, and a refusal says how far the cell got (the item DynamoDB returns with the failed
+   * condition; a read where the engine returns none).
+   */
+  async add(addition: CellAddition, guard: CellGuard | undefined): Promise<CellResult> {
+    const { pk, sk, labels } = this.cellItem(addition.cell, guard);
+    const counts = addition.counts;
+    const performance = addition.performance;
+    const expiresAt = Math.floor(this.now() / 1000) + AGGREGATE_RETENTION_SECONDS;
     const names: Record<string, string> = { '#exp': 'expiresAt' };
     const values: Record<string, unknown> = { ':exp': expiresAt };
     const adds = counts
@@ -156,17 +129,88 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
         return `#l${i} = :l${i}`;
       }),
     ];
-    const out = await this.client.send(
-      new UpdateCommand({
-        TableName: this.tables.aggregates,
-        Key: { pk, sk },
-        UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ReturnValues: returnCost ? 'UPDATED_NEW' : 'NONE',
-      }),
-    );
-    return returnCost ? Number(out.Attributes?.['costMicros'] ?? 0) : null;
+    const marker = guard ? markerName(guard.shard) : undefined;
+    if (guard && marker) {
+      names['#g'] = marker;
+      values[':gfirst'] = guard.first;
+      values[':glast'] = `${guard.last}@${this.now()}`;
+      sets.push('#g = :glast');
+    }
+    try {
+      const out = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tables.aggregates,
+          Key: { pk, sk },
+          UpdateExpression: `SET ${sets.join(', ')}${adds.length > 0 ? ` ADD ${adds.join(', ')}` : ''}`,
+          ...(marker ? { ConditionExpression: 'attribute_not_exists(#g) OR #g < :gfirst' } : {}),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: marker ? 'ALL_NEW' : addition.budget ? 'UPDATED_NEW' : 'NONE',
+          ...(marker ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const } : {}),
+        }),
+      );
+      if (marker && out.Attributes) await this.pruneMarkers(pk, sk, out.Attributes);
+      return { applied: true, costMicros: addition.budget ? Number(out.Attributes?.['costMicros'] ?? 0) : null };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException) || !marker) throw error;
+      const item = error.Item
+        ? unmarshall(error.Item)
+        : (await this.client.send(new GetCommand({ TableName: this.tables.aggregates, Key: { pk, sk }, ConsistentRead: true }))).Item;
+      return { applied: false, appliedUpTo: String(item?.[marker] ?? '').split('@')[0]! };
+    }
+  }
+
+  /** Drops markers not moved for longer than a stream keeps records (a day): nothing they guard can come again. */
+  private async pruneMarkers(pk: string, sk: string, item: Record<string, unknown>): Promise<void> {
+    const stale = Object.keys(item).filter((name) => {
+      const written = /^g_[0-9a-f]+$/.test(name) ? Number(String(item[name]).split('@')[1]) : NaN;
+      return written < this.now() - STALE_MARKER_MS;
+    });
+    if (stale.length === 0) return;
+    const names = Object.fromEntries(stale.map((name, i) => [`#s${i}`, name]));
+    const values = Object.fromEntries(stale.map((name, i) => [`:s${i}`, item[name]]));
+    await this.client
+      .send(
+        new UpdateCommand({
+          TableName: this.tables.aggregates,
+          Key: { pk, sk },
+          UpdateExpression: `REMOVE ${Object.keys(names).join(', ')}`,
+          ConditionExpression: stale.map((_, i) => `#s${i} = :s${i}`).join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      )
+      .catch(() => undefined); // another consumer pruned or moved them first: nothing to do
+  }
+
+  /** A cell's key and labels. Detail cells, shared by every user, may be spread over write shards. */
+  private cellItem(cell: CellId, guard: CellGuard | undefined): { pk: string; sk: string; labels: Record<string, string> } {
+    switch (cell.kind) {
+      case 'detail': {
+        const { day, hour, taskType, provider, model } = cell;
+        return {
+          pk: `d#${day}`,
+          sk: `x#${hour}#${taskType}#${provider}#${model}${this.shardSuffix(guard)}`,
+          labels: { kind: 'detail', day, hour, taskType, provider, model },
+        };
+      }
+      case 'user-day':
+        return { pk: `d#${cell.day}`, sk: `u#${cell.userId}`, labels: { kind: 'user', day: cell.day, userId: cell.userId } };
+      case 'day':
+        return { pk: `d#${cell.day}`, sk: 'total', labels: { kind: 'total', day: cell.day } };
+      case 'month':
+        return { pk: `m#${cell.month}`, sk: 'total', labels: { kind: 'total', month: cell.month } };
+      case 'user-month':
+        return { pk: `m#${cell.month}`, sk: `u#${cell.userId}`, labels: { kind: 'user', month: cell.month, userId: cell.userId } };
+    }
+  }
+
+  /** A random write shard; with a guard, always the same one for a stream shard, so its marker is found again. */
+  private shardSuffix(guard: CellGuard | undefined): string {
+    const { shards, random } = this.sharding;
+    if (shards <= 1) return '';
+    const pick = guard ? createHash('sha1').update(guard.shard).digest().readUInt32BE(0) / 2 ** 32 : random.next();
+    return `#${Math.floor(pick * shards)}`;
   }
 
   async aggregates(from: string, to: string): Promise<AggregateRow[]> {
@@ -207,21 +251,7 @@ export class DynamoDbUsageStore implements UsageStore, AlertMarkers, ReportStore
       ExpressionAttributeNames: { '#day': 'day' },
       ExpressionAttributeValues: { ':day': day },
     });
-    return items.map((item) => {
-      const { expiresAt: _expiresAt, ...rest } = item;
-      const nullable = [
-        'userId',
-        'keyId',
-        'taskType',
-        'path',
-        'provider',
-        'model',
-        'costMicros',
-        'timeToFirstTokenMs',
-        'errorClass',
-      ] as const;
-      return { ...Object.fromEntries(nullable.map((k) => [k, null])), ...rest } as unknown as UsageRecord;
-    });
+    return items.map(recordFromItem);
   }
 
   /** The report of a day, as JSON and text, under `report` / `<day>` (a re-run overwrites it with the same content). */

@@ -67,7 +67,7 @@ export function trackedTotals(config: BudgetConfig): Record<keyof SpendTotals, b
   };
 }
 
-/** Finds the budget levels one request's cost crossed and alerts once per level per period. */
+/** Finds the budget levels an addition to a spend total crossed and alerts once per level per period. */
 export class BudgetAlerts {
   constructor(
     private readonly config: BudgetConfig,
@@ -76,60 +76,52 @@ export class BudgetAlerts {
     private readonly clock: Clock,
   ) {}
 
-  async check(costMicros: number, totals: SpendTotals, period: { day: string; month: string }, userId: string | null): Promise<Alert[]> {
-    if (costMicros <= 0) return [];
-    const scopes: Array<{ scope: string; label: string; budgetUsd: number | undefined; total: number | null; period: string }> = [
-      {
-        scope: 'global-day',
-        label: `daily spend on ${period.day}`,
-        budgetUsd: this.config.dailyUsd,
-        total: totals.day,
-        period: period.day,
-      },
-      {
-        scope: 'global-month',
-        label: `monthly spend in ${period.month}`,
-        budgetUsd: this.config.monthlyUsd,
-        total: totals.month,
-        period: period.month,
-      },
-      {
+  /** Alerts once per level crossed when `added` micro-dollars brought the `scope` total to `total`. */
+  async checkTotal(
+    scope: keyof SpendTotals,
+    added: number,
+    total: number,
+    period: { day: string; month: string },
+    userId: string | null,
+  ): Promise<Alert[]> {
+    if (added <= 0) return [];
+    const scopes: Record<keyof SpendTotals, { scope: string; label: string; budgetUsd: number | undefined; period: string }> = {
+      day: { scope: 'global-day', label: `daily spend on ${period.day}`, budgetUsd: this.config.dailyUsd, period: period.day },
+      month: { scope: 'global-month', label: `monthly spend in ${period.month}`, budgetUsd: this.config.monthlyUsd, period: period.month },
+      userDay: {
         scope: `user-day#${userId}`,
         label: `daily spend of user ${userId} on ${period.day}`,
         budgetUsd: this.config.userDailyUsd,
-        total: totals.userDay,
         period: period.day,
       },
-      {
+      userMonth: {
         scope: `user-month#${userId}`,
         label: `monthly spend of user ${userId} in ${period.month}`,
         budgetUsd: this.config.userMonthlyUsd,
-        total: totals.userMonth,
         period: period.month,
       },
-    ];
+    };
+    const { scope: key, label, budgetUsd, period: p } = scopes[scope];
+    if (budgetUsd === undefined) return [];
+    const budget = Math.round(budgetUsd * 1e6);
+    const before = total - added;
     const sent: Alert[] = [];
-    for (const { scope, label, budgetUsd, total, period: p } of scopes) {
-      if (budgetUsd === undefined || total === null) continue;
-      const budget = Math.round(budgetUsd * 1e6);
-      const before = total - costMicros;
-      for (const level of this.config.levels) {
-        const threshold = Math.ceil((budget * level) / 100);
-        // Counters only grow by ADD, so exactly one request's (before, total] contains the threshold;
-        // the marker also absorbs a retried delivery of that request.
-        if (!(before < threshold && total >= threshold)) continue;
-        if (!(await this.markers.claim(`budget#${scope}#${p}#${level}`, Math.ceil(this.clock.now() / 1000) + 40 * 86_400))) continue;
-        const alert: Alert = {
-          kind: 'budget',
-          severity: level >= 100 ? 'critical' : 'warning',
-          subject: `Hybrid Orchestrator: ${label} reached ${level}% of $${budgetUsd}`,
-          message: `The ${label} is $${(total / 1e6).toFixed(2)}, past ${level}% of the $${budgetUsd} budget.`,
-          context: { scope, period: p, level, budgetUsd, spendUsd: total / 1e6, ...(scope.startsWith('user') ? { userId } : {}) },
-          at: new Date(this.clock.now()).toISOString(),
-        };
-        await this.publisher.publish(alert);
-        sent.push(alert);
-      }
+    for (const level of this.config.levels) {
+      const threshold = Math.ceil((budget * level) / 100);
+      // Counters only grow by ADD, so exactly one addition's (before, total] contains the threshold;
+      // the marker also absorbs a retried delivery of that addition.
+      if (!(before < threshold && total >= threshold)) continue;
+      if (!(await this.markers.claim(`budget#${key}#${p}#${level}`, Math.ceil(this.clock.now() / 1000) + 40 * 86_400))) continue;
+      const alert: Alert = {
+        kind: 'budget',
+        severity: level >= 100 ? 'critical' : 'warning',
+        subject: `Hybrid Orchestrator: ${label} reached ${level}% of $${budgetUsd}`,
+        message: `The ${label} is $${(total / 1e6).toFixed(2)}, past ${level}% of the $${budgetUsd} budget.`,
+        context: { scope: key, period: p, level, budgetUsd, spendUsd: total / 1e6, ...(key.startsWith('user') ? { userId } : {}) },
+        at: new Date(this.clock.now()).toISOString(),
+      };
+      await this.publisher.publish(alert);
+      sent.push(alert);
     }
     return sent;
   }

@@ -35,16 +35,6 @@ export type AggregateRow = AggregateCounts & { day: string } & (
 export interface UsageStore {
   /** Stores the record unless one with its request id exists; true when this call created it. */
   putRecord(record: UsageRecord, expiresAt: number): Promise<boolean>;
-  /**
-   * Adds the record to its aggregate cells (day x hour x task x provider x model, day x user) and to
-   * the spend totals in `totals`; returns those totals after the addition (`null` for the others).
-   */
-  addToAggregates(
-    record: UsageRecord,
-    counts: AggregateCounts,
-    totals: Record<keyof SpendTotals, boolean>,
-    performance: Array<{ provider: string; model: string; performance: CellPerformance }>,
-  ): Promise<SpendTotals>;
   /** Every aggregate of the UTC days `from`..`to` (inclusive, `YYYY-MM-DD`). */
   aggregates(from: string, to: string): Promise<AggregateRow[]>;
   /** Every record of one UTC day. */

@@ -1,33 +1,16 @@
 /**
- * Writes each request's usage record exactly once, then adds it to the aggregates (single-item ADD
- * updates) and checks the budgets against the totals those updates return.
+ * Writes each request's usage record exactly once: the only write a request makes after its answer.
+ * Aggregates, spend totals and budget alerts follow off the request path, in batches (see
+ * `aggregation.ts`): fed from here locally, from the usage table's stream on AWS.
  */
-import type { BudgetAlerts } from './alerts';
-import type { SpendTotals } from './ports';
+import type { AggregationFeed } from './aggregation';
 import type { Clock } from '../ports';
 import type { PriceTable } from './pricing';
 import type { RequestSummary } from '../request-summary';
 import type { Telemetry } from '../telemetry';
 import { buildUsageRecord, type UsageRecord } from './usage-record';
-import { isFailure } from '../request-summary';
-import { cellPerformance } from './performance';
 import { errorFields } from '../errors';
-import type { AggregateCounts, UsageOutbox, UsageStore } from './ports';
-
-export function countsOf(record: UsageRecord): AggregateCounts {
-  return {
-    requests: 1,
-    errors: isFailure(record.status, record.errorClass) ? 1 : 0,
-    fallbacks: record.fallback ? 1 : 0,
-    inputTokens: record.inputTokens,
-    outputTokens: record.outputTokens,
-    cachedTokens: record.cachedTokens,
-    costMicros: record.costMicros ?? 0,
-    unpriced: record.costMicros === null ? 1 : 0,
-    estimated: record.tokensSource === 'estimated' ? 1 : 0,
-    latencyMs: record.latencyMs,
-  };
-}
+import type { UsageOutbox, UsageStore } from './ports';
 
 /** How a record write is retried before the record is spilled: about 1.5 s of waits in all. */
 export const RECORD_RETRY = { attempts: 4, baseDelayMs: 100 };
@@ -41,18 +24,16 @@ export class UsageLedger {
     private readonly prices: PriceTable,
     private readonly clock: Clock,
     private readonly telemetry: Telemetry,
-    private readonly budgets: BudgetAlerts,
     private readonly retentionSeconds: number,
-    /** Spend totals to keep: only those a budget reads (each costs a write per request). */
-    private readonly totals: Record<keyof SpendTotals, boolean>,
+    /** Where stored records go to be aggregated (nowhere on AWS: the table's stream feeds the aggregator). */
+    private readonly aggregation: AggregationFeed,
     /** Where records wait while the store is down. */
     private readonly outbox: UsageOutbox,
     private readonly retry = RECORD_RETRY,
   ) {}
 
   /**
-   * Writes the request's one usage record, then adds it to the aggregates and checks the budgets.
-   * A store that fails is retried with backoff; past that the record is spilled to the outbox and
+   * Writes the request's one usage record and hands it over to aggregation. A store that fails is retried with backoff; past that the record is spilled to the outbox and
    * written when the store is back. Never throws.
    */
   async record(summary: RequestSummary): Promise<UsageRecord> {
@@ -95,13 +76,7 @@ export class UsageLedger {
         priceVersion: record.priceVersion,
       });
     }
-    try {
-      const totals = await this.store.addToAggregates(record, countsOf(record), this.totals, cellPerformance(record));
-      await this.budgets.check(record.costMicros ?? 0, totals, { day: record.day, month: record.day.slice(0, 7) }, record.userId);
-    } catch (error) {
-      // The record itself is stored (reports read records); only the fast totals miss it.
-      this.telemetry.error('usage aggregates not updated', { requestId: record.requestId, error: errorFields(error) });
-    }
+    this.aggregation.add(record);
   }
 
   private async withRetry<T>(operation: () => Promise<T>): Promise<T> {

@@ -1,0 +1,286 @@
+/**
+ * Aggregates, applied off the request path: a batch of usage records collapses into one addition
+ * per cell (a day's detail cell per hour x task x provider x model, a user's day, the spend totals a
+ * budget reads), each applied with one single-item update, then the budgets are checked against the
+ * totals those updates return.
+ *
+ * On AWS the batches come from the usage table's stream, which delivers at least once: each addition
+ * then carries a guard (the stream shard and the sequence numbers of its records) and a cell applies
+ * only records past the last sequence number of that shard it has applied. Locally the batches come
+ * from the process itself, exactly once, without guards.
+ */
+import { isFailure } from '../request-summary';
+import type { Telemetry } from '../telemetry';
+import { errorFields, GatewayError } from '../errors';
+import type { BudgetAlerts } from './alerts';
+import { cellPerformance } from './performance';
+import type { AggregateCounts, CellPerformance, SpendTotals } from './ports';
+import type { UsageRecord } from './usage-record';
+
+/** One aggregate cell. */
+export type CellId =
+  | { kind: 'detail'; day: string; hour: string; taskType: string; provider: string; model: string }
+  | { kind: 'user-day'; day: string; userId: string }
+  | { kind: 'day'; day: string }
+  | { kind: 'month'; month: string }
+  | { kind: 'user-month'; month: string; userId: string };
+
+/** What a batch adds to one cell. */
+export interface CellAddition {
+  cell: CellId;
+  counts: AggregateCounts | undefined;
+  performance: CellPerformance | undefined;
+  /** The budget total this cell holds, when a budget reads it (its cost after the addition is returned). */
+  budget: keyof SpendTotals | undefined;
+}
+
+/** Where a record sits in the usage table's stream. */
+export interface StreamPosition {
+  shard: string;
+  /** The record's sequence number, zero-padded (see `padSequence`) so strings order like numbers. */
+  sequence: string;
+}
+
+/** Applies an addition only over records of `shard` the cell has not applied yet (those after `first`). */
+export interface CellGuard {
+  shard: string;
+  first: string;
+  last: string;
+}
+
+export type CellResult = { applied: true; costMicros: number | null } | { applied: false; appliedUpTo: string };
+
+/** Port: the aggregate cells. */
+export interface AggregateStore {
+  add(addition: CellAddition, guard: CellGuard | undefined): Promise<CellResult>;
+}
+
+/** Port: where the request path hands a stored record over to aggregation (nowhere on AWS: the stream does). */
+export interface AggregationFeed {
+  add(record: UsageRecord): void;
+}
+
+export function countsOf(record: UsageRecord): AggregateCounts {
+  return {
+    requests: 1,
+    errors: isFailure(record.status, record.errorClass) ? 1 : 0,
+    fallbacks: record.fallback ? 1 : 0,
+    inputTokens: record.inputTokens,
+    outputTokens: record.outputTokens,
+    cachedTokens: record.cachedTokens,
+    costMicros: record.costMicros ?? 0,
+    unpriced: record.costMicros === null ? 1 : 0,
+    estimated: record.tokensSource === 'estimated' ? 1 : 0,
+    latencyMs: record.latencyMs,
+  };
+}
+
+/** Sequence numbers are decimal strings of varying length: padded, they compare as strings in DynamoDB too. */
+export function padSequence(sequence: string): string {
+  return sequence.padStart(48, '0');
+}
+
+/** The cells one record adds to, and what it adds to each. */
+export function additionsOf(record: UsageRecord, tracked: Record<keyof SpendTotals, boolean>): CellAddition[] {
+  const counts = countsOf(record);
+  const day = record.day;
+  const month = day.slice(0, 7);
+  const userId = record.userId ?? 'anonymous';
+  const detail = { day, hour: record.hour, taskType: record.taskType ?? 'none' };
+  const provider = record.provider ?? 'none';
+  const model = record.model ?? 'none';
+  const performance = cellPerformance(record);
+  const own = performance.find((p) => p.provider === provider && p.model === model)?.performance;
+  const out: CellAddition[] = [
+    { cell: { kind: 'detail', ...detail, provider, model }, counts, performance: own, budget: undefined },
+    // The other targets the request called get their calls and failures in their own cells.
+    ...performance
+      .filter((p) => p.performance !== own)
+      .map((p): CellAddition => ({
+        cell: { kind: 'detail', ...detail, provider: p.provider, model: p.model },
+        counts: undefined,
+        performance: p.performance,
+        budget: undefined,
+      })),
+    // The user's day cell serves groupBy=user, and the per-user daily budget reads it back.
+    { cell: { kind: 'user-day', day, userId }, counts, performance: undefined, budget: tracked.userDay ? 'userDay' : undefined },
+  ];
+  if (tracked.day) out.push({ cell: { kind: 'day', day }, counts, performance: undefined, budget: 'day' });
+  if (tracked.month) out.push({ cell: { kind: 'month', month }, counts, performance: undefined, budget: 'month' });
+  if (tracked.userMonth) out.push({ cell: { kind: 'user-month', month, userId }, counts, performance: undefined, budget: 'userMonth' });
+  return out;
+}
+
+export function cellKey(cell: CellId): string {
+  return Object.values(cell).join('\u0000');
+}
+
+function addCounts(a: AggregateCounts | undefined, b: AggregateCounts | undefined): AggregateCounts | undefined {
+  if (!a || !b) return a ?? b;
+  const sum = { ...a };
+  for (const field of Object.keys(sum) as Array<keyof AggregateCounts>) sum[field] += b[field];
+  return sum;
+}
+
+function addHistogram(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const sum = { ...a };
+  for (const [bucket, n] of Object.entries(b)) sum[bucket] = (sum[bucket] ?? 0) + n;
+  return sum;
+}
+
+function addPerformance(a: CellPerformance | undefined, b: CellPerformance | undefined): CellPerformance | undefined {
+  if (!a || !b) return a ?? b;
+  return {
+    calls: a.calls + b.calls,
+    callFailures: a.callFailures + b.callFailures,
+    fallbacksFrom: a.fallbacksFrom + b.fallbacksFrom,
+    latency: addHistogram(a.latency, b.latency),
+    firstEvent: addHistogram(a.firstEvent, b.firstEvent),
+  };
+}
+
+interface Contribution {
+  addition: CellAddition;
+  record: UsageRecord;
+  position: StreamPosition | undefined;
+}
+
+/** One addition per cell for a set of contributions to it. */
+export function collapse(contributions: readonly Contribution[]): CellAddition {
+  const first = contributions[0]!.addition;
+  return contributions.slice(1).reduce<CellAddition>(
+    (sum, { addition }) => ({
+      ...sum,
+      counts: addCounts(sum.counts, addition.counts),
+      performance: addPerformance(sum.performance, addition.performance),
+    }),
+    { ...first },
+  );
+}
+
+function guardOf(contributions: readonly Contribution[]): CellGuard | undefined {
+  const positions = contributions.map((c) => c.position);
+  if (positions.some((p) => p === undefined)) return undefined;
+  const sequences = positions.map((p) => p!.sequence).sort();
+  return { shard: positions[0]!.shard, first: sequences[0]!, last: sequences.at(-1)! };
+}
+
+/** Applies batches of records to the aggregates and checks the budgets. */
+export class UsageAggregator {
+  constructor(
+    private readonly store: AggregateStore,
+    private readonly budgets: BudgetAlerts,
+    private readonly tracked: Record<keyof SpendTotals, boolean>,
+    private readonly options: { concurrency: number } = { concurrency: 16 },
+  ) {}
+
+  /**
+   * Adds the records (of one stream shard, when positioned) to their cells: one update per cell.
+   * Throws when a cell could not be updated; applied cells stay applied (a guarded retry skips them).
+   */
+  async apply(batch: ReadonlyArray<{ record: UsageRecord; position?: StreamPosition | undefined }>): Promise<{ cells: number }> {
+    const shards = new Set(batch.flatMap((b) => (b.position ? [b.position.shard] : [])));
+    if (shards.size > 1) throw new Error('a batch of usage records spans more than one stream shard');
+    const byCell = new Map<string, Contribution[]>();
+    for (const { record, position } of batch) {
+      for (const addition of additionsOf(record, this.tracked)) {
+        const key = cellKey(addition.cell);
+        const list = byCell.get(key) ?? [];
+        list.push({ addition, record, position });
+        byCell.set(key, list);
+      }
+    }
+    const groups = [...byCell.values()];
+    const failures: unknown[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < groups.length) {
+        const group = groups[next++]!;
+        try {
+          await this.applyCell(group);
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, groups.length) }, worker));
+    if (failures.length > 0) throw new AggregationError(failures.length, groups.length, failures[0]);
+    return { cells: groups.length };
+  }
+
+  private async applyCell(contributions: Contribution[]): Promise<void> {
+    let pending = contributions;
+    for (let attempt = 0; attempt < 3 && pending.length > 0; attempt++) {
+      const addition = collapse(pending);
+      const result = await this.store.add(addition, guardOf(pending));
+      if (!result.applied) {
+        // A re-delivered batch: the cell already holds this shard's records up to `appliedUpTo`.
+        pending = pending.filter((c) => c.position!.sequence > result.appliedUpTo);
+        continue;
+      }
+      if (addition.budget && result.costMicros !== null && addition.counts && addition.counts.costMicros > 0) {
+        const sample = pending[0]!.record;
+        await this.budgets.checkTotal(
+          addition.budget,
+          addition.counts.costMicros,
+          result.costMicros,
+          { day: sample.day, month: sample.day.slice(0, 7) },
+          sample.userId,
+        );
+      }
+      return;
+    }
+    if (pending.length > 0) throw new Error(`aggregate cell ${cellKey(contributions[0]!.addition.cell)} kept changing under its guard`);
+  }
+}
+
+export class AggregationError extends GatewayError {
+  constructor(failed: number, total: number, cause: unknown) {
+    super(`${failed} of ${total} aggregate cells not updated`, { cause });
+  }
+}
+
+/**
+ * The in-process consumer (local runs, tests): records handed over by the request path wait at most
+ * `batchMs` (or until `maxBatch` are waiting), then go to the aggregator as one batch. Every flush
+ * is tracked as post-response work, so draining the process waits for it.
+ */
+export class AggregationQueue implements AggregationFeed {
+  private pending: UsageRecord[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly aggregator: UsageAggregator,
+    private readonly sleep: (ms: number) => Promise<void>,
+    private readonly track: (work: Promise<unknown>) => void,
+    private readonly telemetry: Telemetry,
+    private readonly options: { batchMs: number; maxBatch: number },
+  ) {}
+
+  add(record: UsageRecord): void {
+    this.pending.push(record);
+    if (this.pending.length >= this.options.maxBatch) {
+      this.track(this.flush());
+      return;
+    }
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.track(this.sleep(this.options.batchMs).then(() => this.flush()));
+  }
+
+  /** Applies what is waiting now. Never throws: a failed batch is logged (the records themselves are stored). */
+  async flush(): Promise<void> {
+    this.scheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    try {
+      await this.aggregator.apply(batch.map((record) => ({ record })));
+    } catch (error) {
+      this.telemetry.error('usage aggregates not updated', {
+        requestIds: batch.map((r) => r.requestId),
+        error: errorFields(error),
+      });
+    }
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Batched aggregation on dynalite: a stream delivers at least once, in batches that can fail half-way,
+ * be retried, bisected and re-delivered. Whatever the schedule, every record counts exactly once.
+ */
+import { marshall } from '@aws-sdk/util-dynamodb';
+import fc from 'fast-check';
+import { DynamoDbUsageStore, markerName } from '../../lambdas/adapters/dynamodb/dynamodb-usage-store';
+import { BudgetAlerts } from '../../lambdas/core/metering/alerts';
+import {
+  padSequence,
+  UsageAggregator,
+  type AggregateStore,
+  type CellAddition,
+  type CellGuard,
+  type StreamPosition,
+} from '../../lambdas/core/metering/aggregation';
+import type { UsageRecord } from '../../lambdas/core/metering/usage-record';
+import { CapturingAlerts } from '../helpers/fakes';
+import { startTestDynamo, type TestDynamo } from '../helpers/dynamo';
+
+let dynamo: TestDynamo;
+let store: DynamoDbUsageStore;
+const NOW = Date.UTC(2026, 10, 26, 12);
+const SHARDS = ['shardId-00000001764158400000-0a1b2c3d', 'shardId-00000001764158400001-4e5f6a7b'];
+
+beforeAll(async () => {
+  dynamo = await startTestDynamo();
+  store = new DynamoDbUsageStore(
+    dynamo.doc,
+    { records: dynamo.table('usage'), aggregates: dynamo.table('usage-aggregates') },
+    undefined,
+    () => NOW,
+  );
+});
+afterAll(() => dynamo.close());
+
+const noBudgets = { day: false, month: false, userDay: false, userMonth: false };
+
+function record(day: string, i: number, user: string, provider: 'openai' | 'azure-openai', cost: number): UsageRecord {
+  return {
+    requestId: `req_${day}_${i}`,
+    userId: user,
+    keyId: 'key_1',
+    route: '/v1/chat/completions',
+    taskType: 'general',
+    path: 'orchestrated',
+    provider,
+    model: 'gpt-4o-mini',
+    inputTokens: 10 + i,
+    outputTokens: 20,
+    cachedTokens: 0,
+    costMicros: cost,
+    priceVersion: 'test',
+    latencyMs: 100,
+    timeToFirstTokenMs: 50,
+    status: 200,
+    errorClass: null,
+    fallback: false,
+    attempts: 1,
+    stream: false,
+    tokensSource: 'provider',
+    createdAt: `${day}T12:00:00.000Z`,
+    day,
+    hour: '12',
+  };
+}
+
+/** A store that fails the updates the schedule says, as a throttled or timed-out call would. */
+class FlakyStore implements AggregateStore {
+  failures: boolean[] = [];
+  add(addition: CellAddition, guard: CellGuard | undefined) {
+    if (this.failures.shift()) return Promise.reject(new Error('ProvisionedThroughputExceededException'));
+    return store.add(addition, guard);
+  }
+}
+
+type Delivery = Array<{ record: UsageRecord; position: StreamPosition }>;
+
+async function totals(day: string) {
+  const rows = await store.aggregates(day, day);
+  const sum = (kind: string, field: 'requests' | 'costMicros' | 'inputTokens') =>
+    rows.filter((r) => r.kind === kind).reduce((n, r) => n + r[field], 0);
+  return {
+    requests: sum('detail', 'requests'),
+    cost: sum('detail', 'costMicros'),
+    input: sum('detail', 'inputTokens'),
+    userRequests: sum('user', 'requests'),
+  };
+}
+
+test('every record counts exactly once however the stream splits, fails, bisects and re-delivers batches', async () => {
+  let run = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.record({ user: fc.constantFrom('u1', 'u2', 'u3'), azure: fc.boolean(), cost: fc.integer({ min: 0, max: 5000 }) }), {
+        minLength: 1,
+        maxLength: 24,
+      }),
+      fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 24 }),
+      fc.array(fc.boolean(), { maxLength: 60 }),
+      fc.array(fc.nat({ max: 3 }), { maxLength: 24 }),
+      async (specs, batchSizes, failures, redeliveries) => {
+        run += 1;
+        const day = `2026-10-${String((run % 28) + 1).padStart(2, '0')}`;
+        await cleanDay(day);
+        const records = specs.map((s, i) => ({
+          record: record(day, i, s.user, s.azure ? 'azure-openai' : 'openai', s.cost),
+          // Two shards, each with its own increasing sequence numbers of varying length.
+          position: { shard: SHARDS[i % 2]!, sequence: padSequence(String(9 ** (Math.floor(i / 2) + 2))) },
+        }));
+        const flaky = new FlakyStore();
+        flaky.failures = [...failures];
+        const aggregator = new UsageAggregator(
+          flaky,
+          new BudgetAlerts({ levels: [] }, new CapturingAlerts(), store, { now: () => NOW, sleep: async () => undefined }),
+          noBudgets,
+        );
+        const delivered: Delivery[] = [];
+        for (const shard of SHARDS) {
+          const ofShard = records.filter((r) => r.position.shard === shard);
+          for (let at = 0, b = 0; at < ofShard.length; b++) {
+            const batch = ofShard.slice(at, at + batchSizes[b % batchSizes.length]!);
+            await deliver(aggregator, batch);
+            delivered.push(batch);
+            at += batch.length;
+            // An old batch comes again (a retry after a timeout that had in fact succeeded).
+            const again = redeliveries[b % Math.max(1, redeliveries.length)];
+            if (again !== undefined && again < delivered.length) await deliver(aggregator, delivered[again]!);
+          }
+        }
+        const want = {
+          requests: records.length,
+          cost: records.reduce((n, r) => n + (r.record.costMicros ?? 0), 0),
+          input: records.reduce((n, r) => n + r.record.inputTokens, 0),
+          userRequests: records.length,
+        };
+        expect(await totals(day)).toEqual(want);
+      },
+    ),
+    { numRuns: 25 },
+  );
+});
+
+/** Like Lambda: a failed batch is bisected and each half retried until it goes through. */
+async function deliver(aggregator: UsageAggregator, batch: Delivery): Promise<void> {
+  try {
+    await aggregator.apply(batch);
+  } catch {
+    if (batch.length === 1) return deliver(aggregator, batch);
+    const half = Math.ceil(batch.length / 2);
+    await deliver(aggregator, batch.slice(0, half));
+    await deliver(aggregator, batch.slice(half));
+  }
+}
+
+async function cleanDay(day: string): Promise<void> {
+  const rows = await dynamo.doc.send(
+    new (await import('@aws-sdk/lib-dynamodb')).QueryCommand({
+      TableName: dynamo.table('usage-aggregates'),
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `d#${day}` },
+    }),
+  );
+  const { DeleteCommand } = await import('@aws-sdk/lib-dynamodb');
+  for (const item of rows.Items ?? [])
+    await dynamo.doc.send(new DeleteCommand({ TableName: dynamo.table('usage-aggregates'), Key: { pk: item['pk'], sk: item['sk'] } }));
+}
+
+describe('lambdas/handlers/usage-aggregates.ts', () => {
+  const saved = { ...process.env };
+  afterAll(() => {
+    process.env = saved;
+  });
+
+  it('applies INSERT records of a stream event once, and a re-delivered event adds nothing', async () => {
+    Object.assign(process.env, {
+      DYNAMODB_ENDPOINT: dynamo.endpoint,
+      AWS_REGION: 'eu-west-1',
+      LOG_LEVEL: 'SILENT',
+      USAGE_TABLE: dynamo.table('usage'),
+      USAGE_AGGREGATES_TABLE: dynamo.table('usage-aggregates'),
+    });
+    const { handler } = await import('../../lambdas/handlers/usage-aggregates');
+    const day = '2026-09-01';
+    const image = (i: number) =>
+      marshall(Object.fromEntries(Object.entries(record(day, i, 'u1', 'openai', 1000)).filter(([, v]) => v !== null)), {
+        removeUndefinedValues: true,
+      });
+    const event = {
+      shardId: SHARDS[0]!,
+      state: {},
+      Records: [
+        { eventName: 'INSERT', dynamodb: { NewImage: image(1), SequenceNumber: '100000000000000000001' } },
+        { eventName: 'INSERT', dynamodb: { NewImage: image(2), SequenceNumber: '100000000000000000002' } },
+        { eventName: 'MODIFY', dynamodb: { NewImage: image(2), SequenceNumber: '100000000000000000003' } },
+        { eventName: 'REMOVE', dynamodb: { SequenceNumber: '100000000000000000004' } },
+      ],
+    };
+    expect(await handler(event)).toEqual({ state: {}, batchItemFailures: [] });
+    expect(await handler(event)).toEqual({ state: {}, batchItemFailures: [] });
+    expect(await totals(day)).toEqual({ requests: 2, cost: 2000, input: 23, userRequests: 2 });
+    await expect(handler({ ...event, shardId: undefined })).rejects.toThrow('tumbling window');
+  });
+});
+
+test('a shard marker not moved for two days is dropped; a recent one stays', async () => {
+  const cell: CellAddition = { cell: { kind: 'day', day: '2026-08-01' }, counts: undefined, performance: undefined, budget: undefined };
+  const at = (now: number) =>
+    new DynamoDbUsageStore(
+      dynamo.doc,
+      { records: dynamo.table('usage'), aggregates: dynamo.table('usage-aggregates') },
+      undefined,
+      () => now,
+    );
+  const guard = (shard: string, sequence: string): CellGuard => ({ shard, first: padSequence(sequence), last: padSequence(sequence) });
+  await at(NOW).add(cell, guard(SHARDS[0]!, '5'));
+  await at(NOW + 86_400_000).add(cell, guard(SHARDS[1]!, '7'));
+  await at(NOW + 3 * 86_400_000).add(cell, guard(SHARDS[1]!, '8'));
+  const { GetCommand } = await import('@aws-sdk/lib-dynamodb');
+  const item = (
+    await dynamo.doc.send(new GetCommand({ TableName: dynamo.table('usage-aggregates'), Key: { pk: 'd#2026-08-01', sk: 'total' } }))
+  ).Item!;
+  expect(Object.keys(item).filter((k) => k.startsWith('g_'))).toEqual([markerName(SHARDS[1]!)]);
+  expect(String(item[markerName(SHARDS[1]!)])).toBe(`${padSequence('8')}@${NOW + 3 * 86_400_000}`);
+});
