@@ -17,6 +17,7 @@ import {
 } from '../lambdas/shared/tables';
 import { Heartbeats } from './constructs/heartbeats';
 import { UsageSpill } from './constructs/usage-spill';
+import { UsageAggregation } from './constructs/usage-aggregation';
 import { DailyReport } from './constructs/daily-report';
 import { Observability } from './constructs/observability';
 import { Alerts } from './constructs/alerts';
@@ -139,11 +140,23 @@ export class OrchestratorStack extends Stack {
     })) {
       gateway.function.addEnvironment(name, value);
     }
+    const budgetSettings: Record<string, string> = {};
     for (const [name, value] of Object.entries(budgetEnv)) {
       if (value === undefined) continue;
       if (!(value > 0)) throw new Error(`budgets: ${name} must be a positive number of USD`);
-      gateway.function.addEnvironment(name, String(value));
+      budgetSettings[name] = String(value);
     }
+    // The request path writes only the usage record; aggregates, spend totals and budget alerts follow
+    // from the usage table's stream, in batches.
+    gateway.function.addEnvironment('USAGE_AGGREGATION', 'stream');
+    new UsageAggregation(this, 'UsageAggregation', {
+      namePrefix,
+      usageTable,
+      aggregatesTable,
+      topic: alerts.topic,
+      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      environment: { ...budgetSettings, ...(environment['AGGREGATE_SHARDS'] ? { AGGREGATE_SHARDS: environment['AGGREGATE_SHARDS'] } : {}) },
+    });
     // Usage records that the usage table cannot take wait in a queue and are written back later.
     const spill = new UsageSpill(this, 'UsageSpill', {
       namePrefix,

@@ -9,6 +9,8 @@ export interface TableDefinition {
   sortKey?: string;
   timeToLiveAttribute?: string;
   indexes: Array<{ name: string; partitionKey: string; sortKey?: string }>;
+  /** A stream of new items (AWS only: the local engine has none), for consumers off the request path. */
+  stream?: 'new-image';
 }
 
 export const API_KEYS_TABLE: TableDefinition = {
@@ -39,6 +41,8 @@ export const USAGE_TABLE: TableDefinition = {
   partitionKey: 'requestId',
   timeToLiveAttribute: 'expiresAt',
   indexes: [{ name: 'byDay', partitionKey: 'day', sortKey: 'createdAt' }],
+  // The aggregation Lambda consumes new records from it.
+  stream: 'new-image',
 };
 
 /**

@@ -1,6 +1,6 @@
 /** DynamoDB tables from the shared definitions: on-demand, encrypted, point-in-time recovery, TTL. */
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, StreamViewType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import type { TableDefinition } from '../../lambdas/shared/tables';
 
@@ -33,6 +33,7 @@ export class DataTables extends Construct {
         deletionProtection: props.removalPolicy !== RemovalPolicy.DESTROY,
         removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
         ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),
+        ...(definition.stream === 'new-image' ? { dynamoStream: StreamViewType.NEW_IMAGE } : {}),
         globalSecondaryIndexes: definition.indexes.map((index) => ({
           indexName: index.name,
           partitionKey: key(index.partitionKey),

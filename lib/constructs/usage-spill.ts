@@ -61,6 +61,8 @@ export class UsageSpill extends Construct {
         USAGE_TABLE: props.usageTable.tableName,
         USAGE_AGGREGATES_TABLE: props.aggregatesTable.tableName,
         ALERTS_TOPIC_ARN: props.topic.topicArn,
+        // Records written back reach the aggregates through the usage table's stream, like any other.
+        USAGE_AGGREGATION: 'stream',
       },
     });
     this.function = fn;

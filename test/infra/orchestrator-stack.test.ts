@@ -38,7 +38,7 @@ describe('gateway function', () => {
 
   it('logs to a log group with retention', () => {
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
-    template.resourceCountIs('AWS::Logs::LogGroup', 5); // gateway function, API access logs, daily report, heartbeats, usage replay
+    template.resourceCountIs('AWS::Logs::LogGroup', 6); // gateway function, API access logs, daily report, heartbeats, usage replay, usage aggregation
   });
 
   it('may read the provider secrets and the keys table, nothing broader', () => {
@@ -399,7 +399,7 @@ describe('provider health', () => {
 describe('usage records that wait', () => {
   it('spills to an encrypted, TLS-only queue with a dead-letter queue, which the gateway may send to', () => {
     const queues = Object.values(template.findResources('AWS::SQS::Queue')) as Array<{ Properties: Record<string, unknown> }>;
-    expect(queues).toHaveLength(2);
+    expect(queues).toHaveLength(3); // spill, its dead letters, the aggregation's dead letters
     expect(queues.every((q) => q.Properties['SqsManagedSseEnabled'] === true)).toBe(true);
     expect(queues.some((q) => (q.Properties['RedrivePolicy'] as { maxReceiveCount?: number } | undefined)?.maxReceiveCount === 20)).toBe(
       true,
@@ -425,6 +425,57 @@ describe('usage records that wait', () => {
     );
     expect(names).toEqual(
       expect.arrayContaining(['hybrid-orchestrator-test-usage-records-waiting', 'hybrid-orchestrator-test-usage-records-dead-lettered']),
+    );
+  });
+});
+
+describe('batched usage aggregation', () => {
+  const functions = template.findResources('AWS::Lambda::Function') as Record<
+    string,
+    { Properties: { Environment: { Variables: Record<string, unknown> } } }
+  >;
+
+  it('streams new usage records to an aggregation Lambda: batched, windowed (shard ids), bisected, dead-lettered, INSERTs only', () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      TableName: 'hybrid-orchestrator-test-usage',
+      StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+    });
+    const mappings = Object.values(
+      template.findResources('AWS::Lambda::EventSourceMapping', { Properties: { TumblingWindowInSeconds: 60 } }),
+    );
+    expect(mappings).toHaveLength(1);
+    expect((mappings[0] as { Properties: unknown }).Properties).toMatchObject({
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 1,
+      ParallelizationFactor: 1,
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: { OnFailure: { Destination: expect.anything() } },
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'] }) }] },
+    });
+    const aggregatorId = (mappings[0] as { Properties: { FunctionName: { Ref: string } } }).Properties.FunctionName.Ref;
+    expect(functions[aggregatorId]!.Properties.Environment.Variables).toMatchObject({ USAGE_AGGREGATION: 'stream' });
+  });
+
+  it('leaves the gateway one write per request after the answer: it hands aggregation to the stream', () => {
+    const gateway = Object.values(functions).find((f) => 'API_KEYS_TABLE' in f.Properties.Environment.Variables)!;
+    expect(gateway.Properties.Environment.Variables['USAGE_AGGREGATION']).toBe('stream');
+  });
+
+  it('alarms when the aggregates fall 5 minutes behind, and on a dead-lettered batch', () => {
+    const names = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+      (a) => (a as { Properties: { AlarmName?: string; MetricName?: string } }).Properties,
+    );
+    expect(names).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          AlarmName: 'hybrid-orchestrator-test-usage-aggregation-behind',
+          MetricName: 'IteratorAge',
+          Threshold: 300000,
+        }),
+        expect.objectContaining({ AlarmName: 'hybrid-orchestrator-test-usage-aggregation-dead-lettered' }),
+      ]),
     );
   });
 });

@@ -1,0 +1,118 @@
+/**
+ * The batched consumer of usage records: a Lambda on the usage table's stream that applies each batch
+ * to the aggregates (one update per cell, guarded by the shard's sequence numbers so re-deliveries
+ * never count twice) and checks the budgets. Tuned for a lag of about a second: batches of up to 100
+ * records gathered for at most 1 s. A tumbling window makes each event name its shard. Failed batches
+ * are bisected and retried, then their position goes to a dead-letter queue; alarms on iterator age
+ * (aggregates falling behind) and on dead letters.
+ */
+import { CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { ComparisonOperator, type Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Topic } from 'aws-cdk-lib/aws-sns';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { notifyingAlarm } from './alerts';
+import { nodeFunction } from './node-function';
+
+export interface UsageAggregationProps {
+  readonly namePrefix: string;
+  readonly usageTable: TableV2;
+  readonly aggregatesTable: TableV2;
+  readonly topic: Topic;
+  readonly logRetention: RetentionDays;
+  /** Budget settings (`BUDGET_*`) and anything else the aggregator reads. */
+  readonly environment: Record<string, string>;
+}
+
+export class UsageAggregation extends Construct {
+  readonly function: NodejsFunction;
+  readonly deadLetters: Queue;
+  readonly behind: Alarm;
+  readonly failed: Alarm;
+
+  constructor(scope: Construct, id: string, props: UsageAggregationProps) {
+    super(scope, id);
+    this.deadLetters = new Queue(this, 'DeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This is the on-failure destination of the usage stream mapping (it holds batch positions); an alarm fires on its first message.',
+    });
+    const { function: fn, role } = nodeFunction(this, {
+      handlerFile: 'usage-aggregates.ts',
+      description: 'Hybrid Orchestrator: applies usage records to the aggregates and budgets, in batches from the usage table stream',
+      memorySize: 512,
+      timeout: Duration.seconds(60),
+      retention: props.logRetention,
+      environment: {
+        USAGE_TABLE: props.usageTable.tableName,
+        USAGE_AGGREGATES_TABLE: props.aggregatesTable.tableName,
+        ALERTS_TOPIC_ARN: props.topic.topicArn,
+        USAGE_AGGREGATION: 'stream',
+        ...props.environment,
+      },
+    });
+    this.function = fn;
+    props.aggregatesTable.grantReadWriteData(role);
+    props.topic.grantPublish(role);
+    fn.addEventSource(
+      new DynamoEventSource(props.usageTable, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(1),
+        // Events then carry their shard id, which guards every cell update.
+        tumblingWindow: Duration.seconds(60),
+        parallelizationFactor: 1,
+        bisectBatchOnError: true,
+        reportBatchItemFailures: true,
+        retryAttempts: 20,
+        maxRecordAge: Duration.hours(6),
+        onFailure: new SqsDlq(this.deadLetters),
+        filters: [FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT') })],
+      }),
+    );
+    const usageId = Stack.of(this).getLogicalId(props.usageTable.node.defaultChild as CfnElement);
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${usageId}.StreamArn>]`,
+      reason: 'The stream read grant names the usage table stream; DynamoDB Streams needs dynamodb:ListStreams on "*".',
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'dynamodb:ListStreams (added by the stream event source) has no resource-level permissions: AWS requires "*".',
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      reason:
+        'kms:GenerateDataKey* (from grantPublish) is what publishing budget alerts to the KMS-encrypted alerts topic needs, on that one key only.',
+    });
+
+    this.behind = notifyingAlarm(this, 'Behind', props.topic, {
+      alarmName: `${props.namePrefix}-usage-aggregation-behind`,
+      alarmDescription:
+        'The usage aggregates are more than 5 minutes behind the usage records (stream iterator age): budgets and /admin/usage lag; the records themselves are safe.',
+      metric: fn.metric('IteratorAge', { period: Duration.minutes(1), statistic: 'Maximum' }),
+      threshold: 5 * 60_000,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    this.failed = notifyingAlarm(this, 'DeadLettered', props.topic, {
+      alarmName: `${props.namePrefix}-usage-aggregation-dead-lettered`,
+      alarmDescription:
+        'A batch of usage records could not be aggregated after its retries: its stream position is in the dead-letter queue. The records are stored; re-run the aggregation for them once the cause is fixed.',
+      metric: this.deadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+  }
+}
