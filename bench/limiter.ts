@@ -50,8 +50,12 @@ interface DecisionReport {
 
 export interface LimiterReport extends DecisionReport {
   sliding: DecisionReport;
-  /** DynamoDB calls per AI request: before the provider call (admission), after it (token settlement), and usage writes (record, aggregates); only the first is on the answer's path. */
-  gatewayRoundTripsPerRequest: { beforeProviderCall: number; afterProviderCall: number; afterResponse: number };
+  /**
+   * DynamoDB calls per AI request: before the provider call (admission), after it (token settlement),
+   * the usage record after the answer, and aggregate updates per request when 50 concurrent requests
+   * are aggregated in batches (off the request path; on AWS by the stream consumer).
+   */
+  gatewayRoundTripsPerRequest: { beforeProviderCall: number; afterProviderCall: number; afterResponse: number; batchedAggregates: number };
   keyCacheMiss: { requests: number; lookupOverlappedAdmission: number; roundTripsBeforeProviderCall: number };
 }
 
@@ -134,11 +138,17 @@ async function gatewayRoundTrips(requests: number): Promise<Pick<LimiterReport, 
       perRequest.push({
         before: calls.filter((c) => !usage(c) && c.start < providerAt),
         after: calls.filter((c) => !usage(c) && c.start >= providerAt),
-        background: calls.filter(usage),
+        background: calls.filter((c) => c.table === gw.config.usage.recordsTable),
       });
     }
+    // Aggregation in batches: 50 concurrent requests, then the batch they make.
+    await gw.gateway.background.drain();
+    calls.length = 0;
+    await Promise.all(Array.from({ length: 50 }, post));
+    await gw.gateway.background.drain();
+    const batchedAggregates = calls.filter((c) => c.table === gw.config.usage.aggregatesTable).length / 50;
     await gw.close();
-    return perRequest;
+    return Object.assign(perRequest, { batchedAggregates });
   };
   const warm = await run('30');
   const miss = await run('0');
@@ -153,6 +163,7 @@ async function gatewayRoundTrips(requests: number): Promise<Pick<LimiterReport, 
       beforeProviderCall: avg(warm.map((r) => r.before.length)),
       afterProviderCall: avg(warm.map((r) => r.after.length)),
       afterResponse: avg(warm.map((r) => r.background.length)),
+      batchedAggregates: Number(warm.batchedAggregates.toFixed(2)),
     },
     keyCacheMiss: {
       requests: miss.length,

@@ -141,7 +141,7 @@ async function main() {
   const limiter = await measureLimiter();
   process.stdout.write(
     `  limiter on dynalite: ${limiter.decisionsPerSecond} decisions/s at 50 concurrent callers, ${limiter.roundTripsPerDecision} round trips per decision; ` +
-      `per AI request ${limiter.gatewayRoundTripsPerRequest.beforeProviderCall} DynamoDB call before the provider call, ${limiter.gatewayRoundTripsPerRequest.afterProviderCall} after it (token settlement) and ${limiter.gatewayRoundTripsPerRequest.afterResponse} usage writes, all after the answer; ` +
+      `per AI request ${limiter.gatewayRoundTripsPerRequest.beforeProviderCall} DynamoDB call before the provider call, ${limiter.gatewayRoundTripsPerRequest.afterProviderCall} after it (token settlement) and ${limiter.gatewayRoundTripsPerRequest.afterResponse} usage record write after the answer, plus ${limiter.gatewayRoundTripsPerRequest.batchedAggregates} aggregate updates per request in batches off the request path; ` +
       `key-cache miss: lookup in parallel with admission in ${limiter.keyCacheMiss.lookupOverlappedAdmission}/${limiter.keyCacheMiss.requests} requests\n`,
   );
   const upstream = await start('node', ['--import', 'tsx', 'bench/upstream.ts'], { SIM_KEY: UPSTREAM_KEY }, (line) =>

@@ -18,6 +18,8 @@ import { drain } from './drain';
 
 export interface LocalDynamo {
   endpoint: string;
+  /** The engine's own process, when it runs in one. */
+  pid?: number | undefined;
   close(): Promise<void>;
 }
 

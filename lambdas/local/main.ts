@@ -4,7 +4,8 @@ import { SHUTDOWN_GRACE_MS, startLocalGateway } from './local-gateway';
 
 async function main() {
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
-  const local = await startLocalGateway();
+  // dynalite runs in a process of its own: its work never shares the gateway's event loop.
+  const local = await startLocalGateway({ engine: 'process' });
   const { config } = local;
   const modes = Object.entries(local.providerModes)
     .map(
@@ -19,7 +20,7 @@ async function main() {
       `  OpenAI-compatible base URL: ${local.url}/v1`,
       '  Providers:',
       `    ${modes}`,
-      `  DynamoDB: dynalite ${config.local.dataDir ? `on disk in ${config.local.dataDir}` : 'in memory (set DATA_DIR to keep data)'}`,
+      `  DynamoDB: ${process.env['DYNAMODB_ENDPOINT'] ? `${local.dynamoEndpoint} (DYNAMODB_ENDPOINT)` : `dynalite in its own process (pid ${local.dynamoPid}), ${config.local.dataDir ? `on disk in ${config.local.dataDir}` : 'in memory (set DATA_DIR to keep data)'}`}`,
       `  OnlyFans gateway: ${local.onlyfans ? `SIMULATED on ${local.onlyfans.url} (set ONLYFANS_GATEWAY_URL for a real one)` : config.onlyfans.gatewayUrl}`,
       `  Rollout flags: ${config.flags.file} (re-read every ${config.flags.refreshMs / 1000} s)`,
       `  Heartbeats: ${config.health.heartbeatIntervalMs > 0 ? `every ${config.health.heartbeatIntervalMs / 1000} s (GET /api/ai-providers/health)` : 'off'}`,

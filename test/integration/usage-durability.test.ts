@@ -93,9 +93,12 @@ describe('shutdown', () => {
       env: { ...process.env, PORT: '0', LOG_LEVEL: 'SILENT', HEARTBEAT_INTERVAL_SECONDS: '0' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    let enginePid = 0;
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('npm start did not start within 30 s')), 30_000);
       createInterface({ input: child.stdout! }).on('line', (line) => {
+        // dynalite runs in a process of its own, which stops with the gateway.
+        enginePid = Number(/dynalite in its own process \(pid (\d+)\)/.exec(line)?.[1] ?? enginePid);
         const match = /listening on (http:\/\/\S+)/.exec(line);
         if (match?.[1]) {
           clearTimeout(timer);
@@ -114,5 +117,21 @@ describe('shutdown', () => {
       );
     }
     expect(stopped).toBe(true);
+    expect(enginePid).toBeGreaterThan(0);
+    let engineGone = false;
+    for (let i = 0; i < 40 && !engineGone; i++) {
+      await sleep(250);
+      engineGone = !alive(enginePid);
+    }
+    expect(engineGone).toBe(true);
   }, 60_000);
 });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * The local DynamoDB engine in a process of its own (`npm start`), so dynalite's work never shares
+ * the gateway's event loop, like DynamoDB is a service of its own on AWS. Started with `fork`: it
+ * reports its endpoint over IPC, and stops (letting requests in flight finish) when told to or when
+ * its parent goes away, however the parent ended.
+ */
+import { fork } from 'node:child_process';
+import type { LocalDynamo } from './dynamodb-local';
+
+interface Ready {
+  endpoint: string;
+}
+
+/** Forks the engine (on disk under `path`, else in memory) and resolves once it accepts connections. */
+export function startDynaliteProcess(options: { path?: string } = {}): Promise<LocalDynamo> {
+  const child = fork(__filename, options.path ? [options.path] : [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('the local DynamoDB engine did not start within 30 s'));
+    }, 30_000);
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the local DynamoDB engine exited with ${code} while starting`)));
+    child.once('message', (message: Ready) => {
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      const exited = new Promise<void>((done) => child.once('exit', () => done()));
+      resolve({
+        endpoint: message.endpoint,
+        pid: child.pid,
+        close: async () => {
+          if (child.exitCode === null && child.signalCode === null) child.disconnect();
+          await exited;
+        },
+      });
+    });
+  });
+}
+
+// Running as the forked engine.
+if (require.main === module && process.send) {
+  void (async () => {
+    const { startDynalite } = await import('./dynamodb-local');
+    const engine = await startDynalite(process.argv[2] ? { path: process.argv[2] } : {});
+    // The parent disconnects to stop it, or disappears: either way the channel closes.
+    process.once('disconnect', () => void engine.close().then(() => process.exit(0)));
+    // Ctrl-C reaches the whole process group: the parent decides when the engine stops.
+    process.on('SIGINT', () => undefined);
+    process.send!({ endpoint: engine.endpoint } satisfies Ready);
+  })().catch((error: unknown) => {
+    process.stderr.write(`local DynamoDB engine: ${(error as Error).message}\n`);
+    process.exit(1);
+  });
+}
