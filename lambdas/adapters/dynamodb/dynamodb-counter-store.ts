@@ -115,6 +115,20 @@ function planWrite(u: Update, write: CounterWrite): void {
       u.conditions.push(write.expected === null ? `attribute_not_exists(${w})` : `${w} = ${e.value(write.expected)}`);
       return;
     }
+    case 'full': {
+      u.conditions.push(`${e.name(`${write.name}w`)} = ${e.value(write.window)}`);
+      u.conditions.push(`${e.name(`${write.name}n`)} >= ${e.value(write.limit)}`);
+      return;
+    }
+    case 'full-log': {
+      for (let slot = 0; slot < write.slots; slot++) u.conditions.push(`${e.name(`${write.name}t${slot}`)} > ${e.value(write.freeBefore)}`);
+      return;
+    }
+    case 'full-ring': {
+      u.conditions.push(`${e.name(`${write.name}h`)} = ${e.value(write.bucket)}`);
+      u.conditions.push(`${e.name(`${write.name}s`)} >= ${e.value(write.limit)}`);
+      return;
+    }
     case 'violation': {
       u.add(`${write.name}v`, 1);
       u.conditions.push(`${e.name(`${write.name}w`)} = ${e.value(write.window)}`);

@@ -141,7 +141,43 @@ export function currentCount(state: CounterState | null | undefined, name: strin
 }
 
 export type Admitted = { admitted: true; state: CounterState; windows: Record<string, number>; undo: CounterAdjustment[] };
-export type Refused = { admitted: false; state: CounterState; blocking: string[] };
+/** `counted`: the refusal's violations are already counted (in the write that proved the refusal). */
+export type Refused = { admitted: false; state: CounterState; blocking: string[]; counted: boolean };
+
+/** Where a refusal's violations go: calendar counters, each in its current window. */
+export type ViolationCounters = ReadonlyArray<{ name: string; window: WindowKind }>;
+
+/** The writes that count a refusal in each counter's current window (restarting a window that rolled over). */
+export function violationWrites(counters: ViolationCounters, state: CounterState | null | undefined, now: number): CounterWrite[] {
+  return counters.map(({ name, window }): CounterWrite => {
+    const current = windowIndex(window, now);
+    const stored = fixedValue(state, name);
+    if (stored && stored.window >= current) return { name, kind: 'violation', window: stored.window };
+    return { name, kind: 'reset', window: current, expected: stored?.window ?? null, add: 0, violations: 1 };
+  });
+}
+
+/** A write-nothing condition that holds while `spec` still refuses, as planned from `state` (see the `full` writes). */
+export function stillFull(spec: CounterSpec, state: CounterState, now: number): CounterWrite | undefined {
+  if (spec.algorithm === 'log') {
+    const times = logValue(state, spec.name)?.times ?? [];
+    const freeBefore = now - spec.windowMs;
+    // Only the log's own slots prove it full (a refusal carried by the other form or by slots past a
+    // lowered limit is proved by a read instead).
+    if (times.length < spec.limit || times.slice(0, spec.limit).some((t) => t <= freeBefore)) return undefined;
+    return { name: spec.name, kind: 'full-log', slots: spec.limit, freeBefore };
+  }
+  if (spec.algorithm === 'ring') {
+    const ring = ringValue(state, spec.name);
+    const bucket = Math.floor(now / spec.bucketMs);
+    if (!ring || ring.newest !== bucket || ring.total < spec.limit) return undefined;
+    return { name: spec.name, kind: 'full-ring', bucket, limit: spec.limit };
+  }
+  const stored = fixedValue(state, spec.name);
+  const current = windowIndex(spec.window, now);
+  if (spec.limit === undefined || !stored || stored.window !== current || stored.count < spec.limit) return undefined;
+  return { name: spec.name, kind: 'full', window: current, limit: spec.limit };
+}
 
 /**
  * How many times an admission re-plans after losing a race (a rollover by another instance). A lost
@@ -159,7 +195,18 @@ export class CounterEngine {
     private readonly maxKnown = 10_000,
   ) {}
 
-  async admit(key: string, specs: readonly CounterSpec[], now: number, expiresAt: number): Promise<Admitted | Refused> {
+  /**
+   * Admits in every counter or in none. With `violations`, a refusal is proved and counted in one
+   * write: the violations are added under a condition that the refusing counter is still full, so a
+   * client retrying against a full window costs one round trip per request.
+   */
+  async admit(
+    key: string,
+    specs: readonly CounterSpec[],
+    now: number,
+    expiresAt: number,
+    violations?: ViolationCounters,
+  ): Promise<Admitted | Refused> {
     let state = this.known.get(key);
     let fresh = false;
     const attempts = MAX_ATTEMPTS + specs.reduce((n, s) => n + (s.algorithm === 'log' ? s.limit : 0), 0);
@@ -172,8 +219,27 @@ export class CounterEngine {
     for (let attempt = 0; attempt < attempts; attempt += 1) {
       const plan = planAdmission(specs, now, state, this.random);
       if (plan.kind === 'refuse') {
+        const proof =
+          violations && state
+            ? stillFull(
+                specs.find((s) => s.name === plan.blocking[0])!,
+                state,
+                now,
+              )
+            : undefined;
+        if (proof && state) {
+          const refused = await this.store.write(key, [proof, ...violationWrites(violations!, state, now)], expiresAt);
+          if (refused.ok) {
+            this.remember(key, refused.state);
+            return { admitted: false, state: refused.state, blocking: plan.blocking, counted: true };
+          }
+          // The counter changed under the refusal (a refund, a new window): plan again from what is there.
+          state = refused.state === undefined ? ((await this.store.read(key)) ?? {}) : (refused.state ?? {});
+          fresh = true;
+          continue;
+        }
         // Only a state just read may refuse: a remembered one can be stale (refunds, resets).
-        if (fresh && state) return { admitted: false, state, blocking: plan.blocking };
+        if (fresh && state) return { admitted: false, state, blocking: plan.blocking, counted: false };
         state = (await this.store.read(key)) ?? {};
         fresh = true;
         continue;
@@ -207,12 +273,7 @@ export class CounterEngine {
   ): Promise<void> {
     let state: CounterState | null | undefined = read ?? this.known.get(key);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-      const writes = counters.map(({ name, window }): CounterWrite => {
-        const current = windowIndex(window, now);
-        const stored = fixedValue(state, name);
-        if (stored && stored.window >= current) return { name, kind: 'violation', window: stored.window };
-        return { name, kind: 'reset', window: current, expected: stored?.window ?? null, add: 0, violations: 1 };
-      });
+      const writes = violationWrites(counters, state, now);
       const result = await this.store.write(key, writes, expiresAt);
       if (result.ok) {
         this.remember(key, result.state);

@@ -58,7 +58,15 @@ export type CounterWrite =
       from: number | null;
       limit: number;
       evict: Array<{ slot: number; count: number }>;
-    };
+    }
+  /**
+   * Writes nothing; holds only while the counter still refuses: a calendar counter still in `window`
+   * with `count >= limit`, a log whose `slots` all hold times after `freeBefore`, a ring still at
+   * `bucket` with its total at `limit` or more. It makes a refusal's violation count a proof of it.
+   */
+  | { name: string; kind: 'full'; window: number; limit: number }
+  | { name: string; kind: 'full-log'; slots: number; freeBefore: number }
+  | { name: string; kind: 'full-ring'; bucket: number; limit: number };
 
 /** A change to an admitted request's counters (refund, token settlement, violation), applied only where it still belongs. */
 export type CounterAdjustment =

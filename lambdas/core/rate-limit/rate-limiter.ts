@@ -146,7 +146,8 @@ export class RateLimiter {
     const longest: WindowKind = request.policy === 'ai_requests' ? 'month' : 'day';
     // A sliding window's admissions matter for one window length after the calendar day ends.
     const expiresAt = Math.ceil((windowEndOf(longest, windowIndex(longest, now)) + WINDOW_MS.day) / 1000);
-    const result = await this.counters.admit(key, specs, now, expiresAt);
+    const violations = REQUEST_WINDOWS.map((w) => ({ name: REQUEST_COUNTER[w], window: w }));
+    const result = await this.counters.admit(key, specs, now, expiresAt, violations);
     const headers = this.headerWindows(limited, result.state, now);
     if (result.admitted) {
       const quotaWindows = Object.fromEntries(
@@ -158,13 +159,7 @@ export class RateLimiter {
     const blocking = refusing.map((l) => ({ counter: l.counter, window: l.window, limit: l.limit ?? 0 }));
     // A refused request is a violation in the current minute, hour and day alike (which limit refused
     // it is in the decision, the log line and the RateLimited metric's window dimension).
-    await this.counters.countRefusal(
-      key,
-      REQUEST_WINDOWS.map((w) => ({ name: REQUEST_COUNTER[w], window: w })),
-      now,
-      expiresAt,
-      result.state,
-    );
+    if (!result.counted) await this.counters.countRefusal(key, violations, now, expiresAt, result.state);
     const roomAt = Math.max(...refusing.map((l) => useOf(l, result.state, now).roomAt));
     const retryAfterSeconds = Math.max(1, Math.ceil((roomAt - now) / 1000));
     const reason = blocking.some((b) => b.counter === 'tokens') ? 'quota_exceeded' : 'rate_limited';
