@@ -56,6 +56,8 @@ export async function startTestGateway(
       DYNAMODB_TIMEOUT_MS: '5000',
       // Suites that are not about the limiter send far more than 100 requests a minute.
       RATE_LIMIT_POLICIES: JSON.stringify({ ai_requests: { minute: 1_000_000, hour: 1_000_000, day: 1_000_000 } }),
+      // Tests drain post-response work after requests: short aggregation batches keep that quick.
+      AGGREGATION_BATCH_MS: '20',
       ...options.env,
     },
     configure: (config) => {
