@@ -6,11 +6,28 @@
 export class BackgroundTasks {
   private readonly pending = new Set<Promise<unknown>>();
 
-  constructor(private readonly onError: (error: unknown) => void) {}
+  constructor(
+    private readonly onError: (error: unknown) => void,
+    /**
+     * The work set of the invocation running now, if the host keeps one per invocation (a Lambda
+     * environment serving several requests at once): its handler then waits for its own work only.
+     */
+    private readonly scope: () => Set<Promise<unknown>> | undefined = () => undefined,
+  ) {}
 
   track(task: Promise<unknown>): void {
-    const tracked = task.catch(this.onError).finally(() => this.pending.delete(tracked));
+    const own = this.scope();
+    const tracked = task.catch(this.onError).finally(() => {
+      this.pending.delete(tracked);
+      own?.delete(tracked);
+    });
     this.pending.add(tracked);
+    own?.add(tracked);
+  }
+
+  /** Resolves when the work in `own` (one invocation's) has finished, including work it started. */
+  static async drainScope(own: Set<Promise<unknown>>): Promise<void> {
+    while (own.size > 0) await Promise.allSettled([...own]);
   }
 
   /**

@@ -54,6 +54,7 @@ import { createApp } from '../http/app';
 import type { AppDeps, AppEnv } from '../http/context';
 import type { AppConfig } from './config';
 import { systemClock, systemRandom } from './system';
+import { currentInvocationWork } from './invocation-work';
 
 export interface ContainerOverrides {
   clock?: Clock;
@@ -198,7 +199,10 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
   });
   // Start loading now, so the first request (a cold start's) usually finds the flags ready.
   void flags.refresh();
-  const background = new BackgroundTasks((error) => telemetry.error('post-response work failed', { error: errorFields(error) }));
+  const background = new BackgroundTasks(
+    (error) => telemetry.error('post-response work failed', { error: errorFields(error) }),
+    currentInvocationWork,
+  );
   const usage = new DynamoDbUsageStore(
     dynamo,
     { records: config.usage.recordsTable, aggregates: config.usage.aggregatesTable },

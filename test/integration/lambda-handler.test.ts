@@ -106,6 +106,37 @@ describe('post-response work on Lambda', () => {
   });
 });
 
+describe('several requests at once in one environment (Lambda Managed Instances)', () => {
+  it("each invocation waits for its own post-response work, not for the others'", async () => {
+    const { Hono } = await import('hono');
+    const { BackgroundTasks } = await import('../../lambdas/core/background');
+    const { currentInvocationWork } = await import('../../lambdas/shared/invocation-work');
+    const { streamingHandler } = await import('../../lambdas/handlers/stream-handler');
+    const background = new BackgroundTasks(() => undefined, currentInvocationWork);
+    const finished: string[] = [];
+    const work = (name: string, ms: number) =>
+      background.track(new Promise<void>((resolve) => setTimeout(resolve, ms)).then(() => void finished.push(name)));
+    const app = new Hono();
+    app.post('/slow', (c) => {
+      work('slow', 400);
+      return c.json({ ok: true });
+    });
+    app.post('/fast', (c) => {
+      work('fast', 10);
+      return c.json({ ok: true });
+    });
+    const handler = streamingHandler({ app: app as never, background }) as unknown as StreamingHandler;
+    const ended: string[] = [];
+    const slow = invoke(handler, restEvent('POST', '/slow', {})).then(() => void ended.push('slow'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const fast = invoke(handler, restEvent('POST', '/fast', {})).then(() => void ended.push('fast'));
+    await Promise.all([slow, fast]);
+    // The fast invocation ended with its own work done, long before the slow one's work.
+    expect(ended).toEqual(['fast', 'slow']);
+    expect(finished).toEqual(['fast', 'slow']);
+  });
+});
+
 describe('lambdas/handlers/gateway.ts', () => {
   let dynamo: LocalDynamo;
   let close: (() => void) | undefined;
