@@ -22,6 +22,15 @@ const budgets = Object.fromEntries(
   }).filter(([, v]) => v !== undefined),
 );
 const dailyCostAlarmUsd = numberContext('dailyCostAlarmUsd');
+const computeMode = app.node.tryGetContext('computeMode') as 'on-demand' | 'managed-instances' | undefined;
+const managedInstances = Object.fromEntries(
+  Object.entries({
+    perEnvironmentConcurrency: numberContext('perEnvironmentConcurrency'),
+    minEnvironments: numberContext('minEnvironments'),
+    maxEnvironments: numberContext('maxEnvironments'),
+    maxVCpus: numberContext('maxVCpus'),
+  }).filter(([, v]) => v !== undefined),
+);
 
 new OrchestratorStack(app, `HybridOrchestrator-${stage}`, {
   stage,
@@ -31,6 +40,8 @@ new OrchestratorStack(app, `HybridOrchestrator-${stage}`, {
   ...(initialRolloutPercentage !== undefined ? { initialRolloutPercentage: Number(initialRolloutPercentage) } : {}),
   ...(Object.keys(budgets).length > 0 ? { budgets } : {}),
   ...(dailyCostAlarmUsd !== undefined ? { dailyCostAlarmUsd } : {}),
+  ...(computeMode ? { computeMode } : {}),
+  ...(Object.keys(managedInstances).length > 0 ? { managedInstances } : {}),
   env: { account: process.env['CDK_DEFAULT_ACCOUNT'], region: process.env['CDK_DEFAULT_REGION'] },
   description: 'Hybrid Orchestrator: OpenAI-compatible AI gateway with task routing and fallback',
 });

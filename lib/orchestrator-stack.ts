@@ -25,6 +25,7 @@ import { FeatureFlags } from './constructs/feature-flags';
 import { DataTables } from './constructs/data-tables';
 import { GatewayApi } from './constructs/gateway-api';
 import { ProviderSecrets } from './constructs/provider-secrets';
+import { ManagedInstances, type ManagedInstancesSettings } from './constructs/managed-instances';
 
 export interface OrchestratorStackProps extends StackProps {
   /** Deployment stage, part of every resource name. */
@@ -58,6 +59,15 @@ export interface OrchestratorStackProps extends StackProps {
   readonly budgets?: { dailyUsd?: number; monthlyUsd?: number; userDailyUsd?: number; userMonthlyUsd?: number };
   /** Daily spend (USD) that raises the CloudWatch daily cost alarm. @default 100 */
   readonly dailyCostAlarmUsd?: number;
+  /**
+   * How the gateway function runs: `on-demand` Lambda (pays per request and per second of waiting for
+   * the provider; scales to zero) or `managed-instances` (Lambda Managed Instances: EC2 capacity in a
+   * VPC, many requests per execution environment; for steady traffic).
+   * @default 'on-demand'
+   */
+  readonly computeMode?: 'on-demand' | 'managed-instances';
+  /** Settings of the `managed-instances` mode (per environment). */
+  readonly managedInstances?: ManagedInstancesSettings;
 }
 
 export class OrchestratorStack extends Stack {
@@ -94,7 +104,19 @@ export class OrchestratorStack extends Stack {
       environment,
       timeout: functionTimeout,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      // A managed-instances environment serves many requests at once: 2 GB (1 vCPU at 2 GiB per vCPU).
+      ...(props.computeMode === 'managed-instances' ? { memorySize: 2048 } : {}),
     });
+    if (props.computeMode === 'managed-instances') {
+      new ManagedInstances(this, 'ManagedInstances', {
+        namePrefix,
+        gatewayFunction: gateway.function,
+        logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+        ...props.managedInstances,
+      });
+    } else if (props.computeMode !== undefined && props.computeMode !== 'on-demand') {
+      throw new Error(`computeMode "${String(props.computeMode)}" must be on-demand or managed-instances`);
+    }
 
     const alerts = new Alerts(this, 'Alerts', {
       namePrefix,

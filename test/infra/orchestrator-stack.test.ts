@@ -621,36 +621,87 @@ describe('function timeout', () => {
   });
 });
 
-describe('cdk-nag AwsSolutions', () => {
-  it('reports no unacknowledged finding, and every acknowledgement has a written reason', () => {
-    const outdir = mkdtempSync(join(tmpdir(), 'cdk-nag-'));
-    const app = new App({ context, outdir });
-    new OrchestratorStack(app, 'Nag', { stage: 'test', env: { account: '123456789012', region: 'eu-west-1' } });
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
-    let failure: unknown;
-    try {
-      app.synth();
-    } catch (error) {
-      failure = error;
-    }
-    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
-      pluginReports: Array<{
-        pluginName: string;
-        violations: Array<{ ruleName: string; violatingResources: unknown[] }>;
-        suppressedViolations?: Array<{ ruleName: string; reason?: string }>;
-      }>;
-    };
-    const nag = report.pluginReports.find((r) => r.pluginName === 'AwsSolutions');
-    expect(nag).toBeDefined();
-    expect(nag!.violations.map((v) => v.ruleName)).toEqual([]);
-    expect(failure).toBeUndefined();
-    const acknowledged = nag!.suppressedViolations ?? [];
-    expect(acknowledged.length).toBeGreaterThan(0);
-    for (const ack of acknowledged) {
-      expect({ rule: ack.ruleName, reasonLength: (ack.reason ?? '').trim().length > 30 }).toEqual({
-        rule: ack.ruleName,
-        reasonLength: true,
-      });
-    }
+describe('compute mode managed-instances', () => {
+  const app = new App({ context });
+  const stack = new OrchestratorStack(app, 'Managed', {
+    stage: 'test',
+    computeMode: 'managed-instances',
+    managedInstances: { perEnvironmentConcurrency: 32, minEnvironments: 3, maxEnvironments: 10 },
+    env: { account: '123456789012', region: 'eu-west-1' },
   });
+  const managed = Template.fromStack(stack);
+
+  it('puts the gateway function on a capacity provider, arm64, in private subnets, with its concurrency settings', () => {
+    managed.hasResourceProperties('AWS::Lambda::CapacityProvider', {
+      CapacityProviderName: 'hybrid-orchestrator-test-gateway',
+      InstanceRequirements: Match.objectLike({ Architectures: ['arm64'] }),
+      VpcConfig: Match.objectLike({ SubnetIds: Match.anyValue(), SecurityGroupIds: Match.anyValue() }),
+    });
+    const gateway = Object.values(managed.findResources('AWS::Lambda::Function')).find(
+      (f) => 'API_KEYS_TABLE' in ((f as { Properties: { Environment: { Variables: object } } }).Properties.Environment.Variables ?? {}),
+    ) as { Properties: Record<string, unknown> };
+    expect(gateway.Properties).toMatchObject({
+      MemorySize: 2048,
+      CapacityProviderConfig: {
+        LambdaManagedInstancesCapacityProviderConfig: {
+          PerExecutionEnvironmentMaxConcurrency: 32,
+          ExecutionEnvironmentMemoryGiBPerVCpu: 2,
+        },
+      },
+      FunctionScalingConfig: { MinExecutionEnvironments: 3, MaxExecutionEnvironments: 10 },
+    });
+  });
+
+  it('reaches DynamoDB through a gateway endpoint and the providers through NAT, HTTPS out only, with flow logs', () => {
+    managed.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway', ServiceName: Match.anyValue() });
+    managed.resourceCountIs('AWS::EC2::NatGateway', 1);
+    managed.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'ALL' });
+    managed.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupEgress: [Match.objectLike({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: '0.0.0.0/0' })],
+    });
+    const groups = Object.values(managed.findResources('AWS::EC2::SecurityGroup')) as Array<{ Properties: Record<string, unknown> }>;
+    expect(groups.every((g) => g.Properties['SecurityGroupIngress'] === undefined)).toBe(true);
+  });
+
+  it('is not in the default (on-demand) stack, which has no VPC', () => {
+    template.resourceCountIs('AWS::Lambda::CapacityProvider', 0);
+    template.resourceCountIs('AWS::EC2::VPC', 0);
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it.each(['on-demand', 'managed-instances'] as const)(
+    '%s: reports no unacknowledged finding, and every acknowledgement has a written reason',
+    (computeMode) => {
+      const outdir = mkdtempSync(join(tmpdir(), 'cdk-nag-'));
+      const app = new App({ context, outdir });
+      new OrchestratorStack(app, 'Nag', { stage: 'test', computeMode, env: { account: '123456789012', region: 'eu-west-1' } });
+      Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+      let failure: unknown;
+      try {
+        app.synth();
+      } catch (error) {
+        failure = error;
+      }
+      const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
+        pluginReports: Array<{
+          pluginName: string;
+          violations: Array<{ ruleName: string; violatingResources: unknown[] }>;
+          suppressedViolations?: Array<{ ruleName: string; reason?: string }>;
+        }>;
+      };
+      const nag = report.pluginReports.find((r) => r.pluginName === 'AwsSolutions');
+      expect(nag).toBeDefined();
+      expect(nag!.violations.map((v) => v.ruleName)).toEqual([]);
+      expect(failure).toBeUndefined();
+      const acknowledged = nag!.suppressedViolations ?? [];
+      expect(acknowledged.length).toBeGreaterThan(0);
+      for (const ack of acknowledged) {
+        expect({ rule: ack.ruleName, reasonLength: (ack.reason ?? '').trim().length > 30 }).toEqual({
+          rule: ack.ruleName,
+          reasonLength: true,
+        });
+      }
+    },
+  );
 });
