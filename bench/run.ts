@@ -158,8 +158,8 @@ async function main() {
       PORT: '0',
       OPENAI_API_KEY: UPSTREAM_KEY,
       OPENAI_BASE_URL: upstream,
-      AZURE_OPENAI_API_KEY: UPSTREAM_KEY,
-      AZURE_OPENAI_ENDPOINT: upstream.replace(/\/v1$/, ''),
+      // Azure OpenAI (the fallback, never called here) is simulated inside the gateway process: the bench
+      // upstream speaks OpenAI's dialect only, and Azure's paths there would fail every heartbeat.
       LOCAL_API_KEY: GATEWAY_KEY,
       DYNAMODB_ENDPOINT: dynamo,
       LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'INFO',
