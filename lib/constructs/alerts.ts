@@ -3,7 +3,7 @@
  * operational alarms that notify it. A customer-managed key, because CloudWatch alarm actions cannot
  * publish to a topic encrypted with the AWS-managed `aws/sns` key.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
   Alarm,
@@ -17,9 +17,10 @@ import {
   type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { ServicePrincipal, type IRole } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { POLICY_NAMES } from '../../lambdas/core/rate-limit/policies';
 
@@ -28,6 +29,44 @@ export function notifyingAlarm(scope: Construct, id: string, topic: Topic, props
   const alarm = new Alarm(scope, id, { treatMissingData: TreatMissingData.NOT_BREACHING, ...props });
   alarm.addAlarmAction(new SnsAction(topic));
   return alarm;
+}
+
+/** Lets `role` publish to the alerts topic, whose KMS key needs `kms:GenerateDataKey*` (acknowledged for cdk-nag). */
+export function grantAlertPublishing(topic: Topic, role: IRole): void {
+  topic.grantPublish(role);
+  Validations.of(role).acknowledge({
+    id: 'AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+    reason: 'kms:GenerateDataKey* (from grantPublish) is what publishing to the KMS-encrypted alerts topic needs, on that one key only.',
+  });
+}
+
+/**
+ * A dead-letter queue (SQS-encrypted, TLS only, kept 14 days) and an alarm on its first message, for
+ * work that failed all its retries.
+ */
+export function deadLetters(
+  scope: Construct,
+  topic: Topic,
+  props: { alarmName: string; alarmDescription: string; whatItHolds: string },
+): { queue: Queue; alarm: Alarm } {
+  const queue = new Queue(scope, 'DeadLetters', {
+    encryption: QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  Validations.of(queue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason: `This is itself a dead-letter queue (${props.whatItHolds}); an alarm fires on its first message.`,
+  });
+  const alarm = notifyingAlarm(scope, 'DeadLettered', topic, {
+    alarmName: props.alarmName,
+    alarmDescription: props.alarmDescription,
+    metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+  });
+  return { queue, alarm };
 }
 
 export interface AlertsProps {

@@ -14,9 +14,9 @@ import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources'
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { notifyingAlarm } from './alerts';
+import { deadLetters, grantAlertPublishing, notifyingAlarm } from './alerts';
 import { nodeFunction } from './node-function';
 
 export interface UsageAggregationProps {
@@ -37,16 +37,14 @@ export class UsageAggregation extends Construct {
 
   constructor(scope: Construct, id: string, props: UsageAggregationProps) {
     super(scope, id);
-    this.deadLetters = new Queue(this, 'DeadLetters', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    const dead = deadLetters(this, props.topic, {
+      alarmName: `${props.namePrefix}-usage-aggregation-dead-lettered`,
+      alarmDescription:
+        'A batch of usage records could not be aggregated after its retries: its stream position is in the dead-letter queue. The records are stored; re-run the aggregation for them once the cause is fixed.',
+      whatItHolds: 'positions of usage stream batches the aggregation could not apply',
     });
-    Validations.of(this.deadLetters).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This is the on-failure destination of the usage stream mapping (it holds batch positions); an alarm fires on its first message.',
-    });
+    this.deadLetters = dead.queue;
+    this.failed = dead.alarm;
     const { function: fn, role } = nodeFunction(this, {
       handlerFile: 'usage-aggregates.ts',
       description: 'Hybrid Orchestrator: applies usage records to the aggregates and budgets, in batches from the usage table stream',
@@ -63,7 +61,7 @@ export class UsageAggregation extends Construct {
     });
     this.function = fn;
     props.aggregatesTable.grantReadWriteData(role);
-    props.topic.grantPublish(role);
+    grantAlertPublishing(props.topic, role);
     fn.addEventSource(
       new DynamoEventSource(props.usageTable, {
         startingPosition: StartingPosition.TRIM_HORIZON,
@@ -89,11 +87,6 @@ export class UsageAggregation extends Construct {
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
       reason: 'dynamodb:ListStreams (added by the stream event source) has no resource-level permissions: AWS requires "*".',
     });
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-      reason:
-        'kms:GenerateDataKey* (from grantPublish) is what publishing budget alerts to the KMS-encrypted alerts topic needs, on that one key only.',
-    });
 
     this.behind = notifyingAlarm(this, 'Behind', props.topic, {
       alarmName: `${props.namePrefix}-usage-aggregation-behind`,
@@ -104,15 +97,6 @@ export class UsageAggregation extends Construct {
       evaluationPeriods: 5,
       datapointsToAlarm: 3,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-    });
-    this.failed = notifyingAlarm(this, 'DeadLettered', props.topic, {
-      alarmName: `${props.namePrefix}-usage-aggregation-dead-lettered`,
-      alarmDescription:
-        'A batch of usage records could not be aggregated after its retries: its stream position is in the dead-letter queue. The records are stored; re-run the aggregation for them once the cause is fixed.',
-      metric: this.deadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
   }
 }

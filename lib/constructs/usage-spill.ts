@@ -12,7 +12,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { notifyingAlarm } from './alerts';
+import { deadLetters, grantAlertPublishing, notifyingAlarm } from './alerts';
 import { nodeFunction } from './node-function';
 
 export interface UsageSpillProps {
@@ -33,15 +33,14 @@ export class UsageSpill extends Construct {
   constructor(scope: Construct, id: string, props: UsageSpillProps) {
     super(scope, id);
     const timeout = Duration.seconds(60);
-    this.deadLetters = new Queue(this, 'DeadLetters', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    const dead = deadLetters(this, props.topic, {
+      alarmName: `${props.namePrefix}-usage-records-dead-lettered`,
+      alarmDescription:
+        'A usage record could not be written after 20 tries and is in the dead-letter queue: redrive it once the cause is fixed.',
+      whatItHolds: 'usage records the replay could not write after 20 tries',
     });
-    Validations.of(this.deadLetters).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This is the dead-letter queue of the usage spill queue; an alarm fires on its first message.',
-    });
+    this.deadLetters = dead.queue;
+    this.lost = dead.alarm;
     this.queue = new Queue(this, 'Queue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -68,7 +67,7 @@ export class UsageSpill extends Construct {
     this.function = fn;
     props.usageTable.grantReadWriteData(role);
     props.aggregatesTable.grantReadWriteData(role);
-    props.topic.grantPublish(role);
+    grantAlertPublishing(props.topic, role);
     fn.addEventSource(
       new SqsEventSource(this.queue, { batchSize: 25, maxBatchingWindow: Duration.seconds(30), reportBatchItemFailures: true }),
     );
@@ -77,11 +76,6 @@ export class UsageSpill extends Construct {
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${usageId}.Arn>/index/*]`,
       reason:
         'The only wildcard is "<usage-table-arn>/index/*" from grantReadWriteData; the replay writes records and never queries an index.',
-    });
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-      reason:
-        'kms:GenerateDataKey* (from grantPublish) is what publishing budget alerts to the KMS-encrypted alerts topic needs, on that one key only.',
     });
 
     this.waiting = notifyingAlarm(this, 'Waiting', props.topic, {
@@ -92,15 +86,6 @@ export class UsageSpill extends Construct {
       threshold: 1,
       evaluationPeriods: 15,
       datapointsToAlarm: 15,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-    });
-    this.lost = notifyingAlarm(this, 'DeadLettered', props.topic, {
-      alarmName: `${props.namePrefix}-usage-records-dead-lettered`,
-      alarmDescription:
-        'A usage record could not be written after 20 tries and is in the dead-letter queue: redrive it once the cause is fixed.',
-      metric: this.deadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
   }
