@@ -173,7 +173,7 @@ export class OrchestratorStack extends Stack {
       aggregatesTable,
       topic: alerts.topic,
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      environment: { ...budgetSettings, ...(environment['AGGREGATE_SHARDS'] ? { AGGREGATE_SHARDS: environment['AGGREGATE_SHARDS'] } : {}) },
+      environment: budgetSettings,
     });
     // Usage records that the usage table cannot take wait in a queue and are written back later.
     const spill = new UsageSpill(this, 'UsageSpill', {

@@ -2,14 +2,14 @@
  * Lambda on the usage table's DynamoDB stream: applies each batch of new usage records to the
  * aggregates (one update per cell) and checks the budgets. The event source mapping has a tumbling
  * window so each event names its shard: every cell update is guarded by that shard's sequence numbers,
- * so a re-delivered or bisected batch never counts a record twice. A batch that fails is reported
- * whole as failed (the cells it did update skip those records on the retry), then goes to the
- * mapping's dead-letter queue.
+ * so a re-delivered or bisected batch never counts a record twice. A batch that fails fails the
+ * invocation: Lambda bisects it and retries the halves (the cells a failed try did update skip those
+ * records), in order, until the records are too old; then their position goes to the dead-letter queue.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { recordFromItem } from '../adapters/dynamodb/dynamodb-usage-store';
-import { padSequence } from '../core/metering/aggregation';
+import { AggregationError, padSequence } from '../core/metering/aggregation';
 import { errorFields } from '../core/errors';
 import { loadConfig } from '../shared/config';
 import { buildStreamAggregator } from '../shared/container';
@@ -45,8 +45,13 @@ export async function handler(event: UsageStreamEvent): Promise<UsageStreamRespo
     logger.info('usage aggregated', { records: batch.length, cells, shard });
     return { state: {}, batchItemFailures: [] };
   } catch (error) {
-    logger.error('usage aggregation failed: the batch is retried', { records: batch.length, shard, error: errorFields(error) });
-    // From the first record on: applied cells skip what they already hold.
-    return { state: {}, batchItemFailures: [{ itemIdentifier: inserts[0]!.dynamodb!.SequenceNumber! }] };
+    logger.error('usage aggregation failed: the batch is bisected and retried', {
+      records: batch.length,
+      shard,
+      error: errorFields(error),
+      failures: error instanceof AggregationError ? error.failures.map(errorFields) : undefined,
+    });
+    // A function error, not a partial response: only errors make Lambda bisect the batch.
+    throw error;
   }
 }

@@ -384,8 +384,19 @@ export function buildReplayer(
 }
 
 /** The aggregator over the usage tables, with the budget alerts it checks. */
-function usageAggregator(config: AppConfig, usage: DynamoDbUsageStore, alerts: AlertPublisher, clock: Clock): UsageAggregator {
-  return new UsageAggregator(usage, new BudgetAlerts(config.alerts.budgets, alerts, usage, clock), trackedTotals(config.alerts.budgets));
+function usageAggregator(
+  config: AppConfig,
+  usage: DynamoDbUsageStore,
+  alerts: AlertPublisher,
+  clock: Clock,
+  telemetry: Telemetry,
+): UsageAggregator {
+  return new UsageAggregator(
+    usage,
+    new BudgetAlerts(config.alerts.budgets, alerts, usage, clock),
+    trackedTotals(config.alerts.budgets),
+    telemetry,
+  );
 }
 
 /**
@@ -403,7 +414,7 @@ function aggregationFeed(
   const { mode, batchMs, maxBatch } = config.usage.aggregation;
   if (mode === 'stream') return { add: () => undefined };
   return new AggregationQueue(
-    usageAggregator(config, usage, alerts, clock),
+    usageAggregator(config, usage, alerts, clock, telemetry),
     (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     (work) => background.track(work),
     telemetry,
@@ -420,6 +431,7 @@ export function buildStreamAggregator(config: AppConfig, clock: Clock = systemCl
     { records: config.usage.recordsTable, aggregates: config.usage.aggregatesTable },
     { shards: config.usage.aggregateShards, random: systemRandom },
     () => clock.now(),
+    (error) => telemetry.error('stale stream markers not removed', { error: errorFields(error) }),
   );
-  return { aggregator: usageAggregator(config, usage, alertPublisher(config, telemetry), clock), logger };
+  return { aggregator: usageAggregator(config, usage, alertPublisher(config, telemetry), clock, telemetry), logger };
 }

@@ -3,8 +3,8 @@
  * to the aggregates (one update per cell, guarded by the shard's sequence numbers so re-deliveries
  * never count twice) and checks the budgets. Tuned for a lag of about a second: batches of up to 100
  * records gathered for at most 1 s. A tumbling window makes each event name its shard. Failed batches
- * are bisected and retried, then their position goes to a dead-letter queue; alarms on iterator age
- * (aggregates falling behind) and on dead letters.
+ * are bisected and retried for up to 12 hours, then their position goes to a dead-letter queue; alarms
+ * on iterator age (aggregates falling behind) and on dead letters.
  */
 import { CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { ComparisonOperator, type Alarm } from 'aws-cdk-lib/aws-cloudwatch';
@@ -40,7 +40,7 @@ export class UsageAggregation extends Construct {
     const dead = deadLetters(this, props.topic, {
       alarmName: `${props.namePrefix}-usage-aggregation-dead-lettered`,
       alarmDescription:
-        'A batch of usage records could not be aggregated after its retries: its stream position is in the dead-letter queue. The records are stored; re-run the aggregation for them once the cause is fixed.',
+        'A batch of usage records could not be aggregated for 12 hours: its stream position is in the dead-letter queue and the aggregates (admin usage, budgets) miss those records. The records themselves are stored: the daily report, which reads records, is exact.',
       whatItHolds: 'positions of usage stream batches the aggregation could not apply',
     });
     this.deadLetters = dead.queue;
@@ -69,11 +69,13 @@ export class UsageAggregation extends Construct {
         maxBatchingWindow: Duration.seconds(1),
         // Events then carry their shard id, which guards every cell update.
         tumblingWindow: Duration.seconds(60),
+        // One batch at a time per shard, in order: each cell's marker is a high-water mark per shard, so
+        // a newer record must never be applied before an older one of the same shard.
         parallelizationFactor: 1,
         bisectBatchOnError: true,
         reportBatchItemFailures: true,
-        retryAttempts: 20,
-        maxRecordAge: Duration.hours(6),
+        // Retries are idempotent: retry until the records are too old (the stream keeps them 24 h).
+        maxRecordAge: Duration.hours(12),
         onFailure: new SqsDlq(this.deadLetters),
         filters: [FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT') })],
       }),

@@ -450,6 +450,7 @@ describe('batched usage aggregation', () => {
       MaximumBatchingWindowInSeconds: 1,
       ParallelizationFactor: 1,
       BisectBatchOnFunctionError: true,
+      MaximumRecordAgeInSeconds: 43200,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       DestinationConfig: { OnFailure: { Destination: expect.anything() } },
       FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'] }) }] },

@@ -114,6 +114,7 @@ test('every record counts exactly once however the stream splits, fails, bisects
           flaky,
           new BudgetAlerts({ levels: [] }, new CapturingAlerts(), store, { now: () => NOW, sleep: async () => undefined }),
           noBudgets,
+          { error: () => undefined },
         );
         const delivered: Delivery[] = [];
         for (const shard of SHARDS) {
@@ -201,9 +202,20 @@ describe('lambdas/handlers/usage-aggregates.ts', () => {
     expect(await totals(day)).toEqual({ requests: 2, cost: 2000, input: 23, userRequests: 2 });
     await expect(handler({ ...event, shardId: undefined })).rejects.toThrow('tumbling window');
   });
+
+  it('fails the invocation when cells cannot be updated, so Lambda bisects and retries the batch', async () => {
+    await jest.isolateModulesAsync(async () => {
+      Object.assign(process.env, { USAGE_AGGREGATES_TABLE: 'no-such-table' });
+      const { handler } = await import('../../lambdas/handlers/usage-aggregates');
+      const image = marshall(Object.fromEntries(Object.entries(record('2026-09-02', 1, 'u1', 'openai', 10)).filter(([, v]) => v !== null)));
+      await expect(
+        handler({ shardId: SHARDS[0]!, Records: [{ eventName: 'INSERT', dynamodb: { NewImage: image, SequenceNumber: '1' } }] }),
+      ).rejects.toThrow('aggregate cells not updated');
+    });
+  });
 });
 
-test('a shard marker not moved for two days is dropped; a recent one stays', async () => {
+test('a shard marker not moved for longer than the stream keeps records (26 h) is dropped; recent ones stay', async () => {
   const cell: CellAddition = { cell: { kind: 'day', day: '2026-08-01' }, counts: undefined, performance: undefined, budget: undefined };
   const at = (now: number) =>
     new DynamoDbUsageStore(
@@ -213,13 +225,59 @@ test('a shard marker not moved for two days is dropped; a recent one stays', asy
       () => now,
     );
   const guard = (shard: string, sequence: string): CellGuard => ({ shard, first: padSequence(sequence), last: padSequence(sequence) });
-  await at(NOW).add(cell, guard(SHARDS[0]!, '5'));
-  await at(NOW + 86_400_000).add(cell, guard(SHARDS[1]!, '7'));
-  await at(NOW + 3 * 86_400_000).add(cell, guard(SHARDS[1]!, '8'));
+  const third = 'shardId-00000001764158400002-8c9d0e1f';
+  const HOUR = 3_600_000;
+  await at(NOW).add(cell, guard(SHARDS[0]!, '5')); // 30 h before the last update: stale
+  await at(NOW + 10 * HOUR).add(cell, guard(third, '6')); // 20 h before: still guards re-deliveries
+  await at(NOW + 29 * HOUR).add(cell, guard(SHARDS[1]!, '7'));
+  await at(NOW + 30 * HOUR).add(cell, guard(SHARDS[1]!, '8'));
   const { GetCommand } = await import('@aws-sdk/lib-dynamodb');
   const item = (
     await dynamo.doc.send(new GetCommand({ TableName: dynamo.table('usage-aggregates'), Key: { pk: 'd#2026-08-01', sk: 'total' } }))
   ).Item!;
-  expect(Object.keys(item).filter((k) => k.startsWith('g_'))).toEqual([markerName(SHARDS[1]!)]);
-  expect(String(item[markerName(SHARDS[1]!)])).toBe(`${padSequence('8')}@${NOW + 3 * 86_400_000}`);
+  expect(
+    Object.keys(item)
+      .filter((k) => k.startsWith('g_'))
+      .sort(),
+  ).toEqual([markerName(SHARDS[1]!), markerName(third)].sort());
+  expect(String(item[markerName(SHARDS[1]!)])).toBe(`${padSequence('8')}@${NOW + 30 * HOUR}`);
+  expect(String(item[markerName(third)])).toBe(`${padSequence('6')}@${NOW + 10 * HOUR}`);
+});
+
+test('a budget alert that could not go out is sent by a later batch, exactly once, re-deliveries included', async () => {
+  const day = '2026-07-01';
+  await cleanDay(day);
+  const sent: string[] = [];
+  let failNext = true;
+  const publisher = {
+    publish: async (alert: { subject: string }) => {
+      if (failNext) {
+        failNext = false;
+        throw new Error('SNS unavailable');
+      }
+      sent.push(alert.subject);
+    },
+  };
+  const errors: string[] = [];
+  const aggregator = new UsageAggregator(
+    store,
+    new BudgetAlerts({ dailyUsd: 0.002, levels: [50, 100] }, publisher, store, { now: () => NOW, sleep: async () => undefined }),
+    { day: true, month: false, userDay: false, userMonth: false },
+    { error: (message: string) => void errors.push(message) },
+  );
+  const positioned = (i: number, cost: number) => ({
+    record: record(day, i, 'u1', 'openai', cost),
+    position: { shard: SHARDS[0]!, sequence: padSequence(String(100 + i)) },
+  });
+  const first = [positioned(1, 1200)]; // 60% of $0.002: the 50% alert, whose publish fails
+  await aggregator.apply(first);
+  expect(errors).toEqual(['budget alert not sent']);
+  expect(sent).toEqual([]);
+  await aggregator.apply(first); // re-delivered: not counted again, but the alert goes out now
+  expect(sent).toEqual(['Hybrid Orchestrator: daily spend on 2026-07-01 reached 50% of $0.002']);
+  await aggregator.apply([positioned(2, 900)]); // 105%: the 100% alert, once
+  await aggregator.apply([positioned(2, 900)]);
+  expect(sent).toHaveLength(2);
+  expect(sent[1]).toContain('reached 100%');
+  expect((await totals(day)).cost).toBe(2100);
 });

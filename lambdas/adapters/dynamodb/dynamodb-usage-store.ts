@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AggregateStore, CellAddition, CellGuard, CellId, CellResult } from '../../core/metering/aggregation';
 import type { AlertMarkers } from '../../core/metering/ports';
@@ -48,8 +48,11 @@ function performanceOf(item: Record<string, unknown>): CellPerformance {
 
 /** Aggregates outlive the records: 400 days, for year-over-year comparisons. */
 const AGGREGATE_RETENTION_SECONDS = 400 * 86_400;
-/** A stream keeps records 24 hours: a marker its shard has not moved for two days guards nothing any more. */
-const STALE_MARKER_MS = 2 * 86_400_000;
+/**
+ * A stream keeps records 24 hours: a marker its shard has not moved for longer guards only records
+ * that can never come again. 26 hours leaves a margin for clock skew.
+ */
+export const STALE_MARKER_MS = 26 * 3_600_000;
 
 /** A stored usage record as the gateway built it (nulls are stored as absent attributes). */
 export function recordFromItem(item: Record<string, unknown>): UsageRecord {
@@ -79,6 +82,7 @@ export class DynamoDbUsageStore implements UsageStore, AggregateStore, AlertMark
       random: { next: () => 0, bytes: (n) => new Uint8Array(n) },
     },
     private readonly now: () => number = Date.now,
+    private readonly onPruneError: (error: unknown) => void = () => undefined,
   ) {}
 
   putRecord(record: UsageRecord, expiresAt: number): Promise<boolean> {
@@ -156,7 +160,14 @@ export class DynamoDbUsageStore implements UsageStore, AggregateStore, AlertMark
       const item = error.Item
         ? unmarshall(error.Item)
         : (await this.client.send(new GetCommand({ TableName: this.tables.aggregates, Key: { pk, sk }, ConsistentRead: true }))).Item;
-      return { applied: false, appliedUpTo: String(item?.[marker] ?? '').split('@')[0]! };
+      const stored = item?.[marker];
+      // Only the marker can fail the condition: without one, something else is wrong; never re-apply.
+      if (typeof stored !== 'string') throw new Error(`aggregate cell ${pk} ${sk} refused an update but holds no marker for its shard`);
+      return {
+        applied: false,
+        appliedUpTo: stored.split('@')[0]!,
+        costMicros: addition.budget ? Number(item?.['costMicros'] ?? 0) : null,
+      };
     }
   }
 
@@ -180,7 +191,10 @@ export class DynamoDbUsageStore implements UsageStore, AggregateStore, AlertMark
           ExpressionAttributeValues: values,
         }),
       )
-      .catch(() => undefined); // another consumer pruned or moved them first: nothing to do
+      .catch((error: unknown) => {
+        // Another consumer pruned or moved them first: nothing to do. Anything else is worth a look.
+        if (!(error instanceof ConditionalCheckFailedException)) this.onPruneError(error);
+      });
   }
 
   /** A cell's key and labels. Detail cells, shared by every user, may be spread over write shards. */
@@ -278,5 +292,9 @@ export class DynamoDbUsageStore implements UsageStore, AggregateStore, AlertMark
 
   claim(key: string, expiresAt: number): Promise<boolean> {
     return putIfAbsent(this.client, this.tables.aggregates, { pk: 'alert', sk: key, expiresAt }, 'pk');
+  }
+
+  async release(key: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tables.aggregates, Key: { pk: 'alert', sk: key } }));
   }
 }

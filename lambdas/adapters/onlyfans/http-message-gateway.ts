@@ -2,6 +2,9 @@
 import { MessageGatewayError } from '../../core/messaging/message-service';
 import { type MessageGateway, type OnlyFansMessage } from '../../core/messaging/ports';
 
+/** 4xx answers that do not prove the message was not delivered. */
+const MAYBE_DELIVERED = new Set([408, 409, 425]);
+
 /** Connection errors that prove no byte of the request reached the OnlyFans gateway. */
 const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
@@ -40,15 +43,16 @@ export class HttpMessageGateway implements MessageGateway {
     let text: string;
     try {
       text = await response.text();
-    } catch {
-      throw new MessageGatewayError('the answer was cut off', response.status);
+    } catch (error) {
+      throw new MessageGatewayError('the answer was cut off', response.status, { cause: error });
     }
     if (!response.ok)
       throw new MessageGatewayError(
         `answered HTTP ${response.status}`,
         response.status,
-        // A 4xx is a refusal to deliver; a 5xx may come after the message went out.
-        response.status < 500 ? { delivered: false } : undefined,
+        // A 4xx is a refusal to deliver, except a timeout (408), a conflict such as a duplicate key in
+        // flight (409) and "too early" (425); a 5xx may come after the message went out.
+        response.status < 500 && !MAYBE_DELIVERED.has(response.status) ? { delivered: false } : undefined,
       );
     let messageId: string | undefined;
     try {

@@ -48,7 +48,8 @@ export interface CellGuard {
   last: string;
 }
 
-export type CellResult = { applied: true; costMicros: number | null } | { applied: false; appliedUpTo: string };
+/** `costMicros`: the cell's cost after the update (or as found, when refused), for budget cells; else `null`. */
+export type CellResult = { applied: true; costMicros: number | null } | { applied: false; appliedUpTo: string; costMicros: number | null };
 
 /** Port: the aggregate cells. */
 export interface AggregateStore {
@@ -171,6 +172,7 @@ export class UsageAggregator {
     private readonly store: AggregateStore,
     private readonly budgets: BudgetAlerts,
     private readonly tracked: Record<keyof SpendTotals, boolean>,
+    private readonly telemetry: Pick<Telemetry, 'error'>,
     private readonly options: { concurrency: number } = { concurrency: 16 },
   ) {}
 
@@ -204,39 +206,45 @@ export class UsageAggregator {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.options.concurrency, groups.length) }, worker));
-    if (failures.length > 0) throw new AggregationError(failures.length, groups.length, failures[0]);
+    if (failures.length > 0) throw new AggregationError(failures.length, groups.length, failures);
     return { cells: groups.length };
   }
 
   private async applyCell(contributions: Contribution[]): Promise<void> {
     let pending = contributions;
+    let total: number | null = null;
     for (let attempt = 0; attempt < 3 && pending.length > 0; attempt++) {
-      const addition = collapse(pending);
-      const result = await this.store.add(addition, guardOf(pending));
-      if (!result.applied) {
-        // A re-delivered batch: the cell already holds this shard's records up to `appliedUpTo`.
-        pending = pending.filter((c) => c.position!.sequence > result.appliedUpTo);
-        continue;
+      const result = await this.store.add(collapse(pending), guardOf(pending));
+      total = result.costMicros;
+      if (result.applied) {
+        pending = [];
+        break;
       }
-      if (addition.budget && result.costMicros !== null && addition.counts && addition.counts.costMicros > 0) {
-        const sample = pending[0]!.record;
-        await this.budgets.checkTotal(
-          addition.budget,
-          addition.counts.costMicros,
-          result.costMicros,
-          { day: sample.day, month: sample.day.slice(0, 7) },
-          sample.userId,
-        );
-      }
-      return;
+      // A re-delivered batch: the cell already holds this shard's records up to `appliedUpTo`.
+      pending = pending.filter((c) => c.position!.sequence > result.appliedUpTo);
     }
     if (pending.length > 0) throw new Error(`aggregate cell ${cellKey(contributions[0]!.addition.cell)} kept changing under its guard`);
+    const { budget } = contributions[0]!.addition;
+    if (!budget || total === null) return;
+    // Checked whether this delivery applied the cell or an earlier one did (and then failed before
+    // its check). An alert that cannot go out now is logged; the next batch checks again.
+    const sample = contributions[0]!.record;
+    try {
+      await this.budgets.checkTotal(budget, total, { day: sample.day, month: sample.day.slice(0, 7) }, sample.userId);
+    } catch (error) {
+      this.telemetry.error('budget alert not sent', { scope: budget, day: sample.day, error: errorFields(error) });
+    }
   }
 }
 
 export class AggregationError extends GatewayError {
-  constructor(failed: number, total: number, cause: unknown) {
-    super(`${failed} of ${total} aggregate cells not updated`, { cause });
+  constructor(
+    failed: number,
+    total: number,
+    /** Every cell's failure (the first is the cause). */
+    readonly failures: unknown[],
+  ) {
+    super(`${failed} of ${total} aggregate cells not updated`, { cause: failures[0] });
   }
 }
 

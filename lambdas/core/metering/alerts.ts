@@ -67,8 +67,14 @@ export function trackedTotals(config: BudgetConfig): Record<keyof SpendTotals, b
   };
 }
 
-/** Finds the budget levels an addition to a spend total crossed and alerts once per level per period. */
+/**
+ * Alerts once per budget level per period: the first check that sees a spend total at or past a level
+ * claims the level's marker (a conditional write, so one alert however many instances and batches see
+ * it) and publishes. Levels this instance saw claimed are not claimed again.
+ */
 export class BudgetAlerts {
+  private readonly claimed = new Set<string>();
+
   constructor(
     private readonly config: BudgetConfig,
     private readonly publisher: AlertPublisher,
@@ -76,15 +82,13 @@ export class BudgetAlerts {
     private readonly clock: Clock,
   ) {}
 
-  /** Alerts once per level crossed when `added` micro-dollars brought the `scope` total to `total`. */
+  /** Alerts for every level the `scope` total (micro-dollars) has reached and nobody has alerted yet. */
   async checkTotal(
     scope: keyof SpendTotals,
-    added: number,
     total: number,
     period: { day: string; month: string },
     userId: string | null,
   ): Promise<Alert[]> {
-    if (added <= 0) return [];
     const scopes: Record<keyof SpendTotals, { scope: string; label: string; budgetUsd: number | undefined; period: string }> = {
       day: { scope: 'global-day', label: `daily spend on ${period.day}`, budgetUsd: this.config.dailyUsd, period: period.day },
       month: { scope: 'global-month', label: `monthly spend in ${period.month}`, budgetUsd: this.config.monthlyUsd, period: period.month },
@@ -104,14 +108,17 @@ export class BudgetAlerts {
     const { scope: key, label, budgetUsd, period: p } = scopes[scope];
     if (budgetUsd === undefined) return [];
     const budget = Math.round(budgetUsd * 1e6);
-    const before = total - added;
     const sent: Alert[] = [];
     for (const level of this.config.levels) {
       const threshold = Math.ceil((budget * level) / 100);
-      // Counters only grow by ADD, so exactly one addition's (before, total] contains the threshold;
-      // the marker also absorbs a retried delivery of that addition.
-      if (!(before < threshold && total >= threshold)) continue;
-      if (!(await this.markers.claim(`budget#${key}#${p}#${level}`, Math.ceil(this.clock.now() / 1000) + 40 * 86_400))) continue;
+      const marker = `budget#${key}#${p}#${level}`;
+      // Reached, and not yet seen claimed here: whoever claims the marker first alerts. A check that
+      // failed or was retried (a re-delivered batch) checks again: nothing is missed, nothing doubled.
+      if (total < threshold || this.claimed.has(marker)) continue;
+      const mine = await this.markers.claim(marker, Math.ceil(this.clock.now() / 1000) + 40 * 86_400);
+      if (this.claimed.size >= 10_000) this.claimed.clear();
+      this.claimed.add(marker);
+      if (!mine) continue;
       const alert: Alert = {
         kind: 'budget',
         severity: level >= 100 ? 'critical' : 'warning',
@@ -120,7 +127,14 @@ export class BudgetAlerts {
         context: { scope: key, period: p, level, budgetUsd, spendUsd: total / 1e6, ...(key.startsWith('user') ? { userId } : {}) },
         at: new Date(this.clock.now()).toISOString(),
       };
-      await this.publisher.publish(alert);
+      try {
+        await this.publisher.publish(alert);
+      } catch (error) {
+        // Not sent: give the level back, so the next check (the next batch) claims and sends it.
+        this.claimed.delete(marker);
+        await this.markers.release(marker).catch(() => undefined);
+        throw error;
+      }
       sent.push(alert);
     }
     return sent;

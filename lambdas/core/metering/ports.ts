@@ -67,6 +67,8 @@ export interface AlertPublisher {
 /** Port: once-only markers (a conditional write): `claim` is true for exactly one caller per key. */
 export interface AlertMarkers {
   claim(key: string, expiresAt: number): Promise<boolean>;
+  /** Gives a claim back (its alert could not be sent), so a later check claims and sends it. */
+  release(key: string): Promise<void>;
 }
 
 /** Port: where reports are kept (DynamoDB on AWS and locally; the local script also writes files). */

@@ -231,7 +231,14 @@ export class CounterEngine {
           const refused = await this.store.write(key, [proof, ...violationWrites(violations!, state, now)], expiresAt);
           if (refused.ok) {
             this.remember(key, refused.state);
-            return { admitted: false, state: refused.state, blocking: plan.blocking, counted: true };
+            // Which counters refuse, as the item now stands (the remembered one may have been stale).
+            const current = planAdmission(specs, now, refused.state, this.random);
+            return {
+              admitted: false,
+              state: refused.state,
+              blocking: current.kind === 'refuse' ? current.blocking : plan.blocking,
+              counted: true,
+            };
           }
           // The counter changed under the refusal (a refund, a new window): plan again from what is there.
           state = refused.state === undefined ? ((await this.store.read(key)) ?? {}) : (refused.state ?? {});

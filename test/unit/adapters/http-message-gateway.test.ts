@@ -46,7 +46,11 @@ test('a refused connection and a 4xx prove the message was not delivered', async
   expect([tooMany.status, tooMany.mayHaveBeenDelivered]).toEqual([429, false]);
 });
 
-test('a 5xx, a timeout and a connection lost mid-answer may have delivered it', async () => {
+test('a 409, a 5xx, a timeout and a connection lost mid-answer may have delivered it', async () => {
+  answer = (res) => res.writeHead(409).end('{}'); // a duplicate of a send still in flight
+  const conflict = await failure(base);
+  expect([conflict.status, conflict.mayHaveBeenDelivered]).toEqual([409, true]);
+
   answer = (res) => res.writeHead(503).end('{}');
   const unavailable = await failure(base);
   expect([unavailable.status, unavailable.mayHaveBeenDelivered]).toEqual([503, true]);
