@@ -13,23 +13,38 @@ interface Ready {
 
 /** Forks the engine (on disk under `path`, else in memory) and resolves once it accepts connections. */
 export function startDynaliteProcess(options: { path?: string } = {}): Promise<LocalDynamo> {
-  const child = fork(__filename, options.path ? [options.path] : [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // The parent's loader (tsx) comes along; a debugger port would clash with the parent's.
+  const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--inspect'));
+  const child = fork(__filename, options.path ? [options.path] : [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const fail = (error: Error) => {
+      clearTimeout(timer);
       child.kill('SIGKILL');
-      reject(new Error('the local DynamoDB engine did not start within 30 s'));
-    }, 30_000);
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`the local DynamoDB engine exited with ${code} while starting`)));
+      reject(error);
+    };
+    const timer = setTimeout(() => fail(new Error('the local DynamoDB engine did not start within 30 s')), 30_000);
+    child.once('error', fail);
+    child.once('exit', (code) => fail(new Error(`the local DynamoDB engine exited with ${code} while starting`)));
     child.once('message', (message: Ready) => {
       clearTimeout(timer);
       child.removeAllListeners('exit');
-      const exited = new Promise<void>((done) => child.once('exit', () => done()));
+      child.removeAllListeners('error');
+      let closing = false;
+      const exited = new Promise<void>((done) =>
+        child.once('exit', (code, signal) => {
+          if (!closing)
+            process.stderr.write(`hybrid-orchestrator: the local DynamoDB engine stopped (${signal ?? code}); requests will fail\n`);
+          done();
+        }),
+      );
+      child.on('error', (error) => process.stderr.write(`hybrid-orchestrator: local DynamoDB engine: ${error.message}\n`));
       resolve({
         endpoint: message.endpoint,
         pid: child.pid,
         close: async () => {
-          if (child.exitCode === null && child.signalCode === null) child.disconnect();
+          closing = true;
+          if (child.connected) child.disconnect();
+          else if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
           await exited;
         },
       });
@@ -43,7 +58,9 @@ if (require.main === module && process.send) {
     const { startDynalite } = await import('./dynamodb-local');
     const engine = await startDynalite(process.argv[2] ? { path: process.argv[2] } : {});
     // The parent disconnects to stop it, or disappears: either way the channel closes.
-    process.once('disconnect', () => void engine.close().then(() => process.exit(0)));
+    const stop = () => void engine.close().then(() => process.exit(0));
+    process.once('disconnect', stop);
+    process.once('SIGTERM', stop);
     // Ctrl-C reaches the whole process group: the parent decides when the engine stops.
     process.on('SIGINT', () => undefined);
     process.send!({ endpoint: engine.endpoint } satisfies Ready);
