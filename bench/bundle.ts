@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LAMBDA_ALIASES } from '../lib/bundling/bundling';
 
 export interface BundleReport {
   bytes: number;
@@ -25,6 +26,7 @@ export async function measureBundle(runs = 5): Promise<BundleReport> {
     minify: true,
     outfile,
     logLevel: 'silent',
+    alias: LAMBDA_ALIASES,
   });
   // Lambda's runtime provides `awslambda`; outside it, a stand-in lets the module load.
   const script = `globalThis.awslambda={streamifyResponse:f=>f,HttpResponseStream:{from:s=>s}};const t=process.hrtime.bigint();require(${JSON.stringify(outfile)});process.stdout.write('\\nREQUIRE_MS='+String(Number(process.hrtime.bigint()-t)/1e6)+'\\n');process.exit(0)`;

@@ -10,6 +10,7 @@ import { NodejsFunction, OutputFormat, type ICommandHooks } from 'aws-cdk-lib/aw
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { join } from 'node:path';
+import { aliasArgs } from '../bundling/bundling';
 
 export const PROJECT_ROOT = join(__dirname, '..', '..');
 
@@ -54,6 +55,8 @@ export function nodeFunction(scope: Construct, props: NodeFunctionProps): { func
       format: OutputFormat.CJS,
       // Bundle the AWS SDK too: the versions pinned in package-lock.json are the ones tested.
       externalModules: [],
+      // Lambda-only stand-ins: environment/container credentials only, no browser user-agent parser.
+      esbuildArgs: aliasArgs(),
       ...(props.commandHooks ? { commandHooks: props.commandHooks } : {}),
     },
   });
