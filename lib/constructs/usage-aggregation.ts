@@ -77,7 +77,9 @@ export class UsageAggregation extends Construct {
         // Retries are idempotent: retry until the records are too old (the stream keeps them 24 h).
         maxRecordAge: Duration.hours(12),
         onFailure: new SqsDlq(this.deadLetters),
-        filters: [FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT') })],
+        // New records only, not their expiry by TTL (DynamoDB mappings filter on the `dynamodb` key
+        // only; records are written once, so a new image means an insert).
+        filters: [FilterCriteria.filter({ dynamodb: { NewImage: { requestId: { S: FilterRule.exists() } } } })],
       }),
     );
     const usageId = Stack.of(this).getLogicalId(props.usageTable.node.defaultChild as CfnElement);

@@ -435,7 +435,7 @@ describe('batched usage aggregation', () => {
     { Properties: { Environment: { Variables: Record<string, unknown> } } }
   >;
 
-  it('streams new usage records to an aggregation Lambda: batched, windowed (shard ids), bisected, dead-lettered, INSERTs only', () => {
+  it('streams new usage records to an aggregation Lambda: batched, windowed (shard ids), bisected, dead-lettered, new records only', () => {
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       TableName: 'hybrid-orchestrator-test-usage',
       StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
@@ -453,7 +453,7 @@ describe('batched usage aggregation', () => {
       MaximumRecordAgeInSeconds: 43200,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       DestinationConfig: { OnFailure: { Destination: expect.anything() } },
-      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'] }) }] },
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ dynamodb: { NewImage: { requestId: { S: [{ exists: true }] } } } }) }] },
     });
     const aggregatorId = (mappings[0] as { Properties: { FunctionName: { Ref: string } } }).Properties.FunctionName.Ref;
     expect(functions[aggregatorId]!.Properties.Environment.Variables).toMatchObject({ USAGE_AGGREGATION: 'stream' });
