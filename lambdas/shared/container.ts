@@ -3,29 +3,14 @@
  * Built once per Lambda cold start, or once by the local runner.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { AppConfigDataClient } from '@aws-sdk/client-appconfigdata';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Hono } from 'hono';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { FileUsageOutbox } from '../adapters/outbox/file-usage-outbox';
-import { SqsUsageOutbox } from '../adapters/outbox/sqs-usage-outbox';
-import { LocalAlertPublisher } from '../adapters/alerts/local-alert-publisher';
-import { boundedHandler, boundSends } from '../adapters/aws/bounded-clients';
-import { SnsAlertPublisher } from '../adapters/alerts/sns-alert-publisher';
-import { AppConfigFlagSource } from '../adapters/appconfig/appconfig-flag-source';
 import { DynamoDbUsageStore } from '../adapters/dynamodb/dynamodb-usage-store';
 import { tokenizerEstimator } from '../adapters/tokenizer/tokenizer-estimator';
 import { DynamoDbApiKeyStore } from '../adapters/dynamodb/dynamodb-api-key-store';
-import { FileFlagSource } from '../adapters/flags/file-flag-source';
 import { DynamoDbCounterStore } from '../adapters/dynamodb/dynamodb-counter-store';
 import { DynamoDbIdempotencyStore } from '../adapters/dynamodb/dynamodb-idempotency-store';
-import { HttpMessageGateway } from '../adapters/onlyfans/http-message-gateway';
-import { StaticCredentialSource } from '../adapters/providers/credentials';
 import { RegistryProviderDirectory } from '../adapters/providers/registry-provider-directory';
-import { SecretsManagerCredentialSource } from '../adapters/secrets/secrets-manager-credential-source';
 import { createMetrics, PowertoolsTelemetry } from '../adapters/telemetry/powertools-telemetry';
 import { DynamoDbHealthStore } from '../adapters/dynamodb/dynamodb-health-store';
 import { AiRequests } from '../core/ai/ai-requests';
@@ -42,7 +27,7 @@ import { UsageLedger } from '../core/metering/usage-ledger';
 import { AggregationQueue, UsageAggregator, type AggregationFeed } from '../core/metering/aggregation';
 import { FlagStore } from '../core/rollout/flag-store';
 import type { FlagSource } from '../core/rollout/ports';
-import { MessageGatewayError, MessageService } from '../core/messaging/message-service';
+import { MessageService } from '../core/messaging/message-service';
 import type { MessageGateway } from '../core/messaging/ports';
 import { RateLimiter } from '../core/rate-limit/rate-limiter';
 import { Orchestrator } from '../core/ai/orchestrator';
@@ -54,6 +39,7 @@ import { createApp } from '../http/app';
 import type { AppDeps, AppEnv } from '../http/context';
 import type { AppConfig } from './config';
 import { systemClock, systemRandom } from './system';
+import { alertPublisher, credentialSource, dynamoClient, flagSource, messageGateway, usageOutbox } from './runtime-adapters';
 import { currentInvocationWork } from './invocation-work';
 
 export interface ContainerOverrides {
@@ -92,77 +78,6 @@ export interface Gateway {
 
 export function createLogger(config: AppConfig): Logger {
   return new Logger({ serviceName: config.serviceName, logLevel: config.logLevel });
-}
-
-/**
- * DynamoDB with every call bounded by `DYNAMODB_TIMEOUT_MS`, its two attempts included (each gets
- * half); a local engine drops the requests whose caller gave up (see `bounded-clients.ts`).
- */
-function dynamoClient(config: AppConfig): DynamoDBDocumentClient {
-  const local = config.aws.dynamodbEndpoint !== undefined;
-  const budget = config.aws.dynamodbTimeoutMs;
-  const client = new DynamoDBClient({
-    region: config.aws.region,
-    maxAttempts: 2,
-    requestHandler: boundedHandler(Math.ceil(budget / 2)),
-    ...(local ? { endpoint: config.aws.dynamodbEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
-  });
-  return boundSends(DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }), budget, { local });
-}
-
-function credentialSource(config: AppConfig, clock: Clock): CredentialSource {
-  if (config.runtime === 'aws') {
-    const secrets = new SecretsManagerClient({ region: config.aws.region, maxAttempts: 2, requestHandler: boundedHandler(1500) });
-    return new SecretsManagerCredentialSource(boundSends(secrets, 3000), clock, {
-      secretIds: config.providers.secretIds,
-      ttlMs: config.providers.secretsCacheTtlMs,
-      timeoutMs: 3000,
-    });
-  }
-  return new StaticCredentialSource(config.providers.environment);
-}
-
-/** Where messages go when no OnlyFans gateway is configured: nowhere, and the caller is told so (502, slot given back). */
-const unconfiguredGateway: MessageGateway = {
-  send: () => Promise.reject(new MessageGatewayError('no ONLYFANS_GATEWAY_URL is configured', undefined, { delivered: false })),
-};
-
-function messageGateway(config: AppConfig): MessageGateway {
-  return config.onlyfans.gatewayUrl ? new HttpMessageGateway(config.onlyfans.gatewayUrl, config.onlyfans.timeoutMs) : unconfiguredGateway;
-}
-
-function flagSource(config: AppConfig, clock: Clock): FlagSource {
-  if (!config.flags.appConfig) return new FileFlagSource(config.flags.file);
-  const client = new AppConfigDataClient({
-    region: config.aws.region,
-    maxAttempts: 2,
-    requestHandler: boundedHandler(2000),
-  });
-  return new AppConfigFlagSource(client, config.flags.appConfig, clock, {
-    minPollIntervalSeconds: Math.max(15, config.flags.refreshMs / 1000),
-    timeoutMs: 4000,
-  });
-}
-
-function alertPublisher(config: AppConfig, telemetry: Telemetry): AlertPublisher {
-  if (config.alerts.topicArn) {
-    const sns = new SNSClient({ region: config.aws.region, maxAttempts: 2, requestHandler: boundedHandler(2000) });
-    return new SnsAlertPublisher(boundSends(sns, 4000), config.alerts.topicArn);
-  }
-  // Lambda without a topic (not how the stack deploys it): the log is the only place left.
-  if (config.runtime === 'aws') return { publish: async (alert) => telemetry.error(`ALERT ${alert.subject}`, { alert }) };
-  return new LocalAlertPublisher(config.alerts.file);
-}
-
-/** Where usage records wait while the usage table is down: the spill queue on AWS, a file locally. */
-function usageOutbox(config: AppConfig): UsageOutbox {
-  if (config.usage.spill.queueUrl) {
-    const sqs = new SQSClient({ region: config.aws.region, maxAttempts: 2, requestHandler: boundedHandler(2000) });
-    return new SqsUsageOutbox(boundSends(sqs, 4000), config.usage.spill.queueUrl);
-  }
-  // Lambda without a queue (not how the stack deploys it): nothing survives the instance, so say so.
-  if (config.runtime === 'aws') return { spill: () => Promise.reject(new Error('no USAGE_SPILL_QUEUE_URL is configured')) };
-  return new FileUsageOutbox(config.usage.spill.file);
 }
 
 /** Builds the whole gateway for a configuration. */
