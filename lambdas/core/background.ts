@@ -3,8 +3,19 @@
  * The Lambda handler drains it before its invocation ends, so nothing is frozen half-way; the local
  * server drains it on shutdown; reads that must see it (usage and status endpoints) drain first.
  */
+/**
+ * How long a read waits for this instance's post-response work before answering: long enough for the
+ * last requests' records and aggregates, bounded because under steady traffic (an environment serving
+ * many requests at once) there is always more.
+ */
+export const READ_DRAIN_MS = 2000;
+
 export class BackgroundTasks {
   private readonly pending = new Set<Promise<unknown>>();
+  /** Work tracked outside any live invocation (init, or a timer an invocation left behind). */
+  private readonly orphans = new Set<Promise<unknown>>();
+  /** Invocations that have ended: later work started in their context is an orphan. */
+  private readonly ended = new WeakSet<Set<Promise<unknown>>>();
 
   constructor(
     private readonly onError: (error: unknown) => void,
@@ -16,18 +27,25 @@ export class BackgroundTasks {
   ) {}
 
   track(task: Promise<unknown>): void {
-    const own = this.scope();
+    const scope = this.scope();
+    const own = scope && !this.ended.has(scope) ? scope : this.orphans;
     const tracked = task.catch(this.onError).finally(() => {
       this.pending.delete(tracked);
-      own?.delete(tracked);
+      own.delete(tracked);
     });
     this.pending.add(tracked);
-    own?.add(tracked);
+    own.add(tracked);
   }
 
-  /** Resolves when the work in `own` (one invocation's) has finished, including work it started. */
-  static async drainScope(own: Set<Promise<unknown>>): Promise<void> {
+  /**
+   * Ends an invocation: waits for its own work (and what that work started), then once for the
+   * orphaned work pending now (a paced write a timer started after its invocation had ended), never
+   * for other live invocations' work.
+   */
+  async endInvocation(own: Set<Promise<unknown>>): Promise<void> {
     while (own.size > 0) await Promise.allSettled([...own]);
+    this.ended.add(own);
+    await Promise.allSettled([...this.orphans]);
   }
 
   /**

@@ -4,7 +4,6 @@
  * recycled instance never loses it. The client has its answer before that work runs.
  */
 import { streamHandle } from 'hono/aws-lambda';
-import { BackgroundTasks } from '../core/background';
 import type { Gateway } from '../shared/container';
 import { withInvocationWork } from '../shared/invocation-work';
 
@@ -22,7 +21,7 @@ export function streamingHandler(gateway: Pick<Gateway, 'app' | 'background'> & 
       } finally {
         // This request's work only: an environment serving several requests at once must not make
         // each invocation wait for the others' (under steady traffic it would never end).
-        await BackgroundTasks.drainScope(own);
+        await gateway.background.endInvocation(own);
         // A frozen instance runs no timer: health counts that have waited their interval go now.
         await gateway.health?.flushDue().catch(() => undefined);
       }

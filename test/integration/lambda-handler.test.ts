@@ -135,6 +135,31 @@ describe('several requests at once in one environment (Lambda Managed Instances)
     expect(ended).toEqual(['fast', 'slow']);
     expect(finished).toEqual(['fast', 'slow']);
   });
+
+  it('work a timer starts after its invocation ended (a paced health write) is waited for by the next invocation', async () => {
+    const { Hono } = await import('hono');
+    const { BackgroundTasks } = await import('../../lambdas/core/background');
+    const { currentInvocationWork } = await import('../../lambdas/shared/invocation-work');
+    const { streamingHandler } = await import('../../lambdas/handlers/stream-handler');
+    const background = new BackgroundTasks(() => undefined, currentInvocationWork);
+    const finished: string[] = [];
+    const app = new Hono();
+    app.post('/timer', (c) => {
+      // Fires after this invocation has ended, still in its async context.
+      setTimeout(
+        () => background.track(new Promise<void>((resolve) => setTimeout(resolve, 200)).then(() => void finished.push('late'))),
+        30,
+      );
+      return c.json({ ok: true });
+    });
+    app.post('/next', (c) => c.json({ ok: true }));
+    const handler = streamingHandler({ app: app as never, background }) as unknown as StreamingHandler;
+    await invoke(handler, restEvent('POST', '/timer', {}));
+    expect(finished).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 60)); // the timer has fired; its write is running
+    await invoke(handler, restEvent('POST', '/next', {}));
+    expect(finished).toEqual(['late']);
+  });
 });
 
 describe('lambdas/handlers/gateway.ts', () => {

@@ -11,6 +11,7 @@ import type { AppDeps, AppEnv } from '../context';
 export type AdminUsageRouteDeps = Pick<AppDeps, 'usage' | 'reports' | 'prices' | 'background' | 'clock'>;
 import { badRequest, errorResponse } from '../errors';
 import { validate } from '../validation';
+import { READ_DRAIN_MS } from '../../core/background';
 
 const MAX_DAYS = 92;
 
@@ -34,7 +35,7 @@ export function adminUsageRoutes(deps: AdminUsageRouteDeps) {
     if ((dayStart(to) - dayStart(from)) / 86_400_000 + 1 > MAX_DAYS)
       return errorResponse(c, 400, badRequest(`At most ${MAX_DAYS} days per query.`, 'to'));
     // This instance's own recent requests are counted before answering.
-    await deps.background.drain();
+    await deps.background.drain(READ_DRAIN_MS);
     const { groups, totals } = groupUsage(await deps.usage.aggregates(from, to), parsed.value.groupBy);
     return c.json({ object: 'usage', from, to, groupBy: parsed.value.groupBy, priceVersion: deps.prices.version, data: groups, totals });
   });
@@ -42,7 +43,7 @@ export function adminUsageRoutes(deps: AdminUsageRouteDeps) {
   app.get('/admin/costs', async (c) => {
     const now = deps.clock.now();
     const today = utcDay(now);
-    await deps.background.drain();
+    await deps.background.drain(READ_DRAIN_MS);
     const rows = await deps.usage.aggregates(`${today.slice(0, 8)}01`, today);
     return c.json({
       object: 'costs',
@@ -65,7 +66,7 @@ export function adminUsageRoutes(deps: AdminUsageRouteDeps) {
         badRequest(`${parsed.value.date} is not over yet: reports are built for complete UTC days.`, 'date', 'day_not_complete'),
       );
     }
-    await deps.background.drain();
+    await deps.background.drain(READ_DRAIN_MS);
     return c.json(await deps.reports.run(parsed.value.date));
   });
 

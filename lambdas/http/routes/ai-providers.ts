@@ -16,6 +16,7 @@ import { utcDay } from '../../core/utc-day';
 import { caller, type AppDeps, type AppEnv } from '../context';
 import { badRequest, errorResponse } from '../errors';
 import { parseJsonBody, validate } from '../validation';
+import { READ_DRAIN_MS } from '../../core/background';
 
 export type AiProviderRouteDeps = Pick<AppDeps, 'routeTable' | 'providers' | 'health' | 'usage' | 'background' | 'clock'>;
 
@@ -67,7 +68,7 @@ export function aiProviderRoutes(deps: AiProviderRouteDeps) {
     if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
     const now = deps.clock.now();
     // This instance's own recent requests are counted before answering.
-    await deps.background.drain();
+    await deps.background.drain(READ_DRAIN_MS);
     const rows = await deps.usage.aggregates(utcDay(now - PERFORMANCE_WINDOWS[parsed.value.window]), utcDay(now));
     return c.json({
       object: 'performance',

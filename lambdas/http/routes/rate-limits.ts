@@ -12,6 +12,7 @@ import type { Telemetry } from '../../core/telemetry';
 import { caller, type AppEnv } from '../context';
 import { errorResponse } from '../errors';
 import { validate } from '../validation';
+import { READ_DRAIN_MS } from '../../core/background';
 
 const UserParamSchema = z.object({ userId: UserIdSchema, plan: z.enum(PLANS).optional() });
 
@@ -35,7 +36,7 @@ export function rateLimitRoutes(deps: RateLimitRouteDeps) {
   app.get('/api/rate-limits/status', async (c) => {
     const principal = caller(c);
     // Token settlements of this instance's finished requests land before the answer.
-    await deps.background.drain();
+    await deps.background.drain(READ_DRAIN_MS);
     return c.json(await deps.limiter.status(principal.userId, principal.plan));
   });
 

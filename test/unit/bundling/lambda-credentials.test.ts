@@ -21,18 +21,44 @@ test('reads the role credentials Lambda puts in the environment', async () => {
   await expect(provider()).resolves.toMatchObject({ accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret', sessionToken: 'token' });
 });
 
-test('without them, asks the container credentials endpoint', async () => {
-  clear();
+/** A container credentials endpoint on loopback, counting its hits; `expiresInMs` sets the expiry it hands out. */
+async function endpoint(expiresInMs: number): Promise<{ hits: () => number; close: () => void }> {
+  let hits = 0;
   const server: Server = createServer((_req, res) => {
+    hits += 1;
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ AccessKeyId: 'ASIAFROMENDPOINT', SecretAccessKey: 's', Token: 't', Expiration: '2030-01-01T00:00:00Z' }));
+    const expiration = new Date(Date.now() + expiresInMs).toISOString();
+    res.end(JSON.stringify({ AccessKeyId: `ASIA${hits}`, SecretAccessKey: 's', Token: 't', Expiration: expiration }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.env['AWS_CONTAINER_CREDENTIALS_FULL_URI'] = `http://127.0.0.1:${(server.address() as AddressInfo).port}/creds`;
+  return { hits: () => hits, close: () => server.close() };
+}
+
+test('without them, asks the container credentials endpoint once for many concurrent callers, and keeps the answer', async () => {
+  clear();
+  const container = await endpoint(3_600_000);
   try {
-    process.env['AWS_CONTAINER_CREDENTIALS_FULL_URI'] = `http://127.0.0.1:${(server.address() as AddressInfo).port}/creds`;
-    await expect(defaultProvider()()).resolves.toMatchObject({ accessKeyId: 'ASIAFROMENDPOINT' });
+    const provider = defaultProvider();
+    const all = await Promise.all(Array.from({ length: 30 }, () => provider()));
+    expect(new Set(all.map((c) => c.accessKeyId))).toEqual(new Set(['ASIA1']));
+    await provider();
+    expect(container.hits()).toBe(1);
   } finally {
-    server.close();
+    container.close();
+  }
+});
+
+test('fetches again when the credentials are within 5 minutes of expiring', async () => {
+  clear();
+  const container = await endpoint(60_000);
+  try {
+    const provider = defaultProvider();
+    expect((await provider()).accessKeyId).toBe('ASIA1');
+    expect((await provider()).accessKeyId).toBe('ASIA2');
+    expect(container.hits()).toBe(2);
+  } finally {
+    container.close();
   }
 });
 
