@@ -1,5 +1,5 @@
 /** The gateway stack: wires the data, secrets and API constructs together. */
-import { CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { readFileSync } from 'node:fs';
@@ -108,6 +108,12 @@ export class OrchestratorStack extends Stack {
       ...(props.computeMode === 'managed-instances' ? { memorySize: 2048 } : {}),
     });
     if (props.computeMode === 'managed-instances') {
+      // The instances reach the outside on HTTPS only (the security group): say so at synth, not as a
+      // connect timeout in production.
+      if (props.onlyfansGatewayUrl && new URL(props.onlyfansGatewayUrl).protocol !== 'https:')
+        throw new Error('computeMode managed-instances: onlyfansGatewayUrl must be https (the instances may only open HTTPS connections)');
+      if (props.onlyfansGatewayUrl && !['', '443'].includes(new URL(props.onlyfansGatewayUrl).port))
+        throw new Error('computeMode managed-instances: onlyfansGatewayUrl must use port 443');
       new ManagedInstances(this, 'ManagedInstances', {
         namePrefix,
         gatewayFunction: gateway.function,
@@ -116,6 +122,11 @@ export class OrchestratorStack extends Stack {
       });
     } else if (props.computeMode !== undefined && props.computeMode !== 'on-demand') {
       throw new Error(`computeMode "${String(props.computeMode)}" must be on-demand or managed-instances`);
+    } else if (props.managedInstances && Object.keys(props.managedInstances).length > 0) {
+      Annotations.of(this).addWarningV2(
+        'hybrid-orchestrator:managedInstancesIgnored',
+        'managed-instances settings are ignored: computeMode is on-demand (set -c computeMode=managed-instances)',
+      );
     }
 
     const alerts = new Alerts(this, 'Alerts', {

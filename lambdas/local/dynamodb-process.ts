@@ -15,7 +15,15 @@ interface Ready {
 export function startDynaliteProcess(options: { path?: string } = {}): Promise<LocalDynamo> {
   // The parent's loader (tsx) comes along; a debugger port would clash with the parent's.
   const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--inspect'));
-  const child = fork(__filename, options.path ? [options.path] : [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+  const nodeOptions = (process.env['NODE_OPTIONS'] ?? '')
+    .split(/\s+/)
+    .filter((arg) => arg !== '' && !arg.startsWith('--inspect'))
+    .join(' ');
+  const child = fork(__filename, options.path ? [options.path] : [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv,
+    env: { ...process.env, NODE_OPTIONS: nodeOptions },
+  });
   return new Promise((resolve, reject) => {
     const fail = (error: Error) => {
       clearTimeout(timer);
@@ -45,7 +53,10 @@ export function startDynaliteProcess(options: { path?: string } = {}): Promise<L
           closing = true;
           if (child.connected) child.disconnect();
           else if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+          // The engine lets requests in flight finish (2 s at most); past that it is stopped outright.
+          const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
           await exited;
+          clearTimeout(force);
         },
       });
     });
@@ -58,7 +69,8 @@ if (require.main === module && process.send) {
     const { startDynalite } = await import('./dynamodb-local');
     const engine = await startDynalite(process.argv[2] ? { path: process.argv[2] } : {});
     // The parent disconnects to stop it, or disappears: either way the channel closes.
-    const stop = () => void engine.close().then(() => process.exit(0));
+    let stopping: Promise<void> | undefined;
+    const stop = () => void (stopping ??= engine.close().finally(() => process.exit(0)));
     process.once('disconnect', stop);
     process.once('SIGTERM', stop);
     // Ctrl-C reaches the whole process group: the parent decides when the engine stops.

@@ -11,13 +11,16 @@ import {
   FlowLogDestination,
   FlowLogTrafficType,
   GatewayVpcEndpointAwsService,
+  InstanceClass,
+  InstanceSize,
+  InstanceType,
   Peer,
   Port,
   SecurityGroup,
   SubnetType,
   Vpc,
 } from 'aws-cdk-lib/aws-ec2';
-import { Architecture, CapacityProvider, ScalingOptions } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, CapacityProvider, InstanceTypeFilter, ScalingOptions } from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -35,6 +38,11 @@ export interface ManagedInstancesSettings {
   readonly maxEnvironments?: number;
   /** Ceiling of the capacity provider's fleet. @default 64 */
   readonly maxVCpus?: number;
+  /**
+   * Instance types the fleet may use (the README's costs assume m7g.large).
+   * @default m7g.large (Graviton3, 2 vCPU, 8 GiB)
+   */
+  readonly instanceTypes?: InstanceType[];
 }
 
 export interface ManagedInstancesProps extends ManagedInstancesSettings {
@@ -74,6 +82,7 @@ export class ManagedInstances extends Construct {
       subnets: this.vpc.privateSubnets,
       securityGroups: [this.securityGroup],
       architectures: [Architecture.ARM_64],
+      instanceTypeFilter: InstanceTypeFilter.allow(props.instanceTypes ?? [InstanceType.of(InstanceClass.M7G, InstanceSize.LARGE)]),
       maxVCpuCount: props.maxVCpus ?? 64,
       scalingOptions: ScalingOptions.auto(),
     });
@@ -83,6 +92,9 @@ export class ManagedInstances extends Construct {
         'The operator role Lambda assumes to launch and retire the capacity provider instances uses the AWS-managed policy made for exactly that role; AWS keeps it in step with the service.',
     });
     this.capacityProvider.addFunction(props.gatewayFunction, {
+      // API Gateway invokes the unqualified function, which on a capacity provider runs $LATEST.PUBLISHED:
+      // every deploy must publish it, or traffic keeps running the old code.
+      publishToLatestPublished: true,
       perExecutionEnvironmentMaxConcurrency: props.perEnvironmentConcurrency ?? 64,
       executionEnvironmentMemoryGiBPerVCpu: 2,
       latestPublishedScalingConfig: {

@@ -635,7 +635,7 @@ describe('compute mode managed-instances', () => {
   it('puts the gateway function on a capacity provider, arm64, in private subnets, with its concurrency settings', () => {
     managed.hasResourceProperties('AWS::Lambda::CapacityProvider', {
       CapacityProviderName: 'hybrid-orchestrator-test-gateway',
-      InstanceRequirements: Match.objectLike({ Architectures: ['arm64'] }),
+      InstanceRequirements: Match.objectLike({ Architectures: ['arm64'], AllowedInstanceTypes: ['m7g.large'] }),
       VpcConfig: Match.objectLike({ SubnetIds: Match.anyValue(), SecurityGroupIds: Match.anyValue() }),
     });
     const gateway = Object.values(managed.findResources('AWS::Lambda::Function')).find(
@@ -643,6 +643,7 @@ describe('compute mode managed-instances', () => {
     ) as { Properties: Record<string, unknown> };
     expect(gateway.Properties).toMatchObject({
       MemorySize: 2048,
+      PublishToLatestPublished: true,
       CapacityProviderConfig: {
         LambdaManagedInstancesCapacityProviderConfig: {
           PerExecutionEnvironmentMaxConcurrency: 32,
@@ -662,6 +663,19 @@ describe('compute mode managed-instances', () => {
     });
     const groups = Object.values(managed.findResources('AWS::EC2::SecurityGroup')) as Array<{ Properties: Record<string, unknown> }>;
     expect(groups.every((g) => g.Properties['SecurityGroupIngress'] === undefined)).toBe(true);
+  });
+
+  it('refuses an OnlyFans gateway the instances could not reach (HTTPS on 443 only)', () => {
+    const make = (url: string) => () =>
+      new OrchestratorStack(new App({ context }), 'Bad', {
+        stage: 'test',
+        computeMode: 'managed-instances',
+        onlyfansGatewayUrl: url,
+        env: { account: '123456789012', region: 'eu-west-1' },
+      });
+    expect(make('http://of.example.com')).toThrow('must be https');
+    expect(make('https://of.example.com:8443')).toThrow('port 443');
+    expect(make('https://of.example.com')).not.toThrow();
   });
 
   it('is not in the default (on-demand) stack, which has no VPC', () => {

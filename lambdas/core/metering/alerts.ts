@@ -3,6 +3,7 @@
  * and critical errors (with a cooldown, so an outage sends a handful of alerts, not thousands).
  * Published through a port: SNS on AWS, stdout and `.local/alerts.jsonl` locally.
  */
+import { GatewayError } from '../errors';
 import type { Clock } from '../ports';
 import type { Alert, AlertMarkers, AlertPublisher, SpendTotals } from './ports';
 
@@ -132,8 +133,16 @@ export class BudgetAlerts {
       } catch (error) {
         // Not sent: give the level back, so the next check (the next batch) claims and sends it.
         this.claimed.delete(marker);
-        await this.markers.release(marker).catch(() => undefined);
-        throw error;
+        const released = await this.markers.release(marker).then(
+          () => true,
+          () => false,
+        );
+        throw new GatewayError(
+          released
+            ? `budget alert ${marker} not published; the next check sends it`
+            : `budget alert ${marker} not published, and its marker could not be given back: it will not be sent`,
+          { cause: error },
+        );
       }
       sent.push(alert);
     }
