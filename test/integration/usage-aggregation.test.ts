@@ -41,7 +41,6 @@ beforeAll(async () => {
 });
 afterAll(() => dynamo.close());
 
-
 function record(day: string, i: number, user: string, provider: 'openai' | 'azure-openai', cost: number): UsageRecord {
   return {
     requestId: `req_${day}_${i}`,
