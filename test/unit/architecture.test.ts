@@ -71,7 +71,7 @@ describe('architecture', () => {
     expect(findCycles(Object.keys(graph), (file) => graph[file]!)).toEqual([['a', 'b', 'c', 'a']]);
   });
 
-  it("builds SDK clients only in the composition root, the local runner and each provider's own folder (rebuilt on key rotation)", () => {
+  it("builds SDK clients only in the composition root (its runtime adapters), the local runner and each provider's own folder (rebuilt on key rotation)", () => {
     const constructing = sources('lambdas').filter((file) =>
       /new (DynamoDBClient|SecretsManagerClient|OpenAI|AzureOpenAI)\(/.test(readFileSync(join(ROOT, file), 'utf8')),
     );
@@ -80,7 +80,7 @@ describe('architecture', () => {
         'lambdas/adapters/providers/azure-openai/index.ts',
         'lambdas/adapters/providers/openai/index.ts',
         'lambdas/local/local-gateway.ts',
-        'lambdas/shared/container.ts',
+        'lambdas/shared/runtime-adapters.ts',
       ].sort(),
     );
   });
