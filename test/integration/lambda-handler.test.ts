@@ -107,16 +107,24 @@ describe('post-response work on Lambda', () => {
 });
 
 describe('several requests at once in one environment (Lambda Managed Instances)', () => {
-  it("each invocation waits for its own post-response work, not for the others'", async () => {
+  /** A bare Hono app behind the streaming handler, with post-response work scoped per invocation. */
+  async function environment() {
     const { Hono } = await import('hono');
     const { BackgroundTasks } = await import('../../lambdas/core/background');
     const { currentInvocationWork } = await import('../../lambdas/shared/invocation-work');
     const { streamingHandler } = await import('../../lambdas/handlers/stream-handler');
     const background = new BackgroundTasks(() => undefined, currentInvocationWork);
+    const app = new Hono();
     const finished: string[] = [];
+    /** Post-response work that takes `ms` and notes its name when done. */
     const work = (name: string, ms: number) =>
       background.track(new Promise<void>((resolve) => setTimeout(resolve, ms)).then(() => void finished.push(name)));
-    const app = new Hono();
+    const handler = () => streamingHandler({ app: app as never, background }) as unknown as StreamingHandler;
+    return { app, finished, work, handler };
+  }
+
+  it("each invocation waits for its own post-response work, not for the others'", async () => {
+    const { app, finished, work, handler: build } = await environment();
     app.post('/slow', (c) => {
       work('slow', 400);
       return c.json({ ok: true });
@@ -125,7 +133,7 @@ describe('several requests at once in one environment (Lambda Managed Instances)
       work('fast', 10);
       return c.json({ ok: true });
     });
-    const handler = streamingHandler({ app: app as never, background }) as unknown as StreamingHandler;
+    const handler = build();
     const ended: string[] = [];
     const slow = invoke(handler, restEvent('POST', '/slow', {})).then(() => void ended.push('slow'));
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -137,23 +145,14 @@ describe('several requests at once in one environment (Lambda Managed Instances)
   });
 
   it('work a timer starts after its invocation ended (a paced health write) is waited for by the next invocation', async () => {
-    const { Hono } = await import('hono');
-    const { BackgroundTasks } = await import('../../lambdas/core/background');
-    const { currentInvocationWork } = await import('../../lambdas/shared/invocation-work');
-    const { streamingHandler } = await import('../../lambdas/handlers/stream-handler');
-    const background = new BackgroundTasks(() => undefined, currentInvocationWork);
-    const finished: string[] = [];
-    const app = new Hono();
+    const { app, finished, work, handler: build } = await environment();
     app.post('/timer', (c) => {
       // Fires after this invocation has ended, still in its async context.
-      setTimeout(
-        () => background.track(new Promise<void>((resolve) => setTimeout(resolve, 200)).then(() => void finished.push('late'))),
-        30,
-      );
+      setTimeout(() => work('late', 200), 30);
       return c.json({ ok: true });
     });
     app.post('/next', (c) => c.json({ ok: true }));
-    const handler = streamingHandler({ app: app as never, background }) as unknown as StreamingHandler;
+    const handler = build();
     await invoke(handler, restEvent('POST', '/timer', {}));
     expect(finished).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 60)); // the timer has fired; its write is running
