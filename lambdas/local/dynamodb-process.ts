@@ -65,6 +65,17 @@ export function startDynaliteProcess(options: { path?: string } = {}): Promise<L
 
 // Running as the forked engine.
 if (require.main === module && process.send) {
+  // dynalite reports a database it cannot open (another process holds DATA_DIR's lock) by throwing
+  // from a callback: say what it means instead of a stack trace.
+  process.on('uncaughtException', (error) => {
+    const locked = /lock|Database is closed/i.test(error.message);
+    process.stderr.write(
+      locked
+        ? `hybrid-orchestrator: the local DynamoDB engine could not open DATA_DIR (${error.message}); is another gateway using it?\n`
+        : `hybrid-orchestrator: local DynamoDB engine: ${error.message}\n`,
+    );
+    process.exit(1);
+  });
   void (async () => {
     const { startDynalite } = await import('./dynamodb-local');
     const engine = await startDynalite(process.argv[2] ? { path: process.argv[2] } : {});
