@@ -12,7 +12,7 @@ interface Ready {
 }
 
 /** Forks the engine (on disk under `path`, else in memory) and resolves once it accepts connections. */
-export function startDynaliteProcess(options: { path?: string } = {}): Promise<LocalDynamo> {
+export function startDynaliteProcess(options: { path?: string; onStopped?: () => void } = {}): Promise<LocalDynamo> {
   // The parent's loader (tsx) comes along; a debugger port would clash with the parent's.
   const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--inspect'));
   const nodeOptions = (process.env['NODE_OPTIONS'] ?? '')
@@ -40,8 +40,10 @@ export function startDynaliteProcess(options: { path?: string } = {}): Promise<L
       let closing = false;
       const exited = new Promise<void>((done) =>
         child.once('exit', (code, signal) => {
-          if (!closing)
-            process.stderr.write(`hybrid-orchestrator: the local DynamoDB engine stopped (${signal ?? code}); requests will fail\n`);
+          if (!closing) {
+            process.stderr.write(`hybrid-orchestrator: the local DynamoDB engine stopped (${signal ?? code})\n`);
+            options.onStopped?.();
+          }
           done();
         }),
       );

@@ -57,6 +57,8 @@ export interface LocalGatewayOptions {
    * loader needed in a forked process). Default `in-process`.
    */
   engine?: 'process' | 'in-process';
+  /** Called when an engine in its own process stops on its own (the gateway cannot serve without it). */
+  onEngineStopped?: () => void;
 }
 
 /** Starts everything and resolves once the gateway accepts connections. */
@@ -77,7 +79,9 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       const path = config.local.dataDir ? join(config.local.dataDir, 'dynamodb') : undefined;
       if (path) mkdirSync(path, { recursive: true });
       const where = path ? { path } : {};
-      const dynalite = await (options.engine === 'process' ? startDynaliteProcess(where) : startDynalite(where));
+      const dynalite = await (options.engine === 'process'
+        ? startDynaliteProcess({ ...where, ...(options.onEngineStopped ? { onStopped: options.onEngineStopped } : {}) })
+        : startDynalite(where));
       closers.push(() => dynalite.close());
       dynamoEndpoint = dynalite.endpoint;
       dynamoPid = dynalite.pid;

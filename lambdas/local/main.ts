@@ -5,7 +5,8 @@ import { SHUTDOWN_GRACE_MS, startLocalGateway } from './local-gateway';
 async function main() {
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   // dynalite runs in a process of its own: its work never shares the gateway's event loop.
-  const local = await startLocalGateway({ engine: 'process' });
+  let engineStopped = () => undefined as void;
+  const local = await startLocalGateway({ engine: 'process', onEngineStopped: () => engineStopped() });
   const { config } = local;
   const modes = Object.entries(local.providerModes)
     .map(
@@ -56,6 +57,8 @@ async function main() {
     process.stdout.write('  stopped.\n');
     process.exit(0);
   };
+  // Without its storage the gateway can only answer 503: stop, so a supervisor restarts both.
+  engineStopped = () => void stop('the local DynamoDB engine stopped');
   process.on('SIGINT', () => void stop('SIGINT received'));
   process.on('SIGTERM', () => void stop('SIGTERM received'));
   // Stopped the way a process manager stops `npm start` (SIGTERM to npm): npm and its shell exit
