@@ -296,13 +296,17 @@ function useOf(l: Limited, state: CounterState | null | undefined, now: number):
   if (spec.algorithm === 'log' || spec.algorithm === 'ring') {
     const usedAt = (t: number) => slidingUsed(spec, state, t) + siblingUse(spec, state, t);
     const own = spec.algorithm === 'log' ? logUse(spec, now, logValue(state, spec.name)) : ringUse(spec, now, ringValue(state, spec.name));
+    const used = own.used + siblingUse(spec, state, now);
     // The earliest instant the count (this form's and the other's) is below the limit: now, or when
-    // one of them next falls. A whole window when nothing stored explains the refusal (a limit of 0).
-    const changes = [...changeTimes(spec, state, now), ...(spec.sibling ? changeTimes(spec.sibling, state, now) : [])].sort(
-      (a, b) => a - b,
-    );
-    const roomAt = [now, ...changes].find((t) => usedAt(t) < spec.limit) ?? now + spec.windowMs;
-    return { used: usedAt(now), resetAt: own.freesAt ?? now, roomAt };
+    // one of them next falls (only searched when there is no room now, as on a refusal). A whole
+    // window when nothing stored explains the refusal (a limit of 0).
+    const roomAt =
+      used < spec.limit
+        ? now
+        : ([...changeTimes(spec, state, now), ...(spec.sibling ? changeTimes(spec.sibling, state, now) : [])]
+            .sort((a, b) => a - b)
+            .find((t) => usedAt(t) < spec.limit) ?? now + spec.windowMs);
+    return { used, resetAt: own.freesAt ?? now, roomAt };
   }
   const use = calendarUse(state, spec.name, l.window, now);
   return { ...use, roomAt: l.limit !== undefined && use.used < l.limit ? now : use.resetAt };
