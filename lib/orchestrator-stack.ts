@@ -75,6 +75,7 @@ export class OrchestratorStack extends Stack {
     super(scope, id, props);
     if (!/^[a-z][a-z0-9-]{0,20}$/.test(props.stage)) throw new Error(`stage "${props.stage}" must be lowercase letters, digits and dashes`);
     const namePrefix = `hybrid-orchestrator-${props.stage}`;
+    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
 
     const environment: Record<string, string> = {};
     const routeTable = props.routeTableFile
@@ -103,7 +104,7 @@ export class OrchestratorStack extends Stack {
       providerSecrets: secrets.entries,
       environment,
       timeout: functionTimeout,
-      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      logRetention,
       // A managed-instances environment serves many requests at once: 2 GB (1 vCPU at 2 GiB per vCPU).
       ...(props.computeMode === 'managed-instances' ? { memorySize: 2048 } : {}),
     });
@@ -117,7 +118,7 @@ export class OrchestratorStack extends Stack {
       new ManagedInstances(this, 'ManagedInstances', {
         namePrefix,
         gatewayFunction: gateway.function,
-        logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+        logRetention,
         ...props.managedInstances,
       });
     } else if (props.computeMode !== undefined && props.computeMode !== 'on-demand') {
@@ -183,7 +184,7 @@ export class OrchestratorStack extends Stack {
       usageTable,
       aggregatesTable,
       topic: alerts.topic,
-      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      logRetention,
       environment: budgetSettings,
     });
     // Usage records that the usage table cannot take wait in a queue and are written back later.
@@ -192,7 +193,7 @@ export class OrchestratorStack extends Stack {
       usageTable,
       aggregatesTable,
       topic: alerts.topic,
-      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      logRetention,
     });
     spill.queue.grantSendMessages(gatewayRole);
     gateway.function.addEnvironment('USAGE_SPILL_QUEUE_URL', spill.queue.queueUrl);
@@ -208,7 +209,7 @@ export class OrchestratorStack extends Stack {
       providerSecrets: secrets.entries,
       targets: configuredTargets(routeTable),
       topic: alerts.topic,
-      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      logRetention,
       environment,
     });
     const report = new DailyReport(this, 'DailyReport', {
@@ -216,7 +217,7 @@ export class OrchestratorStack extends Stack {
       usageTable,
       aggregatesTable,
       topic: alerts.topic,
-      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      logRetention,
     });
     const observability = new Observability(this, 'Observability', {
       namePrefix,
