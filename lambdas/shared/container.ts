@@ -118,12 +118,7 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     (error) => telemetry.error('post-response work failed', { error: errorFields(error) }),
     currentInvocationWork,
   );
-  const usage = new DynamoDbUsageStore(
-    dynamo,
-    { records: config.usage.recordsTable, aggregates: config.usage.aggregatesTable },
-    { shards: config.usage.aggregateShards, random },
-    () => clock.now(),
-  );
+  const usage = usageStore(config, dynamo, random, clock, telemetry);
   const alerts = overrides.alerts ?? alertPublisher(config, telemetry);
   const outbox = usageOutbox(config);
   const ledger = new UsageLedger(
@@ -132,7 +127,7 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     clock,
     telemetry,
     config.usage.retentionSeconds,
-    aggregationFeed(config, usage, alerts, clock, telemetry, background),
+    aggregationFeed(config, usage, () => alerts, clock, telemetry, background),
     outbox,
   );
   const critical = new CriticalAlerts(alerts, usage, clock, config.alerts.criticalCooldownMs);
@@ -228,7 +223,7 @@ export function buildReporter(
   const logger = createLogger(config);
   const telemetry = new PowertoolsTelemetry(logger, undefined, config.serviceName);
   const dynamo = dynamoClient(config);
-  const usage = new DynamoDbUsageStore(dynamo, { records: config.usage.recordsTable, aggregates: config.usage.aggregatesTable });
+  const usage = usageStore(config, dynamo, systemRandom, clock, telemetry);
   const alerts = alertPublisher(config, telemetry);
   return {
     run: (day) => runDailyReport(day, { records: usage, store: usage, alerts, markers: usage, now: clock.now() }),
@@ -273,12 +268,7 @@ export function buildReplayer(
   const metrics = config.metricsEnabled ? createMetrics(config.metricsNamespace, config.serviceName) : undefined;
   const telemetry = new PowertoolsTelemetry(logger, metrics, config.serviceName);
   const dynamo = dynamoClient(config);
-  const usage = new DynamoDbUsageStore(
-    dynamo,
-    { records: config.usage.recordsTable, aggregates: config.usage.aggregatesTable },
-    { shards: config.usage.aggregateShards, random: systemRandom },
-  );
-  const alerts = alertPublisher(config, telemetry);
+  const usage = usageStore(config, dynamo, systemRandom, clock, telemetry);
   const background = new BackgroundTasks((error) => telemetry.error('post-response work failed', { error: errorFields(error) }));
   const ledger = new UsageLedger(
     usage,
@@ -286,7 +276,8 @@ export function buildReplayer(
     clock,
     telemetry,
     config.usage.retentionSeconds,
-    aggregationFeed(config, usage, alerts, clock, telemetry, background),
+    // Alerts only if this process aggregates (on AWS the stream consumer does: no SNS client here).
+    aggregationFeed(config, usage, () => alertPublisher(config, telemetry), clock, telemetry, background),
     { spill: () => Promise.reject(new Error('replaying: a failed record stays on the queue')) },
   );
   return {
@@ -296,6 +287,23 @@ export function buildReplayer(
     },
     logger,
   };
+}
+
+/** The usage tables: records, aggregates (detail cells over `AGGREGATE_SHARDS` write shards), alert markers, reports. */
+function usageStore(
+  config: AppConfig,
+  dynamo: DynamoDBDocumentClient,
+  random: Random,
+  clock: Clock,
+  telemetry: Telemetry,
+): DynamoDbUsageStore {
+  return new DynamoDbUsageStore(
+    dynamo,
+    { records: config.usage.recordsTable, aggregates: config.usage.aggregatesTable },
+    { shards: config.usage.aggregateShards, random },
+    () => clock.now(),
+    (error) => telemetry.error('stale stream markers not removed', { error: errorFields(error) }),
+  );
 }
 
 /** The aggregator over the usage tables, with the budget alerts it checks. */
@@ -321,7 +329,7 @@ function usageAggregator(
 function aggregationFeed(
   config: AppConfig,
   usage: DynamoDbUsageStore,
-  alerts: AlertPublisher,
+  alerts: () => AlertPublisher,
   clock: Clock,
   telemetry: Telemetry,
   background: BackgroundTasks,
@@ -329,7 +337,7 @@ function aggregationFeed(
   const { mode, batchMs, maxBatch } = config.usage.aggregation;
   if (mode === 'stream') return { add: () => undefined };
   return new AggregationQueue(
-    usageAggregator(config, usage, alerts, clock, telemetry),
+    usageAggregator(config, usage, alerts(), clock, telemetry),
     (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     (work) => background.track(work),
     telemetry,
@@ -341,12 +349,6 @@ function aggregationFeed(
 export function buildStreamAggregator(config: AppConfig, clock: Clock = systemClock): { aggregator: UsageAggregator; logger: Logger } {
   const logger = createLogger(config);
   const telemetry = new PowertoolsTelemetry(logger, undefined, config.serviceName);
-  const usage = new DynamoDbUsageStore(
-    dynamoClient(config),
-    { records: config.usage.recordsTable, aggregates: config.usage.aggregatesTable },
-    { shards: config.usage.aggregateShards, random: systemRandom },
-    () => clock.now(),
-    (error) => telemetry.error('stale stream markers not removed', { error: errorFields(error) }),
-  );
+  const usage = usageStore(config, dynamoClient(config), systemRandom, clock, telemetry);
   return { aggregator: usageAggregator(config, usage, alertPublisher(config, telemetry), clock, telemetry), logger };
 }
