@@ -42,6 +42,9 @@ new OrchestratorStack(app, `HybridOrchestrator-${stage}`, {
   ...(dailyCostAlarmUsd !== undefined ? { dailyCostAlarmUsd } : {}),
   ...(computeMode ? { computeMode } : {}),
   ...(Object.keys(managedInstances).length > 0 ? { managedInstances } : {}),
+  ...(app.node.tryGetContext('keepLegacyDayIndex') === 'true' || app.node.tryGetContext('keepLegacyDayIndex') === true
+    ? { keepLegacyDayIndex: true }
+    : {}),
   env: { account: process.env['CDK_DEFAULT_ACCOUNT'], region: process.env['CDK_DEFAULT_REGION'] },
   description: 'Hybrid Orchestrator: OpenAI-compatible AI gateway with task routing and fallback',
 });

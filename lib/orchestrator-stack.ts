@@ -68,6 +68,13 @@ export interface OrchestratorStackProps extends StackProps {
   readonly computeMode?: 'on-demand' | 'managed-instances';
   /** Settings of the `managed-instances` mode (per environment). */
   readonly managedInstances?: ManagedInstancesSettings;
+  /**
+   * Keeps the usage table's old unsharded `byDay` index beside `byDayShard`, for one deploy while a
+   * stack made before the sharding is upgraded (CloudFormation adds or drops one index per update).
+   * See "Upgrading" in the README.
+   * @default false
+   */
+  readonly keepLegacyDayIndex?: boolean;
 }
 
 export class OrchestratorStack extends Stack {
@@ -91,7 +98,11 @@ export class OrchestratorStack extends Stack {
     const functionTimeout = Duration.seconds(Math.max(300, routeTable.defaults.deadlineMs / 1000 + 30));
 
     const data = new DataTables(this, 'Data', {
-      definitions: TABLES,
+      definitions: props.keepLegacyDayIndex
+        ? TABLES.map((t) =>
+            t === USAGE_TABLE ? { ...t, indexes: [{ name: 'byDay', partitionKey: 'day', sortKey: 'createdAt' }, ...t.indexes] } : t,
+          )
+        : TABLES,
       namePrefix,
       removalPolicy: props.destroyData ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
@@ -155,7 +166,7 @@ export class OrchestratorStack extends Stack {
     Validations.of(gatewayRole).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(usageTable.node.defaultChild as CfnElement)}.Arn>/index/*]`,
       reason:
-        'The only wildcard is "<usage-table-arn>/index/*" from grantReadWriteData: admin reads query usage records by day (byDay index).',
+        'The only wildcard is "<usage-table-arn>/index/*" from grantReadWriteData: admin reads query usage records by day (byDayShard index).',
     });
     const budgetEnv: Record<string, number | undefined> = {
       BUDGET_DAILY_USD: props.budgets?.dailyUsd,

@@ -3,11 +3,16 @@
  * gateway's tables created from the same definitions the CDK stack uses.
  */
 import {
+  BatchWriteItemCommand,
   CreateTableCommand,
+  DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
   ResourceInUseException,
+  ScanCommand,
+  type AttributeValue,
   type CreateTableCommandInput,
+  type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -95,14 +100,52 @@ export function createTableInput(definition: TableDefinition, tableName: string)
   };
 }
 
-/** Creates each table unless it exists (idempotent across restarts with DATA_DIR). */
-export async function ensureTables(client: DynamoDBClient, tables: Array<{ definition: TableDefinition; name: string }>): Promise<void> {
-  for (const { definition, name } of tables) {
+/**
+ * Creates each table unless it exists (idempotent across restarts with DATA_DIR). A table kept under
+ * DATA_DIR by an older version, whose indexes differ from its definition, is rebuilt with its items
+ * (dynalite cannot add or drop an index in place), and its `afterRebuild` step runs (e.g. a backfill
+ * of the new index's key). Returns the names of the tables rebuilt.
+ */
+export async function ensureTables(
+  client: DynamoDBClient,
+  tables: Array<{ definition: TableDefinition; name: string; afterRebuild?: () => Promise<void> }>,
+): Promise<string[]> {
+  const rebuilt: string[] = [];
+  for (const { definition, name, afterRebuild } of tables) {
     try {
       await client.send(new CreateTableCommand(createTableInput(definition, name)));
+      continue;
     } catch (error) {
       if (!(error instanceof ResourceInUseException)) throw error;
     }
-    await client.send(new DescribeTableCommand({ TableName: name }));
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+    const has = (Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName).sort();
+    const wants = definition.indexes.map((index) => index.name).sort();
+    if (has.join() === wants.join()) continue;
+    await rebuildTable(client, definition, name);
+    await afterRebuild?.();
+    rebuilt.push(name);
+  }
+  return rebuilt;
+}
+
+/** Copies a table's items out, recreates it from its definition, and writes them back. */
+async function rebuildTable(client: DynamoDBClient, definition: TableDefinition, name: string): Promise<void> {
+  const items: Array<Record<string, AttributeValue>> = [];
+  let cursor: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: name, ...(cursor ? { ExclusiveStartKey: cursor } : {}) }));
+    items.push(...(page.Items ?? []));
+    cursor = page.LastEvaluatedKey;
+  } while (cursor);
+  await client.send(new DeleteTableCommand({ TableName: name }));
+  await client.send(new CreateTableCommand(createTableInput(definition, name)));
+  for (let i = 0; i < items.length; i += 25) {
+    let pending: Record<string, WriteRequest[]> | undefined = {
+      [name]: items.slice(i, i + 25).map((item) => ({ PutRequest: { Item: item } })),
+    };
+    while (pending && Object.keys(pending).length > 0) {
+      pending = (await client.send(new BatchWriteItemCommand({ RequestItems: pending }))).UnprocessedItems;
+    }
   }
 }

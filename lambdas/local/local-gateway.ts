@@ -3,12 +3,14 @@
  * without keys, seeded API keys, and the same HTTP app served by `@hono/node-server` on loopback.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { serve } from '@hono/node-server';
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { backfillDayShards } from '../adapters/dynamodb/dynamodb-usage-store';
 import { FileUsageOutbox } from '../adapters/outbox/file-usage-outbox';
 import { StaticCredentialSource } from '../adapters/providers/credentials';
 import { PROVIDERS } from '../adapters/providers/registry';
@@ -93,10 +95,18 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       endpoint: dynamoEndpoint,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
+    let movedToDayShards: number | undefined;
     await ensureTables(admin, [
       { definition: API_KEYS_TABLE, name: config.tables.apiKeys },
       { definition: RATE_LIMITS_TABLE, name: config.tables.rateLimits },
-      { definition: USAGE_TABLE, name: config.usage.recordsTable },
+      {
+        definition: USAGE_TABLE,
+        name: config.usage.recordsTable,
+        // Records kept by a version before the day index was sharded get their shard.
+        afterRebuild: async () => {
+          movedToDayShards = await backfillDayShards(DynamoDBDocumentClient.from(admin), config.usage.recordsTable);
+        },
+      },
       { definition: USAGE_AGGREGATES_TABLE, name: config.usage.aggregatesTable },
       { definition: PROVIDER_HEALTH_TABLE, name: config.health.table },
     ]);
@@ -141,6 +151,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       ...options.overrides,
     });
     closers.push(() => gateway.close());
+    if (movedToDayShards !== undefined) gateway.logger.info('usage records moved to the sharded day index', { records: movedToDayShards });
     // After the server stops: usage records and alerts of the last requests are written first; what
     // is still being written after SHUTDOWN_GRACE_MS (storage hung) is spilled to disk instead.
     closers.push(async () => {

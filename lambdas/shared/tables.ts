@@ -35,12 +35,22 @@ export const RATE_LIMITS_TABLE: TableDefinition = {
   indexes: [],
 };
 
-/** One usage record per AI request (`requestId`), kept `USAGE_RETENTION_DAYS`; index by UTC day for the daily report. */
+/**
+ * Write shards of a day in the usage records' day index: a GSI partition takes about 1,000 writes per
+ * second, so one partition per day would cap the whole fleet there; 16 raise that to about 16,000.
+ * Readers query every shard, so changing the number needs the backfill (`npm run backfill-day-shards`).
+ */
+export const USAGE_DAY_SHARDS = 16;
+
+/**
+ * One usage record per AI request (`requestId`), kept `USAGE_RETENTION_DAYS`; indexed by UTC day for
+ * the daily report, spread over `USAGE_DAY_SHARDS` partitions (`dayShard` = `<day>#<n>`).
+ */
 export const USAGE_TABLE: TableDefinition = {
   logicalName: 'usage',
   partitionKey: 'requestId',
   timeToLiveAttribute: 'expiresAt',
-  indexes: [{ name: 'byDay', partitionKey: 'day', sortKey: 'createdAt' }],
+  indexes: [{ name: 'byDayShard', partitionKey: 'dayShard', sortKey: 'createdAt' }],
   // The aggregation Lambda consumes new records from it.
   stream: 'new-image',
 };

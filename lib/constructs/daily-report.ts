@@ -50,7 +50,7 @@ export class DailyReport extends Construct {
     Validations.of(role).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${usageId}.Arn>/index/*]`,
       reason:
-        'The only wildcard is "<usage-table-arn>/index/*" from grantReadData: the report queries the usage records by day (byDay index).',
+        'The only wildcard is "<usage-table-arn>/index/*" from grantReadData: the report queries the usage records by day (byDayShard index).',
     });
 
     this.schedule = new Rule(this, 'Schedule', {

@@ -77,9 +77,13 @@ export class UsageAggregation extends Construct {
         // Retries are idempotent: retry until the records are too old (the stream keeps them 24 h).
         maxRecordAge: Duration.hours(12),
         onFailure: new SqsDlq(this.deadLetters),
-        // New records only, not their expiry by TTL. Filtered on the `dynamodb` key, the one AWS's
-        // DynamoDB filtering guide documents; records are written once, so a new image is an insert.
-        filters: [FilterCriteria.filter({ dynamodb: { NewImage: { requestId: { S: FilterRule.exists() } } } })],
+        // New records only: not their expiry by TTL, nor a backfill's update (the handler checks too).
+        filters: [
+          FilterCriteria.filter({
+            eventName: FilterRule.isEqual('INSERT'),
+            dynamodb: { NewImage: { requestId: { S: FilterRule.exists() } } },
+          }),
+        ],
       }),
     );
     const usageId = Stack.of(this).getLogicalId(props.usageTable.node.defaultChild as CfnElement);

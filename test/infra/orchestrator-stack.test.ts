@@ -190,16 +190,16 @@ describe('usage, cost and alerting', () => {
       (a) => (a as { Properties: { AlarmName?: string } }).Properties.AlarmName === `hybrid-orchestrator-test-${name}`,
     ) as { Properties: Record<string, unknown> } | undefined;
 
-  it('keeps usage records (index by day) and aggregates in their own tables, which the gateway may write', () => {
+  it('keeps usage records (index by day, sharded) and aggregates in their own tables, which the gateway may write', () => {
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       TableName: 'hybrid-orchestrator-test-usage',
       KeySchema: [{ AttributeName: 'requestId', KeyType: 'HASH' }],
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
       GlobalSecondaryIndexes: [
         Match.objectLike({
-          IndexName: 'byDay',
+          IndexName: 'byDayShard',
           KeySchema: [
-            { AttributeName: 'day', KeyType: 'HASH' },
+            { AttributeName: 'dayShard', KeyType: 'HASH' },
             { AttributeName: 'createdAt', KeyType: 'RANGE' },
           ],
         }),
@@ -453,7 +453,9 @@ describe('batched usage aggregation', () => {
       MaximumRecordAgeInSeconds: 43200,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       DestinationConfig: { OnFailure: { Destination: expect.anything() } },
-      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ dynamodb: { NewImage: { requestId: { S: [{ exists: true }] } } } }) }] },
+      FilterCriteria: {
+        Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'], dynamodb: { NewImage: { requestId: { S: [{ exists: true }] } } } }) }],
+      },
     });
     const aggregatorId = (mappings[0] as { Properties: { FunctionName: { Ref: string } } }).Properties.FunctionName.Ref;
     expect(functions[aggregatorId]!.Properties.Environment.Variables).toMatchObject({ USAGE_AGGREGATION: 'stream' });
@@ -505,6 +507,14 @@ describe('rollout flags (AppConfig)', () => {
       rollout_percentage: 0,
       allow_users: [],
       deny_users: [],
+    });
+  });
+
+  it('keeps the unsharded day index beside the sharded one while a stack from before the sharding upgrades', () => {
+    const stack = new OrchestratorStack(new App({ context }), 'Upgrade', { stage: 'test', keepLegacyDayIndex: true });
+    Template.fromStack(stack).hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      TableName: 'hybrid-orchestrator-test-usage',
+      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byDay' }), Match.objectLike({ IndexName: 'byDayShard' })],
     });
   });
 

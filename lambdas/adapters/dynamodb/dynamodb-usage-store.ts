@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AggregateStore, CellAddition, CellGuard, CellId, CellResult } from '../../core/metering/aggregation';
 import type { AlertMarkers } from '../../core/metering/ports';
@@ -15,6 +15,7 @@ import type { Random } from '../../core/ports';
 import type { AggregateCounts, AggregateRow, CellPerformance, UsageStore } from '../../core/metering/ports';
 import type { UsageRecord } from '../../core/metering/usage-record';
 import { dayStart, daysBetween } from '../../core/utc-day';
+import { USAGE_DAY_SHARDS } from '../../shared/tables';
 import { putIfAbsent, queryAll } from './queries';
 
 const COUNT_FIELDS = [
@@ -56,7 +57,7 @@ export const STALE_MARKER_MS = 26 * 3_600_000;
 
 /** A stored usage record as the gateway built it (nulls are stored as absent attributes). */
 export function recordFromItem(item: Record<string, unknown>): UsageRecord {
-  const { expiresAt: _expiresAt, ...rest } = item;
+  const { expiresAt: _expiresAt, dayShard: _dayShard, ...rest } = item;
   const nullable = ['userId', 'keyId', 'taskType', 'path', 'provider', 'model', 'costMicros', 'timeToFirstTokenMs', 'errorClass'] as const;
   return { ...Object.fromEntries(nullable.map((k) => [k, null])), ...rest } as unknown as UsageRecord;
 }
@@ -67,6 +68,14 @@ export function recordFromItem(item: Record<string, unknown>): UsageRecord {
  */
 export function markerName(shard: string): string {
   return `g_${createHash('sha1').update(shard).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * A record's partition in the day index: `<day>#<n>`, n from its request id, so a record written twice
+ * (a retry, a replayed spill) lands in the same shard.
+ */
+export function dayShardOf(day: string, requestId: string): string {
+  return `${day}#${createHash('sha1').update(requestId).digest().readUInt32BE(0) % USAGE_DAY_SHARDS}`;
 }
 
 export class DynamoDbUsageStore implements UsageStore, AggregateStore, AlertMarkers, ReportStore {
@@ -87,7 +96,9 @@ export class DynamoDbUsageStore implements UsageStore, AggregateStore, AlertMark
 
   putRecord(record: UsageRecord, expiresAt: number): Promise<boolean> {
     // Nulls are left out, so sparse attributes stay absent rather than typed NULL.
-    const item = Object.fromEntries(Object.entries({ ...record, expiresAt }).filter(([, v]) => v !== null));
+    const item = Object.fromEntries(
+      Object.entries({ ...record, dayShard: dayShardOf(record.day, record.requestId), expiresAt }).filter(([, v]) => v !== null),
+    );
     return putIfAbsent(this.client, this.tables.records, item, 'requestId');
   }
 
@@ -257,15 +268,22 @@ export class DynamoDbUsageStore implements UsageStore, AggregateStore, AlertMark
     return rows;
   }
 
+  /** Every record of a day, oldest first: one query per day shard, in parallel. */
   async recordsOfDay(day: string): Promise<UsageRecord[]> {
-    const items = await queryAll(this.client, {
-      TableName: this.tables.records,
-      IndexName: 'byDay',
-      KeyConditionExpression: '#day = :day',
-      ExpressionAttributeNames: { '#day': 'day' },
-      ExpressionAttributeValues: { ':day': day },
-    });
-    return items.map(recordFromItem);
+    const shards = await Promise.all(
+      Array.from({ length: USAGE_DAY_SHARDS }, (_, n) =>
+        queryAll(this.client, {
+          TableName: this.tables.records,
+          IndexName: 'byDayShard',
+          KeyConditionExpression: 'dayShard = :shard',
+          ExpressionAttributeValues: { ':shard': `${day}#${n}` },
+        }),
+      ),
+    );
+    return shards
+      .flat()
+      .map(recordFromItem)
+      .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
   }
 
   /** The report of a day, as JSON and text, under `report` / `<day>` (a re-run overwrites it with the same content). */
@@ -297,4 +315,60 @@ export class DynamoDbUsageStore implements UsageStore, AggregateStore, AlertMark
   async release(key: string): Promise<void> {
     await this.client.send(new DeleteCommand({ TableName: this.tables.aggregates, Key: { pk: 'alert', sk: key } }));
   }
+}
+
+/**
+ * Gives every stored record without a `dayShard` (written before the day index was sharded) its shard,
+ * so the day index finds it. Idempotent and resumable: a record that has one is skipped, and each
+ * update is conditioned on the record still existing and still lacking it. Returns how many it updated.
+ * A stream consumer sees these as MODIFY events and ignores them (it aggregates inserts only).
+ */
+export async function backfillDayShards(
+  client: DynamoDBDocumentClient,
+  table: string,
+  options: { concurrency?: number; onProgress?: (updated: number) => void } = {},
+): Promise<number> {
+  let updated = 0;
+  let cursor: Record<string, unknown> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: table,
+        FilterExpression: 'attribute_not_exists(dayShard) AND attribute_exists(#day)',
+        ProjectionExpression: 'requestId, #day',
+        ExpressionAttributeNames: { '#day': 'day' },
+        ...(cursor ? { ExclusiveStartKey: cursor } : {}),
+      }),
+    );
+    const items = (page.Items ?? []) as Array<{ requestId: string; day: string }>;
+    const concurrency = options.concurrency ?? 8;
+    for (let i = 0; i < items.length; i += concurrency) {
+      const results = await Promise.all(
+        items.slice(i, i + concurrency).map((item) =>
+          client
+            .send(
+              new UpdateCommand({
+                TableName: table,
+                Key: { requestId: item.requestId },
+                UpdateExpression: 'SET dayShard = :shard',
+                ConditionExpression: 'attribute_exists(requestId) AND attribute_not_exists(dayShard)',
+                ExpressionAttributeValues: { ':shard': dayShardOf(item.day, item.requestId) },
+              }),
+            )
+            .then(
+              () => 1,
+              (error: unknown) => {
+                // Expired meanwhile, or given its shard by another run: nothing to do.
+                if (error instanceof ConditionalCheckFailedException) return 0;
+                throw error;
+              },
+            ),
+        ),
+      );
+      updated += results.reduce((a, b) => a + b, 0);
+    }
+    options.onProgress?.(updated);
+    cursor = page.LastEvaluatedKey;
+  } while (cursor);
+  return updated;
 }
