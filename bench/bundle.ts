@@ -15,7 +15,11 @@ export interface BundleReport {
   requireMsMedian: number;
 }
 
-export async function measureBundle(runs = 5): Promise<BundleReport> {
+/**
+ * Builds the bundle and times `require()` in `runs` fresh processes (median). With `cgroup`, each
+ * process runs in that CPU cgroup (see bench/memory.ts: a Lambda memory size's CPU share).
+ */
+export async function measureBundle(runs = 7, cgroup?: string): Promise<BundleReport> {
   const outfile = join(mkdtempSync(join(tmpdir(), 'ho-bundle-')), 'index.js');
   await build({
     entryPoints: [join(__dirname, '..', 'lambdas', 'handlers', 'gateway.ts')],
@@ -35,7 +39,13 @@ export async function measureBundle(runs = 5): Promise<BundleReport> {
   const times = Array.from({ length: runs }, () =>
     Number(
       /REQUIRE_MS=([\d.]+)/.exec(
-        execFileSync(process.execPath, ['-e', script], { env, stdio: ['ignore', 'pipe', 'pipe'] }).toString(),
+        (cgroup
+          ? execFileSync('sh', ['-c', `echo $$ > ${cgroup}/cgroup.procs && exec "$0" -e "$1"`, process.execPath, script], {
+              env,
+              stdio: ['ignore', 'pipe', 'pipe'],
+            })
+          : execFileSync(process.execPath, ['-e', script], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+        ).toString(),
       )?.[1],
     ),
   );

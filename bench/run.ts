@@ -6,14 +6,14 @@
  */
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { measureBundle } from './bundle';
 import { measureLimiter } from './limiter';
+import { measureMemorySizes } from './memory';
 import { measureOutage } from './outage';
+import { children, peakRssMiB, start } from './processes';
 
 const ROOT = join(__dirname, '..');
 const UPSTREAM_KEY = 'sk-bench-upstream';
@@ -23,39 +23,6 @@ const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 3);
 const CONNECTIONS = [1, 50];
 const SEQUENTIAL = Number(process.env['BENCH_SEQUENTIAL'] ?? 3000);
 const BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Write a short hello to Sam.' }], max_tokens: 64 });
-
-const children: ChildProcess[] = [];
-
-/** Peak resident memory of a child process in MiB (Linux /proc), or null where unavailable. */
-function peakRssMiB(child: ChildProcess | undefined): number | null {
-  try {
-    const status = readFileSync(`/proc/${child?.pid}/status`, 'utf8');
-    const kib = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
-    return kib ? Math.round(Number(kib) / 1024) : null;
-  } catch {
-    return null;
-  }
-}
-
-function start(command: string, args: string[], env: Record<string, string>, ready: (line: string) => string | undefined): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(child);
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start within 60 s`)), 60_000);
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      const value = ready(line);
-      if (value) {
-        clearTimeout(timer);
-        // Keep draining stdout (request logs) so the child never blocks on a full pipe.
-        lines.removeAllListeners('line');
-        child.stdout!.resume();
-        resolve(value);
-      }
-    });
-  });
-}
 
 interface Run {
   connections: number;
@@ -257,13 +224,17 @@ async function main() {
       `closed ${outage.recoveryToClosedMs} ms after recovery with ${outage.probesDuringRecovery} probe(s); targets ${JSON.stringify(outage.targets)}\n`,
   );
 
+  process.stdout.write('\n  Lambda memory sizes (CPU share by cgroup quota; limiter and usage on, 1 connection):\n');
+  const memorySizing = await measureMemorySizes({ upstream, upstreamKey: UPSTREAM_KEY, dynamo });
+  if ('skipped' in memorySizing) process.stdout.write(`  skipped: ${memorySizing.skipped}\n`);
+
   const date = new Date().toISOString().slice(0, 10);
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${date}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ date: new Date().toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, durationSeconds: DURATION, gatewayLogLevel: process.env['BENCH_LOG_LEVEL'] ?? 'INFO', results: summary, memory, lambdaBundle: bundle, limiter, outage, verdict }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, durationSeconds: DURATION, gatewayLogLevel: process.env['BENCH_LOG_LEVEL'] ?? 'INFO', results: summary, memory, lambdaBundle: bundle, limiter, outage, memorySizing, verdict }, null, 2)}\n`,
   );
   process.stdout.write(`  written to ${file}\n`);
 }

@@ -41,6 +41,7 @@ new OrchestratorStack(app, `HybridOrchestrator-${stage}`, {
   ...(Object.keys(budgets).length > 0 ? { budgets } : {}),
   ...(dailyCostAlarmUsd !== undefined ? { dailyCostAlarmUsd } : {}),
   ...(computeMode ? { computeMode } : {}),
+  ...(numberContext('gatewayMemoryMb') !== undefined ? { gatewayMemoryMb: numberContext('gatewayMemoryMb')! } : {}),
   ...(Object.keys(managedInstances).length > 0 ? { managedInstances } : {}),
   ...(app.node.tryGetContext('keepLegacyDayIndex') === 'true' || app.node.tryGetContext('keepLegacyDayIndex') === true
     ? { keepLegacyDayIndex: true }

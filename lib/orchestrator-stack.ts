@@ -75,6 +75,12 @@ export interface OrchestratorStackProps extends StackProps {
    * @default false
    */
   readonly keepLegacyDayIndex?: boolean;
+  /**
+   * Memory of the gateway function in on-demand mode (CPU share grows with it; see "Memory size" in
+   * the README for the measured trade-off). Managed instances always use 2,048 MB environments.
+   * @default 768
+   */
+  readonly gatewayMemoryMb?: number;
 }
 
 export class OrchestratorStack extends Stack {
@@ -106,6 +112,11 @@ export class OrchestratorStack extends Stack {
       namePrefix,
       removalPolicy: props.destroyData ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
+    if (
+      props.gatewayMemoryMb !== undefined &&
+      !(Number.isInteger(props.gatewayMemoryMb) && props.gatewayMemoryMb >= 256 && props.gatewayMemoryMb <= 10_240)
+    )
+      throw new Error(`gatewayMemoryMb must be a whole number of MB from 256 to 10240 (got ${String(props.gatewayMemoryMb)})`);
     const apiKeysTable = data.table(API_KEYS_TABLE.logicalName);
     const secrets = new ProviderSecrets(this, 'ProviderSecrets', { namePrefix });
     const gateway = new GatewayApi(this, 'Gateway', {
@@ -117,7 +128,11 @@ export class OrchestratorStack extends Stack {
       timeout: functionTimeout,
       logRetention,
       // A managed-instances environment serves many requests at once: 2 GB (1 vCPU at 2 GiB per vCPU).
-      ...(props.computeMode === 'managed-instances' ? { memorySize: 2048 } : {}),
+      ...(props.computeMode === 'managed-instances'
+        ? { memorySize: 2048 }
+        : props.gatewayMemoryMb !== undefined
+          ? { memorySize: props.gatewayMemoryMb }
+          : {}),
     });
     if (props.computeMode === 'managed-instances') {
       // The instances reach the outside on HTTPS only (the security group): say so at synth, not as a

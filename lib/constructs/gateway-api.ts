@@ -31,7 +31,11 @@ export interface GatewayApiProps {
   readonly environment?: Record<string, string>;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
-  /** @default 1024 */
+  /**
+   * Memory, and with it the CPU share (1,769 MB is one vCPU). 768 MB: measured by `bench/memory.ts`,
+   * see "Memory size" in the README.
+   * @default 768
+   */
   readonly memorySize?: number;
   /**
    * Upper bound of one request, streams included (API Gateway REST streaming allows up to 15 min).
@@ -53,7 +57,7 @@ export class GatewayApi extends Construct {
     const { function: fn, role } = nodeFunction(this, {
       handlerFile: 'gateway.ts',
       description: 'Hybrid Orchestrator gateway function',
-      memorySize: props.memorySize ?? 1024,
+      memorySize: props.memorySize ?? 768,
       timeout,
       retention,
       environment: {

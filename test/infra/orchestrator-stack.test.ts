@@ -27,7 +27,6 @@ describe('gateway function', () => {
       Timeout: 300,
       Environment: {
         Variables: Match.objectLike({
-          NODE_OPTIONS: '--enable-source-maps',
           API_KEYS_TABLE: Match.anyValue(),
           OPENAI_SECRET_ID: Match.anyValue(),
           AZURE_OPENAI_SECRET_ID: Match.anyValue(),
@@ -516,6 +515,18 @@ describe('rollout flags (AppConfig)', () => {
       TableName: 'hybrid-orchestrator-test-usage',
       GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byDay' }), Match.objectLike({ IndexName: 'byDayShard' })],
     });
+  });
+
+  it('gives the gateway 768 MB by default, the size the memory bench picked, or what the stage sets', () => {
+    const gatewayFunction = (t: Template) =>
+      Object.values(t.findResources('AWS::Lambda::Function')).find(
+        (f) => 'API_KEYS_TABLE' in ((f as { Properties: { Environment: { Variables: object } } }).Properties.Environment.Variables ?? {}),
+      ) as { Properties: { MemorySize: number } };
+    const plain = new OrchestratorStack(new App({ context }), 'Plain', { stage: 'test' });
+    expect(gatewayFunction(Template.fromStack(plain)).Properties.MemorySize).toBe(768);
+    const big = new OrchestratorStack(new App({ context }), 'Big', { stage: 'test', gatewayMemoryMb: 1536 });
+    expect(gatewayFunction(Template.fromStack(big)).Properties.MemorySize).toBe(1536);
+    expect(() => new OrchestratorStack(new App({ context }), 'Tiny', { stage: 'test', gatewayMemoryMb: 100 })).toThrow(/gatewayMemoryMb/);
   });
 
   it('starts at the configured percentage', () => {

@@ -1,0 +1,16 @@
+/**
+ * `npm run symbolicate -- --map <index.js.map> < stack.txt`: rewrites the frames of a stack trace logged
+ * by a deployed function (minified bundle) to source files and lines. The map of each function is in
+ * its CDK asset (`cdk.out/asset.<hash>/index.js.map`, the same hash as the function's code) or in the
+ * zip that `aws lambda get-function` links to.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { symbolicate } from '../lib/bundling/symbolicate';
+
+const { values } = parseArgs({ options: { map: { type: 'string' } } });
+if (!values.map) {
+  process.stderr.write('symbolicate: --map <path to index.js.map> is required\n');
+  process.exit(2);
+}
+process.stdout.write(symbolicate(readFileSync(0, 'utf8'), JSON.parse(readFileSync(values.map, 'utf8'))));

@@ -1,0 +1,47 @@
+/**
+ * Stack traces from a minified bundle, run without --enable-source-maps as the functions are, map
+ * back to the TypeScript source line that threw.
+ */
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { symbolicate } from '../../../lib/bundling/symbolicate';
+
+it('maps the frames of a minified bundle back to the source file and line', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ho-symbolicate-'));
+  mkdirSync(join(dir, 'lambdas'));
+  const source = join(dir, 'lambdas', 'thrower.ts');
+  writeFileSync(
+    source,
+    [
+      'export function deepest(n: number): number {',
+      '  if (n > 2) {',
+      "    throw new Error('boom at depth ' + n);",
+      '  }',
+      '  return deepest(n + 1);',
+      '}',
+      'try { deepest(0); } catch (e) { process.stdout.write((e as Error).stack!); }',
+    ].join('\n'),
+  );
+  const outfile = join(dir, 'index.js');
+  await build({
+    entryPoints: [source],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    minify: true,
+    sourcemap: true,
+    outfile,
+    logLevel: 'silent',
+  });
+  const stack = execFileSync(process.execPath, [outfile], { env: { ...process.env, NODE_OPTIONS: '' } }).toString();
+  expect(stack).toMatch(/index\.js:1:\d+/); // minified: everything on line 1
+
+  const mapped = symbolicate(stack, JSON.parse(readFileSync(`${outfile}.map`, 'utf8')));
+  expect(mapped).toContain('boom at depth 3');
+  expect(mapped).toMatch(/lambdas\/thrower\.ts:3:\d+/); // the throw
+  expect(mapped).toMatch(/lambdas\/thrower\.ts:5:\d+/); // the recursive calls
+  expect(mapped).not.toMatch(/index\.js:1:/);
+});
