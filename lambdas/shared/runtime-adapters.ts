@@ -4,20 +4,14 @@
  */
 import { AppConfigDataClient } from '@aws-sdk/client-appconfigdata';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LocalAlertPublisher } from '../adapters/alerts/local-alert-publisher';
-import { SnsAlertPublisher } from '../adapters/alerts/sns-alert-publisher';
 import { AppConfigFlagSource } from '../adapters/appconfig/appconfig-flag-source';
 import { boundedHandler, boundSends } from '../adapters/aws/bounded-clients';
 import { FileFlagSource } from '../adapters/flags/file-flag-source';
 import { HttpMessageGateway } from '../adapters/onlyfans/http-message-gateway';
 import { FileUsageOutbox } from '../adapters/outbox/file-usage-outbox';
-import { SqsUsageOutbox } from '../adapters/outbox/sqs-usage-outbox';
 import { StaticCredentialSource } from '../adapters/providers/credentials';
-import { SecretsManagerCredentialSource } from '../adapters/secrets/secrets-manager-credential-source';
 import type { CredentialSource } from '../core/ai/ports';
 import type { AlertPublisher, UsageOutbox } from '../core/metering/ports';
 import { MessageGatewayError } from '../core/messaging/message-service';
@@ -26,6 +20,24 @@ import type { Clock } from '../core/ports';
 import type { FlagSource } from '../core/rollout/ports';
 import type { Telemetry } from '../core/telemetry';
 import type { AppConfig } from './config';
+
+/**
+ * A port whose adapter, and the AWS SDK client behind it, is loaded at its first use rather than at
+ * cold start: SNS (alerts), SQS (spilled records) and Secrets Manager (first AI request) are not needed
+ * to answer most requests, and each client takes milliseconds of the module load. (AppConfig and
+ * DynamoDB are used during every cold start, so they load eagerly.) The `require` inside `load` is what
+ * keeps the bundler from evaluating those modules up front.
+ */
+function onFirstUse<T extends object>(load: () => T): T {
+  let adapter: T | undefined;
+  return new Proxy({} as T, {
+    get(_, property) {
+      adapter ??= load();
+      const value = (adapter as Record<string | symbol, unknown>)[property];
+      return typeof value === 'function' ? value.bind(adapter) : value;
+    },
+  });
+}
 
 /**
  * DynamoDB with every call bounded by `DYNAMODB_TIMEOUT_MS`, its two attempts included (each gets
@@ -45,11 +57,16 @@ export function dynamoClient(config: AppConfig): DynamoDBDocumentClient {
 
 export function credentialSource(config: AppConfig, clock: Clock): CredentialSource {
   if (config.runtime === 'aws') {
-    const secrets = new SecretsManagerClient({ region: config.aws.region, maxAttempts: 2, requestHandler: boundedHandler(1500) });
-    return new SecretsManagerCredentialSource(boundSends(secrets, 3000), clock, {
-      secretIds: config.providers.secretIds,
-      ttlMs: config.providers.secretsCacheTtlMs,
-      timeoutMs: 3000,
+    return onFirstUse(() => {
+      const { SecretsManagerClient } = require('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager');
+      const { SecretsManagerCredentialSource } =
+        require('../adapters/secrets/secrets-manager-credential-source') as typeof import('../adapters/secrets/secrets-manager-credential-source');
+      const secrets = new SecretsManagerClient({ region: config.aws.region, maxAttempts: 2, requestHandler: boundedHandler(1500) });
+      return new SecretsManagerCredentialSource(boundSends(secrets, 3000), clock, {
+        secretIds: config.providers.secretIds,
+        ttlMs: config.providers.secretsCacheTtlMs,
+        timeoutMs: 3000,
+      });
     });
   }
   return new StaticCredentialSource(config.providers.environment);
@@ -78,9 +95,15 @@ export function flagSource(config: AppConfig, clock: Clock): FlagSource {
 }
 
 export function alertPublisher(config: AppConfig, telemetry: Telemetry): AlertPublisher {
-  if (config.alerts.topicArn) {
-    const sns = new SNSClient({ region: config.aws.region, maxAttempts: 2, requestHandler: boundedHandler(2000) });
-    return new SnsAlertPublisher(boundSends(sns, 4000), config.alerts.topicArn);
+  const topicArn = config.alerts.topicArn;
+  if (topicArn) {
+    return onFirstUse(() => {
+      const { SNSClient } = require('@aws-sdk/client-sns') as typeof import('@aws-sdk/client-sns');
+      const { SnsAlertPublisher } =
+        require('../adapters/alerts/sns-alert-publisher') as typeof import('../adapters/alerts/sns-alert-publisher');
+      const sns = new SNSClient({ region: config.aws.region, maxAttempts: 2, requestHandler: boundedHandler(2000) });
+      return new SnsAlertPublisher(boundSends(sns, 4000), topicArn);
+    });
   }
   // Lambda without a topic (not how the stack deploys it): the log is the only place left.
   if (config.runtime === 'aws') return { publish: async (alert) => telemetry.error(`ALERT ${alert.subject}`, { alert }) };
@@ -89,9 +112,14 @@ export function alertPublisher(config: AppConfig, telemetry: Telemetry): AlertPu
 
 /** Where usage records wait while the usage table is down: the spill queue on AWS, a file locally. */
 export function usageOutbox(config: AppConfig): UsageOutbox {
-  if (config.usage.spill.queueUrl) {
-    const sqs = new SQSClient({ region: config.aws.region, maxAttempts: 2, requestHandler: boundedHandler(2000) });
-    return new SqsUsageOutbox(boundSends(sqs, 4000), config.usage.spill.queueUrl);
+  const queueUrl = config.usage.spill.queueUrl;
+  if (queueUrl) {
+    return onFirstUse(() => {
+      const { SQSClient } = require('@aws-sdk/client-sqs') as typeof import('@aws-sdk/client-sqs');
+      const { SqsUsageOutbox } = require('../adapters/outbox/sqs-usage-outbox') as typeof import('../adapters/outbox/sqs-usage-outbox');
+      const sqs = new SQSClient({ region: config.aws.region, maxAttempts: 2, requestHandler: boundedHandler(2000) });
+      return new SqsUsageOutbox(boundSends(sqs, 4000), queueUrl);
+    });
   }
   // Lambda without a queue (not how the stack deploys it): nothing survives the instance, so say so.
   if (config.runtime === 'aws') return { spill: () => Promise.reject(new Error('no USAGE_SPILL_QUEUE_URL is configured')) };
