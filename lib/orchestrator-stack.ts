@@ -10,6 +10,7 @@ import { configuredTargets } from '../lambdas/core/health/heartbeats';
 import {
   API_KEYS_TABLE,
   PROVIDER_HEALTH_TABLE,
+  RESPONSE_CACHE_TABLE,
   RATE_LIMITS_TABLE,
   TABLES,
   USAGE_AGGREGATES_TABLE,
@@ -228,6 +229,9 @@ export class OrchestratorStack extends Stack {
     const healthTable = data.table(PROVIDER_HEALTH_TABLE.logicalName);
     healthTable.grantReadWriteData(gatewayRole);
     gateway.function.addEnvironment('PROVIDER_HEALTH_TABLE', healthTable.tableName);
+    const cacheTable = data.table(RESPONSE_CACHE_TABLE.logicalName);
+    cacheTable.grantReadWriteData(gatewayRole);
+    gateway.function.addEnvironment('RESPONSE_CACHE_TABLE', cacheTable.tableName);
     const heartbeats = new Heartbeats(this, 'Heartbeats', {
       namePrefix,
       metricsNamespace: 'HybridOrchestrator',

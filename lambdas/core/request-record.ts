@@ -87,6 +87,8 @@ export class RequestRecord {
   private usedTokens(): number | undefined {
     const ai = this.ai;
     if (ai?.usage) return ai.usage.totalTokens;
+    // A cached answer used no provider tokens: it counts against request limits, not token quotas.
+    if (ai?.cache?.status === 'HIT') return 0;
     return ai?.outcome === 'ok' ? undefined : 0;
   }
 

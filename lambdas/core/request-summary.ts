@@ -60,5 +60,7 @@ export interface RequestSummary {
     usageSource?: 'provider' | 'estimated';
     /** A hedge ran: the target that lost the race, and the prompt tokens it received (estimated). */
     hedge?: { provider: ProviderId; model: string; inputTokens: number };
+    /** What the response cache did; a hit also carries the usage its stored answer cost when it was made. */
+    cache?: { status: 'HIT' | 'MISS' | 'BYPASS' | 'REFRESH'; ageSeconds?: number; savedUsage?: Usage };
   };
 }

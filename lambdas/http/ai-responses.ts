@@ -1,6 +1,8 @@
 /** What every AI route answers with besides its body: the routing headers, and streams as server-sent events. */
 import type { Context } from 'hono';
-import type { Routing } from '../core/ai/ai-requests';
+import type { CacheOutcome, Routing } from '../core/ai/ai-requests';
+import { DONE } from '../core/ai/answer-stream';
+import { replayChunks, type CachedAnswer } from '../core/ai/response-cache';
 import type { AnswerStream } from '../core/ai/answer-stream';
 import type { AppEnv } from './context';
 
@@ -37,4 +39,25 @@ export function sseResponse(c: Context<AppEnv>, stream: AnswerStream): Response 
   c.header('cache-control', 'no-cache');
   c.header('x-accel-buffering', 'no');
   return c.body(readable, 200);
+}
+
+/** `x-cache` (HIT, MISS, BYPASS, REFRESH), `x-cache-age` in seconds on a hit, `x-cache-key` (to purge the entry). */
+export function cacheHeaders(c: Context<AppEnv>, cache: CacheOutcome | undefined): void {
+  if (!cache) return;
+  c.header('x-cache', cache.status);
+  c.header('x-cache-key', cache.key);
+  if (cache.ageSeconds !== undefined) c.header('x-cache-age', String(cache.ageSeconds));
+}
+
+/** A cached answer replayed as the stream its request asked for: OpenAI chunks, then `[DONE]`. */
+export function replayResponse(c: Context<AppEnv>, entry: CachedAnswer, includeUsage: boolean): Response {
+  const events = [...replayChunks(entry.completion, { includeUsage, usage: entry.completion['usage'] }), DONE];
+  c.header('content-type', 'text/event-stream; charset=utf-8');
+  c.header('cache-control', 'no-cache');
+  return c.body(events.map((e) => `data: ${e}\n\n`).join(''), 200);
+}
+
+/** A cached answer for a non-streamed request: the stored `chat.completion`, usage as it was when made. */
+export function cachedJson(c: Context<AppEnv>, entry: CachedAnswer): Response {
+  return c.body(JSON.stringify(entry.completion), 200, { 'content-type': 'application/json' });
 }

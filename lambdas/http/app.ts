@@ -15,6 +15,7 @@ import { legacyAiRoutes } from './routes/legacy-ai';
 import { onlyFansRoutes } from './routes/onlyfans';
 import { rateLimitRoutes } from './routes/rate-limits';
 import { aiAdmission } from './rate-limits';
+import { cacheProbe } from './ai-inputs';
 import { errorFields } from '../core/errors';
 import { RequestRecord } from '../core/request-record';
 import type { AppDeps, AppEnv } from './context';
@@ -98,7 +99,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.route('/', healthRoutes(deps));
   // AI routes first: they authenticate and admit (rate limits, token quota) in one step.
-  const admitted = authenticate(deps, 'user', aiAdmission(deps));
+  const admitted = authenticate(deps, 'user', aiAdmission({ ...deps, alongside: cacheProbe(deps.ai) }));
   // Only the AI routes themselves: an unknown path under /api/ai/ gets its 404 without being counted.
   for (const path of ['/v1/chat/completions', '/api/ai/messages/generate', '/api/ai/content/plan']) app.use(path, admitted);
   app.use('/api/ai/*', authenticate(deps, 'user'));

@@ -1,5 +1,5 @@
 /** What the HTTP app needs, and the one thing it keeps per request: the request's record. */
-import type { AiRequests } from '../core/ai/ai-requests';
+import type { AiRequests, CacheProbe } from '../core/ai/ai-requests';
 import type { RouteTable } from '../core/ai/route-table';
 import type { ApiKeyService } from '../core/access/api-keys';
 import type { Principal } from '../core/access/ports';
@@ -58,6 +58,8 @@ export type AppEnv = {
   Variables: {
     /** The request's record: caller, decisions, routing, usage; finished once per request. */
     record: RequestRecord;
+    /** AI routes: the response-cache lookup started beside the admission. */
+    cacheProbe?: Promise<CacheProbe | undefined>;
   };
 };
 

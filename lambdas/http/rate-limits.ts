@@ -101,6 +101,8 @@ export interface AdmissionDeps {
   rateLimitFailMode: 'closed' | 'open';
   telemetry: Telemetry;
   background: BackgroundTasks;
+  /** Started as admission starts, to overlap with it (the response-cache lookup). */
+  alongside?: (c: Context<AppEnv>, principal: Principal) => void;
 }
 
 /** Admission of a request for `principal` (rate limits and token quota): the AI routes' second step after the key check. */
@@ -120,6 +122,7 @@ export type AdmitOutcome =
 export function aiAdmission(deps: AdmissionDeps): Admission {
   return async (c: Context<AppEnv>, principal: Principal): Promise<AdmitOutcome> => {
     const record = c.var.record;
+    deps.alongside?.(c, principal);
     const declared = Number(c.req.header('content-length') ?? 4096);
     const reserveTokens = Math.ceil((Number.isFinite(declared) ? declared : 4096) / 4) + deps.limiter.policies.outputReservationTokens;
     let decision: LimitDecision;

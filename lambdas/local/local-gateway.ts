@@ -17,7 +17,14 @@ import { PROVIDERS } from '../adapters/providers/registry';
 import type { ProviderId } from '../core/ai/route-table';
 import { loadConfig, type AppConfig } from '../shared/config';
 import { buildGateway, type ContainerOverrides, type Gateway } from '../shared/container';
-import { API_KEYS_TABLE, PROVIDER_HEALTH_TABLE, RATE_LIMITS_TABLE, USAGE_AGGREGATES_TABLE, USAGE_TABLE } from '../shared/tables';
+import {
+  API_KEYS_TABLE,
+  PROVIDER_HEALTH_TABLE,
+  RATE_LIMITS_TABLE,
+  RESPONSE_CACHE_TABLE,
+  USAGE_AGGREGATES_TABLE,
+  USAGE_TABLE,
+} from '../shared/tables';
 import { drain } from './drain';
 import { ensureTables, startDynalite } from './dynamodb-local';
 import { startDynaliteProcess } from './dynamodb-process';
@@ -109,6 +116,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       },
       { definition: USAGE_AGGREGATES_TABLE, name: config.usage.aggregatesTable },
       { definition: PROVIDER_HEALTH_TABLE, name: config.health.table },
+      { definition: RESPONSE_CACHE_TABLE, name: config.cache.table },
     ]);
     admin.destroy();
 

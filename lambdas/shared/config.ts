@@ -47,6 +47,9 @@ const EnvSchema = z.object({
   USAGE_RETENTION_DAYS: int(1, 3650).default(90),
   PROVIDER_HEALTH_TABLE: z.string().min(3).default('hybrid-orchestrator-provider-health'),
   HEALTH_REFRESH_MS: int(100, 60_000).default(1000),
+  RESPONSE_CACHE_TABLE: z.string().min(3).default('hybrid-orchestrator-response-cache'),
+  RESPONSE_CACHE_TTL_SECONDS: int(1, 7 * 86_400).default(86_400),
+  RESPONSE_CACHE_MEMORY_MB: int(0, 1024).default(32),
   HEALTH_FLUSH_MS: int(10, 60_000).default(1000),
   HEARTBEAT_INTERVAL_SECONDS: int(0, 3600).default(60),
   AGGREGATE_SHARDS: int(1, 100).default(1),
@@ -206,6 +209,12 @@ function appConfig(runtime: Runtime, env: Env, providerEnv: Record<string, unkno
       file: env.ALERTS_FILE ?? join(env.DATA_DIR ?? '.local', 'alerts.jsonl'),
       criticalCooldownMs: env.CRITICAL_ALERT_COOLDOWN_MINUTES * 60_000,
       budgets,
+    },
+    /** The response cache (on when the `response_caching` flag says so for the caller). */
+    cache: {
+      table: env.RESPONSE_CACHE_TABLE,
+      defaultTtlSeconds: env.RESPONSE_CACHE_TTL_SECONDS,
+      memoryBytes: env.RESPONSE_CACHE_MEMORY_MB * 1024 * 1024,
     },
     aws: { region: env.AWS_REGION, dynamodbEndpoint: env.DYNAMODB_ENDPOINT, dynamodbTimeoutMs: env.DYNAMODB_TIMEOUT_MS },
     health: {

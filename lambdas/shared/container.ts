@@ -2,6 +2,8 @@
  * The composition root: the only place that builds SDK clients and wires adapters into the core.
  * Built once per Lambda cold start, or once by the local runner.
  */
+import { DEFAULT_CACHE_OPTIONS, ResponseCache } from '../core/ai/response-cache';
+import { DynamoDbCacheStore } from '../adapters/dynamodb/dynamodb-cache-store';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Hono } from 'hono';
@@ -158,6 +160,11 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     clock,
     tokens: tokenizerEstimator,
     background,
+    cache: new ResponseCache(new DynamoDbCacheStore(dynamo, config.cache.table), clock, telemetry, {
+      ...DEFAULT_CACHE_OPTIONS,
+      l1MaxBytes: config.cache.memoryBytes,
+      defaultTtlSeconds: config.cache.defaultTtlSeconds,
+    }),
   });
   const app = createApp({
     maxBodyBytes: config.maxBodyBytes,

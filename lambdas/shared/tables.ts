@@ -77,5 +77,21 @@ export const PROVIDER_HEALTH_TABLE: TableDefinition = {
   indexes: [],
 };
 
+/** Response cache entries: one item per answer (`scope` = whose, `key` = the normalised request's hash), gzip, TTL. */
+export const RESPONSE_CACHE_TABLE: TableDefinition = {
+  logicalName: 'response-cache',
+  partitionKey: 'scope',
+  sortKey: 'key',
+  timeToLiveAttribute: 'expiresAt',
+  indexes: [],
+};
+
 /** Every table the gateway uses. */
-export const TABLES = [API_KEYS_TABLE, RATE_LIMITS_TABLE, USAGE_TABLE, USAGE_AGGREGATES_TABLE, PROVIDER_HEALTH_TABLE] as const;
+export const TABLES = [
+  API_KEYS_TABLE,
+  RATE_LIMITS_TABLE,
+  USAGE_TABLE,
+  USAGE_AGGREGATES_TABLE,
+  PROVIDER_HEALTH_TABLE,
+  RESPONSE_CACHE_TABLE,
+] as const;

@@ -222,6 +222,12 @@ export class Observability extends Construct {
         width: 8,
       }),
       new GraphWidget({
+        title: 'Response cache',
+        left: [service('CacheHits').with({ label: 'hits' }), service('CacheMisses').with({ label: 'misses' })],
+        right: [service('CacheSavedUSD').with({ label: 'saved (USD)' })],
+        width: 8,
+      }),
+      new GraphWidget({
         title: 'Fallbacks, retries, unpriced',
         left: [
           service('Fallbacks').with({ label: 'fallbacks' }),

@@ -29,6 +29,8 @@ const COUNT_FIELDS = [
   'unpriced',
   'estimated',
   'latencyMs',
+  'cacheHits',
+  'savedMicros',
 ] as const;
 /** The performance counters of a detail cell (`lh_<bucket>`, `th_<bucket>`: latency and first-token histograms). */
 function performanceOf(item: Record<string, unknown>): CellPerformance {

@@ -54,10 +54,18 @@ export class PowertoolsTelemetry implements Telemetry {
     this.logger.info(message, keepable(context));
   }
 
-  /** `InputTokens`, `OutputTokens`, `CachedTokens`, `CostUSD` (or `UnpricedRequests`) per provider and model. */
+  /** `InputTokens`, `OutputTokens`, `CachedTokens`, `CostUSD` (or `UnpricedRequests`) per provider and model; cache hits and misses. */
   usage(record: UsageRecord): void {
-    if (!this.metrics || record.inputTokens + record.outputTokens === 0) return;
+    if (!this.metrics) return;
     const metrics = this.metrics;
+    // Response cache, service-wide: `CacheHits`, `CacheMisses` and the spend hits saved (`CacheSavedUSD`).
+    if (record.cache === 'hit' || record.cache === 'miss') {
+      metrics.addDimensions({ service: this.serviceName });
+      metrics.addMetric(record.cache === 'hit' ? 'CacheHits' : 'CacheMisses', MetricUnit.Count, 1);
+      if (record.savedCostMicros) metrics.addMetric('CacheSavedUSD', MetricUnit.NoUnit, record.savedCostMicros / 1e6);
+      metrics.publishStoredMetrics();
+    }
+    if (record.inputTokens + record.outputTokens === 0) return;
     metrics.addDimensions({ provider: record.provider ?? 'none', model: record.model ?? 'none' });
     metrics.addMetric('InputTokens', MetricUnit.Count, record.inputTokens);
     metrics.addMetric('OutputTokens', MetricUnit.Count, record.outputTokens);

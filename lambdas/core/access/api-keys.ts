@@ -21,6 +21,16 @@ export const CreateApiKeySchema = z.strictObject({
   role: z.enum(ROLES).default('user'),
   /** Days until the key stops working; omit for a key without expiry. */
   expiresInDays: z.number().int().min(1).max(3650).optional(),
+  /**
+   * Keys that name the same scope share response-cache entries (a team whose members may read each
+   * other's answers); without one, a user's entries are theirs alone.
+   */
+  cacheScope: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[\w.:-]+$/, 'letters, digits and _ . : - only')
+    .optional(),
 });
 export type CreateApiKeyInput = z.infer<typeof CreateApiKeySchema>;
 
@@ -37,7 +47,13 @@ export function keyIdFromHash(keyHash: string): string {
 }
 
 function toPrincipal(record: ApiKeyRecord): Principal {
-  return { keyId: record.id, userId: record.userId, plan: record.plan, role: record.role };
+  return {
+    keyId: record.id,
+    userId: record.userId,
+    plan: record.plan,
+    role: record.role,
+    ...(record.cacheScope ? { cacheScope: record.cacheScope } : {}),
+  };
 }
 
 /** Issues, authenticates, lists and revokes API keys. */
@@ -113,6 +129,7 @@ export class ApiKeyService {
       status: 'active',
       createdAt: new Date(this.clock.now()).toISOString(),
       ...(input.expiresInDays ? { expiresAt: Math.floor(this.clock.now() / 1000) + input.expiresInDays * 86_400 } : {}),
+      ...(input.cacheScope ? { cacheScope: input.cacheScope } : {}),
     };
     await this.store.put(record);
     this.cache.delete(keyHash);
@@ -151,5 +168,6 @@ export function describeKey(record: ApiKeyRecord) {
     createdAt: record.createdAt,
     ...(record.revokedAt ? { revokedAt: record.revokedAt } : {}),
     ...(record.expiresAt !== undefined ? { expiresAt: new Date(record.expiresAt * 1000).toISOString() } : {}),
+    ...(record.cacheScope ? { cacheScope: record.cacheScope } : {}),
   };
 }

@@ -18,6 +18,8 @@ export interface ApiKeyRecord {
   revokedAt?: string;
   /** Expiry in epoch seconds (also the table's TTL attribute); absent for keys that do not expire. */
   expiresAt?: number;
+  /** A response-cache scope shared by every key that names it (absent: the key's user's own scope). */
+  cacheScope?: string;
 }
 
 /** The caller behind a valid key. */
@@ -26,6 +28,8 @@ export interface Principal {
   userId: string;
   plan: Plan;
   role: Role;
+  /** Set when an admin gave the key a shared response-cache scope. */
+  cacheScope?: string;
 }
 
 /** Persistence of API keys (hashed). */

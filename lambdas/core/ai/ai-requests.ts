@@ -16,7 +16,7 @@ import type { FlagStore } from '../rollout/flag-store';
 import { decideRollout, type ProcessingPath } from '../rollout/flags';
 import { openAnswerStream, type AnswerStream } from './answer-stream';
 import type { Orchestrator, RouteFailure, RouteTrace } from './orchestrator';
-import type { ProviderCompletion, TargetHealth, TokenEstimator } from './ports';
+import type { ProviderCompletion, TargetHealth, TokenEstimator, Usage } from './ports';
 import {
   planLegacyRoute,
   planRoute,
@@ -26,6 +26,10 @@ import {
   type RouteTable,
   type TaskType,
 } from './route-table';
+import { cacheKey, isCacheable, type CachedAnswer, type CacheDirective, type CacheStatus, type ResponseCache } from './response-cache';
+import { CompletionAssembler } from './completion-assembler';
+import type { Principal } from '../access/ports';
+import { rolloutBucket, type FlagValues } from '../rollout/flags';
 import { resolveTask, type TaskResolution } from './task';
 import { estimatePromptTokens } from './token-estimate';
 import { failureClass } from './orchestrator';
@@ -42,6 +46,41 @@ export interface AiRequest {
   clientWantsUsage: boolean;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /** What the client asked of the response cache (`Cache-Control`, `x-cache-ttl`). */
+  cache?: CacheRequest;
+  /** The cache lookup started beside the admission (`probeCache`), when the route started one. */
+  probe?: Promise<CacheProbe | undefined>;
+}
+
+export interface CacheRequest {
+  directive: CacheDirective;
+  ttlSeconds?: number;
+}
+
+/** Where a request's answer is (or would be) cached, and the lookup already under way. */
+export interface CacheProbe {
+  scope: string;
+  key: string;
+  lookup: Promise<CachedAnswer | undefined> | undefined;
+}
+
+/** The flag that turns the response cache on, per user or percentage (README "Response cache"). */
+export const CACHE_FLAG = 'response_caching';
+
+/** Whether `flag` is on for `userId`: enabled, not denied, then allowed or in the percentage (100 when unset). */
+export function capabilityOn(values: FlagValues, flag: string, userId: string): boolean {
+  const value = values[flag] as { enabled: boolean; rollout_percentage?: unknown; allow_users?: unknown; deny_users?: unknown } | undefined;
+  if (!value?.enabled) return false;
+  const listed = (list: unknown) => Array.isArray(list) && list.includes(userId);
+  if (listed(value.deny_users)) return false;
+  if (listed(value.allow_users)) return true;
+  const percentage = typeof value.rollout_percentage === 'number' ? value.rollout_percentage : 100;
+  return rolloutBucket(flag, userId) < percentage;
+}
+
+/** The cache scope of a caller: a shared scope an admin gave the key, else the user's own. */
+export function cacheScopeOf(principal: Pick<Principal, 'userId' | 'cacheScope'>): string {
+  return principal.cacheScope ? `s:${principal.cacheScope}` : `u:${principal.userId}`;
 }
 
 /** How the request was routed, for the response headers. */
@@ -55,8 +94,17 @@ export type AiOutcome =
   /** The request named a concrete model no target can serve (never silently answered by another). */
   | { kind: 'unknown_model'; model: string }
   | { kind: 'failed'; failure: RouteFailure; routing: Routing }
-  | { kind: 'answer'; completion: ProviderCompletion; model: string; routing: Routing }
-  | { kind: 'stream'; stream: AnswerStream; routing: Routing };
+  | { kind: 'answer'; completion: ProviderCompletion; model: string; routing: Routing; cache?: CacheOutcome }
+  | { kind: 'stream'; stream: AnswerStream; routing: Routing; cache?: CacheOutcome }
+  /** Served from the response cache: no provider was called. */
+  | { kind: 'cached'; entry: CachedAnswer; routing: Routing; cache: CacheOutcome };
+
+/** What the cache did for a request (`x-cache`, `x-cache-age`, `x-cache-key`). */
+export interface CacheOutcome {
+  status: CacheStatus;
+  key: string;
+  ageSeconds?: number;
+}
 
 export interface AiRequestDeps {
   orchestrator: Orchestrator;
@@ -74,6 +122,8 @@ export interface AiRequestDeps {
   shutdown?: AbortSignal;
   /** Provider health: told the tokens each answer used (the fleet's tokens per minute per target). */
   health?: Pick<TargetHealth, 'noteTokens'>;
+  /** The response cache (used for callers the `response_caching` flag covers). */
+  cache?: ResponseCache;
 }
 
 export class AiRequests {
@@ -84,14 +134,37 @@ export class AiRequests {
     this.models = routableModels(deps.routeTable);
   }
 
+  /**
+   * Starts the cache lookup for a request before it is admitted, so the two round trips overlap
+   * (the admission's write and the lookup's read); `run` then uses it. Undefined when the cache does
+   * not apply (off for this caller, the legacy path, `no-cache` / `no-store`, an invalid request).
+   */
+  async probeCache(principal: Principal, request: Pick<AiRequest, 'body' | 'task' | 'cache'>): Promise<CacheProbe | undefined> {
+    const cache = this.deps.cache;
+    if (!cache || (request.cache?.directive ?? 'default') !== 'default') return undefined;
+    let task: TaskResolution;
+    try {
+      task = this.resolve(request.task);
+    } catch {
+      return undefined;
+    }
+    const values = (await this.deps.flags.current()).values;
+    if (decideRollout(values, principal.userId).path !== 'orchestrated' || !capabilityOn(values, CACHE_FLAG, principal.userId))
+      return undefined;
+    const scope = cacheScopeOf(principal);
+    const key = cacheKey(task.taskType, request.body);
+    return { scope, key, lookup: cache.get(scope, key) };
+  }
+
+  private resolve(task: TaskInput): TaskResolution {
+    return 'endpoint' in task ? { taskType: task.endpoint, source: 'endpoint', requestedModel: undefined } : resolveTask(task.hints);
+  }
+
   /** Runs one AI request for the caller in `record` (authenticated before), filling the record's AI part. */
   async run(record: RequestRecord, request: AiRequest): Promise<AiOutcome> {
     let task: TaskResolution;
     try {
-      task =
-        'endpoint' in request.task
-          ? { taskType: request.task.endpoint, source: 'endpoint', requestedModel: undefined }
-          : resolveTask(request.task.hints);
+      task = this.resolve(request.task);
     } catch (error) {
       if (error instanceof ValidationError) return { kind: 'invalid', error };
       throw error;
@@ -103,6 +176,36 @@ export class AiRequests {
     const requestedModel = 'hints' in request.task ? request.task.hints.model : (targets[0]?.model ?? 'none');
     const ai = startSummary(record, { taskType: task.taskType, taskSource: task.source, requestedModel, stream: request.stream }, targets);
     const { orchestrator } = this.deps;
+
+    const caching = await this.cachePlan(record, path, task.taskType, request);
+    if (caching?.hit) {
+      const { entry } = caching.hit;
+      const ageSeconds = Math.max(0, Math.floor((this.deps.clock.now() - entry.createdAt) / 1000));
+      ai.chosen = { provider: entry.provider, model: entry.model, reason: 'cache_hit' };
+      ai.cache = { status: 'HIT', ageSeconds, ...(entry.usage ? { savedUsage: entry.usage } : {}) };
+      const routing = { path, trace: { attempts: [], chosen: ai.chosen, fallback: false } };
+      return { kind: 'cached', entry, routing, cache: { status: 'HIT', key: caching.key, ageSeconds } };
+    }
+    const cacheOutcome = caching ? { status: caching.status, key: caching.key } : undefined;
+    if (caching) ai.cache = { status: caching.status };
+    const remember = (completion: Record<string, unknown>, usage: Usage | undefined, target: PlannedTarget) => {
+      if (!caching?.store || !isCacheable(completion)) return;
+      const now = this.deps.clock.now();
+      const ttl = this.deps.cache!.ttlSeconds(request.cache?.ttlSeconds, this.deps.routeTable.tasks[task.taskType].cacheTtlSeconds);
+      this.deps.background.track(
+        this.deps.cache!.put({
+          scope: caching.scope,
+          key: caching.key,
+          taskType: task.taskType,
+          provider: target.provider,
+          model: typeof completion['model'] === 'string' ? completion['model'] : target.model,
+          usage,
+          completion,
+          createdAt: now,
+          expiresAt: now + ttl * 1000,
+        }),
+      );
+    };
 
     if (request.stream) {
       // Always ask for the final usage chunk: quotas and cost need real counts. Clients that did not ask do not see it.
@@ -124,8 +227,21 @@ export class AiRequests {
         background: this.deps.background,
         ...(this.deps.shutdown ? { shutdown: this.deps.shutdown } : {}),
         onUsage: (usage) => this.deps.health?.noteTokens(target, usage.totalTokens),
+        ...(caching?.store
+          ? {
+              onComplete: (chunks: string[]) => {
+                const assembler = new CompletionAssembler();
+                try {
+                  for (const chunk of chunks) assembler.add(chunk);
+                } catch {
+                  return; // a chunk that is not JSON: nothing worth replaying
+                }
+                if (assembler.complete) remember(assembler.result(), ai.usage, target);
+              },
+            }
+          : {}),
       });
-      return { kind: 'stream', stream, routing };
+      return { kind: 'stream', stream, routing, ...(cacheOutcome ? { cache: cacheOutcome } : {}) };
     }
 
     const routed = await orchestrator.complete(targets, request.body, request.signal);
@@ -139,7 +255,40 @@ export class AiRequests {
     }
     this.noteHedge(ai, routed.hedgeLoser, request.body);
     const model = routed.value.model ?? targets.find((t) => t.provider === routed.trace.chosen?.provider)?.model ?? 'unknown';
-    return { kind: 'answer', completion: routed.value, model, routing };
+    if (caching?.store) {
+      try {
+        remember(JSON.parse(routed.value.rawBody) as Record<string, unknown>, routed.value.usage, routed.target);
+      } catch {
+        // Not JSON: the route answers it as it is; nothing to cache.
+      }
+    }
+    return { kind: 'answer', completion: routed.value, model, routing, ...(cacheOutcome ? { cache: cacheOutcome } : {}) };
+  }
+
+  /**
+   * What the cache does for this request, or undefined when it does not apply (no cache, the flag off
+   * for the caller, the legacy path). A lookup the route started beside the admission is used when it
+   * is for the same entry; otherwise (a caller of the service without one) it is made here.
+   */
+  private async cachePlan(
+    record: RequestRecord,
+    path: ProcessingPath,
+    taskType: TaskType,
+    request: AiRequest,
+  ): Promise<{ scope: string; key: string; status: CacheStatus; store: boolean; hit?: { entry: CachedAnswer } } | undefined> {
+    const cache = this.deps.cache;
+    const principal = record.principal;
+    if (!cache || !principal || path !== 'orchestrated') return undefined;
+    const probe = request.probe ? await request.probe.catch(() => undefined) : undefined;
+    if (!capabilityOn((await this.deps.flags.current()).values, CACHE_FLAG, principal.userId)) return undefined;
+    const scope = cacheScopeOf(principal);
+    const key = cacheKey(taskType, request.body);
+    const directive = request.cache?.directive ?? 'default';
+    if (directive === 'no-store') return { scope, key, status: 'BYPASS', store: false };
+    if (directive === 'no-cache') return { scope, key, status: 'REFRESH', store: true };
+    const lookup = probe && probe.scope === scope && probe.key === key && probe.lookup ? probe.lookup : cache.get(scope, key);
+    const entry = await lookup;
+    return entry ? { scope, key, status: 'HIT', store: false, hit: { entry } } : { scope, key, status: 'MISS', store: true };
   }
 
   /**

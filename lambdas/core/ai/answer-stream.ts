@@ -30,7 +30,15 @@ export interface AnswerStreamContext {
   onUsage?: (usage: Usage) => void;
   /** Aborted when the process stops: the stream ends at once with an error event. */
   shutdown?: AbortSignal;
+  /**
+   * Given every chunk of a stream that ended normally (`[DONE]`, hidden usage chunk included), for
+   * the response cache. Not called for a stream cut short, or one longer than `MAX_KEPT_BYTES`.
+   */
+  onComplete?: (chunks: string[]) => void;
 }
+
+/** Longest stream kept for `onComplete` (a cache entry must fit in one DynamoDB item once compressed). */
+const MAX_KEPT_BYTES = 2 * 1024 * 1024;
 
 /** The event that ends a stream cut short because the gateway is stopping. */
 const SHUTDOWN_EVENT = JSON.stringify(
@@ -49,6 +57,8 @@ export function openAnswerStream(started: StartedStream, context: AnswerStreamCo
   let usage: Usage | undefined = noteUsage(started.first, undefined);
   let delivered = deltaText(started.first);
   let ended = false;
+  let kept: string[] | undefined = context.onComplete ? [started.first] : undefined;
+  let keptBytes = started.first.length;
   let onAbort: (() => void) | undefined;
 
   const finish = (outcome: AiSummary['outcome'], status: number, errorClass: string | null) => {
@@ -103,10 +113,16 @@ export function openAnswerStream(started: StartedStream, context: AnswerStreamCo
         }
         if (next.done) {
           finish('ok', 200, null);
+          if (kept) context.onComplete?.(kept);
           yield DONE;
           return;
         }
         usage = noteUsage(next.value, usage);
+        if (kept) {
+          keptBytes += next.value.length;
+          if (keptBytes > MAX_KEPT_BYTES) kept = undefined;
+          else kept.push(next.value);
+        }
         if (hidden(next.value)) continue;
         delivered += deltaText(next.value);
         yield visible(next.value);

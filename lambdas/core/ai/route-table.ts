@@ -97,6 +97,13 @@ const TaskRouteSchema = z.strictObject({
   description: z.string().optional(),
   /** Hedging for every target of the task (a target's own `hedgeAfterMs` wins). */
   hedgeAfterMs: ms(900_000).optional(),
+  /** How long the response cache keeps this task's answers (default `RESPONSE_CACHE_TTL_SECONDS`). */
+  cacheTtlSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86_400)
+    .optional(),
   targets: z.array(TargetSchema).min(1),
 });
 

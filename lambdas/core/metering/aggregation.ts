@@ -73,6 +73,8 @@ export function countsOf(record: UsageRecord): AggregateCounts {
     unpriced: record.costMicros === null ? 1 : 0,
     estimated: record.tokensSource === 'estimated' ? 1 : 0,
     latencyMs: record.latencyMs,
+    cacheHits: record.cache === 'hit' ? 1 : 0,
+    savedMicros: record.savedCostMicros ?? 0,
   };
 }
 

@@ -27,6 +27,8 @@ function totalsOf(records: UsageRecord[]): Totals {
     unpriced: records.filter((r) => r.costMicros === null).length,
     estimated: records.filter((r) => r.tokensSource === 'estimated').length,
     fallbacks: records.filter((r) => r.fallback).length,
+    cacheHits: records.filter((r) => r.cache === 'hit').length,
+    savedUsd: sum((r) => r.savedCostMicros ?? 0) / 1e6,
   };
 }
 
@@ -93,6 +95,7 @@ export function reportText(report: DailyReport): string {
     '',
     `Requests ${t.requests}, errors ${t.errors} (${(t.errorRate * 100).toFixed(2)}%), fallbacks ${t.fallbacks}, rate-limited ${t.rateLimited}`,
     `Tokens in ${t.inputTokens} (cached ${t.cachedTokens}), out ${t.outputTokens}; cost ${usd(t.costMicros)}${t.unpriced ? `, ${t.unpriced} unpriced` : ''}${t.estimated ? `, ${t.estimated} estimated` : ''}`,
+    ...(t.cacheHits > 0 ? [`Response cache: ${t.cacheHits} answers served from cache, ${usd(Math.round(t.savedUsd * 1e6))} saved`] : []),
     `Versus ${report.previousDay.day}: requests ${pct(report.previousDay.change.requestsPercent)}, cost ${pct(report.previousDay.change.costPercent)}`,
     '',
     'By provider:',

@@ -13,6 +13,9 @@ export interface AggregateCounts {
   unpriced: number;
   estimated: number;
   latencyMs: number;
+  /** Answers served from the response cache, and what they would have cost (micro-dollars). */
+  cacheHits: number;
+  savedMicros: number;
 }
 
 /** What a detail cell keeps about its target's performance (see `performance.ts`). */
@@ -101,6 +104,9 @@ export interface Totals {
   unpriced: number;
   estimated: number;
   fallbacks: number;
+  /** Answers served from the response cache, and the spend they saved. */
+  cacheHits: number;
+  savedUsd: number;
 }
 
 export interface ProviderLine extends Totals {

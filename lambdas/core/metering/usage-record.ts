@@ -35,6 +35,10 @@ export interface UsageRecord {
   tried?: Array<{ provider: ProviderId; model: string; calls: number; failures: number }>;
   /** A hedge ran and lost: its target and the prompt tokens it was sent (estimated; their cost is in `costMicros`). */
   hedge?: { provider: ProviderId; model: string; inputTokens: number };
+  /** What the response cache did (absent when it did not apply). A hit has 0 tokens and cost 0. */
+  cache?: 'hit' | 'miss' | 'bypass' | 'refresh';
+  /** A hit: what its stored answer would cost now, at today's prices (null when the model has no price). */
+  savedCostMicros?: number | null;
   createdAt: string;
   /** UTC day and hour of `createdAt` (`2026-11-23`, `13`), the aggregates' keys. */
   day: string;
@@ -63,6 +67,8 @@ export function buildUsageRecord(summary: RequestSummary, at: number, prices: Pr
       : null;
   const cost = answerCost === null || hedgeCost === null ? null : answerCost + hedgeCost;
   const iso = new Date(at).toISOString();
+  const cache = ai?.cache;
+  const saved = cache?.status === 'HIT' && cache.savedUsage ? (price ? costMicros(price, cache.savedUsage) : null) : undefined;
   return {
     requestId: summary.requestId,
     userId: summary.userId ?? null,
@@ -84,6 +90,8 @@ export function buildUsageRecord(summary: RequestSummary, at: number, prices: Pr
     stream: ai?.stream ?? false,
     tokensSource: !hasTokens ? 'none' : ai?.usageSource === 'estimated' ? 'estimated' : 'provider',
     ...(ai?.hedge ? { hedge: ai.hedge } : {}),
+    ...(cache ? { cache: cache.status.toLowerCase() as NonNullable<UsageRecord['cache']> } : {}),
+    ...(saved !== undefined ? { savedCostMicros: saved } : {}),
     ...(ai && ai.attempts.some((a) => a.outcome !== 'skipped') ? { tried: triedTargets(ai.attempts) } : {}),
     createdAt: iso,
     day: iso.slice(0, 10),

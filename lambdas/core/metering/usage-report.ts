@@ -22,6 +22,8 @@ const ZERO: AggregateCounts = {
   unpriced: 0,
   estimated: 0,
   latencyMs: 0,
+  cacheHits: 0,
+  savedMicros: 0,
 };
 
 export function sumCounts(rows: AggregateCounts[]): AggregateCounts {

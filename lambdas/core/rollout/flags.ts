@@ -21,13 +21,24 @@ const RolloutValueSchema = z.object({
   deny_users: UserList.default([]),
 });
 
-/** A simple on/off capability flag (for later capabilities such as response caching). */
+/** A simple on/off capability flag. */
 const SwitchValueSchema = z.object({ enabled: z.boolean() }).loose();
+
+/**
+ * A capability turned on per user or percentage (`response_caching`): enabled, then deny_users,
+ * allow_users, and the percentage of the rest (100 when left out).
+ */
+const CapabilityValueSchema = z.object({
+  enabled: z.boolean(),
+  rollout_percentage: z.number().min(0).max(100).optional(),
+  allow_users: UserList.optional(),
+  deny_users: UserList.optional(),
+});
 
 export const FlagValuesSchema = z
   .object({
     [ROLLOUT_FLAG]: RolloutValueSchema,
-    response_caching: SwitchValueSchema.optional(),
+    response_caching: CapabilityValueSchema.optional(),
   })
   .catchall(SwitchValueSchema);
 export type FlagValues = z.infer<typeof FlagValuesSchema>;
@@ -111,7 +122,20 @@ export function flagDocument(rollout: RolloutValue, extra: Record<string, { enab
           deny_users: { constraints: { type: 'array', elements: { type: 'string' } } },
         },
       },
-      ...Object.fromEntries(Object.keys(extra).map((name) => [name, { name }])),
+      // Capability flags take the same per-user and percentage attributes (AppConfig checks values against them).
+      ...Object.fromEntries(
+        Object.keys(extra).map((name) => [
+          name,
+          {
+            name,
+            attributes: {
+              rollout_percentage: { constraints: { type: 'number', minimum: 0, maximum: 100 } },
+              allow_users: { constraints: { type: 'array', elements: { type: 'string' } } },
+              deny_users: { constraints: { type: 'array', elements: { type: 'string' } } },
+            },
+          },
+        ]),
+      ),
     },
     values: { [ROLLOUT_FLAG]: rollout, ...extra },
   };

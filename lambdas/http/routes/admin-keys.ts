@@ -16,8 +16,8 @@ export function adminKeyRoutes(deps: { apiKeys: ApiKeyService }) {
     const parsed = await parseJsonBody(c, CreateApiKeySchema);
     if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
     const { record, key } = await deps.apiKeys.create(parsed.value);
-    const { id, userId, plan, role, expiresAt } = describeKey(record);
-    return c.json({ id, key, userId, plan, role, ...(expiresAt ? { expiresAt } : {}) }, 201);
+    const { id, userId, plan, role, expiresAt, cacheScope } = describeKey(record);
+    return c.json({ id, key, userId, plan, role, ...(expiresAt ? { expiresAt } : {}), ...(cacheScope ? { cacheScope } : {}) }, 201);
   });
 
   app.get('/admin/api-keys', async (c) => {

@@ -4,11 +4,10 @@
  */
 import { Hono } from 'hono';
 import type { AiRequests } from '../../core/ai/ai-requests';
-import { ChatCompletionRequestSchema, upstreamBody } from '../chat-schema';
+import { chatInput, probeOf } from '../ai-inputs';
 import type { AppEnv } from '../context';
 import { badRequest, errorResponse, modelNotFound, routeFailureAnswer } from '../errors';
-import { routingHeaders, sseResponse } from '../ai-responses';
-import { parseJsonBody } from '../validation';
+import { cacheHeaders, cachedJson, replayResponse, routingHeaders, sseResponse } from '../ai-responses';
 
 export interface ChatRouteDeps {
   ai: AiRequests;
@@ -18,25 +17,24 @@ export function chatRoutes(deps: ChatRouteDeps) {
   const app = new Hono<AppEnv>();
 
   app.post('/v1/chat/completions', async (c) => {
-    const parsed = await parseJsonBody(c, ChatCompletionRequestSchema);
+    const parsed = await chatInput(c);
     if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
-    const request = parsed.value;
-    const outcome = await deps.ai.run(c.var.record, {
-      body: upstreamBody(request),
-      task: { hints: { header: c.req.header('x-task-type'), metadataTaskType: request.metadata?.['task_type'], model: request.model } },
-      stream: request.stream === true,
-      clientWantsUsage: (request.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
-      signal: c.req.raw.signal,
-    });
+    const input = parsed.value;
+    const outcome = await deps.ai.run(c.var.record, { ...input, signal: c.req.raw.signal, ...probeOf(c) });
 
     if (outcome.kind === 'invalid')
       return errorResponse(c, 400, badRequest(outcome.error.message, outcome.error.param, outcome.error.code));
     if (outcome.kind === 'unknown_model') return errorResponse(c, 404, modelNotFound(outcome.model));
     routingHeaders(c, outcome.routing);
+    if (outcome.kind === 'cached') {
+      cacheHeaders(c, outcome.cache);
+      return input.stream ? replayResponse(c, outcome.entry, input.clientWantsUsage) : cachedJson(c, outcome.entry);
+    }
     if (outcome.kind === 'failed') {
       const { status, spec } = routeFailureAnswer(outcome.failure);
       return errorResponse(c, status, spec);
     }
+    cacheHeaders(c, outcome.cache);
     if (outcome.kind === 'stream') return sseResponse(c, outcome.stream);
     return c.body(outcome.completion.rawBody, 200, { 'content-type': 'application/json' });
   });

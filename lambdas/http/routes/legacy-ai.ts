@@ -6,41 +6,32 @@
  */
 import { Hono, type Context } from 'hono';
 import type { AiRequests } from '../../core/ai/ai-requests';
-import type { TaskType } from '../../core/ai/route-table';
-import {
-  completionText,
-  ContentPlanSchema,
-  fitMessage,
-  GenerateMessageSchema,
-  legacyUsage,
-  messagePrompt,
-  planPrompt,
-} from '../../core/legacy/legacy-api';
-import { routingHeaders } from '../ai-responses';
+import { completionText, fitMessage, legacyUsage } from '../../core/legacy/legacy-api';
+import { generateInput, planInput, probeOf, type AiInput } from '../ai-inputs';
+import { cacheHeaders, routingHeaders } from '../ai-responses';
 import type { AppEnv } from '../context';
 import { errorResponse, legacyRouteFailureAnswer } from '../errors';
-import { parseJsonBody } from '../validation';
 
 export interface LegacyAiRouteDeps {
   ai: AiRequests;
 }
 
 /** One completion for a legacy endpoint: its text, model and usage, or the error response already made. */
-async function generate(c: Context<AppEnv>, ai: AiRequests, task: TaskType, body: Record<string, unknown>) {
+async function generate(c: Context<AppEnv>, ai: AiRequests, input: AiInput) {
   const record = c.var.record;
-  const outcome = await ai.run(record, {
-    body,
-    task: { endpoint: task },
-    stream: false,
-    clientWantsUsage: false,
-    signal: c.req.raw.signal,
-  });
+  const outcome = await ai.run(record, { ...input, signal: c.req.raw.signal, ...probeOf(c) });
   if (outcome.kind === 'invalid' || outcome.kind === 'stream' || outcome.kind === 'unknown_model')
     throw new Error(`legacy endpoint got a ${outcome.kind} outcome`);
   routingHeaders(c, outcome.routing);
   if (outcome.kind === 'failed') {
     const { status, spec } = legacyRouteFailureAnswer(outcome.failure);
     return { ok: false as const, response: errorResponse(c, status, spec) };
+  }
+  cacheHeaders(c, outcome.cache);
+  if (outcome.kind === 'cached') {
+    const raw = JSON.stringify(outcome.entry.completion);
+    // The caller is shown the usage of the answer it got (a hit cost nothing, but the answer's size is the same).
+    return { ok: true as const, text: completionText(raw) ?? '', model: outcome.entry.model, usage: legacyUsage(outcome.entry.usage) };
   }
   const text = completionText(outcome.completion.rawBody);
   if (text === undefined || text.trim() === '') {
@@ -57,19 +48,19 @@ export function legacyAiRoutes(deps: LegacyAiRouteDeps) {
   const app = new Hono<AppEnv>();
 
   app.post('/api/ai/messages/generate', async (c) => {
-    const parsed = await parseJsonBody(c, GenerateMessageSchema);
+    const parsed = await generateInput(c);
     if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
-    const result = await generate(c, deps.ai, 'message_generation', messagePrompt(parsed.value));
+    const result = await generate(c, deps.ai, parsed.value);
     if (!result.ok) return result.response;
     const { text, model, usage } = result;
-    return c.json({ message: fitMessage(text, parsed.value.maxLength), model, requestId: c.var.record.requestId, usage });
+    return c.json({ message: fitMessage(text, parsed.value.legacy.maxLength), model, requestId: c.var.record.requestId, usage });
   });
 
   app.post('/api/ai/content/plan', async (c) => {
-    const parsed = await parseJsonBody(c, ContentPlanSchema);
+    const parsed = await planInput(c);
     if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
-    const { platforms, periodDays } = parsed.value;
-    const result = await generate(c, deps.ai, 'content_planning', planPrompt(parsed.value));
+    const { platforms, periodDays } = parsed.value.legacy;
+    const result = await generate(c, deps.ai, parsed.value);
     if (!result.ok) return result.response;
     return c.json({
       plan: result.text,

@@ -74,6 +74,8 @@ describe('daily report', () => {
       estimated: 0,
       fallbacks: 1,
       rateLimited: 1,
+      cacheHits: 0,
+      savedUsd: 0,
     });
     expect(report.providers.map((p) => [p.provider, p.requests, p.costMicros, p.latencyP50Ms, p.latencyP99Ms])).toEqual([
       ['azure-openai', 1, 5000, 200, 200],

@@ -12,6 +12,8 @@ const zero = {
   unpriced: 0,
   estimated: 0,
   latencyMs: 0,
+  cacheHits: 0,
+  savedMicros: 0,
 };
 const detail = (day: string, provider: string, costMicros: number, extra: Partial<AggregateRow> = {}): AggregateRow =>
   ({

@@ -1,0 +1,129 @@
+/**
+ * The AI routes' requests as the AI-request service takes them, read once per HTTP request: the
+ * route uses them, and so does the response-cache lookup that starts beside the admission (before
+ * the route runs), so the body is parsed and validated one time.
+ */
+import type { Context } from 'hono';
+import * as z from 'zod';
+import type { Principal } from '../core/access/ports';
+import type { AiRequest, AiRequests, CacheProbe, CacheRequest } from '../core/ai/ai-requests';
+import { ContentPlanSchema, GenerateMessageSchema, messagePrompt, planPrompt } from '../core/legacy/legacy-api';
+import { ChatCompletionRequestSchema, upstreamBody } from './chat-schema';
+import type { AppEnv } from './context';
+import { badRequest } from './errors';
+import { parseJsonBody, type Parsed } from './validation';
+
+/** An AI request without what only the route has (the client's abort signal, the cache probe). */
+export type AiInput = Omit<AiRequest, 'signal' | 'probe'>;
+
+const memo = new WeakMap<Request, Promise<Parsed<unknown>>>();
+
+/** `parseJsonBody` once per request: a second call (the route after the cache probe) gets the first result. */
+function parsedOnce<S extends z.ZodType>(c: Context, schema: S): Promise<Parsed<z.infer<S>>> {
+  let parsed = memo.get(c.req.raw);
+  if (!parsed) {
+    parsed = parseJsonBody(c, schema);
+    memo.set(c.req.raw, parsed);
+  }
+  return parsed as Promise<Parsed<z.infer<S>>>;
+}
+
+const TtlHeaderSchema = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(7 * 86_400);
+
+/**
+ * `Cache-Control: no-store` (neither read nor write the cache) or `no-cache` (skip the lookup, store
+ * the fresh answer); `x-cache-ttl: <seconds>` for the entry this request stores.
+ */
+export function cacheRequestOf(c: Context): Parsed<CacheRequest> {
+  const directives = (c.req.header('cache-control') ?? '')
+    .toLowerCase()
+    .split(',')
+    .map((d) => d.trim());
+  const directive = directives.includes('no-store') ? 'no-store' : directives.includes('no-cache') ? 'no-cache' : 'default';
+  const ttlHeader = c.req.header('x-cache-ttl');
+  if (ttlHeader === undefined) return { ok: true, value: { directive } };
+  const ttl = TtlHeaderSchema.safeParse(ttlHeader);
+  if (!ttl.success)
+    return {
+      ok: false,
+      error: badRequest('x-cache-ttl must be a whole number of seconds from 1 to 604800.', 'x-cache-ttl', 'invalid_value'),
+    };
+  return { ok: true, value: { directive, ttlSeconds: ttl.data } };
+}
+
+function withCache(c: Context, input: Omit<AiInput, 'cache'>): Parsed<AiInput> {
+  const cache = cacheRequestOf(c);
+  return cache.ok ? { ok: true, value: { ...input, cache: cache.value } } : cache;
+}
+
+/** `POST /v1/chat/completions`. */
+export async function chatInput(c: Context<AppEnv>): Promise<Parsed<AiInput>> {
+  const parsed = await parsedOnce(c, ChatCompletionRequestSchema);
+  if (!parsed.ok) return parsed;
+  const request = parsed.value;
+  return withCache(c, {
+    body: upstreamBody(request),
+    task: { hints: { header: c.req.header('x-task-type'), metadataTaskType: request.metadata?.['task_type'], model: request.model } },
+    stream: request.stream === true,
+    clientWantsUsage: (request.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+  });
+}
+
+/** `POST /api/ai/messages/generate`: the parsed legacy request too (the route shapes its answer from it). */
+export async function generateInput(c: Context<AppEnv>) {
+  const parsed = await parsedOnce(c, GenerateMessageSchema);
+  if (!parsed.ok) return parsed;
+  const input = withCache(c, {
+    body: messagePrompt(parsed.value),
+    task: { endpoint: 'message_generation' },
+    stream: false,
+    clientWantsUsage: false,
+  });
+  return input.ok ? { ok: true as const, value: { ...input.value, legacy: parsed.value } } : input;
+}
+
+/** `POST /api/ai/content/plan`. */
+export async function planInput(c: Context<AppEnv>) {
+  const parsed = await parsedOnce(c, ContentPlanSchema);
+  if (!parsed.ok) return parsed;
+  const input = withCache(c, {
+    body: planPrompt(parsed.value),
+    task: { endpoint: 'content_planning' },
+    stream: false,
+    clientWantsUsage: false,
+  });
+  return input.ok ? { ok: true as const, value: { ...input.value, legacy: parsed.value } } : input;
+}
+
+/** The input of each AI route, by path (what the cache probe reads before the route runs). */
+export const AI_INPUTS: Record<string, (c: Context<AppEnv>) => Promise<Parsed<AiInput>>> = {
+  '/v1/chat/completions': chatInput,
+  '/api/ai/messages/generate': generateInput,
+  '/api/ai/content/plan': planInput,
+};
+
+/**
+ * Starts the response-cache lookup of an AI request as its admission starts, so the two overlap; the
+ * route hands the probe to the service (`probeOf`). Nothing happens for a request the cache does not
+ * apply to, or an invalid one (the route answers that).
+ */
+export function cacheProbe(ai: Pick<AiRequests, 'probeCache'>) {
+  return (c: Context<AppEnv>, principal: Principal): void => {
+    const input = AI_INPUTS[c.req.path];
+    if (!input) return;
+    const probe = input(c).then((parsed) => (parsed.ok ? ai.probeCache(principal, parsed.value) : undefined));
+    // A failed probe is a miss; the route's own parse reports a bad body.
+    probe.catch(() => undefined);
+    c.set('cacheProbe', probe);
+  };
+}
+
+/** The probe started for this request, if any. */
+export function probeOf(c: Context<AppEnv>): { probe?: Promise<CacheProbe | undefined> } {
+  const probe = c.get('cacheProbe');
+  return probe ? { probe } : {};
+}
