@@ -16,6 +16,7 @@ import { onlyFansRoutes } from './routes/onlyfans';
 import { rateLimitRoutes } from './routes/rate-limits';
 import { aiAdmission } from './rate-limits';
 import { cacheProbe } from './ai-inputs';
+import { adminCacheRoutes } from './routes/admin-cache';
 import { errorFields } from '../core/errors';
 import { RequestRecord } from '../core/request-record';
 import type { AppDeps, AppEnv } from './context';
@@ -52,6 +53,7 @@ const KNOWN_ROUTES: Record<string, string[]> = {
   '/api/ai-providers/quotas': ['GET'],
   '/api/ai-providers/failover': ['POST'],
   '/api/ai-providers/test': ['POST'],
+  '/admin/cache': ['DELETE'],
 };
 
 /**
@@ -114,6 +116,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', legacyAiRoutes(deps));
   app.route('/', adminUsageRoutes(deps));
   app.route('/', aiProviderRoutes(deps));
+  app.route('/', adminCacheRoutes(deps));
 
   for (const [path, methods] of Object.entries(KNOWN_ROUTES)) {
     app.all(path, (c) => {

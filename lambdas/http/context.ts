@@ -11,6 +11,7 @@ import type { Clock } from '../core/ports';
 import type { RateLimiter } from '../core/rate-limit/rate-limiter';
 import type { RequestRecord, SummarySink } from '../core/request-record';
 import type { ProviderDirectory } from '../core/ai/ports';
+import type { ResponseCache } from '../core/ai/response-cache';
 import type { HealthMonitor } from '../core/health/health-monitor';
 import type { Telemetry } from '../core/telemetry';
 
@@ -42,6 +43,8 @@ export interface AppDeps {
   /** Provider health (breakers, failover) and the provider clients, for `/api/ai-providers/*`. */
   health: Pick<HealthMonitor, 'refresh' | 'state' | 'stats' | 'setManual' | 'lastLimits' | 'nearLimit'>;
   providers: ProviderDirectory;
+  /** The response cache, for purges (absent: nothing to purge). */
+  cache: Pick<ResponseCache, 'purge'> | undefined;
   prices: { version: string; source: string };
   /** Daily cost reports: build, store and announce one day's report; read a stored one. */
   reports: {

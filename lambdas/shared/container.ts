@@ -150,6 +150,11 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
   const heartbeats = new Heartbeats({ routeTable: config.routeTable, providers, health, clock, telemetry });
   // Aborted when the process stops: streams in flight end with an error event and are recorded.
   const stopping = new AbortController();
+  const cache = new ResponseCache(new DynamoDbCacheStore(dynamo, config.cache.table), clock, telemetry, {
+    ...DEFAULT_CACHE_OPTIONS,
+    l1MaxBytes: config.cache.memoryBytes,
+    defaultTtlSeconds: config.cache.defaultTtlSeconds,
+  });
   const ai = new AiRequests({
     shutdown: stopping.signal,
     orchestrator: new Orchestrator({ providers, clock, random, deadlineMs: config.routeTable.defaults.deadlineMs, health }),
@@ -160,13 +165,10 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     clock,
     tokens: tokenizerEstimator,
     background,
-    cache: new ResponseCache(new DynamoDbCacheStore(dynamo, config.cache.table), clock, telemetry, {
-      ...DEFAULT_CACHE_OPTIONS,
-      l1MaxBytes: config.cache.memoryBytes,
-      defaultTtlSeconds: config.cache.defaultTtlSeconds,
-    }),
+    cache,
   });
   const app = createApp({
+    cache,
     maxBodyBytes: config.maxBodyBytes,
     routeTable: config.routeTable,
     ai,

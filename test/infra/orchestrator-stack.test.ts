@@ -205,6 +205,14 @@ describe('usage, cost and alerting', () => {
       ],
     });
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      TableName: 'hybrid-orchestrator-test-response-cache',
+      KeySchema: [
+        { AttributeName: 'scope', KeyType: 'HASH' },
+        { AttributeName: 'key', KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       TableName: 'hybrid-orchestrator-test-usage-aggregates',
       KeySchema: [
         { AttributeName: 'pk', KeyType: 'HASH' },
