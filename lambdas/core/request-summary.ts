@@ -60,6 +60,13 @@ export interface RequestSummary {
     usageSource?: 'provider' | 'estimated';
     /** A hedge ran: the target that lost the race, and the prompt tokens it received (estimated). */
     hedge?: { provider: ProviderId; model: string; inputTokens: number };
+    /** Smart routing's choice, and the task's quality target (what the request would have cost there). */
+    smart?: {
+      complexity: 'simple' | 'medium' | 'complex';
+      tier: 'fast' | 'balanced' | 'quality';
+      optimizeFor: 'cost' | 'latency' | 'quality';
+      qualityTarget?: { provider: ProviderId; model: string };
+    };
     /** What the response cache did; a hit also carries the usage its stored answer cost when it was made. */
     cache?: { status: 'HIT' | 'MISS' | 'BYPASS' | 'REFRESH'; ageSeconds?: number; savedUsage?: Usage };
   };

@@ -8,10 +8,11 @@ import * as z from 'zod';
 import type { Principal } from '../core/access/ports';
 import type { AiRequest, AiRequests, CacheProbe, CacheRequest } from '../core/ai/ai-requests';
 import { ContentPlanSchema, GenerateMessageSchema, messagePrompt, planPrompt } from '../core/legacy/legacy-api';
-import { ChatCompletionRequestSchema, upstreamBody } from './chat-schema';
+import { OPTIMIZE_FOR, type SmartOptions } from '../core/ai/smart-routing';
+import { ChatCompletionRequestSchema, SmartCompletionRequestSchema, upstreamBody, type ChatCompletionRequest } from './chat-schema';
 import type { AppEnv } from './context';
 import { badRequest } from './errors';
-import { parseJsonBody, type Parsed } from './validation';
+import { parseJsonBody, validate, type Parsed } from './validation';
 
 /** An AI request without what only the route has (the client's abort signal, the cache probe). */
 export type AiInput = Omit<AiRequest, 'signal' | 'probe'>;
@@ -60,16 +61,66 @@ function withCache(c: Context, input: Omit<AiInput, 'cache'>): Parsed<AiInput> {
   return cache.ok ? { ok: true, value: { ...input, cache: cache.value } } : cache;
 }
 
-/** `POST /v1/chat/completions`. */
+const SmartHeadersSchema = z.object({
+  'x-optimize-for': z.enum(OPTIMIZE_FOR).optional(),
+  'x-max-latency-ms': z.coerce.number().int().min(1).max(900_000).optional(),
+  'x-max-cost-usd': z.coerce.number().positive().max(1000).optional(),
+});
+
+/**
+ * Smart routing's options: body fields (`optimize_for`, `max_latency_ms`, `max_cost_usd`), else their
+ * header forms for clients that cannot add body fields. Only with `model: "auto"`.
+ */
+function smartOptions(c: Context, request: ChatCompletionRequest): Parsed<SmartOptions | undefined> {
+  const headers = validate(SmartHeadersSchema, {
+    'x-optimize-for': c.req.header('x-optimize-for'),
+    'x-max-latency-ms': c.req.header('x-max-latency-ms'),
+    'x-max-cost-usd': c.req.header('x-max-cost-usd'),
+  });
+  if (!headers.ok) return headers;
+  const h = headers.value;
+  const given =
+    request.optimize_for ??
+    request.max_latency_ms ??
+    request.max_cost_usd ??
+    h['x-optimize-for'] ??
+    h['x-max-latency-ms'] ??
+    h['x-max-cost-usd'];
+  if (request.model !== 'auto') {
+    if (given === undefined) return { ok: true, value: undefined };
+    return {
+      ok: false,
+      error: badRequest(
+        'optimize_for, max_latency_ms and max_cost_usd apply to smart routing only: send model "auto".',
+        'model',
+        'invalid_value',
+      ),
+    };
+  }
+  return {
+    ok: true,
+    value: {
+      optimizeFor: request.optimize_for ?? h['x-optimize-for'] ?? 'cost',
+      maxLatencyMs: request.max_latency_ms ?? h['x-max-latency-ms'],
+      maxCostUsd: request.max_cost_usd ?? h['x-max-cost-usd'],
+    },
+  };
+}
+
+/** `POST /v1/chat/completions` (and `/v1/smart/completions` and `/v1/routing/explain`, where `model` is always `auto`). */
 export async function chatInput(c: Context<AppEnv>): Promise<Parsed<AiInput>> {
-  const parsed = await parsedOnce(c, ChatCompletionRequestSchema);
+  const smartPath = c.req.path === '/v1/smart/completions' || c.req.path === '/v1/routing/explain';
+  const parsed = await parsedOnce(c, smartPath ? SmartCompletionRequestSchema : ChatCompletionRequestSchema);
   if (!parsed.ok) return parsed;
   const request = parsed.value;
+  const smart = smartOptions(c, request);
+  if (!smart.ok) return smart;
   return withCache(c, {
     body: upstreamBody(request),
     task: { hints: { header: c.req.header('x-task-type'), metadataTaskType: request.metadata?.['task_type'], model: request.model } },
     stream: request.stream === true,
     clientWantsUsage: (request.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+    ...(smart.value ? { smart: smart.value } : {}),
   });
 }
 
@@ -102,6 +153,7 @@ export async function planInput(c: Context<AppEnv>) {
 /** The input of each AI route, by path (what the cache probe reads before the route runs). */
 export const AI_INPUTS: Record<string, (c: Context<AppEnv>) => Promise<Parsed<AiInput>>> = {
   '/v1/chat/completions': chatInput,
+  '/v1/smart/completions': chatInput,
   '/api/ai/messages/generate': generateInput,
   '/api/ai/content/plan': planInput,
 };

@@ -15,6 +15,10 @@ export function routingHeaders(c: Context<AppEnv>, routing: Routing): void {
   c.header('x-orchestrator-model', trace.chosen?.model ?? sent.at(-1)?.model ?? 'none');
   c.header('x-orchestrator-fallback', String(trace.fallback));
   c.header('x-orchestrator-attempts', String(sent.length));
+  if (routing.smart) {
+    c.header('x-orchestrator-complexity', routing.smart.complexity);
+    c.header('x-orchestrator-tier', routing.smart.tier);
+  }
 }
 
 const encoder = new TextEncoder();

@@ -38,6 +38,8 @@ const KNOWN_ROUTES: Record<string, string[]> = {
   '/v1/models': ['GET'],
   '/v1/models/:model': ['GET'],
   '/v1/chat/completions': ['POST'],
+  '/v1/smart/completions': ['POST'],
+  '/v1/routing/explain': ['POST'],
   '/admin/api-keys': ['GET', 'POST'],
   '/admin/api-keys/:id': ['DELETE'],
   '/admin/rate-limits/:userId': ['GET', 'DELETE'],
@@ -103,7 +105,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // AI routes first: they authenticate and admit (rate limits, token quota) in one step.
   const admitted = authenticate(deps, 'user', aiAdmission({ ...deps, alongside: cacheProbe(deps.ai) }));
   // Only the AI routes themselves: an unknown path under /api/ai/ gets its 404 without being counted.
-  for (const path of ['/v1/chat/completions', '/api/ai/messages/generate', '/api/ai/content/plan']) app.use(path, admitted);
+  for (const path of ['/v1/chat/completions', '/v1/smart/completions', '/api/ai/messages/generate', '/api/ai/content/plan'])
+    app.use(path, admitted);
   app.use('/api/ai/*', authenticate(deps, 'user'));
   app.use('/v1/*', authenticate(deps, 'user'));
   for (const legacy of ['/api/rate-limits/*', '/api/onlyfans/*', '/api/ai-providers/*']) app.use(legacy, authenticate(deps, 'user'));

@@ -3,6 +3,7 @@
  * not know pass through to the provider unchanged.
  */
 import * as z from 'zod';
+import { OPTIMIZE_FOR } from '../core/ai/smart-routing';
 
 const TextPart = z.looseObject({ type: z.literal('text'), text: z.string() });
 const ImagePart = z.looseObject({
@@ -109,16 +110,27 @@ export const ChatCompletionRequestSchema = z.looseObject({
   frequency_penalty: z.number().min(-2).max(2).nullish(),
   logprobs: z.boolean().nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
+  // Smart routing (`model: "auto"`): the gateway's own fields, never sent to a provider.
+  optimize_for: z.enum(OPTIMIZE_FOR).optional(),
+  max_latency_ms: z.number().int().min(1).max(900_000).optional(),
+  max_cost_usd: z.number().positive().max(1000).optional(),
 });
 
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;
+
+/** `POST /v1/smart/completions`: the same request, `model` optional (always `auto`). */
+export const SmartCompletionRequestSchema = ChatCompletionRequestSchema.extend({ model: z.literal('auto').default('auto') });
+
+/** Body fields that are instructions to the gateway (smart routing) and never reach a provider. */
+const GATEWAY_FIELDS = ['optimize_for', 'max_latency_ms', 'max_cost_usd'] as const;
 
 /** Metadata keys that are instructions to the gateway and never reach a provider. */
 export const GATEWAY_METADATA_KEYS = ['task_type'] as const;
 
 /** The request as providers see it: the gateway's own hints removed (and empty metadata dropped). */
 export function upstreamBody(request: ChatCompletionRequest): Record<string, unknown> {
-  const { metadata, ...rest } = request;
+  const { metadata, ...all } = request;
+  const rest = Object.fromEntries(Object.entries(all).filter(([key]) => !(GATEWAY_FIELDS as readonly string[]).includes(key)));
   if (!metadata) return rest;
   const kept = Object.fromEntries(Object.entries(metadata).filter(([key]) => !(GATEWAY_METADATA_KEYS as readonly string[]).includes(key)));
   return Object.keys(kept).length > 0 ? { ...rest, metadata: kept } : rest;

@@ -2,6 +2,7 @@
  * Error bodies: OpenAI's shape everywhere except the legacy `/api/*` endpoints, which keep the
  * Huntaze shape (`docs/legacy-api.md`). The only place that maps errors to HTTP statuses and bodies.
  */
+import type { SelectionResult } from '../core/ai/smart-routing';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { failureClass, type RouteFailure } from '../core/ai/orchestrator';
@@ -188,4 +189,20 @@ export function isDependencyFailure(error: unknown): boolean {
   if (meta !== undefined) return meta.httpStatusCode === undefined || meta.httpStatusCode >= 500 || error.name.includes('Throttl');
   const code = (error as { code?: unknown }).code;
   return error.name === 'TimeoutError' || error.name === 'AbortError' || (typeof code === 'string' && NETWORK_CODES.has(code));
+}
+
+/**
+ * Smart routing found no target: a 400 naming the constraint no target meets and the closest
+ * alternative, or a 503 when every target it may use is down.
+ */
+export function unroutableAnswer(refusal: Extract<SelectionResult, { ok: false }>): { status: 400 | 503; spec: ErrorSpec } {
+  if (refusal.constraint === 'availability')
+    return {
+      status: 503,
+      spec: { message: refusal.message, type: 'service_unavailable', code: 'no_route_available', retryAfterSeconds: 5 },
+    };
+  return {
+    status: 400,
+    spec: { message: refusal.message, type: 'invalid_request_error', code: 'routing_constraint_unsatisfiable', param: refusal.constraint },
+  };
 }

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import * as z from 'zod';
 import defaultRoutes from '../../config/routes.json';
 import defaultPrices from '../../config/prices.json';
+import defaultComplexity from '../../config/complexity.json';
+import { ComplexityModelSchema, type ComplexityModel } from '../core/ai/complexity';
 import { PROVIDERS, REGISTERED_PROVIDER_IDS } from '../adapters/providers/registry';
 import { parseRouteTable, ProviderIdSchema, type RouteTable } from '../core/ai/route-table';
 import { ConfigError, formatIssues } from '../core/errors';
@@ -59,6 +61,7 @@ const EnvSchema = z.object({
   USAGE_SPILL_QUEUE_URL: envUrl,
   USAGE_SPILL_FILE: optionalString,
   PRICES_FILE: optionalString,
+  COMPLEXITY_MODEL_FILE: optionalString,
   PRICES_JSON: optionalString,
   BUDGET_DAILY_USD: z.coerce.number().positive().optional(),
   BUDGET_MONTHLY_USD: z.coerce.number().positive().optional(),
@@ -144,6 +147,16 @@ function loadPrices(env: Env) {
   return parsePriceTable(defaultPrices, 'config/prices.json');
 }
 
+/** The prompt-complexity model of smart routing: `COMPLEXITY_MODEL_FILE`, else config/complexity.json. */
+function loadComplexityModel(env: Env): ComplexityModel {
+  const source = env.COMPLEXITY_MODEL_FILE;
+  const document = source ? parseJson(readFile(source, 'COMPLEXITY_MODEL_FILE'), 'COMPLEXITY_MODEL_FILE') : defaultComplexity;
+  const parsed = ComplexityModelSchema.safeParse(document);
+  if (!parsed.success)
+    throw new ConfigError(`invalid complexity model (${source ?? 'config/complexity.json'}): ${formatIssues(parsed.error)}`);
+  return parsed.data;
+}
+
 function appConfig(runtime: Runtime, env: Env, providerEnv: Record<string, unknown>) {
   const appConfigIds = [env.APPCONFIG_APPLICATION_ID, env.APPCONFIG_ENVIRONMENT_ID, env.APPCONFIG_PROFILE_ID];
   if (appConfigIds.some((v) => v !== undefined) && appConfigIds.some((v) => v === undefined)) {
@@ -210,6 +223,8 @@ function appConfig(runtime: Runtime, env: Env, providerEnv: Record<string, unkno
       criticalCooldownMs: env.CRITICAL_ALERT_COOLDOWN_MINUTES * 60_000,
       budgets,
     },
+    /** Smart routing's prompt-complexity model. */
+    complexityModel: readDocument('COMPLEXITY_MODEL_FILE', () => loadComplexityModel(env)),
     /** The response cache (on when the `response_caching` flag says so for the caller). */
     cache: {
       table: env.RESPONSE_CACHE_TABLE,

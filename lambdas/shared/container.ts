@@ -166,6 +166,7 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     tokens: tokenizerEstimator,
     background,
     cache,
+    smart: { model: config.complexityModel, prices: config.usage.prices, performance: health },
   });
   const app = createApp({
     cache,

@@ -387,8 +387,13 @@ describe('provider health', () => {
       String((a as { Properties: { AlarmName?: string } }).Properties.AlarmName).includes('provider-down'),
     ) as Array<{ Properties: Record<string, unknown> }>;
     expect(alarms.map((a) => a.Properties['AlarmName']).sort()).toEqual([
+      'hybrid-orchestrator-test-provider-down-azure-openai-gpt-4-1',
+      'hybrid-orchestrator-test-provider-down-azure-openai-gpt-4-1-mini',
       'hybrid-orchestrator-test-provider-down-azure-openai-gpt-4o',
       'hybrid-orchestrator-test-provider-down-azure-openai-gpt-4o-mini',
+      'hybrid-orchestrator-test-provider-down-openai-gpt-4-1',
+      'hybrid-orchestrator-test-provider-down-openai-gpt-4-1-mini',
+      'hybrid-orchestrator-test-provider-down-openai-gpt-4-1-nano',
       'hybrid-orchestrator-test-provider-down-openai-gpt-4o',
       'hybrid-orchestrator-test-provider-down-openai-gpt-4o-mini',
     ]);

@@ -168,9 +168,15 @@ describe('provider endpoints', () => {
     await (await post()).text();
     await new Promise((resolve) => setTimeout(resolve, 200));
     const data = await health();
+    // The tasks' targets and the smart-routing tiers' (config/routes.json).
     expect(data.map((t) => t['target']).sort()).toEqual([
+      'azure-openai/gpt-4.1',
+      'azure-openai/gpt-4.1-mini',
       'azure-openai/gpt-4o',
       'azure-openai/gpt-4o-mini',
+      'openai/gpt-4.1',
+      'openai/gpt-4.1-mini',
+      'openai/gpt-4.1-nano',
       'openai/gpt-4o',
       'openai/gpt-4o-mini',
     ]);

@@ -16,7 +16,7 @@ import type { FlagStore } from '../rollout/flag-store';
 import { decideRollout, type ProcessingPath } from '../rollout/flags';
 import { openAnswerStream, type AnswerStream } from './answer-stream';
 import type { Orchestrator, RouteFailure, RouteTrace } from './orchestrator';
-import type { ProviderCompletion, TargetHealth, TokenEstimator, Usage } from './ports';
+import type { ProviderCompletion, TargetHealth, TargetPerformance, TokenEstimator, Usage } from './ports';
 import {
   planLegacyRoute,
   planRoute,
@@ -28,6 +28,9 @@ import {
 } from './route-table';
 import { cacheKey, isCacheable, type CachedAnswer, type CacheDirective, type CacheStatus, type ResponseCache } from './response-cache';
 import { CompletionAssembler } from './completion-assembler';
+import type { ComplexityModel } from './complexity';
+import { explainSelection, selectRoute, type Selection, type SelectionResult, type SmartOptions } from './smart-routing';
+import type { PriceTable } from '../metering/pricing';
 import type { Principal } from '../access/ports';
 import { rolloutBucket, type FlagValues } from '../rollout/flags';
 import { resolveTask, type TaskResolution } from './task';
@@ -48,6 +51,8 @@ export interface AiRequest {
   signal: AbortSignal;
   /** What the client asked of the response cache (`Cache-Control`, `x-cache-ttl`). */
   cache?: CacheRequest;
+  /** Smart routing (`model: "auto"`): what to optimise for, and the constraints. */
+  smart?: SmartOptions;
   /** The cache lookup started beside the admission (`probeCache`), when the route started one. */
   probe?: Promise<CacheProbe | undefined>;
 }
@@ -87,12 +92,16 @@ export function cacheScopeOf(principal: Pick<Principal, 'userId' | 'cacheScope'>
 export interface Routing {
   path: ProcessingPath;
   trace: RouteTrace;
+  /** Smart routing's choice (`x-orchestrator-complexity`, `x-orchestrator-tier`). */
+  smart?: { complexity: string; tier: string };
 }
 
 export type AiOutcome =
   | { kind: 'invalid'; error: ValidationError }
   /** The request named a concrete model no target can serve (never silently answered by another). */
   | { kind: 'unknown_model'; model: string }
+  /** Smart routing found no target meeting the request's constraints (a 400 naming the constraint). */
+  | { kind: 'unroutable'; refusal: Extract<SelectionResult, { ok: false }> }
   | { kind: 'failed'; failure: RouteFailure; routing: Routing }
   | { kind: 'answer'; completion: ProviderCompletion; model: string; routing: Routing; cache?: CacheOutcome }
   | { kind: 'stream'; stream: AnswerStream; routing: Routing; cache?: CacheOutcome }
@@ -124,6 +133,8 @@ export interface AiRequestDeps {
   health?: Pick<TargetHealth, 'noteTokens'>;
   /** The response cache (used for callers the `response_caching` flag covers). */
   cache?: ResponseCache;
+  /** Smart routing: the complexity model, prices for estimates, and the targets' recent figures. */
+  smart?: { model: ComplexityModel; prices: PriceTable; performance?: TargetPerformance };
 }
 
 export class AiRequests {
@@ -157,7 +168,56 @@ export class AiRequests {
   }
 
   private resolve(task: TaskInput): TaskResolution {
-    return 'endpoint' in task ? { taskType: task.endpoint, source: 'endpoint', requestedModel: undefined } : resolveTask(task.hints);
+    if ('endpoint' in task) return { taskType: task.endpoint, source: 'endpoint', requestedModel: undefined };
+    const resolved = resolveTask(task.hints);
+    // `auto` is not a model: smart routing picks one.
+    return resolved.requestedModel === 'auto' ? { ...resolved, requestedModel: undefined } : resolved;
+  }
+
+  /** Smart routing applies to `model: "auto"`, and to a legacy endpoint whose task the route table marks `smart`. */
+  private wantsSmart(request: AiRequest, taskType: TaskType): boolean {
+    if (!this.deps.smart) return false;
+    return request.smart !== undefined || ('endpoint' in request.task && this.deps.routeTable.tasks[taskType].smart === true);
+  }
+
+  private select(plan: Principal['plan'], taskType: TaskType, request: Pick<AiRequest, 'body' | 'smart'>): SelectionResult {
+    const smart = this.deps.smart!;
+    return selectRoute({
+      table: this.deps.routeTable,
+      taskType,
+      body: request.body,
+      plan,
+      options: request.smart ?? { optimizeFor: 'cost' },
+      model: smart.model,
+      prices: smart.prices,
+      promptTokens: estimatePromptTokens(request.body, this.deps.tokens),
+      health: smart.performance,
+    });
+  }
+
+  /**
+   * What smart routing would do with a request, without calling a provider (`/v1/routing/explain`):
+   * the same selection `run` makes, for the same caller.
+   */
+  explain(
+    principal: Principal,
+    requestId: string,
+    request: Pick<AiRequest, 'body' | 'task' | 'smart'>,
+  ):
+    | { kind: 'invalid'; error: ValidationError }
+    | { kind: 'unroutable'; refusal: Extract<SelectionResult, { ok: false }> }
+    | { kind: 'explained'; explanation: ReturnType<typeof explainSelection> } {
+    let task: TaskResolution;
+    try {
+      task = this.resolve(request.task);
+    } catch (error) {
+      if (error instanceof ValidationError) return { kind: 'invalid', error };
+      throw error;
+    }
+    if (!this.deps.smart) return { kind: 'invalid', error: new ValidationError('Smart routing is not configured.', null, 'invalid_value') };
+    const selected = this.select(principal.plan, task.taskType, { body: request.body, smart: request.smart ?? { optimizeFor: 'cost' } });
+    if (!selected.ok) return { kind: 'unroutable', refusal: selected };
+    return { kind: 'explained', explanation: explainSelection(requestId, selected.selection) };
   }
 
   /** Runs one AI request for the caller in `record` (authenticated before), filling the record's AI part. */
@@ -172,9 +232,26 @@ export class AiRequests {
     if (task.requestedModel !== undefined && !this.models.has(task.requestedModel))
       return { kind: 'unknown_model', model: task.requestedModel };
     const path = await this.choosePath(record);
-    const targets = this.targetsFor(path, task.taskType, task.requestedModel);
+    let targets = this.targetsFor(path, task.taskType, task.requestedModel);
+    let selection: Selection | undefined;
+    if (path === 'orchestrated' && this.wantsSmart(request, task.taskType)) {
+      const selected = this.select(record.principal?.plan ?? 'free', task.taskType, request);
+      if (!selected.ok) return { kind: 'unroutable', refusal: selected };
+      selection = selected.selection;
+      targets = selection.targets;
+    }
     const requestedModel = 'hints' in request.task ? request.task.hints.model : (targets[0]?.model ?? 'none');
     const ai = startSummary(record, { taskType: task.taskType, taskSource: task.source, requestedModel, stream: request.stream }, targets);
+    if (selection) {
+      const quality = selection.candidates.find((c) => c.tier === 'quality');
+      ai.smart = {
+        complexity: selection.complexity.complexity,
+        tier: selection.tier,
+        optimizeFor: selection.options.optimizeFor,
+        ...(quality ? { qualityTarget: { provider: quality.target.provider, model: quality.target.model } } : {}),
+      };
+    }
+    const smartRouting = selection ? { smart: { complexity: selection.complexity.complexity, tier: selection.tier } } : {};
     const { orchestrator } = this.deps;
 
     const caching = await this.cachePlan(record, path, task.taskType, request);
@@ -183,7 +260,7 @@ export class AiRequests {
       const ageSeconds = Math.max(0, Math.floor((this.deps.clock.now() - entry.createdAt) / 1000));
       ai.chosen = { provider: entry.provider, model: entry.model, reason: 'cache_hit' };
       ai.cache = { status: 'HIT', ageSeconds, ...(entry.usage ? { savedUsage: entry.usage } : {}) };
-      const routing = { path, trace: { attempts: [], chosen: ai.chosen, fallback: false } };
+      const routing = { path, trace: { attempts: [], chosen: ai.chosen, fallback: false }, ...smartRouting };
       return { kind: 'cached', entry, routing, cache: { status: 'HIT', key: caching.key, ageSeconds } };
     }
     const cacheOutcome = caching ? { status: caching.status, key: caching.key } : undefined;
@@ -212,7 +289,7 @@ export class AiRequests {
       const body = { ...request.body, stream_options: { ...(request.body['stream_options'] as object | undefined), include_usage: true } };
       const routed = await orchestrator.openStream(targets, body, request.signal);
       noteTrace(ai, routed.trace);
-      const routing = { path, trace: routed.trace };
+      const routing = { path, trace: routed.trace, ...smartRouting };
       if (!routed.ok) return this.failed(ai, routed.failure, routing);
       ai.timeToFirstTokenMs = this.deps.clock.now() - record.startedAt;
       this.noteHedge(ai, routed.hedgeLoser, body);
@@ -246,7 +323,7 @@ export class AiRequests {
 
     const routed = await orchestrator.complete(targets, request.body, request.signal);
     noteTrace(ai, routed.trace);
-    const routing = { path, trace: routed.trace };
+    const routing = { path, trace: routed.trace, ...smartRouting };
     if (!routed.ok) return this.failed(ai, routed.failure, routing);
     if (routed.value.usage) {
       ai.usage = routed.value.usage;

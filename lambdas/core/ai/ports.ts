@@ -112,6 +112,20 @@ export type AttemptOutcome =
  * from an in-process view kept fresh in the background: deciding costs no I/O on the request path,
  * except claiming the single half-open probe. Outcomes are written after the response, batched.
  */
+/** What the fleet saw of a target lately (the health engine's counters): latency and success rate. */
+export interface RecentPerformance {
+  calls: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  successRate: number | null;
+}
+
+/** Health figures smart routing reads (in memory, no I/O). */
+export interface TargetPerformance {
+  performance(target: PlannedTarget): RecentPerformance;
+  wouldSkip(target: PlannedTarget): boolean;
+}
+
 export interface TargetHealth {
   /** Resolves once the view is fresh enough to decide on (at once when it is; bounded when it is not). */
   ready(): Promise<void>;

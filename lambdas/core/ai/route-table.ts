@@ -93,6 +93,10 @@ const ProviderCatalogSchema = z.strictObject({
   deployments: z.record(z.string(), z.string().min(1)).optional(),
 });
 
+export const TIERS = ['fast', 'balanced', 'quality'] as const;
+export type Tier = (typeof TIERS)[number];
+export const TierSchema = z.enum(TIERS);
+
 const TaskRouteSchema = z.strictObject({
   description: z.string().optional(),
   /** Hedging for every target of the task (a target's own `hedgeAfterMs` wins). */
@@ -105,7 +109,36 @@ const TaskRouteSchema = z.strictObject({
     .max(7 * 86_400)
     .optional(),
   targets: z.array(TargetSchema).min(1),
+  /** The legacy endpoint of this task uses smart routing (as `model: "auto"`, optimising for cost). */
+  smart: z.boolean().optional(),
+  /**
+   * Smart routing (`model: "auto"`): the task's targets grouped by tier, each in preference order.
+   * A tier left out falls back to the next one up (fast -> balanced -> quality -> `targets`).
+   */
+  tiers: z
+    .strictObject(
+      Object.fromEntries(TIERS.map((t) => [t, z.array(TargetSchema).min(1).optional()])) as Record<
+        Tier,
+        z.ZodOptional<z.ZodArray<typeof TargetSchema>>
+      >,
+    )
+    .optional(),
 });
+
+const PLAN_NAMES = ['free', 'pro', 'enterprise'] as const;
+
+/** How plans bound the tier smart routing picks (the plan list matches `core/access`). */
+const SmartRoutingSchema = z.strictObject({
+  /** The highest tier a plan may get (free: balanced by default). */
+  planCaps: z.partialRecord(z.enum(PLAN_NAMES), TierSchema).default({ free: 'balanced' }),
+  /** The lowest tier a plan gets per task (pro and enterprise: quality for content_planning by default). */
+  planFloors: z
+    .partialRecord(z.enum(TASK_TYPES), z.partialRecord(z.enum(PLAN_NAMES), TierSchema))
+    .default({ content_planning: { pro: 'quality', enterprise: 'quality' } }),
+  /** Output tokens assumed for a cost estimate when the request sets no `max_tokens`. */
+  defaultOutputTokens: z.number().int().min(1).max(1_000_000).default(500),
+});
+export type SmartRouting = z.infer<typeof SmartRoutingSchema>;
 
 export const RouteTableSchema = z
   .strictObject({
@@ -126,25 +159,39 @@ export const RouteTableSchema = z
       message_generation: TaskRouteSchema,
       general: TaskRouteSchema,
     }),
+    smart: SmartRoutingSchema.default({
+      planCaps: { free: 'balanced' },
+      planFloors: { content_planning: { pro: 'quality', enterprise: 'quality' } },
+      defaultOutputTokens: 500,
+    }),
   })
   .superRefine((table, ctx) => {
     for (const task of TASK_TYPES) {
-      table.tasks[task].targets.forEach((target, i) => {
-        const catalog = table.providers[target.provider];
-        if (!catalog) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['tasks', task, 'targets', i, 'provider'],
-            message: `provider "${target.provider}" has no entry in "providers"`,
-          });
-        } else if (!catalog.models.includes(target.model)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['tasks', task, 'targets', i, 'model'],
-            message: `model "${target.model}" is not listed in providers.${target.provider}.models`,
-          });
-        }
-      });
+      const lists: Array<[Array<string | number>, Array<{ provider: string; model: string }>]> = [
+        [['tasks', task, 'targets'], table.tasks[task].targets],
+        ...TIERS.flatMap((tier): Array<[Array<string | number>, Array<{ provider: string; model: string }>]> => {
+          const list = table.tasks[task].tiers?.[tier];
+          return list ? [[['tasks', task, 'tiers', tier], list]] : [];
+        }),
+      ];
+      for (const [path, targets] of lists) {
+        targets.forEach((target, i) => {
+          const catalog = table.providers[target.provider];
+          if (!catalog) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [...path, i, 'provider'],
+              message: `provider "${target.provider}" has no entry in "providers"`,
+            });
+          } else if (!catalog.models.includes(target.model)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [...path, i, 'model'],
+              message: `model "${target.model}" is not listed in providers.${target.provider}.models`,
+            });
+          }
+        });
+      }
     }
   });
 export type RouteTable = z.infer<typeof RouteTableSchema>;
@@ -178,7 +225,26 @@ function breakerOf(table: RouteTable, target: { circuitBreaker?: Partial<Circuit
 
 /** Orders the targets for a task and picks each target's model (the requested one when it can serve it). */
 export function planRoute(table: RouteTable, taskType: TaskType, requestedModel: string | undefined): PlannedTarget[] {
-  return table.tasks[taskType].targets.map((target) => {
+  return planTargets(table, taskType, table.tasks[taskType].targets, requestedModel);
+}
+
+/** The targets of a tier for a task (a tier left out: the next one up; none at all: the task's targets). */
+export function tierTargets(table: RouteTable, taskType: TaskType, tier: Tier): PlannedTarget[] {
+  const tiers = table.tasks[taskType].tiers;
+  for (const candidate of TIERS.slice(TIERS.indexOf(tier))) {
+    const list = tiers?.[candidate];
+    if (list) return planTargets(table, taskType, list, undefined);
+  }
+  return planRoute(table, taskType, undefined);
+}
+
+function planTargets(
+  table: RouteTable,
+  taskType: TaskType,
+  targets: RouteTable['tasks'][TaskType]['targets'],
+  requestedModel: string | undefined,
+): PlannedTarget[] {
+  return targets.map((target) => {
     const catalog = table.providers[target.provider];
     const servesRequested = requestedModel !== undefined && catalog?.models.includes(requestedModel) === true;
     const model = servesRequested ? requestedModel : target.model;

@@ -12,7 +12,7 @@
  * breaker must open makes the conditional transition and logs it. When the store is down, each instance
  * still opens its own copy of a breaker after `consecutiveFailures` local failures.
  */
-import type { AttemptOutcome, TargetAdmission, TargetHealth } from '../ai/ports';
+import type { AttemptOutcome, RecentPerformance, TargetAdmission, TargetHealth, TargetPerformance } from '../ai/ports';
 import { nearLimit, type ProviderLimits } from '../ai/provider-limits';
 import { targetKey, type CircuitBreakerPolicy, type PlannedTarget } from '../ai/route-table';
 import type { Clock } from '../ports';
@@ -20,7 +20,7 @@ import { errorFields } from '../errors';
 import type { Telemetry } from '../telemetry';
 import { circuitState, claimProbe, close, cool, decide, open, openingReason, setManual } from './breaker';
 import type { HealthStore, ManualOverride, OutcomeDelta, TargetState, TargetStats } from './ports';
-import { histogramBucket, ringSizeFor, slotOf } from './stats';
+import { histogramBucket, histogramPercentile, ringSizeFor, SLOT_MS, slotOf, windowTotals } from './stats';
 
 export interface HealthMonitorOptions {
   /** How often the states are read in the background (every instance sees a change within about this). */
@@ -70,7 +70,7 @@ function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
   return Promise.race([promise.catch(() => fallback), timeout]).finally(() => clearTimeout(timer));
 }
 
-export class HealthMonitor implements TargetHealth {
+export class HealthMonitor implements TargetHealth, TargetPerformance {
   private snapshot: Record<string, TargetState> = {};
   private fetchedAt = Number.NEGATIVE_INFINITY;
   private refreshing: Promise<void> | undefined;
@@ -133,6 +133,18 @@ export class HealthMonitor implements TargetHealth {
   wouldSkip(target: PlannedTarget): boolean {
     const decision = decide(this.snapshot[targetKey(target)], target.circuitBreaker, this.clock.now());
     return decision.kind === 'skip';
+  }
+
+  /** Recent fleet figures of a target, from the counters its last health write returned (no I/O). */
+  performance(target: PlannedTarget): RecentPerformance {
+    const totals = windowTotals(this.lastStats.get(targetKey(target)), this.clock.now(), 60_000 + SLOT_MS);
+    const calls = totals.successes + totals.failures;
+    return {
+      calls,
+      p50Ms: histogramPercentile(totals.latency, 50),
+      p95Ms: histogramPercentile(totals.latency, 95),
+      successRate: calls > 0 ? totals.successes / calls : null,
+    };
   }
 
   state(key: string): TargetState | undefined {

@@ -8,7 +8,7 @@
 import type { ChatProvider, ProviderDirectory } from '../ai/ports';
 import { ProviderCallError, type ProviderFailure } from '../errors';
 import { healthOutcome } from '../ai/retry';
-import { planRoute, targetKey, TASK_TYPES, type PlannedTarget, type RouteTable } from '../ai/route-table';
+import { planRoute, targetKey, TASK_TYPES, tierTargets, TIERS, type PlannedTarget, type RouteTable } from '../ai/route-table';
 import type { Clock } from '../ports';
 import type { Telemetry } from '../telemetry';
 import { circuitState } from './breaker';
@@ -29,11 +29,12 @@ export interface HeartbeatResult {
 /** The smallest request that exercises generation: one output token. */
 const PING = { messages: [{ role: 'user', content: 'Reply with OK.' }], max_completion_tokens: 1, stream_options: { include_usage: true } };
 
-/** Every distinct target of the route table (a provider and model or deployment), in task order. */
+/** Every distinct target of the route table (a provider and model or deployment), in task order, smart-routing tiers included. */
 export function configuredTargets(table: RouteTable): PlannedTarget[] {
   const seen = new Map<string, PlannedTarget>();
   for (const task of TASK_TYPES)
-    for (const target of planRoute(table, task, undefined)) if (!seen.has(targetKey(target))) seen.set(targetKey(target), target);
+    for (const target of [...planRoute(table, task, undefined), ...TIERS.flatMap((tier) => tierTargets(table, task, tier))])
+      if (!seen.has(targetKey(target))) seen.set(targetKey(target), target);
   return [...seen.values()];
 }
 

@@ -35,6 +35,11 @@ export interface UsageRecord {
   tried?: Array<{ provider: ProviderId; model: string; calls: number; failures: number }>;
   /** A hedge ran and lost: its target and the prompt tokens it was sent (estimated; their cost is in `costMicros`). */
   hedge?: { provider: ProviderId; model: string; inputTokens: number };
+  /** Smart routing: the prompt's complexity and the tier it chose. */
+  complexity?: 'simple' | 'medium' | 'complex';
+  tier?: 'fast' | 'balanced' | 'quality';
+  /** Smart routing: what these tokens would have cost on the task's quality tier (its first target), so savings are computed. */
+  qualityCostMicros?: number | null;
   /** What the response cache did (absent when it did not apply). A hit has 0 tokens and cost 0. */
   cache?: 'hit' | 'miss' | 'bypass' | 'refresh';
   /** A hit: what its stored answer would cost now, at today's prices (null when the model has no price). */
@@ -68,6 +73,9 @@ export function buildUsageRecord(summary: RequestSummary, at: number, prices: Pr
   const cost = answerCost === null || hedgeCost === null ? null : answerCost + hedgeCost;
   const iso = new Date(at).toISOString();
   const cache = ai?.cache;
+  const smart = ai?.smart;
+  const qualityPrice = smart?.qualityTarget ? priceOf(prices, smart.qualityTarget.provider, smart.qualityTarget.model) : undefined;
+  const qualityCost = !smart ? undefined : !hasTokens ? 0 : qualityPrice && usage ? costMicros(qualityPrice, usage) : null;
   const saved = cache?.status === 'HIT' && cache.savedUsage ? (price ? costMicros(price, cache.savedUsage) : null) : undefined;
   return {
     requestId: summary.requestId,
@@ -90,6 +98,7 @@ export function buildUsageRecord(summary: RequestSummary, at: number, prices: Pr
     stream: ai?.stream ?? false,
     tokensSource: !hasTokens ? 'none' : ai?.usageSource === 'estimated' ? 'estimated' : 'provider',
     ...(ai?.hedge ? { hedge: ai.hedge } : {}),
+    ...(smart ? { complexity: smart.complexity, tier: smart.tier, qualityCostMicros: qualityCost ?? null } : {}),
     ...(cache ? { cache: cache.status.toLowerCase() as NonNullable<UsageRecord['cache']> } : {}),
     ...(saved !== undefined ? { savedCostMicros: saved } : {}),
     ...(ai && ai.attempts.some((a) => a.outcome !== 'skipped') ? { tried: triedTargets(ai.attempts) } : {}),

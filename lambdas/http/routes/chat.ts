@@ -1,12 +1,12 @@
 /**
- * `POST /v1/chat/completions`: parse, run the AI request, and answer as OpenAI would (JSON or
- * server-sent events).
+ * `POST /v1/chat/completions` (and `/v1/smart/completions`): parse, run the AI request, and answer as
+ * OpenAI would (JSON or server-sent events). `POST /v1/routing/explain`: the routing decision alone.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { AiRequests } from '../../core/ai/ai-requests';
 import { chatInput, probeOf } from '../ai-inputs';
-import type { AppEnv } from '../context';
-import { badRequest, errorResponse, modelNotFound, routeFailureAnswer } from '../errors';
+import { caller, type AppEnv } from '../context';
+import { badRequest, errorResponse, modelNotFound, routeFailureAnswer, unroutableAnswer } from '../errors';
 import { cacheHeaders, cachedJson, replayResponse, routingHeaders, sseResponse } from '../ai-responses';
 
 export interface ChatRouteDeps {
@@ -16,7 +16,7 @@ export interface ChatRouteDeps {
 export function chatRoutes(deps: ChatRouteDeps) {
   const app = new Hono<AppEnv>();
 
-  app.post('/v1/chat/completions', async (c) => {
+  const complete = async (c: Context<AppEnv>) => {
     const parsed = await chatInput(c);
     if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
     const input = parsed.value;
@@ -25,6 +25,10 @@ export function chatRoutes(deps: ChatRouteDeps) {
     if (outcome.kind === 'invalid')
       return errorResponse(c, 400, badRequest(outcome.error.message, outcome.error.param, outcome.error.code));
     if (outcome.kind === 'unknown_model') return errorResponse(c, 404, modelNotFound(outcome.model));
+    if (outcome.kind === 'unroutable') {
+      const { status, spec } = unroutableAnswer(outcome.refusal);
+      return errorResponse(c, status, spec);
+    }
     routingHeaders(c, outcome.routing);
     if (outcome.kind === 'cached') {
       cacheHeaders(c, outcome.cache);
@@ -37,6 +41,23 @@ export function chatRoutes(deps: ChatRouteDeps) {
     cacheHeaders(c, outcome.cache);
     if (outcome.kind === 'stream') return sseResponse(c, outcome.stream);
     return c.body(outcome.completion.rawBody, 200, { 'content-type': 'application/json' });
+  };
+  app.post('/v1/chat/completions', complete);
+  // Smart routing's own endpoint: `model` is `auto` (and may be left out).
+  app.post('/v1/smart/completions', complete);
+
+  /** What smart routing would do with a chat request, without calling a provider. */
+  app.post('/v1/routing/explain', async (c) => {
+    const parsed = await chatInput(c);
+    if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
+    const outcome = deps.ai.explain(caller(c), c.var.record.requestId, parsed.value);
+    if (outcome.kind === 'invalid')
+      return errorResponse(c, 400, badRequest(outcome.error.message, outcome.error.param, outcome.error.code));
+    if (outcome.kind === 'unroutable') {
+      const { status, spec } = unroutableAnswer(outcome.refusal);
+      return errorResponse(c, status, spec);
+    }
+    return c.json(outcome.explanation);
   });
 
   return app;

@@ -10,7 +10,7 @@ import { completionText, fitMessage, legacyUsage } from '../../core/legacy/legac
 import { generateInput, planInput, probeOf, type AiInput } from '../ai-inputs';
 import { cacheHeaders, routingHeaders } from '../ai-responses';
 import type { AppEnv } from '../context';
-import { errorResponse, legacyRouteFailureAnswer } from '../errors';
+import { errorResponse, legacyRouteFailureAnswer, unroutableAnswer } from '../errors';
 
 export interface LegacyAiRouteDeps {
   ai: AiRequests;
@@ -20,6 +20,10 @@ export interface LegacyAiRouteDeps {
 async function generate(c: Context<AppEnv>, ai: AiRequests, input: AiInput) {
   const record = c.var.record;
   const outcome = await ai.run(record, { ...input, signal: c.req.raw.signal, ...probeOf(c) });
+  if (outcome.kind === 'unroutable') {
+    const { status, spec } = unroutableAnswer(outcome.refusal);
+    return { ok: false as const, response: errorResponse(c, status, spec) };
+  }
   if (outcome.kind === 'invalid' || outcome.kind === 'stream' || outcome.kind === 'unknown_model')
     throw new Error(`legacy endpoint got a ${outcome.kind} outcome`);
   routingHeaders(c, outcome.routing);
