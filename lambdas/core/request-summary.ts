@@ -60,6 +60,10 @@ export interface RequestSummary {
     usageSource?: 'provider' | 'estimated';
     /** A hedge ran: the target that lost the race, and the prompt tokens it received (estimated). */
     hedge?: { provider: ProviderId; model: string; inputTokens: number };
+    /** Orchestrated requests: the normalised request's hash (repeats), the prompt's complexity, the output cap asked. */
+    requestHash?: string;
+    complexity?: 'simple' | 'medium' | 'complex' | undefined;
+    maxTokens?: number;
     /** Smart routing's choice, and the task's quality target (what the request would have cost there). */
     smart?: {
       complexity: 'simple' | 'medium' | 'complex';

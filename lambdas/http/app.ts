@@ -17,6 +17,7 @@ import { rateLimitRoutes } from './routes/rate-limits';
 import { aiAdmission } from './rate-limits';
 import { cacheProbe } from './ai-inputs';
 import { adminCacheRoutes } from './routes/admin-cache';
+import { costInsightRoutes } from './routes/cost-insights';
 import { errorFields } from '../core/errors';
 import { RequestRecord } from '../core/request-record';
 import type { AppDeps, AppEnv } from './context';
@@ -56,6 +57,9 @@ const KNOWN_ROUTES: Record<string, string[]> = {
   '/api/ai-providers/failover': ['POST'],
   '/api/ai-providers/test': ['POST'],
   '/admin/cache': ['DELETE'],
+  '/admin/recommendations': ['GET'],
+  '/api/ai-providers/optimize': ['POST'],
+  '/api/ai-providers/costs': ['GET'],
 };
 
 /**
@@ -120,6 +124,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', adminUsageRoutes(deps));
   app.route('/', aiProviderRoutes(deps));
   app.route('/', adminCacheRoutes(deps));
+  app.route('/', costInsightRoutes(deps));
 
   for (const [path, methods] of Object.entries(KNOWN_ROUTES)) {
     app.all(path, (c) => {

@@ -7,6 +7,7 @@ import type { BackgroundTasks } from '../core/background';
 import type { MessageService } from '../core/messaging/message-service';
 import type { DailyReport } from '../core/metering/ports';
 import type { UsageStore } from '../core/metering/ports';
+import type { PriceTable } from '../core/metering/pricing';
 import type { Clock } from '../core/ports';
 import type { RateLimiter } from '../core/rate-limit/rate-limiter';
 import type { RequestRecord, SummarySink } from '../core/request-record';
@@ -39,7 +40,9 @@ export interface AppDeps {
   messages: MessageService;
   /** Post-response work; drained before reads that must see it. */
   background: BackgroundTasks;
-  usage: Pick<UsageStore, 'aggregates'>;
+  usage: Pick<UsageStore, 'aggregates' | 'recordsOfDay'>;
+  /** The price table itself, for estimates (recommendations). */
+  pricing: PriceTable;
   /** Provider health (breakers, failover) and the provider clients, for `/api/ai-providers/*`. */
   health: Pick<HealthMonitor, 'refresh' | 'state' | 'stats' | 'setManual' | 'lastLimits' | 'nearLimit'>;
   providers: ProviderDirectory;

@@ -170,6 +170,7 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
   });
   const app = createApp({
     cache,
+    pricing: config.usage.prices,
     maxBodyBytes: config.maxBodyBytes,
     routeTable: config.routeTable,
     ai,

@@ -31,6 +31,7 @@ const COUNT_FIELDS = [
   'latencyMs',
   'cacheHits',
   'savedMicros',
+  'routingSavedMicros',
 ] as const;
 /** The performance counters of a detail cell (`lh_<bucket>`, `th_<bucket>`: latency and first-token histograms). */
 function performanceOf(item: Record<string, unknown>): CellPerformance {

@@ -28,7 +28,7 @@ import {
 } from './route-table';
 import { cacheKey, isCacheable, type CachedAnswer, type CacheDirective, type CacheStatus, type ResponseCache } from './response-cache';
 import { CompletionAssembler } from './completion-assembler';
-import type { ComplexityModel } from './complexity';
+import { classifyComplexity, type ComplexityModel } from './complexity';
 import { explainSelection, selectRoute, type Selection, type SelectionResult, type SmartOptions } from './smart-routing';
 import type { PriceTable } from '../metering/pricing';
 import type { Principal } from '../access/ports';
@@ -253,6 +253,16 @@ export class AiRequests {
     }
     const smartRouting = selection ? { smart: { complexity: selection.complexity.complexity, tier: selection.tier } } : {};
     const { orchestrator } = this.deps;
+    // What the recommendations read from the records: repeats (the normalised request's hash, as the
+    // cache keys it), the prompt's complexity, and the output cap asked for.
+    if (path === 'orchestrated') {
+      ai.requestHash = cacheKey(task.taskType, request.body).slice(0, 32);
+      ai.complexity =
+        selection?.complexity.complexity ??
+        (this.deps.smart ? classifyComplexity(request.body, task.taskType, this.deps.smart.model).complexity : undefined);
+      const cap = Number(request.body['max_completion_tokens'] ?? request.body['max_tokens']);
+      if (Number.isInteger(cap) && cap > 0) ai.maxTokens = cap;
+    }
 
     const caching = await this.cachePlan(record, path, task.taskType, request);
     if (caching?.hit) {

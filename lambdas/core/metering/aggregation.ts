@@ -75,6 +75,10 @@ export function countsOf(record: UsageRecord): AggregateCounts {
     latencyMs: record.latencyMs,
     cacheHits: record.cache === 'hit' ? 1 : 0,
     savedMicros: record.savedCostMicros ?? 0,
+    routingSavedMicros:
+      record.qualityCostMicros !== undefined && record.qualityCostMicros !== null && record.costMicros !== null
+        ? record.qualityCostMicros - record.costMicros
+        : 0,
   };
 }
 

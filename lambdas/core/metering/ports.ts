@@ -16,6 +16,8 @@ export interface AggregateCounts {
   /** Answers served from the response cache, and what they would have cost (micro-dollars). */
   cacheHits: number;
   savedMicros: number;
+  /** Smart routing: what the quality tier would have cost minus what the request cost (micro-dollars). */
+  routingSavedMicros: number;
 }
 
 /** What a detail cell keeps about its target's performance (see `performance.ts`). */

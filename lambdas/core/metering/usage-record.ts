@@ -35,7 +35,11 @@ export interface UsageRecord {
   tried?: Array<{ provider: ProviderId; model: string; calls: number; failures: number }>;
   /** A hedge ran and lost: its target and the prompt tokens it was sent (estimated; their cost is in `costMicros`). */
   hedge?: { provider: ProviderId; model: string; inputTokens: number };
-  /** Smart routing: the prompt's complexity and the tier it chose. */
+  /** The normalised request's hash (first 32 hex digits of the cache key): repeated requests share it. */
+  requestHash?: string;
+  /** The output cap the request asked for (`max_tokens` / `max_completion_tokens`). */
+  maxTokens?: number;
+  /** The prompt's complexity (every orchestrated request), and the tier smart routing chose. */
   complexity?: 'simple' | 'medium' | 'complex';
   tier?: 'fast' | 'balanced' | 'quality';
   /** Smart routing: what these tokens would have cost on the task's quality tier (its first target), so savings are computed. */
@@ -98,6 +102,9 @@ export function buildUsageRecord(summary: RequestSummary, at: number, prices: Pr
     stream: ai?.stream ?? false,
     tokensSource: !hasTokens ? 'none' : ai?.usageSource === 'estimated' ? 'estimated' : 'provider',
     ...(ai?.hedge ? { hedge: ai.hedge } : {}),
+    ...(ai?.requestHash ? { requestHash: ai.requestHash } : {}),
+    ...(ai?.maxTokens ? { maxTokens: ai.maxTokens } : {}),
+    ...(ai?.complexity ? { complexity: ai.complexity } : {}),
     ...(smart ? { complexity: smart.complexity, tier: smart.tier, qualityCostMicros: qualityCost ?? null } : {}),
     ...(cache ? { cache: cache.status.toLowerCase() as NonNullable<UsageRecord['cache']> } : {}),
     ...(saved !== undefined ? { savedCostMicros: saved } : {}),

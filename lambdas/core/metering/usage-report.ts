@@ -24,6 +24,7 @@ const ZERO: AggregateCounts = {
   latencyMs: 0,
   cacheHits: 0,
   savedMicros: 0,
+  routingSavedMicros: 0,
 };
 
 export function sumCounts(rows: AggregateCounts[]): AggregateCounts {

@@ -14,6 +14,7 @@ const zero = {
   latencyMs: 0,
   cacheHits: 0,
   savedMicros: 0,
+  routingSavedMicros: 0,
 };
 const detail = (day: string, provider: string, costMicros: number, extra: Partial<AggregateRow> = {}): AggregateRow =>
   ({

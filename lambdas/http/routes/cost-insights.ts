@@ -1,0 +1,69 @@
+/**
+ * Spending less, for admins: `GET /admin/recommendations?from=&to=` (also `POST
+ * /api/ai-providers/optimize`, the legacy name, which returns the same and changes nothing) and
+ * `GET /api/ai-providers/costs` (daily cost per provider and model for 30 days, the month-end
+ * forecast, the savings of the cache and smart routing).
+ */
+import { Hono, type Context } from 'hono';
+import * as z from 'zod';
+import { READ_DRAIN_MS } from '../../core/background';
+import { costViews, recommendations } from '../../core/metering/cost-insights';
+import type { UsageRecord } from '../../core/metering/usage-record';
+import { dayStart, daysBetween, shiftDay, utcDay, UtcDaySchema } from '../../core/utc-day';
+import type { AppDeps, AppEnv } from '../context';
+import { caller } from '../context';
+import { badRequest, errorResponse } from '../errors';
+import { validate } from '../validation';
+
+export type CostInsightRouteDeps = Pick<AppDeps, 'usage' | 'background' | 'clock' | 'routeTable' | 'pricing'>;
+
+/** Records are read day by day: a bounded range keeps the read bounded. */
+const MAX_DAYS = 31;
+const RangeSchema = z.object({ from: UtcDaySchema.optional(), to: UtcDaySchema.optional() });
+
+const forbidden = (c: Context<AppEnv>) =>
+  errorResponse(c, 403, { message: 'This route needs an admin key.', type: 'permission_error', code: 'forbidden' });
+
+export function costInsightRoutes(deps: CostInsightRouteDeps) {
+  const app = new Hono<AppEnv>();
+
+  const recommend = async (c: Context<AppEnv>, query: Record<string, string | undefined>) => {
+    const parsed = validate(RangeSchema, query);
+    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    const today = utcDay(deps.clock.now());
+    const to = parsed.value.to ?? today;
+    const from = parsed.value.from ?? shiftDay(to, -6);
+    if (from > to) return errorResponse(c, 400, badRequest('`from` must not be after `to`.', 'from'));
+    if ((dayStart(to) - dayStart(from)) / 86_400_000 + 1 > MAX_DAYS)
+      return errorResponse(c, 400, badRequest(`At most ${MAX_DAYS} days per query.`, 'to'));
+    await deps.background.drain(READ_DRAIN_MS);
+    const records: UsageRecord[] = (await Promise.all(daysBetween(from, to).map((day) => deps.usage.recordsOfDay(day)))).flat();
+    const list = recommendations(records, deps.routeTable, deps.pricing);
+    return c.json({
+      object: 'recommendations',
+      from,
+      to,
+      requests: records.length,
+      totalPotentialSavingsUsd: Number(list.reduce((s, r) => s + r.potentialSavingsUsd, 0).toFixed(6)),
+      data: list,
+    });
+  };
+
+  app.get('/admin/recommendations', (c) => recommend(c, { from: c.req.query('from'), to: c.req.query('to') }));
+  app.post('/api/ai-providers/optimize', (c) =>
+    caller(c).role === 'admin' ? recommend(c, { from: c.req.query('from'), to: c.req.query('to') }) : forbidden(c),
+  );
+
+  app.get('/api/ai-providers/costs', async (c) => {
+    if (caller(c).role !== 'admin') return forbidden(c);
+    await deps.background.drain(READ_DRAIN_MS);
+    const now = deps.clock.now();
+    const today = utcDay(now);
+    // 30 days shown, and the 4 weeks before today the forecast learns weekdays from, and the month so far.
+    const from = [shiftDay(today, -29), shiftDay(today, -28), `${today.slice(0, 7)}-01`].sort()[0]!;
+    const views = costViews(await deps.usage.aggregates(from, today), now, 30);
+    return c.json({ object: 'costs', ...views });
+  });
+
+  return app;
+}
