@@ -11,6 +11,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { measureBundle } from './bundle';
 import { measureLimiter } from './limiter';
+import { measureCostEngine } from './cost-engine';
 import { measureMemorySizes } from './memory';
 import { measureOutage } from './outage';
 import { children, peakRssMiB, start } from './processes';
@@ -224,6 +225,15 @@ async function main() {
       `closed ${outage.recoveryToClosedMs} ms after recovery with ${outage.probesDuringRecovery} probe(s); targets ${JSON.stringify(outage.targets)}\n`,
   );
 
+  const costEngine = await measureCostEngine({ upstream, upstreamKey: UPSTREAM_KEY, dynamo });
+  process.stdout.write(
+    `\n  cost engine: classifier on a ${costEngine.classifier.promptChars}-character prompt p50 ${costEngine.classifier.p50Ms} ms, p99 ${costEngine.classifier.p99Ms} ms; ` +
+      `cache p50: miss ${costEngine.latency.missP50Ms} ms, hit from memory ${costEngine.latency.memoryHitP50Ms} ms, hit from DynamoDB ${costEngine.latency.tableHitP50Ms} ms; ` +
+      `mixed workload (${costEngine.workload.requests} requests): hit rate on repeats ${costEngine.workload.hitRateOnRepeated}, ` +
+      `cost $${costEngine.workload.costUsd.toFixed(4)} vs always-quality $${costEngine.workload.alwaysQualityUsd.toFixed(4)} (saving ${costEngine.workload.savingVsAlwaysQuality}; routing alone ${costEngine.workload.routingAloneSaving}), ` +
+      `complex prompts on a quality model ${costEngine.workload.complexToQuality}\n`,
+  );
+
   process.stdout.write('\n  Lambda memory sizes (CPU share by cgroup quota; limiter and usage on, 1 connection):\n');
   const memorySizing = await measureMemorySizes({ upstream, upstreamKey: UPSTREAM_KEY, dynamo });
   if ('skipped' in memorySizing) process.stdout.write(`  skipped: ${memorySizing.skipped}\n`);
@@ -234,7 +244,7 @@ async function main() {
   const file = join(dir, `${date}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ date: new Date().toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, durationSeconds: DURATION, gatewayLogLevel: process.env['BENCH_LOG_LEVEL'] ?? 'INFO', results: summary, memory, lambdaBundle: bundle, limiter, outage, memorySizing, verdict }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, durationSeconds: DURATION, gatewayLogLevel: process.env['BENCH_LOG_LEVEL'] ?? 'INFO', results: summary, memory, lambdaBundle: bundle, limiter, outage, costEngine, memorySizing, verdict }, null, 2)}\n`,
   );
   process.stdout.write(`  written to ${file}\n`);
 }
