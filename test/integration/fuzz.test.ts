@@ -17,6 +17,8 @@ afterAll(() => gw.close());
 /** Every route, with its path parameters as placeholders. */
 const ROUTES: Array<[method: string, path: string]> = [
   ['POST', '/v1/chat/completions'],
+  ['POST', '/v1/smart/completions'],
+  ['POST', '/v1/routing/explain'],
   ['GET', '/v1/models'],
   ['GET', '/v1/models/:id'],
   ['POST', '/api/ai/messages/generate'],
@@ -35,6 +37,10 @@ const ROUTES: Array<[method: string, path: string]> = [
   ['DELETE', '/admin/rate-limits/:id'],
   ['GET', '/admin/usage'],
   ['GET', '/admin/costs'],
+  ['DELETE', '/admin/cache'],
+  ['GET', '/admin/recommendations'],
+  ['POST', '/api/ai-providers/optimize'],
+  ['GET', '/api/ai-providers/costs'],
   ['POST', '/admin/reports/daily'],
   ['GET', '/admin/reports/daily'],
   ['GET', '/health'],
