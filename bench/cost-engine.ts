@@ -17,7 +17,7 @@ import { DynamoDbUsageStore } from '../lambdas/adapters/dynamodb/dynamodb-usage-
 import { classifyComplexity, ComplexityModelSchema } from '../lambdas/core/ai/complexity';
 import type { UsageRecord } from '../lambdas/core/metering/usage-record';
 import { FIXTURE, requestOf, type LabelledPrompt } from '../scripts/fit-complexity';
-import { children, start } from './processes';
+import { standalone, start } from './processes';
 
 const KEY = 'sk-bench-cost-engine';
 
@@ -222,18 +222,5 @@ export async function measureCostEngine(options: { upstream: string; upstreamKey
 }
 
 if (require.main === module) {
-  void (async () => {
-    try {
-      const upstream = await start('node', ['--import', 'tsx', 'bench/upstream.ts'], { SIM_KEY: 'sk-bench-upstream' }, (line) =>
-        line.startsWith('{') ? (JSON.parse(line) as { url: string }).url : undefined,
-      );
-      const dynamo = await start('node', ['--import', 'tsx', 'bench/dynalite.ts'], {}, (line) =>
-        line.startsWith('{') ? (JSON.parse(line) as { endpoint: string }).endpoint : undefined,
-      );
-      const result = await measureCostEngine({ upstream, upstreamKey: 'sk-bench-upstream', dynamo });
-      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    } finally {
-      for (const child of children) child.kill('SIGTERM');
-    }
-  })();
+  standalone('sk-bench-upstream', ({ upstream, dynamo }) => measureCostEngine({ upstream, upstreamKey: 'sk-bench-upstream', dynamo }));
 }

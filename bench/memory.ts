@@ -12,9 +12,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'undici';
 import { measureBundle } from './bundle';
-import { children, peakRssMiB, start } from './processes';
+import { children, peakRssMiB, sequentialTimes, standalone, start } from './processes';
 
 /** The sizes considered: Lambda's floor for this workload (RSS) up to one full vCPU. */
 export const MEMORY_SIZES_MB = [512, 768, 1024, 1536, 1769] as const;
@@ -79,25 +78,7 @@ function cpuMs(pid: number): number {
 }
 
 async function sequential(url: string, headers: Record<string, string>, count: number): Promise<{ p50: number; p99: number }> {
-  const agent = new Agent({ connections: 1 });
-  const times: number[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const started = process.hrtime.bigint();
-      const response = await request(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: BODY,
-        dispatcher: agent,
-      });
-      await response.body.text();
-      if (response.statusCode !== 200) throw new Error(`memory bench: HTTP ${response.statusCode}`);
-      times.push(Number(process.hrtime.bigint() - started) / 1e6);
-    }
-  } finally {
-    await agent.close();
-  }
-  times.sort((a, b) => a - b);
+  const times = await sequentialTimes(url, headers, BODY, count);
   return { p50: times[Math.floor(times.length / 2)]!, p99: times[Math.floor(times.length * 0.99)]! };
 }
 
@@ -183,18 +164,5 @@ export async function measureMemorySizes(options: {
 }
 
 if (require.main === module) {
-  void (async () => {
-    try {
-      const upstream = await start('node', ['--import', 'tsx', 'bench/upstream.ts'], { SIM_KEY: 'sk-bench-upstream' }, (line) =>
-        line.startsWith('{') ? (JSON.parse(line) as { url: string }).url : undefined,
-      );
-      const dynamo = await start('node', ['--import', 'tsx', 'bench/dynalite.ts'], {}, (line) =>
-        line.startsWith('{') ? (JSON.parse(line) as { endpoint: string }).endpoint : undefined,
-      );
-      const result = await measureMemorySizes({ upstream, upstreamKey: 'sk-bench-upstream', dynamo });
-      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    } finally {
-      for (const child of children) child.kill('SIGTERM');
-    }
-  })();
+  standalone('sk-bench-upstream', ({ upstream, dynamo }) => measureMemorySizes({ upstream, upstreamKey: 'sk-bench-upstream', dynamo }));
 }

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Agent, request } from 'undici';
 
 const ROOT = join(__dirname, '..');
 
@@ -43,4 +44,54 @@ export function start(
       }
     });
   });
+}
+
+/** The bench's upstream (the simulated OpenAI provider) and DynamoDB engine, each in its own process. */
+export async function startBackends(upstreamKey: string): Promise<{ upstream: string; dynamo: string }> {
+  const upstream = await start('node', ['--import', 'tsx', 'bench/upstream.ts'], { SIM_KEY: upstreamKey }, (line) =>
+    line.startsWith('{') ? (JSON.parse(line) as { url: string }).url : undefined,
+  );
+  // DynamoDB is a separate service on AWS: here, a dynalite process of its own.
+  const dynamo = await start('node', ['--import', 'tsx', 'bench/dynalite.ts'], {}, (line) =>
+    line.startsWith('{') ? (JSON.parse(line) as { endpoint: string }).endpoint : undefined,
+  );
+  return { upstream, dynamo };
+}
+
+/** Runs `main` with the backends started, then stops every child (the standalone entry of a bench module). */
+export function standalone(upstreamKey: string, main: (backends: { upstream: string; dynamo: string }) => Promise<unknown>): void {
+  void (async () => {
+    try {
+      const result = await main(await startBackends(upstreamKey));
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    } finally {
+      for (const child of children) child.kill('SIGTERM');
+    }
+  })();
+}
+
+/**
+ * Sends `count` requests back to back on one keep-alive connection and returns their times in ms,
+ * sorted (autocannon reports whole milliseconds; this is finer).
+ */
+export async function sequentialTimes(url: string, headers: Record<string, string>, body: string, count: number): Promise<number[]> {
+  const agent = new Agent({ connections: 1 });
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const started = process.hrtime.bigint();
+      const response = await request(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+        dispatcher: agent,
+      });
+      await response.body.text();
+      if (response.statusCode !== 200) throw new Error(`sequential probe: HTTP ${response.statusCode}`);
+      times.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+  } finally {
+    await agent.close();
+  }
+  return times.sort((a, b) => a - b);
 }

@@ -5,7 +5,6 @@
  * bench/results/<date>.json. Not a test: numbers depend on the machine.
  */
 import autocannon from 'autocannon';
-import { Agent, request } from 'undici';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +13,7 @@ import { measureLimiter } from './limiter';
 import { measureCostEngine } from './cost-engine';
 import { measureMemorySizes } from './memory';
 import { measureOutage } from './outage';
-import { children, peakRssMiB, start } from './processes';
+import { children, peakRssMiB, sequentialTimes, start, startBackends } from './processes';
 
 const ROOT = join(__dirname, '..');
 const UPSTREAM_KEY = 'sk-bench-upstream';
@@ -60,25 +59,7 @@ async function load(url: string, headers: Record<string, string>, connections: n
  * grain, so one keep-alive connection also sends requests back to back, timed with hrtime.
  */
 async function sequentialLatency(url: string, headers: Record<string, string>, count: number) {
-  const agent = new Agent({ connections: 1 });
-  const times: number[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const started = process.hrtime.bigint();
-      const response = await request(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: BODY,
-        dispatcher: agent,
-      });
-      await response.body.text();
-      if (response.statusCode !== 200) throw new Error(`sequential probe: HTTP ${response.statusCode}`);
-      times.push(Number(process.hrtime.bigint() - started) / 1e6);
-    }
-  } finally {
-    await agent.close();
-  }
-  times.sort((a, b) => a - b);
+  const times = await sequentialTimes(url, headers, BODY, count);
   const at = (q: number) => Number(times[Math.min(times.length - 1, Math.floor(q * times.length))]!.toFixed(3));
   return { p50: at(0.5), p99: at(0.99) };
 }
@@ -112,13 +93,7 @@ async function main() {
       `per AI request ${limiter.gatewayRoundTripsPerRequest.beforeProviderCall} DynamoDB call before the provider call, ${limiter.gatewayRoundTripsPerRequest.afterProviderCall} after it (token settlement) and ${limiter.gatewayRoundTripsPerRequest.afterResponse} usage record write after the answer, plus ${limiter.gatewayRoundTripsPerRequest.batchedAggregates} aggregate updates per request in batches off the request path; ` +
       `key-cache miss: lookup in parallel with admission in ${limiter.keyCacheMiss.lookupOverlappedAdmission}/${limiter.keyCacheMiss.requests} requests\n`,
   );
-  const upstream = await start('node', ['--import', 'tsx', 'bench/upstream.ts'], { SIM_KEY: UPSTREAM_KEY }, (line) =>
-    line.startsWith('{') ? (JSON.parse(line) as { url: string }).url : undefined,
-  );
-  // DynamoDB is a separate service on AWS: here, a dynalite process of its own.
-  const dynamo = await start('node', ['--import', 'tsx', 'bench/dynalite.ts'], {}, (line) =>
-    line.startsWith('{') ? (JSON.parse(line) as { endpoint: string }).endpoint : undefined,
-  );
+  const { upstream, dynamo } = await startBackends(UPSTREAM_KEY);
   const gateway = await start(
     'node',
     ['--import', 'tsx', 'lambdas/local/main.ts'],

@@ -167,6 +167,16 @@ export class AiRequests {
     return { scope, key, lookup: cache.get(scope, key) };
   }
 
+  /** The task, or the client's mistake in naming it (an unknown or conflicting task type). */
+  private resolveOrInvalid(task: TaskInput): TaskResolution | { kind: 'invalid'; error: ValidationError } {
+    try {
+      return this.resolve(task);
+    } catch (error) {
+      if (error instanceof ValidationError) return { kind: 'invalid', error };
+      throw error;
+    }
+  }
+
   private resolve(task: TaskInput): TaskResolution {
     if ('endpoint' in task) return { taskType: task.endpoint, source: 'endpoint', requestedModel: undefined };
     const resolved = resolveTask(task.hints);
@@ -207,13 +217,9 @@ export class AiRequests {
     | { kind: 'invalid'; error: ValidationError }
     | { kind: 'unroutable'; refusal: Extract<SelectionResult, { ok: false }> }
     | { kind: 'explained'; explanation: ReturnType<typeof explainSelection> } {
-    let task: TaskResolution;
-    try {
-      task = this.resolve(request.task);
-    } catch (error) {
-      if (error instanceof ValidationError) return { kind: 'invalid', error };
-      throw error;
-    }
+    const resolved = this.resolveOrInvalid(request.task);
+    if ('kind' in resolved) return resolved;
+    const task = resolved;
     if (!this.deps.smart) return { kind: 'invalid', error: new ValidationError('Smart routing is not configured.', null, 'invalid_value') };
     const selected = this.select(principal.plan, task.taskType, { body: request.body, smart: request.smart ?? { optimizeFor: 'cost' } });
     if (!selected.ok) return { kind: 'unroutable', refusal: selected };
@@ -222,13 +228,9 @@ export class AiRequests {
 
   /** Runs one AI request for the caller in `record` (authenticated before), filling the record's AI part. */
   async run(record: RequestRecord, request: AiRequest): Promise<AiOutcome> {
-    let task: TaskResolution;
-    try {
-      task = this.resolve(request.task);
-    } catch (error) {
-      if (error instanceof ValidationError) return { kind: 'invalid', error };
-      throw error;
-    }
+    const resolved = this.resolveOrInvalid(request.task);
+    if ('kind' in resolved) return resolved;
+    const task = resolved;
     if (task.requestedModel !== undefined && !this.models.has(task.requestedModel))
       return { kind: 'unknown_model', model: task.requestedModel };
     const path = await this.choosePath(record);
