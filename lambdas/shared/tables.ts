@@ -36,15 +36,8 @@ export const RATE_LIMITS_TABLE: TableDefinition = {
 };
 
 /**
- * Write shards of a day in the usage records' day index: a GSI partition takes about 1,000 writes per
- * second, so one partition per day would cap the whole fleet there; 16 raise that to about 16,000.
- * Readers query every shard, so changing the number needs the backfill (`npm run backfill-day-shards`).
- */
-export const USAGE_DAY_SHARDS = 16;
-
-/**
  * One usage record per AI request (`requestId`), kept `USAGE_RETENTION_DAYS`; indexed by UTC day for
- * the daily report, spread over `USAGE_DAY_SHARDS` partitions (`dayShard` = `<day>#<n>`).
+ * the daily report, spread over `USAGE_DAY_SHARDS` partitions (`dayShard` = `<day>#<n>`; see the usage store).
  */
 export const USAGE_TABLE: TableDefinition = {
   logicalName: 'usage',

@@ -5,10 +5,10 @@
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { backfillDayShards, dayShardOf, DynamoDbUsageStore } from '../../lambdas/adapters/dynamodb/dynamodb-usage-store';
+import { backfillDayShards, dayShardOf, DynamoDbUsageStore, USAGE_DAY_SHARDS } from '../../lambdas/adapters/dynamodb/dynamodb-usage-store';
 import type { UsageRecord } from '../../lambdas/core/metering/usage-record';
 import { createTableInput, ensureTables, startDynalite, type LocalDynamo } from '../../lambdas/local/dynamodb-local';
-import { USAGE_DAY_SHARDS, USAGE_TABLE } from '../../lambdas/shared/tables';
+import { USAGE_TABLE } from '../../lambdas/shared/tables';
 
 const record = (requestId: string, createdAt: string): UsageRecord => ({
   requestId,

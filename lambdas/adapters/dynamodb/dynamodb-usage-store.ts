@@ -15,7 +15,6 @@ import type { Random } from '../../core/ports';
 import type { AggregateCounts, AggregateRow, CellPerformance, UsageStore } from '../../core/metering/ports';
 import type { UsageRecord } from '../../core/metering/usage-record';
 import { dayStart, daysBetween } from '../../core/utc-day';
-import { USAGE_DAY_SHARDS } from '../../shared/tables';
 import { putIfAbsent, queryAll } from './queries';
 
 const COUNT_FIELDS = [
@@ -72,6 +71,13 @@ export function recordFromItem(item: Record<string, unknown>): UsageRecord {
 export function markerName(shard: string): string {
   return `g_${createHash('sha1').update(shard).digest('hex').slice(0, 16)}`;
 }
+
+/**
+ * Write shards of a day in the usage records' day index: a GSI partition takes about 1,000 writes per
+ * second, so one partition per day would cap the whole fleet there; 16 raise that to about 16,000.
+ * Readers query every shard, so changing the number needs the backfill (`npm run backfill-day-shards`).
+ */
+export const USAGE_DAY_SHARDS = 16;
 
 /**
  * A record's partition in the day index: `<day>#<n>`, n from its request id, so a record written twice
