@@ -72,6 +72,12 @@ const CONSTRAINTS =
 const EASY =
   /\b(summari[sz]e (?:it |this )?in (?:one|a single|1) (?:line|sentence)|one[- ]line summary|tl;?dr|translate|extract|fix (?:the )?typos?|spelling|rephrase|rewrite (?:this|it)|reword|what is (?:the|his|her|their) (?:name|email|date|address|phone)|which (?:date|email)|list the names|thank(?:s| you)?|caption|emoji|greeting|say hi|short (?:reply|message|answer)|in one sentence|one word|yes or no|quick question|what does .{1,30} mean|define|hello world|résume|resume en una)\b/gi;
 
+/**
+ * The most of a message any signal reads: a 1 MB body is classified in the same time as a 16 KB one,
+ * and no pattern below can backtrack over more than this (they are written not to backtrack at all).
+ */
+const MAX_SCANNED_CHARS = 16_384;
+
 /** The part of a long message that asks for something: its first and last 400 characters. */
 function instructionOf(text: string): string {
   return text.length <= 900 ? text : `${text.slice(0, 400)}\n${text.slice(-400)}`;
@@ -89,8 +95,10 @@ function textOf(content: unknown): string {
 export function signalsOf(body: Record<string, unknown>, taskType: TaskType): Record<Signal, number> {
   const messages = Array.isArray(body['messages']) ? (body['messages'] as Array<{ role?: unknown; content?: unknown }>) : [];
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
-  const text = textOf(lastUser?.content);
-  const instruction = instructionOf(text);
+  const full = textOf(lastUser?.content);
+  // Pasted material is measured by its length; only its head and tail are read.
+  const text = full.length <= MAX_SCANNED_CHARS ? full : `${full.slice(0, MAX_SCANNED_CHARS / 2)}\n${full.slice(-MAX_SCANNED_CHARS / 2)}`;
+  const instruction = instructionOf(full);
   const system = textOf(messages.find((m) => m.role === 'system' || m.role === 'developer')?.content);
   const asked = `${instruction}\n${system.slice(0, 400)}`;
   const format = body['response_format'] as { type?: unknown } | undefined;
@@ -99,14 +107,14 @@ export function signalsOf(body: Record<string, unknown>, taskType: TaskType): Re
     reasoning: saturate(count(asked, REASONING), 3),
     maths: saturate(count(instruction, MATHS), 3),
     codeAsk: saturate(count(asked, CODE_ASK), 3),
-    codeBlock: /```|\bfunction\s*\w*\s*\(|\bdef \w+\(|\bclass \w+|=>\s*\{|;\s*\n\s*(?:return|if|for|while)\b/.test(text) ? 1 : 0,
+    codeBlock: /```|\bfunction\b[ \t\w]{0,40}\(|\bdef \w{1,60}\(|\bclass \w|=>[ \t]{0,8}\{|;[ \t]{0,8}\n[ \t]{0,40}(?:return|if|for|while)\b/.test(text) ? 1 : 0,
     steps: saturate(count(instruction, STEPS), 6),
     constraints: saturate(count(asked, CONSTRAINTS), 8),
     structured: format?.type === 'json_schema' ? 1 : 0,
     tools: Array.isArray(body['tools']) && body['tools'].length > 0 ? 1 : 0,
     depth: saturate(Math.max(0, turns - 1), 8),
     easyAsk: saturate(count(asked, EASY), 2),
-    pastedRatio: text.length > 900 ? 1 - instruction.length / text.length : 0,
+    pastedRatio: full.length > 900 ? 1 - instruction.length / full.length : 0,
     instructionLength: saturate(instruction.length, 900),
     questions: saturate(count(instruction, /\?/g), 4),
     taskMessage: taskType === 'message_generation' ? 1 : 0,

@@ -54,3 +54,15 @@ describe('prompt complexity', () => {
     expect(a.confidence).toBeLessThanOrEqual(1);
   });
 });
+
+describe('prompt complexity on hostile input', () => {
+  it('reads a bounded part of a 1 MB message, so pathological text cannot stall the instance', () => {
+    const hostile = `function${' '.repeat(1_000_000)}`;
+    const semicolons = `;${' '.repeat(500_000)}\n${' '.repeat(500_000)}x`;
+    for (const content of [hostile, semicolons]) {
+      const result = classifyComplexity({ messages: [{ role: 'user', content }] }, 'general', model);
+      expect(['simple', 'medium', 'complex']).toContain(result.complexity);
+      expect(result.signals.pastedRatio).toBeGreaterThan(0.99);
+    }
+  });
+});
