@@ -15,7 +15,9 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import { rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import { LOCAL_DEADLINE_HEADER } from '../adapters/aws/bounded-clients';
 import type { AddressInfo } from 'node:net';
 import type { TableDefinition } from '../shared/tables';
@@ -109,6 +111,8 @@ export function createTableInput(definition: TableDefinition, tableName: string)
 export async function ensureTables(
   client: DynamoDBClient,
   tables: Array<{ definition: TableDefinition; name: string; afterRebuild?: () => Promise<void> }>,
+  /** Where a table's items are written before it is rebuilt (so a stop in the middle loses nothing). */
+  backupDir?: string,
 ): Promise<string[]> {
   const rebuilt: string[] = [];
   for (const { definition, name, afterRebuild } of tables) {
@@ -122,15 +126,19 @@ export async function ensureTables(
     const has = (Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName).sort();
     const wants = definition.indexes.map((index) => index.name).sort();
     if (has.join() === wants.join()) continue;
-    await rebuildTable(client, definition, name);
+    await rebuildTable(client, definition, name, backupDir);
     await afterRebuild?.();
     rebuilt.push(name);
   }
   return rebuilt;
 }
 
-/** Copies a table's items out, recreates it from its definition, and writes them back. */
-async function rebuildTable(client: DynamoDBClient, definition: TableDefinition, name: string): Promise<void> {
+/**
+ * Copies a table's items out, recreates it from its definition, and writes them back. With
+ * `backupDir`, the items are first written to `<backupDir>/<table>.rebuild-backup.json` (and the
+ * file removed once the table is whole again): restore from it if the process stopped in between.
+ */
+async function rebuildTable(client: DynamoDBClient, definition: TableDefinition, name: string, backupDir?: string): Promise<void> {
   const items: Array<Record<string, AttributeValue>> = [];
   let cursor: Record<string, AttributeValue> | undefined;
   do {
@@ -138,6 +146,8 @@ async function rebuildTable(client: DynamoDBClient, definition: TableDefinition,
     items.push(...(page.Items ?? []));
     cursor = page.LastEvaluatedKey;
   } while (cursor);
+  const backup = backupDir ? join(backupDir, `${name}.rebuild-backup.json`) : undefined;
+  if (backup) writeFileSync(backup, JSON.stringify(items));
   await client.send(new DeleteTableCommand({ TableName: name }));
   await client.send(new CreateTableCommand(createTableInput(definition, name)));
   for (let i = 0; i < items.length; i += 25) {
@@ -148,4 +158,5 @@ async function rebuildTable(client: DynamoDBClient, definition: TableDefinition,
       pending = (await client.send(new BatchWriteItemCommand({ RequestItems: pending }))).UnprocessedItems;
     }
   }
+  if (backup) rmSync(backup, { force: true });
 }

@@ -103,21 +103,25 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
     let movedToDayShards: number | undefined;
-    await ensureTables(admin, [
-      { definition: API_KEYS_TABLE, name: config.tables.apiKeys },
-      { definition: RATE_LIMITS_TABLE, name: config.tables.rateLimits },
-      {
-        definition: USAGE_TABLE,
-        name: config.usage.recordsTable,
-        // Records kept by a version before the day index was sharded get their shard.
-        afterRebuild: async () => {
-          movedToDayShards = await backfillDayShards(DynamoDBDocumentClient.from(admin), config.usage.recordsTable);
+    await ensureTables(
+      admin,
+      [
+        { definition: API_KEYS_TABLE, name: config.tables.apiKeys },
+        { definition: RATE_LIMITS_TABLE, name: config.tables.rateLimits },
+        {
+          definition: USAGE_TABLE,
+          name: config.usage.recordsTable,
+          // Records kept by a version before the day index was sharded get their shard.
+          afterRebuild: async () => {
+            movedToDayShards = await backfillDayShards(DynamoDBDocumentClient.from(admin), config.usage.recordsTable);
+          },
         },
-      },
-      { definition: USAGE_AGGREGATES_TABLE, name: config.usage.aggregatesTable },
-      { definition: PROVIDER_HEALTH_TABLE, name: config.health.table },
-      { definition: RESPONSE_CACHE_TABLE, name: config.cache.table },
-    ]);
+        { definition: USAGE_AGGREGATES_TABLE, name: config.usage.aggregatesTable },
+        { definition: PROVIDER_HEALTH_TABLE, name: config.health.table },
+        { definition: RESPONSE_CACHE_TABLE, name: config.cache.table },
+      ],
+      config.local.dataDir,
+    );
     admin.destroy();
 
     const faults = parseSimFail(config.local.simFail);

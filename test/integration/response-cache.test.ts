@@ -126,6 +126,17 @@ describe('response cache', () => {
     expect(third.headers.get('x-cache')).toBe('MISS');
   });
 
+  it('keys smart-routed answers by their options too: the same prompt optimised for quality is not served the cost answer', async () => {
+    const request = { ...body(prompt()), model: 'auto' };
+    const cost = await post(request);
+    expect(cost.headers.get('x-cache')).toBe('MISS');
+    await gw.gateway.background.drain();
+    expect((await post(request)).headers.get('x-cache')).toBe('HIT');
+    const quality = await post({ ...request, optimize_for: 'quality' });
+    expect(quality.headers.get('x-cache')).toBe('MISS');
+    expect(quality.headers.get('x-cache-key')).not.toBe(cost.headers.get('x-cache-key'));
+  });
+
   it('never serves one user the answers cached for another; keys an admin gave a shared scope share theirs', async () => {
     const request = body(prompt());
     expect((await post(request)).headers.get('x-cache')).toBe('MISS');

@@ -150,7 +150,7 @@ export class AiRequests {
    * (the admission's write and the lookup's read); `run` then uses it. Undefined when the cache does
    * not apply (off for this caller, the legacy path, `no-cache` / `no-store`, an invalid request).
    */
-  async probeCache(principal: Principal, request: Pick<AiRequest, 'body' | 'task' | 'cache'>): Promise<CacheProbe | undefined> {
+  async probeCache(principal: Principal, request: Pick<AiRequest, 'body' | 'task' | 'cache' | 'smart'>): Promise<CacheProbe | undefined> {
     const cache = this.deps.cache;
     if (!cache || (request.cache?.directive ?? 'default') !== 'default') return undefined;
     let task: TaskResolution;
@@ -163,7 +163,7 @@ export class AiRequests {
     if (decideRollout(values, principal.userId).path !== 'orchestrated' || !capabilityOn(values, CACHE_FLAG, principal.userId))
       return undefined;
     const scope = cacheScopeOf(principal);
-    const key = cacheKey(task.taskType, request.body);
+    const key = cacheKey(task.taskType, request.body, this.cacheVariant(request, task.taskType, principal.plan));
     return { scope, key, lookup: cache.get(scope, key) };
   }
 
@@ -184,8 +184,18 @@ export class AiRequests {
     return resolved.requestedModel === 'auto' ? { ...resolved, requestedModel: undefined } : resolved;
   }
 
+  /**
+   * What besides the request decides a smart-routed answer: the options and the caller's plan (they
+   * pick the tier, so two callers asking the same with different options or plans get different models).
+   */
+  private cacheVariant(request: Pick<AiRequest, 'smart' | 'task'>, taskType: TaskType, plan: Principal['plan']): string {
+    if (!this.wantsSmart(request, taskType)) return '';
+    const options = request.smart ?? { optimizeFor: 'cost' };
+    return `auto:${options.optimizeFor}:${options.maxCostUsd ?? ''}:${options.maxLatencyMs ?? ''}:${plan}`;
+  }
+
   /** Smart routing applies to `model: "auto"`, and to a legacy endpoint whose task the route table marks `smart`. */
-  private wantsSmart(request: AiRequest, taskType: TaskType): boolean {
+  private wantsSmart(request: Pick<AiRequest, 'smart' | 'task'>, taskType: TaskType): boolean {
     if (!this.deps.smart) return false;
     return request.smart !== undefined || ('endpoint' in request.task && this.deps.routeTable.tasks[taskType].smart === true);
   }
@@ -236,11 +246,13 @@ export class AiRequests {
     const path = await this.choosePath(record);
     let targets = this.targetsFor(path, task.taskType, task.requestedModel);
     let selection: Selection | undefined;
+    let refusal: Extract<SelectionResult, { ok: false }> | undefined;
     if (path === 'orchestrated' && this.wantsSmart(request, task.taskType)) {
       const selected = this.select(record.principal?.plan ?? 'free', task.taskType, request);
-      if (!selected.ok) return { kind: 'unroutable', refusal: selected };
-      selection = selected.selection;
-      targets = selection.targets;
+      if (selected.ok) {
+        selection = selected.selection;
+        targets = selection.targets;
+      } else refusal = selected; // answered below, unless the cache holds the answer
     }
     const requestedModel = 'hints' in request.task ? request.task.hints.model : (targets[0]?.model ?? 'none');
     const ai = startSummary(record, { taskType: task.taskType, taskSource: task.source, requestedModel, stream: request.stream }, targets);
@@ -274,6 +286,11 @@ export class AiRequests {
       ai.cache = { status: 'HIT', ageSeconds, ...(entry.usage ? { savedUsage: entry.usage } : {}) };
       const routing = { path, trace: { attempts: [], chosen: ai.chosen, fallback: false }, ...smartRouting };
       return { kind: 'cached', entry, routing, cache: { status: 'HIT', key: caching.key, ageSeconds } };
+    }
+    if (refusal) {
+      // No provider is called: the 400 (or 503) is an edge refusal, not an AI request's outcome.
+      record.ai = undefined;
+      return { kind: 'unroutable', refusal };
     }
     const cacheOutcome = caching ? { status: caching.status, key: caching.key } : undefined;
     if (caching) ai.cache = { status: caching.status };
@@ -371,7 +388,7 @@ export class AiRequests {
     const probe = request.probe ? await request.probe.catch(() => undefined) : undefined;
     if (!capabilityOn((await this.deps.flags.current()).values, CACHE_FLAG, principal.userId)) return undefined;
     const scope = cacheScopeOf(principal);
-    const key = cacheKey(taskType, request.body);
+    const key = cacheKey(taskType, request.body, this.cacheVariant(request, taskType, principal.plan));
     const directive = request.cache?.directive ?? 'default';
     if (directive === 'no-store') return { scope, key, status: 'BYPASS', store: false };
     if (directive === 'no-cache') return { scope, key, status: 'REFRESH', store: true };

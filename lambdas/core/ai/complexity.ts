@@ -107,7 +107,12 @@ export function signalsOf(body: Record<string, unknown>, taskType: TaskType): Re
     reasoning: saturate(count(asked, REASONING), 3),
     maths: saturate(count(instruction, MATHS), 3),
     codeAsk: saturate(count(asked, CODE_ASK), 3),
-    codeBlock: /```|\bfunction\b[ \t\w]{0,40}\(|\bdef \w{1,60}\(|\bclass \w|=>[ \t]{0,8}\{|;[ \t]{0,8}\n[ \t]{0,40}(?:return|if|for|while)\b/.test(text) ? 1 : 0,
+    codeBlock:
+      /```|\bfunction\b[ \t\w]{0,40}\(|\bdef \w{1,60}\(|\bclass \w|=>[ \t]{0,8}\{|;[ \t]{0,8}\n[ \t]{0,40}(?:return|if|for|while)\b/.test(
+        text,
+      )
+        ? 1
+        : 0,
     steps: saturate(count(instruction, STEPS), 6),
     constraints: saturate(count(asked, CONSTRAINTS), 8),
     structured: format?.type === 'json_schema' ? 1 : 0,

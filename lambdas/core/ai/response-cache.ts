@@ -8,7 +8,7 @@
  *   admin gave a set of keys) is the store's partition: one user's entries are never looked up for
  *   another, whatever their requests look like.
  * - **What is stored**: only complete, successful answers (every choice ended by `stop`, `length`,
- *   `tool_calls` or `function_call`, no refusal), kept as the `chat.completion` object, so a streamed
+ *   `tool_calls` or `function_call`, not empty, no refusal, nothing a replay could not reproduce), kept as the `chat.completion` object, so a streamed
  *   request can be served from a non-streamed answer and the other way round (`replayChunks`).
  * - **Where**: an in-process LRU bounded in bytes (entries at most `l1MaxAgeMs` old there, so a purge
  *   reaches every instance within that time) in front of the store (DynamoDB with TTL on AWS and
@@ -129,10 +129,13 @@ export function normaliseRequest(body: Record<string, unknown>): Record<string, 
   return out;
 }
 
-/** The entry's key within its scope. */
-export function cacheKey(taskType: TaskType, body: Record<string, unknown>): string {
+/**
+ * The entry's key within its scope; `variant` is whatever else decides the answer (smart routing's
+ * options and the caller's plan, which pick the model for `model: "auto"`).
+ */
+export function cacheKey(taskType: TaskType, body: Record<string, unknown>, variant = ''): string {
   return createHash('sha256')
-    .update(`v1\n${taskType}\n${canonical(normaliseRequest(body))}`)
+    .update(`v1\n${taskType}\n${variant}\n${canonical(normaliseRequest(body))}`)
     .digest('hex');
 }
 
@@ -150,7 +153,19 @@ export function isCacheable(completion: Record<string, unknown>): boolean {
     const c = choice as Record<string, unknown>;
     const message = c['message'] as Record<string, unknown> | undefined;
     if (!message || (message['refusal'] !== undefined && message['refusal'] !== null)) return false;
-    return typeof c['finish_reason'] === 'string' && COMPLETE.has(c['finish_reason']);
+    if (typeof c['finish_reason'] !== 'string' || !COMPLETE.has(c['finish_reason'])) return false;
+    // What a replay could not reproduce as chunks is not stored: logprobs, audio, annotations, custom tools.
+    if (
+      (c['logprobs'] ?? null) !== null ||
+      message['audio'] ||
+      (Array.isArray(message['annotations']) && message['annotations'].length > 0)
+    )
+      return false;
+    const toolCalls = Array.isArray(message['tool_calls']) ? (message['tool_calls'] as Array<Record<string, unknown>>) : [];
+    if (toolCalls.some((call) => (call['type'] ?? 'function') !== 'function')) return false;
+    // An empty answer is not worth replaying (the legacy endpoints answer it 502).
+    const content = typeof message['content'] === 'string' ? message['content'].trim() : '';
+    return content !== '' || toolCalls.length > 0 || message['function_call'] !== undefined;
   });
 }
 
@@ -233,10 +248,10 @@ export class ResponseCache {
 
   /** Stores a complete answer (callers check `isCacheable` first). Never throws: a failed write is logged. */
   async put(entry: CachedAnswer): Promise<void> {
-    this.l1.set(`${entry.scope}\u0000${entry.key}`, entry, JSON.stringify(entry.completion).length, this.clock.now());
     try {
-      const stored = await this.store.put(entry);
-      if (!stored) this.l1.delete(`${entry.scope}\u0000${entry.key}`);
+      // In memory only once stored: what the table does not hold, no instance serves.
+      if (await this.store.put(entry))
+        this.l1.set(`${entry.scope}\u0000${entry.key}`, entry, JSON.stringify(entry.completion).length, this.clock.now());
     } catch (error) {
       this.telemetry.error('response cache write failed', { error: errorFields(error) });
     }
@@ -289,7 +304,7 @@ export function replayChunks(
     const index = raw['index'] ?? 0;
     const message = (raw['message'] ?? {}) as Record<string, unknown>;
     const delta = (d: Record<string, unknown>, finish: unknown = null) => ({ index, delta: d, logprobs: null, finish_reason: finish });
-    out.push(chunk([delta({ role: message['role'] ?? 'assistant', content: '' })]));
+    out.push(chunk([delta({ role: message['role'] ?? 'assistant', content: typeof message['content'] === 'string' ? '' : null })]));
     const content = typeof message['content'] === 'string' ? message['content'] : '';
     for (let i = 0; i < content.length; i += piece) out.push(chunk([delta({ content: content.slice(i, i + piece) })]));
     const toolCalls = Array.isArray(message['tool_calls']) ? (message['tool_calls'] as Array<Record<string, unknown>>) : [];
@@ -308,6 +323,12 @@ export function replayChunks(
       for (let i = 0; i < args.length; i += piece)
         out.push(chunk([delta({ tool_calls: [{ index: callIndex, function: { arguments: args.slice(i, i + piece) } }] })]));
     });
+    const functionCall = message['function_call'] as { name?: unknown; arguments?: unknown } | undefined;
+    if (functionCall) {
+      out.push(chunk([delta({ function_call: { name: functionCall.name, arguments: '' } })]));
+      const args = typeof functionCall.arguments === 'string' ? functionCall.arguments : '';
+      for (let i = 0; i < args.length; i += piece) out.push(chunk([delta({ function_call: { arguments: args.slice(i, i + piece) } })]));
+    }
     out.push(chunk([delta({}, raw['finish_reason'] ?? 'stop')]));
   }
   if (options.includeUsage && options.usage) out.push(JSON.stringify({ ...head, choices: [], usage: options.usage }));

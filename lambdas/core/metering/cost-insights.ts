@@ -35,7 +35,9 @@ export function recommendations(records: UsageRecord[], table: RouteTable, price
   for (const r of answered) {
     if (!r.requestHash) continue;
     const key = `${r.userId ?? ''}\u0000${r.requestHash}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
+    const group = groups.get(key);
+    if (group) group.push(r);
+    else groups.set(key, [r]);
   }
   const repeatedGroups = [...groups.values()].filter((g) => g.length > 1);
   const repeats = repeatedGroups.reduce((n, g) => n + g.length - 1, 0);
@@ -91,7 +93,12 @@ export function recommendations(records: UsageRecord[], table: RouteTable, price
 
   // 3. max_tokens right-sizing: caps far above what answers use; the long tail past the cap is the saving.
   const capped = new Map<TaskType, UsageRecord[]>();
-  for (const r of answered) if (r.maxTokens && r.taskType) capped.set(r.taskType, [...(capped.get(r.taskType) ?? []), r]);
+  for (const r of answered) {
+    if (!r.maxTokens || !r.taskType) continue;
+    const list = capped.get(r.taskType);
+    if (list) list.push(r);
+    else capped.set(r.taskType, [r]);
+  }
   for (const [task, list] of capped) {
     if (list.length < 20) continue; // too few answers to know the task's usual length
     const outputs = list.map((r) => r.outputTokens).sort((a, b) => a - b);

@@ -19,6 +19,8 @@ export type CostInsightRouteDeps = Pick<AppDeps, 'usage' | 'background' | 'clock
 
 /** Records are read day by day: a bounded range keeps the read bounded. */
 const MAX_DAYS = 31;
+/** At most this many records are analysed (the most recent); the answer says when it sampled. */
+const MAX_RECORDS = 200_000;
 const RangeSchema = z.object({ from: UtcDaySchema.optional(), to: UtcDaySchema.optional() });
 
 const forbidden = (c: Context<AppEnv>) =>
@@ -37,13 +39,21 @@ export function costInsightRoutes(deps: CostInsightRouteDeps) {
     if ((dayStart(to) - dayStart(from)) / 86_400_000 + 1 > MAX_DAYS)
       return errorResponse(c, 400, badRequest(`At most ${MAX_DAYS} days per query.`, 'to'));
     await deps.background.drain(READ_DRAIN_MS);
-    const records: UsageRecord[] = (await Promise.all(daysBetween(from, to).map((day) => deps.usage.recordsOfDay(day)))).flat();
+    let records: UsageRecord[] = [];
+    // Newest day first, so a range too large to analyse whole keeps its most recent records.
+    for (const day of daysBetween(from, to).reverse()) {
+      if (records.length >= MAX_RECORDS) break;
+      records = records.concat(await deps.usage.recordsOfDay(day));
+    }
+    const sampled = records.length > MAX_RECORDS;
+    if (sampled) records = records.slice(0, MAX_RECORDS);
     const list = recommendations(records, deps.routeTable, deps.pricing);
     return c.json({
       object: 'recommendations',
       from,
       to,
       requests: records.length,
+      ...(sampled ? { sampled: `the ${MAX_RECORDS} most recent records of the range` } : {}),
       totalPotentialSavingsUsd: Number(list.reduce((s, r) => s + r.potentialSavingsUsd, 0).toFixed(6)),
       data: list,
     });
