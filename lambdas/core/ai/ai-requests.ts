@@ -138,6 +138,19 @@ export interface AiRequestDeps {
 }
 
 export class AiRequests {
+  /** Per task, a moving average of the output tokens of this instance's answers (cost estimates). */
+  private readonly outputAverages = new Map<TaskType, number>();
+
+  /** Adds an answer's output to its task's moving average (the last ~50 answers weigh most). */
+  private noteOutput(taskType: TaskType, usage: Usage | undefined): void {
+    if (!usage) return;
+    const previous = this.outputAverages.get(taskType);
+    this.outputAverages.set(
+      taskType,
+      previous === undefined ? usage.completionTokens : previous + (usage.completionTokens - previous) / 50,
+    );
+  }
+
   /** Every model some target can serve (what `GET /v1/models` lists). */
   private readonly models: ReadonlyMap<string, unknown>;
 
@@ -211,6 +224,7 @@ export class AiRequests {
       model: smart.model,
       prices: smart.prices,
       promptTokens: estimatePromptTokens(request.body, this.deps.tokens),
+      recentOutputTokens: this.outputAverages.get(taskType),
       health: smart.performance,
     });
   }
@@ -332,7 +346,10 @@ export class AiRequests {
         tokens: this.deps.tokens,
         background: this.deps.background,
         ...(this.deps.shutdown ? { shutdown: this.deps.shutdown } : {}),
-        onUsage: (usage) => this.deps.health?.noteTokens(target, usage.totalTokens),
+        onUsage: (usage) => {
+          this.deps.health?.noteTokens(target, usage.totalTokens);
+          this.noteOutput(task.taskType, usage);
+        },
         ...(caching?.store
           ? {
               onComplete: (chunks: string[]) => {
@@ -358,6 +375,7 @@ export class AiRequests {
       ai.usage = routed.value.usage;
       ai.usageSource = 'provider';
       this.deps.health?.noteTokens(routed.target, routed.value.usage.totalTokens);
+      this.noteOutput(task.taskType, routed.value.usage);
     }
     this.noteHedge(ai, routed.hedgeLoser, request.body);
     const model = routed.value.model ?? targets.find((t) => t.provider === routed.trace.chosen?.provider)?.model ?? 'unknown';

@@ -70,6 +70,8 @@ export interface SelectInput {
   model: ComplexityModel;
   prices: PriceTable;
   promptTokens: number;
+  /** The task's recent average output (this instance's answers), for a request without `max_tokens`. */
+  recentOutputTokens?: number | undefined;
   health: TargetPerformance | undefined;
 }
 
@@ -92,7 +94,8 @@ export function selectRoute(input: SelectInput): SelectionResult {
   }
 
   const requested = Number(body['max_completion_tokens'] ?? body['max_tokens']);
-  const outputTokens = Number.isInteger(requested) && requested > 0 ? requested : table.smart.defaultOutputTokens;
+  const outputTokens =
+    Number.isInteger(requested) && requested > 0 ? requested : Math.round(input.recentOutputTokens ?? table.smart.defaultOutputTokens);
   const estimate = (target: PlannedTarget): number | null => {
     const price = priceOf(input.prices, target.provider, target.model);
     return price ? costMicros(price, { promptTokens: input.promptTokens, completionTokens: outputTokens }) / 1e6 : null;
