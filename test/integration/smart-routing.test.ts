@@ -183,5 +183,7 @@ describe('smart routing', () => {
     const response = await post('/v1/smart/completions', withoutModel);
     expect(response.status).toBe(200);
     expect(response.headers.get('x-orchestrator-tier')).toBe('fast');
+    // Metered like chat completions: one usage record.
+    expect(await recordOf(response.headers.get('x-request-id'))).toMatchObject({ route: '/v1/smart/completions', tier: 'fast' });
   });
 });
