@@ -7,6 +7,7 @@ import type { Context } from 'hono';
 import * as z from 'zod';
 import type { Principal } from '../core/access/ports';
 import type { AiRequest, AiRequests, CacheProbe, CacheRequest } from '../core/ai/ai-requests';
+import type { TaskType } from '../core/ai/route-table';
 import { ContentPlanSchema, GenerateMessageSchema, messagePrompt, planPrompt } from '../core/legacy/legacy-api';
 import { OPTIMIZE_FOR, type SmartOptions } from '../core/ai/smart-routing';
 import { ChatCompletionRequestSchema, SmartCompletionRequestSchema, upstreamBody, type ChatCompletionRequest } from './chat-schema';
@@ -124,31 +125,24 @@ export async function chatInput(c: Context<AppEnv>): Promise<Parsed<AiInput>> {
   });
 }
 
-/** `POST /api/ai/messages/generate`: the parsed legacy request too (the route shapes its answer from it). */
-export async function generateInput(c: Context<AppEnv>) {
-  const parsed = await parsedOnce(c, GenerateMessageSchema);
+/** A legacy AI endpoint's input: its fixed task, its prompt, and the parsed request (the route shapes its answer from it). */
+async function legacyInput<S extends z.ZodType>(
+  c: Context<AppEnv>,
+  schema: S,
+  task: TaskType,
+  prompt: (request: z.infer<S>) => Record<string, unknown>,
+): Promise<Parsed<AiInput & { legacy: z.infer<S> }>> {
+  const parsed = await parsedOnce(c, schema);
   if (!parsed.ok) return parsed;
-  const input = withCache(c, {
-    body: messagePrompt(parsed.value),
-    task: { endpoint: 'message_generation' },
-    stream: false,
-    clientWantsUsage: false,
-  });
-  return input.ok ? { ok: true as const, value: { ...input.value, legacy: parsed.value } } : input;
+  const input = withCache(c, { body: prompt(parsed.value), task: { endpoint: task }, stream: false, clientWantsUsage: false });
+  return input.ok ? { ok: true, value: { ...input.value, legacy: parsed.value } } : input;
 }
 
+/** `POST /api/ai/messages/generate`. */
+export const generateInput = (c: Context<AppEnv>) => legacyInput(c, GenerateMessageSchema, 'message_generation', messagePrompt);
+
 /** `POST /api/ai/content/plan`. */
-export async function planInput(c: Context<AppEnv>) {
-  const parsed = await parsedOnce(c, ContentPlanSchema);
-  if (!parsed.ok) return parsed;
-  const input = withCache(c, {
-    body: planPrompt(parsed.value),
-    task: { endpoint: 'content_planning' },
-    stream: false,
-    clientWantsUsage: false,
-  });
-  return input.ok ? { ok: true as const, value: { ...input.value, legacy: parsed.value } } : input;
-}
+export const planInput = (c: Context<AppEnv>) => legacyInput(c, ContentPlanSchema, 'content_planning', planPrompt);
 
 /** The input of each AI route, by path (what the cache probe reads before the route runs). */
 export const AI_INPUTS: Record<string, (c: Context<AppEnv>) => Promise<Parsed<AiInput>>> = {
