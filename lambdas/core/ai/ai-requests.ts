@@ -26,7 +26,15 @@ import {
   type RouteTable,
   type TaskType,
 } from './route-table';
-import { cacheKey, isCacheable, type CachedAnswer, type CacheDirective, type CacheStatus, type ResponseCache } from './response-cache';
+import {
+  cacheKey,
+  entryKey,
+  isCacheable,
+  type CachedAnswer,
+  type CacheDirective,
+  type CacheStatus,
+  type ResponseCache,
+} from './response-cache';
 import { CompletionAssembler } from './completion-assembler';
 import { classifyComplexity, type ComplexityModel } from './complexity';
 import { explainSelection, selectRoute, type Selection, type SelectionResult, type SmartOptions } from './smart-routing';
@@ -176,7 +184,7 @@ export class AiRequests {
     if (decideRollout(values, principal.userId).path !== 'orchestrated' || !capabilityOn(values, CACHE_FLAG, principal.userId))
       return undefined;
     const scope = cacheScopeOf(principal);
-    const key = cacheKey(task.taskType, request.body, this.cacheVariant(request, task.taskType, principal.plan));
+    const key = entryKey(cacheKey(task.taskType, request.body), this.cacheVariant(request, task.taskType, principal.plan));
     return { scope, key, lookup: cache.get(scope, key) };
   }
 
@@ -257,7 +265,7 @@ export class AiRequests {
     const task = resolved;
     if (task.requestedModel !== undefined && !this.models.has(task.requestedModel))
       return { kind: 'unknown_model', model: task.requestedModel };
-    const path = await this.choosePath(record);
+    const { path, flags } = await this.choosePath(record);
     let targets = this.targetsFor(path, task.taskType, task.requestedModel);
     let selection: Selection | undefined;
     let refusal: Extract<SelectionResult, { ok: false }> | undefined;
@@ -283,8 +291,10 @@ export class AiRequests {
     const { orchestrator } = this.deps;
     // What the recommendations read from the records: repeats (the normalised request's hash, as the
     // cache keys it), the prompt's complexity, and the output cap asked for.
-    if (path === 'orchestrated') {
-      ai.requestHash = cacheKey(task.taskType, request.body).slice(0, 32);
+    // One digest of the normalised request serves the records (repeats) and the cache key.
+    const digest = path === 'orchestrated' ? cacheKey(task.taskType, request.body) : undefined;
+    if (digest !== undefined) {
+      ai.requestHash = digest.slice(0, 32);
       ai.complexity =
         selection?.complexity.complexity ??
         (this.deps.smart ? classifyComplexity(request.body, task.taskType, this.deps.smart.model).complexity : undefined);
@@ -292,7 +302,7 @@ export class AiRequests {
       if (Number.isInteger(cap) && cap > 0) ai.maxTokens = cap;
     }
 
-    const caching = await this.cachePlan(record, path, task.taskType, request);
+    const caching = digest === undefined ? undefined : await this.cachePlan(record, flags, digest, task.taskType, request);
     if (caching?.hit) {
       const { entry } = caching.hit;
       const ageSeconds = Math.max(0, Math.floor((this.deps.clock.now() - entry.createdAt) / 1000));
@@ -396,17 +406,18 @@ export class AiRequests {
    */
   private async cachePlan(
     record: RequestRecord,
-    path: ProcessingPath,
+    flags: FlagValues,
+    digest: string,
     taskType: TaskType,
     request: AiRequest,
   ): Promise<{ scope: string; key: string; status: CacheStatus; store: boolean; hit?: { entry: CachedAnswer } } | undefined> {
     const cache = this.deps.cache;
     const principal = record.principal;
-    if (!cache || !principal || path !== 'orchestrated') return undefined;
+    if (!cache || !principal) return undefined;
     const probe = request.probe ? await request.probe.catch(() => undefined) : undefined;
-    if (!capabilityOn((await this.deps.flags.current()).values, CACHE_FLAG, principal.userId)) return undefined;
+    if (!capabilityOn(flags, CACHE_FLAG, principal.userId)) return undefined;
     const scope = cacheScopeOf(principal);
-    const key = cacheKey(taskType, request.body, this.cacheVariant(request, taskType, principal.plan));
+    const key = entryKey(digest, this.cacheVariant(request, taskType, principal.plan));
     const directive = request.cache?.directive ?? 'default';
     if (directive === 'no-store') return { scope, key, status: 'BYPASS', store: false };
     if (directive === 'no-cache') return { scope, key, status: 'REFRESH', store: true };
@@ -424,12 +435,12 @@ export class AiRequests {
     ai.hedge = { provider: loser.provider, model: loser.model, inputTokens: estimatePromptTokens(body, this.deps.tokens) };
   }
 
-  /** Decides the caller's processing path from the rollout flag, and notes it in the record. */
-  private async choosePath(record: RequestRecord): Promise<ProcessingPath> {
+  /** Decides the caller's processing path from the rollout flag, notes it in the record, and hands on the flags read. */
+  private async choosePath(record: RequestRecord): Promise<{ path: ProcessingPath; flags: FlagValues }> {
     const snapshot = await this.deps.flags.current();
     const decision = decideRollout(snapshot.values, record.principal?.userId ?? '');
     record.rollout = { path: decision.path, reason: decision.reason, flags: snapshot.origin, stale: snapshot.stale };
-    return decision.path;
+    return { path: decision.path, flags: snapshot.values };
   }
 
   /** Orchestrated: the task's targets with retries and fallback. Legacy: one provider and model, one attempt. */

@@ -129,14 +129,19 @@ export function normaliseRequest(body: Record<string, unknown>): Record<string, 
   return out;
 }
 
-/**
- * The entry's key within its scope; `variant` is whatever else decides the answer (smart routing's
- * options and the caller's plan, which pick the model for `model: "auto"`).
- */
-export function cacheKey(taskType: TaskType, body: Record<string, unknown>, variant = ''): string {
+/** The normalised request's digest: repeated requests share it (usage records keep it too). */
+export function cacheKey(taskType: TaskType, body: Record<string, unknown>): string {
   return createHash('sha256')
-    .update(`v1\n${taskType}\n${variant}\n${canonical(normaliseRequest(body))}`)
+    .update(`v1\n${taskType}\n${canonical(normaliseRequest(body))}`)
     .digest('hex');
+}
+
+/**
+ * The entry's key within its scope: the request's digest, and `variant`, whatever else decides the
+ * answer (smart routing's options and the caller's plan, which pick the model for `model: "auto"`).
+ */
+export function entryKey(digest: string, variant: string): string {
+  return variant === '' ? digest : createHash('sha256').update(`${digest}\n${variant}`).digest('hex');
 }
 
 const COMPLETE = new Set(['stop', 'length', 'tool_calls', 'function_call']);

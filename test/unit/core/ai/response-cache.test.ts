@@ -1,6 +1,6 @@
 /** What the response cache stores and how it replays: only whole answers, replayed as valid chunks. */
 import { CompletionAssembler } from '../../../../lambdas/core/ai/completion-assembler';
-import { cacheKey, isCacheable, normaliseRequest, replayChunks } from '../../../../lambdas/core/ai/response-cache';
+import { cacheKey, entryKey, isCacheable, normaliseRequest, replayChunks } from '../../../../lambdas/core/ai/response-cache';
 import { conformance } from '../../../helpers/openai-schemas';
 
 const completion = (choice: Record<string, unknown>) => ({
@@ -72,6 +72,7 @@ describe('cacheKey', () => {
       expect(cacheKey('general', { ...base, ...changed })).not.toBe(cacheKey('general', base));
     }
     expect(cacheKey('general', base)).not.toBe(cacheKey('content_planning', base));
-    expect(cacheKey('general', base, 'auto:cost::: pro')).not.toBe(cacheKey('general', base, 'auto:quality::: pro'));
+    expect(entryKey(cacheKey('general', base), 'auto:cost:::pro')).not.toBe(entryKey(cacheKey('general', base), 'auto:quality:::pro'));
+    expect(entryKey(cacheKey('general', base), '')).toBe(cacheKey('general', base));
   });
 });
