@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { costViews } from '../../lambdas/core/metering/cost-insights';
 import type { AggregateRow } from '../../lambdas/core/metering/ports';
+import { ZERO_COUNTS } from '../../lambdas/core/metering/usage-report';
 import { FakeClock } from '../helpers/fakes';
 import { ADMIN_KEY, startTestGateway, type TestGateway } from '../helpers/local-gateway';
 
@@ -108,19 +109,9 @@ describe('the month-end forecast', () => {
     taskType: 'general',
     provider: 'openai',
     model: 'gpt-4o-mini',
+    ...ZERO_COUNTS,
     requests: 1,
-    errors: 0,
-    fallbacks: 0,
-    inputTokens: 0,
-    outputTokens: 0,
-    cachedTokens: 0,
     costMicros,
-    unpriced: 0,
-    estimated: 0,
-    latencyMs: 0,
-    cacheHits: 0,
-    savedMicros: 0,
-    routingSavedMicros: 0,
   });
 
   it('projects each remaining day at its weekday’s average, not a straight line', () => {

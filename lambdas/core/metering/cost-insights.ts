@@ -6,6 +6,7 @@
  */
 import { tierTargets, type RouteTable, type TaskType } from '../ai/route-table';
 import { dayStart, shiftDay, utcDay } from '../utc-day';
+import { percentile } from './daily-report';
 import type { AggregateRow } from './ports';
 import { costMicros, priceOf, type PriceTable } from './pricing';
 import type { UsageRecord } from './usage-record';
@@ -19,11 +20,6 @@ export interface Recommendation {
   evidence: Record<string, number | string>;
   /** The change to make: a flag, a route-table diff, or a request setting. */
   change: Record<string, unknown>;
-}
-
-/** Nearest-rank percentile of sorted values. */
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
 }
 
 export function recommendations(records: UsageRecord[], table: RouteTable, prices: PriceTable): Recommendation[] {
@@ -103,8 +99,9 @@ export function recommendations(records: UsageRecord[], table: RouteTable, price
     if (list.length < 20) continue; // too few answers to know the task's usual length
     const outputs = list.map((r) => r.outputTokens).sort((a, b) => a - b);
     const caps = list.map((r) => r.maxTokens!).sort((a, b) => a - b);
-    const p95 = percentile(outputs, 95);
-    const medianCap = percentile(caps, 50);
+    // Both lists hold at least 20 values: the percentiles exist.
+    const p95 = percentile(outputs, 95)!;
+    const medianCap = percentile(caps, 50)!;
     const suggested = Math.max(16, Math.ceil(p95 * 1.2));
     if (medianCap < suggested * 2) continue;
     const saving = list.reduce((sum, r) => {

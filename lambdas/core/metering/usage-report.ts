@@ -11,7 +11,8 @@ export interface UsageGroup extends AggregateCounts {
   avgLatencyMs: number;
 }
 
-const ZERO: AggregateCounts = {
+/** Every aggregate counter at 0 (the start of a sum, and a base for rows built by hand). */
+export const ZERO_COUNTS: AggregateCounts = {
   requests: 0,
   errors: 0,
   fallbacks: 0,
@@ -28,8 +29,8 @@ const ZERO: AggregateCounts = {
 };
 
 export function sumCounts(rows: AggregateCounts[]): AggregateCounts {
-  const total = { ...ZERO };
-  for (const row of rows) for (const field of Object.keys(ZERO) as Array<keyof AggregateCounts>) total[field] += row[field];
+  const total = { ...ZERO_COUNTS };
+  for (const row of rows) for (const field of Object.keys(ZERO_COUNTS) as Array<keyof AggregateCounts>) total[field] += row[field];
   return total;
 }
 

@@ -1,21 +1,7 @@
 import type { AggregateRow } from '../../../../lambdas/core/metering/ports';
-import { costOverview, groupUsage } from '../../../../lambdas/core/metering/usage-report';
+import { costOverview, groupUsage, ZERO_COUNTS } from '../../../../lambdas/core/metering/usage-report';
 
-const zero = {
-  requests: 0,
-  errors: 0,
-  fallbacks: 0,
-  inputTokens: 0,
-  outputTokens: 0,
-  cachedTokens: 0,
-  costMicros: 0,
-  unpriced: 0,
-  estimated: 0,
-  latencyMs: 0,
-  cacheHits: 0,
-  savedMicros: 0,
-  routingSavedMicros: 0,
-};
+const zero = ZERO_COUNTS;
 const detail = (day: string, provider: string, costMicros: number, extra: Partial<AggregateRow> = {}): AggregateRow =>
   ({
     ...zero,
