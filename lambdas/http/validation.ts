@@ -1,6 +1,7 @@
 /** Reading and validating request bodies: malformed JSON and schema violations become 400s naming the field. */
 import type { Context } from 'hono';
 import type * as z from 'zod';
+import { dayStart } from '../core/utc-day';
 import { badRequest, paramFromPath, type ErrorSpec } from './errors';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: ErrorSpec; status?: 415 };
@@ -83,4 +84,11 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown): Parsed
   const param = issue ? paramFromPath(issue.path) : null;
   const message = issue ? `Invalid ${param ?? 'body'}: ${issue.message}` : 'Invalid request.';
   return { ok: false, error: badRequest(message, param, 'invalid_value') };
+}
+
+/** What is wrong with a range of UTC days a query asked for (`from` after `to`, or more than `maxDays`), if anything. */
+export function dayRangeProblem(from: string, to: string, maxDays: number): ErrorSpec | undefined {
+  if (from > to) return badRequest('`from` must not be after `to`.', 'from');
+  if ((dayStart(to) - dayStart(from)) / 86_400_000 + 1 > maxDays) return badRequest(`At most ${maxDays} days per query.`, 'to');
+  return undefined;
 }

@@ -5,12 +5,12 @@
 import { Hono } from 'hono';
 import * as z from 'zod';
 import { costOverview, GROUP_BY, groupUsage } from '../../core/metering/usage-report';
-import { dayStart, utcDay, UtcDaySchema } from '../../core/utc-day';
+import { utcDay, UtcDaySchema } from '../../core/utc-day';
 import type { AppDeps, AppEnv } from '../context';
 
 export type AdminUsageRouteDeps = Pick<AppDeps, 'usage' | 'reports' | 'prices' | 'background' | 'clock'>;
 import { badRequest, errorResponse } from '../errors';
-import { validate } from '../validation';
+import { dayRangeProblem, validate } from '../validation';
 import { READ_DRAIN_MS } from '../../core/background';
 
 const MAX_DAYS = 92;
@@ -31,9 +31,8 @@ export function adminUsageRoutes(deps: AdminUsageRouteDeps) {
     const today = utcDay(deps.clock.now());
     const from = parsed.value.from ?? parsed.value.to ?? today;
     const to = parsed.value.to ?? (parsed.value.from ? today : from);
-    if (from > to) return errorResponse(c, 400, badRequest('`from` must not be after `to`.', 'from'));
-    if ((dayStart(to) - dayStart(from)) / 86_400_000 + 1 > MAX_DAYS)
-      return errorResponse(c, 400, badRequest(`At most ${MAX_DAYS} days per query.`, 'to'));
+    const rangeProblem = dayRangeProblem(from, to, MAX_DAYS);
+    if (rangeProblem) return errorResponse(c, 400, rangeProblem);
     // This instance's own recent requests are counted before answering.
     await deps.background.drain(READ_DRAIN_MS);
     const { groups, totals } = groupUsage(await deps.usage.aggregates(from, to), parsed.value.groupBy);

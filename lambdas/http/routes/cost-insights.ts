@@ -9,11 +9,11 @@ import * as z from 'zod';
 import { READ_DRAIN_MS } from '../../core/background';
 import { costViews, recommendations } from '../../core/metering/cost-insights';
 import type { UsageRecord } from '../../core/metering/usage-record';
-import { dayStart, daysBetween, shiftDay, utcDay, UtcDaySchema } from '../../core/utc-day';
+import { daysBetween, shiftDay, utcDay, UtcDaySchema } from '../../core/utc-day';
 import type { AppDeps, AppEnv } from '../context';
 import { caller } from '../context';
-import { badRequest, errorResponse } from '../errors';
-import { validate } from '../validation';
+import { errorResponse } from '../errors';
+import { dayRangeProblem, validate } from '../validation';
 
 export type CostInsightRouteDeps = Pick<AppDeps, 'usage' | 'background' | 'clock' | 'routeTable' | 'pricing'>;
 
@@ -35,9 +35,8 @@ export function costInsightRoutes(deps: CostInsightRouteDeps) {
     const today = utcDay(deps.clock.now());
     const to = parsed.value.to ?? today;
     const from = parsed.value.from ?? shiftDay(to, -6);
-    if (from > to) return errorResponse(c, 400, badRequest('`from` must not be after `to`.', 'from'));
-    if ((dayStart(to) - dayStart(from)) / 86_400_000 + 1 > MAX_DAYS)
-      return errorResponse(c, 400, badRequest(`At most ${MAX_DAYS} days per query.`, 'to'));
+    const rangeProblem = dayRangeProblem(from, to, MAX_DAYS);
+    if (rangeProblem) return errorResponse(c, 400, rangeProblem);
     await deps.background.drain(READ_DRAIN_MS);
     let records: UsageRecord[] = [];
     // Newest day first, so a range too large to analyse whole keeps its most recent records.
