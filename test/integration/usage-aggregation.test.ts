@@ -2,6 +2,7 @@
  * Batched aggregation on dynalite: a stream delivers at least once, in batches that can fail half-way,
  * be retried, bisected and re-delivered. Whatever the schedule, every record counts exactly once.
  */
+import { usageRecord } from '../helpers/usage-records';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import fc from 'fast-check';
 import { DynamoDbUsageStore, markerName } from '../../lambdas/adapters/dynamodb/dynamodb-usage-store';
@@ -42,32 +43,16 @@ beforeAll(async () => {
 afterAll(() => dynamo.close());
 
 function record(day: string, i: number, user: string, provider: 'openai' | 'azure-openai', cost: number): UsageRecord {
-  return {
+  return usageRecord({
     requestId: `req_${day}_${i}`,
     userId: user,
-    keyId: 'key_1',
-    route: '/v1/chat/completions',
-    taskType: 'general',
-    path: 'orchestrated',
     provider,
-    model: 'gpt-4o-mini',
     inputTokens: 10 + i,
     outputTokens: 20,
-    cachedTokens: 0,
     costMicros: cost,
-    priceVersion: 'test',
-    latencyMs: 100,
     timeToFirstTokenMs: 50,
-    status: 200,
-    errorClass: null,
-    fallback: false,
-    attempts: 1,
-    stream: false,
-    tokensSource: 'provider',
     createdAt: `${day}T12:00:00.000Z`,
-    day,
-    hour: '12',
-  };
+  });
 }
 
 /**

@@ -3,6 +3,7 @@
  * over the shards and read back whole, and a table kept from before the sharding (under DATA_DIR, or
  * deployed) is brought over by the backfill, idempotently.
  */
+import { usageRecord } from '../helpers/usage-records';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { backfillDayShards, dayShardOf, DynamoDbUsageStore, USAGE_DAY_SHARDS } from '../../lambdas/adapters/dynamodb/dynamodb-usage-store';
@@ -10,32 +11,8 @@ import type { UsageRecord } from '../../lambdas/core/metering/usage-record';
 import { createTableInput, ensureTables, startDynalite, type LocalDynamo } from '../../lambdas/local/dynamodb-local';
 import { USAGE_TABLE } from '../../lambdas/shared/tables';
 
-const record = (requestId: string, createdAt: string): UsageRecord => ({
-  requestId,
-  userId: 'user-1',
-  keyId: 'key-1',
-  route: '/v1/chat/completions',
-  taskType: 'content_planning',
-  path: 'orchestrated',
-  provider: 'openai',
-  model: 'gpt-4o-mini',
-  inputTokens: 10,
-  outputTokens: 5,
-  cachedTokens: 0,
-  costMicros: 5,
-  priceVersion: 'test',
-  latencyMs: 100,
-  timeToFirstTokenMs: null,
-  status: 200,
-  errorClass: null,
-  fallback: false,
-  attempts: 1,
-  stream: false,
-  tokensSource: 'provider',
-  createdAt,
-  day: createdAt.slice(0, 10),
-  hour: createdAt.slice(11, 13),
-});
+const record = (requestId: string, createdAt: string): UsageRecord =>
+  usageRecord({ requestId, userId: 'user-1', keyId: 'key-1', taskType: 'content_planning', createdAt });
 
 /** A record as stored before the sharding: no `dayShard`, nulls left out. */
 const legacyItem = (r: UsageRecord, extra: Record<string, unknown> = {}) => ({
