@@ -64,9 +64,8 @@ export interface RequestSummary {
     requestHash?: string;
     complexity?: 'simple' | 'medium' | 'complex' | undefined;
     maxTokens?: number;
-    /** Smart routing's choice, and the task's quality target (what the request would have cost there). */
+    /** Smart routing's tier (its complexity is `complexity` above), and the task's quality target (what the request would have cost there). */
     smart?: {
-      complexity: 'simple' | 'medium' | 'complex';
       tier: 'fast' | 'balanced' | 'quality';
       optimizeFor: 'cost' | 'latency' | 'quality';
       qualityTarget?: { provider: ProviderId; model: string };

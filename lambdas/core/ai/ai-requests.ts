@@ -253,7 +253,7 @@ export class AiRequests {
     if ('kind' in resolved) return resolved;
     const task = resolved;
     if (!this.deps.smart) return { kind: 'invalid', error: new ValidationError('Smart routing is not configured.', null, 'invalid_value') };
-    const selected = this.select(principal.plan, task.taskType, { body: request.body, smart: request.smart ?? { optimizeFor: 'cost' } });
+    const selected = this.select(principal.plan, task.taskType, request);
     if (!selected.ok) return { kind: 'unroutable', refusal: selected };
     return { kind: 'explained', explanation: explainSelection(requestId, selected.selection) };
   }
@@ -281,7 +281,6 @@ export class AiRequests {
     if (selection) {
       const quality = selection.candidates.find((c) => c.tier === 'quality');
       ai.smart = {
-        complexity: selection.complexity.complexity,
         tier: selection.tier,
         optimizeFor: selection.options.optimizeFor,
         ...(quality ? { qualityTarget: { provider: quality.target.provider, model: quality.target.model } } : {}),
@@ -289,9 +288,8 @@ export class AiRequests {
     }
     const smartRouting = selection ? { smart: { complexity: selection.complexity.complexity, tier: selection.tier } } : {};
     const { orchestrator } = this.deps;
-    // What the recommendations read from the records: repeats (the normalised request's hash, as the
-    // cache keys it), the prompt's complexity, and the output cap asked for.
-    // One digest of the normalised request serves the records (repeats) and the cache key.
+    // What the recommendations read from the records: repeats (the normalised request's digest, which
+    // the cache key derives from too), the prompt's complexity, and the output cap asked for.
     const digest = path === 'orchestrated' ? cacheKey(task.taskType, request.body) : undefined;
     if (digest !== undefined) {
       ai.requestHash = digest.slice(0, 32);

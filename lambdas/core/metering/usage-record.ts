@@ -105,7 +105,7 @@ export function buildUsageRecord(summary: RequestSummary, at: number, prices: Pr
     ...(ai?.requestHash ? { requestHash: ai.requestHash } : {}),
     ...(ai?.maxTokens ? { maxTokens: ai.maxTokens } : {}),
     ...(ai?.complexity ? { complexity: ai.complexity } : {}),
-    ...(smart ? { complexity: smart.complexity, tier: smart.tier, qualityCostMicros: qualityCost ?? null } : {}),
+    ...(smart ? { tier: smart.tier, qualityCostMicros: qualityCost ?? null } : {}),
     ...(cache ? { cache: cache.status.toLowerCase() as NonNullable<UsageRecord['cache']> } : {}),
     ...(saved !== undefined ? { savedCostMicros: saved } : {}),
     ...(ai && ai.attempts.some((a) => a.outcome !== 'skipped') ? { tried: triedTargets(ai.attempts) } : {}),
