@@ -113,6 +113,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     app.use(path, admitted);
   app.use('/api/ai/*', authenticate(deps, 'user'));
   app.use('/v1/*', authenticate(deps, 'user'));
+  // The admin-only legacy routes, before their folder's key check (the first check that runs decides).
+  for (const path of ['/api/ai-providers/failover', '/api/ai-providers/test', '/api/ai-providers/optimize', '/api/ai-providers/costs'])
+    app.use(path, authenticate(deps, 'admin'));
   for (const legacy of ['/api/rate-limits/*', '/api/onlyfans/*', '/api/ai-providers/*']) app.use(legacy, authenticate(deps, 'user'));
   app.use('/admin/*', authenticate(deps, 'admin'));
   app.route('/', modelRoutes(deps));
