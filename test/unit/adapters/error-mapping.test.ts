@@ -45,8 +45,8 @@ describe('toProviderCallError', () => {
   it.each([
     ['ECONNREFUSED', 'connection_refused'],
     ['ECONNRESET', 'connection_reset'],
-    ['UND_ERR_SOCKET', 'connection_reset'],
-    ['UND_ERR_CONNECT_TIMEOUT', 'timeout'],
+    ['EPIPE', 'connection_reset'],
+    ['ETIMEDOUT', 'timeout'],
     ['ENOTFOUND', 'connection_error'],
   ])('maps a socket error %s, however deep in the cause chain, to %s', (code, errorClass) => {
     const error = new APIConnectionError({ cause: new TypeError('fetch failed', { cause: socketError(code) }) });

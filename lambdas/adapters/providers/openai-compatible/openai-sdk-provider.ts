@@ -1,7 +1,7 @@
 /**
  * `ChatProvider` on the official openai SDK, for OpenAI (or any OpenAI-compatible base URL) and for
  * Azure OpenAI (`AzureOpenAI`). The SDK's own retries are off: the orchestrator owns retries.
- * Connect timeout comes from the undici dispatcher; first-byte and total timeouts abort the call.
+ * Connect timeout comes from the connection pool; first-byte, idle and total timeouts abort the call.
  */
 import type OpenAI from 'openai';
 import { ProviderCallError, openAiError } from '../../../core/errors';
@@ -11,30 +11,29 @@ import { usageOf } from '../../../core/ai/usage';
 import type { ProviderId } from '../../../core/ai/route-table';
 import { redactSecrets, toProviderCallError } from './error-mapping';
 import { readSse } from './sse';
-import { UndiciResponse, undiciFetch } from './undici-fetch';
-import { Agent } from './undici-lite';
+import { ConnectionPool, HttpResponse, httpFetch } from './http-fetch';
 
 type TimedOut = 'first_byte' | 'idle' | 'total';
 
 type FetchOptions = NonNullable<Parameters<OpenAI['chat']['completions']['create']>[1]>['fetchOptions'];
 
 /** Connection pools per connect timeout, shared by every client in the process. */
-const dispatchers = new Map<number, Agent>();
-function dispatcherFor(connectMs: number): Agent {
-  let agent = dispatchers.get(connectMs);
-  if (!agent) {
-    agent = new Agent({ connect: { timeout: connectMs }, keepAliveTimeout: 30_000 });
-    dispatchers.set(connectMs, agent);
+const pools = new Map<number, ConnectionPool>();
+function poolFor(connectMs: number): ConnectionPool {
+  let pool = pools.get(connectMs);
+  if (!pool) {
+    pool = new ConnectionPool(connectMs);
+    pools.set(connectMs, pool);
   }
-  return agent;
+  return pool;
 }
 
-/** The fetch the SDK clients use: on undici.request, so its dispatchers apply and bodies stay Node streams. */
-export const providerFetch = undiciFetch as unknown as typeof globalThis.fetch;
+/** The fetch the SDK clients use: on Node's http/https, so the pools apply and bodies stay Node streams. */
+export const providerFetch = httpFetch as unknown as typeof globalThis.fetch;
 
-/** The body's raw chunks: straight from undici when the response came from `undiciFetch`. */
+/** The body's raw chunks: straight from the socket when the response came from `httpFetch`. */
 function bodyChunks(response: Response): AsyncIterable<Uint8Array> | null {
-  if (response instanceof UndiciResponse) return response.chunks();
+  if (response instanceof HttpResponse) return response.chunks();
   return response.body as unknown as AsyncIterable<Uint8Array> | null;
 }
 
@@ -102,8 +101,8 @@ export class OpenAiSdkProvider implements ChatProvider {
         signal: control.controller.signal,
         maxRetries: 0,
         timeout: call.timeouts.totalMs,
-        // Our fetch (undiciFetch) takes the connection pool as `dispatcher`; the SDK's RequestInit type does not declare it.
-        fetchOptions: { dispatcher: dispatcherFor(call.timeouts.connectMs) } as unknown as FetchOptions,
+        // Our fetch (httpFetch) takes the connection pool as `pool`; the SDK's RequestInit type does not declare it.
+        fetchOptions: { pool: poolFor(call.timeouts.connectMs) } as unknown as FetchOptions,
       })
       .asResponse();
   }
