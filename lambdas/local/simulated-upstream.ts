@@ -5,6 +5,7 @@
  * streaming, deterministic answers that say they are simulated, realistic `usage` counts,
  * configurable latency and failure injection.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SimulatedDialect } from '../adapters/providers/provider-module';
@@ -146,8 +147,9 @@ export class SimulatedUpstream {
 
     const route = this.dialect.route({ method: req.method ?? 'GET', url, headers: req.headers }, this.options.apiKey);
     if (!route.accepted) return this.sendError(res, route.status, route.type, route.error);
-    if (!body || !Array.isArray(body['messages']))
-      return this.sendError(res, 400, 'invalid_request_error', "Missing required parameter: 'messages'.");
+    const embeddings = route.operation === 'embeddings';
+    if (embeddings ? body?.['input'] === undefined : !body || !Array.isArray(body['messages']))
+      return this.sendError(res, 400, 'invalid_request_error', `Missing required parameter: '${embeddings ? 'input' : 'messages'}'.`);
 
     const fault = this.takeFault();
     if (fault?.kind === 'reset') {
@@ -168,10 +170,32 @@ export class SimulatedUpstream {
       if (fault.retryAfter !== undefined) headers['retry-after'] = fault.retryAfter;
       return this.sendError(res, fault.status, type, message, fault.code, headers);
     }
-    const model = route.model ?? (typeof body['model'] === 'string' ? body['model'] : 'unknown');
+    const model = route.model ?? (typeof body!['model'] === 'string' ? body!['model'] : 'unknown');
+    if (embeddings) return this.embed(res, body!, model);
     const end = fault?.kind === 'midstream' ? 'cut' : fault?.kind === 'stall' ? 'stall' : undefined;
-    if (body['stream'] === true) return this.stream(res, body, model, end);
-    return this.complete(res, body, model, end !== undefined);
+    if (body!['stream'] === true) return this.stream(res, body!, model, end);
+    return this.complete(res, body!, model, end !== undefined);
+  }
+
+  /**
+   * Embeddings: one deterministic unit vector per input (the same text always gets the same vector),
+   * `dimensions` long (default 1536, 3072 for `*-large`), as floats or base64 little-endian float32.
+   */
+  private embed(res: ServerResponse, body: Record<string, unknown>, model: string) {
+    const input = body['input'];
+    const inputs: unknown[] =
+      typeof input === 'string' || (Array.isArray(input) && typeof input[0] === 'number') ? [input] : (input as unknown[]);
+    const dimensions = Number(body['dimensions']) || (model.includes('large') ? 3072 : 1536);
+    let promptTokens = 0;
+    const data = inputs.map((item, index) => {
+      const text = typeof item === 'string' ? item : JSON.stringify(item);
+      promptTokens += typeof item === 'string' ? estimateTokens(item) : (item as unknown[]).length;
+      const vector = simulatedVector(text, dimensions);
+      const embedding = body['encoding_format'] === 'base64' ? Buffer.from(vector.buffer).toString('base64') : Array.from(vector);
+      return { object: 'embedding', index, embedding };
+    });
+    res.writeHead(200, { 'content-type': 'application/json', 'x-simulated-upstream': this.options.provider });
+    res.end(JSON.stringify({ object: 'list', data, model, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } }));
   }
 
   private sendError(
@@ -377,6 +401,24 @@ function structuredContent(body: Record<string, unknown>, text: string): string 
   if (format?.type === 'json_schema') return JSON.stringify(sampleOf(format.json_schema?.schema ?? { type: 'object' }));
   if (format?.type === 'json_object') return JSON.stringify({ message: text });
   return text;
+}
+
+/** A unit vector derived from the text's SHA-256 (a xorshift stream seeded by it). */
+function simulatedVector(text: string, dimensions: number): Float32Array {
+  const seed = createHash('sha256').update(text).digest();
+  let state = seed.readUInt32LE(0) || 1;
+  const vector = new Float32Array(dimensions);
+  let norm = 0;
+  for (let i = 0; i < dimensions; i++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    vector[i] = (state >>> 0) / 0xffffffff - 0.5;
+    norm += vector[i]! * vector[i]!;
+  }
+  const scale = 1 / Math.sqrt(norm);
+  for (let i = 0; i < dimensions; i++) vector[i]! *= scale;
+  return vector;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -92,7 +92,7 @@ describe('authentication and routes', () => {
   });
 
   it('answers 404 on an unknown route and 405 on a wrong method', async () => {
-    await expectError(await gw.call('/v1/embeddings', { method: 'POST', body: '{}' }), 404, { code: 'unknown_url' });
+    await expectError(await gw.call('/v1/audio/speech', { method: 'POST', body: '{}' }), 404, { code: 'unknown_url' });
     await expectError(await gw.call('/nope', { key: null }), 404, { code: 'unknown_url' });
     const wrong = await gw.call('/v1/chat/completions', { method: 'GET' });
     expect(wrong.headers.get('allow')).toBe('POST');

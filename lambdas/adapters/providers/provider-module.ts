@@ -18,15 +18,16 @@ export interface SimulatedRejection {
   error: string;
 }
 
-export type SimulatedRoute = { accepted: true; model?: string } | ({ accepted: false } & SimulatedRejection);
+export type SimulatedRoute =
+  { accepted: true; model?: string; operation: 'chat' | 'embeddings' } | ({ accepted: false } & SimulatedRejection);
 
 /** How a provider's API looks on the wire, for the simulated upstream `npm start` runs without keys. */
 export interface SimulatedDialect {
   /** The base URL (OpenAI) or endpoint (Azure) a client uses, given the simulator's `http://127.0.0.1:PORT`. */
   baseUrl(origin: string): string;
   /**
-   * Checks path and credentials of a chat-completions request: accepted (with the `model` when the
-   * path names it, as Azure's deployments do), or the rejection the real API would send.
+   * Checks path and credentials of a chat-completions or embeddings request: accepted (with the
+   * `model` when the path names it, as Azure's deployments do), or the rejection the real API would send.
    */
   route(request: { method: string; url: URL; headers: IncomingHttpHeaders }, apiKey: string): SimulatedRoute;
   /** Fields the provider adds to every choice of an answer (Azure's content filter results). */

@@ -18,6 +18,7 @@ import { openAnswerStream, type AnswerStream } from './answer-stream';
 import type { Orchestrator, RouteFailure, RouteTrace } from './orchestrator';
 import type { ProviderCompletion, TargetHealth, TargetPerformance, TokenEstimator, Usage } from './ports';
 import {
+  planEmbeddingRoute,
   planLegacyRoute,
   planRoute,
   routableModels,
@@ -116,6 +117,8 @@ export type AiOutcome =
   /** Served from the response cache: no provider was called. */
   | { kind: 'cached'; entry: CachedAnswer; routing: Routing; cache: CacheOutcome };
 
+export type EmbedOutcome = Extract<AiOutcome, { kind: 'unknown_model' | 'failed' | 'answer' }>;
+
 /** What the cache did for a request (`x-cache`, `x-cache-age`, `x-cache-key`). */
 export interface CacheOutcome {
   status: CacheStatus;
@@ -159,11 +162,42 @@ export class AiRequests {
     );
   }
 
-  /** Every model some target can serve (what `GET /v1/models` lists). */
+  /** Every chat model some target can serve (what `GET /v1/models` lists, with the embedding models). */
   private readonly models: ReadonlyMap<string, unknown>;
+  private readonly embeddingModels: ReadonlyMap<string, unknown>;
 
   constructor(private readonly deps: AiRequestDeps) {
     this.models = routableModels(deps.routeTable);
+    this.embeddingModels = routableModels(deps.routeTable, 'embeddings');
+  }
+
+  /**
+   * Embeddings (`POST /v1/embeddings`): every provider serving the requested model, with retries,
+   * fallback and breakers as for chat, never another model. No rollout path applies (the endpoint is
+   * new, so there is no legacy behaviour to keep), nor the response cache or smart routing. Counted
+   * under the `general` task; the record's route tells embeddings apart.
+   */
+  async embed(
+    record: RequestRecord,
+    request: { body: Record<string, unknown>; model: string; signal: AbortSignal },
+  ): Promise<EmbedOutcome> {
+    if (!this.embeddingModels.has(request.model)) return { kind: 'unknown_model', model: request.model };
+    const targets = planEmbeddingRoute(this.deps.routeTable, request.model);
+    const ai = startSummary(record, { taskType: 'general', taskSource: 'endpoint', requestedModel: request.model, stream: false }, targets);
+    const routed = await this.deps.orchestrator.complete(targets, request.body, request.signal, 'embeddings');
+    noteTrace(ai, routed.trace);
+    const routing: Routing = { path: 'orchestrated', trace: routed.trace };
+    if (!routed.ok) {
+      ai.outcome = 'error';
+      ai.errorClass = failureClass(routed.failure);
+      return { kind: 'failed', failure: routed.failure, routing };
+    }
+    if (routed.value.usage) {
+      ai.usage = routed.value.usage;
+      ai.usageSource = 'provider';
+      this.deps.health?.noteTokens(routed.target, routed.value.usage.totalTokens);
+    }
+    return { kind: 'answer', completion: routed.value, model: request.model, routing };
   }
 
   /**

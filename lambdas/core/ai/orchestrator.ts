@@ -13,7 +13,15 @@
 import { ProviderCallError, type ErrorClass, type ProviderFailure } from '../errors';
 import type { Clock, Random } from '../ports';
 import { CompletionAssembler } from './completion-assembler';
-import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderDirectory, SkipReason, TargetHealth } from './ports';
+import type {
+  ChatProvider,
+  ProviderCall,
+  ProviderCompletion,
+  ProviderDirectory,
+  ProviderOperation,
+  SkipReason,
+  TargetHealth,
+} from './ports';
 import type { ProviderLimits } from './provider-limits';
 import { healthOutcome, isRetryable, retryDelayMs } from './retry';
 import type { PlannedTarget, ProviderId } from './route-table';
@@ -130,9 +138,17 @@ function toFailure(error: unknown): ProviderFailure {
 export class Orchestrator {
   constructor(private readonly deps: OrchestratorDeps) {}
 
-  /** Non-streamed completion: streamed from the provider and assembled, with retry and fallback until it is complete. */
-  complete(targets: PlannedTarget[], body: Record<string, unknown>, signal: AbortSignal): Promise<Routed<ProviderCompletion>> {
-    return this.run(targets, body, signal, 'complete');
+  /**
+   * Non-streamed answer, with retry and fallback until it is complete: a chat completion streamed from
+   * the provider and assembled (or asked whole from a target that cannot stream), or embeddings.
+   */
+  complete(
+    targets: PlannedTarget[],
+    body: Record<string, unknown>,
+    signal: AbortSignal,
+    operation: ProviderOperation = 'chat',
+  ): Promise<Routed<ProviderCompletion>> {
+    return this.run(targets, body, signal, 'complete', operation);
   }
 
   /** Opens a stream and waits for its first event; until then failures retry and fall back. */
@@ -145,6 +161,7 @@ export class Orchestrator {
     body: Record<string, unknown>,
     signal: AbortSignal,
     mode: M,
+    operation: ProviderOperation = 'chat',
   ): Promise<Routed<M extends 'stream' ? StartedStream : ProviderCompletion>> {
     type T = M extends 'stream' ? StartedStream : ProviderCompletion;
     const { clock, random, providers, health } = this.deps;
@@ -223,11 +240,11 @@ export class Orchestrator {
         };
         if (probe) record.probe = true;
         trace.attempts.push(record);
-        const call = this.callFor(target, body, signal, mode, remaining, budget);
+        const call = this.callFor(target, body, signal, mode, remaining, budget, operation);
         const hedge = attempt === 1 && target.hedgeAfterMs !== undefined ? later.find((t) => t !== target) : undefined;
         try {
           const answered: Answered<T> = hedge
-            ? await this.hedged<T>(provider, target, call, hedge, { mode, body, signal, remaining, trace, probe })
+            ? await this.hedged<T>(provider, target, call, hedge, { mode, operation, body, signal, remaining, trace, probe })
             : { value: (await this.finish(await this.start(provider, target, call, mode, probe), target, mode)) as T, target };
           const winner = answered.target;
           record.latencyMs = clock.now() - started;
@@ -302,10 +319,12 @@ export class Orchestrator {
     mode: Mode,
     remaining: number,
     budget: number,
+    operation: ProviderOperation,
   ): ProviderCall {
     const { timeouts } = target;
     return {
       upstreamModel: target.upstreamModel,
+      ...(operation === 'chat' ? {} : { operation }),
       body,
       timeouts: {
         ...timeouts,
@@ -324,7 +343,8 @@ export class Orchestrator {
     const { clock, health } = this.deps;
     const at = clock.now();
     try {
-      if (mode === 'complete' && !target.upstreamStreaming) {
+      // Embeddings have no stream: answered whole, like a target that cannot stream.
+      if (mode === 'complete' && (!target.upstreamStreaming || call.operation === 'embeddings')) {
         const completion = await provider.complete(call);
         const latencyMs = clock.now() - at;
         health?.report(target, { kind: 'success', firstEventMs: latencyMs, latencyMs }, probe);
@@ -402,7 +422,15 @@ export class Orchestrator {
     primary: PlannedTarget,
     call: ProviderCall,
     hedge: PlannedTarget,
-    context: { mode: Mode; body: Record<string, unknown>; signal: AbortSignal; remaining: number; trace: RouteTrace; probe: boolean },
+    context: {
+      mode: Mode;
+      operation: ProviderOperation;
+      body: Record<string, unknown>;
+      signal: AbortSignal;
+      remaining: number;
+      trace: RouteTrace;
+      probe: boolean;
+    },
   ): Promise<Answered<T>> {
     const { clock, providers, health } = this.deps;
     const startedAt = clock.now();
@@ -446,7 +474,15 @@ export class Orchestrator {
     const hedgeControl = linkedAbort(context.signal);
     const hedgeAt = clock.now();
     const hedgeCall: ProviderCall = {
-      ...this.callFor(hedge, context.body, context.signal, context.mode, context.remaining - (hedgeAt - startedAt), context.remaining),
+      ...this.callFor(
+        hedge,
+        context.body,
+        context.signal,
+        context.mode,
+        context.remaining - (hedgeAt - startedAt),
+        context.remaining,
+        context.operation,
+      ),
       signal: hedgeControl.signal,
     };
     const hedgeStart = this.start(hedgeProvider, hedge, hedgeCall, context.mode, false);

@@ -19,10 +19,15 @@ export interface Usage {
   cachedTokens?: number;
 }
 
+/** What a call asks of the provider: a chat completion (the default) or embeddings (OpenAI's `/embeddings`, answered whole). */
+export type ProviderOperation = 'chat' | 'embeddings';
+
 /** One call to one provider target. */
 export interface ProviderCall {
   /** Model name the upstream expects (for Azure OpenAI, the deployment name). */
   upstreamModel: string;
+  /** Absent: a chat completion. */
+  operation?: ProviderOperation;
   /** The OpenAI request body, already cleaned of the gateway's own hints. */
   body: Record<string, unknown>;
   timeouts: Timeouts;
@@ -30,7 +35,7 @@ export interface ProviderCall {
   signal: AbortSignal;
 }
 
-/** A complete (non-streamed) answer. `rawBody` is sent to the client unchanged. */
+/** A complete (non-streamed) answer, a chat completion or an embeddings list. `rawBody` is sent to the client unchanged. */
 export interface ProviderCompletion {
   rawBody: string;
   model: string | undefined;

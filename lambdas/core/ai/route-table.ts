@@ -87,9 +87,11 @@ const TargetSchema = z.strictObject({
 });
 
 const ProviderCatalogSchema = z.strictObject({
-  /** Models the provider can serve. */
+  /** Chat models the provider can serve. */
   models: z.array(z.string().min(1)).min(1),
-  /** Azure OpenAI: deployment name per model (defaults to the model name). */
+  /** Embedding models the provider can serve (`POST /v1/embeddings`). */
+  embeddingModels: z.array(z.string().min(1)).optional(),
+  /** Azure OpenAI: deployment name per model, chat or embedding (defaults to the model name). */
   deployments: z.record(z.string(), z.string().min(1)).optional(),
 });
 
@@ -262,15 +264,36 @@ function planTargets(
   });
 }
 
-/** Every distinct model the table can route to, with the providers serving it. */
-export function routableModels(table: RouteTable): Map<string, ProviderId[]> {
+/** Every distinct chat model (or, with `embeddings`, embedding model) the table can route to, with the providers serving it. */
+export function routableModels(table: RouteTable, kind: 'chat' | 'embeddings' = 'chat'): Map<string, ProviderId[]> {
   const models = new Map<string, ProviderId[]>();
   for (const [provider, catalog] of Object.entries(table.providers)) {
-    for (const model of catalog.models) {
+    for (const model of (kind === 'chat' ? catalog.models : catalog.embeddingModels) ?? []) {
       models.set(model, [...(models.get(model) ?? []), provider]);
     }
   }
   return models;
+}
+
+/**
+ * The targets of an embeddings request: every provider serving that very model, in the order of
+ * `providers`. Never another model: vectors of different models are not comparable, so a fallback to
+ * one would silently corrupt the caller's index. Embeddings are answered whole (no upstream stream).
+ */
+export function planEmbeddingRoute(table: RouteTable, model: string): PlannedTarget[] {
+  return Object.entries(table.providers)
+    .filter(([, catalog]) => catalog.embeddingModels?.includes(model))
+    .map(([provider, catalog]) => ({
+      provider,
+      model,
+      upstreamModel: catalog.deployments?.[model] ?? model,
+      modelSource: 'requested' as const,
+      timeouts: { ...table.defaults.timeouts },
+      retry: { ...table.defaults.retry },
+      circuitBreaker: breakerOf(table, {}),
+      hedgeAfterMs: undefined,
+      upstreamStreaming: false,
+    }));
 }
 
 /** Parses and validates a route table, with an error message naming each bad field. */

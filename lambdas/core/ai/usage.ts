@@ -1,11 +1,12 @@
-/** Reading OpenAI `usage` objects (completions and the final stream chunk). */
+/** Reading OpenAI `usage` objects (completions, the final stream chunk, embeddings). */
 import type { Usage } from './ports';
 
 function readUsage(value: unknown): Usage | undefined {
   if (!value || typeof value !== 'object') return undefined;
   const u = value as Record<string, unknown>;
   const prompt = u['prompt_tokens'];
-  const completion = u['completion_tokens'];
+  // Embeddings report no completion tokens: there is no output to bill.
+  const completion = u['completion_tokens'] ?? (u['total_tokens'] === prompt ? 0 : undefined);
   if (typeof prompt !== 'number' || typeof completion !== 'number') return undefined;
   const cached = (u['prompt_tokens_details'] as Record<string, unknown> | undefined)?.['cached_tokens'];
   return {

@@ -1,4 +1,4 @@
-/** `GET /v1/models`: the models the route table can serve, plus one `task:<type>` alias per task. */
+/** `GET /v1/models`: the chat and embedding models the route table can serve, plus one `task:<type>` alias per task. */
 import { Hono } from 'hono';
 import { routableModels, TASK_TYPES } from '../../core/ai/route-table';
 import { TASK_ALIAS_PREFIX } from '../../core/ai/task';
@@ -11,7 +11,7 @@ const CREATED = 1_735_689_600;
 
 export function modelRoutes(deps: { routeTable: RouteTable }) {
   const models = [
-    ...[...routableModels(deps.routeTable)].map(([id, providers]) => ({
+    ...[...routableModels(deps.routeTable), ...routableModels(deps.routeTable, 'embeddings')].map(([id, providers]) => ({
       id,
       object: 'model' as const,
       created: CREATED,

@@ -1,6 +1,6 @@
 /**
  * `ChatProvider` on the official openai SDK, for OpenAI (or any OpenAI-compatible base URL) and for
- * Azure OpenAI (`AzureOpenAI`). The SDK's own retries are off: the orchestrator owns retries.
+ * Azure OpenAI (`AzureOpenAI`): chat completions and embeddings. The SDK's own retries are off: the orchestrator owns retries.
  * Connect timeout comes from the connection pool; first-byte, idle and total timeouts abort the call.
  */
 import type OpenAI from 'openai';
@@ -95,16 +95,20 @@ export class OpenAiSdkProvider implements ChatProvider {
   ) {}
 
   private request(call: ProviderCall, control: CallControl, stream: boolean): Promise<Response> {
+    const options = {
+      signal: control.controller.signal,
+      maxRetries: 0,
+      timeout: call.timeouts.totalMs,
+      // Our fetch (httpFetch) takes the connection pool as `pool`; the SDK's RequestInit type does not declare it.
+      fetchOptions: { pool: poolFor(call.timeouts.connectMs) } as unknown as FetchOptions,
+    };
+    if (call.operation === 'embeddings') {
+      // `encoding_format` is always set by the route, so the SDK sends the body as it is and never decodes it.
+      const body = { ...call.body, model: call.upstreamModel } as unknown as OpenAI.EmbeddingCreateParams;
+      return this.client.embeddings.create(body, options).asResponse();
+    }
     const body = { ...call.body, model: call.upstreamModel, stream } as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
-    return this.client.chat.completions
-      .create(body, {
-        signal: control.controller.signal,
-        maxRetries: 0,
-        timeout: call.timeouts.totalMs,
-        // Our fetch (httpFetch) takes the connection pool as `pool`; the SDK's RequestInit type does not declare it.
-        fetchOptions: { pool: poolFor(call.timeouts.connectMs) } as unknown as FetchOptions,
-      })
-      .asResponse();
+    return this.client.chat.completions.create(body, options).asResponse();
   }
 
   async complete(call: ProviderCall): Promise<ProviderCompletion> {
