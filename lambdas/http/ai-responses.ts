@@ -23,9 +23,20 @@ export function routingHeaders(c: Context<AppEnv>, routing: Routing): void {
 
 const encoder = new TextEncoder();
 
+function eventName(data: string): string {
+  try {
+    const type = (JSON.parse(data) as { type?: unknown }).type;
+    return typeof type === 'string' && /^[a-z0-9_.]+$/.test(type) ? type : 'message';
+  } catch {
+    return 'message';
+  }
+}
+
 /** The stream as `data: ...\n\n` events; the client leaving cancels it (and the upstream call). */
-export function sseResponse(c: Context<AppEnv>, stream: AnswerStream): Response {
+export function sseResponse(c: Context<AppEnv>, stream: AnswerStream, options: { named?: boolean } = {}): Response {
   const events = stream[Symbol.asyncIterator]();
+  // Responses API streams name each event (`event: response.output_text.delta`) after its `type`.
+  const frame = options.named ? (data: string) => `event: ${eventName(data)}\ndata: ${data}\n\n` : (data: string) => `data: ${data}\n\n`;
   const readable = new ReadableStream<Uint8Array>({
     async pull(controller) {
       const next = await events.next();
@@ -33,7 +44,7 @@ export function sseResponse(c: Context<AppEnv>, stream: AnswerStream): Response 
         controller.close();
         return;
       }
-      controller.enqueue(encoder.encode(`data: ${next.value}\n\n`));
+      controller.enqueue(encoder.encode(frame(next.value)));
     },
     cancel() {
       stream.cancel();

@@ -6,6 +6,7 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { chatRoutes } from './routes/chat';
 import { embeddingRoutes } from './routes/embeddings';
+import { responsesRoutes } from './routes/responses';
 import { adminKeyRoutes } from './routes/admin-keys';
 import { healthRoutes } from './routes/health';
 import { modelRoutes } from './routes/models';
@@ -41,6 +42,7 @@ const KNOWN_ROUTES: Record<string, string[]> = {
   '/v1/models/:model': ['GET'],
   '/v1/chat/completions': ['POST'],
   '/v1/embeddings': ['POST'],
+  '/v1/responses': ['POST'],
   '/v1/smart/completions': ['POST'],
   '/v1/routing/explain': ['POST'],
   '/admin/api-keys': ['GET', 'POST'],
@@ -113,7 +115,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Only the AI routes themselves: an unknown path under /api/ai/ gets its 404 without being counted.
   for (const path of ['/v1/chat/completions', '/v1/smart/completions', '/api/ai/messages/generate', '/api/ai/content/plan'])
     app.use(path, admitted);
-  app.use('/v1/embeddings', authenticate(deps, 'user', aiAdmission(deps)));
+  // Embeddings and the Responses API: admitted the same way, without the chat cache's lookup.
+  const admittedWithoutCache = authenticate(deps, 'user', aiAdmission(deps));
+  for (const path of ['/v1/embeddings', '/v1/responses']) app.use(path, admittedWithoutCache);
   app.use('/api/ai/*', authenticate(deps, 'user'));
   app.use('/v1/*', authenticate(deps, 'user'));
   // The admin-only legacy routes, before their folder's key check (the first check that runs decides).
@@ -124,6 +128,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', modelRoutes(deps));
   app.route('/', chatRoutes(deps));
   app.route('/', embeddingRoutes(deps));
+  app.route('/', responsesRoutes(deps));
   app.route('/', adminKeyRoutes(deps));
   app.route('/', rateLimitRoutes(deps));
   app.route('/', onlyFansRoutes(deps));

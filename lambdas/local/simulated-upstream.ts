@@ -147,9 +147,9 @@ export class SimulatedUpstream {
 
     const route = this.dialect.route({ method: req.method ?? 'GET', url, headers: req.headers }, this.options.apiKey);
     if (!route.accepted) return this.sendError(res, route.status, route.type, route.error);
-    const embeddings = route.operation === 'embeddings';
-    if (embeddings ? body?.['input'] === undefined : !body || !Array.isArray(body['messages']))
-      return this.sendError(res, 400, 'invalid_request_error', `Missing required parameter: '${embeddings ? 'input' : 'messages'}'.`);
+    const needs = route.operation === 'chat' ? 'messages' : 'input';
+    if (route.operation === 'chat' ? !body || !Array.isArray(body['messages']) : body?.['input'] === undefined)
+      return this.sendError(res, 400, 'invalid_request_error', `Missing required parameter: '${needs}'.`);
 
     const fault = this.takeFault();
     if (fault?.kind === 'reset') {
@@ -171,8 +171,9 @@ export class SimulatedUpstream {
       return this.sendError(res, fault.status, type, message, fault.code, headers);
     }
     const model = route.model ?? (typeof body!['model'] === 'string' ? body!['model'] : 'unknown');
-    if (embeddings) return this.embed(res, body!, model);
+    if (route.operation === 'embeddings') return this.embed(res, body!, model);
     const end = fault?.kind === 'midstream' ? 'cut' : fault?.kind === 'stall' ? 'stall' : undefined;
+    if (route.operation === 'responses') return this.respond(res, body!, model, end);
     if (body!['stream'] === true) return this.stream(res, body!, model, end);
     return this.complete(res, body!, model, end !== undefined);
   }
@@ -356,11 +357,99 @@ export class SimulatedUpstream {
     if (includeUsage) events.push(`data: ${JSON.stringify({ ...base, choices: [], usage: a.usage })}\n\n`);
     events.push('data: [DONE]\n\n');
 
+    await this.sendEvents(res, events, a.usage.total_tokens, end);
+  }
+
+  /**
+   * The Responses API (`/v1/responses`): a `response` object with one output message (the same text as
+   * chat), or its stream of typed events, from `response.created` to `response.completed`.
+   */
+  private async respond(res: ServerResponse, body: Record<string, unknown>, model: string, end: 'cut' | 'stall' | undefined) {
+    const input = body['input'];
+    const text =
+      typeof input === 'string'
+        ? input
+        : Array.isArray(input)
+          ? input.map((item) => textOf((item as { content?: unknown })?.content)).join(' ')
+          : '';
+    const question = text.replace(/\s+/g, ' ').trim().slice(0, 80);
+    const answer =
+      `[simulated ${this.options.provider} ${model}] This answer comes from the local simulated upstream, not a real model. ` +
+      `You asked: "${question}". Set provider keys to get real answers.`;
+    this.counter += 1;
+    const inputTokens = 3 + estimateTokens(text) + estimateTokens(typeof body['instructions'] === 'string' ? body['instructions'] : '');
+    const outputTokens = estimateTokens(answer);
+    const id = `resp_sim${this.counter}`;
+    const itemId = `msg_sim${this.counter}`;
+    const part = (t: string) => ({ type: 'output_text', text: t, annotations: [] });
+    const response = (status: 'in_progress' | 'completed', done: boolean) => ({
+      id,
+      object: 'response',
+      created_at: Math.floor(Date.now() / 1000),
+      status,
+      model,
+      output: done ? [{ type: 'message', id: itemId, status: 'completed', role: 'assistant', content: [part(answer)] }] : [],
+      usage: done
+        ? {
+            input_tokens: inputTokens,
+            input_tokens_details: { cached_tokens: 0 },
+            output_tokens: outputTokens,
+            output_tokens_details: { reasoning_tokens: 0 },
+            total_tokens: inputTokens + outputTokens,
+          }
+        : null,
+      error: null,
+      incomplete_details: null,
+      instructions: typeof body['instructions'] === 'string' ? body['instructions'] : null,
+      metadata: body['metadata'] ?? {},
+      parallel_tool_calls: true,
+      temperature: typeof body['temperature'] === 'number' ? body['temperature'] : 1,
+      tool_choice: 'auto',
+      tools: [],
+      top_p: 1,
+      store: body['store'] !== false,
+      text: { format: { type: 'text' } },
+      truncation: 'disabled',
+    });
+    if (body['stream'] !== true) {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-simulated-upstream': this.options.provider });
+      res.end(JSON.stringify(response('completed', true)));
+      return;
+    }
+    let sequence = 0;
+    const event = (type: string, fields: Record<string, unknown>) =>
+      `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...fields })}\n\n`;
+    const where = { item_id: itemId, output_index: 0, content_index: 0 };
+    const events = [
+      event('response.created', { response: response('in_progress', false) }),
+      event('response.output_item.added', {
+        output_index: 0,
+        item: { type: 'message', id: itemId, status: 'in_progress', role: 'assistant', content: [] },
+      }),
+      event('response.content_part.added', { ...where, part: part('') }),
+    ];
+    const pieces = answer.split(/(?<= )/);
+    for (let i = 0; i < pieces.length; i += 3)
+      events.push(event('response.output_text.delta', { ...where, delta: pieces.slice(i, i + 3).join('') }));
+    events.push(
+      event('response.output_text.done', { ...where, text: answer }),
+      event('response.content_part.done', { ...where, part: part(answer) }),
+      event('response.output_item.done', {
+        output_index: 0,
+        item: { type: 'message', id: itemId, status: 'completed', role: 'assistant', content: [part(answer)] },
+      }),
+      event('response.completed', { response: response('completed', true) }),
+    );
+    await this.sendEvents(res, events, inputTokens + outputTokens, end);
+  }
+
+  /** Writes a stream's events (paced by `chunkDelayMs`), then ends it, cuts it (`cut`) or leaves it silent (`stall`). */
+  private async sendEvents(res: ServerResponse, events: string[], tokens: number, end: 'cut' | 'stall' | undefined) {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       'x-simulated-upstream': this.options.provider,
-      ...this.limitHeaders(a.usage.total_tokens),
+      ...this.limitHeaders(tokens),
     });
     const stopAt = end ? Math.min(3, events.length - 1) : events.length;
     for (let i = 0; i < stopAt; i++) {

@@ -9,7 +9,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type * as z from 'zod';
-import type { ChatProvider } from '../../core/ai/ports';
+import type { ChatProvider, ProviderOperation } from '../../core/ai/ports';
 
 /** An error the simulated upstream answers with, in the provider's own error shape. */
 export interface SimulatedRejection {
@@ -18,15 +18,14 @@ export interface SimulatedRejection {
   error: string;
 }
 
-export type SimulatedRoute =
-  { accepted: true; model?: string; operation: 'chat' | 'embeddings' } | ({ accepted: false } & SimulatedRejection);
+export type SimulatedRoute = { accepted: true; model?: string; operation: ProviderOperation } | ({ accepted: false } & SimulatedRejection);
 
 /** How a provider's API looks on the wire, for the simulated upstream `npm start` runs without keys. */
 export interface SimulatedDialect {
   /** The base URL (OpenAI) or endpoint (Azure) a client uses, given the simulator's `http://127.0.0.1:PORT`. */
   baseUrl(origin: string): string;
   /**
-   * Checks path and credentials of a chat-completions or embeddings request: accepted (with the
+   * Checks path and credentials of a chat-completions, embeddings or Responses request: accepted (with the
    * `model` when the path names it, as Azure's deployments do), or the rejection the real API would send.
    */
   route(request: { method: string; url: URL; headers: IncomingHttpHeaders }, apiKey: string): SimulatedRoute;

@@ -118,6 +118,7 @@ export type AiOutcome =
   | { kind: 'cached'; entry: CachedAnswer; routing: Routing; cache: CacheOutcome };
 
 export type EmbedOutcome = Extract<AiOutcome, { kind: 'unknown_model' | 'failed' | 'answer' }>;
+export type RespondOutcome = Extract<AiOutcome, { kind: 'invalid' | 'unknown_model' | 'failed' | 'answer' | 'stream' }>;
 
 /** What the cache did for a request (`x-cache`, `x-cache-age`, `x-cache-key`). */
 export interface CacheOutcome {
@@ -187,11 +188,7 @@ export class AiRequests {
     const routed = await this.deps.orchestrator.complete(targets, request.body, request.signal, 'embeddings');
     noteTrace(ai, routed.trace);
     const routing: Routing = { path: 'orchestrated', trace: routed.trace };
-    if (!routed.ok) {
-      ai.outcome = 'error';
-      ai.errorClass = failureClass(routed.failure);
-      return { kind: 'failed', failure: routed.failure, routing };
-    }
+    if (!routed.ok) return this.failed(ai, routed.failure, routing);
     if (routed.value.usage) {
       ai.usage = routed.value.usage;
       ai.usageSource = 'provider';
@@ -220,6 +217,68 @@ export class AiRequests {
     const scope = cacheScopeOf(principal);
     const key = entryKey(cacheKey(task.taskType, request.body), this.cacheVariant(request, task.taskType, principal.plan));
     return { scope, key, lookup: cache.get(scope, key) };
+  }
+
+  /**
+   * The Responses API (`POST /v1/responses`): the task's targets as for chat (the requested model where
+   * a provider serves it), with retries, breakers and fallback until the first event; the body and the
+   * events pass through unchanged, and the usage is read from the answer or the final event. No
+   * rollout path, cache or smart routing applies (`model: "auto"` is a 400).
+   */
+  async respond(
+    record: RequestRecord,
+    request: { body: Record<string, unknown>; task: Extract<TaskInput, { hints: unknown }>; stream: boolean; signal: AbortSignal },
+  ): Promise<RespondOutcome> {
+    if (request.task.hints.model === 'auto')
+      return {
+        kind: 'invalid',
+        error: new ValidationError('Smart routing (model "auto") is for chat completions only.', 'model', 'invalid_value'),
+      };
+    const resolved = this.resolveOrInvalid(request.task);
+    if ('kind' in resolved) return resolved;
+    if (resolved.requestedModel !== undefined && !this.models.has(resolved.requestedModel))
+      return { kind: 'unknown_model', model: resolved.requestedModel };
+    const targets = planRoute(this.deps.routeTable, resolved.taskType, resolved.requestedModel);
+    const ai = startSummary(
+      record,
+      { taskType: resolved.taskType, taskSource: resolved.source, requestedModel: request.task.hints.model, stream: request.stream },
+      targets,
+    );
+    const noteUsage = (target: PlannedTarget, usage: Usage) => {
+      this.deps.health?.noteTokens(target, usage.totalTokens);
+      this.noteOutput(resolved.taskType, usage);
+    };
+    if (request.stream) {
+      const routed = await this.deps.orchestrator.openStream(targets, request.body, request.signal, 'responses');
+      noteTrace(ai, routed.trace);
+      const routing: Routing = { path: 'orchestrated', trace: routed.trace };
+      if (!routed.ok) return this.failed(ai, routed.failure, routing);
+      ai.timeToFirstTokenMs = this.deps.clock.now() - record.startedAt;
+      record.finishWhenStreamEnds();
+      const stream = openAnswerStream(routed.value, {
+        record,
+        requestBody: request.body,
+        clientWantsUsage: true,
+        signal: request.signal,
+        tokens: this.deps.tokens,
+        background: this.deps.background,
+        format: 'responses',
+        ...(this.deps.shutdown ? { shutdown: this.deps.shutdown } : {}),
+        onUsage: (usage) => noteUsage(routed.target, usage),
+      });
+      return { kind: 'stream', stream, routing };
+    }
+    const routed = await this.deps.orchestrator.complete(targets, request.body, request.signal, 'responses');
+    noteTrace(ai, routed.trace);
+    const routing: Routing = { path: 'orchestrated', trace: routed.trace };
+    if (!routed.ok) return this.failed(ai, routed.failure, routing);
+    if (routed.value.usage) {
+      ai.usage = routed.value.usage;
+      ai.usageSource = 'provider';
+      noteUsage(routed.target, routed.value.usage);
+    }
+    const model = routed.value.model ?? routed.trace.chosen?.model ?? 'unknown';
+    return { kind: 'answer', completion: routed.value, model, routing };
   }
 
   /** The task, or the client's mistake in naming it (an unknown or conflicting task type). */
@@ -483,7 +542,7 @@ export class AiRequests {
       : planLegacyRoute(routeTable, legacyTarget, requestedModel);
   }
 
-  private failed(ai: AiSummary, failure: RouteFailure, routing: Routing): AiOutcome {
+  private failed(ai: AiSummary, failure: RouteFailure, routing: Routing): Extract<AiOutcome, { kind: 'failed' }> {
     ai.outcome = 'error';
     ai.errorClass = failureClass(failure);
     return { kind: 'failed', failure, routing };

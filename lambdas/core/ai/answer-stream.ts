@@ -35,14 +35,21 @@ export interface AnswerStreamContext {
    * the response cache. Not called for a stream cut short, or one longer than `MAX_KEPT_BYTES`.
    */
   onComplete?: (chunks: string[]) => void;
+  /**
+   * `responses`: Responses API events, which end with their final response event (no `[DONE]`) and
+   * report a failure as an `error` event (`{type: "error", code, message, param}`). Default `chat`.
+   */
+  format?: 'chat' | 'responses';
 }
 
 /** Longest stream kept for `onComplete` (a cache entry must fit in one DynamoDB item once compressed). */
 const MAX_KEPT_BYTES = 2 * 1024 * 1024;
 
-/** The event that ends a stream cut short because the gateway is stopping. */
-const SHUTDOWN_EVENT = JSON.stringify(
-  openAiError('The gateway is shutting down; the answer is incomplete. Retry the request.', 'service_unavailable', 'server_shutting_down'),
+/** What ends a stream cut short because the gateway is stopping. */
+const SHUTDOWN_ERROR = openAiError(
+  'The gateway is shutting down; the answer is incomplete. Retry the request.',
+  'service_unavailable',
+  'server_shutting_down',
 );
 
 /** `"usage":null` as a member of a chunk object (inside a string its quotes would be escaped). */
@@ -53,6 +60,12 @@ export const DONE = '[DONE]';
 
 export function openAnswerStream(started: StartedStream, context: AnswerStreamContext): AnswerStream {
   const { record, requestBody, clientWantsUsage, signal, tokens, background } = context;
+  const responses = context.format === 'responses';
+  /** The failure event in the stream's own format. */
+  const errorEvent = (body: OpenAiErrorBody) =>
+    responses
+      ? JSON.stringify({ type: 'error', code: body.error.code, message: body.error.message, param: body.error.param })
+      : JSON.stringify(body);
   const ai = record.ai!;
   let usage: Usage | undefined = noteUsage(started.first, undefined);
   let delivered = deltaText(started.first);
@@ -108,13 +121,13 @@ export function openAnswerStream(started: StartedStream, context: AnswerStreamCo
         if (next === 'shutdown') {
           started.cancel();
           finish('stream_error', 200, 'shutdown');
-          yield SHUTDOWN_EVENT;
+          yield errorEvent(SHUTDOWN_ERROR);
           return;
         }
         if (next.done) {
           finish('ok', 200, null);
           if (kept) context.onComplete?.(kept);
-          yield DONE;
+          if (!responses) yield DONE;
           return;
         }
         usage = noteUsage(next.value, usage);
@@ -142,7 +155,7 @@ export function openAnswerStream(started: StartedStream, context: AnswerStreamCo
       const answering = ai.attempts.findLast((a) => a.outcome === 'success');
       if (answering) Object.assign(answering, { outcome: 'failed', errorClass });
       finish('stream_error', 200, errorClass);
-      yield JSON.stringify(failureBody);
+      yield errorEvent(failureBody);
     }
   }
 

@@ -151,9 +151,14 @@ export class Orchestrator {
     return this.run(targets, body, signal, 'complete', operation);
   }
 
-  /** Opens a stream and waits for its first event; until then failures retry and fall back. */
-  openStream(targets: PlannedTarget[], body: Record<string, unknown>, signal: AbortSignal): Promise<Routed<StartedStream>> {
-    return this.run(targets, body, signal, 'stream');
+  /** Opens a stream (chat chunks, or Responses API events) and waits for its first event; until then failures retry and fall back. */
+  openStream(
+    targets: PlannedTarget[],
+    body: Record<string, unknown>,
+    signal: AbortSignal,
+    operation: Extract<ProviderOperation, 'chat' | 'responses'> = 'chat',
+  ): Promise<Routed<StartedStream>> {
+    return this.run(targets, body, signal, 'stream', operation);
   }
 
   private async run<M extends Mode>(
@@ -343,8 +348,8 @@ export class Orchestrator {
     const { clock, health } = this.deps;
     const at = clock.now();
     try {
-      // Embeddings have no stream: answered whole, like a target that cannot stream.
-      if (mode === 'complete' && (!target.upstreamStreaming || call.operation === 'embeddings')) {
+      // Embeddings have no stream, and a non-streamed Responses call is asked whole: answered like a target that cannot stream.
+      if (mode === 'complete' && (!target.upstreamStreaming || call.operation !== undefined)) {
         const completion = await provider.complete(call);
         const latencyMs = clock.now() - at;
         health?.report(target, { kind: 'success', firstEventMs: latencyMs, latencyMs }, probe);

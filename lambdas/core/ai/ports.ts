@@ -19,8 +19,13 @@ export interface Usage {
   cachedTokens?: number;
 }
 
-/** What a call asks of the provider: a chat completion (the default) or embeddings (OpenAI's `/embeddings`, answered whole). */
-export type ProviderOperation = 'chat' | 'embeddings';
+/**
+ * What a call asks of the provider: a chat completion (the default), embeddings (OpenAI's
+ * `/embeddings`, answered whole) or a Responses API call (`/responses`, whose body and events pass
+ * through in OpenAI's Responses shape; streams end with a `response.completed`, `.incomplete` or
+ * `.failed` event, not `[DONE]`).
+ */
+export type ProviderOperation = 'chat' | 'embeddings' | 'responses';
 
 /** One call to one provider target. */
 export interface ProviderCall {

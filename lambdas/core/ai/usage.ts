@@ -1,14 +1,16 @@
-/** Reading OpenAI `usage` objects (completions, the final stream chunk, embeddings). */
+/** Reading OpenAI `usage` objects (completions, the final stream chunk, embeddings, the Responses API). */
 import type { Usage } from './ports';
 
 function readUsage(value: unknown): Usage | undefined {
   if (!value || typeof value !== 'object') return undefined;
   const u = value as Record<string, unknown>;
-  const prompt = u['prompt_tokens'];
+  // Chat and embeddings say prompt/completion; the Responses API says input/output.
+  const prompt = u['prompt_tokens'] ?? u['input_tokens'];
   // Embeddings report no completion tokens: there is no output to bill.
-  const completion = u['completion_tokens'] ?? (u['total_tokens'] === prompt ? 0 : undefined);
+  const completion = u['completion_tokens'] ?? u['output_tokens'] ?? (u['total_tokens'] === prompt ? 0 : undefined);
   if (typeof prompt !== 'number' || typeof completion !== 'number') return undefined;
-  const cached = (u['prompt_tokens_details'] as Record<string, unknown> | undefined)?.['cached_tokens'];
+  const details = (u['prompt_tokens_details'] ?? u['input_tokens_details']) as Record<string, unknown> | undefined;
+  const cached = details?.['cached_tokens'];
   return {
     promptTokens: prompt,
     completionTokens: completion,
@@ -17,7 +19,11 @@ function readUsage(value: unknown): Usage | undefined {
   };
 }
 
-/** `usage` of a parsed completion or stream chunk, if it has one. */
+/** `usage` of a parsed completion, stream chunk, embeddings list or Responses object or event, if it has one. */
 export function usageOf(json: unknown): Usage | undefined {
-  return json && typeof json === 'object' ? readUsage((json as Record<string, unknown>)['usage']) : undefined;
+  if (!json || typeof json !== 'object') return undefined;
+  const object = json as Record<string, unknown>;
+  // A Responses stream reports usage in its final event, on the response it carries.
+  const response = object['response'] as Record<string, unknown> | undefined;
+  return readUsage(object['usage']) ?? (response && typeof response === 'object' ? readUsage(response['usage']) : undefined);
 }

@@ -10,6 +10,7 @@ import type { UsageLedger } from './usage-ledger';
 /** The metered routes: every authenticated request to them leaves one usage record. */
 export const METERED_ROUTES: ReadonlySet<string> = new Set([
   '/v1/embeddings',
+  '/v1/responses',
   '/v1/chat/completions',
   '/v1/smart/completions',
   '/api/ai/messages/generate',

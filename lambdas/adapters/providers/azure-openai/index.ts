@@ -49,8 +49,9 @@ export const azureOpenAiProvider = defineProvider({
     baseUrl: (origin) => origin,
     route: ({ method, url, headers }, apiKey) => {
       if (method !== 'POST') return { accepted: false, status: 405, type: 'invalid_request_error', error: 'Simulated upstream: use POST.' };
-      const match = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|embeddings)$/.exec(url.pathname);
-      if (!match?.[1]) return { accepted: false, status: 404, type: 'invalid_request_error', error: 'Resource not found' };
+      // Deployment routes name the deployment in the path; the Responses API takes it as the body's `model`.
+      const match = /^\/openai\/(?:deployments\/([^/]+)\/(chat\/completions|embeddings)|(responses))$/.exec(url.pathname);
+      if (!match) return { accepted: false, status: 404, type: 'invalid_request_error', error: 'Resource not found' };
       if (!url.searchParams.get('api-version'))
         return { accepted: false, status: 400, type: 'invalid_request_error', error: 'api-version query parameter is required.' };
       if (headers['api-key'] !== apiKey) {
@@ -61,7 +62,8 @@ export const azureOpenAiProvider = defineProvider({
           error: 'Access denied due to invalid subscription key or wrong API endpoint.',
         };
       }
-      return { accepted: true, model: decodeURIComponent(match[1]), operation: match[2] === 'embeddings' ? 'embeddings' : 'chat' };
+      if (match[3]) return { accepted: true, operation: 'responses' };
+      return { accepted: true, model: decodeURIComponent(match[1]!), operation: match[2] === 'embeddings' ? 'embeddings' : 'chat' };
     },
     choiceExtras: { content_filter_results: { hate: { filtered: false, severity: 'safe' } } },
     // Azure opens streams with its prompt filter results, in a chunk that is not an OpenAI chunk.

@@ -1,6 +1,6 @@
 /**
  * `ChatProvider` on the official openai SDK, for OpenAI (or any OpenAI-compatible base URL) and for
- * Azure OpenAI (`AzureOpenAI`): chat completions and embeddings. The SDK's own retries are off: the orchestrator owns retries.
+ * Azure OpenAI (`AzureOpenAI`): chat completions, embeddings and the Responses API. The SDK's own retries are off: the orchestrator owns retries.
  * Connect timeout comes from the connection pool; first-byte, idle and total timeouts abort the call.
  */
 import type OpenAI from 'openai';
@@ -107,6 +107,15 @@ export class OpenAiSdkProvider implements ChatProvider {
       const body = { ...call.body, model: call.upstreamModel } as unknown as OpenAI.EmbeddingCreateParams;
       return this.client.embeddings.create(body, options).asResponse();
     }
+    if (call.operation === 'responses') {
+      // The body passes through as the client sent it: `stream` is added only to stream.
+      const body = {
+        ...call.body,
+        model: call.upstreamModel,
+        ...(stream ? { stream } : {}),
+      } as unknown as OpenAI.Responses.ResponseCreateParamsNonStreaming;
+      return this.client.responses.create(body, options).asResponse();
+    }
     const body = { ...call.body, model: call.upstreamModel, stream } as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
     return this.client.chat.completions.create(body, options).asResponse();
   }
@@ -149,6 +158,7 @@ export class OpenAiSdkProvider implements ChatProvider {
       throw new ProviderCallError({ errorClass: 'protocol_error', status: response.status }, `${this.id}: stream without body`);
     }
     const provider = this.id;
+    const responses = call.operation === 'responses';
     // The upstream is read as fast as it sends, whatever the client's pace: the idle timeout measures
     // the provider, never a slow reader. Events wait in `queue` until the consumer asks for them.
     const queue: string[] = [];
@@ -170,6 +180,24 @@ export class OpenAiSdkProvider implements ChatProvider {
             wake?.();
             continue;
           }
+          if (responses) {
+            const type = responseEventType(event.data);
+            if (type === 'error') {
+              throw new ProviderCallError(
+                { errorClass: 'stream_error', body: responsesErrorBody(event.data) },
+                `${provider}: error event in stream`,
+              );
+            }
+            control.progress();
+            queue.push(event.data);
+            // A Responses stream ends with its response's final state; the body is read to its end as for [DONE].
+            if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
+              completed = true;
+              ended = true;
+            }
+            wake?.();
+            continue;
+          }
           if (event.event === 'error' || (event.data.includes('"error"') && hasErrorField(event.data))) {
             throw new ProviderCallError(
               { errorClass: 'stream_error', body: streamErrorBody(event.data) },
@@ -181,7 +209,11 @@ export class OpenAiSdkProvider implements ChatProvider {
           queue.push(event.data);
           wake?.();
         }
-        if (!completed) throw new ProviderCallError({ errorClass: 'stream_error' }, `${provider}: stream ended before [DONE]`);
+        if (!completed)
+          throw new ProviderCallError(
+            { errorClass: 'stream_error' },
+            `${provider}: stream ended before ${responses ? 'its final response event' : '[DONE]'}`,
+          );
       } catch (error) {
         if (!completed) failure = control.fail(error, provider);
       } finally {
@@ -228,6 +260,31 @@ function isAzurePromptFilterChunk(data: string): boolean {
     return (JSON.parse(data) as { object?: unknown }).object !== 'chat.completion.chunk';
   } catch {
     return false;
+  }
+}
+
+/** The `type` of a Responses API event (`response.created`, `response.output_text.delta`, `error`, ...). */
+function responseEventType(data: string): string | undefined {
+  try {
+    const type = (JSON.parse(data) as { type?: unknown }).type;
+    return typeof type === 'string' ? type : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A Responses stream's `error` event (`{type: "error", code, message, param}`) as an OpenAI error body. */
+function responsesErrorBody(data: string) {
+  try {
+    const json = JSON.parse(data) as { message?: unknown; code?: unknown; param?: unknown };
+    return openAiError(
+      redactSecrets(typeof json.message === 'string' ? json.message : 'The provider reported an error mid-stream.'),
+      'api_error',
+      typeof json.code === 'string' ? json.code : 'stream_error',
+      typeof json.param === 'string' ? json.param : null,
+    );
+  } catch {
+    return openAiError('The provider reported an error mid-stream.', 'api_error', 'stream_error');
   }
 }
 
