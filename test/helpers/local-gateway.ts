@@ -6,6 +6,7 @@ import OpenAI from 'openai';
 import type { RouteTable } from '../../lambdas/core/ai/route-table';
 import { startLocalGateway, type LocalGateway, type LocalGatewayOptions } from '../../lambdas/local/local-gateway';
 import type { AppConfig } from '../../lambdas/shared/config';
+import type { UsageRecord } from '../../lambdas/core/metering/usage-record';
 
 export const USER_KEY = 'sk-test-user-key-0001';
 export const ADMIN_KEY = 'sk-test-admin-key-0001';
@@ -98,4 +99,18 @@ export async function readSseData(response: Response): Promise<{ raw: string; da
     .filter((block) => block.startsWith('data: '))
     .map((block) => block.slice('data: '.length));
   return { raw, data };
+}
+
+/** The usage record of a request (by its `x-request-id`), once the post-response work has landed. */
+export async function usageRecordOf(gw: TestGateway, requestId: string | null): Promise<UsageRecord> {
+  await gw.gateway.background.drain();
+  const day = new Date().toISOString().slice(0, 10);
+  const found = (await gw.gateway.usage.recordsOfDay(day)).find((r) => r.requestId === requestId);
+  expect(found).toBeDefined();
+  return found!;
+}
+
+/** Takes back every fault injected into the simulated upstreams. */
+export function clearFaults(gw: TestGateway): void {
+  for (const sim of Object.values(gw.sims)) sim?.setFault(undefined);
 }

@@ -3,9 +3,8 @@
  * openai SDK as client: both encodings, batches and `dimensions`, fallback to another provider of the
  * same model (never to another model), edge validation, and the usage record with its cost.
  */
-import type { UsageRecord } from '../../lambdas/core/metering/usage-record';
 import { conformance } from '../helpers/openai-schemas';
-import { startTestGateway, type TestGateway } from '../helpers/local-gateway';
+import { clearFaults, startTestGateway, usageRecordOf, type TestGateway } from '../helpers/local-gateway';
 
 const norm = (vector: ArrayLike<number>) => Math.sqrt(Array.from(vector).reduce((sum, x) => sum + x * x, 0));
 
@@ -18,22 +17,13 @@ describe('/v1/embeddings', () => {
       body: typeof body === 'string' ? body : JSON.stringify(body),
       ...(key !== undefined ? { key } : {}),
     });
-  const recordOf = async (requestId: string | null): Promise<UsageRecord> => {
-    await gw.gateway.background.drain();
-    const day = new Date().toISOString().slice(0, 10);
-    const found = (await gw.gateway.usage.recordsOfDay(day)).find((r) => r.requestId === requestId);
-    expect(found).toBeDefined();
-    return found!;
-  };
+  const recordOf = (requestId: string | null) => usageRecordOf(gw, requestId);
 
   beforeAll(async () => {
     gw = await startTestGateway();
   });
   afterAll(() => gw.close());
-  afterEach(() => {
-    gw.sims.openai!.setFault(undefined);
-    gw.sims['azure-openai']!.setFault(undefined);
-  });
+  afterEach(() => clearFaults(gw));
 
   it('serves the official SDK, which asks for base64 and decodes it: unit vectors of the model size, the same text the same vector', async () => {
     const first = await gw.client.embeddings.create({ model: 'text-embedding-3-small', input: 'hello embeddings' });

@@ -3,17 +3,14 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { StaticCredentialSource } from '../../lambdas/adapters/providers/credentials';
 import { conformance } from '../helpers/openai-schemas';
-import { chatBody, readSseData, startTestGateway, type TestGateway } from '../helpers/local-gateway';
+import { chatBody, clearFaults, readSseData, startTestGateway, type TestGateway } from '../helpers/local-gateway';
 
 let gw: TestGateway;
 beforeAll(async () => {
   gw = await startTestGateway();
 });
 afterAll(() => gw.close());
-afterEach(() => {
-  gw.sims.openai!.setFault(undefined);
-  gw.sims['azure-openai']!.setFault(undefined);
-});
+afterEach(() => clearFaults(gw));
 
 const post = (extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
   gw.call('/v1/chat/completions', { method: 'POST', headers, body: JSON.stringify(chatBody(extra)) });

@@ -8,9 +8,8 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { UsageRecord } from '../../lambdas/core/metering/usage-record';
 import { conformance } from '../helpers/openai-schemas';
-import { startTestGateway, USER_KEY, type TestGateway } from '../helpers/local-gateway';
+import { clearFaults, startTestGateway, usageRecordOf, USER_KEY, type TestGateway } from '../helpers/local-gateway';
 
 const run = promisify(execFile);
 
@@ -18,13 +17,7 @@ describe('/v1/responses', () => {
   let gw: TestGateway;
   const post = (body: unknown) =>
     gw.call('/v1/responses', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const recordOf = async (requestId: string | null): Promise<UsageRecord> => {
-    await gw.gateway.background.drain();
-    const day = new Date().toISOString().slice(0, 10);
-    const found = (await gw.gateway.usage.recordsOfDay(day)).find((r) => r.requestId === requestId);
-    expect(found).toBeDefined();
-    return found!;
-  };
+  const recordOf = (requestId: string | null) => usageRecordOf(gw, requestId);
   /** The events of an SSE body: name and parsed data. */
   const eventsOf = (text: string) =>
     text
@@ -39,10 +32,7 @@ describe('/v1/responses', () => {
     gw = await startTestGateway();
   });
   afterAll(() => gw.close());
-  afterEach(() => {
-    gw.sims.openai!.setFault(undefined);
-    gw.sims['azure-openai']!.setFault(undefined);
-  });
+  afterEach(() => clearFaults(gw));
 
   it('answers the official SDK, passing the body through (gateway hints removed) and billing the usage it reports', async () => {
     const { data: response, response: raw } = await gw.client.responses

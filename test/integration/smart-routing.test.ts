@@ -4,8 +4,7 @@
  * filter targets (the latter by the health engine's recent p95), a target taken out of rotation is
  * never chosen, the explanation is what the request then does, and usage records keep the savings.
  */
-import type { UsageRecord } from '../../lambdas/core/metering/usage-record';
-import { ADMIN_KEY, startTestGateway, type TestGateway } from '../helpers/local-gateway';
+import { ADMIN_KEY, startTestGateway, usageRecordOf, type TestGateway } from '../helpers/local-gateway';
 import { conformance } from '../helpers/openai-schemas';
 
 const SIMPLE = 'Say a quick thank you to Sam for the tip.';
@@ -37,13 +36,7 @@ describe('smart routing', () => {
     });
     return ((await response.json()) as { key: string }).key;
   };
-  const recordOf = async (requestId: string | null): Promise<UsageRecord> => {
-    await gw.gateway.background.drain();
-    const day = new Date().toISOString().slice(0, 10);
-    const found = (await gw.gateway.usage.recordsOfDay(day)).find((r) => r.requestId === requestId);
-    expect(found).toBeDefined();
-    return found!;
-  };
+  const recordOf = (requestId: string | null) => usageRecordOf(gw, requestId);
 
   beforeAll(async () => {
     gw = await startTestGateway({ env: { HEALTH_FLUSH_MS: '10' } });

@@ -153,6 +153,20 @@ export class AiRequests {
   /** Per task, a moving average of the output tokens of this instance's answers (cost estimates). */
   private readonly outputAverages = new Map<TaskType, number>();
 
+  /** An answer's usage: the fleet's tokens per minute of its target, and (given a task) the task's output average. */
+  private noteUsage(target: PlannedTarget, usage: Usage, taskType: TaskType | undefined): void {
+    this.deps.health?.noteTokens(target, usage.totalTokens);
+    if (taskType) this.noteOutput(taskType, usage);
+  }
+
+  /** A whole answer's usage as the provider reported it, into the request's summary and `noteUsage`. */
+  private noteAnswerUsage(ai: AiSummary, target: PlannedTarget, usage: Usage | undefined, taskType: TaskType | undefined): void {
+    if (!usage) return;
+    ai.usage = usage;
+    ai.usageSource = 'provider';
+    this.noteUsage(target, usage, taskType);
+  }
+
   /** Adds an answer's output to its task's moving average (the last ~50 answers weigh most). */
   private noteOutput(taskType: TaskType, usage: Usage | undefined): void {
     if (!usage) return;
@@ -189,11 +203,8 @@ export class AiRequests {
     noteTrace(ai, routed.trace);
     const routing: Routing = { path: 'orchestrated', trace: routed.trace };
     if (!routed.ok) return this.failed(ai, routed.failure, routing);
-    if (routed.value.usage) {
-      ai.usage = routed.value.usage;
-      ai.usageSource = 'provider';
-      this.deps.health?.noteTokens(routed.target, routed.value.usage.totalTokens);
-    }
+    // Embeddings have no output: they stay out of the task's output average.
+    this.noteAnswerUsage(ai, routed.target, routed.value.usage, undefined);
     return { kind: 'answer', completion: routed.value, model: request.model, routing };
   }
 
@@ -244,10 +255,6 @@ export class AiRequests {
       { taskType: resolved.taskType, taskSource: resolved.source, requestedModel: request.task.hints.model, stream: request.stream },
       targets,
     );
-    const noteUsage = (target: PlannedTarget, usage: Usage) => {
-      this.deps.health?.noteTokens(target, usage.totalTokens);
-      this.noteOutput(resolved.taskType, usage);
-    };
     if (request.stream) {
       const routed = await this.deps.orchestrator.openStream(targets, request.body, request.signal, 'responses');
       noteTrace(ai, routed.trace);
@@ -264,7 +271,7 @@ export class AiRequests {
         background: this.deps.background,
         format: 'responses',
         ...(this.deps.shutdown ? { shutdown: this.deps.shutdown } : {}),
-        onUsage: (usage) => noteUsage(routed.target, usage),
+        onUsage: (usage) => this.noteUsage(routed.target, usage, resolved.taskType),
       });
       return { kind: 'stream', stream, routing };
     }
@@ -272,11 +279,7 @@ export class AiRequests {
     noteTrace(ai, routed.trace);
     const routing: Routing = { path: 'orchestrated', trace: routed.trace };
     if (!routed.ok) return this.failed(ai, routed.failure, routing);
-    if (routed.value.usage) {
-      ai.usage = routed.value.usage;
-      ai.usageSource = 'provider';
-      noteUsage(routed.target, routed.value.usage);
-    }
+    this.noteAnswerUsage(ai, routed.target, routed.value.usage, resolved.taskType);
     const model = routed.value.model ?? routed.trace.chosen?.model ?? 'unknown';
     return { kind: 'answer', completion: routed.value, model, routing };
   }
@@ -447,10 +450,7 @@ export class AiRequests {
         tokens: this.deps.tokens,
         background: this.deps.background,
         ...(this.deps.shutdown ? { shutdown: this.deps.shutdown } : {}),
-        onUsage: (usage) => {
-          this.deps.health?.noteTokens(target, usage.totalTokens);
-          this.noteOutput(task.taskType, usage);
-        },
+        onUsage: (usage) => this.noteUsage(target, usage, task.taskType),
         ...(caching?.store
           ? {
               onComplete: (chunks: string[]) => {
@@ -472,12 +472,7 @@ export class AiRequests {
     noteTrace(ai, routed.trace);
     const routing = { path, trace: routed.trace, ...smartRouting };
     if (!routed.ok) return this.failed(ai, routed.failure, routing);
-    if (routed.value.usage) {
-      ai.usage = routed.value.usage;
-      ai.usageSource = 'provider';
-      this.deps.health?.noteTokens(routed.target, routed.value.usage.totalTokens);
-      this.noteOutput(task.taskType, routed.value.usage);
-    }
+    this.noteAnswerUsage(ai, routed.target, routed.value.usage, task.taskType);
     this.noteHedge(ai, routed.hedgeLoser, request.body);
     const model = routed.value.model ?? targets.find((t) => t.provider === routed.trace.chosen?.provider)?.model ?? 'unknown';
     if (caching?.store) {
