@@ -103,8 +103,9 @@ describe('/v1/responses', () => {
     gw.sims.openai!.setFault({ kind: 'midstream' }, 1);
     const response = await post({ model: 'gpt-4o-mini', input: 'cut me', stream: true });
     expect(response.status).toBe(200);
-    const last = JSON.parse(eventsOf(await response.text()).at(-1)!.data) as Record<string, unknown>;
-    expect(last).toMatchObject({ type: 'error', code: 'stream_interrupted' });
+    const events = eventsOf(await response.text()).map((e) => JSON.parse(e.data) as { type: string; sequence_number: number });
+    // Numbered after the last event the provider sent, as the SDKs' schemas require.
+    expect(events.at(-1)).toMatchObject({ type: 'error', code: 'stream_interrupted', sequence_number: events.at(-2)!.sequence_number + 1 });
     const record = await recordOf(response.headers.get('x-request-id'));
     expect(record.errorClass).not.toBeNull();
   });
@@ -114,6 +115,7 @@ describe('/v1/responses', () => {
     ['an unknown model', { model: 'gpt-9', input: 'x' }, 404],
     ['no model', { input: 'x' }, 400],
     ['a number as input', { model: 'gpt-4o-mini', input: 42 }, 400],
+    ['background mode (neither billed nor retrievable through the gateway)', { model: 'gpt-4o-mini', input: 'x', background: true }, 400],
     ['an unknown task type', { model: 'gpt-4o-mini', input: 'x', metadata: { task_type: 'nope' } }, 400],
   ])('refuses %s in OpenAI shape without calling a provider', async (_, body, status) => {
     const calls = gw.sims.openai!.requests.length + gw.sims['azure-openai']!.requests.length;

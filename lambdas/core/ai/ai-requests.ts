@@ -249,7 +249,11 @@ export class AiRequests {
     if ('kind' in resolved) return resolved;
     if (resolved.requestedModel !== undefined && !this.models.has(resolved.requestedModel))
       return { kind: 'unknown_model', model: resolved.requestedModel };
-    const targets = planRoute(this.deps.routeTable, resolved.taskType, resolved.requestedModel);
+    // Never hedged: a Responses call may store state or run hosted tools, which must not happen twice.
+    const targets = planRoute(this.deps.routeTable, resolved.taskType, resolved.requestedModel).map((t) => ({
+      ...t,
+      hedgeAfterMs: undefined,
+    }));
     const ai = startSummary(
       record,
       { taskType: resolved.taskType, taskSource: resolved.source, requestedModel: request.task.hints.model, stream: request.stream },

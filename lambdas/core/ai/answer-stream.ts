@@ -62,9 +62,21 @@ export function openAnswerStream(started: StartedStream, context: AnswerStreamCo
   const { record, requestBody, clientWantsUsage, signal, tokens, background } = context;
   const responses = context.format === 'responses';
   /** The failure event in the stream's own format. */
+  // Responses events are numbered; the error event the gateway adds follows the last one seen.
+  let sequence = -1;
+  const noteSequence = (data: string) => {
+    const n = responses ? /"sequence_number":(\d+)/.exec(data)?.[1] : undefined;
+    if (n !== undefined) sequence = Math.max(sequence, Number(n));
+  };
   const errorEvent = (body: OpenAiErrorBody) =>
     responses
-      ? JSON.stringify({ type: 'error', code: body.error.code, message: body.error.message, param: body.error.param })
+      ? JSON.stringify({
+          type: 'error',
+          code: body.error.code,
+          message: body.error.message,
+          param: body.error.param,
+          sequence_number: sequence + 1,
+        })
       : JSON.stringify(body);
   const ai = record.ai!;
   let usage: Usage | undefined = noteUsage(started.first, undefined);
@@ -111,6 +123,7 @@ export function openAnswerStream(started: StartedStream, context: AnswerStreamCo
     : undefined;
 
   async function* events(): AsyncGenerator<string> {
+    noteSequence(started.first);
     yield visible(started.first);
     try {
       for (;;) {
@@ -131,6 +144,7 @@ export function openAnswerStream(started: StartedStream, context: AnswerStreamCo
           return;
         }
         usage = noteUsage(next.value, usage);
+        noteSequence(next.value);
         if (kept) {
           keptBytes += next.value.length;
           if (keptBytes > MAX_KEPT_BYTES) kept = undefined;

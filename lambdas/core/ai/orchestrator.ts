@@ -327,13 +327,16 @@ export class Orchestrator {
     operation: ProviderOperation,
   ): ProviderCall {
     const { timeouts } = target;
+    // Embeddings and a non-streamed Responses call send their headers only once the answer is whole:
+    // the first byte may take as long as the answer itself.
+    const whole = operation !== 'chat' && mode === 'complete';
     return {
       upstreamModel: target.upstreamModel,
       ...(operation === 'chat' ? {} : { operation }),
       body,
       timeouts: {
         ...timeouts,
-        firstByteMs: Math.min(timeouts.firstByteMs, budget),
+        firstByteMs: Math.min(whole ? timeouts.totalMs : timeouts.firstByteMs, budget),
         totalMs: Math.min(timeouts.totalMs, mode === 'stream' ? remaining : budget),
       },
       signal,

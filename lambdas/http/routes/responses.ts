@@ -16,8 +16,13 @@ import { parseJsonBody } from '../validation';
 export const ResponsesRequestSchema = z.looseObject({
   model: z.string().min(1).max(256),
   input: z.union([z.string().max(1_000_000), z.array(z.unknown()).max(10_000)]).optional(),
-  stream: z.boolean().optional(),
-  metadata: z.record(z.string().max(64), z.string().max(512)).optional(),
+  stream: z.boolean().nullish(),
+  metadata: z
+    .record(z.string().max(64), z.string().max(512))
+    .refine((m) => Object.keys(m).length <= 16, 'metadata has at most 16 keys')
+    .nullish(),
+  // A background response is billed when it finishes and is read with GET /v1/responses/{id}: neither is proxied.
+  background: z.literal(false, 'background responses are not supported by this gateway').nullish(),
 });
 
 export function responsesRoutes(deps: { ai: AiRequests }) {

@@ -25,7 +25,6 @@ function socketClass(error: unknown): ErrorClass | undefined {
   for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && SOCKET_CODES[code]) return SOCKET_CODES[code];
-    if (current.message === 'terminated' || current.message === 'other side closed') return 'connection_reset';
     current = current.cause;
   }
   return undefined;
