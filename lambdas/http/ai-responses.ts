@@ -1,4 +1,5 @@
 /** What every AI route answers with besides its body: the routing headers, and streams as server-sent events. */
+import { responsesEventType } from '../core/ai/responses-events';
 import type { Context } from 'hono';
 import type { CacheOutcome, Routing } from '../core/ai/ai-requests';
 import { DONE } from '../core/ai/answer-stream';
@@ -24,12 +25,8 @@ export function routingHeaders(c: Context<AppEnv>, routing: Routing): void {
 const encoder = new TextEncoder();
 
 function eventName(data: string): string {
-  try {
-    const type = (JSON.parse(data) as { type?: unknown }).type;
-    return typeof type === 'string' && /^[a-z0-9_.]+$/.test(type) ? type : 'message';
-  } catch {
-    return 'message';
-  }
+  const type = responsesEventType(data);
+  return type !== undefined && /^[a-z0-9_.]+$/.test(type) ? type : 'message';
 }
 
 /** The stream as `data: ...\n\n` events; the client leaving cancels it (and the upstream call). */

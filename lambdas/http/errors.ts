@@ -83,6 +83,18 @@ export function routeFailureAnswer(failure: RouteFailure): { status: number; spe
         status: 499,
         spec: { message: 'The client closed the request.', type: 'invalid_request_error', code: 'client_closed_request' },
       };
+    case 'unsupported': {
+      const what = failure.operation === 'responses' ? 'the Responses API' : failure.operation;
+      return {
+        status: 400,
+        spec: {
+          message: `No provider this request can be routed to serves ${what} (${failure.providers.join(', ')} do not).`,
+          type: 'invalid_request_error',
+          code: 'unsupported_operation',
+          param: null,
+        },
+      };
+    }
     case 'rejected': {
       const { status = 400, body, errorClass } = failure.failure;
       const error = body?.error ?? {

@@ -2,7 +2,14 @@
  * Test doubles of the core's ports: an exact clock, scripted randomness, an in-memory key store, a
  * capturing alert publisher and telemetry, scripted providers and a static flag source.
  */
-import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderDirectory, ProviderStream } from '../../lambdas/core/ai/ports';
+import type {
+  ChatProvider,
+  ProviderCall,
+  ProviderCompletion,
+  ProviderDirectory,
+  ProviderOperation,
+  ProviderStream,
+} from '../../lambdas/core/ai/ports';
 import type { ProviderId } from '../../lambdas/core/ai/route-table';
 import { ProviderCallError, type ProviderFailure } from '../../lambdas/core/errors';
 import type { Alert, AlertPublisher } from '../../lambdas/core/metering/ports';
@@ -117,7 +124,12 @@ export class ScriptedProvider implements ChatProvider {
     readonly id: ProviderId,
     private readonly steps: Step[],
     private readonly clock?: FakeClock,
+    /** Operations besides chat it serves (default: all). */
+    private readonly operations?: ReadonlySet<ProviderOperation>,
   ) {}
+  supports(operation: ProviderOperation): boolean {
+    return operation === 'chat' || !this.operations || this.operations.has(operation);
+  }
   private next(call: ProviderCall): Step {
     this.calls.push(call);
     const step: Step = this.steps.shift() ?? { ok: true };

@@ -108,6 +108,9 @@ describe('/v1/responses', () => {
     expect(events.at(-1)).toMatchObject({ type: 'error', code: 'stream_interrupted', sequence_number: events.at(-2)!.sequence_number + 1 });
     const record = await recordOf(response.headers.get('x-request-id'));
     expect(record.errorClass).not.toBeNull();
+    // Cut before its final event: estimated from the request's input, not left at the priming tokens.
+    expect(record.tokensSource).toBe('estimated');
+    expect(record.inputTokens).toBeGreaterThan(3);
   });
 
   it.each([

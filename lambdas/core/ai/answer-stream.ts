@@ -10,6 +10,7 @@ import { openAiError, ProviderCallError, type OpenAiErrorBody } from '../errors'
 import type { AiSummary, RequestRecord } from '../request-record';
 import type { StartedStream } from './orchestrator';
 import type { TokenEstimator, Usage } from './ports';
+import { responsesDeltaText, responsesEventType } from './responses-events';
 import { deltaText, estimatedUsage } from './token-estimate';
 import { usageOf } from './usage';
 
@@ -80,7 +81,10 @@ export function openAnswerStream(started: StartedStream, context: AnswerStreamCo
       : JSON.stringify(body);
   const ai = record.ai!;
   let usage: Usage | undefined = noteUsage(started.first, undefined);
-  let delivered = deltaText(started.first);
+  const deliveredBy = responses ? responsesDeltaText : deltaText;
+  let delivered = deliveredBy(started.first);
+  /** A Responses stream's final event was `response.failed`: the provider ended the answer as a failure. */
+  let providerFailed = false;
   let ended = false;
   let kept: string[] | undefined = context.onComplete ? [started.first] : undefined;
   let keptBytes = started.first.length;
@@ -103,7 +107,7 @@ export function openAnswerStream(started: StartedStream, context: AnswerStreamCo
     // after the response, since loading the tokenizer the first time takes a moment.
     background.track(
       (async () => {
-        ai.usage = estimatedUsage(requestBody, delivered, tokens);
+        ai.usage = estimatedUsage(requestBody, delivered, tokens, responses ? 'responses' : 'chat');
         ai.usageSource = 'estimated';
         context.onUsage?.(ai.usage);
         record.finish(status);
@@ -138,20 +142,22 @@ export function openAnswerStream(started: StartedStream, context: AnswerStreamCo
           return;
         }
         if (next.done) {
-          finish('ok', 200, null);
+          if (providerFailed) finish('stream_error', 200, 'upstream_failed');
+          else finish('ok', 200, null);
           if (kept) context.onComplete?.(kept);
           if (!responses) yield DONE;
           return;
         }
         usage = noteUsage(next.value, usage);
         noteSequence(next.value);
+        if (responses && next.value.includes('"response.failed"')) providerFailed = responsesEventType(next.value) === 'response.failed';
         if (kept) {
           keptBytes += next.value.length;
           if (keptBytes > MAX_KEPT_BYTES) kept = undefined;
           else kept.push(next.value);
         }
         if (hidden(next.value)) continue;
-        delivered += deltaText(next.value);
+        delivered += deliveredBy(next.value);
         yield visible(next.value);
       }
     } catch (error) {

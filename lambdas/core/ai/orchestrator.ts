@@ -65,7 +65,9 @@ export type RouteFailure =
   /** Every configured target is out of rotation (circuit open, cooling, failover) for `retryAfterMs` at least. */
   | { reason: 'unavailable'; retryAfterMs: number }
   /** A provider refused the request itself (a client error: 400, 401, 403, 404, 422, content filter); passed through. */
-  | { reason: 'rejected'; failure: ProviderFailure };
+  | { reason: 'rejected'; failure: ProviderFailure }
+  /** No configured target's provider serves the operation (a 400 that names them). */
+  | { reason: 'unsupported'; operation: ProviderOperation; providers: ProviderId[] };
 
 /** The error class a failure is logged and recorded with. */
 export function failureClass(failure: RouteFailure): FinalErrorClass {
@@ -78,6 +80,8 @@ export function failureClass(failure: RouteFailure): FinalErrorClass {
       return failure.last?.errorClass ?? 'no_provider_configured';
     case 'unavailable':
       return 'all_targets_unavailable';
+    case 'unsupported':
+      return 'client_error';
     case 'rejected':
       return failure.failure.errorClass;
   }
@@ -182,6 +186,8 @@ export class Orchestrator {
     let earliestRetry: number | undefined;
     let called = false;
     const hedged = new Set<PlannedTarget>();
+    /** Configured targets skipped because their provider does not serve `operation`. */
+    const unsupported: ProviderId[] = [];
 
     const skip = (target: PlannedTarget, reason: AttemptRecord['errorClass'], retryAt?: number) => {
       trace.attempts.push({
@@ -203,6 +209,11 @@ export class Orchestrator {
       const provider = await providers.get(target.provider).catch(() => undefined);
       if (!provider) {
         skip(target, 'not_configured');
+        continue;
+      }
+      if (operation !== 'chat' && provider.supports?.(operation) === false) {
+        skip(target, 'unsupported');
+        unsupported.push(target.provider);
         continue;
       }
       const later = targets.slice(index + 1).filter((t) => !hedged.has(t) && !health?.wouldSkip(t));
@@ -299,6 +310,9 @@ export class Orchestrator {
           }
         }
       }
+    }
+    if (!called && unsupported.length > 0 && earliestRetry === undefined && lastFailure === undefined) {
+      return { ok: false, failure: { reason: 'unsupported', operation, providers: [...new Set(unsupported)] }, trace };
     }
     if (!called && earliestRetry !== undefined) {
       return { ok: false, failure: { reason: 'unavailable', retryAfterMs: Math.max(0, earliestRetry - clock.now()) }, trace };

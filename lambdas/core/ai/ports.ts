@@ -61,6 +61,8 @@ export interface ProviderStream extends AsyncIterable<string> {
 /** A chat-completions capable upstream (OpenAI, Azure OpenAI, ...). */
 export interface ChatProvider {
   readonly id: ProviderId;
+  /** Whether the provider serves an operation besides chat (embeddings, the Responses API); absent: all of them. */
+  supports?(operation: ProviderOperation): boolean;
   /**
    * A non-streamed call, for targets that cannot stream: `firstByteMs` bounds the wait for the
    * response headers and `totalMs` the whole answer.
@@ -98,11 +100,19 @@ export interface CredentialSource {
 }
 
 /** Why a target was not called for a request. */
-export type SkipReason = 'not_configured' | 'circuit_open' | 'probe_in_flight' | 'cooling' | 'manual_down' | 'maintenance';
+export type SkipReason =
+  | 'not_configured'
+  /** The provider does not serve the call's operation (e.g. the Responses API). */
+  | 'unsupported'
+  | 'circuit_open'
+  | 'probe_in_flight'
+  | 'cooling'
+  | 'manual_down'
+  | 'maintenance';
 
 /** Whether a target may be called now: normally, as the one half-open probe of the fleet, or not until `retryAt`. */
 export type TargetAdmission =
-  { kind: 'call' } | { kind: 'probe' } | { kind: 'skip'; reason: Exclude<SkipReason, 'not_configured'>; retryAt: number };
+  { kind: 'call' } | { kind: 'probe' } | { kind: 'skip'; reason: Exclude<SkipReason, 'not_configured' | 'unsupported'>; retryAt: number };
 
 /** What one attempt says about a target's health. */
 export type AttemptOutcome =

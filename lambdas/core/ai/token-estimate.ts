@@ -46,8 +46,29 @@ export function estimatePromptTokens(body: Record<string, unknown>, tokens: Toke
   return total;
 }
 
-export function estimatedUsage(body: Record<string, unknown>, delivered: string, tokens: TokenEstimator): Usage {
-  const promptTokens = estimatePromptTokens(body, tokens);
+/** Prompt tokens of a Responses API request: `instructions`, then `input` (a string, or items with content), and tools. */
+export function estimateResponsesPromptTokens(body: Record<string, unknown>, tokens: TokenEstimator): number {
+  let total = 3;
+  if (typeof body['instructions'] === 'string') total += 4 + tokens.count(body['instructions']);
+  const input = body['input'];
+  if (typeof input === 'string') total += 4 + tokens.count(input);
+  else if (Array.isArray(input))
+    for (const item of input as Array<Record<string, unknown> | null>) {
+      if (!item || typeof item !== 'object') continue;
+      // Messages carry `content`; function-call outputs carry `output`.
+      total += 4 + tokens.count(contentText(item['content'] ?? item['output']));
+    }
+  if (body['tools'] !== undefined) total += tokens.count(JSON.stringify(body['tools']));
+  return total;
+}
+
+export function estimatedUsage(
+  body: Record<string, unknown>,
+  delivered: string,
+  tokens: TokenEstimator,
+  format: 'chat' | 'responses' = 'chat',
+): Usage {
+  const promptTokens = format === 'responses' ? estimateResponsesPromptTokens(body, tokens) : estimatePromptTokens(body, tokens);
   const completionTokens = tokens.count(delivered);
   return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
 }

@@ -24,7 +24,11 @@ export function circuitState(state: TargetState | undefined, now: number): Circu
   return now >= state.openUntil ? 'half-open' : 'open';
 }
 
-const skip = (reason: Exclude<SkipReason, 'not_configured'>, retryAt: number): Decision => ({ kind: 'skip', reason, retryAt });
+const skip = (reason: Exclude<SkipReason, 'not_configured' | 'unsupported'>, retryAt: number): Decision => ({
+  kind: 'skip',
+  reason,
+  retryAt,
+});
 
 export function decide(state: TargetState | undefined, policy: CircuitBreakerPolicy, now: number): Decision {
   if (!state) return { kind: 'call' };

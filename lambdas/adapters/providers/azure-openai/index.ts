@@ -11,6 +11,12 @@ import { OpenAiSdkProvider, providerFetch } from '../openai-compatible/openai-sd
 import { defineProvider } from '../provider-module';
 
 const DEFAULT_API_VERSION = '2024-10-21';
+const SIMULATED_API_VERSION = '2025-04-01-preview';
+
+/** Azure serves the Responses API from api-version 2025-03-01-preview on (and as `preview`, `latest`, `v1`). */
+export function servesResponses(apiVersion: string): boolean {
+  return ['preview', 'latest', 'v1'].includes(apiVersion) || apiVersion.slice(0, 10) >= '2025-03-01';
+}
 
 const Credentials = z.object({
   apiKey: z.string().min(1),
@@ -44,6 +50,7 @@ export const azureOpenAiProvider = defineProvider({
       'azure-openai',
       // baseURL instead of `endpoint`: the SDK would otherwise also read OPENAI_BASE_URL meant for OpenAI.
       new AzureOpenAI({ maxRetries: 0, fetch: providerFetch, apiKey, apiVersion, baseURL: `${endpoint.replace(/\/+$/, '')}/openai` }),
+      new Set(servesResponses(apiVersion) ? ['embeddings', 'responses'] : ['embeddings']),
     ),
   simulation: {
     baseUrl: (origin) => origin,
@@ -77,6 +84,7 @@ export const azureOpenAiProvider = defineProvider({
         prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }],
       }),
     ],
-    credentials: (endpoint, apiKey) => ({ apiKey, endpoint, apiVersion: DEFAULT_API_VERSION }),
+    // A Responses-capable version, so the simulated Azure takes part in /v1/responses fallback too.
+    credentials: (endpoint, apiKey) => ({ apiKey, endpoint, apiVersion: SIMULATED_API_VERSION }),
   },
 });

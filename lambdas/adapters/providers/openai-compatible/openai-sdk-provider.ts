@@ -5,8 +5,9 @@
  */
 import type OpenAI from 'openai';
 import { ProviderCallError, openAiError } from '../../../core/errors';
-import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderStream } from '../../../core/ai/ports';
+import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderOperation, ProviderStream } from '../../../core/ai/ports';
 import { readProviderLimits } from '../../../core/ai/provider-limits';
+import { FINAL_RESPONSE_EVENTS, responsesEventType } from '../../../core/ai/responses-events';
 import { usageOf } from '../../../core/ai/usage';
 import type { ProviderId } from '../../../core/ai/route-table';
 import { redactSecrets, toProviderCallError } from './error-mapping';
@@ -92,7 +93,13 @@ export class OpenAiSdkProvider implements ChatProvider {
   constructor(
     readonly id: ProviderId,
     private readonly client: OpenAI,
+    /** Operations besides chat this endpoint serves (default: embeddings and the Responses API). */
+    private readonly operations: ReadonlySet<ProviderOperation> = new Set(['embeddings', 'responses']),
   ) {}
+
+  supports(operation: ProviderOperation): boolean {
+    return operation === 'chat' || this.operations.has(operation);
+  }
 
   private request(call: ProviderCall, control: CallControl, stream: boolean): Promise<Response> {
     const options = {
@@ -181,7 +188,7 @@ export class OpenAiSdkProvider implements ChatProvider {
             continue;
           }
           if (responses) {
-            const type = responseEventType(event.data);
+            const type = responsesEventType(event.data);
             if (type === 'error') {
               throw new ProviderCallError(
                 { errorClass: 'stream_error', body: responsesErrorBody(event.data) },
@@ -191,7 +198,7 @@ export class OpenAiSdkProvider implements ChatProvider {
             control.progress();
             queue.push(event.data);
             // A Responses stream ends with its response's final state; the body is read to its end as for [DONE].
-            if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
+            if (type !== undefined && FINAL_RESPONSE_EVENTS.has(type)) {
               completed = true;
               ended = true;
             }
@@ -260,16 +267,6 @@ function isAzurePromptFilterChunk(data: string): boolean {
     return (JSON.parse(data) as { object?: unknown }).object !== 'chat.completion.chunk';
   } catch {
     return false;
-  }
-}
-
-/** The `type` of a Responses API event (`response.created`, `response.output_text.delta`, `error`, ...). */
-function responseEventType(data: string): string | undefined {
-  try {
-    const type = (JSON.parse(data) as { type?: unknown }).type;
-    return typeof type === 'string' ? type : undefined;
-  } catch {
-    return undefined;
   }
 }
 

@@ -4,6 +4,8 @@ import { failureClass, Orchestrator, type RouteFailure } from '../../../../lambd
 import { errorBody, routeFailureAnswer } from '../../../../lambdas/http/errors';
 import { parseRouteTable, planRoute, type RouteTable } from '../../../../lambdas/core/ai/route-table';
 import { HealthMonitor } from '../../../../lambdas/core/health/health-monitor';
+import type { ProviderOperation } from '../../../../lambdas/core/ai/ports';
+import { servesResponses } from '../../../../lambdas/adapters/providers/azure-openai';
 import {
   CapturingTelemetry,
   directory,
@@ -383,5 +385,70 @@ describe('Orchestrator hedging', () => {
     expect(routed.ok && routed.target.provider).toBe('openai');
     expect(routed.ok && routed.hedgeLoser).toBeUndefined();
     expect(providers['azure-openai'].calls).toHaveLength(0);
+  });
+});
+
+describe('operations a provider does not serve', () => {
+  const setupWith = (azureOperations: ReadonlySet<ProviderOperation>, openaiSteps: Step[] = []) => {
+    const clock = new FakeClock();
+    const providers = {
+      openai: new ScriptedProvider('openai', openaiSteps, clock),
+      'azure-openai': new ScriptedProvider('azure-openai', [], clock, azureOperations),
+    };
+    return {
+      providers,
+      orchestrator: new Orchestrator({
+        providers: directory(providers),
+        clock,
+        random: new ScriptedRandom([0.5]),
+        deadlineMs: DEADLINE_MS,
+      }),
+    };
+  };
+
+  it('skips a target whose provider does not serve the operation, without calling it, and uses the next', async () => {
+    const { providers, orchestrator } = setupWith(new Set(['embeddings']));
+    const azureFirst = [...targets].reverse();
+    const routed = await orchestrator.complete(azureFirst, { input: 'x' }, signal, 'responses');
+    expect(routed.ok).toBe(true);
+    expect(providers['azure-openai'].calls).toHaveLength(0);
+    expect(routed.trace.attempts[0]).toMatchObject({ provider: 'azure-openai', outcome: 'skipped', errorClass: 'unsupported' });
+    expect(providers.openai.calls[0]!.operation).toBe('responses');
+  });
+
+  it('answers a 400 naming the providers when no target serves the operation', async () => {
+    const { providers, orchestrator } = setupWith(new Set());
+    const azureOnly = targets.filter((t) => t.provider === 'azure-openai');
+    const routed = await orchestrator.openStream(azureOnly, { input: 'x' }, signal, 'responses');
+    expect(routed.ok).toBe(false);
+    if (routed.ok) return;
+    expect(routed.failure).toEqual({ reason: 'unsupported', operation: 'responses', providers: ['azure-openai'] });
+    expect(answered(routed.failure)).toMatchObject({
+      status: 400,
+      errorClass: 'client_error',
+      body: { error: { code: 'unsupported_operation', message: expect.stringContaining('azure-openai') } },
+    });
+    expect(providers['azure-openai'].calls).toHaveLength(0);
+  });
+
+  it('reports the real failure when a serving target failed and another was unsupported', async () => {
+    const { orchestrator } = setupWith(new Set(), [http(503, 'server_error'), http(503, 'server_error')]);
+    const routed = await orchestrator.complete(targets, { input: 'x' }, signal, 'responses');
+    expect(routed.ok).toBe(false);
+    if (routed.ok) return;
+    expect(routed.failure.reason).toBe('exhausted');
+  });
+});
+
+describe('Azure OpenAI and the Responses API', () => {
+  it.each([
+    ['2024-10-21', false],
+    ['2024-12-01-preview', false],
+    ['2025-03-01-preview', true],
+    ['2025-04-01-preview', true],
+    ['preview', true],
+    ['v1', true],
+  ])('api-version %s serves it: %s', (version, serves) => {
+    expect(servesResponses(version)).toBe(serves);
   });
 });
