@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import { readFileSync } from 'node:fs';
 import defaultRoutes from '../config/routes.json';
 import { parseRouteTable } from '../lambdas/core/ai/route-table';
+import { providersOf } from '../lambdas/adapters/providers/registry';
 import { parsePolicies } from '../lambdas/core/rate-limit/policies';
 import { configuredTargets } from '../lambdas/core/health/heartbeats';
 import {
@@ -119,7 +120,7 @@ export class OrchestratorStack extends Stack {
     )
       throw new Error(`gatewayMemoryMb must be a whole number of MB from 256 to 10240 (got ${String(props.gatewayMemoryMb)})`);
     const apiKeysTable = data.table(API_KEYS_TABLE.logicalName);
-    const secrets = new ProviderSecrets(this, 'ProviderSecrets', { namePrefix });
+    const secrets = new ProviderSecrets(this, 'ProviderSecrets', { namePrefix, providers: providersOf(routeTable) });
     const gateway = new GatewayApi(this, 'Gateway', {
       stage: props.stage,
       apiKeysTable,
@@ -258,6 +259,7 @@ export class OrchestratorStack extends Stack {
       reportFunction: report.function,
       heartbeatFunction: heartbeats.function,
       targets: configuredTargets(routeTable),
+      providerIds: providersOf(routeTable).map((p) => p.id),
       tables: [...data.tables.values()],
       topic: alerts.topic,
       ...(props.dailyCostAlarmUsd !== undefined ? { dailyCostAlarmUsd: props.dailyCostAlarmUsd } : {}),

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { backfillDayShards } from '../adapters/dynamodb/dynamodb-usage-store';
 import { FileUsageOutbox } from '../adapters/outbox/file-usage-outbox';
 import { StaticCredentialSource } from '../adapters/providers/credentials';
-import { PROVIDERS } from '../adapters/providers/registry';
+import { providersOf } from '../adapters/providers/registry';
 import type { ProviderId } from '../core/ai/route-table';
 import { loadConfig, type AppConfig } from '../shared/config';
 import { buildGateway, type ContainerOverrides, type Gateway } from '../shared/container';
@@ -124,11 +124,15 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     );
     admin.destroy();
 
-    const faults = parseSimFail(config.local.simFail);
+    const providers = providersOf(config.routeTable);
+    const faults = parseSimFail(
+      config.local.simFail,
+      providers.map((p) => p.id),
+    );
     const sims: LocalGateway['sims'] = {};
     // Every registered provider without credentials in the environment gets a simulated upstream.
     const credentials: Record<ProviderId, unknown> = {};
-    for (const provider of PROVIDERS) {
+    for (const provider of providers) {
       const real = config.providers.environment[provider.id];
       if (real !== undefined) {
         credentials[provider.id] = real;
@@ -159,7 +163,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     }
 
     const gateway = buildGateway(config, {
-      credentials: new StaticCredentialSource(credentials),
+      credentials: new StaticCredentialSource(credentials, providers),
       ...options.overrides,
     });
     closers.push(() => gateway.close());
@@ -199,7 +203,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       config,
       gateway,
       sims,
-      providerModes: Object.fromEntries(PROVIDERS.map(({ id }) => [id, sims[id] ? 'simulated' : 'real'])),
+      providerModes: Object.fromEntries(providers.map(({ id }) => [id, sims[id] ? 'simulated' : 'real'])),
       onlyfans,
       dynamoEndpoint,
       dynamoPid,

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SimulatedDialect } from '../adapters/providers/provider-module';
-import { providerModule, REGISTERED_PROVIDER_IDS } from '../adapters/providers/registry';
+import { BUILT_IN_PROVIDER_IDS, providerModule } from '../adapters/providers/registry';
 import type { ProviderId } from '../core/ai/route-table';
 import { sampleOf } from './json-sample';
 
@@ -34,6 +34,8 @@ export interface RecordedRequest {
   body: Record<string, unknown> | undefined;
   /** Credential header names that arrived (values are never recorded). */
   authHeaders: string[];
+  /** The `x-*` headers that arrived (custom headers a provider instance sends). */
+  customHeaders: Record<string, string>;
 }
 
 export interface SimulatedUpstreamOptions {
@@ -142,6 +144,11 @@ export class SimulatedUpstream {
       path: url.pathname + url.search,
       body,
       authHeaders: ['authorization', 'api-key'].filter((h) => req.headers[h] !== undefined),
+      customHeaders: Object.fromEntries(
+        Object.entries(req.headers).flatMap(([name, value]) =>
+          name.startsWith('x-') && !name.startsWith('x-stainless') && typeof value === 'string' ? [[name, value]] : [],
+        ),
+      ),
     });
     if (this.requests.length > 1000) this.requests.splice(0, this.requests.length - 1000);
 
@@ -515,7 +522,10 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Parses `SIM_FAIL` (`azure-openai:503,openai:timeout,openai:429:2`): provider, fault, optional count. */
-export function parseSimFail(spec: string | undefined): Map<ProviderId, { fault: SimFault; times: number }> {
+export function parseSimFail(
+  spec: string | undefined,
+  known: readonly string[] = BUILT_IN_PROVIDER_IDS,
+): Map<ProviderId, { fault: SimFault; times: number }> {
   const out = new Map<ProviderId, { fault: SimFault; times: number }>();
   if (!spec) return out;
   for (const item of spec
@@ -523,7 +533,7 @@ export function parseSimFail(spec: string | undefined): Map<ProviderId, { fault:
     .map((s) => s.trim())
     .filter(Boolean)) {
     const [provider, what, count] = item.split(':');
-    if (!provider || !REGISTERED_PROVIDER_IDS.includes(provider)) throw new Error(`SIM_FAIL: unknown provider "${provider}" in "${item}"`);
+    if (!provider || !known.includes(provider)) throw new Error(`SIM_FAIL: unknown provider "${provider}" in "${item}"`);
     let fault: SimFault;
     if (what === 'timeout' || what === 'silence' || what === 'stall' || what === 'reset' || what === 'midstream') fault = { kind: what };
     else if (what && /^\d{3}$/.test(what)) fault = { kind: 'status', status: Number(what) };

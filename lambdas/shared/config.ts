@@ -11,7 +11,8 @@ import defaultRoutes from '../../config/routes.json';
 import defaultPrices from '../../config/prices.json';
 import defaultComplexity from '../../config/complexity.json';
 import { ComplexityModelSchema, type ComplexityModel } from '../core/ai/complexity';
-import { PROVIDERS, REGISTERED_PROVIDER_IDS } from '../adapters/providers/registry';
+import type { RegisteredProvider } from '../adapters/providers/provider-module';
+import { BUILT_IN_PROVIDER_IDS, providersOf } from '../adapters/providers/registry';
 import { parseRouteTable, ProviderIdSchema, type RouteTable } from '../core/ai/route-table';
 import { ConfigError, formatIssues } from '../core/errors';
 import type { BudgetConfig } from '../core/metering/alerts';
@@ -75,9 +76,8 @@ const EnvSchema = z.object({
   ALERTS_TOPIC_ARN: optionalString,
   ALERTS_FILE: optionalString,
   CRITICAL_ALERT_COOLDOWN_MINUTES: int(1, 24 * 60).default(5),
-  LEGACY_PROVIDER: ProviderIdSchema.refine((id) => REGISTERED_PROVIDER_IDS.includes(id), {
-    message: `not a registered provider (${REGISTERED_PROVIDER_IDS.join(', ')})`,
-  }).default('openai'),
+  // Checked against the providers once the route table is read (it may name OpenAI-compatible ones).
+  LEGACY_PROVIDER: ProviderIdSchema.default('openai'),
   LEGACY_MODEL: z.string().min(1).max(128).default('gpt-4o-mini'),
   AWS_REGION: z.string().min(1).default('us-east-1'),
   DYNAMODB_ENDPOINT: envUrl,
@@ -95,9 +95,18 @@ const EnvSchema = z.object({
 });
 
 /** Every provider's variables: its credentials for local runs and its secret's id on AWS. */
-const ProviderEnvSchema = z.object(
-  Object.fromEntries(PROVIDERS.flatMap((p) => [...Object.entries(p.environment.variables), [p.aws.secretIdVariable, optionalString]])),
-);
+function providerEnvSchema(providers: readonly RegisteredProvider[]) {
+  return z.object(
+    Object.fromEntries(providers.flatMap((p) => [...Object.entries(p.environment.variables), [p.aws.secretIdVariable, optionalString]])),
+  );
+}
+
+/** The providers' variables, read once the route table says which providers exist. */
+function readProviderEnv(providers: readonly RegisteredProvider[], source: Record<string, unknown>): Record<string, unknown> {
+  const parsed = providerEnvSchema(providers).safeParse(source);
+  if (!parsed.success) throw new ConfigError(`invalid configuration: ${formatIssues(parsed.error)}`);
+  return parsed.data;
+}
 
 type Env = z.infer<typeof EnvSchema>;
 
@@ -133,10 +142,19 @@ function loadRouteTable(env: Env): RouteTable {
     : env.ROUTES_FILE
       ? parseRouteTable(parseJson(readFile(env.ROUTES_FILE, 'ROUTES_FILE'), 'ROUTES_FILE'), `ROUTES_FILE ${env.ROUTES_FILE}`)
       : parseRouteTable(defaultRoutes, 'config/routes.json');
-  const unknown = Object.keys(table.providers).filter((id) => !REGISTERED_PROVIDER_IDS.includes(id));
+  const unknown = Object.entries(table.providers).filter(([id, c]) => !BUILT_IN_PROVIDER_IDS.includes(id) && c.type === undefined);
   if (unknown.length > 0) {
-    throw new ConfigError(`route table: unknown provider ${unknown.join(', ')} (registered: ${REGISTERED_PROVIDER_IDS.join(', ')})`);
+    throw new ConfigError(
+      `route table: unknown provider ${unknown.map(([id]) => id).join(', ')} (built in: ${BUILT_IN_PROVIDER_IDS.join(', ')}; ` +
+        'any other endpoint needs "type": "openai-compatible" and its "baseURL")',
+    );
   }
+  if (!providersOf(table).some((p) => p.id === env.LEGACY_PROVIDER))
+    throw new ConfigError(
+      `LEGACY_PROVIDER: not a provider of the route table (${providersOf(table)
+        .map((p) => p.id)
+        .join(', ')})`,
+    );
   return table;
 }
 
@@ -157,7 +175,10 @@ function loadComplexityModel(env: Env): ComplexityModel {
   return parsed.data;
 }
 
-function appConfig(runtime: Runtime, env: Env, providerEnv: Record<string, unknown>) {
+function appConfig(runtime: Runtime, env: Env, source: Record<string, unknown>) {
+  const routeTable = readDocument('ROUTES_JSON', () => loadRouteTable(env));
+  const providers = providersOf(routeTable);
+  const providerEnv = readProviderEnv(providers, source);
   const appConfigIds = [env.APPCONFIG_APPLICATION_ID, env.APPCONFIG_ENVIRONMENT_ID, env.APPCONFIG_PROFILE_ID];
   if (appConfigIds.some((v) => v !== undefined) && appConfigIds.some((v) => v === undefined)) {
     throw new ConfigError('APPCONFIG_APPLICATION_ID, APPCONFIG_ENVIRONMENT_ID and APPCONFIG_PROFILE_ID must be set together');
@@ -176,7 +197,7 @@ function appConfig(runtime: Runtime, env: Env, providerEnv: Record<string, unkno
     metricsNamespace: env.METRICS_NAMESPACE,
     metricsEnabled: env.METRICS_ENABLED ?? runtime === 'aws',
     maxBodyBytes: env.MAX_BODY_BYTES,
-    routeTable: readDocument('ROUTES_JSON', () => loadRouteTable(env)),
+    routeTable,
     apiKeyCacheTtlMs: env.API_KEY_CACHE_TTL_SECONDS * 1000,
     tables: { apiKeys: env.API_KEYS_TABLE, rateLimits: env.RATE_LIMITS_TABLE },
     rateLimits: {
@@ -244,14 +265,14 @@ function appConfig(runtime: Runtime, env: Env, providerEnv: Record<string, unkno
     providers: {
       /** Credential documents from the environment, per provider (absent: not set up here). */
       environment: Object.fromEntries(
-        PROVIDERS.flatMap((p) => {
+        providers.flatMap((p) => {
           const credentials = p.environment.credentials(providerEnv);
           return credentials === undefined ? [] : [[p.id, credentials]];
         }),
       ) as Record<string, unknown>,
       /** Secrets Manager secret id per provider (AWS). */
       secretIds: Object.fromEntries(
-        PROVIDERS.flatMap((p) => (providerEnv[p.aws.secretIdVariable] ? [[p.id, providerEnv[p.aws.secretIdVariable] as string]] : [])),
+        providers.flatMap((p) => (providerEnv[p.aws.secretIdVariable] ? [[p.id, providerEnv[p.aws.secretIdVariable] as string]] : [])),
       ) as Record<string, string>,
       secretsCacheTtlMs: env.SECRETS_CACHE_TTL_SECONDS * 1000,
     },
@@ -270,7 +291,7 @@ function appConfig(runtime: Runtime, env: Env, providerEnv: Record<string, unkno
 
 /** The configuration schema for a runtime: the environment in, `AppConfig` out. */
 const configSchema = (runtime: Runtime) =>
-  z.object({ env: EnvSchema, providers: ProviderEnvSchema }).transform(({ env, providers }) => appConfig(runtime, env, providers));
+  z.object({ env: EnvSchema, providers: z.looseObject({}) }).transform(({ env, providers }) => appConfig(runtime, env, providers));
 
 export type AppConfig = z.infer<ReturnType<typeof configSchema>>;
 

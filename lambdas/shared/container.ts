@@ -12,6 +12,7 @@ import { tokenizerEstimator } from '../adapters/tokenizer/tokenizer-estimator';
 import { DynamoDbApiKeyStore } from '../adapters/dynamodb/dynamodb-api-key-store';
 import { DynamoDbCounterStore } from '../adapters/dynamodb/dynamodb-counter-store';
 import { DynamoDbIdempotencyStore } from '../adapters/dynamodb/dynamodb-idempotency-store';
+import { providersOf } from '../adapters/providers/registry';
 import { RegistryProviderDirectory } from '../adapters/providers/registry-provider-directory';
 import { createMetrics, PowertoolsTelemetry } from '../adapters/telemetry/powertools-telemetry';
 import { DynamoDbHealthStore } from '../adapters/dynamodb/dynamodb-health-store';
@@ -90,7 +91,7 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
   const metrics = config.metricsEnabled ? createMetrics(config.metricsNamespace, config.serviceName) : undefined;
   const telemetry = overrides.telemetry ?? new PowertoolsTelemetry(logger, metrics, config.serviceName);
   const dynamo = dynamoClient(config);
-  const providers = new RegistryProviderDirectory(overrides.credentials ?? credentialSource(config, clock));
+  const providers = new RegistryProviderDirectory(overrides.credentials ?? credentialSource(config, clock), providersOf(config.routeTable));
   const keyStore = new DynamoDbApiKeyStore(dynamo, config.tables.apiKeys);
   const apiKeys = new ApiKeyService(keyStore, clock, random, {
     cacheTtlMs: config.apiKeyCacheTtlMs,
@@ -252,7 +253,7 @@ export function buildHeartbeats(config: AppConfig, clock: Clock = systemClock): 
   const metrics = config.metricsEnabled ? createMetrics(config.metricsNamespace, config.serviceName) : undefined;
   const telemetry = new PowertoolsTelemetry(logger, metrics, config.serviceName);
   const dynamo = dynamoClient(config);
-  const providers = new RegistryProviderDirectory(credentialSource(config, clock));
+  const providers = new RegistryProviderDirectory(credentialSource(config, clock), providersOf(config.routeTable));
   const pending = new BackgroundTasks((error) => telemetry.error('heartbeat write failed', { error: errorFields(error) }));
   const health = new HealthMonitor(new DynamoDbHealthStore(dynamo, config.health.table), clock, telemetry, 'heartbeat', (work) =>
     pending.track(work),

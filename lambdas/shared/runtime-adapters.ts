@@ -12,6 +12,7 @@ import { FileFlagSource } from '../adapters/flags/file-flag-source';
 import { HttpMessageGateway } from '../adapters/onlyfans/http-message-gateway';
 import { FileUsageOutbox } from '../adapters/outbox/file-usage-outbox';
 import { StaticCredentialSource } from '../adapters/providers/credentials';
+import { providersOf } from '../adapters/providers/registry';
 import type { CredentialSource } from '../core/ai/ports';
 import type { AlertPublisher, UsageOutbox } from '../core/metering/ports';
 import { MessageGatewayError } from '../core/messaging/message-service';
@@ -63,13 +64,14 @@ export function credentialSource(config: AppConfig, clock: Clock): CredentialSou
         require('../adapters/secrets/secrets-manager-credential-source') as typeof import('../adapters/secrets/secrets-manager-credential-source');
       const secrets = new SecretsManagerClient({ region: config.aws.region, maxAttempts: 2, requestHandler: boundedHandler(1500) });
       return new SecretsManagerCredentialSource(boundSends(secrets, 3000), clock, {
+        providers: providersOf(config.routeTable),
         secretIds: config.providers.secretIds,
         ttlMs: config.providers.secretsCacheTtlMs,
         timeoutMs: 3000,
       });
     });
   }
-  return new StaticCredentialSource(config.providers.environment);
+  return new StaticCredentialSource(config.providers.environment, providersOf(config.routeTable));
 }
 
 /** Where messages go when no OnlyFans gateway is configured: nowhere, and the caller is told so (502, slot given back). */

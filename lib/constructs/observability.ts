@@ -23,7 +23,6 @@ import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { REGISTERED_PROVIDER_IDS } from '../../lambdas/adapters/providers/registry';
 import { targetKey, TASK_TYPES, type PlannedTarget } from '../../lambdas/core/ai/route-table';
 import { notifyingAlarm } from './alerts';
 
@@ -37,6 +36,8 @@ export interface ObservabilityProps {
   readonly heartbeatFunction: IFunction;
   /** Every configured target (provider and model or deployment), for the circuit-state widget. */
   readonly targets: readonly PlannedTarget[];
+  /** Every provider (built in, and the route table's OpenAI-compatible ones), for the error-rate alarms. */
+  readonly providerIds: readonly string[];
   readonly tables: TableV2[];
   readonly topic: Topic;
   /** Daily spend (USD) that raises the daily cost alarm. @default 100 */
@@ -69,7 +70,7 @@ export class Observability extends Construct {
     const alarm = (alarmId: string, alarmProps: AlarmProps) => notify(notifyingAlarm(this, alarmId, props.topic, alarmProps));
 
     // Provider error rate: failed attempts over all attempts of one provider, across task types, above 10% for 5 minutes.
-    for (const provider of REGISTERED_PROVIDER_IDS) {
+    for (const provider of props.providerIds) {
       const usingMetrics: Record<string, IMetric> = {};
       TASK_TYPES.forEach((taskType, i) => {
         const dims = { provider, taskType };

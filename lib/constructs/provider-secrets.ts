@@ -5,10 +5,12 @@
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { PROVIDERS } from '../../lambdas/adapters/providers/registry';
+import type { RegisteredProvider } from '../../lambdas/adapters/providers/provider-module';
 
 export interface ProviderSecretsProps {
   readonly namePrefix: string;
+  /** Every provider: the built-in ones and the route table's OpenAI-compatible instances. */
+  readonly providers: readonly RegisteredProvider[];
 }
 
 /** A provider's secret, the function variable that names it, and the stack output that shows it. */
@@ -24,7 +26,7 @@ export class ProviderSecrets extends Construct {
 
   constructor(scope: Construct, id: string, props: ProviderSecretsProps) {
     super(scope, id);
-    this.entries = PROVIDERS.map(({ id: provider, aws }) => {
+    this.entries = props.providers.map(({ id: provider, aws }) => {
       const secret = new Secret(this, provider, {
         secretName: `${props.namePrefix}/providers/${provider}`,
         description: `Credentials of the ${provider} provider for the Hybrid Orchestrator gateway (JSON).`,
@@ -34,7 +36,7 @@ export class ProviderSecrets extends Construct {
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
         reason:
-          'These hold third-party API keys (OpenAI, Azure OpenAI) that only the provider can issue; a Lambda rotation cannot mint new ones. ' +
+          'These hold third-party API keys (OpenAI, Azure OpenAI, OpenAI-compatible endpoints) that only the provider can issue; a Lambda rotation cannot mint new ones. ' +
           'Operators rotate by writing the new key into the secret; the gateway picks it up within SECRETS_CACHE_TTL_SECONDS.',
       });
       return { provider, secret, secretIdVariable: aws.secretIdVariable, outputName: aws.outputName };

@@ -656,6 +656,29 @@ describe('function timeout', () => {
   });
 });
 
+describe('OpenAI-compatible providers in the route table', () => {
+  it('get a secret of their own, named in the function environment and a stack output, and an error-rate alarm', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'routes-'));
+    const file = join(dir, 'routes.json');
+    const routes = JSON.parse(readFileSync(join(__dirname, '..', '..', 'config', 'routes.json'), 'utf8'));
+    routes.providers['together-ai'] = {
+      type: 'openai-compatible',
+      baseURL: 'https://api.together.xyz/v1',
+      models: ['meta-llama/Llama-3.3-70B-Instruct-Turbo'],
+    };
+    writeFileSync(file, JSON.stringify(routes));
+    const app = new App({ context });
+    const stack = new OrchestratorStack(app, 'Compatible', { stage: 'test', routeTableFile: file });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'hybrid-orchestrator-test/providers/together-ai' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ TOGETHER_AI_SECRET_ID: Match.anyValue() }) },
+    });
+    template.hasOutput('TogetherAiSecretArn', {});
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: Match.stringLikeRegexp('together-ai') });
+  });
+});
+
 describe('compute mode managed-instances', () => {
   const app = new App({ context });
   const stack = new OrchestratorStack(app, 'Managed', {

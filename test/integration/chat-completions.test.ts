@@ -58,7 +58,7 @@ describe('POST /v1/chat/completions', () => {
       ),
     });
     const forwarded = azure.requests[before];
-    expect(forwarded?.path).toBe('/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21');
+    expect(forwarded?.path).toBe('/openai/deployments/gpt-4o-mini/chat/completions?api-version=2025-04-01-preview');
     expect(forwarded?.body).toEqual({
       model: 'gpt-4o-mini',
       messages: [{ role: 'user', content: 'Write a short hello to Sam.' }],

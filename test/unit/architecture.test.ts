@@ -78,6 +78,7 @@ describe('architecture', () => {
     expect(constructing.sort()).toEqual(
       [
         'lambdas/adapters/providers/azure-openai/index.ts',
+        'lambdas/adapters/providers/openai-compatible/instance.ts',
         'lambdas/adapters/providers/openai/index.ts',
         'lambdas/local/local-gateway.ts',
         'lambdas/shared/runtime-adapters.ts',

@@ -7,6 +7,7 @@ import type { Clock } from '../../core/ports';
 import type { ProviderId } from '../../core/ai/route-table';
 import type { CredentialSource, ProviderCredentials } from '../../core/ai/ports';
 import { parseCredentials } from '../providers/credentials';
+import type { RegisteredProvider } from '../providers/provider-module';
 
 export interface SecretsManagerCredentialSourceOptions {
   /** Secret id or ARN per provider; providers without one are not configured. */
@@ -14,6 +15,8 @@ export interface SecretsManagerCredentialSourceOptions {
   ttlMs: number;
   /** Timeout of one Secrets Manager call. */
   timeoutMs: number;
+  /** The providers whose credential shapes validate the secrets (default: the built-in ones). */
+  providers?: readonly RegisteredProvider[];
 }
 
 export class SecretsManagerCredentialSource implements CredentialSource {
@@ -49,7 +52,7 @@ export class SecretsManagerCredentialSource implements CredentialSource {
         abortSignal: AbortSignal.timeout(this.options.timeoutMs),
       });
       if (!out.SecretString) return undefined;
-      return parseCredentials(provider, JSON.parse(out.SecretString));
+      return parseCredentials(provider, JSON.parse(out.SecretString), this.options.providers);
     } catch (error) {
       if (error instanceof ResourceNotFoundException || error instanceof SyntaxError) return undefined;
       throw error;

@@ -86,7 +86,31 @@ const TargetSchema = z.strictObject({
   upstreamStreaming: z.boolean().optional(),
 });
 
+/** Header names an instance may not set: credentials belong in its secret or variable, never in the route table. */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'api-key', 'x-api-key', 'proxy-authorization', 'cookie']);
+
 const ProviderCatalogSchema = z.strictObject({
+  /**
+   * `openai-compatible`: this entry is a provider of its own, an OpenAI-compatible endpoint at
+   * `baseURL` (Gemini, Mistral, Groq, Together, vLLM, Ollama...), named by the entry's id. Absent: the
+   * entry describes a built-in provider (`openai`, `azure-openai`).
+   */
+  type: z.literal('openai-compatible').optional(),
+  /** The endpoint's base URL, up to `/v1` (`https://api.groq.com/openai/v1`). */
+  baseURL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Extra headers sent on every call (never credentials). */
+  headers: z
+    .record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'a header name'), z.string().max(1024))
+    .refine((h) => Object.keys(h).length <= 20, 'at most 20 headers')
+    .refine(
+      (h) => Object.keys(h).every((name) => !CREDENTIAL_HEADERS.has(name.toLowerCase())),
+      'credentials go in the key variable or secret, not in headers',
+    )
+    .optional(),
+  /** `false` for an endpoint that takes no key (a local Ollama or vLLM): configured without one. */
+  apiKeyRequired: z.boolean().optional(),
+  /** The endpoint also serves OpenAI's Responses API (default false). */
+  responsesApi: z.boolean().optional(),
   /** Chat models the provider can serve. */
   models: z.array(z.string().min(1)).min(1),
   /** Embedding models the provider can serve (`POST /v1/embeddings`). */
@@ -168,6 +192,17 @@ export const RouteTableSchema = z
     }),
   })
   .superRefine((table, ctx) => {
+    for (const [id, catalog] of Object.entries(table.providers)) {
+      const instanceOnly = (['baseURL', 'headers', 'apiKeyRequired', 'responsesApi'] as const).filter((f) => catalog[f] !== undefined);
+      if (catalog.type === 'openai-compatible' && catalog.baseURL === undefined)
+        ctx.addIssue({ code: 'custom', path: ['providers', id, 'baseURL'], message: 'an openai-compatible provider needs its baseURL' });
+      if (catalog.type === undefined && instanceOnly.length > 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['providers', id, instanceOnly[0]!],
+          message: `${instanceOnly.join(', ')} apply to "type": "openai-compatible" entries only`,
+        });
+    }
     for (const task of TASK_TYPES) {
       const lists: Array<[Array<string | number>, Array<{ provider: string; model: string }>]> = [
         [['tasks', task, 'targets'], table.tasks[task].targets],
@@ -197,6 +232,7 @@ export const RouteTableSchema = z
     }
   });
 export type RouteTable = z.infer<typeof RouteTableSchema>;
+export type ProviderCatalog = z.infer<typeof ProviderCatalogSchema>;
 
 /** A target resolved for one request: which model to ask for, and why. */
 export interface PlannedTarget {

@@ -14,8 +14,9 @@ import { Readable } from 'node:stream';
 
 /**
  * Keep-alive connection pools (one per scheme) with a connect timeout that covers TCP and TLS.
- * Idle connections close after `idleMs`, below the idle timeout of the providers' front ends, so a
- * request is rarely written to a socket the server has just closed.
+ * Idle connections close after `idleMs` (4 s, undici's default), below the idle timeout of common
+ * servers (Node's 5 s, load balancers' 60 s), so a request is rarely written to a socket the server
+ * is closing at that moment.
  */
 export class ConnectionPool {
   readonly http: HttpAgent;
@@ -23,7 +24,7 @@ export class ConnectionPool {
 
   constructor(
     readonly connectMs: number,
-    idleMs = 15_000,
+    idleMs = 4_000,
   ) {
     this.http = new HttpAgent({ keepAlive: true, timeout: idleMs, scheduling: 'lifo' });
     this.https = new HttpsAgent({ keepAlive: true, timeout: idleMs, scheduling: 'lifo' });
