@@ -4,7 +4,8 @@
  * since TTL deletes late). An answer that does not fit in an item once compressed is not cached.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { deleteAll } from './queries';
 import type { CachedAnswer, CacheStore } from '../../core/ai/response-cache';
 
 /** DynamoDB items are at most 400 KB; the rest of the item and its keys take well under 20 KB. */
@@ -58,15 +59,11 @@ export class DynamoDbCacheStore implements CacheStore {
         }),
       );
       const keys = (page.Items ?? []) as Array<{ scope: string; key: string }>;
-      for (let i = 0; i < keys.length; i += 25) {
-        let pending: Record<string, Array<Record<string, unknown>>> | undefined = {
-          [this.table]: keys.slice(i, i + 25).map((k) => ({ DeleteRequest: { Key: { scope: k.scope, key: k.key } } })),
-        };
-        while (pending && Object.keys(pending).length > 0) {
-          const out = await this.client.send(new BatchWriteCommand({ RequestItems: pending as never }));
-          pending = out.UnprocessedItems as typeof pending;
-        }
-      }
+      await deleteAll(
+        this.client,
+        this.table,
+        keys.map((k) => ({ scope: k.scope, key: k.key })),
+      );
       deleted += keys.length;
       cursor = page.LastEvaluatedKey;
     } while (cursor);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { AggregateStore, CellAddition, CellGuard, CellId, CellResult } from '../../core/metering/aggregation';
+import type { CellAddition, CellGuard, CellId, CellResult, DayCellStore } from '../../core/metering/aggregation';
 import type { AlertMarkers } from '../../core/metering/ports';
 import type { DailyReport } from '../../core/metering/ports';
 import type { ReportStore } from '../../core/metering/ports';
@@ -15,7 +15,7 @@ import type { Random } from '../../core/ports';
 import type { AggregateCounts, AggregateRow, CellPerformance, UsageStore } from '../../core/metering/ports';
 import type { UsageRecord } from '../../core/metering/usage-record';
 import { dayStart, daysBetween } from '../../core/utc-day';
-import { putIfAbsent, queryAll } from './queries';
+import { deleteAll, putIfAbsent, queryAll } from './queries';
 
 const COUNT_FIELDS = [
   'requests',
@@ -87,7 +87,7 @@ export function dayShardOf(day: string, requestId: string): string {
   return `${day}#${createHash('sha1').update(requestId).digest().readUInt32BE(0) % USAGE_DAY_SHARDS}`;
 }
 
-export class DynamoDbUsageStore implements UsageStore, AggregateStore, AlertMarkers, ReportStore {
+export class DynamoDbUsageStore implements UsageStore, DayCellStore, AlertMarkers, ReportStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tables: { records: string; aggregates: string },
@@ -275,6 +275,36 @@ export class DynamoDbUsageStore implements UsageStore, AggregateStore, AlertMark
       }),
     );
     return rows;
+  }
+
+  /** A month's budget cells as stored: the total and each user's (`m#<month>`). */
+  async monthCells(month: string): Promise<{ total: AggregateCounts | undefined; users: Map<string, AggregateCounts> }> {
+    const items = await queryAll(this.client, {
+      TableName: this.tables.aggregates,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `m#${month}` },
+    });
+    const countsOf = (item: Record<string, unknown>) =>
+      Object.fromEntries(COUNT_FIELDS.map((f) => [f, Number(item[f] ?? 0)])) as unknown as AggregateCounts;
+    const total = items.find((item) => item['sk'] === 'total');
+    return {
+      total: total ? countsOf(total) : undefined,
+      users: new Map(items.flatMap((item) => (item['kind'] === 'user' ? [[String(item['userId']), countsOf(item)] as const] : []))),
+    };
+  }
+
+  /** Deletes every cell item of a day (`d#<day>`: detail cells on every write shard, user cells, the total). */
+  async clearDay(day: string): Promise<number> {
+    const keys = (
+      await queryAll(this.client, {
+        TableName: this.tables.aggregates,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `d#${day}` },
+        ProjectionExpression: 'pk, sk',
+      })
+    ).map((item) => ({ pk: item['pk'], sk: item['sk'] }));
+    await deleteAll(this.client, this.tables.aggregates, keys);
+    return keys.length;
   }
 
   /** Every record of a day, oldest first: one query per day shard, in parallel. */

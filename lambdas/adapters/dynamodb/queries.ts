@@ -1,6 +1,23 @@
-/** DynamoDB request shapes the adapters share: every page of a query, and a put only if the key is free. */
+/** DynamoDB request shapes the adapters share: every page of a query, a put only if the key is free, batched deletes. */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/** Deletes the items with these keys, 25 per batch, until DynamoDB has processed every one. */
+export async function deleteAll(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  keys: ReadonlyArray<Record<string, unknown>>,
+): Promise<void> {
+  for (let i = 0; i < keys.length; i += 25) {
+    let pending: Record<string, Array<Record<string, unknown>>> | undefined = {
+      [tableName]: keys.slice(i, i + 25).map((key) => ({ DeleteRequest: { Key: key } })),
+    };
+    while (pending && Object.keys(pending).length > 0) {
+      const out = await client.send(new BatchWriteCommand({ RequestItems: pending as never }));
+      pending = out.UnprocessedItems as typeof pending;
+    }
+  }
+}
 
 /** Every item a query matches, following `LastEvaluatedKey` page by page. */
 export async function queryAll(

@@ -14,7 +14,8 @@ import type { Telemetry } from '../telemetry';
 import { errorFields, GatewayError } from '../errors';
 import type { BudgetAlerts } from './alerts';
 import { cellPerformance } from './performance';
-import type { AggregateCounts, CellPerformance, SpendTotals } from './ports';
+import type { AggregateCounts, AggregateRow, CellPerformance, SpendTotals } from './ports';
+import { ZERO_COUNTS } from './usage-report';
 import type { UsageRecord } from './usage-record';
 
 /** One aggregate cell. */
@@ -297,4 +298,90 @@ export class AggregationQueue implements AggregationFeed {
       });
     }
   }
+}
+
+/** Port: what a rebuild reads and replaces of a day's cells. */
+export interface DayCellStore extends AggregateStore {
+  /** The detail and user rows of the days `from`..`to` as stored (every write shard summed into its row). */
+  aggregates(from: string, to: string): Promise<AggregateRow[]>;
+  /** A month's budget cells as stored: the total and each user's. */
+  monthCells(month: string): Promise<{ total: AggregateCounts | undefined; users: Map<string, AggregateCounts> }>;
+  /** Deletes every cell item of the day (detail cells on every write shard, user cells, the day total); their count. */
+  clearDay(day: string): Promise<number>;
+}
+
+function subtractCounts(a: AggregateCounts | undefined, b: AggregateCounts | undefined): AggregateCounts {
+  const difference = { ...(a ?? ZERO_COUNTS) };
+  for (const field of Object.keys(difference) as Array<keyof AggregateCounts>) difference[field] -= b?.[field] ?? 0;
+  return difference;
+}
+
+function countsOfRow(row: AggregateRow): AggregateCounts {
+  return Object.fromEntries(
+    Object.keys(ZERO_COUNTS).map((field) => [field, row[field as keyof AggregateCounts]]),
+  ) as unknown as AggregateCounts;
+}
+
+/** The days of a month up to and including `last`. */
+function monthDays(month: string): { from: string; to: string } {
+  const [year, m] = month.split('-').map(Number) as [number, number];
+  const lastDay = new Date(Date.UTC(year, m, 0)).getUTCDate();
+  return { from: `${month}-01`, to: `${month}-${String(lastDay).padStart(2, '0')}` };
+}
+
+/**
+ * Rebuilds a day's aggregates from its usage records (after a batch went to the dead-letter queue, or
+ * after a bug): the day's cells are deleted and written again from the records. The month's budget
+ * cells are then brought in line with the month's day cells, by adding the difference (an addition,
+ * so batches the stream consumer applies meanwhile are kept). Running it twice leaves the same cells.
+ *
+ * The rebuilt cells carry no stream markers: rebuild only a day whose records the stream can no longer
+ * deliver (older than its 24-hour retention), and drop that day's dead-lettered batches instead of
+ * replaying them.
+ */
+export async function rebuildDay(
+  day: string,
+  records: readonly UsageRecord[],
+  store: DayCellStore,
+  tracked: Record<keyof SpendTotals, boolean>,
+): Promise<{ records: number; cells: number; deleted: number }> {
+  const byCell = new Map<string, Contribution[]>();
+  const ofDay = records.filter((r) => r.day === day);
+  for (const record of ofDay) {
+    for (const addition of additionsOf(record, tracked)) {
+      if (addition.cell.kind === 'month' || addition.cell.kind === 'user-month') continue;
+      const key = cellKey(addition.cell);
+      byCell.set(key, [...(byCell.get(key) ?? []), { addition, record, position: undefined }]);
+    }
+  }
+  const rebuilt = [...byCell.values()].map((contributions) => ({ ...collapse(contributions), budget: undefined }));
+  const deleted = await store.clearDay(day);
+  for (const addition of rebuilt) await store.add(addition, undefined);
+
+  let corrections = 0;
+  if (tracked.month || tracked.userMonth) {
+    const month = day.slice(0, 7);
+    const { from, to } = monthDays(month);
+    const rows = await store.aggregates(from, to);
+    const stored = await store.monthCells(month);
+    const fix = async (cell: CellId, should: AggregateCounts | undefined, is: AggregateCounts | undefined) => {
+      const delta = subtractCounts(should, is);
+      if (Object.values(delta).every((n) => n === 0)) return;
+      await store.add({ cell, counts: delta, performance: undefined, budget: undefined }, undefined);
+      corrections += 1;
+    };
+    if (tracked.month) {
+      const should = rows
+        .filter((r) => r.kind === 'detail')
+        .reduce<AggregateCounts | undefined>((sum, r) => addCounts(sum, countsOfRow(r)), undefined);
+      await fix({ kind: 'month', month }, should, stored.total);
+    }
+    if (tracked.userMonth) {
+      const should = new Map<string, AggregateCounts>();
+      for (const row of rows) if (row.kind === 'user') should.set(row.userId, addCounts(should.get(row.userId), countsOfRow(row))!);
+      for (const userId of new Set([...should.keys(), ...stored.users.keys()]))
+        await fix({ kind: 'user-month', month, userId }, should.get(userId), stored.users.get(userId));
+    }
+  }
+  return { records: ofDay.length, cells: rebuilt.length + corrections, deleted };
 }
