@@ -32,7 +32,13 @@ async function main() {
     { records: config.usage.recordsTable, aggregates: config.usage.aggregatesTable },
     { shards: config.usage.aggregateShards, random: systemRandom },
   );
+  // Records expire after the usage retention, cells much later: a day past it would be rebuilt from nothing.
+  const oldest = shiftDay(utcDay(Date.now()), -Math.floor(config.usage.retentionSeconds / 86_400) + 1);
+  if (day < oldest && !values.force)
+    throw new Error(`${day} is older than the usage records' retention (oldest day kept whole: ${oldest})`);
   const records = await store.recordsOfDay(day);
+  if (records.length === 0 && (await store.aggregates(day, day)).length > 0 && !values.force)
+    throw new Error(`${day} has aggregates but no usage records: nothing to rebuild them from (--force clears them)`);
   const result = await rebuildDay(day, records, store, trackedTotals(config.alerts.budgets));
   process.stdout.write(`${day}: ${result.records} records, ${result.deleted} cell items deleted, ${result.cells} cells written\n`);
   client.destroy();

@@ -12,7 +12,7 @@ import defaultPrices from '../../config/prices.json';
 import defaultComplexity from '../../config/complexity.json';
 import { ComplexityModelSchema, type ComplexityModel } from '../core/ai/complexity';
 import type { RegisteredProvider } from '../adapters/providers/provider-module';
-import { BUILT_IN_PROVIDER_IDS, providersOf } from '../adapters/providers/registry';
+import { providersOf } from '../adapters/providers/registry';
 import { parseRouteTable, ProviderIdSchema, type RouteTable } from '../core/ai/route-table';
 import { ConfigError, formatIssues } from '../core/errors';
 import type { BudgetConfig } from '../core/metering/alerts';
@@ -142,13 +142,7 @@ function loadRouteTable(env: Env): RouteTable {
     : env.ROUTES_FILE
       ? parseRouteTable(parseJson(readFile(env.ROUTES_FILE, 'ROUTES_FILE'), 'ROUTES_FILE'), `ROUTES_FILE ${env.ROUTES_FILE}`)
       : parseRouteTable(defaultRoutes, 'config/routes.json');
-  const unknown = Object.entries(table.providers).filter(([id, c]) => !BUILT_IN_PROVIDER_IDS.includes(id) && c.type === undefined);
-  if (unknown.length > 0) {
-    throw new ConfigError(
-      `route table: unknown provider ${unknown.map(([id]) => id).join(', ')} (built in: ${BUILT_IN_PROVIDER_IDS.join(', ')}; ` +
-        'any other endpoint needs "type": "openai-compatible" and its "baseURL")',
-    );
-  }
+  // Unknown, reserved or colliding provider entries are refused by providersOf (at synth too).
   if (!providersOf(table).some((p) => p.id === env.LEGACY_PROVIDER))
     throw new ConfigError(
       `LEGACY_PROVIDER: not a provider of the route table (${providersOf(table)

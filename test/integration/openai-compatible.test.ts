@@ -5,7 +5,9 @@
  * table's checks.
  */
 import defaultRoutes from '../../config/routes.json';
+import { servesResponses } from '../../lambdas/adapters/providers/azure-openai';
 import { openAiDialect } from '../../lambdas/adapters/providers/openai-compatible/simulated-dialect';
+import { providerModule, providersOf } from '../../lambdas/adapters/providers/registry';
 import { parseRouteTable } from '../../lambdas/core/ai/route-table';
 import { SimulatedUpstream } from '../../lambdas/local/simulated-upstream';
 import { loadConfig } from '../../lambdas/shared/config';
@@ -104,6 +106,13 @@ describe('OpenAI-compatible entries in the route table', () => {
       /credentials go in the key variable or secret/,
     ],
     ['instance fields on a built-in entry', undefined, /apply to "type": "openai-compatible" entries only/],
+    ['a key-like custom header', { ...base, headers: { 'x-goog-api-key': 'AIza-secret' } }, /credentials go in the key variable or secret/],
+    [
+      'a key in the baseURL query',
+      { ...base, baseURL: 'https://generativelanguage.googleapis.com/v1beta/openai?key=AIza' },
+      /no credentials or query in baseURL/,
+    ],
+    ['credentials in the baseURL', { ...base, baseURL: 'https://user:pass@api.groq.com/openai/v1' }, /no credentials or query in baseURL/],
   ])('refuses %s', (_, groq, message) => {
     const routes = groq
       ? routesWith(groq)
@@ -112,6 +121,24 @@ describe('OpenAI-compatible entries in the route table', () => {
           providers: { ...defaultRoutes.providers, openai: { ...defaultRoutes.providers.openai, baseURL: 'https://x.test/v1' } },
         };
     expect(() => parseRouteTable(routes, 'test')).toThrow(message);
+  });
+
+  it.each([
+    ['a built-in id', 'openai', /"openai" is reserved/],
+    ['local (whose LOCAL_API_KEY is the gateway key)', 'local', /"local" is reserved/],
+    ['an id whose stack output a built-in uses', 'open-ai', /providers openai and open-ai would both use OpenAiSecretArn/],
+  ])('refuses an instance named with %s, at start and at synth (providersOf)', (_, id, message) => {
+    const entry = id === 'openai' ? { ...base, models: defaultRoutes.providers.openai.models } : base;
+    const table = parseRouteTable({ ...defaultRoutes, providers: { ...defaultRoutes.providers, [id]: entry } }, 'test');
+    expect(() => providersOf(table)).toThrow(message);
+  });
+
+  it('configures a keyless endpoint from an empty secret too, and checks Azure api-versions by date', () => {
+    const table = parseRouteTable(routesWith({ ...base, apiKeyRequired: false }), 'test');
+    expect(providerModule('groq', providersOf(table))!.parseCredentials({ apiKey: '', placeholder: 'x' })).toEqual({ apiKey: 'none' });
+    const keyed = parseRouteTable(routesWith(base), 'test');
+    expect(providerModule('groq', providersOf(keyed))!.parseCredentials({ apiKey: '' })).toBeUndefined();
+    expect(servesResponses('garbage')).toBe(false);
   });
 
   it('refuses an unknown provider without a type, saying how to add one', () => {

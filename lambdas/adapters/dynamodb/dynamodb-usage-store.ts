@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { CellAddition, CellGuard, CellId, CellResult, DayCellStore } from '../../core/metering/aggregation';
+import type { CellAddition, CellGuard, CellId, CellResult, DayBaseline, DayCellStore } from '../../core/metering/aggregation';
 import type { AlertMarkers } from '../../core/metering/ports';
 import type { DailyReport } from '../../core/metering/ports';
 import type { ReportStore } from '../../core/metering/ports';
@@ -291,6 +291,32 @@ export class DynamoDbUsageStore implements UsageStore, DayCellStore, AlertMarker
       total: total ? countsOf(total) : undefined,
       users: new Map(items.flatMap((item) => (item['kind'] === 'user' ? [[String(item['userId']), countsOf(item)] as const] : []))),
     };
+  }
+
+  /** The baseline an unfinished rebuild of the day saved (`rebuild#<day>`), if any. */
+  async rebuildBaseline(day: string): Promise<DayBaseline | undefined> {
+    const out = await this.client.send(
+      new GetCommand({ TableName: this.tables.aggregates, Key: { pk: `rebuild#${day}`, sk: 'baseline' } }),
+    );
+    return out.Item ? (JSON.parse(String(out.Item['baseline'])) as DayBaseline) : undefined;
+  }
+
+  async saveRebuildBaseline(day: string, baseline: DayBaseline): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tables.aggregates,
+        Item: {
+          pk: `rebuild#${day}`,
+          sk: 'baseline',
+          baseline: JSON.stringify(baseline),
+          expiresAt: Math.floor(this.now() / 1000) + 30 * 86_400,
+        },
+      }),
+    );
+  }
+
+  async dropRebuildBaseline(day: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tables.aggregates, Key: { pk: `rebuild#${day}`, sk: 'baseline' } }));
   }
 
   /** Deletes every cell item of a day (`d#<day>`: detail cells on every write shard, user cells, the total). */

@@ -2,7 +2,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
-/** Deletes the items with these keys, 25 per batch, until DynamoDB has processed every one. */
+/** Deletes the items with these keys, 25 per batch, until DynamoDB has processed every one (or throws). */
 export async function deleteAll(
   client: DynamoDBDocumentClient,
   tableName: string,
@@ -12,7 +12,10 @@ export async function deleteAll(
     let pending: Record<string, Array<Record<string, unknown>>> | undefined = {
       [tableName]: keys.slice(i, i + 25).map((key) => ({ DeleteRequest: { Key: key } })),
     };
-    while (pending && Object.keys(pending).length > 0) {
+    // Unprocessed items (throttling) are sent again after a growing pause, at most 8 times.
+    for (let attempt = 0; pending && Object.keys(pending).length > 0; attempt++) {
+      if (attempt >= 8) throw new Error(`${tableName}: deletes still unprocessed after ${attempt} attempts`);
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** attempt)));
       const out = await client.send(new BatchWriteCommand({ RequestItems: pending as never }));
       pending = out.UnprocessedItems as typeof pending;
     }

@@ -4,6 +4,7 @@
  * of OpenAI-compatible endpoints come from the route table (`"type": "openai-compatible"` entries).
  */
 import type { RouteTable } from '../../core/ai/route-table';
+import { ConfigError } from '../../core/errors';
 import { azureOpenAiProvider } from './azure-openai';
 import { openAiProvider } from './openai';
 import { openAiCompatibleProvider } from './openai-compatible/instance';
@@ -16,14 +17,41 @@ export const BUILT_IN_PROVIDER_IDS: readonly string[] = BUILT_IN_PROVIDERS.map((
 
 const memo = new WeakMap<object, readonly RegisteredProvider[]>();
 
-/** The built-in providers and the route table's OpenAI-compatible instances (one list per table). */
+/** Ids an instance may not take: the built-in providers', and `local` (whose LOCAL_API_KEY is the gateway's own key). */
+const RESERVED_IDS = new Set([...BUILT_IN_PROVIDER_IDS, 'local']);
+
+/**
+ * The built-in providers and the route table's OpenAI-compatible instances (one list per table).
+ * Throws a `ConfigError` (at start and at synth alike) for an entry that is neither, an instance with
+ * a reserved id, or two providers whose variables or stack outputs would collide.
+ */
 export function providersOf(table: Pick<RouteTable, 'providers'>): readonly RegisteredProvider[] {
   let providers = memo.get(table);
   if (!providers) {
-    const instances = Object.entries(table.providers).flatMap(([id, catalog]) =>
-      catalog.type === 'openai-compatible' && !BUILT_IN_PROVIDER_IDS.includes(id) ? [openAiCompatibleProvider(id, catalog)] : [],
-    );
+    const problems: string[] = [];
+    const instances = Object.entries(table.providers).flatMap(([id, catalog]) => {
+      if (catalog.type === undefined) {
+        if (!BUILT_IN_PROVIDER_IDS.includes(id))
+          problems.push(
+            `unknown provider ${id} (built in: ${BUILT_IN_PROVIDER_IDS.join(', ')}; any other endpoint needs "type": "openai-compatible" and its "baseURL")`,
+          );
+        return [];
+      }
+      if (RESERVED_IDS.has(id)) {
+        problems.push(`"${id}" is reserved: give the openai-compatible entry another id`);
+        return [];
+      }
+      return [openAiCompatibleProvider(id, catalog)];
+    });
     providers = [...BUILT_IN_PROVIDERS, ...instances];
+    const seen = new Map<string, string>();
+    for (const p of providers)
+      for (const name of [...Object.keys(p.environment.variables), p.aws.secretIdVariable, p.aws.outputName]) {
+        const other = seen.get(name);
+        if (other !== undefined && other !== p.id) problems.push(`providers ${other} and ${p.id} would both use ${name}: rename one`);
+        seen.set(name, p.id);
+      }
+    if (problems.length > 0) throw new ConfigError(`route table: ${problems.join('; ')}`);
     memo.set(table, providers);
   }
   return providers;

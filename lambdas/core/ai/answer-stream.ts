@@ -142,8 +142,12 @@ export function openAnswerStream(started: StartedStream, context: AnswerStreamCo
           return;
         }
         if (next.done) {
-          if (providerFailed) finish('stream_error', 200, 'upstream_failed');
-          else finish('ok', 200, null);
+          if (providerFailed) {
+            // The provider ended the answer as failed: its attempt counts as a failure (metrics, breaker, alarm).
+            const answering = ai.attempts.findLast((a) => a.outcome === 'success');
+            if (answering) Object.assign(answering, { outcome: 'failed', errorClass: 'upstream_failed' });
+            finish('stream_error', 200, 'upstream_failed');
+          } else finish('ok', 200, null);
           if (kept) context.onComplete?.(kept);
           if (!responses) yield DONE;
           return;

@@ -86,8 +86,11 @@ const TargetSchema = z.strictObject({
   upstreamStreaming: z.boolean().optional(),
 });
 
-/** Header names an instance may not set: credentials belong in its secret or variable, never in the route table. */
-const CREDENTIAL_HEADERS = new Set(['authorization', 'api-key', 'x-api-key', 'proxy-authorization', 'cookie']);
+/**
+ * Header names an instance may not set: credentials belong in its secret or variable, never in the
+ * route table (which is plain text in the function's environment), and the HTTP client owns framing.
+ */
+const REFUSED_HEADER = /auth|key|token|secret|cookie|session|^host$|^content-length$|^content-type$|^transfer-encoding$/i;
 
 const ProviderCatalogSchema = z.strictObject({
   /**
@@ -97,14 +100,20 @@ const ProviderCatalogSchema = z.strictObject({
    */
   type: z.literal('openai-compatible').optional(),
   /** The endpoint's base URL, up to `/v1` (`https://api.groq.com/openai/v1`). */
-  baseURL: z.url({ protocol: /^https?$/ }).optional(),
+  baseURL: z
+    .url({ protocol: /^https?$/ })
+    .refine((u) => {
+      const url = new URL(u);
+      return url.username === '' && url.password === '' && url.search === '';
+    }, 'no credentials or query in baseURL: keys go in the key variable or secret')
+    .optional(),
   /** Extra headers sent on every call (never credentials). */
   headers: z
     .record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'a header name'), z.string().max(1024))
     .refine((h) => Object.keys(h).length <= 20, 'at most 20 headers')
     .refine(
-      (h) => Object.keys(h).every((name) => !CREDENTIAL_HEADERS.has(name.toLowerCase())),
-      'credentials go in the key variable or secret, not in headers',
+      (h) => Object.keys(h).every((name) => !REFUSED_HEADER.test(name)),
+      'credentials go in the key variable or secret, not in headers (nor host or body framing headers)',
     )
     .optional(),
   /** `false` for an endpoint that takes no key (a local Ollama or vLLM): configured without one. */

@@ -300,14 +300,22 @@ export class AggregationQueue implements AggregationFeed {
   }
 }
 
+/** What a day's cells held before a rebuild: the day's sum and each user's (what the month totals got from it). */
+export interface DayBaseline {
+  day: AggregateCounts | undefined;
+  users: Record<string, AggregateCounts>;
+}
+
 /** Port: what a rebuild reads and replaces of a day's cells. */
 export interface DayCellStore extends AggregateStore {
   /** The detail and user rows of the days `from`..`to` as stored (every write shard summed into its row). */
   aggregates(from: string, to: string): Promise<AggregateRow[]>;
-  /** A month's budget cells as stored: the total and each user's. */
-  monthCells(month: string): Promise<{ total: AggregateCounts | undefined; users: Map<string, AggregateCounts> }>;
   /** Deletes every cell item of the day (detail cells on every write shard, user cells, the day total); their count. */
   clearDay(day: string): Promise<number>;
+  /** The baseline a rebuild of the day saved before clearing it, if that rebuild did not finish. */
+  rebuildBaseline(day: string): Promise<DayBaseline | undefined>;
+  saveRebuildBaseline(day: string, baseline: DayBaseline): Promise<void>;
+  dropRebuildBaseline(day: string): Promise<void>;
 }
 
 function subtractCounts(a: AggregateCounts | undefined, b: AggregateCounts | undefined): AggregateCounts {
@@ -322,18 +330,25 @@ function countsOfRow(row: AggregateRow): AggregateCounts {
   ) as unknown as AggregateCounts;
 }
 
-/** The days of a month up to and including `last`. */
-function monthDays(month: string): { from: string; to: string } {
-  const [year, m] = month.split('-').map(Number) as [number, number];
-  const lastDay = new Date(Date.UTC(year, m, 0)).getUTCDate();
-  return { from: `${month}-01`, to: `${month}-${String(lastDay).padStart(2, '0')}` };
+/** A day's cells as they stand: the sum of its detail rows, and its user rows. */
+async function baselineOf(store: DayCellStore, day: string): Promise<DayBaseline> {
+  const rows = await store.aggregates(day, day);
+  const users: Record<string, AggregateCounts> = {};
+  let sum: AggregateCounts | undefined;
+  for (const row of rows) {
+    if (row.kind === 'detail') sum = addCounts(sum, countsOfRow(row));
+    else users[row.userId] = addCounts(users[row.userId], countsOfRow(row))!;
+  }
+  return { day: sum, users };
 }
 
 /**
  * Rebuilds a day's aggregates from its usage records (after a batch went to the dead-letter queue, or
- * after a bug): the day's cells are deleted and written again from the records. The month's budget
- * cells are then brought in line with the month's day cells, by adding the difference (an addition,
- * so batches the stream consumer applies meanwhile are kept). Running it twice leaves the same cells.
+ * after a bug): the day's cells are deleted and written again from the records, and the month's budget
+ * totals get the day's own change (rebuilt minus what the day's cells held), by addition, so batches
+ * the stream consumer applies to other days meanwhile are kept. What the cells held is saved before
+ * they are cleared and dropped at the end: an interrupted rebuild, run again, corrects the month by
+ * the same change once. Running it twice leaves the same cells.
  *
  * The rebuilt cells carry no stream markers: rebuild only a day whose records the stream can no longer
  * deliver (older than its 24-hour retention), and drop that day's dead-lettered batches instead of
@@ -351,37 +366,39 @@ export async function rebuildDay(
     for (const addition of additionsOf(record, tracked)) {
       if (addition.cell.kind === 'month' || addition.cell.kind === 'user-month') continue;
       const key = cellKey(addition.cell);
-      byCell.set(key, [...(byCell.get(key) ?? []), { addition, record, position: undefined }]);
+      const list = byCell.get(key);
+      if (list) list.push({ addition, record, position: undefined });
+      else byCell.set(key, [{ addition, record, position: undefined }]);
     }
   }
   const rebuilt = [...byCell.values()].map((contributions) => ({ ...collapse(contributions), budget: undefined }));
+
+  // What the month totals got from this day: saved before the cells go, kept if a previous run was cut short.
+  let baseline = await store.rebuildBaseline(day);
+  if (!baseline) {
+    baseline = await baselineOf(store, day);
+    await store.saveRebuildBaseline(day, baseline);
+  }
   const deleted = await store.clearDay(day);
   for (const addition of rebuilt) await store.add(addition, undefined);
 
   let corrections = 0;
-  if (tracked.month || tracked.userMonth) {
-    const month = day.slice(0, 7);
-    const { from, to } = monthDays(month);
-    const rows = await store.aggregates(from, to);
-    const stored = await store.monthCells(month);
-    const fix = async (cell: CellId, should: AggregateCounts | undefined, is: AggregateCounts | undefined) => {
-      const delta = subtractCounts(should, is);
-      if (Object.values(delta).every((n) => n === 0)) return;
-      await store.add({ cell, counts: delta, performance: undefined, budget: undefined }, undefined);
-      corrections += 1;
-    };
-    if (tracked.month) {
-      const should = rows
-        .filter((r) => r.kind === 'detail')
-        .reduce<AggregateCounts | undefined>((sum, r) => addCounts(sum, countsOfRow(r)), undefined);
-      await fix({ kind: 'month', month }, should, stored.total);
-    }
-    if (tracked.userMonth) {
-      const should = new Map<string, AggregateCounts>();
-      for (const row of rows) if (row.kind === 'user') should.set(row.userId, addCounts(should.get(row.userId), countsOfRow(row))!);
-      for (const userId of new Set([...should.keys(), ...stored.users.keys()]))
-        await fix({ kind: 'user-month', month, userId }, should.get(userId), stored.users.get(userId));
-    }
+  const month = day.slice(0, 7);
+  const correct = async (cell: CellId, rebuiltCounts: AggregateCounts | undefined, before: AggregateCounts | undefined) => {
+    const delta = subtractCounts(rebuiltCounts, before);
+    if (Object.values(delta).every((n) => n === 0)) return;
+    await store.add({ cell, counts: delta, performance: undefined, budget: undefined }, undefined);
+    corrections += 1;
+  };
+  const userCounts = new Map(rebuilt.flatMap((a) => (a.cell.kind === 'user-day' ? [[a.cell.userId, a.counts] as const] : [])));
+  if (tracked.month) {
+    const dayCounts = [...userCounts.values()].reduce<AggregateCounts | undefined>((sum, c) => addCounts(sum, c), undefined);
+    await correct({ kind: 'month', month }, dayCounts, baseline.day);
   }
+  if (tracked.userMonth) {
+    for (const userId of new Set([...userCounts.keys(), ...Object.keys(baseline.users)]))
+      await correct({ kind: 'user-month', month, userId }, userCounts.get(userId), baseline.users[userId]);
+  }
+  await store.dropRebuildBaseline(day);
   return { records: ofDay.length, cells: rebuilt.length + corrections, deleted };
 }

@@ -15,7 +15,9 @@ const SIMULATED_API_VERSION = '2025-04-01-preview';
 
 /** Azure serves the Responses API from api-version 2025-03-01-preview on (and as `preview`, `latest`, `v1`). */
 export function servesResponses(apiVersion: string): boolean {
-  return ['preview', 'latest', 'v1'].includes(apiVersion) || apiVersion.slice(0, 10) >= '2025-03-01';
+  return (
+    ['preview', 'latest', 'v1'].includes(apiVersion) || (/^\d{4}-\d{2}-\d{2}/.test(apiVersion) && apiVersion.slice(0, 10) >= '2025-03-01')
+  );
 }
 
 const Credentials = z.object({

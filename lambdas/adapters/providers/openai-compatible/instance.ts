@@ -12,9 +12,6 @@ import { defineProvider, type RegisteredProvider } from '../provider-module';
 import { OpenAiSdkProvider, providerFetch } from './openai-sdk-provider';
 import { openAiDialect } from './simulated-dialect';
 
-/** Credentials of an instance: its key, and a base URL that replaces the route table's (the simulated upstream's, or one kept in the secret). */
-const Credentials = z.object({ apiKey: z.string().min(1), baseURL: z.url().optional() });
-
 /** `groq` -> `GROQ`, `together-ai` -> `TOGETHER_AI`: the prefix of the instance's variables. */
 export function environmentPrefix(id: string): string {
   return id.toUpperCase().replace(/-/g, '_');
@@ -27,9 +24,15 @@ export function openAiCompatibleProvider(id: string, catalog: ProviderCatalog): 
   const prefix = environmentPrefix(id);
   const keyVariable = `${prefix}_API_KEY`;
   const pascal = id.replace(/(^|-)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase());
+  // Its key, and a base URL that replaces the route table's (the simulated upstream's, or one kept in
+  // the secret). An endpoint that takes no key is configured with an empty secret too.
+  const credentials = z.object({
+    apiKey: catalog.apiKeyRequired === false ? z.string().transform((key) => key || NO_KEY) : z.string().min(1),
+    baseURL: z.url().optional(),
+  });
   return defineProvider({
     id,
-    credentials: Credentials,
+    credentials,
     environment: {
       variables: { [keyVariable]: envString },
       credentials: (env) =>
