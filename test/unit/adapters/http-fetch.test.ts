@@ -110,4 +110,33 @@ describe('httpFetch', () => {
     controller.abort();
     await expect(response.text()).rejects.toThrow();
   });
+
+  it('sends a request again on a new socket when a kept-alive one turns out closed', async () => {
+    // Answers the first request of each connection, and resets the connection on the second (a server
+    // that closed the idle socket just as the client reused it).
+    let connections = 0;
+    const flaky: TcpServer = createTcpServer((socket) => {
+      connections += 1;
+      let requests = 0;
+      socket.on('data', (chunk) => {
+        if (!chunk.toString().includes('\r\n\r\n')) return;
+        requests += 1;
+        if (requests > 1) return void socket.resetAndDestroy();
+        socket.write(
+          'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\nconnection: keep-alive\r\n\r\n{"ok":true}',
+        );
+      });
+    });
+    await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
+    const flakyPool = new ConnectionPool(2_000);
+    const url = `http://127.0.0.1:${(flaky.address() as AddressInfo).port}/`;
+    try {
+      expect(await (await httpFetch(url, { pool: flakyPool })).json()).toEqual({ ok: true });
+      expect(await (await httpFetch(url, { method: 'POST', body: '{}', pool: flakyPool })).json()).toEqual({ ok: true });
+      expect(connections).toBe(2);
+    } finally {
+      flakyPool.destroy();
+      flaky.close();
+    }
+  });
 });

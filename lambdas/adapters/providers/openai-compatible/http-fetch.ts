@@ -164,15 +164,29 @@ export function httpFetch(input: string | URL, init: FetchInit = {}): Promise<Ht
   const headers = requestHeaders(init.headers);
   if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
   return new Promise((resolve, reject) => {
-    const req = (secure ? httpsRequest : httpRequest)(url, {
-      method: init.method ?? 'GET',
-      headers,
-      agent: secure ? pool.https : pool.http,
-      ...(init.signal ? { signal: init.signal } : {}),
-    });
-    req.once('socket', (socket: Socket) => limitConnect(req, socket, pool.connectMs));
-    req.once('response', (response: IncomingMessage) => resolve(new HttpResponse(url.href, response)));
-    req.on('error', reject);
-    req.end(body);
+    const send = (staleRetries: number) => {
+      const req = (secure ? httpsRequest : httpRequest)(url, {
+        method: init.method ?? 'GET',
+        headers,
+        agent: secure ? pool.https : pool.http,
+        ...(init.signal ? { signal: init.signal } : {}),
+      });
+      let answered = false;
+      req.once('socket', (socket: Socket) => limitConnect(req, socket, pool.connectMs));
+      req.once('response', (response: IncomingMessage) => {
+        answered = true;
+        resolve(new HttpResponse(url.href, response));
+      });
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        // A kept-alive socket the server closed while it sat idle fails before any answer: the request is
+        // sent again on another socket, as Node's documentation advises. (Were it a server failing after
+        // reading the request, the orchestrator retries a reset anyway: this adds no new kind of repeat.)
+        const stale = req.reusedSocket && !answered && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
+        if (stale && staleRetries > 0 && !init.signal?.aborted) send(staleRetries - 1);
+        else reject(error);
+      });
+      req.end(body);
+    };
+    send(2);
   });
 }
