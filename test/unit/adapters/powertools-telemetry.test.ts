@@ -1,6 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createMetrics, PowertoolsTelemetry } from '../../../lambdas/adapters/telemetry/powertools-telemetry';
 import type { RequestSummary } from '../../../lambdas/core/request-summary';
+import type { UsageRecord } from '../../../lambdas/core/metering/usage-record';
+import { usageRecord } from '../../helpers/usage-records';
 
 const summary: RequestSummary = {
   requestId: 'req_1',
@@ -136,33 +138,19 @@ describe('PowertoolsTelemetry', () => {
 
   it('emits tokens and cost per provider and model, and counts unpriced requests instead of a $0 cost', () => {
     const telemetry = new PowertoolsTelemetry(new Logger({ logLevel: 'SILENT' }), createMetrics('HybridOrchestrator', 'svc'));
-    const record = {
+    const record = usageRecord({
       requestId: 'req_3',
       userId: 'u_7',
       keyId: 'k',
-      route: '/v1/chat/completions',
-      taskType: 'general' as const,
-      path: 'orchestrated' as const,
-      provider: 'openai' as const,
-      model: 'gpt-4o-mini',
       inputTokens: 120,
       outputTokens: 48,
       cachedTokens: 20,
       costMicros: 47,
       priceVersion: 'v',
       latencyMs: 300,
-      timeToFirstTokenMs: null,
-      status: 200,
-      errorClass: null,
-      fallback: false,
-      attempts: 1,
-      stream: false,
-      tokensSource: 'provider' as const,
       createdAt: '2026-11-23T10:00:00.000Z',
-      day: '2026-11-23',
-      hour: '10',
-    };
-    const emf = (r: typeof record | (Omit<typeof record, 'costMicros'> & { costMicros: null })) =>
+    });
+    const emf = (r: UsageRecord) =>
       capture(() => telemetry.usage(r))
         .map((l) => JSON.parse(l))
         .filter((b) => b._aws);

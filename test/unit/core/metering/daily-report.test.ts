@@ -1,34 +1,10 @@
 import { buildDailyReport, percentile, previousUtcDay, reportText } from '../../../../lambdas/core/metering/daily-report';
 import type { UsageRecord } from '../../../../lambdas/core/metering/usage-record';
+import { usageRecord } from '../../../helpers/usage-records';
 
 let n = 0;
-const record = (over: Partial<UsageRecord>): UsageRecord => ({
-  requestId: `req_${++n}`,
-  userId: 'u1',
-  keyId: 'k',
-  route: '/v1/chat/completions',
-  taskType: 'general',
-  path: 'orchestrated',
-  provider: 'openai',
-  model: 'gpt-4o-mini',
-  inputTokens: 100,
-  outputTokens: 50,
-  cachedTokens: 0,
-  costMicros: 45,
-  priceVersion: 'v',
-  latencyMs: 100,
-  timeToFirstTokenMs: null,
-  status: 200,
-  errorClass: null,
-  fallback: false,
-  attempts: 1,
-  stream: false,
-  tokensSource: 'provider',
-  createdAt: '2026-11-22T10:00:00.000Z',
-  day: '2026-11-22',
-  hour: '10',
-  ...over,
-});
+const record = (over: Partial<UsageRecord>): UsageRecord =>
+  usageRecord({ requestId: `req_${++n}`, keyId: 'k', inputTokens: 100, outputTokens: 50, costMicros: 45, priceVersion: 'v', ...over });
 
 describe('daily report', () => {
   it('matches hand-computed totals, per provider, per task, top users and the day before', () => {
