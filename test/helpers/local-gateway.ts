@@ -114,3 +114,15 @@ export async function usageRecordOf(gw: TestGateway, requestId: string | null): 
 export function clearFaults(gw: TestGateway): void {
   for (const sim of Object.values(gw.sims)) sim?.setFault(undefined);
 }
+
+/** Expects `status`; on a mismatch the failure shows the answer's body and the attempts the gateway made. */
+export async function expectStatus(response: Response, status: number): Promise<void> {
+  if (response.status === status) return;
+  expect({
+    status: response.status,
+    attempts: response.headers.get('x-orchestrator-attempts'),
+    body: await response.clone().text(),
+  }).toEqual({
+    status,
+  });
+}
