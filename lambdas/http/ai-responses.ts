@@ -1,7 +1,12 @@
-/** What every AI route answers with besides its body: the routing headers, and streams as server-sent events. */
+/**
+ * What every AI route answers with: the routing headers, the refusals and failures of the AI-request
+ * service in OpenAI's error shape, whole answers as JSON, and streams as server-sent events.
+ */
 import { responsesEventType } from '../core/ai/responses-events';
 import type { Context } from 'hono';
-import type { CacheOutcome, Routing } from '../core/ai/ai-requests';
+import type { AiOutcome, CacheOutcome, Routing } from '../core/ai/ai-requests';
+import type { ProviderCompletion } from '../core/ai/ports';
+import { badRequest, errorResponse, modelNotFound, routeFailureAnswer, unroutableAnswer } from './errors';
 import { DONE } from '../core/ai/answer-stream';
 import { replayChunks, type CachedAnswer } from '../core/ai/response-cache';
 import type { AnswerStream } from '../core/ai/answer-stream';
@@ -20,6 +25,37 @@ export function routingHeaders(c: Context<AppEnv>, routing: Routing): void {
     c.header('x-orchestrator-complexity', routing.smart.complexity);
     c.header('x-orchestrator-tier', routing.smart.tier);
   }
+}
+
+/** An outcome that is not an answer: an invalid request, a model no target serves, smart-routing constraints no target meets, a failure after fallback. */
+export type AiRefusal = Extract<AiOutcome, { kind: 'invalid' | 'unknown_model' | 'unroutable' | 'failed' }>;
+
+export function isRefusal<O extends AiOutcome>(outcome: O): outcome is Extract<O, AiRefusal> {
+  return outcome.kind === 'invalid' || outcome.kind === 'unknown_model' || outcome.kind === 'unroutable' || outcome.kind === 'failed';
+}
+
+/** A refusal in OpenAI's error shape: 400, 404, the unroutable status, or the failure's (with its routing headers). */
+export function refusalResponse(c: Context<AppEnv>, outcome: AiRefusal): Response {
+  switch (outcome.kind) {
+    case 'invalid':
+      return errorResponse(c, 400, badRequest(outcome.error.message, outcome.error.param, outcome.error.code));
+    case 'unknown_model':
+      return errorResponse(c, 404, modelNotFound(outcome.model));
+    case 'unroutable': {
+      const { status, spec } = unroutableAnswer(outcome.refusal);
+      return errorResponse(c, status, spec);
+    }
+    case 'failed': {
+      routingHeaders(c, outcome.routing);
+      const { status, spec } = routeFailureAnswer(outcome.failure);
+      return errorResponse(c, status, spec);
+    }
+  }
+}
+
+/** A provider's whole answer, sent on unchanged. */
+export function jsonAnswer(c: Context<AppEnv>, completion: ProviderCompletion): Response {
+  return c.body(completion.rawBody, 200, { 'content-type': 'application/json' });
 }
 
 const encoder = new TextEncoder();

@@ -127,11 +127,21 @@ const GATEWAY_FIELDS = ['optimize_for', 'max_latency_ms', 'max_cost_usd'] as con
 /** Metadata keys that are instructions to the gateway and never reach a provider. */
 export const GATEWAY_METADATA_KEYS = ['task_type'] as const;
 
+/** `body` with `metadata` as providers see it: the gateway's metadata keys removed, and metadata left empty dropped. */
+export function withProviderMetadata(
+  body: Record<string, unknown>,
+  metadata: Record<string, unknown> | null | undefined,
+): Record<string, unknown> {
+  if (!metadata) return body;
+  const kept = Object.fromEntries(Object.entries(metadata).filter(([key]) => !(GATEWAY_METADATA_KEYS as readonly string[]).includes(key)));
+  return Object.keys(kept).length > 0 ? { ...body, metadata: kept } : body;
+}
+
 /** The request as providers see it: the gateway's own hints removed (and empty metadata dropped). */
 export function upstreamBody(request: ChatCompletionRequest): Record<string, unknown> {
   const { metadata, ...all } = request;
-  const rest = Object.fromEntries(Object.entries(all).filter(([key]) => !(GATEWAY_FIELDS as readonly string[]).includes(key)));
-  if (!metadata) return rest;
-  const kept = Object.fromEntries(Object.entries(metadata).filter(([key]) => !(GATEWAY_METADATA_KEYS as readonly string[]).includes(key)));
-  return Object.keys(kept).length > 0 ? { ...rest, metadata: kept } : rest;
+  return withProviderMetadata(
+    Object.fromEntries(Object.entries(all).filter(([key]) => !(GATEWAY_FIELDS as readonly string[]).includes(key))),
+    metadata,
+  );
 }

@@ -6,8 +6,17 @@ import { Hono, type Context } from 'hono';
 import type { AiRequests } from '../../core/ai/ai-requests';
 import { chatInput, probeOf } from '../ai-inputs';
 import { caller, type AppEnv } from '../context';
-import { badRequest, errorResponse, modelNotFound, routeFailureAnswer, unroutableAnswer } from '../errors';
-import { cacheHeaders, cachedJson, replayResponse, routingHeaders, sseResponse } from '../ai-responses';
+import { badRequest, errorResponse, unroutableAnswer } from '../errors';
+import {
+  cacheHeaders,
+  cachedJson,
+  isRefusal,
+  jsonAnswer,
+  refusalResponse,
+  replayResponse,
+  routingHeaders,
+  sseResponse,
+} from '../ai-responses';
 
 export interface ChatRouteDeps {
   ai: AiRequests;
@@ -22,25 +31,15 @@ export function chatRoutes(deps: ChatRouteDeps) {
     const input = parsed.value;
     const outcome = await deps.ai.run(c.var.record, { ...input, signal: c.req.raw.signal, ...probeOf(c) });
 
-    if (outcome.kind === 'invalid')
-      return errorResponse(c, 400, badRequest(outcome.error.message, outcome.error.param, outcome.error.code));
-    if (outcome.kind === 'unknown_model') return errorResponse(c, 404, modelNotFound(outcome.model));
-    if (outcome.kind === 'unroutable') {
-      const { status, spec } = unroutableAnswer(outcome.refusal);
-      return errorResponse(c, status, spec);
-    }
+    if (isRefusal(outcome)) return refusalResponse(c, outcome);
     routingHeaders(c, outcome.routing);
     if (outcome.kind === 'cached') {
       cacheHeaders(c, outcome.cache);
       return input.stream ? replayResponse(c, outcome.entry, input.clientWantsUsage) : cachedJson(c, outcome.entry);
     }
-    if (outcome.kind === 'failed') {
-      const { status, spec } = routeFailureAnswer(outcome.failure);
-      return errorResponse(c, status, spec);
-    }
     cacheHeaders(c, outcome.cache);
     if (outcome.kind === 'stream') return sseResponse(c, outcome.stream);
-    return c.body(outcome.completion.rawBody, 200, { 'content-type': 'application/json' });
+    return jsonAnswer(c, outcome.completion);
   };
   app.post('/v1/chat/completions', complete);
   // Smart routing's own endpoint: `model` is `auto` (and may be left out).

@@ -6,8 +6,8 @@ import { Hono } from 'hono';
 import * as z from 'zod';
 import type { AiRequests } from '../../core/ai/ai-requests';
 import type { AppEnv } from '../context';
-import { routingHeaders } from '../ai-responses';
-import { errorResponse, modelNotFound, routeFailureAnswer } from '../errors';
+import { isRefusal, jsonAnswer, refusalResponse, routingHeaders } from '../ai-responses';
+import { errorResponse } from '../errors';
 import { parseJsonBody } from '../validation';
 
 /** OpenAI's limits: 2,048 inputs per request, 8,192 tokens per input (about 32 KB of text; tokens as ids). */
@@ -34,14 +34,9 @@ export function embeddingRoutes(deps: { ai: AiRequests }) {
     if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
     const { model, ...rest } = parsed.value;
     const outcome = await deps.ai.embed(c.var.record, { body: rest, model, signal: c.req.raw.signal });
-    if (outcome.kind === 'unknown_model') return errorResponse(c, 404, modelNotFound(outcome.model));
-    if (outcome.kind === 'failed') {
-      routingHeaders(c, outcome.routing);
-      const { status, spec } = routeFailureAnswer(outcome.failure);
-      return errorResponse(c, status, spec);
-    }
+    if (isRefusal(outcome)) return refusalResponse(c, outcome);
     routingHeaders(c, outcome.routing);
-    return c.body(outcome.completion.rawBody, 200, { 'content-type': 'application/json' });
+    return jsonAnswer(c, outcome.completion);
   });
   return app;
 }

@@ -6,10 +6,10 @@
 import { Hono } from 'hono';
 import * as z from 'zod';
 import type { AiRequests } from '../../core/ai/ai-requests';
-import { routingHeaders, sseResponse } from '../ai-responses';
-import { GATEWAY_METADATA_KEYS } from '../chat-schema';
+import { isRefusal, jsonAnswer, refusalResponse, routingHeaders, sseResponse } from '../ai-responses';
+import { withProviderMetadata } from '../chat-schema';
 import type { AppEnv } from '../context';
-import { badRequest, errorResponse, modelNotFound, routeFailureAnswer } from '../errors';
+import { errorResponse } from '../errors';
 import { parseJsonBody } from '../validation';
 
 /** What the gateway reads; every other field passes through to the provider, which validates it. */
@@ -31,25 +31,17 @@ export function responsesRoutes(deps: { ai: AiRequests }) {
     const parsed = await parseJsonBody(c, ResponsesRequestSchema);
     if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
     const { metadata, ...rest } = parsed.value;
-    const kept =
-      metadata && Object.fromEntries(Object.entries(metadata).filter(([k]) => !(GATEWAY_METADATA_KEYS as readonly string[]).includes(k)));
-    const body = kept && Object.keys(kept).length > 0 ? { ...rest, metadata: kept } : rest;
+    const body = withProviderMetadata(rest, metadata);
     const outcome = await deps.ai.respond(c.var.record, {
       body,
       task: { hints: { header: c.req.header('x-task-type'), metadataTaskType: metadata?.['task_type'], model: parsed.value.model } },
       stream: parsed.value.stream === true,
       signal: c.req.raw.signal,
     });
-    if (outcome.kind === 'invalid')
-      return errorResponse(c, 400, badRequest(outcome.error.message, outcome.error.param, outcome.error.code));
-    if (outcome.kind === 'unknown_model') return errorResponse(c, 404, modelNotFound(outcome.model));
+    if (isRefusal(outcome)) return refusalResponse(c, outcome);
     routingHeaders(c, outcome.routing);
-    if (outcome.kind === 'failed') {
-      const { status, spec } = routeFailureAnswer(outcome.failure);
-      return errorResponse(c, status, spec);
-    }
     if (outcome.kind === 'stream') return sseResponse(c, outcome.stream, { named: true });
-    return c.body(outcome.completion.rawBody, 200, { 'content-type': 'application/json' });
+    return jsonAnswer(c, outcome.completion);
   });
   return app;
 }
