@@ -87,6 +87,11 @@ export function dayShardOf(day: string, requestId: string): string {
   return `${day}#${createHash('sha1').update(requestId).digest().readUInt32BE(0) % USAGE_DAY_SHARDS}`;
 }
 
+/** The aggregate counts an aggregate item holds (a count never written is 0). */
+function countsOfItem(item: Record<string, unknown>): AggregateCounts {
+  return Object.fromEntries(COUNT_FIELDS.map((field) => [field, Number(item[field] ?? 0)])) as unknown as AggregateCounts;
+}
+
 export class DynamoDbUsageStore implements UsageStore, DayCellStore, AlertMarkers, ReportStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -256,7 +261,7 @@ export class DynamoDbUsageStore implements UsageStore, DayCellStore, AlertMarker
           KeyConditionExpression: 'pk = :pk',
           ExpressionAttributeValues: { ':pk': `d#${day}` },
         })) {
-          const counts = Object.fromEntries(COUNT_FIELDS.map((f) => [f, Number(item[f] ?? 0)])) as unknown as AggregateCounts;
+          const counts = countsOfItem(item);
           if (item['kind'] === 'detail') {
             rows.push({
               ...counts,
@@ -284,12 +289,10 @@ export class DynamoDbUsageStore implements UsageStore, DayCellStore, AlertMarker
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': `m#${month}` },
     });
-    const countsOf = (item: Record<string, unknown>) =>
-      Object.fromEntries(COUNT_FIELDS.map((f) => [f, Number(item[f] ?? 0)])) as unknown as AggregateCounts;
     const total = items.find((item) => item['sk'] === 'total');
     return {
-      total: total ? countsOf(total) : undefined,
-      users: new Map(items.flatMap((item) => (item['kind'] === 'user' ? [[String(item['userId']), countsOf(item)] as const] : []))),
+      total: total ? countsOfItem(total) : undefined,
+      users: new Map(items.flatMap((item) => (item['kind'] === 'user' ? [[String(item['userId']), countsOfItem(item)] as const] : []))),
     };
   }
 

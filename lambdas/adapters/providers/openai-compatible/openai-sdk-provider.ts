@@ -191,7 +191,7 @@ export class OpenAiSdkProvider implements ChatProvider {
             const type = responsesEventType(event.data);
             if (type === 'error') {
               throw new ProviderCallError(
-                { errorClass: 'stream_error', body: responsesErrorBody(event.data) },
+                { errorClass: 'stream_error', body: streamErrorBody(event.data, true) },
                 `${provider}: error event in stream`,
               );
             }
@@ -207,7 +207,7 @@ export class OpenAiSdkProvider implements ChatProvider {
           }
           if (event.event === 'error' || (event.data.includes('"error"') && hasErrorField(event.data))) {
             throw new ProviderCallError(
-              { errorClass: 'stream_error', body: streamErrorBody(event.data) },
+              { errorClass: 'stream_error', body: streamErrorBody(event.data, false) },
               `${provider}: error event in stream`,
             );
           }
@@ -270,21 +270,6 @@ function isAzurePromptFilterChunk(data: string): boolean {
   }
 }
 
-/** A Responses stream's `error` event (`{type: "error", code, message, param}`) as an OpenAI error body. */
-function responsesErrorBody(data: string) {
-  try {
-    const json = JSON.parse(data) as { message?: unknown; code?: unknown; param?: unknown };
-    return openAiError(
-      redactSecrets(typeof json.message === 'string' ? json.message : 'The provider reported an error mid-stream.'),
-      'api_error',
-      typeof json.code === 'string' ? json.code : 'stream_error',
-      typeof json.param === 'string' ? json.param : null,
-    );
-  } catch {
-    return openAiError('The provider reported an error mid-stream.', 'api_error', 'stream_error');
-  }
-}
-
 function hasErrorField(data: string): boolean {
   try {
     const json = JSON.parse(data) as Record<string, unknown>;
@@ -294,16 +279,25 @@ function hasErrorField(data: string): boolean {
   }
 }
 
-function streamErrorBody(data: string) {
+/**
+ * The OpenAI error body of an error event. A chat stream nests it under `error`; a Responses `error`
+ * event carries `code`, `message` and `param` itself (its `type` is the event's, not the error's).
+ */
+function streamErrorBody(data: string, responses: boolean) {
+  const fallback = openAiError('The provider reported an error mid-stream.', 'api_error', 'stream_error');
+  let json: unknown;
   try {
-    const json = JSON.parse(data) as { error?: { message?: unknown; type?: unknown; code?: unknown } };
-    const message = typeof json.error?.message === 'string' ? json.error.message : 'The provider reported an error mid-stream.';
-    return openAiError(
-      redactSecrets(message),
-      typeof json.error?.type === 'string' ? json.error.type : 'api_error',
-      typeof json.error?.code === 'string' ? json.error.code : 'stream_error',
-    );
+    json = JSON.parse(data);
   } catch {
-    return openAiError('The provider reported an error mid-stream.', 'api_error', 'stream_error');
+    return fallback;
   }
+  const event = (json ?? {}) as Record<string, unknown>;
+  const fields = ((responses ? event : event['error']) ?? {}) as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  return openAiError(
+    redactSecrets(text(fields['message']) ?? fallback.error.message),
+    (responses ? undefined : text(fields['type'])) ?? 'api_error',
+    text(fields['code']) ?? 'stream_error',
+    responses ? (text(fields['param']) ?? null) : null,
+  );
 }
