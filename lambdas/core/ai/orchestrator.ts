@@ -177,17 +177,25 @@ export class Orchestrator {
     await health?.ready();
     const trace: RouteTrace = { attempts: [], chosen: null, fallback: false };
     const deadline = clock.now() + this.deps.deadlineMs;
+    // Targets whose provider does not serve the operation are set aside first, so no part of the
+    // deadline is kept for them.
+    const unsupported: PlannedTarget[] = [];
+    let serving = candidates;
+    if (operation !== 'chat') {
+      const resolved = await Promise.all(candidates.map((t) => providers.get(t.provider).catch(() => undefined)));
+      serving = [];
+      for (const [i, target] of candidates.entries()) {
+        if (resolved[i]?.supports?.(operation) === false) unsupported.push(target);
+        else serving.push(target);
+      }
+    }
     // A target close to its provider's own limit goes after the others (never dropped).
-    const targets = health
-      ? [...candidates.filter((t) => !health.nearLimit(t)), ...candidates.filter((t) => health.nearLimit(t))]
-      : candidates;
+    const targets = health ? [...serving.filter((t) => !health.nearLimit(t)), ...serving.filter((t) => health.nearLimit(t))] : serving;
     let lastFailure: ProviderFailure | undefined;
     let previous: string | undefined;
     let earliestRetry: number | undefined;
     let called = false;
     const hedged = new Set<PlannedTarget>();
-    /** Configured targets skipped because their provider does not serve `operation`. */
-    const unsupported: ProviderId[] = [];
 
     const skip = (target: PlannedTarget, reason: AttemptRecord['errorClass'], retryAt?: number) => {
       trace.attempts.push({
@@ -202,6 +210,7 @@ export class Orchestrator {
       if (retryAt !== undefined) earliestRetry = Math.min(earliestRetry ?? retryAt, retryAt);
       previous ??= `${target.provider} ${reason?.replaceAll('_', ' ')}`;
     };
+    for (const target of unsupported) skip(target, 'unsupported');
 
     for (const [index, target] of targets.entries()) {
       if (hedged.has(target)) continue;
@@ -209,11 +218,6 @@ export class Orchestrator {
       const provider = await providers.get(target.provider).catch(() => undefined);
       if (!provider) {
         skip(target, 'not_configured');
-        continue;
-      }
-      if (operation !== 'chat' && provider.supports?.(operation) === false) {
-        skip(target, 'unsupported');
-        unsupported.push(target.provider);
         continue;
       }
       const later = targets.slice(index + 1).filter((t) => !hedged.has(t) && !health?.wouldSkip(t));
@@ -312,7 +316,11 @@ export class Orchestrator {
       }
     }
     if (!called && unsupported.length > 0 && earliestRetry === undefined && lastFailure === undefined) {
-      return { ok: false, failure: { reason: 'unsupported', operation, providers: [...new Set(unsupported)] }, trace };
+      return {
+        ok: false,
+        failure: { reason: 'unsupported', operation, providers: [...new Set(unsupported.map((t) => t.provider))] },
+        trace,
+      };
     }
     if (!called && earliestRetry !== undefined) {
       return { ok: false, failure: { reason: 'unavailable', retryAfterMs: Math.max(0, earliestRetry - clock.now()) }, trace };
