@@ -22,3 +22,16 @@ export class FlagsFile {
     renameSync(tmp, this.path);
   }
 }
+
+/**
+ * A flags file of plain values: everyone on the orchestrated path, plus `values` (for example
+ * `{ response_caching: { enabled: true } }`). Returns its path.
+ */
+export function orchestratedFlagsFile(values: Record<string, unknown>): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'flags-')), 'flags.json');
+  writeFileSync(
+    path,
+    JSON.stringify({ hybrid_orchestrator: { enabled: true, rollout_percentage: 100, allow_users: [], deny_users: [] }, ...values }),
+  );
+  return path;
+}

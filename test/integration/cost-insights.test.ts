@@ -3,14 +3,12 @@
  * clock): repeats a cache would answer, quality-model spend on simple prompts, oversized output caps,
  * daily costs per model, a weekday-aware forecast, and what the cache and smart routing saved.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { costViews } from '../../lambdas/core/metering/cost-insights';
 import type { AggregateRow } from '../../lambdas/core/metering/ports';
 import { ZERO_COUNTS } from '../../lambdas/core/metering/usage-report';
 import { FakeClock } from '../helpers/fakes';
 import { ADMIN_KEY, startTestGateway, type TestGateway } from '../helpers/local-gateway';
+import { orchestratedFlagsFile } from '../helpers/flags';
 
 // A Wednesday.
 const T0 = Date.parse('2026-11-18T09:00:00.000Z');
@@ -27,15 +25,7 @@ describe('recommendations and cost views', () => {
   const admin = (path: string, method = 'GET') => gw.call(path, { method, key: ADMIN_KEY });
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ho-insight-flags-'));
-    const flags = join(dir, 'flags.json');
-    writeFileSync(
-      flags,
-      JSON.stringify({
-        hybrid_orchestrator: { enabled: true, rollout_percentage: 100, allow_users: [], deny_users: [] },
-        response_caching: { enabled: false },
-      }),
-    );
+    const flags = orchestratedFlagsFile({ response_caching: { enabled: false } });
     gw = await startTestGateway({ env: { FLAGS_FILE: flags }, overrides: { clock } });
   });
   afterAll(() => gw.close());

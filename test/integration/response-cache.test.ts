@@ -4,31 +4,18 @@
  * #29955 describes), shared scopes, what is never stored, stream replay against OpenAI's chunk schema
  * (tool calls included), TTL and Cache-Control, concurrent misses, purge, and what a hit is billed.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import OpenAI from 'openai';
 import { CompletionAssembler } from '../../lambdas/core/ai/completion-assembler';
 import type { UsageRecord } from '../../lambdas/core/metering/usage-record';
 import { FakeClock } from '../helpers/fakes';
 import { ADMIN_KEY, readSseData, startTestGateway, USER_KEY, type TestGateway } from '../helpers/local-gateway';
+import { orchestratedFlagsFile } from '../helpers/flags';
 import { conformance } from '../helpers/openai-schemas';
 
 const T0 = Date.parse('2026-11-26T10:00:00.000Z');
 const DAY = '2026-11-26';
 
-function flagsFile(caching: Record<string, unknown>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ho-cache-flags-'));
-  const file = join(dir, 'flags.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      hybrid_orchestrator: { enabled: true, rollout_percentage: 100, allow_users: [], deny_users: [] },
-      response_caching: caching,
-    }),
-  );
-  return file;
-}
+const flagsFile = (caching: Record<string, unknown>) => orchestratedFlagsFile({ response_caching: caching });
 
 const body = (content: string, extra: Record<string, unknown> = {}) => ({
   model: 'gpt-4o-mini',
