@@ -27,6 +27,7 @@ import { FeatureFlags } from './constructs/feature-flags';
 import { DataTables } from './constructs/data-tables';
 import { GatewayApi } from './constructs/gateway-api';
 import { ProviderSecrets } from './constructs/provider-secrets';
+import { grantBedrock } from './constructs/bedrock-access';
 import { ManagedInstances, type ManagedInstancesSettings } from './constructs/managed-instances';
 
 export interface OrchestratorStackProps extends StackProps {
@@ -121,6 +122,9 @@ export class OrchestratorStack extends Stack {
       throw new Error(`gatewayMemoryMb must be a whole number of MB from 256 to 10240 (got ${String(props.gatewayMemoryMb)})`);
     const apiKeysTable = data.table(API_KEYS_TABLE.logicalName);
     const secrets = new ProviderSecrets(this, 'ProviderSecrets', { namePrefix, providers: providersOf(routeTable) });
+    // Bedrock signs with the functions' role: its region in their environment, its models in their grants.
+    const bedrock = providersOf(routeTable).some((p) => p.id === 'bedrock') ? routeTable.providers['bedrock'] : undefined;
+    if (bedrock) environment['BEDROCK_REGION'] = this.region;
     const gateway = new GatewayApi(this, 'Gateway', {
       stage: props.stage,
       apiKeysTable,
@@ -243,6 +247,7 @@ export class OrchestratorStack extends Stack {
       logRetention,
       environment,
     });
+    if (bedrock) for (const fn of [gateway.function, heartbeats.function]) grantBedrock(fn.role!, bedrock);
     const report = new DailyReport(this, 'DailyReport', {
       namePrefix,
       usageTable,

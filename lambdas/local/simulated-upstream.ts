@@ -25,6 +25,8 @@ export type SimFault =
   /** Starts the answer, then cuts the connection. */
   | { kind: 'midstream' };
 
+const SSE = 'text/event-stream; charset=utf-8';
+
 /** The simulated provider's own limits, reported in `x-ratelimit-*` headers as OpenAI does (per minute). */
 const SIM_LIMITS = { requests: 10_000, tokens: 2_000_000 };
 
@@ -154,6 +156,11 @@ export class SimulatedUpstream {
 
     const route = this.dialect.route({ method: req.method ?? 'GET', url, headers: req.headers }, this.options.apiKey);
     if (!route.accepted) return this.sendError(res, route.status, route.type, route.error);
+    // A provider with its own API (Bedrock): its request read as an OpenAI one, the answer written back in its shape.
+    const wire = this.dialect.wire;
+    const original = body ?? {};
+    if (wire && body) body = wire.request(body);
+    if (route.stream && body) body = { ...body, stream: true, stream_options: { include_usage: true } };
     const needs = route.operation === 'chat' ? 'messages' : 'input';
     if (route.operation === 'chat' ? !body || !Array.isArray(body['messages']) : body?.['input'] === undefined)
       return this.sendError(res, 400, 'invalid_request_error', `Missing required parameter: '${needs}'.`);
@@ -165,7 +172,7 @@ export class SimulatedUpstream {
     }
     if (fault?.kind === 'timeout') return; // never answer: the client's timeout must fire
     if (fault?.kind === 'silence') {
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'x-simulated-upstream': this.options.provider });
+      res.writeHead(200, { 'content-type': wire?.streamContentType ?? SSE, 'x-simulated-upstream': this.options.provider });
       res.flushHeaders();
       return; // headers, then silence: the first-event timeout must fire
     }
@@ -181,8 +188,8 @@ export class SimulatedUpstream {
     if (route.operation === 'embeddings') return this.embed(res, body!, model);
     const end = fault?.kind === 'midstream' ? 'cut' : fault?.kind === 'stall' ? 'stall' : undefined;
     if (route.operation === 'responses') return this.respond(res, body!, model, end);
-    if (body!['stream'] === true) return this.stream(res, body!, model, end);
-    return this.complete(res, body!, model, end !== undefined);
+    if (body!['stream'] === true) return this.stream(res, body!, model, end, original);
+    return this.complete(res, body!, model, end !== undefined, original);
   }
 
   /**
@@ -214,8 +221,9 @@ export class SimulatedUpstream {
     code?: string,
     headers: Record<string, string> = {},
   ) {
-    res.writeHead(status, { 'content-type': 'application/json', ...headers });
-    res.end(JSON.stringify({ error: { message, type, param: null, code: code ?? null } }));
+    const wire = this.dialect.wire?.error(status, message, type);
+    res.writeHead(status, { 'content-type': 'application/json', ...wire?.headers, ...headers });
+    res.end(wire?.body ?? JSON.stringify({ error: { message, type, param: null, code: code ?? null } }));
   }
 
   /**
@@ -253,9 +261,9 @@ export class SimulatedUpstream {
     };
   }
 
-  private complete(res: ServerResponse, body: Record<string, unknown>, model: string, cut: boolean) {
+  private complete(res: ServerResponse, body: Record<string, unknown>, model: string, cut: boolean, original: Record<string, unknown>) {
     const a = this.answer(body, model);
-    const payload = JSON.stringify({
+    const completion = {
       id: a.id,
       object: 'chat.completion',
       created: a.created,
@@ -279,7 +287,8 @@ export class SimulatedUpstream {
       })),
       usage: a.usage,
       system_fingerprint: 'fp_simulated',
-    });
+    };
+    const payload = this.dialect.wire ? this.dialect.wire.completion(completion, original) : JSON.stringify(completion);
     res.writeHead(200, {
       'content-type': 'application/json',
       'x-simulated-upstream': this.options.provider,
@@ -314,14 +323,23 @@ export class SimulatedUpstream {
     };
   }
 
-  private async stream(res: ServerResponse, body: Record<string, unknown>, model: string, end: 'cut' | 'stall' | undefined) {
+  private async stream(
+    res: ServerResponse,
+    body: Record<string, unknown>,
+    model: string,
+    end: 'cut' | 'stall' | undefined,
+    original: Record<string, unknown>,
+  ) {
     const a = this.answer(body, model);
     const includeUsage = (body['stream_options'] as { include_usage?: unknown } | undefined)?.include_usage === true;
     const base = { id: a.id, object: 'chat.completion.chunk', created: a.created, model, system_fingerprint: 'fp_simulated' };
-    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
-      `data: ${JSON.stringify({ ...base, choices, ...(includeUsage ? { usage: null } : {}), ...extra })}\n\n`;
-    const events: string[] = [];
-    for (const preamble of this.dialect.streamPreamble ?? []) events.push(`data: ${preamble}\n\n`);
+    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
+      ...base,
+      choices,
+      ...(includeUsage ? { usage: null } : {}),
+      ...extra,
+    });
+    const events: Array<Record<string, unknown>> = [];
     for (let index = 0; index < a.choices; index++) {
       const call = a.toolCall;
       if (call) {
@@ -361,10 +379,16 @@ export class SimulatedUpstream {
       }
       events.push(chunk([{ index, delta: {}, logprobs: null, finish_reason: a.finishReason }]));
     }
-    if (includeUsage) events.push(`data: ${JSON.stringify({ ...base, choices: [], usage: a.usage })}\n\n`);
-    events.push('data: [DONE]\n\n');
+    if (includeUsage) events.push({ ...base, choices: [], usage: a.usage });
 
-    await this.sendEvents(res, events, a.usage.total_tokens, end);
+    const wire = this.dialect.wire;
+    if (wire) return this.sendEvents(res, wire.stream(events, original), a.usage.total_tokens, end, wire.streamContentType);
+    const sse = [
+      ...(this.dialect.streamPreamble ?? []).map((preamble) => `data: ${preamble}\n\n`),
+      ...events.map((event) => `data: ${JSON.stringify(event)}\n\n`),
+      'data: [DONE]\n\n',
+    ];
+    await this.sendEvents(res, sse, a.usage.total_tokens, end);
   }
 
   /**
@@ -451,9 +475,15 @@ export class SimulatedUpstream {
   }
 
   /** Writes a stream's events (paced by `chunkDelayMs`), then ends it, cuts it (`cut`) or leaves it silent (`stall`). */
-  private async sendEvents(res: ServerResponse, events: string[], tokens: number, end: 'cut' | 'stall' | undefined) {
+  private async sendEvents(
+    res: ServerResponse,
+    events: Array<string | Uint8Array>,
+    tokens: number,
+    end: 'cut' | 'stall' | undefined,
+    contentType = SSE,
+  ) {
     res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
+      'content-type': contentType,
       'cache-control': 'no-cache',
       'x-simulated-upstream': this.options.provider,
       ...this.limitHeaders(tokens),

@@ -97,7 +97,9 @@ const EnvSchema = z.object({
 /** Every provider's variables: its credentials for local runs and its secret's id on AWS. */
 function providerEnvSchema(providers: readonly RegisteredProvider[]) {
   return z.object(
-    Object.fromEntries(providers.flatMap((p) => [...Object.entries(p.environment.variables), [p.aws.secretIdVariable, optionalString]])),
+    Object.fromEntries(
+      providers.flatMap((p) => [...Object.entries(p.environment.variables), ...(p.aws ? [[p.aws.secretIdVariable, optionalString]] : [])]),
+    ),
   );
 }
 
@@ -266,7 +268,9 @@ function appConfig(runtime: Runtime, env: Env, source: Record<string, unknown>) 
       ) as Record<string, unknown>,
       /** Secrets Manager secret id per provider (AWS). */
       secretIds: Object.fromEntries(
-        providers.flatMap((p) => (providerEnv[p.aws.secretIdVariable] ? [[p.id, providerEnv[p.aws.secretIdVariable] as string]] : [])),
+        providers.flatMap((p) =>
+          p.aws && providerEnv[p.aws.secretIdVariable] ? [[p.id, providerEnv[p.aws.secretIdVariable] as string]] : [],
+        ),
       ) as Record<string, string>,
       secretsCacheTtlMs: env.SECRETS_CACHE_TTL_SECONDS * 1000,
     },

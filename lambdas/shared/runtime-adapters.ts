@@ -12,7 +12,7 @@ import { FileFlagSource } from '../adapters/flags/file-flag-source';
 import { HttpMessageGateway } from '../adapters/onlyfans/http-message-gateway';
 import { FileUsageOutbox } from '../adapters/outbox/file-usage-outbox';
 import { StaticCredentialSource } from '../adapters/providers/credentials';
-import { providersOf } from '../adapters/providers/registry';
+import { providerModule, providersOf } from '../adapters/providers/registry';
 import type { CredentialSource } from '../core/ai/ports';
 import type { AlertPublisher, UsageOutbox } from '../core/metering/ports';
 import { MessageGatewayError } from '../core/messaging/message-service';
@@ -56,22 +56,30 @@ export function dynamoClient(config: AppConfig): DynamoDBDocumentClient {
   return boundSends(DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }), budget, { local });
 }
 
+/**
+ * Provider credentials: on AWS from each provider's secret, except for providers that sign with the
+ * function's role (Bedrock), whose settings the stack puts in the environment; locally all from the
+ * environment (or the simulators).
+ */
 export function credentialSource(config: AppConfig, clock: Clock): CredentialSource {
+  const providers = providersOf(config.routeTable);
+  const fromEnvironment = new StaticCredentialSource(config.providers.environment, providers);
   if (config.runtime === 'aws') {
-    return onFirstUse(() => {
+    const fromSecrets = onFirstUse(() => {
       const { SecretsManagerClient } = require('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager');
       const { SecretsManagerCredentialSource } =
         require('../adapters/secrets/secrets-manager-credential-source') as typeof import('../adapters/secrets/secrets-manager-credential-source');
       const secrets = new SecretsManagerClient({ region: config.aws.region, maxAttempts: 2, requestHandler: boundedHandler(1500) });
       return new SecretsManagerCredentialSource(boundSends(secrets, 3000), clock, {
-        providers: providersOf(config.routeTable),
+        providers,
         secretIds: config.providers.secretIds,
         ttlMs: config.providers.secretsCacheTtlMs,
         timeoutMs: 3000,
       });
     });
+    return { get: (id) => (providerModule(id, providers)?.aws ? fromSecrets.get(id) : fromEnvironment.get(id)) };
   }
-  return new StaticCredentialSource(config.providers.environment, providersOf(config.routeTable));
+  return fromEnvironment;
 }
 
 /** Where messages go when no OnlyFans gateway is configured: nowhere, and the caller is told so (502, slot given back). */

@@ -26,7 +26,9 @@ export class ProviderSecrets extends Construct {
 
   constructor(scope: Construct, id: string, props: ProviderSecretsProps) {
     super(scope, id);
-    this.entries = props.providers.map(({ id: provider, aws }) => {
+    // Providers that sign with the function's role (Bedrock) have no secret.
+    this.entries = props.providers.flatMap(({ id: provider, aws }) => {
+      if (!aws) return [];
       const secret = new Secret(this, provider, {
         secretName: `${props.namePrefix}/providers/${provider}`,
         description: `Credentials of the ${provider} provider for the Hybrid Orchestrator gateway (JSON).`,
@@ -39,7 +41,7 @@ export class ProviderSecrets extends Construct {
           'These hold third-party API keys (OpenAI, Azure OpenAI, OpenAI-compatible endpoints) that only the provider can issue; a Lambda rotation cannot mint new ones. ' +
           'Operators rotate by writing the new key into the secret; the gateway picks it up within SECRETS_CACHE_TTL_SECONDS.',
       });
-      return { provider, secret, secretIdVariable: aws.secretIdVariable, outputName: aws.outputName };
+      return [{ provider, secret, secretIdVariable: aws.secretIdVariable, outputName: aws.outputName }];
     });
   }
 }

@@ -19,6 +19,27 @@ function synth(): Template {
 
 const template = synth();
 
+/** The function whose environment names `variable` (and not `without`). */
+const functionWith = (variable: string, without?: string) =>
+  Object.values(template.findResources('AWS::Lambda::Function')).find((f) => {
+    const env = JSON.stringify((f as { Properties: { Environment?: unknown } }).Properties.Environment ?? '');
+    return env.includes(variable) && (!without || !env.includes(without));
+  }) as { Properties: { Role: unknown; Environment: { Variables: Record<string, unknown> } } } | undefined;
+
+/** The IAM statements of a function's role. */
+const statementsOf = (fn: { Properties: { Role: unknown } }) => {
+  const roleId = (fn.Properties.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((p) => JSON.stringify((p as { Properties: { Roles: unknown } }).Properties.Roles).includes(roleId))
+    .flatMap(
+      (p) =>
+        (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }).Properties
+          .PolicyDocument.Statement,
+    );
+};
+
+const actionsOf = (fn: { Properties: { Role: unknown } }) => statementsOf(fn).flatMap((st) => st.Action);
+
 describe('gateway function', () => {
   it('runs Node.js 22 on arm64 with its configuration', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
@@ -342,22 +363,6 @@ describe('usage, cost and alerting', () => {
 });
 
 describe('provider health', () => {
-  const functionWith = (variable: string, without?: string) =>
-    Object.values(template.findResources('AWS::Lambda::Function')).find((f) => {
-      const env = JSON.stringify((f as { Properties: { Environment?: unknown } }).Properties.Environment ?? '');
-      return env.includes(variable) && (!without || !env.includes(without));
-    }) as { Properties: { Role: unknown; Environment: { Variables: Record<string, unknown> } } } | undefined;
-  const actionsOf = (fn: { Properties: { Role: unknown } }) => {
-    const roleId = (fn.Properties.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
-    return Object.values(template.findResources('AWS::IAM::Policy'))
-      .filter((p) => JSON.stringify((p as { Properties: { Roles: unknown } }).Properties.Roles).includes(roleId))
-      .flatMap((p) =>
-        (
-          p as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[] }> } } }
-        ).Properties.PolicyDocument.Statement.flatMap((st) => st.Action),
-      );
-  };
-
   it('keeps breaker states and counters in their own table, which the gateway reads and writes', () => {
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       TableName: 'hybrid-orchestrator-test-provider-health',
@@ -679,6 +684,44 @@ describe('OpenAI-compatible providers in the route table', () => {
   });
 });
 
+describe('Amazon Bedrock', () => {
+  it("gives the gateway and heartbeats BEDROCK_REGION and invoke grants on exactly the route table's models and inference profiles", () => {
+    const routes = JSON.parse(readFileSync(join(__dirname, '..', '..', 'config', 'routes.json'), 'utf8')) as {
+      providers: { bedrock: { models: string[]; deployments: Record<string, string> } };
+    };
+    const expected = Object.values(routes.providers.bedrock.deployments).flatMap((id) => {
+      const profile = /^us\.(.+)$/.exec(id)!;
+      return [
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:bedrock:eu-west-1:123456789012:inference-profile/${id}`]] },
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:bedrock:*::foundation-model/${profile[1]}`]] },
+      ];
+    });
+    for (const fn of [functionWith('API_KEYS_TABLE')!, functionWith('PROVIDER_HEALTH_TABLE', 'API_KEYS_TABLE')!]) {
+      expect(fn.Properties.Environment.Variables['BEDROCK_REGION']).toBe('eu-west-1');
+      const statement = statementsOf(fn).find((s) => JSON.stringify(s.Action).includes('bedrock:'))!;
+      expect(statement.Action).toEqual(['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream']);
+      expect(statement.Resource).toEqual(expected);
+    }
+    // Bedrock has no secret: only the key-based providers do.
+    template.resourceCountIs('AWS::SecretsManager::Secret', 2);
+  });
+
+  it('is left out of a stack whose route table does not list it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'routes-'));
+    const file = join(dir, 'routes.json');
+    const routes = JSON.parse(readFileSync(join(__dirname, '..', '..', 'config', 'routes.json'), 'utf8')) as {
+      providers: Record<string, unknown>;
+    };
+    delete routes.providers['bedrock'];
+    writeFileSync(file, JSON.stringify(routes));
+    const app = new App({ context });
+    const stack = new OrchestratorStack(app, 'NoBedrock', { stage: 'test', routeTableFile: file });
+    const json = JSON.stringify(Template.fromStack(stack).toJSON());
+    expect(json).not.toContain('bedrock:');
+    expect(json).not.toContain('BEDROCK_REGION');
+  });
+});
+
 describe('compute mode managed-instances', () => {
   const app = new App({ context });
   const stack = new OrchestratorStack(app, 'Managed', {
@@ -768,6 +811,14 @@ describe('cdk-nag AwsSolutions', () => {
       expect(failure).toBeUndefined();
       const acknowledged = nag!.suppressedViolations ?? [];
       expect(acknowledged.length).toBeGreaterThan(0);
+      // The open-region grants of Bedrock's cross-region inference profiles are acknowledged, with their reason.
+      expect(
+        acknowledged.some(
+          (ack) =>
+            ack.ruleName.startsWith('AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::') &&
+            /cross-region inference profile/.test(ack.reason ?? ''),
+        ),
+      ).toBe(true);
       for (const ack of acknowledged) {
         expect({ rule: ack.ruleName, reasonLength: (ack.reason ?? '').trim().length > 30 }).toEqual({
           rule: ack.ruleName,

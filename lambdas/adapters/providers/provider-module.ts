@@ -18,7 +18,30 @@ export interface SimulatedRejection {
   error: string;
 }
 
-export type SimulatedRoute = { accepted: true; model?: string; operation: ProviderOperation } | ({ accepted: false } & SimulatedRejection);
+export type SimulatedRoute =
+  | {
+      accepted: true;
+      model?: string;
+      operation: ProviderOperation;
+      /** The path asks for a stream (Bedrock's converse-stream). */ stream?: boolean;
+    }
+  | ({ accepted: false } & SimulatedRejection);
+
+/**
+ * A provider whose API is not OpenAI's (Bedrock's Converse): the simulator reads its requests as OpenAI
+ * chat requests, makes its answer as for OpenAI, and the wire writes that answer in the provider's shape.
+ */
+export interface SimulatedWire {
+  /** The OpenAI chat request a provider request stands for. */
+  request(body: Record<string, unknown>): Record<string, unknown>;
+  /** A whole answer: the body to send for an OpenAI `chat.completion` (`request` is the provider's own body). */
+  completion(completion: Record<string, unknown>, request: Record<string, unknown>): string;
+  /** A stream's content type, and its frames for OpenAI `chat.completion.chunk` payloads (the last one carries usage). */
+  readonly streamContentType: string;
+  stream(chunks: Array<Record<string, unknown>>, request: Record<string, unknown>): Uint8Array[];
+  /** An error response in the provider's shape (`type`: the route's rejection type, or the OpenAI error type of a fault). */
+  error(status: number, message: string, type?: string): { headers: Record<string, string>; body: string };
+}
 
 /** How a provider's API looks on the wire, for the simulated upstream `npm start` runs without keys. */
 export interface SimulatedDialect {
@@ -33,6 +56,8 @@ export interface SimulatedDialect {
   choiceExtras?: Record<string, unknown>;
   /** Events the provider sends before the first chunk of a stream (Azure's prompt filter results). */
   streamPreamble?: string[];
+  /** Absent: the provider speaks OpenAI's API. */
+  wire?: SimulatedWire;
 }
 
 /** A provider, with its credential type `C` kept inside its module. */
@@ -51,8 +76,12 @@ export interface ProviderModule<C> {
      */
     credentials(variables: Record<string, unknown>): unknown;
   };
-  /** On AWS: a Secrets Manager secret per provider, created empty by the stack and filled by an operator. */
-  readonly aws: {
+  /**
+   * On AWS: a Secrets Manager secret per provider, created empty by the stack and filled by an operator.
+   * Absent for a provider that signs its calls with the function's IAM role (Bedrock): on AWS too its
+   * credentials come from `environment`, with variables the stack sets.
+   */
+  readonly aws?: {
     /** The function's environment variable that holds the secret's ARN. */
     readonly secretIdVariable: string;
     /** The placeholder JSON the stack creates the secret with (fields to fill in). */
@@ -70,7 +99,7 @@ export interface ProviderModule<C> {
 export interface RegisteredProvider {
   readonly id: string;
   readonly environment: ProviderModule<unknown>['environment'];
-  readonly aws: ProviderModule<unknown>['aws'];
+  readonly aws: ProviderModule<unknown>['aws'] | undefined;
   readonly simulation: SimulatedDialect & { credentials(baseUrl: string, apiKey: string): Record<string, unknown> };
   /** The validated credentials, or `undefined` when `data` is absent or incomplete (an empty placeholder secret). */
   parseCredentials(data: unknown): Record<string, unknown> | undefined;

@@ -6,11 +6,12 @@
 import type { RouteTable } from '../../core/ai/route-table';
 import { ConfigError } from '../../core/errors';
 import { azureOpenAiProvider } from './azure-openai';
+import { bedrockProvider } from './bedrock';
 import { openAiProvider } from './openai';
 import { openAiCompatibleProvider } from './openai-compatible/instance';
 import type { RegisteredProvider } from './provider-module';
 
-export const BUILT_IN_PROVIDERS: readonly RegisteredProvider[] = [openAiProvider, azureOpenAiProvider];
+export const BUILT_IN_PROVIDERS: readonly RegisteredProvider[] = [openAiProvider, azureOpenAiProvider, bedrockProvider];
 
 /** Ids of the built-in providers. */
 export const BUILT_IN_PROVIDER_IDS: readonly string[] = BUILT_IN_PROVIDERS.map((provider) => provider.id);
@@ -21,7 +22,8 @@ const memo = new WeakMap<object, readonly RegisteredProvider[]>();
 const RESERVED_IDS = new Set([...BUILT_IN_PROVIDER_IDS, 'local']);
 
 /**
- * The built-in providers and the route table's OpenAI-compatible instances (one list per table).
+ * The built-in providers the route table lists under `providers`, and its OpenAI-compatible instances
+ * (one list per table): a provider the table does not list gets no simulator, secret, grant or alarm.
  * Throws a `ConfigError` (at start and at synth alike) for an entry that is neither, an instance with
  * a reserved id, or two providers whose variables or stack outputs would collide.
  */
@@ -43,10 +45,10 @@ export function providersOf(table: Pick<RouteTable, 'providers'>): readonly Regi
       }
       return [openAiCompatibleProvider(id, catalog)];
     });
-    providers = [...BUILT_IN_PROVIDERS, ...instances];
+    providers = [...BUILT_IN_PROVIDERS.filter((p) => table.providers[p.id] !== undefined), ...instances];
     const seen = new Map<string, string>();
     for (const p of providers)
-      for (const name of [...Object.keys(p.environment.variables), p.aws.secretIdVariable, p.aws.outputName]) {
+      for (const name of [...Object.keys(p.environment.variables), ...(p.aws ? [p.aws.secretIdVariable, p.aws.outputName] : [])]) {
         const other = seen.get(name);
         if (other !== undefined && other !== p.id) problems.push(`providers ${other} and ${p.id} would both use ${name}: rename one`);
         seen.set(name, p.id);

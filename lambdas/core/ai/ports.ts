@@ -16,7 +16,10 @@ export interface Usage {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /** Prompt tokens read from the provider's prompt cache (part of `promptTokens`). */
   cachedTokens?: number;
+  /** Prompt tokens written to the provider's prompt cache (Bedrock; part of `promptTokens`, priced apart). */
+  cacheWriteTokens?: number;
 }
 
 /**

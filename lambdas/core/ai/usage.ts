@@ -11,11 +11,13 @@ function readUsage(value: unknown): Usage | undefined {
   if (typeof prompt !== 'number' || typeof completion !== 'number') return undefined;
   const details = (u['prompt_tokens_details'] ?? u['input_tokens_details']) as Record<string, unknown> | undefined;
   const cached = details?.['cached_tokens'];
+  const written = details?.['cache_write_tokens'];
   return {
     promptTokens: prompt,
     completionTokens: completion,
     totalTokens: typeof u['total_tokens'] === 'number' ? u['total_tokens'] : prompt + completion,
     ...(typeof cached === 'number' ? { cachedTokens: cached } : {}),
+    ...(typeof written === 'number' && written > 0 ? { cacheWriteTokens: written } : {}),
   };
 }
 

@@ -15,7 +15,7 @@ const Price = z
   .max(10_000)
   .refine((v) => Math.abs(Math.round(v * 1e6) - v * 1e6) < 1e-6, { message: 'at most 6 decimals' });
 
-const ModelPriceSchema = z.strictObject({ input: Price, cachedInput: Price.optional(), output: Price });
+const ModelPriceSchema = z.strictObject({ input: Price, cachedInput: Price.optional(), cacheWriteInput: Price.optional(), output: Price });
 
 export const PriceTableSchema = z.object({
   version: z.string().min(1),
@@ -30,6 +30,8 @@ export type PriceTableDocument = z.infer<typeof PriceTableSchema>;
 export interface ModelPrice {
   input: number;
   cachedInput: number;
+  /** Prompt tokens written to the prompt cache (Bedrock's Claude: 1.25x input). */
+  cacheWriteInput: number;
   output: number;
 }
 
@@ -50,10 +52,11 @@ export function parsePriceTable(document: unknown, source: string): PriceTable {
   for (const [provider, models] of Object.entries(parsed.data.models)) {
     for (const [model, price] of Object.entries(models)) {
       const micros = (usd: number) => Math.round(usd * 1e6);
-      // Without a cached-input price, cached tokens cost what other input tokens cost.
+      // Without a cached-input (or cache-write) price, those tokens cost what other input tokens cost.
       prices.set(priceKey(provider, model), {
         input: micros(price.input),
         cachedInput: micros(price.cachedInput ?? price.input),
+        cacheWriteInput: micros(price.cacheWriteInput ?? price.input),
         output: micros(price.output),
       });
     }
@@ -70,12 +73,17 @@ function tokenCost(tokens: number, microsPerMillion: number): number {
   return Math.floor((tokens * microsPerMillion + 500_000) / 1_000_000);
 }
 
-/** The cost of `usage` in micro-dollars; cached tokens are the cached part of the prompt tokens. */
-export function costMicros(price: ModelPrice, usage: Pick<Usage, 'promptTokens' | 'completionTokens' | 'cachedTokens'>): number {
+/** The cost of `usage` in micro-dollars; cache reads and writes are parts of the prompt tokens. */
+export function costMicros(
+  price: ModelPrice,
+  usage: Pick<Usage, 'promptTokens' | 'completionTokens' | 'cachedTokens' | 'cacheWriteTokens'>,
+): number {
   const cached = Math.min(usage.cachedTokens ?? 0, usage.promptTokens);
+  const written = Math.min(usage.cacheWriteTokens ?? 0, usage.promptTokens - cached);
   return (
-    tokenCost(usage.promptTokens - cached, price.input) +
+    tokenCost(usage.promptTokens - cached - written, price.input) +
     tokenCost(cached, price.cachedInput) +
+    tokenCost(written, price.cacheWriteInput) +
     tokenCost(usage.completionTokens, price.output)
   );
 }

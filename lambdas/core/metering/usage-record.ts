@@ -19,6 +19,8 @@ export interface UsageRecord {
   inputTokens: number;
   outputTokens: number;
   cachedTokens: number;
+  /** Prompt tokens written to the provider's prompt cache (Bedrock), when there were any. */
+  cacheWriteTokens?: number;
   /** Integer micro-dollars; `null` when the model has no price (never a silent 0). */
   costMicros: number | null;
   priceVersion: string;
@@ -63,6 +65,7 @@ export function buildUsageRecord(summary: RequestSummary, at: number, prices: Pr
     inputTokens: usage?.promptTokens ?? 0,
     outputTokens: usage?.completionTokens ?? 0,
     cachedTokens: usage?.cachedTokens ?? 0,
+    ...(usage?.cacheWriteTokens ? { cacheWriteTokens: usage.cacheWriteTokens } : {}),
   };
   const price = provider && model ? priceOf(prices, provider, model) : undefined;
   const hasTokens = tokens.inputTokens + tokens.outputTokens > 0;

@@ -1,34 +1,11 @@
 /** Turns whatever the openai SDK or the socket threw into a `ProviderCallError` without secrets. */
 import { APIConnectionTimeoutError, APIError } from 'openai';
-import { openAiError, ProviderCallError, type ErrorClass, type OpenAiErrorBody } from '../../../core/errors';
+import { openAiError, ProviderCallError, type OpenAiErrorBody } from '../../../core/errors';
 import { readProviderLimits, type ProviderLimits } from '../../../core/ai/provider-limits';
 import { classifyStatus, parseRetryAfter } from '../../../core/ai/retry';
+import { redactSecrets, socketClass, type CallContext, stoppedByUs } from '../failures';
 
-/** Removes anything that looks like a credential from text coming back from a provider. */
-export function redactSecrets(text: string): string {
-  return text.replace(/\b(sk|pk|rk)-[A-Za-z0-9_*.-]{6,}/g, '$1-[redacted]').replace(/\b[a-f0-9]{32}\b/gi, '[redacted]');
-}
-
-const SOCKET_CODES: Record<string, ErrorClass> = {
-  ECONNREFUSED: 'connection_refused',
-  ECONNRESET: 'connection_reset',
-  EPIPE: 'connection_reset',
-  ETIMEDOUT: 'timeout',
-  ENOTFOUND: 'connection_error',
-  EAI_AGAIN: 'connection_error',
-  EHOSTUNREACH: 'connection_error',
-  ENETUNREACH: 'connection_error',
-};
-
-function socketClass(error: unknown): ErrorClass | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && SOCKET_CODES[code]) return SOCKET_CODES[code];
-    current = current.cause;
-  }
-  return undefined;
-}
+export { redactSecrets, type CallContext };
 
 function errorBody(error: APIError): OpenAiErrorBody {
   const data = (error.error ?? {}) as Record<string, unknown>;
@@ -46,20 +23,10 @@ function limitsOf(error: APIError, now: number): { limits?: ProviderLimits } {
   return limits ? { limits } : {};
 }
 
-export interface CallContext {
-  provider: string;
-  timedOut: 'first_byte' | 'idle' | 'total' | undefined;
-  clientAborted: boolean;
-  now: number;
-}
-
 /** Maps an error thrown while calling a provider. */
 export function toProviderCallError(error: unknown, ctx: CallContext): ProviderCallError {
-  if (error instanceof ProviderCallError) return error;
-  if (ctx.timedOut) {
-    return new ProviderCallError({ errorClass: 'timeout' }, `${ctx.provider}: ${ctx.timedOut.replace('_', '-')} timeout`, { cause: error });
-  }
-  if (ctx.clientAborted) return new ProviderCallError({ errorClass: 'aborted' }, `${ctx.provider}: client aborted`, { cause: error });
+  const stopped = stoppedByUs(error, ctx);
+  if (stopped) return stopped;
   // The request could not even be built (serialised): the request's fault (or ours), never the provider's.
   if (error instanceof RangeError) {
     return new ProviderCallError(

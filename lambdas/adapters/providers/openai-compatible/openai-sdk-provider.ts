@@ -13,8 +13,7 @@ import type { ProviderId } from '../../../core/ai/route-table';
 import { redactSecrets, toProviderCallError } from './error-mapping';
 import { readSse } from './sse';
 import { ConnectionPool, HttpResponse, httpFetch } from './http-fetch';
-
-type TimedOut = 'first_byte' | 'idle' | 'total';
+import { CallControl, EventQueue } from '../call-control';
 
 type FetchOptions = NonNullable<Parameters<OpenAI['chat']['completions']['create']>[1]>['fetchOptions'];
 
@@ -38,55 +37,9 @@ function bodyChunks(response: Response): AsyncIterable<Uint8Array> | null {
   return response.body as unknown as AsyncIterable<Uint8Array> | null;
 }
 
-/**
- * Aborts a call when its first event is late (headers included), when the answer stalls between
- * events, when it runs past its total time, or when the client goes away.
- */
-class CallControl {
-  readonly controller = new AbortController();
-  timedOut: TimedOut | undefined;
-  private firstEventTimer: NodeJS.Timeout | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
-  private readonly totalTimer: NodeJS.Timeout;
-  private readonly onClientAbort = () => this.controller.abort();
-
-  constructor(private readonly call: ProviderCall) {
-    this.totalTimer = setTimeout(() => this.expire('total'), call.timeouts.totalMs);
-    this.firstEventTimer = setTimeout(() => this.expire('first_byte'), call.timeouts.firstByteMs);
-    if (call.signal.aborted) this.controller.abort();
-    else call.signal.addEventListener('abort', this.onClientAbort, { once: true });
-  }
-
-  private expire(which: TimedOut): void {
-    this.timedOut = which;
-    this.controller.abort();
-  }
-
-  /** An event (or, for a non-streamed call, the response) arrived: the first-event wait is over, the idle wait starts again. */
-  progress(): void {
-    if (this.firstEventTimer) {
-      clearTimeout(this.firstEventTimer);
-      this.firstEventTimer = undefined;
-    }
-    if (this.idleTimer) this.idleTimer.refresh();
-    else this.idleTimer = setTimeout(() => this.expire('idle'), this.call.timeouts.idleMs);
-  }
-
-  finish(): void {
-    clearTimeout(this.totalTimer);
-    clearTimeout(this.firstEventTimer);
-    clearTimeout(this.idleTimer);
-    this.call.signal.removeEventListener('abort', this.onClientAbort);
-  }
-
-  fail(error: unknown, provider: string): ProviderCallError {
-    return toProviderCallError(error, {
-      provider,
-      timedOut: this.timedOut,
-      clientAborted: this.call.signal.aborted,
-      now: Date.now(),
-    });
-  }
+/** A `ProviderCallError` for whatever the SDK or the socket threw, with the reason the call was aborted. */
+function failure(control: CallControl, error: unknown, provider: string): ProviderCallError {
+  return toProviderCallError(error, { provider, timedOut: control.timedOut, clientAborted: control.clientAborted, now: Date.now() });
 }
 
 export class OpenAiSdkProvider implements ChatProvider {
@@ -144,7 +97,7 @@ export class OpenAiSdkProvider implements ChatProvider {
       const model = (json as { model?: unknown }).model;
       return { rawBody, model: typeof model === 'string' ? model : undefined, usage: usageOf(json) };
     } catch (error) {
-      throw control.fail(error, this.id);
+      throw failure(control, error, this.id);
     } finally {
       control.finish();
     }
@@ -157,7 +110,7 @@ export class OpenAiSdkProvider implements ChatProvider {
       response = await this.request(call, control, true);
     } catch (error) {
       control.finish();
-      throw control.fail(error, this.id);
+      throw failure(control, error, this.id);
     }
     const body = bodyChunks(response);
     if (!body) {
@@ -166,15 +119,11 @@ export class OpenAiSdkProvider implements ChatProvider {
     }
     const provider = this.id;
     const responses = call.operation === 'responses';
-    // The upstream is read as fast as it sends, whatever the client's pace: the idle timeout measures
-    // the provider, never a slow reader. Events wait in `queue` until the consumer asks for them.
-    const queue: string[] = [];
-    let head = 0;
-    let ended = false;
-    let failure: ProviderCallError | undefined;
-    let wake: (() => void) | undefined;
+    // The upstream is read as fast as it sends, whatever the client's pace (see `EventQueue`).
+    const queue = new EventQueue();
     const pump = async () => {
       let completed = false;
+      let broken: ProviderCallError | undefined;
       try {
         for await (const event of readSse(body, () => undefined)) {
           if (completed) continue;
@@ -183,8 +132,7 @@ export class OpenAiSdkProvider implements ChatProvider {
             // [DONE], is read to its end (within the idle timeout) so the connection goes back to the
             // pool instead of being destroyed mid-body.
             completed = true;
-            ended = true;
-            wake?.();
+            queue.end();
             continue;
           }
           if (responses) {
@@ -200,9 +148,8 @@ export class OpenAiSdkProvider implements ChatProvider {
             // A Responses stream ends with its response's final state; the body is read to its end as for [DONE].
             if (type !== undefined && FINAL_RESPONSE_EVENTS.has(type)) {
               completed = true;
-              ended = true;
+              queue.end();
             }
-            wake?.();
             continue;
           }
           if (event.event === 'error' || (event.data.includes('"error"') && hasErrorField(event.data))) {
@@ -214,7 +161,6 @@ export class OpenAiSdkProvider implements ChatProvider {
           if (isAzurePromptFilterChunk(event.data)) continue;
           control.progress();
           queue.push(event.data);
-          wake?.();
         }
         if (!completed)
           throw new ProviderCallError(
@@ -222,32 +168,15 @@ export class OpenAiSdkProvider implements ChatProvider {
             `${provider}: stream ended before ${responses ? 'its final response event' : '[DONE]'}`,
           );
       } catch (error) {
-        if (!completed) failure = control.fail(error, provider);
+        if (!completed) broken = failure(control, error, provider);
       } finally {
-        ended = true;
         control.finish();
         if (!completed) control.controller.abort();
-        wake?.();
+        queue.end(broken);
       }
     };
     void pump();
-    async function* events(): AsyncGenerator<string> {
-      for (;;) {
-        if (head < queue.length) {
-          const next = queue[head]!;
-          queue[head++] = '';
-          yield next;
-          continue;
-        }
-        if (ended) {
-          if (failure) throw failure;
-          return;
-        }
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-      }
-    }
-    const iterator = events();
+    const iterator = queue.events();
     return {
       limits: readProviderLimits((name) => response.headers.get(name), Date.now()),
       [Symbol.asyncIterator]: () => iterator,

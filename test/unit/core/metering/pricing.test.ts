@@ -23,8 +23,25 @@ describe('price table', () => {
   });
 
   it('keeps prices as integer micro-dollars per million tokens', () => {
-    expect(priceOf(table, 'openai', 'gpt-4o')).toEqual({ input: 2_500_000, cachedInput: 1_250_000, output: 10_000_000 });
-    expect(priceOf(table, 'openai', 'gpt-4o-mini')).toEqual({ input: 150_000, cachedInput: 75_000, output: 600_000 });
+    // Without a cache-write price, cache writes cost what input costs.
+    expect(priceOf(table, 'openai', 'gpt-4o')).toEqual({
+      input: 2_500_000,
+      cachedInput: 1_250_000,
+      cacheWriteInput: 2_500_000,
+      output: 10_000_000,
+    });
+    expect(priceOf(table, 'openai', 'gpt-4o-mini')).toEqual({
+      input: 150_000,
+      cachedInput: 75_000,
+      cacheWriteInput: 150_000,
+      output: 600_000,
+    });
+    expect(priceOf(table, 'bedrock', 'claude-3-5-haiku')).toEqual({
+      input: 800_000,
+      cachedInput: 80_000,
+      cacheWriteInput: 1_000_000,
+      output: 4_000_000,
+    });
     expect(priceOf(table, 'openai', 'gpt-5-unknown')).toBeUndefined();
   });
 
@@ -32,6 +49,13 @@ describe('price table', () => {
     const gpt4o = priceOf(table, 'openai', 'gpt-4o')!;
     expect(costMicros(gpt4o, { promptTokens: 1000, completionTokens: 500 })).toBe(2500 + 5000);
     expect(costMicros(gpt4o, { promptTokens: 1000, completionTokens: 500, cachedTokens: 200 })).toBe(2000 + 250 + 5000);
+    // Bedrock's Claude: cache reads at 10% of input, writes at 125%; both are parts of the prompt tokens.
+    const haiku = priceOf(table, 'bedrock', 'claude-3-5-haiku')!;
+    expect(costMicros(haiku, { promptTokens: 3000, completionTokens: 100, cachedTokens: 1000, cacheWriteTokens: 1500 })).toBe(
+      400 + 80 + 1500 + 400,
+    );
+    // Counts that overrun the prompt are capped by it (reads first), never a negative input part.
+    expect(costMicros(haiku, { promptTokens: 100, completionTokens: 0, cachedTokens: 80, cacheWriteTokens: 50 })).toBe(6 + 20);
     // 7 x 0.15 = 1.05 -> 1; 3 x 0.6 = 1.8 -> 2 (half up, per token kind).
     expect(costMicros(priceOf(table, 'openai', 'gpt-4o-mini')!, { promptTokens: 7, completionTokens: 3 })).toBe(3);
     expect(
