@@ -337,4 +337,23 @@ describe('Amazon Bedrock provider', () => {
     expect(second.response.headers.get('x-orchestrator-attempts')).toBe('1');
     expect(bedrock().requests.length).toBe(calls);
   });
+
+  it("routes a Bedrock model asked for by name through a task that does not list Bedrock, with the task's targets as fallback", async () => {
+    const ask = () =>
+      gw.client.chat.completions
+        .create(
+          { model: 'claude-sonnet-4', messages: [{ role: 'user', content: 'Plan the week.' }] },
+          { headers: { 'x-task-type': 'content_planning' } },
+        )
+        .withResponse();
+    const direct = await ask();
+    expect(direct.response.headers.get('x-orchestrator-provider')).toBe('bedrock');
+    expect(direct.response.headers.get('x-orchestrator-model')).toBe('claude-sonnet-4');
+    expect(lastConverse().path).toBe(`/model/${encodeURIComponent('us.anthropic.claude-sonnet-4-20250514-v1:0')}/converse-stream`);
+
+    bedrock().setFault({ kind: 'status', status: 503 });
+    const fallback = await ask();
+    expect(fallback.response.headers.get('x-orchestrator-provider')).toBe('azure-openai');
+    expect(fallback.response.headers.get('x-orchestrator-model')).toBe('gpt-4o');
+  });
 });

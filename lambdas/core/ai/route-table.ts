@@ -270,9 +270,20 @@ function breakerOf(table: RouteTable, target: { circuitBreaker?: Partial<Circuit
   return { ...DEFAULT_CIRCUIT_BREAKER, ...table.defaults.circuitBreaker, ...target.circuitBreaker };
 }
 
-/** Orders the targets for a task and picks each target's model (the requested one when it can serve it). */
+/**
+ * Orders the targets for a task and picks each target's model (the requested one when it can serve it).
+ * A requested model that no target of the task serves, but a listed provider does (a Bedrock model asked
+ * for by name), goes to the providers serving it first, in the order of `providers`, with the task's
+ * targets as its fallback: a client that names a model gets that model while it can be had.
+ */
 export function planRoute(table: RouteTable, taskType: TaskType, requestedModel: string | undefined): PlannedTarget[] {
-  return planTargets(table, taskType, table.tasks[taskType].targets, requestedModel);
+  const targets = table.tasks[taskType].targets;
+  if (requestedModel === undefined || targets.some((t) => table.providers[t.provider]?.models.includes(requestedModel)))
+    return planTargets(table, taskType, targets, requestedModel);
+  const serving = Object.entries(table.providers)
+    .filter(([, catalog]) => catalog.models.includes(requestedModel))
+    .map(([provider]) => ({ provider, model: requestedModel }));
+  return planTargets(table, taskType, [...serving, ...targets], requestedModel);
 }
 
 /** The targets of a tier for a task (a tier left out: the next one up; none at all: the task's targets). */

@@ -36,7 +36,7 @@ describe('planRoute properties', () => {
   const table = parseRouteTable(defaultRoutes, 'config/routes.json');
   const models = [...new Set(Object.values(table.providers).flatMap((c) => c?.models ?? []))];
 
-  it('keeps the task order and only ever plans a model the target provider serves', () => {
+  it('keeps the task order, puts providers of a requested model no target serves first, and only ever plans a model the provider serves', () => {
     fc.assert(
       fc.property(
         fc.constantFrom(...TASK_TYPES),
@@ -44,13 +44,17 @@ describe('planRoute properties', () => {
         (task, requested) => {
           const planned = planRoute(table, task, requested);
           const configured = table.tasks[task].targets;
+          const servedByTask = configured.some((t) => requested !== undefined && table.providers[t.provider]!.models.includes(requested));
+          const added = planned.slice(0, planned.length - configured.length);
           return (
-            planned.length === configured.length &&
+            planned.length >= configured.length &&
+            (added.length === 0 || (!servedByTask && added.every((t) => t.model === requested))) &&
+            (servedByTask ||
+              requested === undefined ||
+              added.length === Object.values(table.providers).filter((c) => c.models.includes(requested)).length) &&
+            planned.slice(added.length).every((t, i) => t.provider === configured[i]!.provider) &&
             planned.every(
-              (t, i) =>
-                t.provider === configured[i]!.provider &&
-                table.providers[t.provider]!.models.includes(t.model) &&
-                (t.modelSource === 'requested') === (t.model === requested),
+              (t) => table.providers[t.provider]!.models.includes(t.model) && (t.modelSource === 'requested') === (t.model === requested),
             )
           );
         },

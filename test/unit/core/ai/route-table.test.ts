@@ -27,6 +27,18 @@ describe('planRoute', () => {
     expect(azure).toMatchObject({ model: 'gpt-4o-mini', modelSource: 'task_default' });
   });
 
+  it("sends a model no target of the task serves to the providers that serve it first, the task's targets after it", () => {
+    const planned = planRoute(table, 'content_planning', 'claude-sonnet-4');
+    expect(planned.map((t) => [t.provider, t.model, t.upstreamModel, t.modelSource])).toEqual([
+      ['bedrock', 'claude-sonnet-4', 'us.anthropic.claude-sonnet-4-20250514-v1:0', 'requested'],
+      ['azure-openai', 'gpt-4o', 'gpt-4o', 'task_default'],
+      ['openai', 'gpt-4o', 'gpt-4o', 'task_default'],
+    ]);
+    // The defaults apply to the added target; a task's own settings stay on its targets.
+    expect(planned[0]!.timeouts).toEqual(table.defaults.timeouts);
+    expect(planned[1]!.timeouts.totalMs).toBe(180_000);
+  });
+
   it('sends the Azure deployment name upstream', () => {
     const custom = parseRouteTable(
       {
