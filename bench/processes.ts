@@ -46,11 +46,16 @@ export function start(
   });
 }
 
-/** The bench's upstream (the simulated OpenAI provider) and DynamoDB engine, each in its own process. */
-export async function startBackends(upstreamKey: string): Promise<{ upstream: string; dynamo: string }> {
-  const upstream = await start('node', ['--import', 'tsx', 'bench/upstream.ts'], { SIM_KEY: upstreamKey }, (line) =>
+/** A simulated provider upstream in its own process (OpenAI's dialect unless `provider` says otherwise); resolves its base URL. */
+export function startUpstream(key: string, provider = 'openai'): Promise<string> {
+  return start('node', ['--import', 'tsx', 'bench/upstream.ts'], { SIM_KEY: key, SIM_PROVIDER: provider }, (line) =>
     line.startsWith('{') ? (JSON.parse(line) as { url: string }).url : undefined,
   );
+}
+
+/** The bench's upstream (the simulated OpenAI provider) and DynamoDB engine, each in its own process. */
+export async function startBackends(upstreamKey: string): Promise<{ upstream: string; dynamo: string }> {
+  const upstream = await startUpstream(upstreamKey);
   // DynamoDB is a separate service on AWS: here, a dynalite process of its own.
   const dynamo = await start('node', ['--import', 'tsx', 'bench/dynalite.ts'], {}, (line) =>
     line.startsWith('{') ? (JSON.parse(line) as { endpoint: string }).endpoint : undefined,

@@ -10,6 +10,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { measureBundle } from './bundle';
 import { measureLimiter } from './limiter';
+import { measureBedrock } from './bedrock';
 import { measureCostEngine } from './cost-engine';
 import { measureMemorySizes } from './memory';
 import { measureOutage } from './outage';
@@ -209,6 +210,13 @@ async function main() {
       `complex prompts on a quality model ${costEngine.workload.complexToQuality}\n`,
   );
 
+  const bedrock = await measureBedrock({ dynamo });
+  process.stdout.write(
+    `\n  Bedrock: translation (request + ${bedrock.translation.events}-event stream) p50 ${bedrock.translation.p50Ms} ms, p99 ${bedrock.translation.p99Ms} ms; ` +
+      `whole path against OpenAI, same gateway and load: gateway CPU ${bedrock.bedrock.gatewayCpuMsPerRequest} vs ${bedrock.openAi.gatewayCpuMsPerRequest} ms per request (+${bedrock.addedCpuMsPerRequest} ms, SigV4 and event-stream decoding included), ` +
+      `sequential p50 ${bedrock.bedrock.sequentialP50Ms} vs ${bedrock.openAi.sequentialP50Ms} ms\n`,
+  );
+
   process.stdout.write('\n  Lambda memory sizes (CPU share by cgroup quota; limiter and usage on, 1 connection):\n');
   const memorySizing = await measureMemorySizes({ upstream, upstreamKey: UPSTREAM_KEY, dynamo });
   if ('skipped' in memorySizing) process.stdout.write(`  skipped: ${memorySizing.skipped}\n`);
@@ -219,7 +227,7 @@ async function main() {
   const file = join(dir, `${date}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ date: new Date().toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, durationSeconds: DURATION, gatewayLogLevel: process.env['BENCH_LOG_LEVEL'] ?? 'INFO', results: summary, memory, lambdaBundle: bundle, limiter, outage, costEngine, memorySizing, verdict }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, durationSeconds: DURATION, gatewayLogLevel: process.env['BENCH_LOG_LEVEL'] ?? 'INFO', results: summary, memory, lambdaBundle: bundle, limiter, outage, costEngine, bedrock, memorySizing, verdict }, null, 2)}\n`,
   );
   process.stdout.write(`  written to ${file}\n`);
 }

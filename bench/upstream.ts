@@ -1,8 +1,8 @@
-/** Benchmark upstream: the simulated OpenAI upstream in its own process, zero added latency. */
+/** Benchmark upstream: a simulated provider (OpenAI, or `SIM_PROVIDER`'s dialect) in its own process, zero added latency. */
 import { SimulatedUpstream } from '../lambdas/local/simulated-upstream';
 
 const sim = new SimulatedUpstream({
-  provider: 'openai',
+  provider: process.env['SIM_PROVIDER'] ?? 'openai',
   apiKey: process.env['SIM_KEY'] ?? 'sk-bench-upstream',
   latencyMs: 0,
   chunkDelayMs: 0,

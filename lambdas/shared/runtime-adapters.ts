@@ -7,7 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LocalAlertPublisher } from '../adapters/alerts/local-alert-publisher';
 import { AppConfigFlagSource } from '../adapters/appconfig/appconfig-flag-source';
-import { boundedHandler, boundSends } from '../adapters/aws/bounded-clients';
+import { boundedHandler, boundSends, sdkLogger } from '../adapters/aws/bounded-clients';
 import { FileFlagSource } from '../adapters/flags/file-flag-source';
 import { HttpMessageGateway } from '../adapters/onlyfans/http-message-gateway';
 import { FileUsageOutbox } from '../adapters/outbox/file-usage-outbox';
@@ -51,6 +51,7 @@ export function dynamoClient(config: AppConfig): DynamoDBDocumentClient {
     region: config.aws.region,
     maxAttempts: 2,
     requestHandler: boundedHandler(Math.ceil(budget / 2)),
+    logger: sdkLogger,
     ...(local ? { endpoint: config.aws.dynamodbEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   });
   return boundSends(DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }), budget, { local });
@@ -69,7 +70,12 @@ export function credentialSource(config: AppConfig, clock: Clock): CredentialSou
       const { SecretsManagerClient } = require('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager');
       const { SecretsManagerCredentialSource } =
         require('../adapters/secrets/secrets-manager-credential-source') as typeof import('../adapters/secrets/secrets-manager-credential-source');
-      const secrets = new SecretsManagerClient({ region: config.aws.region, maxAttempts: 2, requestHandler: boundedHandler(1500) });
+      const secrets = new SecretsManagerClient({
+        region: config.aws.region,
+        maxAttempts: 2,
+        requestHandler: boundedHandler(1500),
+        logger: sdkLogger,
+      });
       return new SecretsManagerCredentialSource(boundSends(secrets, 3000), clock, {
         providers,
         secretIds: config.providers.secretIds,
@@ -97,6 +103,7 @@ export function flagSource(config: AppConfig, clock: Clock): FlagSource {
     region: config.aws.region,
     maxAttempts: 2,
     requestHandler: boundedHandler(2000),
+    logger: sdkLogger,
   });
   return new AppConfigFlagSource(client, config.flags.appConfig, clock, {
     minPollIntervalSeconds: Math.max(15, config.flags.refreshMs / 1000),
@@ -111,7 +118,7 @@ export function alertPublisher(config: AppConfig, telemetry: Telemetry): AlertPu
       const { SNSClient } = require('@aws-sdk/client-sns') as typeof import('@aws-sdk/client-sns');
       const { SnsAlertPublisher } =
         require('../adapters/alerts/sns-alert-publisher') as typeof import('../adapters/alerts/sns-alert-publisher');
-      const sns = new SNSClient({ region: config.aws.region, maxAttempts: 2, requestHandler: boundedHandler(2000) });
+      const sns = new SNSClient({ region: config.aws.region, maxAttempts: 2, requestHandler: boundedHandler(2000), logger: sdkLogger });
       return new SnsAlertPublisher(boundSends(sns, 4000), topicArn);
     });
   }
@@ -127,7 +134,7 @@ export function usageOutbox(config: AppConfig): UsageOutbox {
     return onFirstUse(() => {
       const { SQSClient } = require('@aws-sdk/client-sqs') as typeof import('@aws-sdk/client-sqs');
       const { SqsUsageOutbox } = require('../adapters/outbox/sqs-usage-outbox') as typeof import('../adapters/outbox/sqs-usage-outbox');
-      const sqs = new SQSClient({ region: config.aws.region, maxAttempts: 2, requestHandler: boundedHandler(2000) });
+      const sqs = new SQSClient({ region: config.aws.region, maxAttempts: 2, requestHandler: boundedHandler(2000), logger: sdkLogger });
       return new SqsUsageOutbox(boundSends(sqs, 4000), queueUrl);
     });
   }

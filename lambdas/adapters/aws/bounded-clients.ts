@@ -16,6 +16,20 @@ export const LOCAL_DEADLINE_HEADER = 'x-local-deadline';
 
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
+/**
+ * The `logger` every AWS SDK client gets. The SDK's logger middleware builds a redacted copy of each
+ * call's input and output (walking the operation's schema) whenever its logger has an `info` method,
+ * which the default no-op logger has, and only then hands it over: measurable CPU on every call (see
+ * the README's profile). This logger has no `info`, so that work is skipped; the gateway logs failed
+ * calls itself, with their cause.
+ */
+export const sdkLogger = { trace: () => undefined, debug: () => undefined, warn: () => undefined, error: () => undefined } as unknown as {
+  debug: (...content: unknown[]) => void;
+  info: (...content: unknown[]) => void;
+  warn: (...content: unknown[]) => void;
+  error: (...content: unknown[]) => void;
+};
+
 /** A request handler whose attempts each end within `attemptMs` (connection included), logging nothing itself. */
 export function boundedHandler(attemptMs: number): NodeHttpHandler {
   return new NodeHttpHandler({ connectionTimeout: attemptMs, requestTimeout: attemptMs, throwOnRequestTimeout: true, logger: silent });

@@ -8,6 +8,7 @@ import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { ProviderCallError } from '../../../core/errors';
 import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderOperation, ProviderStream } from '../../../core/ai/ports';
 import { usageOf } from '../../../core/ai/usage';
+import { sdkLogger } from '../../aws/bounded-clients';
 import { CallControl, EventQueue } from '../call-control';
 import { toConverseRequest } from './converse-request';
 import { ChunkTranslator, completionOf } from './converse-response';
@@ -53,6 +54,7 @@ export class BedrockProvider implements ChatProvider {
         region,
         maxAttempts: 1,
         requestHandler: new NodeHttpHandler({ connectionTimeout: connectMs }),
+        logger: sdkLogger,
         ...(endpoint ? { endpoint } : {}),
         ...(accessKeyId && secretAccessKey
           ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } }
