@@ -86,7 +86,8 @@ async function main() {
   process.stdout.write(`bench: ${DURATION}s per run after ${WARMUP}s warm-up, ${cpus().length} cores\n`);
   const bundle = await measureBundle();
   process.stdout.write(
-    `  Lambda bundle ${(bundle.bytes / 1024).toFixed(0)} KiB, module load (require) median ${bundle.requireMsMedian} ms\n`,
+    `  Lambda bundle ${(bundle.bytes / 1024).toFixed(0)} KiB, module load (require) median ${bundle.requireMsMedian} ms; ` +
+      `Bedrock SDK in its own file ${((bundle.bedrockSdk?.bytes ?? 0) / 1024).toFixed(0)} KiB, loaded at the first Bedrock call in ${bundle.bedrockSdk?.requireMsMedian} ms\n`,
   );
   const limiter = await measureLimiter();
   process.stdout.write(

@@ -17,6 +17,8 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BUNDLED_TOKENIZER } from '../../lambdas/adapters/tokenizer/tokenizer-estimator';
+import { BUNDLED_BEDROCK_SDK } from '../../lambdas/adapters/providers/bedrock/sdk';
+import { BEDROCK_SDK_ENTRY, sideBundle } from '../bundling/bundling';
 import { nodeFunction } from './node-function';
 import type { ProviderSecret } from './provider-secrets';
 
@@ -67,12 +69,14 @@ export class GatewayApi extends Construct {
         METRICS_NAMESPACE: 'HybridOrchestrator',
         ...props.environment,
       },
-      // The tokenizer's rank table goes in a file of its own, loaded only when a cut stream needs it.
+      // The tokenizer's rank table and the Bedrock SDK go in files of their own, loaded only when a cut
+      // stream or a Bedrock call first needs them.
       commandHooks: {
         beforeBundling: () => [],
         beforeInstall: () => [],
         afterBundling: (inputDir: string, outputDir: string) => [
-          `"${inputDir}/node_modules/.bin/esbuild" "${inputDir}/node_modules/gpt-tokenizer/cjs/encoding/o200k_base.js" --bundle --platform=node --format=cjs --target=node22 --minify --log-level=warning --outfile="${outputDir}/${BUNDLED_TOKENIZER}"`,
+          sideBundle(inputDir, outputDir, 'node_modules/gpt-tokenizer/cjs/encoding/o200k_base.js', BUNDLED_TOKENIZER),
+          sideBundle(inputDir, outputDir, BEDROCK_SDK_ENTRY, BUNDLED_BEDROCK_SDK),
         ],
       },
     });

@@ -16,6 +16,8 @@ import { Construct } from 'constructs';
 import { targetKey, type PlannedTarget } from '../../lambdas/core/ai/route-table';
 import { notifyingAlarm } from './alerts';
 import { nodeFunction } from './node-function';
+import { BUNDLED_BEDROCK_SDK } from '../../lambdas/adapters/providers/bedrock/sdk';
+import { BEDROCK_SDK_ENTRY, sideBundle } from '../bundling/bundling';
 import type { ProviderSecret } from './provider-secrets';
 
 export interface HeartbeatsProps {
@@ -52,6 +54,12 @@ export class Heartbeats extends Construct {
         METRICS_NAMESPACE: props.metricsNamespace,
         ...Object.fromEntries(props.providerSecrets.map(({ secretIdVariable, secret }) => [secretIdVariable, secret.secretArn])),
         ...props.environment,
+      },
+      // Heartbeats probe Bedrock targets too: its SDK in a file of its own, as for the gateway.
+      commandHooks: {
+        beforeBundling: () => [],
+        beforeInstall: () => [],
+        afterBundling: (inputDir: string, outputDir: string) => [sideBundle(inputDir, outputDir, BEDROCK_SDK_ENTRY, BUNDLED_BEDROCK_SDK)],
       },
     });
     this.function = fn;

@@ -13,6 +13,7 @@ import { CallControl, EventQueue } from '../call-control';
 import { toConverseRequest } from './converse-request';
 import { ChunkTranslator, completionOf } from './converse-response';
 import { bedrockCallError } from './errors';
+import { bedrockSdk as sdk } from './sdk';
 
 export interface BedrockCredentials {
   region: string;
@@ -22,13 +23,6 @@ export interface BedrockCredentials {
   accessKeyId?: string | undefined;
   secretAccessKey?: string | undefined;
   sessionToken?: string | undefined;
-}
-
-type Sdk = typeof import('@aws-sdk/client-bedrock-runtime');
-
-/** The SDK, loaded when the first Bedrock client is built (it weighs on cold start, and most deployments may not use it). */
-function sdk(): Sdk {
-  return require('@aws-sdk/client-bedrock-runtime') as Sdk;
 }
 
 export class BedrockProvider implements ChatProvider {
