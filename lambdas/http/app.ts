@@ -20,6 +20,7 @@ import { aiAdmission } from './rate-limits';
 import { cacheProbe } from './ai-inputs';
 import { adminCacheRoutes } from './routes/admin-cache';
 import { costInsightRoutes } from './routes/cost-insights';
+import { adminProviderRoutes } from './routes/admin-providers';
 import { errorFields } from '../core/errors';
 import { RequestRecord } from '../core/request-record';
 import type { AppDeps, AppEnv } from './context';
@@ -137,6 +138,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', aiProviderRoutes(deps));
   app.route('/', adminCacheRoutes(deps));
   app.route('/', costInsightRoutes(deps));
+  app.route('/', adminProviderRoutes(deps));
 
   for (const [path, methods] of Object.entries(KNOWN_ROUTES)) {
     app.all(path, (c) => {

@@ -1,5 +1,6 @@
 /** What the HTTP app needs, and the one thing it keeps per request: the request's record. */
 import type { AiRequests, CacheProbe } from '../core/ai/ai-requests';
+import type { ProviderConfigs } from '../core/ai/provider-configs';
 import type { RouteTable } from '../core/ai/route-table';
 import type { ApiKeyService } from '../core/access/api-keys';
 import type { Principal } from '../core/access/ports';
@@ -30,7 +31,12 @@ export interface AppDeps {
   telemetry: Telemetry;
   /** Where each finished request's summary goes (log line and metrics, then usage records and alerts). */
   summaries: SummarySink;
-  routeTable: RouteTable;
+  /** The route table in force (runtime provider configurations applied). */
+  routes: () => RouteTable;
+  /** Providers managed at runtime (`/admin/providers`). */
+  providerConfigs: Pick<ProviderConfigs, 'describe' | 'change'>;
+  /** A fresh id for each stored provider key version. */
+  keyVersion: () => string;
   ai: AiRequests;
   apiKeys: ApiKeyService;
   readiness: Record<string, () => Promise<CheckResult>>;

@@ -83,6 +83,10 @@ const EnvSchema = z.object({
   DYNAMODB_ENDPOINT: envUrl,
   DYNAMODB_TIMEOUT_MS: int(100, 30_000).default(3000),
   SECRETS_CACHE_TTL_SECONDS: int(0, 3600).default(300),
+  /** AWS: the name prefix of runtime providers' key secrets (the stack sets it and grants only it). */
+  RUNTIME_PROVIDER_SECRET_PREFIX: optionalString,
+  /** How often each instance reads the runtime provider configurations (a change reaches every instance within this plus a request). */
+  PROVIDER_CONFIG_REFRESH_SECONDS: int(1, 30).default(10),
   // Local runner only.
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(0, 65535).default(3000),
@@ -273,6 +277,8 @@ function appConfig(runtime: Runtime, env: Env, source: Record<string, unknown>) 
         ),
       ) as Record<string, string>,
       secretsCacheTtlMs: env.SECRETS_CACHE_TTL_SECONDS * 1000,
+      /** Runtime provider configurations (`/admin/providers`): refresh period and, on AWS, the key secrets' prefix. */
+      runtime: { refreshMs: env.PROVIDER_CONFIG_REFRESH_SECONDS * 1000, secretPrefix: env.RUNTIME_PROVIDER_SECRET_PREFIX },
     },
     local: {
       host: env.HOST,

@@ -12,7 +12,9 @@ import { tokenizerEstimator } from '../adapters/tokenizer/tokenizer-estimator';
 import { DynamoDbApiKeyStore } from '../adapters/dynamodb/dynamodb-api-key-store';
 import { DynamoDbCounterStore } from '../adapters/dynamodb/dynamodb-counter-store';
 import { DynamoDbIdempotencyStore } from '../adapters/dynamodb/dynamodb-idempotency-store';
-import { providersOf } from '../adapters/providers/registry';
+import { BUILT_IN_PROVIDER_IDS, providerModule, providersOf } from '../adapters/providers/registry';
+import { DynamoDbProviderConfigStore } from '../adapters/dynamodb/dynamodb-provider-config-store';
+import { DEFAULT_PROVIDER_CONFIG_OPTIONS, ProviderConfigs } from '../core/ai/provider-configs';
 import { RegistryProviderDirectory } from '../adapters/providers/registry-provider-directory';
 import { createMetrics, PowertoolsTelemetry } from '../adapters/telemetry/powertools-telemetry';
 import { DynamoDbHealthStore } from '../adapters/dynamodb/dynamodb-health-store';
@@ -42,7 +44,15 @@ import { createApp } from '../http/app';
 import type { AppDeps, AppEnv } from '../http/context';
 import type { AppConfig } from './config';
 import { systemClock, systemRandom } from './system';
-import { alertPublisher, credentialSource, dynamoClient, flagSource, messageGateway, usageOutbox } from './runtime-adapters';
+import {
+  alertPublisher,
+  credentialSource,
+  credentialVault,
+  dynamoClient,
+  flagSource,
+  messageGateway,
+  usageOutbox,
+} from './runtime-adapters';
 import { currentInvocationWork } from './invocation-work';
 
 export interface ContainerOverrides {
@@ -91,7 +101,9 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
   const metrics = config.metricsEnabled ? createMetrics(config.metricsNamespace, config.serviceName) : undefined;
   const telemetry = overrides.telemetry ?? new PowertoolsTelemetry(logger, metrics, config.serviceName);
   const dynamo = dynamoClient(config);
-  const providers = new RegistryProviderDirectory(overrides.credentials ?? credentialSource(config, clock), providersOf(config.routeTable));
+  const providerConfigs = runtimeProviders(config, dynamo, overrides.credentials ?? credentialSource(config, clock), clock, telemetry);
+  const routes = () => providerConfigs.current();
+  const providers = new RegistryProviderDirectory(providerConfigs, () => providersOf(routes()));
   const keyStore = new DynamoDbApiKeyStore(dynamo, config.tables.apiKeys);
   const apiKeys = new ApiKeyService(keyStore, clock, random, {
     cacheTtlMs: config.apiKeyCacheTtlMs,
@@ -148,7 +160,8 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     { ...DEFAULT_HEALTH_OPTIONS, refreshMs: config.health.refreshMs, flushMs: config.health.flushMs },
   );
   health.start();
-  const heartbeats = new Heartbeats({ routeTable: config.routeTable, providers, health, clock, telemetry });
+  providerConfigs.start();
+  const heartbeats = new Heartbeats({ routes, providers, health, clock, telemetry });
   // Aborted when the process stops: streams in flight end with an error event and are recorded.
   const stopping = new AbortController();
   const cache = new ResponseCache(new DynamoDbCacheStore(dynamo, config.cache.table), clock, telemetry, {
@@ -160,7 +173,8 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     shutdown: stopping.signal,
     orchestrator: new Orchestrator({ providers, clock, random, deadlineMs: config.routeTable.defaults.deadlineMs, health }),
     health,
-    routeTable: config.routeTable,
+    routes,
+    routesReady: () => providerConfigs.ready(),
     legacyTarget: config.legacy,
     flags,
     clock,
@@ -173,7 +187,9 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     cache,
     pricing: config.usage.prices,
     maxBodyBytes: config.maxBodyBytes,
-    routeTable: config.routeTable,
+    routes,
+    providerConfigs,
+    keyVersion: () => Buffer.from(random.bytes(8)).toString('hex'),
     ai,
     apiKeys,
     telemetry,
@@ -222,9 +238,39 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     logger,
     close: () => {
       health.stop();
+      providerConfigs.stop();
       dynamo.destroy();
     },
   };
+}
+
+/**
+ * Runtime provider configurations (`/admin/providers`) over the route table and the deploy-time
+ * credentials, shared through the provider-health table and the credential vault.
+ */
+function runtimeProviders(
+  config: AppConfig,
+  dynamo: DynamoDBDocumentClient,
+  credentials: CredentialSource,
+  clock: Clock,
+  telemetry: Telemetry,
+) {
+  return new ProviderConfigs(
+    {
+      base: config.routeTable,
+      store: new DynamoDbProviderConfigStore(dynamo, config.health.table),
+      vault: credentialVault(config),
+      credentials,
+      clock,
+      telemetry,
+      providers: {
+        validate: (table) => void providersOf(table),
+        parse: (table, id, document) => providerModule(id, providersOf(table))?.parseCredentials(document),
+        builtIn: BUILT_IN_PROVIDER_IDS,
+      },
+    },
+    { ...DEFAULT_PROVIDER_CONFIG_OPTIONS, refreshMs: config.providers.runtime.refreshMs },
+  );
 }
 
 /** What the scheduled report Lambda needs: the usage store and the alerts topic, nothing else. */
@@ -253,14 +299,18 @@ export function buildHeartbeats(config: AppConfig, clock: Clock = systemClock): 
   const metrics = config.metricsEnabled ? createMetrics(config.metricsNamespace, config.serviceName) : undefined;
   const telemetry = new PowertoolsTelemetry(logger, metrics, config.serviceName);
   const dynamo = dynamoClient(config);
-  const providers = new RegistryProviderDirectory(credentialSource(config, clock), providersOf(config.routeTable));
+  const providerConfigs = runtimeProviders(config, dynamo, credentialSource(config, clock), clock, telemetry);
+  const routes = () => providerConfigs.current();
+  const providers = new RegistryProviderDirectory(providerConfigs, () => providersOf(routes()));
   const pending = new BackgroundTasks((error) => telemetry.error('heartbeat write failed', { error: errorFields(error) }));
   const health = new HealthMonitor(new DynamoDbHealthStore(dynamo, config.health.table), clock, telemetry, 'heartbeat', (work) =>
     pending.track(work),
   );
-  const heartbeats = new Heartbeats({ routeTable: config.routeTable, providers, health, clock, telemetry });
+  const heartbeats = new Heartbeats({ routes, providers, health, clock, telemetry });
   return {
     run: async () => {
+      // The runtime provider configurations as they stand now (a run is a cold read each minute).
+      await providerConfigs.refresh().catch(() => undefined);
       const results = await heartbeats.run();
       await health.flushAll();
       await pending.drain();

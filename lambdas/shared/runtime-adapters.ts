@@ -12,6 +12,9 @@ import { FileFlagSource } from '../adapters/flags/file-flag-source';
 import { HttpMessageGateway } from '../adapters/onlyfans/http-message-gateway';
 import { FileUsageOutbox } from '../adapters/outbox/file-usage-outbox';
 import { StaticCredentialSource } from '../adapters/providers/credentials';
+import { FileCredentialVault } from '../adapters/secrets/file-credential-vault';
+import type { CredentialVault } from '../core/ai/provider-configs';
+import { ConfigError } from '../core/errors';
 import { providerModule, providersOf } from '../adapters/providers/registry';
 import type { CredentialSource } from '../core/ai/ports';
 import type { AlertPublisher, UsageOutbox } from '../core/metering/ports';
@@ -86,6 +89,32 @@ export function credentialSource(config: AppConfig, clock: Clock): CredentialSou
     return { get: (id) => (providerModule(id, providers)?.aws ? fromSecrets.get(id) : fromEnvironment.get(id)) };
   }
   return fromEnvironment;
+}
+
+/**
+ * Where runtime providers' keys go: Secrets Manager on AWS (loaded at first use, under the stack's
+ * prefix), a file under `DATA_DIR` locally (memory without one).
+ */
+export function credentialVault(config: AppConfig): CredentialVault {
+  if (config.runtime !== 'aws') return new FileCredentialVault(config.local.dataDir);
+  const prefix = config.providers.runtime.secretPrefix;
+  if (!prefix) {
+    const refuse = () =>
+      Promise.reject(new ConfigError('RUNTIME_PROVIDER_SECRET_PREFIX is not set: runtime provider keys have nowhere to go'));
+    return { put: refuse, delete: refuse, get: async () => undefined };
+  }
+  return onFirstUse(() => {
+    const { SecretsManagerClient } = require('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager');
+    const { SecretsManagerCredentialVault } =
+      require('../adapters/secrets/secrets-manager-credential-vault') as typeof import('../adapters/secrets/secrets-manager-credential-vault');
+    const client = new SecretsManagerClient({
+      region: config.aws.region,
+      maxAttempts: 2,
+      requestHandler: boundedHandler(1500),
+      logger: sdkLogger,
+    });
+    return new SecretsManagerCredentialVault(boundSends(client, 3000), prefix, 3000);
+  });
 }
 
 /** Where messages go when no OnlyFans gateway is configured: nowhere, and the caller is told so (502, slot given back). */

@@ -8,27 +8,33 @@ import type { RegisteredProvider } from './provider-module';
 import { BUILT_IN_PROVIDERS, providerModule } from './registry';
 
 export class RegistryProviderDirectory implements ProviderDirectory {
-  private readonly built = new Map<ProviderId, { fingerprint: string; provider: ChatProvider }>();
+  private readonly built = new Map<ProviderId, { fingerprint: string; module: RegisteredProvider; provider: ChatProvider }>();
+
+  private readonly providers: () => readonly RegisteredProvider[];
 
   constructor(
     private readonly credentials: CredentialSource,
-    private readonly providers: readonly RegisteredProvider[] = BUILT_IN_PROVIDERS,
-  ) {}
+    /** The providers, or where to read them (they change with runtime provider configurations). */
+    providers: readonly RegisteredProvider[] | (() => readonly RegisteredProvider[]) = BUILT_IN_PROVIDERS,
+  ) {
+    this.providers = typeof providers === 'function' ? providers : () => providers;
+  }
 
   async get(id: ProviderId): Promise<ChatProvider | undefined> {
-    const module = providerModule(id, this.providers);
+    const module = providerModule(id, this.providers());
     const entry = module ? await this.credentials.get(id) : undefined;
     if (!module || !entry) return undefined;
+    // A runtime configuration may change the module too (an instance's base URL or headers): the module is part of the fingerprint.
     const fingerprint = JSON.stringify(entry.credentials);
     const cached = this.built.get(id);
-    if (cached?.fingerprint === fingerprint) return cached.provider;
+    if (cached?.fingerprint === fingerprint && cached.module === module) return cached.provider;
     const provider = module.create(entry.credentials);
-    this.built.set(id, { fingerprint, provider });
+    this.built.set(id, { fingerprint, module, provider });
     return provider;
   }
 
   async configured(): Promise<ProviderId[]> {
-    const present = await Promise.all(this.providers.map(async ({ id }) => ((await this.credentials.get(id)) ? id : undefined)));
+    const present = await Promise.all(this.providers().map(async ({ id }) => ((await this.credentials.get(id)) ? id : undefined)));
     return present.filter((id): id is ProviderId => id !== undefined);
   }
 }

@@ -129,7 +129,10 @@ export interface CacheOutcome {
 
 export interface AiRequestDeps {
   orchestrator: Orchestrator;
-  routeTable: RouteTable;
+  /** The route table in force (runtime provider configurations applied), read per request. */
+  routes: () => RouteTable;
+  /** Resolves once the route table is fresh enough (at once when it is; bounded when it is not). */
+  routesReady?: () => Promise<void>;
   /** The pre-orchestrator path: one provider and model. */
   legacyTarget: LegacyTarget;
   /** Rollout flags (AppConfig on AWS, a file locally). */
@@ -177,13 +180,19 @@ export class AiRequests {
     );
   }
 
-  /** Every chat model some target can serve (what `GET /v1/models` lists, with the embedding models). */
-  private readonly models: ReadonlyMap<string, unknown>;
-  private readonly embeddingModels: ReadonlyMap<string, unknown>;
+  /** Every chat and embedding model some target can serve, per route table (it changes with runtime provider configurations). */
+  private readonly modelLists = new WeakMap<RouteTable, { chat: ReadonlyMap<string, unknown>; embeddings: ReadonlyMap<string, unknown> }>();
 
-  constructor(private readonly deps: AiRequestDeps) {
-    this.models = routableModels(deps.routeTable);
-    this.embeddingModels = routableModels(deps.routeTable, 'embeddings');
+  constructor(private readonly deps: AiRequestDeps) {}
+
+  private models(kind: 'chat' | 'embeddings' = 'chat'): ReadonlyMap<string, unknown> {
+    const table = this.deps.routes();
+    let lists = this.modelLists.get(table);
+    if (!lists) {
+      lists = { chat: routableModels(table), embeddings: routableModels(table, 'embeddings') };
+      this.modelLists.set(table, lists);
+    }
+    return lists[kind];
   }
 
   /**
@@ -196,8 +205,9 @@ export class AiRequests {
     record: RequestRecord,
     request: { body: Record<string, unknown>; model: string; signal: AbortSignal },
   ): Promise<EmbedOutcome> {
-    if (!this.embeddingModels.has(request.model)) return { kind: 'unknown_model', model: request.model };
-    const targets = planEmbeddingRoute(this.deps.routeTable, request.model);
+    await this.deps.routesReady?.();
+    if (!this.models('embeddings').has(request.model)) return { kind: 'unknown_model', model: request.model };
+    const targets = planEmbeddingRoute(this.deps.routes(), request.model);
     const ai = startSummary(record, { taskType: 'general', taskSource: 'endpoint', requestedModel: request.model, stream: false }, targets);
     const routed = await this.deps.orchestrator.complete(targets, request.body, request.signal, 'embeddings');
     noteTrace(ai, routed.trace);
@@ -247,10 +257,11 @@ export class AiRequests {
       };
     const resolved = this.resolveOrInvalid(request.task);
     if ('kind' in resolved) return resolved;
-    if (resolved.requestedModel !== undefined && !this.models.has(resolved.requestedModel))
+    await this.deps.routesReady?.();
+    if (resolved.requestedModel !== undefined && !this.models().has(resolved.requestedModel))
       return { kind: 'unknown_model', model: resolved.requestedModel };
     // Never hedged: a Responses call may store state or run hosted tools, which must not happen twice.
-    const targets = planRoute(this.deps.routeTable, resolved.taskType, resolved.requestedModel).map((t) => ({
+    const targets = planRoute(this.deps.routes(), resolved.taskType, resolved.requestedModel).map((t) => ({
       ...t,
       hedgeAfterMs: undefined,
     }));
@@ -318,13 +329,13 @@ export class AiRequests {
   /** Smart routing applies to `model: "auto"`, and to a legacy endpoint whose task the route table marks `smart`. */
   private wantsSmart(request: Pick<AiRequest, 'smart' | 'task'>, taskType: TaskType): boolean {
     if (!this.deps.smart) return false;
-    return request.smart !== undefined || ('endpoint' in request.task && this.deps.routeTable.tasks[taskType].smart === true);
+    return request.smart !== undefined || ('endpoint' in request.task && this.deps.routes().tasks[taskType].smart === true);
   }
 
   private select(plan: Principal['plan'], taskType: TaskType, request: Pick<AiRequest, 'body' | 'smart'>): SelectionResult {
     const smart = this.deps.smart!;
     return selectRoute({
-      table: this.deps.routeTable,
+      table: this.deps.routes(),
       taskType,
       body: request.body,
       plan,
@@ -363,7 +374,8 @@ export class AiRequests {
     const resolved = this.resolveOrInvalid(request.task);
     if ('kind' in resolved) return resolved;
     const task = resolved;
-    if (task.requestedModel !== undefined && !this.models.has(task.requestedModel))
+    await this.deps.routesReady?.();
+    if (task.requestedModel !== undefined && !this.models().has(task.requestedModel))
       return { kind: 'unknown_model', model: task.requestedModel };
     const { path, flags } = await this.choosePath(record);
     let targets = this.targetsFor(path, task.taskType, task.requestedModel);
@@ -419,7 +431,7 @@ export class AiRequests {
     const remember = (completion: Record<string, unknown>, usage: Usage | undefined, target: PlannedTarget) => {
       if (!caching?.store || !isCacheable(completion)) return;
       const now = this.deps.clock.now();
-      const ttl = this.deps.cache!.ttlSeconds(request.cache?.ttlSeconds, this.deps.routeTable.tasks[task.taskType].cacheTtlSeconds);
+      const ttl = this.deps.cache!.ttlSeconds(request.cache?.ttlSeconds, this.deps.routes().tasks[task.taskType].cacheTtlSeconds);
       this.deps.background.track(
         this.deps.cache!.put({
           scope: caching.scope,
@@ -535,7 +547,8 @@ export class AiRequests {
 
   /** Orchestrated: the task's targets with retries and fallback. Legacy: one provider and model, one attempt. */
   private targetsFor(path: ProcessingPath, taskType: TaskType, requestedModel: string | undefined): PlannedTarget[] {
-    const { routeTable, legacyTarget } = this.deps;
+    const { legacyTarget } = this.deps;
+    const routeTable = this.deps.routes();
     return path === 'orchestrated'
       ? planRoute(routeTable, taskType, requestedModel)
       : planLegacyRoute(routeTable, legacyTarget, requestedModel);

@@ -41,7 +41,8 @@ export function configuredTargets(table: RouteTable): PlannedTarget[] {
 export class Heartbeats {
   constructor(
     private readonly deps: {
-      routeTable: RouteTable;
+      /** The route table in force (runtime provider configurations applied). */
+      routes: () => RouteTable;
       providers: ProviderDirectory;
       health: HealthMonitor;
       clock: Clock;
@@ -55,9 +56,9 @@ export class Heartbeats {
    * 5 minutes" alarm watches.
    */
   async run(): Promise<HeartbeatResult[]> {
-    const { health, clock, telemetry, routeTable } = this.deps;
+    const { health, clock, telemetry } = this.deps;
     await health.refresh();
-    const targets = configuredTargets(routeTable);
+    const targets = configuredTargets(this.deps.routes());
     const results = await Promise.all(targets.map((target) => this.probe(target)));
     for (const target of targets) {
       const state = health.state(targetKey(target));

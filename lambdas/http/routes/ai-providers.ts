@@ -8,7 +8,7 @@
  */
 import { Hono } from 'hono';
 import * as z from 'zod';
-import { ProviderIdSchema, targetKey, type PlannedTarget } from '../../core/ai/route-table';
+import { ProviderIdSchema, targetKey, type PlannedTarget, type RouteTable } from '../../core/ai/route-table';
 import { healthView, quotaView } from '../../core/health/health-view';
 import { configuredTargets, pingTarget } from '../../core/health/heartbeats';
 import { PERFORMANCE_WINDOWS, targetPerformance, type PerformanceWindow } from '../../core/metering/performance';
@@ -18,7 +18,7 @@ import { badRequest, errorResponse } from '../errors';
 import { parseJsonBody, validate } from '../validation';
 import { READ_DRAIN_MS } from '../../core/background';
 
-export type AiProviderRouteDeps = Pick<AppDeps, 'routeTable' | 'providers' | 'health' | 'usage' | 'background' | 'clock'>;
+export type AiProviderRouteDeps = Pick<AppDeps, 'routes' | 'providers' | 'health' | 'usage' | 'background' | 'clock'>;
 
 const TargetSchema = z.strictObject({
   provider: ProviderIdSchema,
@@ -44,14 +44,22 @@ const PerformanceQuery = z.object({
 
 export function aiProviderRoutes(deps: AiProviderRouteDeps) {
   const app = new Hono<AppEnv>();
-  const targets = configuredTargets(deps.routeTable);
+  // The targets of the route table in force (it changes with runtime provider configurations).
+  const configured = new WeakMap<RouteTable, PlannedTarget[]>();
+  const currentTargets = () => {
+    const table = deps.routes();
+    let targets = configured.get(table);
+    if (!targets) configured.set(table, (targets = configuredTargets(table)));
+    return targets;
+  };
   const matching = (provider: string, model: string | undefined): PlannedTarget[] =>
-    targets.filter((t) => t.provider === provider && (model === undefined || t.model === model || t.upstreamModel === model));
+    currentTargets().filter((t) => t.provider === provider && (model === undefined || t.model === model || t.upstreamModel === model));
   const noTarget = (provider: string, model: string | undefined) =>
     badRequest(`No configured target is ${provider}${model ? ` ${model}` : ''}.`, model ? 'model' : 'provider', 'target_not_found');
 
   app.get('/api/ai-providers/health', async (c) => {
     await deps.health.refresh();
+    const targets = currentTargets();
     const stats = await deps.health.stats(targets.map(targetKey));
     const now = deps.clock.now();
     return c.json({
@@ -77,6 +85,7 @@ export function aiProviderRoutes(deps: AiProviderRouteDeps) {
   });
 
   app.get('/api/ai-providers/quotas', async (c) => {
+    const targets = currentTargets();
     const stats = await deps.health.stats(targets.map(targetKey));
     const now = deps.clock.now();
     return c.json({

@@ -15,7 +15,7 @@ import type { AppDeps, AppEnv } from '../context';
 import { errorResponse } from '../errors';
 import { dayRangeProblem, validate } from '../validation';
 
-export type CostInsightRouteDeps = Pick<AppDeps, 'usage' | 'background' | 'clock' | 'routeTable' | 'pricing'>;
+export type CostInsightRouteDeps = Pick<AppDeps, 'usage' | 'background' | 'clock' | 'routes' | 'pricing'>;
 
 /** Records are read day by day: a bounded range keeps the read bounded. */
 const MAX_DAYS = 31;
@@ -43,7 +43,7 @@ export function costInsightRoutes(deps: CostInsightRouteDeps) {
     }
     const sampled = records.length > MAX_RECORDS;
     if (sampled) records = records.slice(0, MAX_RECORDS);
-    const list = recommendations(records, deps.routeTable, deps.pricing);
+    const list = recommendations(records, deps.routes(), deps.pricing);
     return c.json({
       object: 'recommendations',
       from,

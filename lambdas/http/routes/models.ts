@@ -6,12 +6,9 @@ import type { RouteTable } from '../../core/ai/route-table';
 import type { AppEnv } from '../context';
 import { errorResponse } from '../errors';
 
-/** Fixed creation time for the list (the gateway does not know when upstream models were created). */
-const CREATED = 1_735_689_600;
-
-export function modelRoutes(deps: { routeTable: RouteTable }) {
-  const models = [
-    ...[...routableModels(deps.routeTable), ...routableModels(deps.routeTable, 'embeddings')].map(([id, providers]) => ({
+function modelList(table: RouteTable) {
+  return [
+    ...[...routableModels(table), ...routableModels(table, 'embeddings')].map(([id, providers]) => ({
       id,
       object: 'model' as const,
       created: CREATED,
@@ -24,10 +21,24 @@ export function modelRoutes(deps: { routeTable: RouteTable }) {
       owned_by: 'hybrid-orchestrator',
     })),
   ];
+}
+
+/** Fixed creation time for the list (the gateway does not know when upstream models were created). */
+const CREATED = 1_735_689_600;
+
+export function modelRoutes(deps: { routes: () => RouteTable }) {
+  // The list of the route table in force (it changes with runtime provider configurations).
+  const lists = new WeakMap<RouteTable, ReturnType<typeof modelList>>();
+  const current = () => {
+    const table = deps.routes();
+    let models = lists.get(table);
+    if (!models) lists.set(table, (models = modelList(table)));
+    return models;
+  };
   const app = new Hono<AppEnv>();
-  app.get('/v1/models', (c) => c.json({ object: 'list', data: models }));
+  app.get('/v1/models', (c) => c.json({ object: 'list', data: current() }));
   app.get('/v1/models/:model{.+}', (c) => {
-    const model = models.find((m) => m.id === c.req.param('model'));
+    const model = current().find((m) => m.id === c.req.param('model'));
     if (!model) {
       return errorResponse(c, 404, {
         message: `The model '${c.req.param('model')}' does not exist.`,

@@ -44,7 +44,7 @@ async function setup(openai: Step[], azure: Step[], rollout = { enabled: true, r
   });
   const ai = new AiRequests({
     orchestrator: new Orchestrator({ providers: directory(providers), clock, random: new ScriptedRandom([0]), deadlineMs: 60_000 }),
-    routeTable: table,
+    routes: () => table,
     legacyTarget: { provider: 'openai', model: 'gpt-4o-mini' },
     flags,
     clock,

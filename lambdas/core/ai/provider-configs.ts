@@ -1,0 +1,452 @@
+/**
+ * Providers managed at runtime (`/admin/providers`): configurations stored in one shared item that
+ * every instance reads in the background (every `refreshMs`; a stale view waits at most `waitMs` for a
+ * fresh one), keys kept in a credential vault (Secrets Manager on AWS, a file under `DATA_DIR` locally)
+ * and never returned by any API.
+ *
+ * Effective configuration, field by field: the runtime configuration, then the environment (or the
+ * provider's deploy-time secret), then the route table. A runtime entry may override a built-in or
+ * route-table provider (its own type: `openai`, `azure-openai`, `bedrock`, or an `openai-compatible`
+ * instance) or add an `openai-compatible` endpoint. `active: false` takes a provider's targets out of
+ * every task; `default: true` appends it (its first model) to every task as the last resort; `priority`
+ * orders targets across providers (lower first; the task's order among equals). A change that would
+ * leave a task without a reachable target (active, with credentials) is refused before it is saved.
+ */
+import * as z from 'zod';
+import { ConfigError, formatIssues } from '../errors';
+import type { Clock } from '../ports';
+import type { Telemetry } from '../telemetry';
+import type { CredentialSource, ProviderCredentials } from './ports';
+import {
+  ProviderIdSchema,
+  RouteTableSchema,
+  TASK_TYPES,
+  TIERS,
+  type ProviderCatalog,
+  type ProviderId,
+  type RouteTable,
+} from './route-table';
+
+export const RUNTIME_PROVIDER_TYPES = ['openai', 'azure-openai', 'bedrock', 'openai-compatible'] as const;
+export type RuntimeProviderType = (typeof RUNTIME_PROVIDER_TYPES)[number];
+
+const name = z.string().min(1).max(200);
+const modelList = z.array(name).min(1).max(200);
+
+/** What an admin sends: public fields, and `apiKey`, which is stored in the vault and never shown again. */
+export const ProviderConfigInputSchema = z.strictObject({
+  type: z.enum(RUNTIME_PROVIDER_TYPES),
+  /** OpenAI and OpenAI-compatible endpoints: the base URL up to `/v1`. */
+  baseURL: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .optional(),
+  /** Azure OpenAI: `https://<resource>.openai.azure.com`. */
+  endpoint: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .optional(),
+  apiVersion: z.string().min(1).max(64).optional(),
+  /** Bedrock: the region. */
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'an AWS region such as us-east-1')
+    .optional(),
+  headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/), z.string().max(1024)).optional(),
+  apiKey: z.string().min(1).max(4096).optional(),
+  apiKeyRequired: z.boolean().optional(),
+  responsesApi: z.boolean().optional(),
+  models: modelList,
+  embeddingModels: z.array(name).max(200).optional(),
+  deployments: z.record(name, name).optional(),
+  default: z.boolean().default(false),
+  active: z.boolean().default(true),
+  priority: z.number().int().min(-1000).max(1000).default(0),
+});
+export type ProviderConfigInput = z.infer<typeof ProviderConfigInputSchema>;
+
+/** A stored runtime configuration: the input without its key, with who changed it and when. */
+export interface StoredProviderConfig extends Omit<ProviderConfigInput, 'apiKey'> {
+  /** Whether the vault holds a key for it, and which write put it there (instances reload it when this changes). */
+  keyVersion: string | null;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+export interface ProviderConfigDocument {
+  version: number;
+  configs: Record<ProviderId, StoredProviderConfig>;
+}
+
+/** The shared item of runtime configurations, replaced whole with a condition on its version. */
+export interface ProviderConfigStore {
+  read(): Promise<ProviderConfigDocument>;
+  /** Writes `next` if the stored version is still `next.version - 1`; false when another write came first. */
+  write(next: ProviderConfigDocument): Promise<boolean>;
+}
+
+/** Where runtime providers' keys live: written and deleted with their configuration, read by every instance. */
+export interface CredentialVault {
+  put(id: ProviderId, secret: { apiKey: string }): Promise<void>;
+  get(id: ProviderId): Promise<{ apiKey: string } | undefined>;
+  delete(id: ProviderId): Promise<void>;
+}
+
+/** A change the gateway refuses: the status and the field it names. */
+export class ProviderConfigError extends Error {
+  constructor(
+    message: string,
+    readonly status: 400 | 404 | 409,
+    readonly param: string | null,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The credential fields a runtime configuration carries besides its key, per type. */
+function publicCredentialFields(config: StoredProviderConfig): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  if ((config.type === 'openai' || config.type === 'openai-compatible') && config.baseURL) fields['baseURL'] = config.baseURL;
+  if (config.type === 'azure-openai') {
+    if (config.endpoint) fields['endpoint'] = config.endpoint;
+    if (config.apiVersion) fields['apiVersion'] = config.apiVersion;
+  }
+  if (config.type === 'bedrock' && config.region) fields['region'] = config.region;
+  return fields;
+}
+
+/** A configuration that leaves a task without a target the gateway could call. */
+export class TaskUnreachable extends ConfigError {
+  constructor(readonly task: string) {
+    super(`This change would leave the ${task} task without a reachable target (active, with credentials).`);
+  }
+}
+
+/** The route table with the runtime configurations applied (see the module comment); validated by the route table's schema. */
+export function effectiveRouteTable(base: RouteTable, configs: Record<ProviderId, StoredProviderConfig>): RouteTable {
+  const providers: Record<string, ProviderCatalog> = { ...base.providers };
+  for (const [id, config] of Object.entries(configs)) {
+    const catalog: ProviderCatalog = {
+      ...providers[id],
+      models: config.models,
+      ...(config.embeddingModels ? { embeddingModels: config.embeddingModels } : {}),
+      ...(config.deployments ? { deployments: config.deployments } : {}),
+    };
+    if (config.type === 'openai-compatible') {
+      catalog.type = 'openai-compatible';
+      if (config.baseURL) catalog.baseURL = config.baseURL;
+      if (config.headers) catalog.headers = config.headers;
+      if (config.apiKeyRequired !== undefined) catalog.apiKeyRequired = config.apiKeyRequired;
+      if (config.responsesApi !== undefined) catalog.responsesApi = config.responsesApi;
+    }
+    providers[id] = catalog;
+  }
+  const inactive = new Set(Object.entries(configs).flatMap(([id, c]) => (c.active ? [] : [id])));
+  const priority = (provider: string) => configs[provider]?.priority ?? 0;
+  const defaults = Object.entries(configs).filter(([, c]) => c.default && c.active);
+  type Target = RouteTable['tasks']['general']['targets'][number];
+  const arrange = (targets: Target[], withDefaults: boolean): Target[] => {
+    const kept = targets.filter((t) => !inactive.has(t.provider) && providers[t.provider]?.models.includes(t.model));
+    if (withDefaults)
+      for (const [id, c] of defaults) if (!kept.some((t) => t.provider === id)) kept.push({ provider: id, model: c.models[0]! });
+    // A stable sort: the task's own order among providers of equal priority.
+    return kept
+      .map((t, i) => ({ t, i }))
+      .sort((a, b) => priority(a.t.provider) - priority(b.t.provider) || a.i - b.i)
+      .map(({ t }) => t);
+  };
+  const tasks = Object.fromEntries(
+    TASK_TYPES.map((task) => {
+      const route = base.tasks[task];
+      const targets = arrange(route.targets, true);
+      if (targets.length === 0) throw new TaskUnreachable(task);
+      const tiers = route.tiers
+        ? Object.fromEntries(
+            TIERS.flatMap((tier) => {
+              const list = route.tiers?.[tier];
+              const arranged = list ? arrange(list, false) : [];
+              return arranged.length > 0 ? [[tier, arranged]] : [];
+            }),
+          )
+        : undefined;
+      return [task, { ...route, targets, ...(tiers ? { tiers } : {}) }];
+    }),
+  ) as RouteTable['tasks'];
+  const parsed = RouteTableSchema.safeParse({ ...base, providers, tasks });
+  if (!parsed.success)
+    throw new ConfigError(`the providers' runtime configuration makes an invalid route table: ${formatIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+export interface ProviderConfigsOptions {
+  /** How often each instance reads the shared configurations. */
+  refreshMs: number;
+  /** A view older than this waits (at most `waitMs`) for a fresh read before it is used. */
+  maxStaleMs: number;
+  waitMs: number;
+}
+
+export const DEFAULT_PROVIDER_CONFIG_OPTIONS: ProviderConfigsOptions = { refreshMs: 10_000, maxStaleMs: 30_000, waitMs: 1000 };
+
+interface View {
+  document: ProviderConfigDocument;
+  table: RouteTable;
+  keys: Map<ProviderId, { version: string; secret: { apiKey: string } | undefined }>;
+  readAt: number;
+}
+
+export interface ProviderConfigsDeps {
+  base: RouteTable;
+  store: ProviderConfigStore;
+  vault: CredentialVault;
+  /** Credentials from the environment or the deploy-time secrets (the layer under the runtime one). */
+  credentials: CredentialSource;
+  clock: Clock;
+  telemetry: Telemetry;
+  /**
+   * Checks a table's providers as at start (unknown types, reserved ids, colliding variables) and says
+   * whether a provider's credential document is complete; throws a `ConfigError`.
+   */
+  providers: {
+    validate(table: RouteTable): void;
+    /** The validated credentials of provider `id` of `table`, or `undefined` when the document is incomplete. */
+    parse(table: RouteTable, id: ProviderId, credentials: Record<string, unknown>): Record<string, unknown> | undefined;
+    builtIn: readonly ProviderId[];
+  };
+}
+
+/** The runtime configurations as every instance sees them, and the admin changes to them. */
+export class ProviderConfigs implements CredentialSource {
+  private view: View;
+  private refreshing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly deps: ProviderConfigsDeps,
+    private readonly options: ProviderConfigsOptions = DEFAULT_PROVIDER_CONFIG_OPTIONS,
+  ) {
+    // Until the first read: the route table as deployed (readAt 0 makes the first request wait for a read).
+    this.view = { document: { version: 0, configs: {} }, table: deps.base, keys: new Map(), readAt: 0 };
+  }
+
+  /** The effective route table (in memory, no I/O). */
+  current(): RouteTable {
+    return this.view.table;
+  }
+
+  /** Resolves at once while the view is fresh; otherwise after a fresh read or `waitMs`, whichever comes first. */
+  async ready(): Promise<void> {
+    if (this.deps.clock.now() - this.view.readAt <= this.options.maxStaleMs) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.refresh().catch(() => undefined),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.options.waitMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  start(): void {
+    void this.refresh().catch(() => undefined);
+    this.timer = setInterval(() => void this.refresh().catch(() => undefined), this.options.refreshMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Reads the shared configurations (and the keys that changed since the last read); one read at a time. */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.load()
+      .catch((error: unknown) => {
+        this.deps.telemetry.error('provider configurations not read', { error: error instanceof Error ? error.message : String(error) });
+        throw error;
+      })
+      .finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async load(): Promise<void> {
+    const document = await this.deps.store.read();
+    const keys = new Map(this.view.keys);
+    await Promise.all(
+      Object.entries(document.configs).map(async ([id, config]) => {
+        if (config.keyVersion === null) keys.delete(id);
+        else if (keys.get(id)?.version !== config.keyVersion)
+          keys.set(id, { version: config.keyVersion, secret: await this.deps.vault.get(id) });
+      }),
+    );
+    for (const id of keys.keys()) if (!document.configs[id]) keys.delete(id);
+    let table: RouteTable;
+    try {
+      table = effectiveRouteTable(this.deps.base, document.configs);
+      this.deps.providers.validate(table);
+    } catch (error) {
+      // Saved changes were validated; one that no longer fits this deployment's route table keeps the last good view.
+      this.deps.telemetry.error('provider configurations not applied', { error: (error as Error).message });
+      this.view = { ...this.view, readAt: this.deps.clock.now() };
+      return;
+    }
+    this.view = { document, table, keys, readAt: this.deps.clock.now() };
+  }
+
+  /** Credentials: the runtime layer over the environment's (or secret's), field by field. */
+  async get(provider: ProviderId): Promise<ProviderCredentials | undefined> {
+    return this.credentialsIn(this.view, provider);
+  }
+
+  private async credentialsIn(
+    view: Pick<View, 'document' | 'table' | 'keys'>,
+    provider: ProviderId,
+  ): Promise<ProviderCredentials | undefined> {
+    const config = view.document.configs[provider];
+    const base = await this.deps.credentials.get(provider);
+    if (!config) return base;
+    const secret = view.keys.get(provider)?.secret;
+    const document = { ...base?.credentials, ...publicCredentialFields(config), ...(secret ? { apiKey: secret.apiKey } : {}) };
+    const credentials = this.deps.providers.parse(view.table, provider, document);
+    return credentials ? { provider, credentials } : undefined;
+  }
+
+  /** Every effective provider, where its configuration comes from, never a key. */
+  async describe(id?: ProviderId) {
+    const view = this.view;
+    const ids = Object.keys(view.table.providers).filter((p) => id === undefined || p === id);
+    return Promise.all(
+      ids.map(async (p) => {
+        const catalog = view.table.providers[p]!;
+        const runtime = view.document.configs[p];
+        const credentials = await this.credentialsIn(view, p);
+        return {
+          id: p,
+          object: 'provider' as const,
+          source: runtime ? 'runtime' : 'route_table',
+          type: runtime?.type ?? catalog.type ?? p,
+          ...(catalog.baseURL ? { baseURL: catalog.baseURL } : {}),
+          ...(runtime?.endpoint ? { endpoint: runtime.endpoint } : {}),
+          ...(runtime?.region ? { region: runtime.region } : {}),
+          models: catalog.models,
+          ...(catalog.embeddingModels ? { embeddingModels: catalog.embeddingModels } : {}),
+          ...(catalog.deployments ? { deployments: catalog.deployments } : {}),
+          default: runtime?.default ?? false,
+          active: runtime?.active ?? true,
+          priority: runtime?.priority ?? 0,
+          credentials: {
+            configured: credentials !== undefined,
+            source: runtime?.keyVersion ? 'runtime' : credentials ? 'environment' : null,
+          },
+          ...(runtime ? { updatedAt: runtime.updatedAt, updatedBy: runtime.updatedBy } : {}),
+        };
+      }),
+    );
+  }
+
+  /** Creates (`create`), replaces (`replace`) or deletes (`remove`) a runtime configuration, after checking the result. */
+  async change(
+    action: 'create' | 'replace' | 'remove',
+    id: ProviderId,
+    input: ProviderConfigInput | undefined,
+    by: string,
+    keyVersion: () => string,
+  ): Promise<void> {
+    if (!ProviderIdSchema.safeParse(id).success || id === 'local')
+      throw new ProviderConfigError('Provider ids are lower-case letters, digits and -, and not "local".', 400, 'id', 'invalid_id');
+    await this.refresh();
+    const view = this.view;
+    const existing = view.document.configs[id];
+    if (action === 'create' && existing)
+      throw new ProviderConfigError(`Provider ${id} already has a runtime configuration: use PUT.`, 409, 'id', 'conflict');
+    if (action === 'remove' && !existing)
+      throw new ProviderConfigError(`Provider ${id} has no runtime configuration.`, 404, 'id', 'not_found');
+    if (action === 'replace' && !existing && !view.table.providers[id])
+      throw new ProviderConfigError(`No provider ${id}: create it with POST /admin/providers.`, 404, 'id', 'not_found');
+    const configs = { ...view.document.configs };
+    let newKey: { apiKey: string } | undefined;
+    if (input) {
+      this.checkType(id, input);
+      const { apiKey, ...fields } = input;
+      newKey = apiKey !== undefined ? { apiKey } : undefined;
+      configs[id] = {
+        ...fields,
+        keyVersion: newKey ? keyVersion() : (existing?.keyVersion ?? null),
+        updatedAt: new Date(this.deps.clock.now()).toISOString(),
+        updatedBy: by,
+      };
+    } else delete configs[id];
+    const document = { version: view.document.version + 1, configs };
+    let table: RouteTable;
+    try {
+      table = effectiveRouteTable(this.deps.base, configs);
+      this.deps.providers.validate(table);
+    } catch (error) {
+      if (error instanceof TaskUnreachable) throw new ProviderConfigError(error.message, 400, null, 'task_unreachable');
+      throw new ProviderConfigError((error as Error).message.replace(/^.*?route table: /, ''), 400, null, 'invalid_provider_config');
+    }
+    const keys = new Map(view.keys);
+    if (newKey) keys.set(id, { version: configs[id]!.keyVersion!, secret: newKey });
+    if (!configs[id]) keys.delete(id);
+    await this.checkReachable({ document, table, keys });
+    if (newKey) await this.deps.vault.put(id, newKey);
+    if (!(await this.deps.store.write(document)))
+      throw new ProviderConfigError('Another change to the providers came first: read them again and retry.', 409, null, 'conflict');
+    if (action === 'remove' && existing?.keyVersion) await this.deps.vault.delete(id);
+    this.view = { document, table, keys, readAt: this.deps.clock.now() };
+    // The audit trail: who changed what, never the key (only whether one was set).
+    this.deps.telemetry.info('provider configuration changed', {
+      action,
+      provider: id,
+      by,
+      version: document.version,
+      keySet: newKey !== undefined,
+      ...(input ? { config: { ...configs[id], keyVersion: undefined } } : {}),
+    });
+  }
+
+  private checkType(id: ProviderId, input: ProviderConfigInput): void {
+    const builtIn = this.deps.providers.builtIn.includes(id);
+    const expected = builtIn ? id : 'openai-compatible';
+    if (input.type !== expected)
+      throw new ProviderConfigError(
+        builtIn
+          ? `Provider ${id} is of type ${id}.`
+          : `A provider of another id than ${this.deps.providers.builtIn.join(', ')} is of type openai-compatible.`,
+        400,
+        'type',
+        'invalid_type',
+      );
+    const allowed: Record<RuntimeProviderType, readonly string[]> = {
+      openai: ['baseURL'],
+      'azure-openai': ['endpoint', 'apiVersion'],
+      bedrock: ['region'],
+      'openai-compatible': ['baseURL', 'headers', 'apiKeyRequired', 'responsesApi'],
+    };
+    for (const field of ['baseURL', 'endpoint', 'apiVersion', 'region', 'headers', 'apiKeyRequired', 'responsesApi'] as const)
+      if (input[field] !== undefined && !allowed[input.type].includes(field))
+        throw new ProviderConfigError(
+          `${field} does not apply to a provider of type ${input.type}.`,
+          400,
+          field,
+          'invalid_provider_config',
+        );
+    if (input.type === 'openai-compatible' && !input.baseURL && !this.deps.base.providers[id]?.baseURL)
+      throw new ProviderConfigError('An openai-compatible provider needs its baseURL.', 400, 'baseURL', 'invalid_provider_config');
+  }
+
+  /** Refuses a configuration that leaves a task (or one of its tiers) without a target that is active and has credentials. */
+  private async checkReachable(view: Pick<View, 'document' | 'table' | 'keys'>): Promise<void> {
+    const reachable = new Map<ProviderId, boolean>();
+    for (const id of Object.keys(view.table.providers)) reachable.set(id, (await this.credentialsIn(view, id)) !== undefined);
+    for (const task of TASK_TYPES) {
+      if (!view.table.tasks[task].targets.some((t) => reachable.get(t.provider)))
+        throw new ProviderConfigError(
+          `This change would leave the ${task} task without a reachable target (active, with credentials).`,
+          400,
+          null,
+          'task_unreachable',
+        );
+    }
+  }
+}
