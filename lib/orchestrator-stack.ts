@@ -26,7 +26,7 @@ import { Alerts, grantAlertPublishing } from './constructs/alerts';
 import { FeatureFlags } from './constructs/feature-flags';
 import { DataTables } from './constructs/data-tables';
 import { GatewayApi } from './constructs/gateway-api';
-import { ProviderSecrets } from './constructs/provider-secrets';
+import { grantRuntimeProviderSecrets, ProviderSecrets, runtimeProviderSecretPrefix } from './constructs/provider-secrets';
 import { grantBedrock } from './constructs/bedrock-access';
 import { ManagedInstances, type ManagedInstancesSettings } from './constructs/managed-instances';
 
@@ -125,6 +125,8 @@ export class OrchestratorStack extends Stack {
     // Bedrock signs with the functions' role: its region in their environment, its models in their grants.
     const bedrock = providersOf(routeTable).some((p) => p.id === 'bedrock') ? routeTable.providers['bedrock'] : undefined;
     if (bedrock) environment['BEDROCK_REGION'] = this.region;
+    // Runtime providers' keys (`/admin/providers`): secrets under this prefix only.
+    environment['RUNTIME_PROVIDER_SECRET_PREFIX'] = runtimeProviderSecretPrefix(namePrefix);
     const gateway = new GatewayApi(this, 'Gateway', {
       stage: props.stage,
       apiKeysTable,
@@ -248,6 +250,8 @@ export class OrchestratorStack extends Stack {
       environment,
     });
     if (bedrock) for (const fn of [gateway.function, heartbeats.function]) grantBedrock(fn.role!, bedrock);
+    grantRuntimeProviderSecrets(gateway.function.role!, namePrefix, true);
+    grantRuntimeProviderSecrets(heartbeats.function.role!, namePrefix, false);
     const report = new DailyReport(this, 'DailyReport', {
       namePrefix,
       usageTable,

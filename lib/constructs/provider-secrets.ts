@@ -2,7 +2,8 @@
  * One Secrets Manager secret per registered provider, created with the provider's empty placeholder:
  * the gateway treats a provider as configured once its secret holds a real key (see README, "Deploy").
  */
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { RegisteredProvider } from '../../lambdas/adapters/providers/provider-module';
@@ -44,4 +45,31 @@ export class ProviderSecrets extends Construct {
       return [{ provider, secret, secretIdVariable: aws.secretIdVariable, outputName: aws.outputName }];
     });
   }
+}
+
+/** The name prefix of runtime providers' key secrets (`/admin/providers`): `<prefix>/runtime-providers/`. */
+export function runtimeProviderSecretPrefix(namePrefix: string): string {
+  return `${namePrefix}/runtime-providers/`;
+}
+
+/**
+ * Lets `role` read (and with `manage`, create, version and delete) the secrets of runtime providers,
+ * and only those: every name under the prefix (acknowledged for cdk-nag, as the names are chosen at
+ * run time by admins).
+ */
+export function grantRuntimeProviderSecrets(role: IRole, namePrefix: string, manage: boolean): void {
+  const { partition, region, account } = Stack.of(role);
+  const resource = `arn:${partition}:secretsmanager:${region}:${account}:secret:${runtimeProviderSecretPrefix(namePrefix)}*`;
+  const actions = manage
+    ? ['secretsmanager:GetSecretValue', 'secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:DeleteSecret']
+    : ['secretsmanager:GetSecretValue'];
+  role.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [resource] }));
+  // How cdk-nag shows the resource: a concrete region or account as it is, a token by its pseudo parameter.
+  const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? pseudo : value);
+  Validations.of(role).acknowledge({
+    id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${shown(region, '<AWS::Region>')}:${shown(account, '<AWS::AccountId>')}:secret:${runtimeProviderSecretPrefix(namePrefix)}*]`,
+    reason:
+      'Runtime providers are added by admins through /admin/providers, each with a secret named <prefix>/runtime-providers/<id>: ' +
+      'the grant covers exactly that name prefix, no other secret.',
+  });
 }

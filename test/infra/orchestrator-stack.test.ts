@@ -684,6 +684,24 @@ describe('OpenAI-compatible providers in the route table', () => {
   });
 });
 
+describe('runtime providers', () => {
+  it('lets the gateway create, version, read and delete only the secrets under its runtime-provider prefix, and heartbeats read them', () => {
+    const prefix = 'hybrid-orchestrator-test/runtime-providers/';
+    const resource = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:secretsmanager:eu-west-1:123456789012:secret:${prefix}*`]] };
+    const gateway = functionWith('API_KEYS_TABLE')!;
+    const heartbeat = functionWith('PROVIDER_HEALTH_TABLE', 'API_KEYS_TABLE')!;
+    for (const fn of [gateway, heartbeat]) expect(fn.Properties.Environment.Variables['RUNTIME_PROVIDER_SECRET_PREFIX']).toBe(prefix);
+    const onPrefix = (fn: typeof gateway) => statementsOf(fn).find((st) => JSON.stringify(st.Resource) === JSON.stringify(resource))!;
+    expect(onPrefix(gateway).Action).toEqual([
+      'secretsmanager:GetSecretValue',
+      'secretsmanager:CreateSecret',
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:DeleteSecret',
+    ]);
+    expect(onPrefix(heartbeat).Action).toBe('secretsmanager:GetSecretValue');
+  });
+});
+
 describe('Amazon Bedrock', () => {
   it("gives the gateway and heartbeats BEDROCK_REGION and invoke grants on exactly the route table's models and inference profiles", () => {
     const routes = JSON.parse(readFileSync(join(__dirname, '..', '..', 'config', 'routes.json'), 'utf8')) as {
