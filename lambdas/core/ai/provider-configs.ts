@@ -220,6 +220,8 @@ export interface ProviderConfigsDeps {
 export class ProviderConfigs implements CredentialSource {
   private view: View;
   private refreshing: Promise<void> | undefined;
+  /** When the last read ended, well or not: through a store outage requests do not each wait for a read that fails. */
+  private attemptedAt = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -237,7 +239,7 @@ export class ProviderConfigs implements CredentialSource {
 
   /** Resolves at once while the view is fresh; otherwise after a fresh read or `waitMs`, whichever comes first. */
   async ready(): Promise<void> {
-    if (this.deps.clock.now() - this.view.readAt <= this.options.maxStaleMs) return;
+    if (this.deps.clock.now() - Math.max(this.view.readAt, this.attemptedAt) <= this.options.maxStaleMs) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       this.refresh().catch(() => undefined),
@@ -265,7 +267,10 @@ export class ProviderConfigs implements CredentialSource {
         this.deps.telemetry.error('provider configurations not read', { error: error instanceof Error ? error.message : String(error) });
         throw error;
       })
-      .finally(() => (this.refreshing = undefined));
+      .finally(() => {
+        this.refreshing = undefined;
+        this.attemptedAt = this.deps.clock.now();
+      });
     return this.refreshing;
   }
 

@@ -1,6 +1,13 @@
 /** The route table with runtime provider configurations applied: overrides, new providers, active, default, priority. */
 import defaultRoutes from '../../../../config/routes.json';
-import { effectiveRouteTable, TaskUnreachable, type StoredProviderConfig } from '../../../../lambdas/core/ai/provider-configs';
+import {
+  effectiveRouteTable,
+  ProviderConfigs,
+  TaskUnreachable,
+  type ProviderConfigDocument,
+  type StoredProviderConfig,
+} from '../../../../lambdas/core/ai/provider-configs';
+import { CapturingTelemetry, FakeClock } from '../../../helpers/fakes';
 import { parseRouteTable, planRoute, tierTargets } from '../../../../lambdas/core/ai/route-table';
 
 const base = parseRouteTable(defaultRoutes, 'config/routes.json');
@@ -55,4 +62,62 @@ it('drops targets whose model the override no longer lists, and refuses a task l
       'azure-openai': config({ type: 'azure-openai', models: ['gpt-4o'], active: false }),
     }),
   ).toThrow(TaskUnreachable);
+});
+
+describe('ProviderConfigs.ready', () => {
+  const deps = (read: () => Promise<ProviderConfigDocument>, clock: FakeClock) =>
+    new ProviderConfigs(
+      {
+        base,
+        store: { read, write: async () => true },
+        vault: { put: async () => undefined, get: async () => undefined, delete: async () => undefined },
+        credentials: { get: async () => undefined },
+        clock,
+        telemetry: new CapturingTelemetry(),
+        providers: {
+          validate: () => undefined,
+          parse: (_table, _id, document) => document,
+          builtIn: ['openai', 'azure-openai', 'bedrock'],
+        },
+      },
+      { refreshMs: 10_000, maxStaleMs: 30_000, waitMs: 50 },
+    );
+
+  it('waits for the first read, then serves from memory until the view is 30 s old', async () => {
+    const clock = new FakeClock(1_000_000);
+    let reads = 0;
+    const configs = deps(async () => {
+      reads += 1;
+      return {
+        version: 1,
+        configs: { mistral: config({ type: 'openai-compatible', baseURL: 'https://api.mistral.ai/v1', models: ['m'] }) },
+      };
+    }, clock);
+    await configs.ready();
+    expect(reads).toBe(1);
+    expect(configs.current().providers['mistral']).toBeDefined();
+    clock.advance(29_000);
+    await configs.ready();
+    expect(reads).toBe(1);
+    clock.advance(2_000);
+    await configs.ready();
+    expect(reads).toBe(2);
+  });
+
+  it('through a store outage, waits at most waitMs once, not on every request', async () => {
+    const clock = new FakeClock(1_000_000);
+    let reads = 0;
+    const configs = deps(() => {
+      reads += 1;
+      return Promise.reject(new Error('store down'));
+    }, clock);
+    const started = Date.now();
+    await configs.ready();
+    expect(Date.now() - started).toBeLessThan(1000);
+    await configs.ready();
+    await configs.ready();
+    expect(reads).toBe(1);
+    // The deployed route table stays in force.
+    expect(configs.current()).toBe(base);
+  });
 });
