@@ -70,16 +70,9 @@ export function credentialSource(config: AppConfig, clock: Clock): CredentialSou
   const fromEnvironment = new StaticCredentialSource(config.providers.environment, providers);
   if (config.runtime === 'aws') {
     const fromSecrets = onFirstUse(() => {
-      const { SecretsManagerClient } = require('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager');
       const { SecretsManagerCredentialSource } =
         require('../adapters/secrets/secrets-manager-credential-source') as typeof import('../adapters/secrets/secrets-manager-credential-source');
-      const secrets = new SecretsManagerClient({
-        region: config.aws.region,
-        maxAttempts: 2,
-        requestHandler: boundedHandler(1500),
-        logger: sdkLogger,
-      });
-      return new SecretsManagerCredentialSource(boundSends(secrets, 3000), clock, {
+      return new SecretsManagerCredentialSource(secretsManager(config), clock, {
         providers,
         secretIds: config.providers.secretIds,
         ttlMs: config.providers.secretsCacheTtlMs,
@@ -104,17 +97,22 @@ export function credentialVault(config: AppConfig): CredentialVault {
     return { put: refuse, delete: refuse, get: async () => undefined };
   }
   return onFirstUse(() => {
-    const { SecretsManagerClient } = require('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager');
     const { SecretsManagerCredentialVault } =
       require('../adapters/secrets/secrets-manager-credential-vault') as typeof import('../adapters/secrets/secrets-manager-credential-vault');
-    const client = new SecretsManagerClient({
-      region: config.aws.region,
-      maxAttempts: 2,
-      requestHandler: boundedHandler(1500),
-      logger: sdkLogger,
-    });
-    return new SecretsManagerCredentialVault(boundSends(client, 3000), prefix, 3000);
+    return new SecretsManagerCredentialVault(secretsManager(config), prefix, 3000);
   });
+}
+
+/** A Secrets Manager client whose calls end within 3 s (two attempts of 1.5 s), loaded by its first user. */
+function secretsManager(config: AppConfig) {
+  const { SecretsManagerClient } = require('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager');
+  const client = new SecretsManagerClient({
+    region: config.aws.region,
+    maxAttempts: 2,
+    requestHandler: boundedHandler(1500),
+    logger: sdkLogger,
+  });
+  return boundSends(client, 3000);
 }
 
 /** Where messages go when no OnlyFans gateway is configured: nowhere, and the caller is told so (502, slot given back). */

@@ -3,32 +3,17 @@
  * instances) on one DynamoDB engine and one credential store. A provider created through one is served,
  * with its key, by the other within the refresh period; replaced and deleted the same way.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openAiDialect } from '../../lambdas/adapters/providers/openai-compatible/simulated-dialect';
 import { startDynalite, type LocalDynamo } from '../../lambdas/local/dynamodb-local';
 import { SimulatedUpstream } from '../../lambdas/local/simulated-upstream';
+import { startWorker, stopWorker, type Worker } from '../helpers/worker-process';
 
 const KEY = 'sk-runtime-providers-user';
 const ADMIN = 'sk-runtime-providers-admin';
 const MISTRAL_KEY = 'mst-runtime-key-0123456789abcdef';
-
-function start(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(join(__dirname, '..', 'helpers', 'gateway-worker.ts'), [], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
-    child.once('message', (msg: { ready?: string }) =>
-      msg.ready ? resolve({ child, url: msg.ready }) : reject(new Error('unexpected message')),
-    );
-  });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -45,7 +30,7 @@ async function within(ms: number, check: () => Promise<boolean>): Promise<number
 describe('runtime provider configurations across processes', () => {
   let dynamo: LocalDynamo;
   const mistral = new SimulatedUpstream({ provider: 'mistral', dialect: openAiDialect, apiKey: MISTRAL_KEY, chunkDelayMs: 0 });
-  const workers: Array<{ child: ChildProcess; url: string }> = [];
+  const workers: Worker[] = [];
   const dataDir = mkdtempSync(join(tmpdir(), 'runtime-providers-'));
 
   beforeAll(async () => {
@@ -60,20 +45,11 @@ describe('runtime provider configurations across processes', () => {
       HEARTBEAT_INTERVAL_SECONDS: '0',
       SIM_CHUNK_DELAY_MS: '0',
     };
-    for (let i = 0; i < 2; i++) workers.push(await start(env));
+    for (let i = 0; i < 2; i++) workers.push(await startWorker('gateway-worker.ts', env));
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise((resolve) => {
-            w.child.removeAllListeners('exit');
-            w.child.once('exit', resolve);
-            w.child.send({ stop: true });
-          }),
-      ),
-    );
+    await Promise.all(workers.map(stopWorker));
     await mistral.close();
     await dynamo.close();
   });

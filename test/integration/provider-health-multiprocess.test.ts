@@ -3,32 +3,16 @@
  * breaker opened by failures one process saw is honoured by the others, and after the cooldown the
  * recovering upstream sees exactly one probe from 20 concurrent requests spread over 3 processes.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import defaultRoutes from '../../config/routes.json';
 import { parseRouteTable } from '../../lambdas/core/ai/route-table';
 import { startDynalite, type LocalDynamo } from '../../lambdas/local/dynamodb-local';
 import { SimulatedUpstream } from '../../lambdas/local/simulated-upstream';
 import { chatBody, fastRoutes } from '../helpers/local-gateway';
+import { startWorker, stopWorker, type Worker } from '../helpers/worker-process';
 
 const KEY = 'sk-health-multiprocess-key';
 const UPSTREAM_KEY = 'sk-simulated-upstream-key';
 const COOLDOWN_MS = 2000;
-
-function start(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(join(__dirname, '..', 'helpers', 'gateway-worker.ts'), [], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
-    child.once('message', (msg: { ready?: string }) =>
-      msg.ready ? resolve({ child, url: msg.ready }) : reject(new Error('unexpected message')),
-    );
-  });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -36,7 +20,7 @@ describe('provider health across processes', () => {
   let dynamo: LocalDynamo;
   const openai = new SimulatedUpstream({ provider: 'openai', apiKey: UPSTREAM_KEY });
   const azure = new SimulatedUpstream({ provider: 'azure-openai', apiKey: UPSTREAM_KEY });
-  const workers: Array<{ child: ChildProcess; url: string }> = [];
+  const workers: Worker[] = [];
 
   beforeAll(async () => {
     dynamo = await startDynalite();
@@ -63,20 +47,11 @@ describe('provider health across processes', () => {
       HEARTBEAT_INTERVAL_SECONDS: '0',
       RATE_LIMIT_POLICIES: JSON.stringify({ ai_requests: { minute: 100_000, hour: 100_000, day: 100_000 } }),
     };
-    for (let i = 0; i < 3; i++) workers.push(await start(env));
+    for (let i = 0; i < 3; i++) workers.push(await startWorker('gateway-worker.ts', env));
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise((resolve) => {
-            w.child.removeAllListeners('exit');
-            w.child.once('exit', resolve);
-            w.child.send({ stop: true });
-          }),
-      ),
-    );
+    await Promise.all(workers.map(stopWorker));
     await Promise.all([openai.close(), azure.close()]);
     await dynamo.close();
   });

@@ -2,40 +2,24 @@
  * The limit holds across separate Node processes (like separate Lambda instances) sharing one
  * DynamoDB engine: 200 messages from one user through 4 processes admit exactly 10.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { startDynalite, type LocalDynamo } from '../../lambdas/local/dynamodb-local';
 import { SimulatedOnlyFansGateway } from '../../lambdas/local/simulated-onlyfans';
+import { startWorker, type Worker } from '../helpers/worker-process';
 
 const PROCESSES = 4;
 const PER_PROCESS = 50;
 const KEY = 'sk-multiprocess-user-key';
 
-function start(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(join(__dirname, '..', 'helpers', 'limiter-worker.ts'), [], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
-    child.once('message', (msg: { ready?: string }) =>
-      msg.ready ? resolve({ child, url: msg.ready }) : reject(new Error('unexpected message')),
-    );
-  });
-}
-
 describe('rate limits across processes', () => {
   let dynamo: LocalDynamo;
   const onlyfans = new SimulatedOnlyFansGateway();
-  let workers: Array<{ child: ChildProcess; url: string }> = [];
+  let workers: Worker[] = [];
 
   beforeAll(async () => {
     dynamo = await startDynalite();
     const env = { DYNAMODB_ENDPOINT: dynamo.endpoint, ONLYFANS_GATEWAY_URL: await onlyfans.listen(), LOCAL_API_KEY: KEY };
     // Sequentially: each creates the tables if missing and registers the same key.
-    for (let i = 0; i < PROCESSES; i += 1) workers.push(await start(env));
+    for (let i = 0; i < PROCESSES; i += 1) workers.push(await startWorker('limiter-worker.ts', env));
   }, 60_000);
 
   const exited: Array<Promise<unknown>> = [];
