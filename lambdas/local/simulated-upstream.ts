@@ -159,7 +159,7 @@ export class SimulatedUpstream {
     // A provider with its own API (Bedrock): its request read as an OpenAI one, the answer written back in its shape.
     const wire = this.dialect.wire;
     const original = body ?? {};
-    if (wire && body) body = wire.request(body);
+    if (wire && body) body = wire.request(body, route.operation);
     if (route.stream && body) body = { ...body, stream: true, stream_options: { include_usage: true } };
     const needs = route.operation === 'chat' ? 'messages' : 'input';
     if (route.operation === 'chat' ? !body || !Array.isArray(body['messages']) : body?.['input'] === undefined)
@@ -210,7 +210,8 @@ export class SimulatedUpstream {
       return { object: 'embedding', index, embedding };
     });
     res.writeHead(200, { 'content-type': 'application/json', 'x-simulated-upstream': this.options.provider });
-    res.end(JSON.stringify({ object: 'list', data, model, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } }));
+    const list = { object: 'list', data, model, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } };
+    res.end(this.dialect.wire ? this.dialect.wire.embeddings(list) : JSON.stringify(list));
   }
 
   private sendError(

@@ -14,9 +14,9 @@ import type { ProviderCatalog } from '../../lambdas/core/ai/route-table';
 /** Geography prefixes of Bedrock's cross-region inference profiles. */
 const PROFILE_PREFIX = /^(us|us-gov|eu|apac|jp|au|ca|global)\.(.+)$/;
 
-/** The Bedrock ids (models, inference profiles, ARNs) a route-table entry sends, each once. */
+/** The Bedrock ids (chat and embedding models, inference profiles, ARNs) a route-table entry sends, each once. */
 export function bedrockModelIds(catalog: ProviderCatalog): string[] {
-  return [...new Set(catalog.models.map((model) => catalog.deployments?.[model] ?? model))];
+  return [...new Set([...catalog.models, ...(catalog.embeddingModels ?? [])].map((model) => catalog.deployments?.[model] ?? model))];
 }
 
 /** The resources to grant for those ids, and the ones among them whose region is left open. */

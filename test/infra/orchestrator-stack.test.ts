@@ -707,12 +707,18 @@ describe('Amazon Bedrock', () => {
     const routes = JSON.parse(readFileSync(join(__dirname, '..', '..', 'config', 'routes.json'), 'utf8')) as {
       providers: { bedrock: { models: string[]; deployments: Record<string, string> } };
     };
+    // A cross-region profile: the profile here and the model in any region; a model id: that model in this region.
     const expected = Object.values(routes.providers.bedrock.deployments).flatMap((id) => {
-      const profile = /^us\.(.+)$/.exec(id)!;
-      return [
-        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:bedrock:eu-west-1:123456789012:inference-profile/${id}`]] },
-        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:bedrock:*::foundation-model/${profile[1]}`]] },
-      ];
+      const profile = /^us\.(.+)$/.exec(id);
+      return profile
+        ? [
+            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:bedrock:eu-west-1:123456789012:inference-profile/${id}`]] },
+            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:bedrock:*::foundation-model/${profile[1]}`]] },
+          ]
+        : [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:bedrock:eu-west-1::foundation-model/${id}`]] }];
+    });
+    expect(expected.at(-1)).toEqual({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':bedrock:eu-west-1::foundation-model/amazon.titan-embed-text-v2:0']],
     });
     for (const fn of [functionWith('API_KEYS_TABLE')!, functionWith('PROVIDER_HEALTH_TABLE', 'API_KEYS_TABLE')!]) {
       expect(fn.Properties.Environment.Variables['BEDROCK_REGION']).toBe('eu-west-1');

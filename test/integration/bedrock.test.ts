@@ -356,4 +356,50 @@ describe('Amazon Bedrock provider', () => {
     expect(fallback.response.headers.get('x-orchestrator-provider')).toBe('azure-openai');
     expect(fallback.response.headers.get('x-orchestrator-model')).toBe('gpt-4o');
   });
+
+  it('embeds through Titan Text Embeddings: one InvokeModel call per input, floats or base64, usage summed', async () => {
+    const before = bedrock().requests.length;
+    const floats = await gw.client.embeddings.create({
+      model: 'titan-embed-text-v2',
+      input: ['first text', 'second, longer text'],
+      dimensions: 256,
+      encoding_format: 'float',
+    });
+    expect(floats.data.map((d) => [d.index, d.embedding.length])).toEqual([
+      [0, 256],
+      [1, 256],
+    ]);
+    expect(floats.usage.prompt_tokens).toBeGreaterThan(0);
+    const calls = bedrock().requests.slice(before);
+    expect(calls.map((r) => r.path)).toEqual([
+      `/model/${encodeURIComponent('amazon.titan-embed-text-v2:0')}/invoke`,
+      `/model/${encodeURIComponent('amazon.titan-embed-text-v2:0')}/invoke`,
+    ]);
+    expect(calls.map((r) => r.body).sort((a, b) => String(a!['inputText']).localeCompare(String(b!['inputText'])))).toEqual([
+      { inputText: 'first text', dimensions: 256, normalize: true },
+      { inputText: 'second, longer text', dimensions: 256, normalize: true },
+    ]);
+
+    // The official SDK asks for base64 by default and decodes it: the same vector as the floats.
+    const decoded = await gw.client.embeddings.create({ model: 'titan-embed-text-v2', input: 'first text', dimensions: 256 });
+    expect(decoded.data[0]!.embedding.map((v) => Number(v.toFixed(5)))).toEqual(floats.data[0]!.embedding.map((v) => Number(v.toFixed(5))));
+
+    const record = await usageRecordOf(
+      gw,
+      (await gw.client.embeddings.create({ model: 'titan-embed-text-v2', input: 'priced' }).withResponse()).response.headers.get(
+        'x-request-id',
+      ),
+    );
+    expect(record).toMatchObject({ provider: 'bedrock', model: 'titan-embed-text-v2', route: '/v1/embeddings' });
+    expect(record.costMicros).toBe(Math.round(record.inputTokens * 0.02));
+  });
+
+  it.each([
+    [{ input: [1, 2, 3] }, 'input'],
+    [{ input: 'x', dimensions: 300 }, 'dimensions'],
+  ])('refuses Titan embeddings it cannot make (%j) with a 400 naming the field', async (extra, param) => {
+    const response = await gw.call('/v1/embeddings', { method: 'POST', body: JSON.stringify({ model: 'titan-embed-text-v2', ...extra }) });
+    await expectStatus(response, 400);
+    expect(((await response.json()) as { error: { param: string } }).error.param).toBe(param);
+  });
 });

@@ -32,8 +32,10 @@ export type SimulatedRoute =
  * chat requests, makes its answer as for OpenAI, and the wire writes that answer in the provider's shape.
  */
 export interface SimulatedWire {
-  /** The OpenAI chat request a provider request stands for. */
-  request(body: Record<string, unknown>): Record<string, unknown>;
+  /** The OpenAI request (chat or embeddings) a provider request stands for. */
+  request(body: Record<string, unknown>, operation: ProviderOperation): Record<string, unknown>;
+  /** An embeddings answer: the body to send for an OpenAI embeddings list of one input. */
+  embeddings(list: Record<string, unknown>): string;
   /** A whole answer: the body to send for an OpenAI `chat.completion` (`request` is the provider's own body). */
   completion(completion: Record<string, unknown>, request: Record<string, unknown>): string;
   /** A stream's content type, and its frames for OpenAI `chat.completion.chunk` payloads (the last one carries usage). */

@@ -14,6 +14,7 @@ import { toConverseRequest } from './converse-request';
 import { ChunkTranslator, completionOf } from './converse-response';
 import { bedrockCallError } from './errors';
 import { bedrockSdk as sdk } from './sdk';
+import { embeddingList, inOrder, titanRequests } from './embeddings';
 
 export interface BedrockCredentials {
   region: string;
@@ -34,8 +35,9 @@ export class BedrockProvider implements ChatProvider {
     private readonly credentials: BedrockCredentials,
   ) {}
 
+  /** Chat (Converse) and embeddings (Titan through InvokeModel); not OpenAI's Responses API. */
   supports(operation: ProviderOperation): boolean {
-    return operation === 'chat';
+    return operation === 'chat' || operation === 'embeddings';
   }
 
   private client(connectMs: number): BedrockRuntimeClient {
@@ -74,9 +76,43 @@ export class BedrockProvider implements ChatProvider {
     return toConverseRequest(call.body, call.upstreamModel);
   }
 
+  /** Embeddings: one InvokeModel call per input, answered whole as OpenAI's list. */
+  private async embed(call: ProviderCall, control: CallControl): Promise<ProviderCompletion> {
+    const requests = titanRequests(call.body);
+    const { InvokeModelCommand } = sdk();
+    const client = this.client(call.timeouts.connectMs);
+    // A failed input fails the request: the calls still in flight are cancelled with it.
+    const answers = await inOrder(requests, async (body) => {
+      const out = await client.send(
+        new InvokeModelCommand({
+          modelId: call.upstreamModel,
+          contentType: 'application/json',
+          accept: 'application/json',
+          body: JSON.stringify(body),
+        }),
+        { abortSignal: control.controller.signal },
+      );
+      const parsed = JSON.parse(Buffer.from(out.body).toString('utf8')) as { embedding?: unknown; inputTextTokenCount?: unknown };
+      if (!Array.isArray(parsed.embedding))
+        throw new ProviderCallError({ errorClass: 'protocol_error' }, `${this.id}: InvokeModel answered without an embedding`);
+      return { embedding: parsed.embedding as number[], inputTextTokenCount: Number(parsed.inputTextTokenCount ?? 0) };
+    });
+    control.progress();
+    const list = embeddingList(answers, call.upstreamModel, call.body['encoding_format'] === 'base64');
+    return { rawBody: JSON.stringify(list), model: call.upstreamModel, usage: usageOf(list) };
+  }
+
   async complete(call: ProviderCall): Promise<ProviderCompletion> {
     const control = new CallControl(call);
     try {
+      if (call.operation === 'embeddings') {
+        try {
+          return await this.embed(call, control);
+        } catch (error) {
+          control.controller.abort();
+          throw error;
+        }
+      }
       const input = this.request(call);
       const { ConverseCommand } = sdk();
       const response = await this.client(call.timeouts.connectMs).send(new ConverseCommand(input), {

@@ -1,6 +1,6 @@
 /**
- * Bedrock's wire dialect for the simulated upstream: `POST /model/{modelId}/converse` and
- * `/converse-stream`, SigV4-signed (the access key id is checked), errors named by `x-amzn-errortype`,
+ * Bedrock's wire dialect for the simulated upstream: `POST /model/{modelId}/converse`,
+ * `/converse-stream` and `/invoke` (Titan embeddings, one text per call), SigV4-signed (the access key id is checked), errors named by `x-amzn-errortype`,
  * and streams in AWS's binary event-stream encoding (`application/vnd.amazon.eventstream`), written
  * with Smithy's own codec so the SDK's parser reads them as it reads Bedrock's.
  *
@@ -155,7 +155,18 @@ function frame(type: string, payload: Json): Uint8Array {
 }
 
 const wire: SimulatedWire = {
-  request: toOpenAi,
+  // Titan's InvokeModel body (one text) as an OpenAI embeddings request; Converse as a chat request.
+  request: (body, operation) =>
+    operation === 'embeddings'
+      ? { input: body['inputText'], dimensions: Number(body['dimensions'] ?? 1024), encoding_format: 'float' }
+      : toOpenAi(body),
+  embeddings: (list) => {
+    const first = ((list['data'] ?? []) as Json[])[0] ?? {};
+    return JSON.stringify({
+      embedding: first['embedding'],
+      inputTextTokenCount: Number((list['usage'] as Json | undefined)?.['prompt_tokens'] ?? 0),
+    });
+  },
   completion: (completion, request) => {
     const choice = ((completion['choices'] ?? []) as Json[])[0] ?? {};
     const message = (choice['message'] ?? {}) as Json;
@@ -221,7 +232,7 @@ const wire: SimulatedWire = {
 export const bedrockDialect: SimulatedDialect = {
   baseUrl: (origin) => origin,
   route: ({ method, url, headers }, accessKeyId) => {
-    const match = /^\/model\/([^/]+)\/(converse|converse-stream)$/.exec(url.pathname);
+    const match = /^\/model\/([^/]+)\/(converse|converse-stream|invoke)$/.exec(url.pathname);
     if (method !== 'POST' || !match)
       return {
         accepted: false,
@@ -236,6 +247,7 @@ export const bedrockDialect: SimulatedDialect = {
         type: 'UnrecognizedClientException',
         error: 'The security token included in the request is invalid.',
       };
+    if (match[2] === 'invoke') return { accepted: true, model: decodeURIComponent(match[1]!), operation: 'embeddings' };
     return { accepted: true, model: decodeURIComponent(match[1]!), operation: 'chat', stream: match[2] === 'converse-stream' };
   },
   wire,
