@@ -189,7 +189,8 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     maxBodyBytes: config.maxBodyBytes,
     routes,
     providerConfigs,
-    keyVersion: () => Buffer.from(random.bytes(8)).toString('hex'),
+    // 32 hex digits: also Secrets Manager's version id (ClientRequestToken takes 32 to 64 characters).
+    keyVersion: () => Buffer.from(random.bytes(16)).toString('hex'),
     ai,
     apiKeys,
     telemetry,

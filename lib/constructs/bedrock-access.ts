@@ -7,7 +7,7 @@
  * in this region and the foundation model in every region the profile may route to, which AWS does not
  * list in advance: those model grants name the model and leave the region open.
  */
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Stack, Token, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { ProviderCatalog } from '../../lambdas/core/ai/route-table';
 
@@ -40,9 +40,35 @@ export function bedrockResources(stack: Stack, ids: readonly string[]): { resour
   return { resources: [...resources], anyRegion: [...anyRegion] };
 }
 
+/** Which regions a profile's geography prefix covers (`us.` profiles run from US regions only). */
+const GEOGRAPHY: Record<string, RegExp> = {
+  us: /^us-(east|west)-/,
+  'us-gov': /^us-gov-/,
+  eu: /^eu-/,
+  apac: /^ap-/,
+  jp: /^ap-northeast-[13]$/,
+  au: /^ap-southeast-[24]$/,
+  ca: /^ca-/,
+};
+
+/** A synth warning for a cross-region profile that the stack's (known) region cannot call. */
+function warnOfForeignProfiles(stack: Stack, ids: readonly string[]): void {
+  if (Token.isUnresolved(stack.region)) return;
+  for (const id of ids) {
+    const geography = PROFILE_PREFIX.exec(id)?.[1];
+    const covers = geography ? GEOGRAPHY[geography] : undefined;
+    if (covers && !covers.test(stack.region))
+      Annotations.of(stack).addWarningV2(
+        'hybrid-orchestrator:bedrock-profile-region',
+        `Bedrock inference profile ${id} cannot be called from ${stack.region}: use the profile (eu., apac. ...) or model id for that region in config/routes.json (providers.bedrock.deployments).`,
+      );
+  }
+}
+
 /** Lets `role` invoke the route table's Bedrock models and profiles; the open-region model grants are acknowledged for cdk-nag. */
 export function grantBedrock(role: IRole, catalog: ProviderCatalog): void {
   const stack = Stack.of(role);
+  warnOfForeignProfiles(stack, bedrockModelIds(catalog));
   const { resources, anyRegion } = bedrockResources(stack, bedrockModelIds(catalog));
   role.addToPrincipalPolicy(new PolicyStatement({ actions: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'], resources }));
   for (const resource of anyRegion) {

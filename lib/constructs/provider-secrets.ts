@@ -61,7 +61,13 @@ export function grantRuntimeProviderSecrets(role: IRole, namePrefix: string, man
   const { partition, region, account } = Stack.of(role);
   const resource = `arn:${partition}:secretsmanager:${region}:${account}:secret:${runtimeProviderSecretPrefix(namePrefix)}*`;
   const actions = manage
-    ? ['secretsmanager:GetSecretValue', 'secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:DeleteSecret']
+    ? [
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:CreateSecret',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:DeleteSecret',
+        'secretsmanager:RestoreSecret',
+      ]
     : ['secretsmanager:GetSecretValue'];
   role.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [resource] }));
   // How cdk-nag shows the resource: a concrete region or account as it is, a token by its pseudo parameter.

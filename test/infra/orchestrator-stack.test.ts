@@ -697,6 +697,7 @@ describe('runtime providers', () => {
       'secretsmanager:CreateSecret',
       'secretsmanager:PutSecretValue',
       'secretsmanager:DeleteSecret',
+      'secretsmanager:RestoreSecret',
     ]);
     expect(onPrefix(heartbeat).Action).toBe('secretsmanager:GetSecretValue');
   });

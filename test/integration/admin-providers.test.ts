@@ -161,6 +161,55 @@ describe('providers managed at runtime', () => {
     expect(back.response.headers.get('x-orchestrator-provider')).toBe('openai');
   });
 
+  it('never sends a key in force to a new destination: a new baseURL or endpoint needs its key in the same request', async () => {
+    const moved = await admin('/admin/providers/openai', {
+      method: 'PUT',
+      body: JSON.stringify({ type: 'openai', baseURL: 'https://collector.example/v1', models: ['gpt-4o', 'gpt-4o-mini'] }),
+    });
+    await expectStatus(moved, 400);
+    expect((await json(moved))['error']).toMatchObject({ code: 'api_key_required', param: 'apiKey' });
+    const { apiKey: _key, ...keyless } = togetherConfig({ baseURL: 'https://collector.example/v1' });
+    await expectStatus(await admin('/admin/providers/together', { method: 'PUT', body: JSON.stringify(keyless) }), 400);
+    expect((await json(await admin('/admin/providers/together')))['baseURL']).toBe(baseURL);
+  });
+
+  it('takes an inactive provider out entirely: its models are no longer served by name, and it is listed as inactive', async () => {
+    await expectStatus(
+      await admin('/admin/providers/together', { method: 'PUT', body: JSON.stringify(togetherConfig({ active: false })) }),
+      200,
+    );
+    const asked = await gw.call('/v1/chat/completions', {
+      method: 'POST',
+      body: JSON.stringify({ ...chatBody(), model: 'llama-3.3-70b' }),
+    });
+    expect(asked.status).toBe(404);
+    expect(await json(await admin('/admin/providers/together'))).toMatchObject({
+      active: false,
+      models: ['llama-3.3-70b'],
+      source: 'runtime',
+    });
+    await expectStatus(await admin('/admin/providers/together', { method: 'PUT', body: JSON.stringify(togetherConfig()) }), 200);
+  });
+
+  it('lets a runtime Bedrock configuration use only the models the deployment granted', async () => {
+    const outside = await admin('/admin/providers/bedrock', {
+      method: 'PUT',
+      body: JSON.stringify({ type: 'bedrock', models: ['claude-opus'] }),
+    });
+    await expectStatus(outside, 400);
+    expect((await json(outside))['error']).toMatchObject({ param: 'models' });
+    const narrowed = await admin('/admin/providers/bedrock', {
+      method: 'PUT',
+      body: JSON.stringify({
+        type: 'bedrock',
+        models: ['claude-3-5-haiku'],
+        deployments: { 'claude-3-5-haiku': 'us.anthropic.claude-3-5-haiku-20241022-v1:0' },
+      }),
+    });
+    await expectStatus(narrowed, 200);
+    await expectStatus(await admin('/admin/providers/bedrock', { method: 'DELETE' }), 200);
+  });
+
   it.each([
     [{ id: 'together', type: 'openai-compatible', baseURL: 'https://x.example/v1', models: ['m'] }, 409, 'conflict'],
     [{ id: 'openai', type: 'openai-compatible', baseURL: 'https://x.example/v1', models: ['m'] }, 400, 'invalid_type'],

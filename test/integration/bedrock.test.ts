@@ -402,4 +402,16 @@ describe('Amazon Bedrock provider', () => {
     await expectStatus(response, 400);
     expect(((await response.json()) as { error: { param: string } }).error.param).toBe(param);
   });
+
+  it('falls back when Bedrock, not named by the caller, cannot serve what the request asks (seed), and calls it not at all', async () => {
+    const before = bedrock().requests.length;
+    const response = await gw.call('/v1/chat/completions', {
+      method: 'POST',
+      headers: MESSAGES,
+      body: JSON.stringify({ model: 'gpt-4o-mini', seed: 7, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    await expectStatus(response, 200);
+    expect(response.headers.get('x-orchestrator-provider')).toBe('openai');
+    expect(bedrock().requests.length).toBe(before);
+  });
 });

@@ -1,15 +1,19 @@
 /**
  * `CredentialVault` on AWS Secrets Manager: one secret per runtime provider, `<prefix><id>`, created at
- * its first key and given a new version at each change (the previous one stays as `AWSPREVIOUS`), deleted
- * with its configuration (after Secrets Manager's 7-day recovery window). The function's role may touch
- * only secrets under the prefix.
+ * its first key. Each key is a secret version whose id is the configuration's `keyVersion`
+ * (`ClientRequestToken` when written, `VersionId` when read), so an instance reads exactly the key its
+ * configuration names, and a change that lost its race only leaves a version nobody reads. Deleted with
+ * its configuration after Secrets Manager's 7-day recovery window; an id configured again within it
+ * restores the secret first. The function's role may touch only secrets under the prefix.
  */
 import {
   CreateSecretCommand,
   DeleteSecretCommand,
   GetSecretValueCommand,
+  InvalidRequestException,
   PutSecretValueCommand,
   ResourceNotFoundException,
+  RestoreSecretCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import type { CredentialVault } from '../../core/ai/provider-configs';
@@ -26,16 +30,26 @@ export class SecretsManagerCredentialVault implements CredentialVault {
     return { abortSignal: AbortSignal.timeout(this.timeoutMs) };
   }
 
-  async put(id: string, secret: { apiKey: string }): Promise<void> {
+  async put(id: string, version: string, secret: { apiKey: string }): Promise<void> {
+    const SecretId = this.prefix + id;
     const SecretString = JSON.stringify(secret);
+    const putVersion = () =>
+      this.client.send(new PutSecretValueCommand({ SecretId, SecretString, ClientRequestToken: version }), this.options());
     try {
-      await this.client.send(new PutSecretValueCommand({ SecretId: this.prefix + id, SecretString }), this.options());
+      await putVersion();
     } catch (error) {
+      if (error instanceof InvalidRequestException) {
+        // Scheduled for deletion (the id was deleted less than 7 days ago): restored, then given the new version.
+        await this.client.send(new RestoreSecretCommand({ SecretId }), this.options());
+        await putVersion();
+        return;
+      }
       if (!(error instanceof ResourceNotFoundException)) throw error;
       await this.client.send(
         new CreateSecretCommand({
-          Name: this.prefix + id,
+          Name: SecretId,
           SecretString,
+          ClientRequestToken: version,
           Description: `Key of the runtime provider ${id} (Hybrid Orchestrator gateway)`,
         }),
         this.options(),
@@ -43,9 +57,9 @@ export class SecretsManagerCredentialVault implements CredentialVault {
     }
   }
 
-  async get(id: string): Promise<{ apiKey: string } | undefined> {
+  async get(id: string, version: string): Promise<{ apiKey: string } | undefined> {
     try {
-      const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.prefix + id }), this.options());
+      const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.prefix + id, VersionId: version }), this.options());
       const parsed = JSON.parse(out.SecretString ?? '{}') as { apiKey?: unknown };
       return typeof parsed.apiKey === 'string' && parsed.apiKey !== '' ? { apiKey: parsed.apiKey } : undefined;
     } catch (error) {

@@ -23,7 +23,7 @@ import type {
   TargetHealth,
 } from './ports';
 import type { ProviderLimits } from './provider-limits';
-import { healthOutcome, isRetryable, retryDelayMs } from './retry';
+import { healthOutcome, isCapabilityGap, isRetryable, retryDelayMs } from './retry';
 import type { PlannedTarget, ProviderId } from './route-table';
 import { usageOf } from './usage';
 
@@ -192,6 +192,8 @@ export class Orchestrator {
     // A target close to its provider's own limit goes after the others (never dropped).
     const targets = health ? [...serving.filter((t) => !health.nearLimit(t)), ...serving.filter((t) => health.nearLimit(t))] : serving;
     let lastFailure: ProviderFailure | undefined;
+    /** The first refusal of a target that cannot do what the request asks, answered if no other target serves it. */
+    let capabilityGap: ProviderFailure | undefined;
     let previous: string | undefined;
     let earliestRetry: number | undefined;
     let called = false;
@@ -294,6 +296,14 @@ export class Orchestrator {
             return { ok: false, failure: { reason: 'client_gone' }, trace };
           }
           if (!isRetryable(failure)) {
+            // A target the caller did not name cannot do what the request asks (a Converse gap: n > 1,
+            // logprobs...): the next target may. The refusal stands if none can.
+            if (isCapabilityGap(failure) && target.modelSource === 'task_default' && index < targets.length - 1) {
+              capabilityGap ??= failure;
+              record.outcome = 'fallback';
+              previous = `${target.provider} cannot serve the request as sent`;
+              break;
+            }
             record.outcome = 'failed';
             return { ok: false, failure: { reason: 'rejected', failure }, trace };
           }
@@ -322,6 +332,7 @@ export class Orchestrator {
         trace,
       };
     }
+    if (capabilityGap && lastFailure === undefined) return { ok: false, failure: { reason: 'rejected', failure: capabilityGap }, trace };
     if (!called && earliestRetry !== undefined) {
       return { ok: false, failure: { reason: 'unavailable', retryAfterMs: Math.max(0, earliestRetry - clock.now()) }, trace };
     }

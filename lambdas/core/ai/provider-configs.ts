@@ -85,10 +85,14 @@ export interface ProviderConfigStore {
   write(next: ProviderConfigDocument): Promise<boolean>;
 }
 
-/** Where runtime providers' keys live: written and deleted with their configuration, read by every instance. */
+/**
+ * Where runtime providers' keys live, one version per change: a version is written before the
+ * configuration that names it, so a change that loses its race (or fails) leaves an unused version and
+ * never alters the key the fleet uses. Read by every instance; deleted with the configuration.
+ */
 export interface CredentialVault {
-  put(id: ProviderId, secret: { apiKey: string }): Promise<void>;
-  get(id: ProviderId): Promise<{ apiKey: string } | undefined>;
+  put(id: ProviderId, version: string, secret: { apiKey: string }): Promise<void>;
+  get(id: ProviderId, version: string): Promise<{ apiKey: string } | undefined>;
   delete(id: ProviderId): Promise<void>;
 }
 
@@ -142,19 +146,22 @@ export function effectiveRouteTable(base: RouteTable, configs: Record<ProviderId
     }
     providers[id] = catalog;
   }
-  const inactive = new Set(Object.entries(configs).flatMap(([id, c]) => (c.active ? [] : [id])));
+  // An inactive provider is out of the table altogether: no target, no model served by name, no embeddings.
+  for (const [id, config] of Object.entries(configs)) if (!config.active) delete providers[id];
   const priority = (provider: string) => configs[provider]?.priority ?? 0;
   const defaults = Object.entries(configs).filter(([, c]) => c.default && c.active);
   type Target = RouteTable['tasks']['general']['targets'][number];
   const arrange = (targets: Target[], withDefaults: boolean): Target[] => {
-    const kept = targets.filter((t) => !inactive.has(t.provider) && providers[t.provider]?.models.includes(t.model));
-    if (withDefaults)
-      for (const [id, c] of defaults) if (!kept.some((t) => t.provider === id)) kept.push({ provider: id, model: c.models[0]! });
-    // A stable sort: the task's own order among providers of equal priority.
-    return kept
+    const kept = targets
+      .filter((t) => providers[t.provider]?.models.includes(t.model))
+      // A stable sort: the task's own order among providers of equal priority.
       .map((t, i) => ({ t, i }))
       .sort((a, b) => priority(a.t.provider) - priority(b.t.provider) || a.i - b.i)
       .map(({ t }) => t);
+    // The default providers come last, whatever their priority: the last resort.
+    if (withDefaults)
+      for (const [id, c] of defaults) if (!kept.some((t) => t.provider === id)) kept.push({ provider: id, model: c.models[0]! });
+    return kept;
   };
   const tasks = Object.fromEntries(
     TASK_TYPES.map((task) => {
@@ -276,12 +283,14 @@ export class ProviderConfigs implements CredentialSource {
 
   private async load(): Promise<void> {
     const document = await this.deps.store.read();
+    // A read that began before this instance's own change landed is older than what it already holds.
+    if (document.version < this.view.document.version) return;
     const keys = new Map(this.view.keys);
     await Promise.all(
       Object.entries(document.configs).map(async ([id, config]) => {
         if (config.keyVersion === null) keys.delete(id);
         else if (keys.get(id)?.version !== config.keyVersion)
-          keys.set(id, { version: config.keyVersion, secret: await this.deps.vault.get(id) });
+          keys.set(id, { version: config.keyVersion, secret: await this.deps.vault.get(id, config.keyVersion) });
       }),
     );
     for (const id of keys.keys()) if (!document.configs[id]) keys.delete(id);
@@ -290,9 +299,10 @@ export class ProviderConfigs implements CredentialSource {
       table = effectiveRouteTable(this.deps.base, document.configs);
       this.deps.providers.validate(table);
     } catch (error) {
-      // Saved changes were validated; one that no longer fits this deployment's route table keeps the last good view.
+      // Saved changes were validated; one that no longer fits this deployment's route table (changed since)
+      // keeps the last good table in force, while the stored document stays the base of the next change (a fix).
       this.deps.telemetry.error('provider configurations not applied', { error: (error as Error).message });
-      this.view = { ...this.view, readAt: this.deps.clock.now() };
+      this.view = { ...this.view, document, keys, readAt: this.deps.clock.now() };
       return;
     }
     this.view = { document, table, keys, readAt: this.deps.clock.now() };
@@ -319,12 +329,19 @@ export class ProviderConfigs implements CredentialSource {
   /** Every effective provider, where its configuration comes from, never a key. */
   async describe(id?: ProviderId) {
     const view = this.view;
-    const ids = Object.keys(view.table.providers).filter((p) => id === undefined || p === id);
+    const ids = [...new Set([...Object.keys(view.table.providers), ...Object.keys(view.document.configs)])].filter(
+      (p) => id === undefined || p === id,
+    );
     return Promise.all(
       ids.map(async (p) => {
-        const catalog = view.table.providers[p]!;
         const runtime = view.document.configs[p];
-        const credentials = await this.credentialsIn(view, p);
+        // An inactive provider is out of the table in force: described as it would be when active.
+        const shown =
+          view.table.providers[p] || !runtime
+            ? view
+            : { ...view, table: effectiveRouteTable(this.deps.base, { ...view.document.configs, [p]: { ...runtime, active: true } }) };
+        const catalog = shown.table.providers[p]!;
+        const credentials = await this.credentialsIn(shown, p);
         return {
           id: p,
           object: 'provider' as const,
@@ -372,6 +389,7 @@ export class ProviderConfigs implements CredentialSource {
     let newKey: { apiKey: string } | undefined;
     if (input) {
       this.checkType(id, input);
+      await this.checkDestination(view, id, input);
       const { apiKey, ...fields } = input;
       newKey = apiKey !== undefined ? { apiKey } : undefined;
       configs[id] = {
@@ -394,11 +412,18 @@ export class ProviderConfigs implements CredentialSource {
     if (newKey) keys.set(id, { version: configs[id]!.keyVersion!, secret: newKey });
     if (!configs[id]) keys.delete(id);
     await this.checkReachable({ document, table, keys });
-    if (newKey) await this.deps.vault.put(id, newKey);
+    // The key's new version first: until the configuration naming it is stored, nothing reads it.
+    if (newKey) await this.deps.vault.put(id, configs[id]!.keyVersion!, newKey);
     if (!(await this.deps.store.write(document)))
       throw new ProviderConfigError('Another change to the providers came first: read them again and retry.', 409, null, 'conflict');
-    if (action === 'remove' && existing?.keyVersion) await this.deps.vault.delete(id);
     this.view = { document, table, keys, readAt: this.deps.clock.now() };
+    // The change is made: a key left behind is reported, not a reason to say it failed.
+    if (action === 'remove' && existing?.keyVersion)
+      await this.deps.vault
+        .delete(id)
+        .catch((error: unknown) =>
+          this.deps.telemetry.error('runtime provider key not deleted', { provider: id, error: (error as Error).message }),
+        );
     // The audit trail: who changed what, never the key (only whether one was set).
     this.deps.telemetry.info('provider configuration changed', {
       action,
@@ -408,6 +433,26 @@ export class ProviderConfigs implements CredentialSource {
       keySet: newKey !== undefined,
       ...(input ? { config: { ...configs[id], keyVersion: undefined } } : {}),
     });
+  }
+
+  /**
+   * A new destination (base URL or endpoint) needs its key in the same change: the key in force,
+   * deploy-time or runtime, is never sent anywhere else than where it was meant for.
+   */
+  private async checkDestination(view: View, id: ProviderId, input: ProviderConfigInput): Promise<void> {
+    const destination = input.baseURL ?? input.endpoint;
+    if (destination === undefined || input.apiKey !== undefined) return;
+    const current = await this.credentialsIn(view, id);
+    const key = current?.credentials['apiKey'];
+    if (typeof key !== 'string' || key === '' || key === 'none') return;
+    const where = current?.credentials['baseURL'] ?? current?.credentials['endpoint'] ?? view.table.providers[id]?.baseURL;
+    if (where !== destination)
+      throw new ProviderConfigError(
+        `A new ${input.baseURL !== undefined ? 'baseURL' : 'endpoint'} needs its apiKey in the same request: the current key stays where it was meant for.`,
+        400,
+        'apiKey',
+        'api_key_required',
+      );
   }
 
   private checkType(id: ProviderId, input: ProviderConfigInput): void {
@@ -436,11 +481,36 @@ export class ProviderConfigs implements CredentialSource {
           field,
           'invalid_provider_config',
         );
+    if (input.type === 'bedrock') {
+      // The functions' role is granted the deployed route table's Bedrock models only (and the stack's region).
+      const granted = this.deps.base.providers['bedrock'];
+      const ids = (catalog: Pick<ProviderCatalog, 'models' | 'embeddingModels' | 'deployments'>) =>
+        [...catalog.models, ...(catalog.embeddingModels ?? [])].map((m) => catalog.deployments?.[m] ?? m);
+      const allowed = new Set(granted ? ids(granted) : []);
+      const outside = ids(input).filter((m) => !allowed.has(m));
+      if (outside.length > 0)
+        throw new ProviderConfigError(
+          `Bedrock can only use the models the deployed route table lists (their IAM grants come with it): ${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not among them.`,
+          400,
+          'models',
+          'invalid_provider_config',
+        );
+      if (input.region !== undefined)
+        throw new ProviderConfigError(
+          "Bedrock's region is the deployment's (BEDROCK_REGION): it cannot change at run time.",
+          400,
+          'region',
+          'invalid_provider_config',
+        );
+    }
     if (input.type === 'openai-compatible' && !input.baseURL && !this.deps.base.providers[id]?.baseURL)
       throw new ProviderConfigError('An openai-compatible provider needs its baseURL.', 400, 'baseURL', 'invalid_provider_config');
   }
 
-  /** Refuses a configuration that leaves a task (or one of its tiers) without a target that is active and has credentials. */
+  /**
+   * Refuses a configuration that leaves a task without a target that is active and has credentials (a
+   * tier left without targets falls back to the next one up, and at last to the task's targets).
+   */
   private async checkReachable(view: Pick<View, 'document' | 'table' | 'keys'>): Promise<void> {
     const reachable = new Map<ProviderId, boolean>();
     for (const id of Object.keys(view.table.providers)) reachable.set(id, (await this.credentialsIn(view, id)) !== undefined);

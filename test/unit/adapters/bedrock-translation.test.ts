@@ -108,6 +108,38 @@ describe('OpenAI request -> Converse', () => {
     expect(choice(undefined)?.tools).toEqual([{ toolSpec: { name: 'f', inputSchema: { json: { type: 'object', properties: {} } } } }]);
   });
 
+  it('declares the tools a conversation used when the request sends none (Converse needs them), and drops blank text', () => {
+    const request = toConverseRequest(
+      {
+        messages: [
+          { role: 'system', content: '' },
+          { role: 'user', content: 'What time is it?' },
+          {
+            role: 'assistant',
+            content: '',
+            tool_calls: [{ id: 't1', type: 'function', function: { name: 'current_time', arguments: '' } }],
+          },
+          { role: 'tool', tool_call_id: 't1', content: '12:00' },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: '' },
+              { type: 'text', text: 'Summarise.' },
+            ],
+          },
+        ],
+      },
+      'm',
+    );
+    expect(request.system).toBeUndefined();
+    expect(request.toolConfig).toEqual({ tools: [{ toolSpec: { name: 'current_time', inputSchema: { json: { type: 'object' } } } }] });
+    expect(request.messages).toEqual([
+      { role: 'user', content: [{ text: 'What time is it?' }] },
+      { role: 'assistant', content: [{ toolUse: { toolUseId: 't1', name: 'current_time', input: {} } }] },
+      { role: 'user', content: [{ toolResult: { toolUseId: 't1', content: [{ text: '12:00' }] } }, { text: 'Summarise.' }] },
+    ]);
+  });
+
   it.each([
     [{ n: 3 }, 'n'],
     [{ logprobs: true }, 'logprobs'],
@@ -269,6 +301,22 @@ describe('ConverseStream events -> OpenAI chunks', () => {
     });
   });
 
+  it('gives a tool called without arguments `{}`, as the non-streamed answer does', () => {
+    const translator = new ChunkTranslator(identity);
+    const chunks = [
+      { messageStart: { role: 'assistant' as const } },
+      { contentBlockStart: { contentBlockIndex: 0, start: { toolUse: { toolUseId: 'tooluse_now', name: 'current_time' } } } },
+      { contentBlockStop: { contentBlockIndex: 0 } },
+      { messageStop: { stopReason: 'tool_use' as const } },
+    ].flatMap((event) => translator.translate(event));
+    const args = chunks
+      .map((c) => JSON.parse(c) as { choices: Array<{ delta: { tool_calls?: Array<{ function: { arguments?: string } }> } }> })
+      .flatMap((c) => c.choices[0]?.delta.tool_calls ?? [])
+      .map((call) => call.function.arguments ?? '')
+      .join('');
+    expect(args).toBe('{}');
+  });
+
   it('is complete only with usage after messageStop', () => {
     const translator = new ChunkTranslator(identity);
     translator.translate({ messageStart: { role: 'assistant' } });
@@ -305,6 +353,17 @@ describe('Bedrock errors -> provider failures', () => {
     const mapped = bedrockCallError(exception(name), ctx);
     expect(mapped.failure).toMatchObject({ errorClass, status, body: { error: { type, message: `${name} happened` } } });
     expect(mapped.cause).toBeInstanceOf(Error);
+  });
+
+  it("takes a model id or profile Bedrock cannot run for the route table's mistake: not found, so another target answers", () => {
+    for (const message of [
+      'The provided model identifier is invalid.',
+      "Invocation of model ID anthropic.claude-3-5-haiku-20241022-v1:0 with on-demand throughput isn't supported.",
+    ])
+      expect(bedrockCallError(exception('ValidationException', message), ctx).failure).toMatchObject({
+        errorClass: 'not_found',
+        status: 404,
+      });
   });
 
   it('gives throttling its retry timing: retry-after when Bedrock sends one, else the default', () => {

@@ -95,9 +95,10 @@ export class BedrockProvider implements ChatProvider {
       const parsed = JSON.parse(Buffer.from(out.body).toString('utf8')) as { embedding?: unknown; inputTextTokenCount?: unknown };
       if (!Array.isArray(parsed.embedding))
         throw new ProviderCallError({ errorClass: 'protocol_error' }, `${this.id}: InvokeModel answered without an embedding`);
+      // Each answer is progress: the first-event and idle timeouts measure one call, not the whole batch.
+      control.progress();
       return { embedding: parsed.embedding as number[], inputTextTokenCount: Number(parsed.inputTextTokenCount ?? 0) };
     });
-    control.progress();
     const list = embeddingList(answers, call.upstreamModel, call.body['encoding_format'] === 'base64');
     return { rawBody: JSON.stringify(list), model: call.upstreamModel, usage: usageOf(list) };
   }

@@ -104,8 +104,10 @@ function textOf(content: unknown, param: string): string {
 
 /** A text block, followed by a cache point when the part carries `cache_control` (Anthropic's marker, as peers accept it). */
 function textBlocks(part: Json): Array<ContentBlock & SystemContentBlock> {
-  const text = { text: String(part['text'] ?? '') };
-  return part['cache_control'] ? [text, { cachePoint: { type: 'default' } }] : [text];
+  // Converse refuses blank text blocks: an empty part is left out (its cache point stays).
+  const text = String(part['text'] ?? '');
+  const blocks: Array<ContentBlock & SystemContentBlock> = text === '' ? [] : [{ text }];
+  return part['cache_control'] ? [...blocks, { cachePoint: { type: 'default' } }] : blocks;
 }
 
 function imageBlock(part: Json, param: string): ContentBlock {
@@ -118,7 +120,7 @@ function imageBlock(part: Json, param: string): ContentBlock {
 }
 
 function userBlocks(content: unknown, param: string): ContentBlock[] {
-  if (typeof content === 'string') return [{ text: content }];
+  if (typeof content === 'string') return content === '' ? [] : [{ text: content }];
   if (!Array.isArray(content)) throw unsupported(param, 'content must be text or content parts');
   return content.flatMap((raw, i): ContentBlock[] => {
     const part = raw as Json;
@@ -181,8 +183,9 @@ function conversation(messages: Json[]): { system: SystemContentBlock[]; message
       case 'system':
       case 'developer': {
         const content = message['content'];
-        if (typeof content === 'string') system.push({ text: content });
-        else for (const part of (content ?? []) as Json[]) system.push(...textBlocks(part));
+        if (typeof content === 'string') {
+          if (content !== '') system.push({ text: content });
+        } else for (const part of (content ?? []) as Json[]) system.push(...textBlocks(part));
         break;
       }
       case 'user':
@@ -208,16 +211,20 @@ function conversation(messages: Json[]): { system: SystemContentBlock[]; message
   return { system, messages: out };
 }
 
-function toolConfig(body: Json, hasToolBlocks: boolean): ToolConfiguration | undefined {
+/** `hasToolBlocks`: the names of the tools the conversation already called (none: it used no tools). */
+function toolConfig(body: Json, hasToolBlocks: string[]): ToolConfiguration | undefined {
   const tools = (body['tools'] ?? []) as Json[];
   const choice = body['tool_choice'] as string | Json | undefined | null;
   if (tools.length === 0) {
     if (choice != null && choice !== 'none' && choice !== 'auto') throw unsupported('tool_choice', 'tool_choice needs tools');
-    return undefined;
+    // Converse needs the tools a conversation used declared, even to summarise it: their names, any input.
+    return hasToolBlocks.length > 0
+      ? { tools: hasToolBlocks.map((name) => ({ toolSpec: { name, inputSchema: { json: { type: 'object' } as never } } })) }
+      : undefined;
   }
   if (choice === 'none') {
     // Converse has no "none": leaving the tools out is the same, unless the conversation already used them.
-    if (hasToolBlocks) throw unsupported('tool_choice', 'tool_choice "none" cannot be sent with a conversation that used tools');
+    if (hasToolBlocks.length > 0) throw unsupported('tool_choice', 'tool_choice "none" cannot be sent with a conversation that used tools');
     return undefined;
   }
   const specs: Tool[] = tools.map((tool, i) => {
@@ -275,7 +282,9 @@ export function toConverseRequest(body: Json, modelId: string): ConverseRequest 
     throw unsupported(field, WHY[field] ?? `${field} is not supported`);
   }
   const { system, messages } = conversation((body['messages'] ?? []) as Json[]);
-  const hasToolBlocks = messages.some((m) => m.content!.some((b) => 'toolUse' in b || 'toolResult' in b));
+  const usedTools = [...new Set(messages.flatMap((m) => m.content!.flatMap((b) => (b.toolUse?.name ? [b.toolUse.name] : []))))];
+  const hasToolResults = messages.some((m) => m.content!.some((b) => b.toolResult !== undefined));
+  const hasToolBlocks = usedTools.length > 0 || hasToolResults ? usedTools : [];
   const maxTokens = body['max_completion_tokens'] ?? body['max_tokens'];
   const stop = body['stop'];
   const inference = {

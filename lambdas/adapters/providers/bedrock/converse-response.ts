@@ -19,7 +19,8 @@ const FINISH_REASONS: Record<StopReason, string> = {
   guardrail_intervened: 'content_filter',
   content_filtered: 'content_filter',
   malformed_model_output: 'stop',
-  malformed_tool_use: 'tool_calls',
+  // The model's tool call could not be read: no usable call to run.
+  malformed_tool_use: 'stop',
 };
 
 export function finishReason(reason: StopReason | string | undefined): string {
@@ -93,6 +94,8 @@ export class ChunkTranslator {
   complete = false;
   /** OpenAI's tool-call index per Converse content block that is a tool use. */
   private readonly toolIndex = new Map<number, number>();
+  /** Tool-use blocks that have had input: one without any (a tool with no parameters) is sent `{}`. */
+  private readonly toolInput = new Set<number>();
 
   constructor(private readonly identity: AnswerIdentity) {}
 
@@ -125,9 +128,18 @@ export class ChunkTranslator {
       if (delta?.toolUse) {
         const index = this.toolIndex.get(block);
         if (index === undefined || !delta.toolUse.input) return [];
+        this.toolInput.add(block);
         return [this.delta({ tool_calls: [{ index, function: { arguments: delta.toolUse.input } }] })];
       }
       return [];
+    }
+    if (event.contentBlockStop) {
+      // Bedrock sends no input for a tool called without arguments; OpenAI clients parse `arguments` as JSON.
+      const block = event.contentBlockStop.contentBlockIndex ?? 0;
+      const index = this.toolIndex.get(block);
+      if (index === undefined || this.toolInput.has(block)) return [];
+      this.toolInput.add(block);
+      return [this.delta({ tool_calls: [{ index, function: { arguments: '{}' } }] })];
     }
     if (event.messageStop) {
       this.stopped = true;

@@ -11,6 +11,8 @@ type Json = Record<string, unknown>;
 /** Inputs embedded at once per request (each a call of its own). */
 const CONCURRENCY = 8;
 const TITAN_DIMENSIONS = [256, 512, 1024];
+/** Inputs per request: each is a call of its own, and all must end within the target's timeouts. */
+export const MAX_INPUTS = 256;
 
 /** The texts of an OpenAI embeddings body, and the Titan body for one of them; throws a 400 `ProviderCallError`. */
 export function titanRequests(body: Json): Array<Record<string, unknown>> {
@@ -18,6 +20,7 @@ export function titanRequests(body: Json): Array<Record<string, unknown>> {
   const texts = typeof input === 'string' ? [input] : Array.isArray(input) ? input : [];
   if (texts.length === 0 || !texts.every((t): t is string => typeof t === 'string'))
     throw unsupported('input', 'Titan embeds text: send strings, not token ids');
+  if (texts.length > MAX_INPUTS) throw unsupported('input', `at most ${MAX_INPUTS} inputs per request (Titan embeds one per call)`);
   const dimensions = body['dimensions'];
   if (dimensions !== undefined && !TITAN_DIMENSIONS.includes(dimensions as number))
     throw unsupported('dimensions', `Titan Text Embeddings V2 makes ${TITAN_DIMENSIONS.join(', ')} dimensions`);

@@ -28,6 +28,9 @@ const EXCEPTIONS: Record<string, { errorClass: ErrorClass; status: number; type:
   ConflictException: { errorClass: 'conflict', status: 409, type: 'api_error' },
 };
 
+/** Bedrock's validation messages for a model id it cannot run as configured. */
+const MODEL_NOT_USABLE = /model identifier is invalid|on-demand throughput isn.t supported|inference profile/i;
+
 const snake = (name: string) =>
   name
     .replace(/Exception$/, '')
@@ -39,7 +42,10 @@ export function bedrockCallError(error: unknown, ctx: CallContext): ProviderCall
   const stopped = stoppedByUs(error, ctx);
   if (stopped) return stopped;
   const name = error instanceof Error ? error.name : '';
-  const known = EXCEPTIONS[name];
+  // A model id or inference profile this account or region cannot use comes as a validation error: it
+  // is the route table's mistake, not the caller's, and another target may serve the request.
+  const misrouted = name === 'ValidationException' && MODEL_NOT_USABLE.test((error as Error).message);
+  const known = misrouted ? EXCEPTIONS['ResourceNotFoundException'] : EXCEPTIONS[name];
   if (known) {
     const response = (error as { $response?: { headers?: Record<string, string | undefined> } }).$response;
     const retryAfterMs =

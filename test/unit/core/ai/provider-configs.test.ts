@@ -53,6 +53,13 @@ it('takes an inactive provider out of targets and tiers, and orders providers by
   expect(providersOf(reordered)).toEqual(['azure-openai/gpt-4o-mini', 'openai/gpt-4o-mini']);
 });
 
+it('puts a default provider last, whatever its priority', () => {
+  const table = effectiveRouteTable(base, {
+    mistral: config({ type: 'openai-compatible', baseURL: 'https://api.mistral.ai/v1', models: ['m'], default: true, priority: -5 }),
+  });
+  expect(providersOf(table).at(-1)).toBe('mistral/m');
+});
+
 it('drops targets whose model the override no longer lists, and refuses a task left without any', () => {
   const narrowed = effectiveRouteTable(base, { openai: config({ type: 'openai', models: ['gpt-4.1'] }) });
   expect(providersOf(narrowed)).toEqual(['azure-openai/gpt-4o-mini']);
@@ -104,20 +111,86 @@ describe('ProviderConfigs.ready', () => {
     expect(reads).toBe(2);
   });
 
-  it('through a store outage, waits at most waitMs once, not on every request', async () => {
+  it('waits at most waitMs for a store that does not answer, and through an outage not on every request', async () => {
     const clock = new FakeClock(1_000_000);
     let reads = 0;
+    let fail: (error: Error) => void = () => undefined;
     const configs = deps(() => {
       reads += 1;
-      return Promise.reject(new Error('store down'));
+      return new Promise((_, reject) => (fail = reject));
     }, clock);
     const started = Date.now();
     await configs.ready();
-    expect(Date.now() - started).toBeLessThan(1000);
+    const waited = Date.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(45);
+    expect(waited).toBeLessThan(1000);
+    // The read then fails: the next requests do not wait for another one until the view is 30 s old.
+    fail(new Error('store down'));
+    await new Promise((resolve) => setImmediate(resolve));
     await configs.ready();
     await configs.ready();
     expect(reads).toBe(1);
     // The deployed route table stays in force.
     expect(configs.current()).toBe(base);
+  });
+
+  it('keeps the key in force when a change loses its race: the new key is only a version nobody reads', async () => {
+    const clock = new FakeClock(1_000_000);
+    const stored = new Map<string, { apiKey: string }>();
+    let document: ProviderConfigDocument = {
+      version: 1,
+      configs: { mistral: config({ type: 'openai-compatible', baseURL: 'https://api.mistral.ai/v1', models: ['m'], keyVersion: 'v1' }) },
+    };
+    stored.set('mistral@v1', { apiKey: 'old-key' });
+    let writes = 0;
+    const configs = new ProviderConfigs(
+      {
+        base,
+        store: {
+          read: async () => document,
+          write: async (next) => {
+            writes += 1;
+            // Another admin's change lands first.
+            document = { ...document, version: next.version };
+            return false;
+          },
+        },
+        vault: {
+          put: async (id, version, secret) => void stored.set(`${id}@${version}`, secret),
+          get: async (id, version) => stored.get(`${id}@${version}`),
+          delete: async () => undefined,
+        },
+        // Every provider has credentials: the change is refused only by the race.
+        credentials: { get: async (provider) => ({ provider, credentials: {} }) },
+        clock,
+        telemetry: new CapturingTelemetry(),
+        providers: {
+          validate: () => undefined,
+          parse: (_table, _id, document) => document,
+          builtIn: ['openai', 'azure-openai', 'bedrock'],
+        },
+      },
+      { refreshMs: 10_000, maxStaleMs: 30_000, waitMs: 50 },
+    );
+    await configs.refresh();
+    const change = configs.change(
+      'replace',
+      'mistral',
+      {
+        type: 'openai-compatible',
+        baseURL: 'https://api.mistral.ai/v1',
+        apiKey: 'new-key',
+        models: ['m'],
+        default: false,
+        active: true,
+        priority: 0,
+      },
+      'key_admin',
+      () => 'v2',
+    );
+    await expect(change).rejects.toMatchObject({ status: 409 });
+    expect(writes).toBe(1);
+    expect(stored.get('mistral@v2')).toEqual({ apiKey: 'new-key' });
+    expect((await configs.get('mistral'))?.credentials['apiKey']).toBe('old-key');
   });
 });
