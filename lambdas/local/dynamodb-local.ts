@@ -117,7 +117,7 @@ export async function ensureTables(
   const rebuilt: string[] = [];
   for (const { definition, name, afterRebuild } of tables) {
     try {
-      await client.send(new CreateTableCommand(createTableInput(definition, name)));
+      await createTable(client, definition, name);
       continue;
     } catch (error) {
       if (!(error instanceof ResourceInUseException)) throw error;
@@ -131,6 +131,21 @@ export async function ensureTables(
     rebuilt.push(name);
   }
   return rebuilt;
+}
+
+/**
+ * Creates a table and resolves once it is ACTIVE. Even with `createTableMs: 0` dynalite makes a table
+ * active on a timer: under load a write sent right after the create can find it still CREATING (and
+ * be refused as if the table did not exist).
+ */
+export async function createTable(client: DynamoDBClient, definition: TableDefinition, name: string): Promise<void> {
+  await client.send(new CreateTableCommand(createTableInput(definition, name)));
+  for (let waited = 0; ; waited += 10) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    if (waited >= 30_000) throw new Error(`table ${name} is still ${Table?.TableStatus} after 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /**
@@ -149,7 +164,7 @@ async function rebuildTable(client: DynamoDBClient, definition: TableDefinition,
   const backup = backupDir ? join(backupDir, `${name}.rebuild-backup.json`) : undefined;
   if (backup) writeFileSync(backup, JSON.stringify(items));
   await client.send(new DeleteTableCommand({ TableName: name }));
-  await client.send(new CreateTableCommand(createTableInput(definition, name)));
+  await createTable(client, definition, name);
   for (let i = 0; i < items.length; i += 25) {
     let pending: Record<string, WriteRequest[]> | undefined = {
       [name]: items.slice(i, i + 25).map((item) => ({ PutRequest: { Item: item } })),

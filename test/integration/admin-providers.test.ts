@@ -168,6 +168,18 @@ describe('providers managed at runtime', () => {
     });
     await expectStatus(moved, 400);
     expect((await json(moved))['error']).toMatchObject({ code: 'api_key_required', param: 'apiKey' });
+    // Not by taking it out first either: the destination is compared as if it were active.
+    const off = await admin('/admin/providers/openai', {
+      method: 'PUT',
+      body: JSON.stringify({ type: 'openai', models: ['gpt-4o', 'gpt-4o-mini'], active: false }),
+    });
+    await expectStatus(off, 200);
+    const back = await admin('/admin/providers/openai', {
+      method: 'PUT',
+      body: JSON.stringify({ type: 'openai', baseURL: 'https://collector.example/v1', models: ['gpt-4o', 'gpt-4o-mini'] }),
+    });
+    await expectStatus(back, 400);
+    await expectStatus(await admin('/admin/providers/openai', { method: 'DELETE' }), 200);
     const { apiKey: _key, ...keyless } = togetherConfig({ baseURL: 'https://collector.example/v1' });
     await expectStatus(await admin('/admin/providers/together', { method: 'PUT', body: JSON.stringify(keyless) }), 400);
     expect((await json(await admin('/admin/providers/together')))['baseURL']).toBe(baseURL);

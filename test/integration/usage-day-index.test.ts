@@ -4,11 +4,11 @@
  * deployed) is brought over by the backfill, idempotently.
  */
 import { usageRecord } from '../helpers/usage-records';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { backfillDayShards, dayShardOf, DynamoDbUsageStore, USAGE_DAY_SHARDS } from '../../lambdas/adapters/dynamodb/dynamodb-usage-store';
 import type { UsageRecord } from '../../lambdas/core/metering/usage-record';
-import { createTableInput, ensureTables, startDynalite, type LocalDynamo } from '../../lambdas/local/dynamodb-local';
+import { createTable, ensureTables, startDynalite, type LocalDynamo } from '../../lambdas/local/dynamodb-local';
 import { USAGE_TABLE } from '../../lambdas/shared/tables';
 
 const record = (requestId: string, createdAt: string): UsageRecord =>
@@ -80,7 +80,7 @@ describe('the sharded day index of usage records', () => {
     const table = freshTable();
     // The table as an older version made it: one `byDay` index, records without `dayShard`.
     const legacy = { ...USAGE_TABLE, indexes: [{ name: 'byDay', partitionKey: 'day', sortKey: 'createdAt' }] };
-    await raw.send(new CreateTableCommand(createTableInput(legacy, table)));
+    await createTable(raw, legacy, table);
     const old = Array.from({ length: 30 }, (_, i) =>
       record(`old-${i}`, new Date(Date.parse('2026-11-20T08:00:00Z') + i * 1000).toISOString()),
     );

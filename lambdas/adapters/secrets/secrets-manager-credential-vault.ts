@@ -63,7 +63,9 @@ export class SecretsManagerCredentialVault implements CredentialVault {
       const parsed = JSON.parse(out.SecretString ?? '{}') as { apiKey?: unknown };
       return typeof parsed.apiKey === 'string' && parsed.apiKey !== '' ? { apiKey: parsed.apiKey } : undefined;
     } catch (error) {
-      if (error instanceof ResourceNotFoundException || error instanceof SyntaxError) return undefined;
+      // Gone, scheduled for deletion (removed meanwhile), or not JSON: no key for this version.
+      if (error instanceof ResourceNotFoundException || error instanceof InvalidRequestException || error instanceof SyntaxError)
+        return undefined;
       throw error;
     }
   }

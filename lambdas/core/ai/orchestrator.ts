@@ -23,7 +23,7 @@ import type {
   TargetHealth,
 } from './ports';
 import type { ProviderLimits } from './provider-limits';
-import { healthOutcome, isCapabilityGap, isRetryable, retryDelayMs } from './retry';
+import { healthOutcome, isRetryable, retryDelayMs } from './retry';
 import type { PlannedTarget, ProviderId } from './route-table';
 import { usageOf } from './usage';
 
@@ -177,23 +177,37 @@ export class Orchestrator {
     await health?.ready();
     const trace: RouteTrace = { attempts: [], chosen: null, fallback: false };
     const deadline = clock.now() + this.deps.deadlineMs;
-    // Targets whose provider does not serve the operation are set aside first, so no part of the
-    // deadline is kept for them.
+    // Targets whose provider does not serve the operation, or cannot serve this request as sent (a
+    // Converse gap: n > 1, logprobs...), are set aside first: no part of the deadline is kept for them,
+    // no probe claimed, no failure counted. A provider whose credentials cannot be read right now is
+    // treated like an unconfigured one.
+    const resolved = await Promise.all(candidates.map((t) => providers.get(t.provider).catch(() => undefined)));
+    const clients = new Map<PlannedTarget, ChatProvider | undefined>();
     const unsupported: PlannedTarget[] = [];
-    let serving = candidates;
-    if (operation !== 'chat') {
-      const resolved = await Promise.all(candidates.map((t) => providers.get(t.provider).catch(() => undefined)));
-      serving = [];
-      for (const [i, target] of candidates.entries()) {
-        if (resolved[i]?.supports?.(operation) === false) unsupported.push(target);
-        else serving.push(target);
+    const unfit: PlannedTarget[] = [];
+    /** The first such refusal: the caller's 400 if no other target can serve the request. */
+    let capabilityGap: ProviderFailure | undefined;
+    const serving: PlannedTarget[] = [];
+    for (const [i, target] of candidates.entries()) {
+      const client = resolved[i];
+      if (operation !== 'chat' && client?.supports?.(operation) === false) {
+        unsupported.push(target);
+        continue;
       }
+      const refusal = client?.refuses?.({ upstreamModel: target.upstreamModel, operation, body });
+      if (refusal) {
+        // The caller named this model: the refusal is theirs to read.
+        if (target.modelSource === 'requested') return { ok: false, failure: { reason: 'rejected', failure: refusal }, trace };
+        capabilityGap ??= refusal;
+        unfit.push(target);
+        continue;
+      }
+      clients.set(target, client);
+      serving.push(target);
     }
     // A target close to its provider's own limit goes after the others (never dropped).
     const targets = health ? [...serving.filter((t) => !health.nearLimit(t)), ...serving.filter((t) => health.nearLimit(t))] : serving;
     let lastFailure: ProviderFailure | undefined;
-    /** The first refusal of a target that cannot do what the request asks, answered if no other target serves it. */
-    let capabilityGap: ProviderFailure | undefined;
     let previous: string | undefined;
     let earliestRetry: number | undefined;
     let called = false;
@@ -212,12 +226,11 @@ export class Orchestrator {
       if (retryAt !== undefined) earliestRetry = Math.min(earliestRetry ?? retryAt, retryAt);
       previous ??= `${target.provider} ${reason?.replaceAll('_', ' ')}`;
     };
-    for (const target of unsupported) skip(target, 'unsupported');
+    for (const target of [...unsupported, ...unfit]) skip(target, 'unsupported');
 
     for (const [index, target] of targets.entries()) {
       if (hedged.has(target)) continue;
-      // A provider whose credentials cannot be read right now is treated like an unconfigured one.
-      const provider = await providers.get(target.provider).catch(() => undefined);
+      const provider = clients.get(target);
       if (!provider) {
         skip(target, 'not_configured');
         continue;
@@ -296,14 +309,6 @@ export class Orchestrator {
             return { ok: false, failure: { reason: 'client_gone' }, trace };
           }
           if (!isRetryable(failure)) {
-            // A target the caller did not name cannot do what the request asks (a Converse gap: n > 1,
-            // logprobs...): the next target may. The refusal stands if none can.
-            if (isCapabilityGap(failure) && target.modelSource === 'task_default' && index < targets.length - 1) {
-              capabilityGap ??= failure;
-              record.outcome = 'fallback';
-              previous = `${target.provider} cannot serve the request as sent`;
-              break;
-            }
             record.outcome = 'failed';
             return { ok: false, failure: { reason: 'rejected', failure }, trace };
           }
@@ -332,7 +337,8 @@ export class Orchestrator {
         trace,
       };
     }
-    if (capabilityGap && lastFailure === undefined) return { ok: false, failure: { reason: 'rejected', failure: capabilityGap }, trace };
+    if (!called && capabilityGap && earliestRetry === undefined && lastFailure === undefined)
+      return { ok: false, failure: { reason: 'rejected', failure: capabilityGap }, trace };
     if (!called && earliestRetry !== undefined) {
       return { ok: false, failure: { reason: 'unavailable', retryAfterMs: Math.max(0, earliestRetry - clock.now()) }, trace };
     }

@@ -8,6 +8,7 @@
  * events (`ProviderStream`). A provider whose upstream speaks something else (Bedrock's Converse)
  * translates both ways inside its own adapter folder; routes and core never see another format.
  */
+import type { ProviderFailure } from '../errors';
 import type { ProviderLimits } from './provider-limits';
 import type { PlannedTarget, ProviderId, Timeouts } from './route-table';
 
@@ -66,6 +67,11 @@ export interface ChatProvider {
   readonly id: ProviderId;
   /** Whether the provider serves an operation besides chat (embeddings, the Responses API); absent: all of them. */
   supports?(operation: ProviderOperation): boolean;
+  /**
+   * Why the provider cannot serve this very request as sent (a 400 naming the field: Bedrock's Converse
+   * has no `n > 1`, logprobs...), checked without calling it; `undefined` when it can. Absent: it can.
+   */
+  refuses?(call: Pick<ProviderCall, 'upstreamModel' | 'operation' | 'body'>): ProviderFailure | undefined;
   /**
    * A non-streamed call, for targets that cannot stream: `firstByteMs` bounds the wait for the
    * response headers and `totalMs` the whole answer.

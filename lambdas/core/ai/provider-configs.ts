@@ -229,6 +229,11 @@ export class ProviderConfigs implements CredentialSource {
   private refreshing: Promise<void> | undefined;
   /** When the last read ended, well or not: through a store outage requests do not each wait for a read that fails. */
   private attemptedAt = 0;
+  /**
+   * The stored document when it could not be applied (it no longer fits this deployment's route table):
+   * the base of the next change, so an admin can repair it, while `view` keeps the last good state.
+   */
+  private unapplied: ProviderConfigDocument | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -284,13 +289,19 @@ export class ProviderConfigs implements CredentialSource {
   private async load(): Promise<void> {
     const document = await this.deps.store.read();
     // A read that began before this instance's own change landed is older than what it already holds.
-    if (document.version < this.view.document.version) return;
+    if (document.version < Math.max(this.view.document.version, this.unapplied?.version ?? 0)) return;
     const keys = new Map(this.view.keys);
     await Promise.all(
       Object.entries(document.configs).map(async ([id, config]) => {
         if (config.keyVersion === null) keys.delete(id);
-        else if (keys.get(id)?.version !== config.keyVersion)
-          keys.set(id, { version: config.keyVersion, secret: await this.deps.vault.get(id, config.keyVersion) });
+        else if (keys.get(id)?.version !== config.keyVersion) {
+          // One unreadable key leaves that provider without credentials, not the whole view stale.
+          const secret = await this.deps.vault.get(id, config.keyVersion).catch((error: unknown) => {
+            this.deps.telemetry.error('runtime provider key not read', { provider: id, error: (error as Error).message });
+            return undefined;
+          });
+          keys.set(id, { version: config.keyVersion, secret });
+        }
       }),
     );
     for (const id of keys.keys()) if (!document.configs[id]) keys.delete(id);
@@ -302,9 +313,11 @@ export class ProviderConfigs implements CredentialSource {
       // Saved changes were validated; one that no longer fits this deployment's route table (changed since)
       // keeps the last good table in force, while the stored document stays the base of the next change (a fix).
       this.deps.telemetry.error('provider configurations not applied', { error: (error as Error).message });
-      this.view = { ...this.view, document, keys, readAt: this.deps.clock.now() };
+      this.unapplied = document;
+      this.view = { ...this.view, readAt: this.deps.clock.now() };
       return;
     }
+    this.unapplied = undefined;
     this.view = { document, table, keys, readAt: this.deps.clock.now() };
   }
 
@@ -378,18 +391,20 @@ export class ProviderConfigs implements CredentialSource {
       throw new ProviderConfigError('Provider ids are lower-case letters, digits and -, and not "local".', 400, 'id', 'invalid_id');
     await this.refresh();
     const view = this.view;
-    const existing = view.document.configs[id];
+    // The stored document is the base, applied or not (a change may be the repair).
+    const base = this.unapplied ?? view.document;
+    const existing = base.configs[id];
     if (action === 'create' && existing)
       throw new ProviderConfigError(`Provider ${id} already has a runtime configuration: use PUT.`, 409, 'id', 'conflict');
     if (action === 'remove' && !existing)
       throw new ProviderConfigError(`Provider ${id} has no runtime configuration.`, 404, 'id', 'not_found');
     if (action === 'replace' && !existing && !view.table.providers[id])
       throw new ProviderConfigError(`No provider ${id}: create it with POST /admin/providers.`, 404, 'id', 'not_found');
-    const configs = { ...view.document.configs };
+    const configs = { ...base.configs };
     let newKey: { apiKey: string } | undefined;
     if (input) {
       this.checkType(id, input);
-      await this.checkDestination(view, id, input);
+      await this.checkDestination(view, id, input, existing);
       const { apiKey, ...fields } = input;
       newKey = apiKey !== undefined ? { apiKey } : undefined;
       configs[id] = {
@@ -399,7 +414,7 @@ export class ProviderConfigs implements CredentialSource {
         updatedBy: by,
       };
     } else delete configs[id];
-    const document = { version: view.document.version + 1, configs };
+    const document = { version: base.version + 1, configs };
     let table: RouteTable;
     try {
       table = effectiveRouteTable(this.deps.base, configs);
@@ -416,6 +431,7 @@ export class ProviderConfigs implements CredentialSource {
     if (newKey) await this.deps.vault.put(id, configs[id]!.keyVersion!, newKey);
     if (!(await this.deps.store.write(document)))
       throw new ProviderConfigError('Another change to the providers came first: read them again and retry.', 409, null, 'conflict');
+    this.unapplied = undefined;
     this.view = { document, table, keys, readAt: this.deps.clock.now() };
     // The change is made: a key left behind is reported, not a reason to say it failed.
     if (action === 'remove' && existing?.keyVersion)
@@ -436,19 +452,38 @@ export class ProviderConfigs implements CredentialSource {
   }
 
   /**
-   * A new destination (base URL or endpoint) needs its key in the same change: the key in force,
-   * deploy-time or runtime, is never sent anywhere else than where it was meant for.
+   * A change of destination (base URL or endpoint, set, changed or dropped) needs its key in the same
+   * request: the key in force, deploy-time or runtime, is never sent anywhere else than where it was
+   * meant for. Both destinations are read with the provider taken as active (an inactive one keeps its key).
    */
-  private async checkDestination(view: View, id: ProviderId, input: ProviderConfigInput): Promise<void> {
-    const destination = input.baseURL ?? input.endpoint;
-    if (destination === undefined || input.apiKey !== undefined) return;
-    const current = await this.credentialsIn(view, id);
-    const key = current?.credentials['apiKey'];
+  private async checkDestination(
+    view: View,
+    id: ProviderId,
+    input: ProviderConfigInput,
+    existing: StoredProviderConfig | undefined,
+  ): Promise<void> {
+    if (input.apiKey !== undefined) return;
+    const at = async (config: StoredProviderConfig | undefined) => {
+      const configs = { ...view.document.configs };
+      if (config) configs[id] = { ...config, active: true };
+      else delete configs[id];
+      let table: RouteTable;
+      try {
+        table = effectiveRouteTable(this.deps.base, configs);
+      } catch {
+        return undefined;
+      }
+      const credentials = (await this.credentialsIn({ document: { version: 0, configs }, table, keys: view.keys }, id))?.credentials;
+      return { key: credentials?.['apiKey'], where: credentials?.['baseURL'] ?? credentials?.['endpoint'] ?? table.providers[id]?.baseURL };
+    };
+    const before = await at(existing);
+    const candidate: StoredProviderConfig = { ...input, keyVersion: existing?.keyVersion ?? null, updatedAt: '', updatedBy: '' };
+    const after = await at(candidate);
+    const key = after?.key ?? before?.key;
     if (typeof key !== 'string' || key === '' || key === 'none') return;
-    const where = current?.credentials['baseURL'] ?? current?.credentials['endpoint'] ?? view.table.providers[id]?.baseURL;
-    if (where !== destination)
+    if (before?.where !== after?.where)
       throw new ProviderConfigError(
-        `A new ${input.baseURL !== undefined ? 'baseURL' : 'endpoint'} needs its apiKey in the same request: the current key stays where it was meant for.`,
+        'A new baseURL or endpoint needs its apiKey in the same request: the current key stays where it was meant for.',
         400,
         'apiKey',
         'api_key_required',

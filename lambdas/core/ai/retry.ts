@@ -36,14 +36,6 @@ export function isRetryable(failure: ProviderFailure): boolean {
 }
 
 /**
- * A provider's refusal of a request it cannot serve as sent (`unsupported_parameter`: Bedrock's Converse
- * has no `n > 1`, logprobs...), which another target may serve: the caller's 400 only when no target can.
- */
-export function isCapabilityGap(failure: ProviderFailure): boolean {
-  return failure.errorClass === 'client_error' && failure.body?.error.code === 'unsupported_parameter';
-}
-
-/**
  * What a failure says about the provider's health: a 429 cools the target, a client's own mistake or
  * departure says nothing, everything else retryable (timeouts, connection failures, 5xx, broken
  * streams) counts against it.

@@ -5,7 +5,7 @@
  * connect timeout is the HTTP handler's, and first-event, idle and total timeouts abort the call.
  */
 import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
-import { ProviderCallError } from '../../../core/errors';
+import { ProviderCallError, type ProviderFailure } from '../../../core/errors';
 import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderOperation, ProviderStream } from '../../../core/ai/ports';
 import { usageOf } from '../../../core/ai/usage';
 import { sdkLogger } from '../../aws/bounded-clients';
@@ -38,6 +38,18 @@ export class BedrockProvider implements ChatProvider {
   /** Chat (Converse) and embeddings (Titan through InvokeModel); not OpenAI's Responses API. */
   supports(operation: ProviderOperation): boolean {
     return operation === 'chat' || operation === 'embeddings';
+  }
+
+  /** What Converse (or Titan) cannot do for this request, found by translating it (microseconds, no call). */
+  refuses(call: Pick<ProviderCall, 'upstreamModel' | 'operation' | 'body'>): ProviderFailure | undefined {
+    try {
+      if (call.operation === 'embeddings') titanRequests(call.body);
+      else if (call.operation === undefined || call.operation === 'chat') toConverseRequest(call.body, call.upstreamModel);
+      return undefined;
+    } catch (error) {
+      if (error instanceof ProviderCallError) return error.failure;
+      throw error;
+    }
   }
 
   private client(connectMs: number): BedrockRuntimeClient {

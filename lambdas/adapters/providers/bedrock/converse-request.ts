@@ -211,22 +211,22 @@ function conversation(messages: Json[]): { system: SystemContentBlock[]; message
   return { system, messages: out };
 }
 
-/** `hasToolBlocks`: the names of the tools the conversation already called (none: it used no tools). */
-function toolConfig(body: Json, hasToolBlocks: string[]): ToolConfiguration | undefined {
+/** `usedTools`: the names of the tools the conversation already called; `usesTools`: it has tool calls or results. */
+function toolConfig(body: Json, usedTools: string[], usesTools: boolean): ToolConfiguration | undefined {
   const tools = (body['tools'] ?? []) as Json[];
   const choice = body['tool_choice'] as string | Json | undefined | null;
+  // Converse has no "none": leaving the tools out is the same, unless the conversation already used
+  // them (Converse then needs them declared, and the model could call them).
+  if (choice === 'none' && usesTools)
+    throw unsupported('tool_choice', 'tool_choice "none" cannot be sent with a conversation that used tools');
   if (tools.length === 0) {
     if (choice != null && choice !== 'none' && choice !== 'auto') throw unsupported('tool_choice', 'tool_choice needs tools');
     // Converse needs the tools a conversation used declared, even to summarise it: their names, any input.
-    return hasToolBlocks.length > 0
-      ? { tools: hasToolBlocks.map((name) => ({ toolSpec: { name, inputSchema: { json: { type: 'object' } as never } } })) }
+    return usedTools.length > 0
+      ? { tools: usedTools.map((name) => ({ toolSpec: { name, inputSchema: { json: { type: 'object' } as never } } })) }
       : undefined;
   }
-  if (choice === 'none') {
-    // Converse has no "none": leaving the tools out is the same, unless the conversation already used them.
-    if (hasToolBlocks.length > 0) throw unsupported('tool_choice', 'tool_choice "none" cannot be sent with a conversation that used tools');
-    return undefined;
-  }
+  if (choice === 'none') return undefined;
   const specs: Tool[] = tools.map((tool, i) => {
     if (tool['type'] !== 'function') throw unsupported(`tools.${i}.type`, `tools of type ${String(tool['type'])} are not supported`);
     const fn = tool['function'] as Json;
@@ -283,8 +283,7 @@ export function toConverseRequest(body: Json, modelId: string): ConverseRequest 
   }
   const { system, messages } = conversation((body['messages'] ?? []) as Json[]);
   const usedTools = [...new Set(messages.flatMap((m) => m.content!.flatMap((b) => (b.toolUse?.name ? [b.toolUse.name] : []))))];
-  const hasToolResults = messages.some((m) => m.content!.some((b) => b.toolResult !== undefined));
-  const hasToolBlocks = usedTools.length > 0 || hasToolResults ? usedTools : [];
+  const usesTools = usedTools.length > 0 || messages.some((m) => m.content!.some((b) => b.toolResult !== undefined));
   const maxTokens = body['max_completion_tokens'] ?? body['max_tokens'];
   const stop = body['stop'];
   const inference = {
@@ -293,7 +292,7 @@ export function toConverseRequest(body: Json, modelId: string): ConverseRequest 
     ...(typeof body['top_p'] === 'number' ? { topP: body['top_p'] } : {}),
     ...(typeof stop === 'string' ? { stopSequences: [stop] } : Array.isArray(stop) ? { stopSequences: stop as string[] } : {}),
   };
-  const tools = toolConfig(body, hasToolBlocks);
+  const tools = toolConfig(body, usedTools, usesTools);
   return {
     modelId,
     messages,

@@ -452,3 +452,46 @@ describe('Azure OpenAI and the Responses API', () => {
     expect(servesResponses(version)).toBe(serves);
   });
 });
+
+describe('targets that cannot serve the request as sent', () => {
+  const gap: ProviderFailure = {
+    errorClass: 'client_error',
+    status: 400,
+    body: {
+      error: {
+        message: 'Amazon Bedrock: only one choice per request (n must be 1)',
+        type: 'invalid_request_error',
+        param: 'n',
+        code: 'unsupported_parameter',
+      },
+    },
+  };
+  /** OpenAI refusing `n` (standing in for Bedrock) before any call. */
+  function refusing(azure: Step[]) {
+    const { clock, providers, orchestrator } = setup([], azure);
+    Object.assign(providers.openai, { refuses: () => gap });
+    return { clock, providers, orchestrator };
+  }
+
+  it('sets a target the caller did not name aside, without calling it, and answers from the next', async () => {
+    const { providers, orchestrator } = refusing([{ ok: true }]);
+    const defaults = planRoute(table, 'general', undefined);
+    const routed = await orchestrator.complete(defaults, { n: 2 }, signal);
+    expect(routed.ok && routed.target.provider).toBe('azure-openai');
+    expect(providers.openai.calls).toHaveLength(0);
+    expect(routed.trace.attempts[0]).toMatchObject({ provider: 'openai', outcome: 'skipped', errorClass: 'unsupported' });
+  });
+
+  it("answers the refusal when the caller named that target's model, or when no other target serves the request", async () => {
+    const named = await refusing([{ ok: true }]).orchestrator.complete(targets, { n: 2 }, signal);
+    expect(!named.ok && named.failure).toEqual({ reason: 'rejected', failure: gap });
+    const onlyOne = await refusing([]).orchestrator.complete(planRoute(table, 'general', undefined).slice(0, 1), { n: 2 }, signal);
+    expect(!onlyOne.ok && onlyOne.failure).toEqual({ reason: 'rejected', failure: gap });
+  });
+
+  it('lets a real failure of the other target speak rather than the refusal', async () => {
+    const { orchestrator } = refusing([http(503, 'server_error'), http(503, 'server_error')]);
+    const routed = await orchestrator.complete(planRoute(table, 'general', undefined), { n: 2 }, signal);
+    expect(!routed.ok && routed.failure).toMatchObject({ reason: 'exhausted', last: { status: 503 } });
+  });
+});

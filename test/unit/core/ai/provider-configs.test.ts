@@ -5,6 +5,7 @@ import {
   ProviderConfigs,
   TaskUnreachable,
   type ProviderConfigDocument,
+  type ProviderConfigsDeps,
   type StoredProviderConfig,
 } from '../../../../lambdas/core/ai/provider-configs';
 import { CapturingTelemetry, FakeClock } from '../../../helpers/fakes';
@@ -192,5 +193,56 @@ describe('ProviderConfigs.ready', () => {
     expect(writes).toBe(1);
     expect(stored.get('mistral@v2')).toEqual({ apiKey: 'new-key' });
     expect((await configs.get('mistral'))?.credentials['apiKey']).toBe('old-key');
+    // A cold instance reading the store and the vault now gets the key in force too, not the loser's.
+    const cold = new ProviderConfigs((configs as unknown as { deps: ProviderConfigsDeps }).deps, {
+      refreshMs: 10_000,
+      maxStaleMs: 30_000,
+      waitMs: 50,
+    });
+    await cold.refresh();
+    expect((await cold.get('mistral'))?.credentials['apiKey']).toBe('old-key');
+  });
+});
+
+describe('a stored document that no longer fits the deployment', () => {
+  it('keeps the last good view in force and listable, and lets an admin repair it by removing the misfit', async () => {
+    const clock = new FakeClock(1_000_000);
+    let document: ProviderConfigDocument = {
+      version: 3,
+      configs: { broken: config({ type: 'openai-compatible', baseURL: 'https://broken.example/v1', models: ['x'] }) },
+    };
+    const telemetry = new CapturingTelemetry();
+    const configs = new ProviderConfigs(
+      {
+        base,
+        store: {
+          read: async () => document,
+          write: async (next) => {
+            if (next.version !== document.version + 1) return false;
+            document = next;
+            return true;
+          },
+        },
+        vault: { put: async () => undefined, get: async () => undefined, delete: async () => undefined },
+        credentials: { get: async (provider) => ({ provider, credentials: {} }) },
+        clock,
+        telemetry,
+        providers: {
+          // This deployment refuses the provider `broken` (say its id collides with a variable now).
+          validate: (table) => {
+            if (table.providers['broken']) throw new Error('route table: broken collides');
+          },
+          parse: (_table, _id, credentials) => credentials,
+          builtIn: ['openai', 'azure-openai', 'bedrock'],
+        },
+      },
+      { refreshMs: 10_000, maxStaleMs: 30_000, waitMs: 50 },
+    );
+    await configs.refresh();
+    expect(configs.current()).toBe(base);
+    expect((await configs.describe()).map((p) => p.id)).toEqual(['openai', 'azure-openai', 'bedrock']);
+    expect(telemetry.events.some((e) => e.message === 'provider configurations not applied')).toBe(true);
+    await configs.change('remove', 'broken', undefined, 'key_admin', () => 'v');
+    expect(document).toEqual({ version: 4, configs: {} });
   });
 });
