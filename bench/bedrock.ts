@@ -12,7 +12,7 @@ import autocannon from 'autocannon';
 import { readFileSync } from 'node:fs';
 import { toConverseRequest } from '../lambdas/adapters/providers/bedrock/converse-request';
 import { ChunkTranslator } from '../lambdas/adapters/providers/bedrock/converse-response';
-import { children, sequentialTimes, standalone, start, startUpstream } from './processes';
+import { children, sequentialTimes, standalone, startGateway, startUpstream } from './processes';
 
 const KEY = 'sk-bench-bedrock';
 const CPU_REQUESTS = Number(process.env['BENCH_BEDROCK_REQUESTS'] ?? 3000);
@@ -67,29 +67,19 @@ export async function measureBedrock(options: { dynamo: string }) {
   const openai = await startUpstream(KEY, 'openai');
   const bedrockUpstream = await startUpstream(KEY, 'bedrock');
   const gatewayKey = 'sk-bench-bedrock-user';
-  const gateway = await start(
-    'node',
-    ['--import', 'tsx', 'lambdas/local/main.ts'],
-    {
-      PORT: '0',
-      OPENAI_API_KEY: KEY,
-      OPENAI_BASE_URL: openai,
-      BEDROCK_REGION: 'us-east-1',
-      BEDROCK_ENDPOINT: bedrockUpstream,
-      // The simulated Bedrock checks the SigV4 access key id; the SDK's chain reads these.
-      AWS_ACCESS_KEY_ID: KEY,
-      AWS_SECRET_ACCESS_KEY: KEY,
-      LOCAL_API_KEY: gatewayKey,
-      DYNAMODB_ENDPOINT: options.dynamo,
-      LOG_LEVEL: 'WARN',
-      HEARTBEAT_INTERVAL_SECONDS: '0',
-      RATE_LIMIT_POLICIES: JSON.stringify({
-        ai_requests: { minute: 1e9, hour: 1e9, day: 1e9 },
-        quotas: { pro: { day: 1e12, month: 1e12 } },
-      }),
-    },
-    (line) => /listening on (http:\/\/\S+)/.exec(line)?.[1],
-  );
+  const gateway = await startGateway({
+    OPENAI_API_KEY: KEY,
+    OPENAI_BASE_URL: openai,
+    BEDROCK_REGION: 'us-east-1',
+    BEDROCK_ENDPOINT: bedrockUpstream,
+    // The simulated Bedrock checks the SigV4 access key id; the SDK's chain reads these.
+    AWS_ACCESS_KEY_ID: KEY,
+    AWS_SECRET_ACCESS_KEY: KEY,
+    LOCAL_API_KEY: gatewayKey,
+    DYNAMODB_ENDPOINT: options.dynamo,
+    LOG_LEVEL: 'WARN',
+    HEARTBEAT_INTERVAL_SECONDS: '0',
+  });
   const pid = children.at(-1)!.pid!;
   const url = `${gateway}/v1/chat/completions`;
   const headers = { authorization: `Bearer ${gatewayKey}`, 'content-type': 'application/json' };

@@ -17,7 +17,7 @@ import { DynamoDbUsageStore } from '../lambdas/adapters/dynamodb/dynamodb-usage-
 import { classifyComplexity, ComplexityModelSchema } from '../lambdas/core/ai/complexity';
 import type { UsageRecord } from '../lambdas/core/metering/usage-record';
 import { FIXTURE, requestOf, type LabelledPrompt } from '../scripts/fit-complexity';
-import { standalone, start } from './processes';
+import { standalone, startGateway } from './processes';
 
 const KEY = 'sk-bench-cost-engine';
 
@@ -77,27 +77,17 @@ async function post(url: string, agent: Agent, body: unknown, headers: Record<st
   };
 }
 
-function startGateway(options: { upstream: string; upstreamKey: string; dynamo: string; flags: string; memoryMb: string }) {
-  return start(
-    'node',
-    ['--import', 'tsx', 'lambdas/local/main.ts'],
-    {
-      PORT: '0',
-      OPENAI_API_KEY: options.upstreamKey,
-      OPENAI_BASE_URL: options.upstream,
-      LOCAL_API_KEY: KEY,
-      DYNAMODB_ENDPOINT: options.dynamo,
-      FLAGS_FILE: options.flags,
-      RESPONSE_CACHE_MEMORY_MB: options.memoryMb,
-      LOG_LEVEL: 'WARN',
-      HEARTBEAT_INTERVAL_SECONDS: '0',
-      RATE_LIMIT_POLICIES: JSON.stringify({
-        ai_requests: { minute: 1e9, hour: 1e9, day: 1e9 },
-        quotas: { pro: { day: 1e12, month: 1e12 } },
-      }),
-    },
-    (line) => /listening on (http:\/\/\S+)/.exec(line)?.[1],
-  );
+function costGateway(options: { upstream: string; upstreamKey: string; dynamo: string; flags: string; memoryMb: string }) {
+  return startGateway({
+    OPENAI_API_KEY: options.upstreamKey,
+    OPENAI_BASE_URL: options.upstream,
+    LOCAL_API_KEY: KEY,
+    DYNAMODB_ENDPOINT: options.dynamo,
+    FLAGS_FILE: options.flags,
+    RESPONSE_CACHE_MEMORY_MB: options.memoryMb,
+    LOG_LEVEL: 'WARN',
+    HEARTBEAT_INTERVAL_SECONDS: '0',
+  });
 }
 
 export async function measureCostEngine(options: { upstream: string; upstreamKey: string; dynamo: string }) {
@@ -111,9 +101,9 @@ export async function measureCostEngine(options: { upstream: string; upstreamKey
       response_caching: { enabled: true },
     }),
   );
-  const gateway = await startGateway({ ...options, flags, memoryMb: '32' });
+  const gateway = await costGateway({ ...options, flags, memoryMb: '32' });
   // A second instance on the same table with no memory cache: its hits come from DynamoDB.
-  const tableOnly = await startGateway({ ...options, flags, memoryMb: '0' });
+  const tableOnly = await costGateway({ ...options, flags, memoryMb: '0' });
   const agent = new Agent({ connections: 1 });
   try {
     // Latency: misses (unique questions), hits from memory, hits from the table.

@@ -53,6 +53,26 @@ export function startUpstream(key: string, provider = 'openai'): Promise<string>
   );
 }
 
+/**
+ * A gateway (`npm start`'s entry) in its own process with `env`, the limiter on with limits no bench
+ * load reaches; resolves its URL.
+ */
+export function startGateway(env: Record<string, string>): Promise<string> {
+  return start(
+    'node',
+    ['--import', 'tsx', 'lambdas/local/main.ts'],
+    {
+      PORT: '0',
+      RATE_LIMIT_POLICIES: JSON.stringify({
+        ai_requests: { minute: 1e9, hour: 1e9, day: 1e9 },
+        quotas: { pro: { day: 1e12, month: 1e12 } },
+      }),
+      ...env,
+    },
+    (line) => /listening on (http:\/\/\S+)/.exec(line)?.[1],
+  );
+}
+
 /** The bench's upstream (the simulated OpenAI provider) and DynamoDB engine, each in its own process. */
 export async function startBackends(upstreamKey: string): Promise<{ upstream: string; dynamo: string }> {
   const upstream = await startUpstream(upstreamKey);

@@ -14,7 +14,7 @@ import { measureBedrock } from './bedrock';
 import { measureCostEngine } from './cost-engine';
 import { measureMemorySizes } from './memory';
 import { measureOutage } from './outage';
-import { children, peakRssMiB, sequentialTimes, start, startBackends } from './processes';
+import { children, peakRssMiB, sequentialTimes, start, startBackends, startGateway } from './processes';
 
 const ROOT = join(__dirname, '..');
 const UPSTREAM_KEY = 'sk-bench-upstream';
@@ -96,26 +96,15 @@ async function main() {
       `key-cache miss: lookup in parallel with admission in ${limiter.keyCacheMiss.lookupOverlappedAdmission}/${limiter.keyCacheMiss.requests} requests\n`,
   );
   const { upstream, dynamo } = await startBackends(UPSTREAM_KEY);
-  const gateway = await start(
-    'node',
-    ['--import', 'tsx', 'lambdas/local/main.ts'],
-    {
-      PORT: '0',
-      OPENAI_API_KEY: UPSTREAM_KEY,
-      OPENAI_BASE_URL: upstream,
-      // Azure OpenAI (the fallback, never called here) is simulated inside the gateway process: the bench
-      // upstream speaks OpenAI's dialect only, and Azure's paths there would fail every heartbeat.
-      LOCAL_API_KEY: GATEWAY_KEY,
-      DYNAMODB_ENDPOINT: dynamo,
-      LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'INFO',
-      // The limiter stays on (one conditional write per request, one settlement after), with limits this load never reaches.
-      RATE_LIMIT_POLICIES: JSON.stringify({
-        ai_requests: { minute: 1e9, hour: 1e9, day: 1e9 },
-        quotas: { pro: { day: 1e12, month: 1e12 } },
-      }),
-    },
-    (line) => /listening on (http:\/\/\S+)/.exec(line)?.[1],
-  );
+  const gateway = await startGateway({
+    OPENAI_API_KEY: UPSTREAM_KEY,
+    OPENAI_BASE_URL: upstream,
+    // Azure OpenAI (the fallback, never called here) is simulated inside the gateway process: the bench
+    // upstream speaks OpenAI's dialect only, and Azure's paths there would fail every heartbeat.
+    LOCAL_API_KEY: GATEWAY_KEY,
+    DYNAMODB_ENDPOINT: dynamo,
+    LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'INFO',
+  });
   const portkeyPort = String(18_000 + Math.floor(Math.random() * 2000));
   const portkey = await start(
     'node',

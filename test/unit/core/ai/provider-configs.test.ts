@@ -24,6 +24,22 @@ const config = (fields: Partial<StoredProviderConfig> & Pick<StoredProviderConfi
 const providersOf = (table: ReturnType<typeof effectiveRouteTable>, task: 'general' | 'content_planning' = 'general') =>
   planRoute(table, task, undefined).map((t) => `${t.provider}/${t.model}`);
 
+/** A `ProviderConfigs` over stand-ins: no keys, no deploy-time credentials, every table valid, unless `parts` say otherwise. */
+function configsOver(parts: Partial<ProviderConfigsDeps> & Pick<ProviderConfigsDeps, 'store'>): ProviderConfigs {
+  return new ProviderConfigs(
+    {
+      base,
+      vault: { put: async () => undefined, get: async () => undefined, delete: async () => undefined },
+      credentials: { get: async () => undefined },
+      clock: new FakeClock(1_000_000),
+      telemetry: new CapturingTelemetry(),
+      providers: { validate: () => undefined, parse: (_table, _id, document) => document, builtIn: ['openai', 'azure-openai', 'bedrock'] },
+      ...parts,
+    },
+    { refreshMs: 10_000, maxStaleMs: 30_000, waitMs: 50 },
+  );
+}
+
 it('is the route table itself without runtime configurations', () => {
   expect(effectiveRouteTable(base, {})).toEqual(base);
 });
@@ -74,22 +90,7 @@ it('drops targets whose model the override no longer lists, and refuses a task l
 
 describe('ProviderConfigs.ready', () => {
   const deps = (read: () => Promise<ProviderConfigDocument>, clock: FakeClock) =>
-    new ProviderConfigs(
-      {
-        base,
-        store: { read, write: async () => true },
-        vault: { put: async () => undefined, get: async () => undefined, delete: async () => undefined },
-        credentials: { get: async () => undefined },
-        clock,
-        telemetry: new CapturingTelemetry(),
-        providers: {
-          validate: () => undefined,
-          parse: (_table, _id, document) => document,
-          builtIn: ['openai', 'azure-openai', 'bedrock'],
-        },
-      },
-      { refreshMs: 10_000, maxStaleMs: 30_000, waitMs: 50 },
-    );
+    configsOver({ store: { read, write: async () => true }, clock });
 
   it('waits for the first read, then serves from memory until the view is 30 s old', async () => {
     const clock = new FakeClock(1_000_000);
@@ -144,35 +145,26 @@ describe('ProviderConfigs.ready', () => {
     };
     stored.set('mistral@v1', { apiKey: 'old-key' });
     let writes = 0;
-    const configs = new ProviderConfigs(
-      {
-        base,
-        store: {
-          read: async () => document,
-          write: async (next) => {
-            writes += 1;
-            // Another admin's change lands first.
-            document = { ...document, version: next.version };
-            return false;
-          },
-        },
-        vault: {
-          put: async (id, version, secret) => void stored.set(`${id}@${version}`, secret),
-          get: async (id, version) => stored.get(`${id}@${version}`),
-          delete: async () => undefined,
-        },
-        // Every provider has credentials: the change is refused only by the race.
-        credentials: { get: async (provider) => ({ provider, credentials: {} }) },
-        clock,
-        telemetry: new CapturingTelemetry(),
-        providers: {
-          validate: () => undefined,
-          parse: (_table, _id, document) => document,
-          builtIn: ['openai', 'azure-openai', 'bedrock'],
+    const deps: Partial<ProviderConfigsDeps> & Pick<ProviderConfigsDeps, 'store'> = {
+      store: {
+        read: async () => document,
+        write: async (next) => {
+          writes += 1;
+          // Another admin's change lands first.
+          document = { ...document, version: next.version };
+          return false;
         },
       },
-      { refreshMs: 10_000, maxStaleMs: 30_000, waitMs: 50 },
-    );
+      vault: {
+        put: async (id, version, secret) => void stored.set(`${id}@${version}`, secret),
+        get: async (id, version) => stored.get(`${id}@${version}`),
+        delete: async () => undefined,
+      },
+      // Every provider has credentials: the change is refused only by the race.
+      credentials: { get: async (provider) => ({ provider, credentials: {} }) },
+      clock,
+    };
+    const configs = configsOver(deps);
     await configs.refresh();
     const change = configs.change(
       'replace',
@@ -194,11 +186,7 @@ describe('ProviderConfigs.ready', () => {
     expect(stored.get('mistral@v2')).toEqual({ apiKey: 'new-key' });
     expect((await configs.get('mistral'))?.credentials['apiKey']).toBe('old-key');
     // A cold instance reading the store and the vault now gets the key in force too, not the loser's.
-    const cold = new ProviderConfigs((configs as unknown as { deps: ProviderConfigsDeps }).deps, {
-      refreshMs: 10_000,
-      maxStaleMs: 30_000,
-      waitMs: 50,
-    });
+    const cold = configsOver(deps);
     await cold.refresh();
     expect((await cold.get('mistral'))?.credentials['apiKey']).toBe('old-key');
   });
@@ -212,32 +200,27 @@ describe('a stored document that no longer fits the deployment', () => {
       configs: { broken: config({ type: 'openai-compatible', baseURL: 'https://broken.example/v1', models: ['x'] }) },
     };
     const telemetry = new CapturingTelemetry();
-    const configs = new ProviderConfigs(
-      {
-        base,
-        store: {
-          read: async () => document,
-          write: async (next) => {
-            if (next.version !== document.version + 1) return false;
-            document = next;
-            return true;
-          },
-        },
-        vault: { put: async () => undefined, get: async () => undefined, delete: async () => undefined },
-        credentials: { get: async (provider) => ({ provider, credentials: {} }) },
-        clock,
-        telemetry,
-        providers: {
-          // This deployment refuses the provider `broken` (say its id collides with a variable now).
-          validate: (table) => {
-            if (table.providers['broken']) throw new Error('route table: broken collides');
-          },
-          parse: (_table, _id, credentials) => credentials,
-          builtIn: ['openai', 'azure-openai', 'bedrock'],
+    const configs = configsOver({
+      store: {
+        read: async () => document,
+        write: async (next) => {
+          if (next.version !== document.version + 1) return false;
+          document = next;
+          return true;
         },
       },
-      { refreshMs: 10_000, maxStaleMs: 30_000, waitMs: 50 },
-    );
+      credentials: { get: async (provider) => ({ provider, credentials: {} }) },
+      clock,
+      telemetry,
+      providers: {
+        // This deployment refuses the provider `broken` (say its id collides with a variable now).
+        validate: (table) => {
+          if (table.providers['broken']) throw new Error('route table: broken collides');
+        },
+        parse: (_table, _id, credentials) => credentials,
+        builtIn: ['openai', 'azure-openai', 'bedrock'],
+      },
+    });
     await configs.refresh();
     expect(configs.current()).toBe(base);
     expect((await configs.describe()).map((p) => p.id)).toEqual(['openai', 'azure-openai', 'bedrock']);
