@@ -5,7 +5,8 @@
  * client's pace, so the idle timeout measures the provider and never a slow reader (`EventQueue`).
  */
 import type { ProviderCallError } from '../../core/errors';
-import type { ProviderCall } from '../../core/ai/ports';
+import type { ProviderCall, ProviderStream } from '../../core/ai/ports';
+import type { ProviderLimits } from '../../core/ai/provider-limits';
 
 export type TimedOut = 'first_byte' | 'idle' | 'total';
 
@@ -75,6 +76,20 @@ export class EventQueue {
     this.ended = true;
     this.failure = failure;
     this.wake?.();
+  }
+
+  /** The queue as the stream a provider hands the orchestrator: cancelling it aborts the call under `control`. */
+  stream(control: CallControl, limits?: ProviderLimits): ProviderStream {
+    const iterator = this.events();
+    return {
+      ...(limits ? { limits } : {}),
+      [Symbol.asyncIterator]: () => iterator,
+      cancel: () => {
+        control.controller.abort();
+        control.finish();
+        void iterator.return(undefined).catch(() => undefined);
+      },
+    };
   }
 
   async *events(): AsyncGenerator<string> {

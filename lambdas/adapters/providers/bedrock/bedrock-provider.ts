@@ -189,15 +189,7 @@ export class BedrockProvider implements ChatProvider {
       }
     };
     void pump();
-    const iterator = queue.events();
-    return {
-      [Symbol.asyncIterator]: () => iterator,
-      cancel: () => {
-        control.controller.abort();
-        control.finish();
-        void iterator.return(undefined).catch(() => undefined);
-      },
-    };
+    return queue.stream(control);
   }
 }
 

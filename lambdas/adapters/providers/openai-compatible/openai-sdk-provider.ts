@@ -176,16 +176,10 @@ export class OpenAiSdkProvider implements ChatProvider {
       }
     };
     void pump();
-    const iterator = queue.events();
-    return {
-      limits: readProviderLimits((name) => response.headers.get(name), Date.now()),
-      [Symbol.asyncIterator]: () => iterator,
-      cancel: () => {
-        control.controller.abort();
-        control.finish();
-        void iterator.return(undefined).catch(() => undefined);
-      },
-    };
+    return queue.stream(
+      control,
+      readProviderLimits((name) => response.headers.get(name), Date.now()),
+    );
   }
 }
 
