@@ -9,6 +9,7 @@ import {
   DescribeTableCommand,
   DynamoDBClient,
   ResourceInUseException,
+  ResourceNotFoundException,
   ScanCommand,
   type AttributeValue,
   type CreateTableCommandInput,
@@ -122,6 +123,8 @@ export async function ensureTables(
     } catch (error) {
       if (!(error instanceof ResourceInUseException)) throw error;
     }
+    // Another process may have just created it: used once ACTIVE.
+    await untilActive(client, name);
     const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
     const has = (Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName).sort();
     const wants = definition.indexes.map((index) => index.name).sort();
@@ -140,10 +143,17 @@ export async function ensureTables(
  */
 export async function createTable(client: DynamoDBClient, definition: TableDefinition, name: string): Promise<void> {
   await client.send(new CreateTableCommand(createTableInput(definition, name)));
-  for (let waited = 0; ; waited += 10) {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
-    if (Table?.TableStatus === 'ACTIVE') return;
-    if (waited >= 30_000) throw new Error(`table ${name} is still ${Table?.TableStatus} after 30 s`);
+  await untilActive(client, name);
+}
+
+async function untilActive(client: DynamoDBClient, name: string): Promise<void> {
+  await until(name, async () => (await client.send(new DescribeTableCommand({ TableName: name }))).Table?.TableStatus === 'ACTIVE');
+}
+
+/** Polls `done` every 10 ms, for at most 30 s. */
+async function until(name: string, done: () => Promise<boolean>): Promise<void> {
+  for (let waited = 0; !(await done()); waited += 10) {
+    if (waited >= 30_000) throw new Error(`table ${name} did not settle within 30 s`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
@@ -164,6 +174,16 @@ async function rebuildTable(client: DynamoDBClient, definition: TableDefinition,
   const backup = backupDir ? join(backupDir, `${name}.rebuild-backup.json`) : undefined;
   if (backup) writeFileSync(backup, JSON.stringify(items));
   await client.send(new DeleteTableCommand({ TableName: name }));
+  // dynalite removes a table on a timer too: until then a create of the same name is refused.
+  await until(name, async () => {
+    try {
+      await client.send(new DescribeTableCommand({ TableName: name }));
+      return false;
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) return true;
+      throw error;
+    }
+  });
   await createTable(client, definition, name);
   for (let i = 0; i < items.length; i += 25) {
     let pending: Record<string, WriteRequest[]> | undefined = {

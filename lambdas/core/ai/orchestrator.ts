@@ -177,34 +177,20 @@ export class Orchestrator {
     await health?.ready();
     const trace: RouteTrace = { attempts: [], chosen: null, fallback: false };
     const deadline = clock.now() + this.deps.deadlineMs;
-    // Targets whose provider does not serve the operation, or cannot serve this request as sent (a
-    // Converse gap: n > 1, logprobs...), are set aside first: no part of the deadline is kept for them,
-    // no probe claimed, no failure counted. A provider whose credentials cannot be read right now is
-    // treated like an unconfigured one.
-    const resolved = await Promise.all(candidates.map((t) => providers.get(t.provider).catch(() => undefined)));
-    const clients = new Map<PlannedTarget, ChatProvider | undefined>();
+    // Targets whose provider does not serve the operation are set aside first, so no part of the
+    // deadline is kept for them.
     const unsupported: PlannedTarget[] = [];
-    const unfit: PlannedTarget[] = [];
-    /** The first such refusal: the caller's 400 if no other target can serve the request. */
-    let capabilityGap: ProviderFailure | undefined;
-    const serving: PlannedTarget[] = [];
-    for (const [i, target] of candidates.entries()) {
-      const client = resolved[i];
-      if (operation !== 'chat' && client?.supports?.(operation) === false) {
-        unsupported.push(target);
-        continue;
+    let serving = candidates;
+    if (operation !== 'chat') {
+      const resolved = await Promise.all(candidates.map((t) => providers.get(t.provider).catch(() => undefined)));
+      serving = [];
+      for (const [i, target] of candidates.entries()) {
+        if (resolved[i]?.supports?.(operation) === false) unsupported.push(target);
+        else serving.push(target);
       }
-      const refusal = client?.refuses?.({ upstreamModel: target.upstreamModel, operation, body });
-      if (refusal) {
-        // The caller named this model: the refusal is theirs to read.
-        if (target.modelSource === 'requested') return { ok: false, failure: { reason: 'rejected', failure: refusal }, trace };
-        capabilityGap ??= refusal;
-        unfit.push(target);
-        continue;
-      }
-      clients.set(target, client);
-      serving.push(target);
     }
+    /** The first refusal of a target that cannot serve the request as sent: the caller's 400 if no other target can. */
+    let capabilityGap: ProviderFailure | undefined;
     // A target close to its provider's own limit goes after the others (never dropped).
     const targets = health ? [...serving.filter((t) => !health.nearLimit(t)), ...serving.filter((t) => health.nearLimit(t))] : serving;
     let lastFailure: ProviderFailure | undefined;
@@ -226,13 +212,24 @@ export class Orchestrator {
       if (retryAt !== undefined) earliestRetry = Math.min(earliestRetry ?? retryAt, retryAt);
       previous ??= `${target.provider} ${reason?.replaceAll('_', ' ')}`;
     };
-    for (const target of [...unsupported, ...unfit]) skip(target, 'unsupported');
+    for (const target of unsupported) skip(target, 'unsupported');
 
     for (const [index, target] of targets.entries()) {
       if (hedged.has(target)) continue;
-      const provider = clients.get(target);
+      // A provider whose credentials cannot be read right now is treated like an unconfigured one.
+      const provider = await providers.get(target.provider).catch(() => undefined);
       if (!provider) {
         skip(target, 'not_configured');
+        continue;
+      }
+      // A target that cannot serve the request as sent (a Converse gap: n > 1, logprobs...) is found by
+      // a dry run before admission: no probe claimed, no failure counted. Named by the caller, its
+      // refusal is the answer; otherwise the next target may serve the request.
+      const refusal = provider.refuses?.({ upstreamModel: target.upstreamModel, operation, body });
+      if (refusal) {
+        if (target.modelSource === 'requested') return { ok: false, failure: { reason: 'rejected', failure: refusal }, trace };
+        capabilityGap ??= refusal;
+        skip(target, 'unsupported');
         continue;
       }
       const later = targets.slice(index + 1).filter((t) => !hedged.has(t) && !health?.wouldSkip(t));

@@ -233,7 +233,7 @@ export class ProviderConfigs implements CredentialSource {
    * The stored document when it could not be applied (it no longer fits this deployment's route table):
    * the base of the next change, so an admin can repair it, while `view` keeps the last good state.
    */
-  private unapplied: ProviderConfigDocument | undefined;
+  private unapplied: { document: ProviderConfigDocument; keys: View['keys'] } | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -289,18 +289,20 @@ export class ProviderConfigs implements CredentialSource {
   private async load(): Promise<void> {
     const document = await this.deps.store.read();
     // A read that began before this instance's own change landed is older than what it already holds.
-    if (document.version < Math.max(this.view.document.version, this.unapplied?.version ?? 0)) return;
+    if (document.version < Math.max(this.view.document.version, this.unapplied?.document.version ?? 0)) return;
     const keys = new Map(this.view.keys);
     await Promise.all(
       Object.entries(document.configs).map(async ([id, config]) => {
         if (config.keyVersion === null) keys.delete(id);
         else if (keys.get(id)?.version !== config.keyVersion) {
-          // One unreadable key leaves that provider without credentials, not the whole view stale.
-          const secret = await this.deps.vault.get(id, config.keyVersion).catch((error: unknown) => {
+          // One unreadable key leaves that provider without credentials (read again at the next
+          // refresh), not the whole view stale.
+          try {
+            keys.set(id, { version: config.keyVersion, secret: await this.deps.vault.get(id, config.keyVersion) });
+          } catch (error) {
             this.deps.telemetry.error('runtime provider key not read', { provider: id, error: (error as Error).message });
-            return undefined;
-          });
-          keys.set(id, { version: config.keyVersion, secret });
+            keys.delete(id);
+          }
         }
       }),
     );
@@ -313,7 +315,7 @@ export class ProviderConfigs implements CredentialSource {
       // Saved changes were validated; one that no longer fits this deployment's route table (changed since)
       // keeps the last good table in force, while the stored document stays the base of the next change (a fix).
       this.deps.telemetry.error('provider configurations not applied', { error: (error as Error).message });
-      this.unapplied = document;
+      this.unapplied = { document, keys };
       this.view = { ...this.view, readAt: this.deps.clock.now() };
       return;
     }
@@ -333,7 +335,10 @@ export class ProviderConfigs implements CredentialSource {
     const config = view.document.configs[provider];
     const base = await this.deps.credentials.get(provider);
     if (!config) return base;
-    const secret = view.keys.get(provider)?.secret;
+    // A configuration that names a key uses that key or none: never the deploy-time key at its destination.
+    const held = view.keys.get(provider);
+    if (config.keyVersion !== null && (held?.version !== config.keyVersion || !held.secret)) return undefined;
+    const secret = held?.secret;
     const document = { ...base?.credentials, ...publicCredentialFields(config), ...(secret ? { apiKey: secret.apiKey } : {}) };
     const credentials = this.deps.providers.parse(view.table, provider, document);
     return credentials ? { provider, credentials } : undefined;
@@ -392,7 +397,8 @@ export class ProviderConfigs implements CredentialSource {
     await this.refresh();
     const view = this.view;
     // The stored document is the base, applied or not (a change may be the repair).
-    const base = this.unapplied ?? view.document;
+    const base = this.unapplied?.document ?? view.document;
+    const baseKeys = this.unapplied?.keys ?? view.keys;
     const existing = base.configs[id];
     if (action === 'create' && existing)
       throw new ProviderConfigError(`Provider ${id} already has a runtime configuration: use PUT.`, 409, 'id', 'conflict');
@@ -423,7 +429,7 @@ export class ProviderConfigs implements CredentialSource {
       if (error instanceof TaskUnreachable) throw new ProviderConfigError(error.message, 400, null, 'task_unreachable');
       throw new ProviderConfigError((error as Error).message.replace(/^.*?route table: /, ''), 400, null, 'invalid_provider_config');
     }
-    const keys = new Map(view.keys);
+    const keys = new Map(baseKeys);
     if (newKey) keys.set(id, { version: configs[id]!.keyVersion!, secret: newKey });
     if (!configs[id]) keys.delete(id);
     await this.checkReachable({ document, table, keys });

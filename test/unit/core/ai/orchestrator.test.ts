@@ -489,6 +489,13 @@ describe('targets that cannot serve the request as sent', () => {
     expect(!onlyOne.ok && onlyOne.failure).toEqual({ reason: 'rejected', failure: gap });
   });
 
+  it('tries the targets before a refusing one first: a later refusal decides nothing while an earlier target answers', async () => {
+    const { providers, orchestrator } = setup([{ ok: true }], []);
+    Object.assign(providers['azure-openai'], { refuses: () => gap });
+    const routed = await orchestrator.complete(targets, { n: 2 }, signal);
+    expect(routed.ok && routed.target.provider).toBe('openai');
+  });
+
   it('lets a real failure of the other target speak rather than the refusal', async () => {
     const { orchestrator } = refusing([http(503, 'server_error'), http(503, 'server_error')]);
     const routed = await orchestrator.complete(planRoute(table, 'general', undefined), { n: 2 }, signal);

@@ -229,3 +229,30 @@ describe('a stored document that no longer fits the deployment', () => {
     expect(document).toEqual({ version: 4, configs: {} });
   });
 });
+
+it('never pairs the deploy-time key with a runtime destination when the runtime key cannot be read, and reads it again next time', async () => {
+  let fails = true;
+  const configs = configsOver({
+    store: {
+      read: async () => ({
+        version: 1,
+        configs: { openai: config({ type: 'openai', baseURL: 'https://proxy.example/v1', models: ['gpt-4o-mini'], keyVersion: 'v1' }) },
+      }),
+      write: async () => true,
+    },
+    vault: {
+      put: async () => undefined,
+      get: async () => {
+        if (fails) throw new Error('secrets unavailable');
+        return { apiKey: 'runtime-key' };
+      },
+      delete: async () => undefined,
+    },
+    credentials: { get: async (provider) => ({ provider, credentials: { apiKey: 'deploy-time-key' } }) },
+  });
+  await configs.refresh();
+  expect(await configs.get('openai')).toBeUndefined();
+  fails = false;
+  await configs.refresh();
+  expect((await configs.get('openai'))?.credentials).toEqual({ apiKey: 'runtime-key', baseURL: 'https://proxy.example/v1' });
+});
