@@ -3,6 +3,7 @@
  * The Lambda handler drains it before its invocation ends, so nothing is frozen half-way; the local
  * server drains it on shutdown; reads that must see it (usage and status endpoints) drain first.
  */
+import { within } from './within';
 /**
  * How long a read waits for this instance's post-response work before answering: long enough for the
  * last requests' records and aggregates, bounded because under steady traffic (an environment serving
@@ -57,13 +58,7 @@ export class BackgroundTasks {
       while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
       return true;
     })();
-    if (withinMs === undefined) return all;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), withinMs);
-      timer.unref?.();
-    });
-    return Promise.race([all, late]).finally(() => clearTimeout(timer));
+    return withinMs === undefined ? all : within(all, withinMs, false);
   }
 
   get size(): number {

@@ -15,6 +15,7 @@
 import * as z from 'zod';
 import { ConfigError, formatIssues } from '../errors';
 import type { Clock } from '../ports';
+import { within } from '../within';
 import type { Telemetry } from '../telemetry';
 import type { CredentialSource, ProviderCredentials } from './ports';
 import {
@@ -252,14 +253,7 @@ export class ProviderConfigs implements CredentialSource {
   /** Resolves at once while the view is fresh; otherwise after a fresh read or `waitMs`, whichever comes first. */
   async ready(): Promise<void> {
     if (this.deps.clock.now() - Math.max(this.view.readAt, this.attemptedAt) <= this.options.maxStaleMs) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.refresh().catch(() => undefined),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, this.options.waitMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    await within(this.refresh(), this.options.waitMs, undefined);
   }
 
   start(): void {

@@ -21,6 +21,7 @@ import type { Telemetry } from '../telemetry';
 import { circuitState, claimProbe, close, cool, decide, open, openingReason, setManual } from './breaker';
 import type { HealthStore, ManualOverride, OutcomeDelta, TargetState, TargetStats } from './ports';
 import { histogramBucket, histogramPercentile, ringSizeFor, SLOT_MS, slotOf, windowTotals } from './stats';
+import { within } from '../within';
 
 export interface HealthMonitorOptions {
   /** How often the states are read in the background (every instance sees a change within about this). */
@@ -59,16 +60,6 @@ const emptyDelta = (): OutcomeDelta => ({
   latency: {},
   firstEvent: {},
 });
-
-/** Resolves with `fallback` when `promise` takes longer than `ms` (a bound, not a clock: never part of a decision's logic). */
-function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(fallback), ms);
-    timer.unref?.();
-  });
-  return Promise.race([promise.catch(() => fallback), timeout]).finally(() => clearTimeout(timer));
-}
 
 export class HealthMonitor implements TargetHealth, TargetPerformance {
   private snapshot: Record<string, TargetState> = {};

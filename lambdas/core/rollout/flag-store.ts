@@ -9,6 +9,7 @@ import type { Clock } from '../ports';
 import { errorFields } from '../errors';
 import type { Telemetry } from '../telemetry';
 import type { FlagSource } from './ports';
+import { within } from '../within';
 
 export interface FlagSnapshot {
   values: FlagValues;
@@ -48,7 +49,7 @@ export class FlagStore {
     if (now - this.lastAttempt >= this.options.refreshMs) {
       const refreshing = this.refresh();
       const tooOld = this.confirmedAt === null || now - this.confirmedAt >= this.options.maxStaleMs;
-      if (tooOld) await withinMs(refreshing, this.options.waitMs);
+      if (tooOld) await within(refreshing, this.options.waitMs, undefined);
     }
     return this.snapshot();
   }
@@ -108,14 +109,4 @@ export class FlagStore {
       confirmedAt: snapshot.confirmedAt === null ? null : new Date(snapshot.confirmedAt).toISOString(),
     });
   }
-}
-
-/** Waits for `promise` at most `ms` of real time (a cap on waiting, not a computation on the clock). */
-function withinMs(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const cap = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-    timer.unref?.();
-  });
-  return Promise.race([promise, cap]).finally(() => clearTimeout(timer));
 }
