@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { SimulatedDialect } from '../adapters/providers/provider-module';
+import { estimateTokens, type SimulatedDialect } from '../adapters/providers/provider-module';
 import { BUILT_IN_PROVIDER_IDS, providerModule } from '../adapters/providers/registry';
 import type { ProviderId } from '../core/ai/route-table';
 import { sampleOf } from './json-sample';
@@ -62,10 +62,7 @@ const STATUS_MESSAGES: Record<number, [string, string]> = {
   429: ['rate_limit_error', 'Simulated rate limit reached.'],
 };
 
-/** Rough token count: ~4 characters per token, as OpenAI's rule of thumb. */
-export function estimateTokens(text: string): number {
-  return text.length === 0 ? 0 : Math.max(1, Math.ceil(text.length / 4));
-}
+export { estimateTokens };
 
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;

@@ -11,6 +11,11 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type * as z from 'zod';
 import type { ChatProvider, ProviderOperation } from '../../core/ai/ports';
 
+/** The simulated upstreams' token count: ~4 characters per token, as OpenAI's rule of thumb. */
+export function estimateTokens(text: string): number {
+  return text.length === 0 ? 0 : Math.max(1, Math.ceil(text.length / 4));
+}
+
 /** An error the simulated upstream answers with, in the provider's own error shape. */
 export interface SimulatedRejection {
   status: number;

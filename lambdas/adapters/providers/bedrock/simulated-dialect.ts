@@ -8,7 +8,7 @@
  * (`cacheWriteInputTokens`), later requests with the same prefix read it (`cacheReadInputTokens`).
  */
 import { createHash } from 'node:crypto';
-import type { SimulatedDialect, SimulatedWire } from '../provider-module';
+import { estimateTokens, type SimulatedDialect, type SimulatedWire } from '../provider-module';
 
 type Json = Record<string, unknown>;
 
@@ -30,8 +30,6 @@ const STOP_REASONS: Record<string, string> = {
   length: 'max_tokens',
   content_filter: 'content_filtered',
 };
-
-const tokens = (text: string) => (text.length === 0 ? 0 : Math.max(1, Math.ceil(text.length / 4)));
 
 /** Text of Converse blocks, for the simulated model's question and the cache prefix. */
 function blockText(blocks: unknown): string {
@@ -111,7 +109,7 @@ function converseUsage(usage: Json, request: Json) {
   let write = 0;
   if (last >= 0) {
     const prefix = blocks.slice(0, last);
-    const cacheable = Math.min(tokens(blockText(prefix)), Math.max(0, prompt - 1));
+    const cacheable = Math.min(estimateTokens(blockText(prefix)), Math.max(0, prompt - 1));
     const key = createHash('sha256').update(JSON.stringify(prefix)).digest('hex');
     if (cachedPrefixes.has(key)) read = cacheable;
     else {
