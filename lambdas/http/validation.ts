@@ -87,6 +87,25 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown): Parsed
 }
 
 /** What is wrong with a range of UTC days a query asked for (`from` after `to`, or more than `maxDays`), if anything. */
+/** The longest range of days a usage read covers (about a quarter). */
+export const MAX_USAGE_QUERY_DAYS = 92;
+
+/**
+ * The UTC days a usage query covers: `from` to `to`, a single day when only one is given without the
+ * other's default (`from` alone runs to today, `to` alone is that day), today when neither; or the 400
+ * for a range that is reversed or longer than `maxDays`.
+ */
+export function queryDays(
+  query: { from?: string | undefined; to?: string | undefined },
+  today: string,
+  maxDays = MAX_USAGE_QUERY_DAYS,
+): { ok: true; from: string; to: string } | { ok: false; error: ErrorSpec } {
+  const from = query.from ?? query.to ?? today;
+  const to = query.to ?? (query.from ? today : from);
+  const problem = dayRangeProblem(from, to, maxDays);
+  return problem ? { ok: false, error: problem } : { ok: true, from, to };
+}
+
 export function dayRangeProblem(from: string, to: string, maxDays: number): ErrorSpec | undefined {
   if (from > to) return badRequest('`from` must not be after `to`.', 'from');
   if ((dayStart(to) - dayStart(from)) / 86_400_000 + 1 > maxDays) return badRequest(`At most ${maxDays} days per query.`, 'to');

@@ -15,7 +15,7 @@ import { groupUsage } from '../../core/metering/usage-report';
 import { utcDay, UtcDaySchema } from '../../core/utc-day';
 import { caller, type AppDeps, type AppEnv } from '../context';
 import { badRequest, errorResponse } from '../errors';
-import { dayRangeProblem, parseJsonBody, validate } from '../validation';
+import { parseJsonBody, queryDays, validate } from '../validation';
 
 export type AdminProviderRouteDeps = Pick<AppDeps, 'routes' | 'providers' | 'usage' | 'background' | 'clock' | 'telemetry'> & {
   providerConfigs: Pick<ProviderConfigs, 'describe' | 'change'>;
@@ -137,11 +137,10 @@ export function adminProviderRoutes(deps: AdminProviderRouteDeps) {
     if (!deps.routes().providers[id]) return errorResponse(c, 404, notFound(id));
     const parsed = validate(UsageQuery, { from: c.req.query('from'), to: c.req.query('to') });
     if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
-    const today = utcDay(deps.clock.now());
-    const from = parsed.value.from ?? parsed.value.to ?? today;
-    const to = parsed.value.to ?? (parsed.value.from ? today : from);
-    const rangeProblem = dayRangeProblem(from, to, 92);
-    if (rangeProblem) return errorResponse(c, 400, rangeProblem);
+    // The same days and bound as GET /admin/usage.
+    const days = queryDays(parsed.value, utcDay(deps.clock.now()));
+    if (!days.ok) return errorResponse(c, 400, days.error);
+    const { from, to } = days;
     await deps.background.drain(READ_DRAIN_MS);
     const rows = (await deps.usage.aggregates(from, to)).filter((row) => row.kind === 'detail' && row.provider === id);
     const { groups, totals } = groupUsage(rows, 'model');

@@ -10,10 +10,8 @@ import type { AppDeps, AppEnv } from '../context';
 
 export type AdminUsageRouteDeps = Pick<AppDeps, 'usage' | 'reports' | 'prices' | 'background' | 'clock'>;
 import { badRequest, errorResponse } from '../errors';
-import { dayRangeProblem, validate } from '../validation';
+import { queryDays, validate } from '../validation';
 import { READ_DRAIN_MS } from '../../core/background';
-
-const MAX_DAYS = 92;
 
 const UsageQuerySchema = z.object({
   from: UtcDaySchema.optional(),
@@ -28,11 +26,9 @@ export function adminUsageRoutes(deps: AdminUsageRouteDeps) {
   app.get('/admin/usage', async (c) => {
     const parsed = validate(UsageQuerySchema, { from: c.req.query('from'), to: c.req.query('to'), groupBy: c.req.query('groupBy') });
     if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
-    const today = utcDay(deps.clock.now());
-    const from = parsed.value.from ?? parsed.value.to ?? today;
-    const to = parsed.value.to ?? (parsed.value.from ? today : from);
-    const rangeProblem = dayRangeProblem(from, to, MAX_DAYS);
-    if (rangeProblem) return errorResponse(c, 400, rangeProblem);
+    const days = queryDays(parsed.value, utcDay(deps.clock.now()));
+    if (!days.ok) return errorResponse(c, 400, days.error);
+    const { from, to } = days;
     // This instance's own recent requests are counted before answering.
     await deps.background.drain(READ_DRAIN_MS);
     const { groups, totals } = groupUsage(await deps.usage.aggregates(from, to), parsed.value.groupBy);
