@@ -21,6 +21,7 @@ import {
   planEmbeddingRoute,
   planLegacyRoute,
   planRoute,
+  perRouteTable,
   routableModels,
   type LegacyTarget,
   type PlannedTarget,
@@ -181,18 +182,15 @@ export class AiRequests {
   }
 
   /** Every chat and embedding model some target can serve, per route table (it changes with runtime provider configurations). */
-  private readonly modelLists = new WeakMap<RouteTable, { chat: ReadonlyMap<string, unknown>; embeddings: ReadonlyMap<string, unknown> }>();
+  private readonly modelLists = perRouteTable((table) => ({
+    chat: routableModels(table),
+    embeddings: routableModels(table, 'embeddings'),
+  }));
 
   constructor(private readonly deps: AiRequestDeps) {}
 
   private models(kind: 'chat' | 'embeddings' = 'chat'): ReadonlyMap<string, unknown> {
-    const table = this.deps.routes();
-    let lists = this.modelLists.get(table);
-    if (!lists) {
-      lists = { chat: routableModels(table), embeddings: routableModels(table, 'embeddings') };
-      this.modelLists.set(table, lists);
-    }
-    return lists[kind];
+    return this.modelLists(this.deps.routes())[kind];
   }
 
   /**

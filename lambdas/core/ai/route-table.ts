@@ -320,6 +320,19 @@ function planTargets(
   });
 }
 
+/**
+ * `compute` of a route table, computed once per table: the table in force is replaced (not changed)
+ * when runtime provider configurations change, so a value derived from it is kept per table object.
+ */
+export function perRouteTable<T>(compute: (table: RouteTable) => T): (table: RouteTable) => T {
+  const memo = new WeakMap<RouteTable, T>();
+  return (table) => {
+    let value = memo.get(table);
+    if (value === undefined) memo.set(table, (value = compute(table)));
+    return value;
+  };
+}
+
 /** Every distinct chat model (or, with `embeddings`, embedding model) the table can route to, with the providers serving it. */
 export function routableModels(table: RouteTable, kind: 'chat' | 'embeddings' = 'chat'): Map<string, ProviderId[]> {
   const models = new Map<string, ProviderId[]>();

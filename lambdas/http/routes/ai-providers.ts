@@ -8,7 +8,7 @@
  */
 import { Hono } from 'hono';
 import * as z from 'zod';
-import { ProviderIdSchema, targetKey, type PlannedTarget, type RouteTable } from '../../core/ai/route-table';
+import { perRouteTable, ProviderIdSchema, targetKey, type PlannedTarget } from '../../core/ai/route-table';
 import { healthView, quotaView } from '../../core/health/health-view';
 import { configuredTargets, pingTarget } from '../../core/health/heartbeats';
 import { PERFORMANCE_WINDOWS, targetPerformance, type PerformanceWindow } from '../../core/metering/performance';
@@ -45,13 +45,8 @@ const PerformanceQuery = z.object({
 export function aiProviderRoutes(deps: AiProviderRouteDeps) {
   const app = new Hono<AppEnv>();
   // The targets of the route table in force (it changes with runtime provider configurations).
-  const configured = new WeakMap<RouteTable, PlannedTarget[]>();
-  const currentTargets = () => {
-    const table = deps.routes();
-    let targets = configured.get(table);
-    if (!targets) configured.set(table, (targets = configuredTargets(table)));
-    return targets;
-  };
+  const targetsOf = perRouteTable(configuredTargets);
+  const currentTargets = () => targetsOf(deps.routes());
   const matching = (provider: string, model: string | undefined): PlannedTarget[] =>
     currentTargets().filter((t) => t.provider === provider && (model === undefined || t.model === model || t.upstreamModel === model));
   const noTarget = (provider: string, model: string | undefined) =>

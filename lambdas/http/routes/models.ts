@@ -1,6 +1,6 @@
 /** `GET /v1/models`: the chat and embedding models the route table can serve, plus one `task:<type>` alias per task. */
 import { Hono } from 'hono';
-import { routableModels, TASK_TYPES } from '../../core/ai/route-table';
+import { perRouteTable, routableModels, TASK_TYPES } from '../../core/ai/route-table';
 import { TASK_ALIAS_PREFIX } from '../../core/ai/task';
 import type { RouteTable } from '../../core/ai/route-table';
 import type { AppEnv } from '../context';
@@ -28,13 +28,8 @@ const CREATED = 1_735_689_600;
 
 export function modelRoutes(deps: { routes: () => RouteTable }) {
   // The list of the route table in force (it changes with runtime provider configurations).
-  const lists = new WeakMap<RouteTable, ReturnType<typeof modelList>>();
-  const current = () => {
-    const table = deps.routes();
-    let models = lists.get(table);
-    if (!models) lists.set(table, (models = modelList(table)));
-    return models;
-  };
+  const listOf = perRouteTable(modelList);
+  const current = () => listOf(deps.routes());
   const app = new Hono<AppEnv>();
   app.get('/v1/models', (c) => c.json({ object: 'list', data: current() }));
   app.get('/v1/models/:model{.+}', (c) => {
