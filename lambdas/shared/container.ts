@@ -101,9 +101,13 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
   const metrics = config.metricsEnabled ? createMetrics(config.metricsNamespace, config.serviceName) : undefined;
   const telemetry = overrides.telemetry ?? new PowertoolsTelemetry(logger, metrics, config.serviceName);
   const dynamo = dynamoClient(config);
-  const providerConfigs = runtimeProviders(config, dynamo, overrides.credentials ?? credentialSource(config, clock), clock, telemetry);
-  const routes = () => providerConfigs.current();
-  const providers = new RegistryProviderDirectory(providerConfigs, () => providersOf(routes()));
+  const { providerConfigs, routes, providers } = runtimeProviders(
+    config,
+    dynamo,
+    overrides.credentials ?? credentialSource(config, clock),
+    clock,
+    telemetry,
+  );
   const keyStore = new DynamoDbApiKeyStore(dynamo, config.tables.apiKeys);
   const apiKeys = new ApiKeyService(keyStore, clock, random, {
     cacheTtlMs: config.apiKeyCacheTtlMs,
@@ -247,7 +251,8 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
 
 /**
  * Runtime provider configurations (`/admin/providers`) over the route table and the deploy-time
- * credentials, shared through the provider-health table and the credential vault.
+ * credentials, shared through the provider-health table and the credential vault; the route table in
+ * force, and the provider clients.
  */
 function runtimeProviders(
   config: AppConfig,
@@ -256,7 +261,7 @@ function runtimeProviders(
   clock: Clock,
   telemetry: Telemetry,
 ) {
-  return new ProviderConfigs(
+  const providerConfigs = new ProviderConfigs(
     {
       base: config.routeTable,
       store: new DynamoDbProviderConfigStore(dynamo, config.health.table),
@@ -272,6 +277,10 @@ function runtimeProviders(
     },
     { ...DEFAULT_PROVIDER_CONFIG_OPTIONS, refreshMs: config.providers.runtime.refreshMs },
   );
+  const routes = () => providerConfigs.current();
+  // The provider clients over the runtime layer of credentials, for the providers of the table in force.
+  const providers = new RegistryProviderDirectory(providerConfigs, () => providersOf(routes()));
+  return { providerConfigs, routes, providers };
 }
 
 /** What the scheduled report Lambda needs: the usage store and the alerts topic, nothing else. */
@@ -300,9 +309,7 @@ export function buildHeartbeats(config: AppConfig, clock: Clock = systemClock): 
   const metrics = config.metricsEnabled ? createMetrics(config.metricsNamespace, config.serviceName) : undefined;
   const telemetry = new PowertoolsTelemetry(logger, metrics, config.serviceName);
   const dynamo = dynamoClient(config);
-  const providerConfigs = runtimeProviders(config, dynamo, credentialSource(config, clock), clock, telemetry);
-  const routes = () => providerConfigs.current();
-  const providers = new RegistryProviderDirectory(providerConfigs, () => providersOf(routes()));
+  const { providerConfigs, routes, providers } = runtimeProviders(config, dynamo, credentialSource(config, clock), clock, telemetry);
   const pending = new BackgroundTasks((error) => telemetry.error('heartbeat write failed', { error: errorFields(error) }));
   const health = new HealthMonitor(new DynamoDbHealthStore(dynamo, config.health.table), clock, telemetry, 'heartbeat', (work) =>
     pending.track(work),
