@@ -7,8 +7,7 @@
 import type { ProviderCallError } from '../../core/errors';
 import type { ProviderCall, ProviderStream } from '../../core/ai/ports';
 import type { ProviderLimits } from '../../core/ai/provider-limits';
-
-export type TimedOut = 'first_byte' | 'idle' | 'total';
+import type { CallContext, TimedOut } from './failures';
 
 export class CallControl {
   readonly controller = new AbortController();
@@ -28,6 +27,11 @@ export class CallControl {
   /** Whether the client went away (rather than a timeout firing). */
   get clientAborted(): boolean {
     return this.call.signal.aborted;
+  }
+
+  /** What an adapter's error mapping needs to know of how the call to `provider` ended. */
+  context(provider: string): CallContext {
+    return { provider, timedOut: this.timedOut, clientAborted: this.clientAborted, now: Date.now() };
   }
 
   private expire(which: TimedOut): void {

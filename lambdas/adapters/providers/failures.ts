@@ -1,6 +1,5 @@
 /** What every provider adapter's error mapping shares: secrets out of upstream text, socket failures, and calls we stopped ourselves. */
 import { ProviderCallError, type ErrorClass } from '../../core/errors';
-import type { TimedOut } from './call-control';
 
 /** Removes anything that looks like a credential (OpenAI-style keys, 32-hex keys, AWS access key ids) from provider text. */
 export function redactSecrets(text: string): string {
@@ -31,6 +30,9 @@ export function socketClass(error: unknown): ErrorClass | undefined {
   }
   return undefined;
 }
+
+/** Which of a call's own timeouts ended it. */
+export type TimedOut = 'first_byte' | 'idle' | 'total';
 
 export interface CallContext {
   provider: string;

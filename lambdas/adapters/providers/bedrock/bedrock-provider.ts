@@ -74,12 +74,7 @@ export class BedrockProvider implements ChatProvider {
   }
 
   private fail(control: CallControl, error: unknown): ProviderCallError {
-    return bedrockCallError(error, {
-      provider: this.id,
-      timedOut: control.timedOut,
-      clientAborted: control.clientAborted,
-      now: Date.now(),
-    });
+    return bedrockCallError(error, control.context(this.id));
   }
 
   private request(call: ProviderCall) {

@@ -39,7 +39,7 @@ function bodyChunks(response: Response): AsyncIterable<Uint8Array> | null {
 
 /** A `ProviderCallError` for whatever the SDK or the socket threw, with the reason the call was aborted. */
 function failure(control: CallControl, error: unknown, provider: string): ProviderCallError {
-  return toProviderCallError(error, { provider, timedOut: control.timedOut, clientAborted: control.clientAborted, now: Date.now() });
+  return toProviderCallError(error, control.context(provider));
 }
 
 export class OpenAiSdkProvider implements ChatProvider {
