@@ -20,6 +20,7 @@ import { DynamoDBDocumentClient as Doc } from '@aws-sdk/lib-dynamodb';
 interface Call {
   command: string;
   table: string;
+  settlement: boolean;
   start: number;
   end: number;
 }
@@ -29,8 +30,15 @@ function recordCalls(client: DynamoDBDocumentClient): Call[] {
   const calls: Call[] = [];
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      const input = args.input as { TableName?: string };
-      const call = { command: String(context.commandName), table: input.TableName ?? '', start: performance.now(), end: 0 };
+      const input = args.input as { TableName?: string; ExpressionAttributeNames?: Record<string, string> };
+      const call = {
+        command: String(context.commandName),
+        table: input.TableName ?? '',
+        // The consumer's token settlement moves a sync slot (`s0w`/`s1w`) of the limiter item.
+        settlement: Object.values(input.ExpressionAttributeNames ?? {}).some((name) => /^s\dw$/.test(name)),
+        start: performance.now(),
+        end: 0,
+      };
       calls.push(call);
       try {
         return await next(args);
@@ -51,11 +59,18 @@ interface DecisionReport {
 export interface LimiterReport extends DecisionReport {
   sliding: DecisionReport;
   /**
-   * DynamoDB calls per AI request: before the provider call (admission), after it (token settlement),
-   * the usage record after the answer, and aggregate updates per request when 50 concurrent requests
-   * are aggregated in batches (off the request path; on AWS by the stream consumer).
+   * DynamoDB calls per AI request: before the provider call (admission), after it until the answer
+   * (none), the usage record after the answer, and the consumer's writes per request when 50
+   * concurrent requests are aggregated in batches (off the request path; on AWS by the stream
+   * consumer): aggregate cells (settlement cells included) and limiter token settlements.
    */
-  gatewayRoundTripsPerRequest: { beforeProviderCall: number; afterProviderCall: number; afterResponse: number; batchedAggregates: number };
+  gatewayRoundTripsPerRequest: {
+    beforeProviderCall: number;
+    afterProviderCall: number;
+    afterResponse: number;
+    batchedAggregates: number;
+    batchedSettlements: number;
+  };
   keyCacheMiss: { requests: number; lookupOverlappedAdmission: number; roundTripsBeforeProviderCall: number };
 }
 
@@ -123,6 +138,7 @@ async function gatewayRoundTrips(requests: number): Promise<Pick<LimiterReport, 
       return push(...items);
     };
     const perRequest: Array<{ before: Call[]; after: Call[]; background: Call[] }> = [];
+    const consumer = (c: Call) => c.table === gw.config.usage.aggregatesTable || c.settlement;
     const post = () =>
       fetch(`${gw.url}/v1/chat/completions`, {
         method: 'POST',
@@ -135,12 +151,13 @@ async function gatewayRoundTrips(requests: number): Promise<Pick<LimiterReport, 
       calls.length = 0;
       await post();
       await gw.gateway.background.drain();
-      // Usage records and aggregates apart from the limiter's own calls (admission, settlement).
-      const usage = (c: Call) => c.table === gw.config.usage.recordsTable || c.table === gw.config.usage.aggregatesTable;
+      // The request's own calls (admission, usage record) apart from the consumer's (aggregates,
+      // settlement) and the health engine's (once a second per instance and target, not per request).
+      const own = calls.filter((c) => !consumer(c) && c.table !== gw.config.health.table);
       perRequest.push({
-        before: calls.filter((c) => !usage(c) && c.start < providerAt),
-        after: calls.filter((c) => !usage(c) && c.start >= providerAt),
-        background: calls.filter((c) => c.table === gw.config.usage.recordsTable),
+        before: own.filter((c) => c.start < providerAt),
+        after: own.filter((c) => c.start >= providerAt && c.table !== gw.config.usage.recordsTable),
+        background: own.filter((c) => c.table === gw.config.usage.recordsTable),
       });
     }
     // Aggregation in batches: 50 concurrent requests, then the batch they make.
@@ -149,8 +166,9 @@ async function gatewayRoundTrips(requests: number): Promise<Pick<LimiterReport, 
     await Promise.all(Array.from({ length: 50 }, post));
     await gw.gateway.background.drain();
     const batchedAggregates = calls.filter((c) => c.table === gw.config.usage.aggregatesTable).length / 50;
+    const batchedSettlements = calls.filter((c) => c.settlement).length / 50;
     await gw.close();
-    return Object.assign(perRequest, { batchedAggregates });
+    return Object.assign(perRequest, { batchedAggregates, batchedSettlements });
   };
   const warm = await run('30');
   const miss = await run('0');
@@ -166,6 +184,7 @@ async function gatewayRoundTrips(requests: number): Promise<Pick<LimiterReport, 
       afterProviderCall: avg(warm.map((r) => r.after.length)),
       afterResponse: avg(warm.map((r) => r.background.length)),
       batchedAggregates: Number(warm.batchedAggregates.toFixed(2)),
+      batchedSettlements: Number(warm.batchedSettlements.toFixed(2)),
     },
     keyCacheMiss: {
       requests: miss.length,

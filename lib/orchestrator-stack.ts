@@ -217,6 +217,7 @@ export class OrchestratorStack extends Stack {
       namePrefix,
       usageTable,
       aggregatesTable,
+      rateLimitsTable: data.table(RATE_LIMITS_TABLE.logicalName),
       topic: alerts.topic,
       logRetention,
       environment: budgetSettings,

@@ -3,8 +3,9 @@
  * rollout decision, the limiter's outcome, the AI routing and usage, the error code it was answered
  * with) in one object, instead of values passed around beside it. `finish(status)` ends it exactly
  * once, for buffered answers (when the handler returns) and streams (when the stream ends) alike:
- * it settles the admitted token reservation to the real usage and emits the summary (log line,
- * metrics, then the usage record and alerts after the response).
+ * it works out how far the real usage is from the admitted token reservation (applied to the quota by
+ * the consumer of usage records) and emits the summary (log line, metrics, then the usage record and
+ * alerts after the response).
  */
 import type { Principal } from './access/ports';
 import type { Clock } from './ports';
@@ -25,7 +26,7 @@ export class RequestRecord {
   ai: AiSummary | undefined;
   /** The Lambda invocation, to join the log line with the platform's own logs. */
   awsRequestId: string | undefined;
-  private settle: ((usedTokens: number) => void) | undefined;
+  private reservation: { tokens: number; windows: { day: number; month: number } } | undefined;
   private deferred = false;
   private summary: RequestSummary | undefined;
 
@@ -38,14 +39,14 @@ export class RequestRecord {
     private readonly sink: SummarySink,
   ) {}
 
-  /** Admission reserved tokens: `settle` replaces the reservation with the real count (it runs after the response). */
-  reservedTokens(settle: (usedTokens: number) => void): void {
-    this.settle = settle;
+  /** Admission reserved `tokens` in the quota's `windows`: the usage record settles them to the real count. */
+  reservedTokens(tokens: number, windows: { day: number; month: number }): void {
+    this.reservation = { tokens, windows };
   }
 
   /** The reservation was given back (a key found revoked): nothing left to settle. */
   reservationReleased(): void {
-    this.settle = undefined;
+    this.reservation = undefined;
   }
 
   /** The answer is a stream: whoever ends the stream calls `finish`, not the handler's return. */
@@ -68,14 +69,11 @@ export class RequestRecord {
     if (errorClass !== undefined) this.ai.errorClass = errorClass;
   }
 
-  /** Ends the request: settles tokens and emits its summary. Later calls return the first summary and do nothing. */
+  /** Ends the request and emits its summary. Later calls return the first summary and do nothing. */
   finish(status: number): RequestSummary {
     if (this.summary) return this.summary;
     const summary = this.toSummary(status);
     this.summary = summary;
-    const used = this.usedTokens();
-    if (used !== undefined) this.settle?.(used);
-    this.settle = undefined;
     this.sink(summary);
     return summary;
   }
@@ -92,8 +90,17 @@ export class RequestRecord {
     return ai?.outcome === 'ok' ? undefined : 0;
   }
 
+  /** The reservation's settlement: real use minus reserved tokens, when there is a change to make. */
+  private settlement(): RequestSummary['quota'] {
+    const used = this.usedTokens();
+    if (!this.reservation || used === undefined) return undefined;
+    const deltaTokens = Math.max(0, Math.round(used)) - this.reservation.tokens;
+    return deltaTokens === 0 ? undefined : { ...this.reservation.windows, deltaTokens };
+  }
+
   private toSummary(status: number): RequestSummary {
     const { principal, awsRequestId, errorCode, rollout, rateLimit, ai } = this;
+    const quota = this.settlement();
     return {
       requestId: this.requestId,
       ...(awsRequestId ? { awsRequestId } : {}),
@@ -105,6 +112,7 @@ export class RequestRecord {
       ...(errorCode ? { errorCode } : {}),
       ...(rollout ? { rollout } : {}),
       ...(rateLimit ? { rateLimit } : {}),
+      ...(quota ? { quota } : {}),
       ...(ai ? { ai } : {}),
     };
   }

@@ -41,6 +41,12 @@ export interface RequestSummary {
     outcome: 'admitted' | 'rate_limited' | 'quota_exceeded' | 'limiter_unavailable' | 'admitted_fail_open';
     blocking?: Array<{ counter: 'requests' | 'tokens'; window: string }>;
   };
+  /**
+   * An admitted AI request's token settlement: how far its real use (or 0, when nothing was used) is
+   * from the tokens it reserved, and the quota windows it reserved them in. Absent when nothing
+   * changes (no reservation, one given back, an answer without usage whose reservation stands).
+   */
+  quota?: { day: number; month: number; deltaTokens: number };
   /** Set for AI requests. */
   ai?: {
     taskType: TaskType;

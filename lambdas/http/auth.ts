@@ -84,7 +84,7 @@ export function authenticate(deps: AuthDeps, required: Role, admission?: Admissi
       for (const [name, value] of outcome.headers) c.header(name, value);
       if (!outcome.ok) return errorResponse(c, outcome.status, outcome.spec);
     }
-    // The reservation is settled when the request's record finishes (buffered answers and streams alike).
+    // The reservation is settled from the request's usage record (buffered answers and streams alike).
     await next();
   };
 }

@@ -116,7 +116,7 @@ export type AdmitOutcome =
 /**
  * Admits AI requests: one conditional write covering the `ai_requests` windows and the plan's day
  * and month token quota, reserving tokens for the request (an estimate of its input from the body
- * size plus `outputReservationTokens`), settled to the real usage when the request's record finishes.
+ * size plus `outputReservationTokens`), settled to the real usage by the consumer of usage records.
  * Never throws: a store failure follows the configured fail mode, and is logged and counted either way.
  */
 export function aiAdmission(deps: AdmissionDeps): Admission {
@@ -140,15 +140,9 @@ export function aiAdmission(deps: AdmissionDeps): Admission {
     }
     record.rateLimit = { policy: 'ai_requests', outcome: 'admitted' };
     const ticket = decision.ticket;
-    // Settled after the answer (post-response work, drained by the Lambda handler): the caller never
-    // waits for it; until it lands, the reservation stands in for the real count.
-    record.reservedTokens((usedTokens) =>
-      deps.background.track(
-        deps.limiter.settleTokens(ticket, usedTokens).catch((error: unknown) => {
-          deps.telemetry.error('token settlement failed', { requestId: record.requestId, error: errorFields(error), usedTokens });
-        }),
-      ),
-    );
+    // Settled off the request path: the usage record carries the change and the batched consumer of
+    // usage records applies it; until then, the reservation stands in for the real count.
+    record.reservedTokens(ticket.reservedTokens, ticket.quotaWindows);
     return {
       ok: true,
       headers,

@@ -29,7 +29,7 @@ import { ApiKeyService } from '../core/access/api-keys';
 import { BackgroundTasks } from '../core/background';
 import { runDailyReport } from '../core/metering/daily-report';
 import { UsageLedger } from '../core/metering/usage-ledger';
-import { AggregationQueue, UsageAggregator, type AggregationFeed } from '../core/metering/aggregation';
+import { AggregationQueue, UsageAggregator, type AggregationFeed, type QuotaSettlements } from '../core/metering/aggregation';
 import { FlagStore } from '../core/rollout/flag-store';
 import type { FlagSource } from '../core/rollout/ports';
 import { MessageService } from '../core/messaging/message-service';
@@ -114,7 +114,7 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     negativeCacheTtlMs: Math.min(config.apiKeyCacheTtlMs, 5000),
     maxCacheEntries: 10_000,
   });
-  const limiter = new RateLimiter(new DynamoDbCounterStore(dynamo, config.tables.rateLimits), clock, config.rateLimits.policies, random);
+  const limiter = rateLimiter(config, dynamo, clock, random);
   const messages = new MessageService(
     limiter,
     overrides.messageGateway ?? messageGateway(config),
@@ -146,7 +146,15 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     clock,
     telemetry,
     config.usage.retentionSeconds,
-    aggregationFeed(config, usage, () => alerts, clock, telemetry, background),
+    aggregationFeed(
+      config,
+      usage,
+      () => alerts,
+      () => limiter,
+      clock,
+      telemetry,
+      background,
+    ),
     outbox,
   );
   const critical = new CriticalAlerts(alerts, usage, clock, config.alerts.criticalCooldownMs);
@@ -347,7 +355,15 @@ export function buildReplayer(
     telemetry,
     config.usage.retentionSeconds,
     // Alerts only if this process aggregates (on AWS the stream consumer does: no SNS client here).
-    aggregationFeed(config, usage, () => alertPublisher(config, telemetry), clock, telemetry, background),
+    aggregationFeed(
+      config,
+      usage,
+      () => alertPublisher(config, telemetry),
+      () => rateLimiter(config, dynamo, clock, systemRandom),
+      clock,
+      telemetry,
+      background,
+    ),
     { spill: () => Promise.reject(new Error('replaying: a failed record stays on the queue')) },
   );
   return {
@@ -376,11 +392,17 @@ function usageStore(
   );
 }
 
-/** The aggregator over the usage tables, with the budget alerts it checks. */
+/** The rate limiter over the counters table: admissions on the request path, token settlements in the aggregator. */
+function rateLimiter(config: AppConfig, dynamo: DynamoDBDocumentClient, clock: Clock, random: Random): RateLimiter {
+  return new RateLimiter(new DynamoDbCounterStore(dynamo, config.tables.rateLimits), clock, config.rateLimits.policies, random);
+}
+
+/** The aggregator over the usage tables, with the budget alerts it checks and the quota counters it settles. */
 function usageAggregator(
   config: AppConfig,
   usage: DynamoDbUsageStore,
   alerts: AlertPublisher,
+  settlements: QuotaSettlements,
   clock: Clock,
   telemetry: Telemetry,
 ): UsageAggregator {
@@ -389,6 +411,7 @@ function usageAggregator(
     new BudgetAlerts(config.alerts.budgets, alerts, usage, clock),
     trackedTotals(config.alerts.budgets),
     telemetry,
+    settlements,
   );
 }
 
@@ -400,6 +423,7 @@ function aggregationFeed(
   config: AppConfig,
   usage: DynamoDbUsageStore,
   alerts: () => AlertPublisher,
+  settlements: () => QuotaSettlements,
   clock: Clock,
   telemetry: Telemetry,
   background: BackgroundTasks,
@@ -407,7 +431,7 @@ function aggregationFeed(
   const { mode, batchMs, maxBatch } = config.usage.aggregation;
   if (mode === 'stream') return { add: () => undefined };
   return new AggregationQueue(
-    usageAggregator(config, usage, alerts(), clock, telemetry),
+    usageAggregator(config, usage, alerts(), settlements(), clock, telemetry),
     (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     (work) => background.track(work),
     telemetry,
@@ -419,6 +443,8 @@ function aggregationFeed(
 export function buildStreamAggregator(config: AppConfig, clock: Clock = systemClock): { aggregator: UsageAggregator; logger: Logger } {
   const logger = createLogger(config);
   const telemetry = new PowertoolsTelemetry(logger, undefined, config.serviceName);
-  const usage = usageStore(config, dynamoClient(config), systemRandom, clock, telemetry);
-  return { aggregator: usageAggregator(config, usage, alertPublisher(config, telemetry), clock, telemetry), logger };
+  const dynamo = dynamoClient(config);
+  const usage = usageStore(config, dynamo, systemRandom, clock, telemetry);
+  const limiter = rateLimiter(config, dynamo, clock, systemRandom);
+  return { aggregator: usageAggregator(config, usage, alertPublisher(config, telemetry), limiter, clock, telemetry), logger };
 }

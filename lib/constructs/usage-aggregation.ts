@@ -1,7 +1,8 @@
 /**
  * The batched consumer of usage records: a Lambda on the usage table's stream that applies each batch
  * to the aggregates (one update per cell, guarded by the shard's sequence numbers so re-deliveries
- * never count twice) and checks the budgets. Tuned for a lag of about a second: batches of up to 100
+ * never count twice), checks the budgets and settles each user's token reservations on the rate-limit
+ * counters (one conditional update per user, versioned so a re-delivery changes nothing). Tuned for a lag of about a second: batches of up to 100
  * records gathered for at most 1 s. A tumbling window makes each event name its shard. Failed batches
  * are bisected and retried for up to 12 hours, then their position goes to a dead-letter queue; alarms
  * on iterator age (aggregates falling behind) and on dead letters.
@@ -23,6 +24,8 @@ export interface UsageAggregationProps {
   readonly namePrefix: string;
   readonly usageTable: TableV2;
   readonly aggregatesTable: TableV2;
+  /** The rate-limit counters, whose token quotas the consumer settles. */
+  readonly rateLimitsTable: TableV2;
   readonly topic: Topic;
   readonly logRetention: RetentionDays;
   /** Budget settings (`BUDGET_*`) and anything else the aggregator reads. */
@@ -54,6 +57,7 @@ export class UsageAggregation extends Construct {
       environment: {
         USAGE_TABLE: props.usageTable.tableName,
         USAGE_AGGREGATES_TABLE: props.aggregatesTable.tableName,
+        RATE_LIMITS_TABLE: props.rateLimitsTable.tableName,
         ALERTS_TOPIC_ARN: props.topic.topicArn,
         USAGE_AGGREGATION: 'stream',
         ...props.environment,
@@ -61,6 +65,7 @@ export class UsageAggregation extends Construct {
     });
     this.function = fn;
     props.aggregatesTable.grantReadWriteData(role);
+    props.rateLimitsTable.grantReadWriteData(role);
     grantAlertPublishing(props.topic, role);
     fn.addEventSource(
       new DynamoEventSource(props.usageTable, {

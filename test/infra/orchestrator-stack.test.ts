@@ -478,6 +478,30 @@ describe('batched usage aggregation', () => {
     expect(functions[aggregatorId]!.Properties.Environment.Variables).toMatchObject({ USAGE_AGGREGATION: 'stream' });
   });
 
+  it('lets the aggregation Lambda settle token quotas on the rate-limit counters', () => {
+    const mapping = Object.values(
+      template.findResources('AWS::Lambda::EventSourceMapping', { Properties: { TumblingWindowInSeconds: 60 } }),
+    )[0] as {
+      Properties: { FunctionName: { Ref: string } };
+    };
+    const aggregator = template.findResources('AWS::Lambda::Function')[mapping.Properties.FunctionName.Ref] as {
+      Properties: { Environment: { Variables: Record<string, { Ref: string }> }; Role: { 'Fn::GetAtt': [string, string] } };
+    };
+    const counters = aggregator.Properties.Environment.Variables['RATE_LIMITS_TABLE']!;
+    expect(template.findResources('AWS::DynamoDB::GlobalTable')[counters.Ref]).toBeDefined();
+    const roleId = aggregator.Properties.Role['Fn::GetAtt'][0];
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => (p as { Properties: { Roles: Array<{ Ref: string }> } }).Properties.Roles.some((r) => r.Ref === roleId))
+      .flatMap(
+        (p) =>
+          (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: string[]; Resource: unknown }> } } }).Properties.PolicyDocument
+            .Statement,
+      );
+    expect(
+      statements.some((st) => st.Action.includes('dynamodb:UpdateItem') && JSON.stringify(st.Resource).includes(`"${counters.Ref}"`)),
+    ).toBe(true);
+  });
+
   it('leaves the gateway one write per request after the answer: it hands aggregation to the stream', () => {
     const gateway = Object.values(functions).find((f) => 'API_KEYS_TABLE' in f.Properties.Environment.Variables)!;
     expect(gateway.Properties.Environment.Variables['USAGE_AGGREGATION']).toBe('stream');

@@ -35,6 +35,7 @@ function aggregatorOn(store: DynamoDbUsageStore): UsageAggregator {
     new BudgetAlerts({ levels: [] }, new CapturingAlerts(), store, { now: () => NOW, sleep: async () => undefined }),
     TRACKED,
     { error: () => undefined },
+    { settle: async () => undefined },
   );
 }
 

@@ -16,7 +16,11 @@ import {
   type StreamPosition,
 } from '../../lambdas/core/metering/aggregation';
 import type { UsageRecord } from '../../lambdas/core/metering/usage-record';
-import { CapturingAlerts } from '../helpers/fakes';
+import { DynamoDbCounterStore } from '../../lambdas/adapters/dynamodb/dynamodb-counter-store';
+import { RateLimiter } from '../../lambdas/core/rate-limit/rate-limiter';
+import { parsePolicies } from '../../lambdas/core/rate-limit/policies';
+import { windowIndex } from '../../lambdas/core/rate-limit/windows';
+import { CapturingAlerts, FakeClock, ScriptedRandom } from '../helpers/fakes';
 import { startTestDynamo, type TestDynamo } from '../helpers/dynamo';
 
 let dynamo: TestDynamo;
@@ -25,8 +29,16 @@ const NOW = Date.UTC(2026, 10, 26, 12);
 const SHARDS = ['shardId-00000001764158400000-0a1b2c3d', 'shardId-00000001764158400001-4e5f6a7b'];
 
 let shardedStore: DynamoDbUsageStore;
+let limiter: RateLimiter;
+const RESERVED = 1000;
 beforeAll(async () => {
   dynamo = await startTestDynamo();
+  limiter = new RateLimiter(
+    new DynamoDbCounterStore(dynamo.doc, dynamo.table('rate-limits')),
+    new FakeClock(NOW),
+    parsePolicies({ quotas: { free: { day: 10_000_000, month: 100_000_000 } } }),
+    new ScriptedRandom(),
+  );
   shardedStore = new DynamoDbUsageStore(
     dynamo.doc,
     { records: dynamo.table('usage'), aggregates: dynamo.table('usage-aggregates') },
@@ -42,8 +54,16 @@ beforeAll(async () => {
 });
 afterAll(() => dynamo.close());
 
-function record(day: string, i: number, user: string, provider: 'openai' | 'azure-openai', cost: number): UsageRecord {
+function record(
+  day: string,
+  i: number,
+  user: string,
+  provider: 'openai' | 'azure-openai',
+  cost: number,
+  deltaTokens?: number,
+): UsageRecord {
   return usageRecord({
+    ...(deltaTokens === undefined ? {} : { quota: { day: windowIndex('day', NOW), month: windowIndex('month', NOW), deltaTokens } }),
     requestId: `req_${day}_${i}`,
     userId: user,
     provider,
@@ -91,14 +111,29 @@ async function totals(day: string) {
   };
 }
 
-test('every record counts exactly once however the stream splits, fails, bisects and re-delivers batches', async () => {
+/** A user's day and month token counters as the limiter holds them. */
+async function quotaUsed(userId: string): Promise<{ day: number; month: number }> {
+  const { tokens } = (await limiter.status(userId, 'free')).quota;
+  return { day: tokens.day.used, month: tokens.month.used };
+}
+
+test('every record and token settlement counts exactly once however the stream splits, fails, bisects and re-delivers batches', async () => {
   let run = 0;
   await fc.assert(
     fc.asyncProperty(
-      fc.array(fc.record({ user: fc.constantFrom('u1', 'u2', 'u3'), azure: fc.boolean(), cost: fc.integer({ min: 0, max: 5000 }) }), {
-        minLength: 1,
-        maxLength: 24,
-      }),
+      fc.array(
+        fc.record({
+          user: fc.constantFrom('u1', 'u2', 'u3'),
+          azure: fc.boolean(),
+          cost: fc.integer({ min: 0, max: 5000 }),
+          // Real use minus the reservation: refunds of unused reservations and charges beyond them.
+          delta: fc.option(fc.integer({ min: -RESERVED, max: 3000 }), { nil: undefined }),
+        }),
+        {
+          minLength: 1,
+          maxLength: 24,
+        },
+      ),
       fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 24 }),
       fc.array(fc.constantFrom<0 | 1 | 2>(0, 0, 1, 2), { maxLength: 60 }),
       fc.array(fc.nat({ max: 3 }), { maxLength: 24 }),
@@ -107,8 +142,14 @@ test('every record counts exactly once however the stream splits, fails, bisects
         run += 1;
         const day = `2026-10-${String((run % 28) + 1).padStart(2, '0')}`;
         await cleanDay(day);
+        // Every request was admitted first, reserving its tokens (the users are new to this run).
+        const userOf = (user: string) => `${user}-run${run}`;
+        for (const s of specs) {
+          const admitted = await limiter.admit({ userId: userOf(s.user), plan: 'free', policy: 'ai_requests', reserveTokens: RESERVED });
+          expect(admitted.allowed).toBe(true);
+        }
         const records = specs.map((s, i) => ({
-          record: record(day, i, s.user, s.azure ? 'azure-openai' : 'openai', s.cost),
+          record: record(day, i, userOf(s.user), s.azure ? 'azure-openai' : 'openai', s.cost, s.delta),
           // Two shards, each with its own increasing sequence numbers of varying length.
           position: { shard: SHARDS[i % 2]!, sequence: padSequence(String(9 ** (Math.floor(i / 2) + 2))) },
         }));
@@ -120,6 +161,7 @@ test('every record counts exactly once however the stream splits, fails, bisects
           new BudgetAlerts({ levels: [] }, new CapturingAlerts(), store, { now: () => NOW, sleep: async () => undefined }),
           { day: true, month: false, userDay: false, userMonth: false },
           { error: () => undefined },
+          limiter,
         );
         // The two shards are consumed at the same time, each in order (as Lambda does, one batch at a
         // time per shard); both add to the same cells.
@@ -146,6 +188,11 @@ test('every record counts exactly once however the stream splits, fails, bisects
         };
         expect(await totals(day)).toEqual(want);
         expect(await dayTotal(day)).toBe(want.cost);
+        for (const user of new Set(specs.map((s) => s.user))) {
+          const own = specs.filter((s) => s.user === user);
+          const used = own.length * RESERVED + own.reduce((n, s) => n + (s.delta ?? 0), 0);
+          expect(await quotaUsed(userOf(user))).toEqual({ day: used, month: used });
+        }
       },
     ),
     { numRuns: 25 },
@@ -190,6 +237,7 @@ describe('lambdas/handlers/usage-aggregates.ts', () => {
       LOG_LEVEL: 'SILENT',
       USAGE_TABLE: dynamo.table('usage'),
       USAGE_AGGREGATES_TABLE: dynamo.table('usage-aggregates'),
+      RATE_LIMITS_TABLE: dynamo.table('rate-limits'),
     });
     const { handler } = await import('../../lambdas/handlers/usage-aggregates');
     const day = '2026-09-01';
@@ -274,6 +322,7 @@ test('a budget alert that could not go out is sent by a later batch, exactly onc
     new BudgetAlerts({ dailyUsd: 0.002, levels: [50, 100] }, publisher, store, { now: () => NOW, sleep: async () => undefined }),
     { day: true, month: false, userDay: false, userMonth: false },
     { error: (message: string) => void errors.push(message) },
+    limiter,
   );
   const positioned = (i: number, cost: number) => ({
     record: record(day, i, 'u1', 'openai', cost),

@@ -3,7 +3,8 @@
  * attributes so an item stays below 1 KB (one write unit):
  * - a calendar counter `<name>`: `<name>w` window index, `<name>n` count, `<name>v` violations;
  * - a sliding log: `<name>t<slot>`, the time of the slot's last admission;
- * - a sliding ring: `<name>h` newest bucket, `<name>s` total, `<name>c<slot>` counts.
+ * - a sliding ring: `<name>h` newest bucket, `<name>s` total, `<name>c<slot>` counts;
+ * - a token settlement sync slot `s<n>`: `s<n>w` quota day, `s<n>q` version, `s<n>d` cumulative change.
  * Every write is a single conditional `UpdateItem` returning the new item; a failed condition returns
  * the old item where DynamoDB supports it (dynalite does not: the engine then reads it).
  */
@@ -17,6 +18,7 @@ import type {
   CounterWrite,
   LogValue,
   RingValue,
+  SyncValue,
   WriteResult,
 } from '../../core/rate-limit/ports';
 
@@ -24,6 +26,7 @@ const FIXED_ATTRIBUTE = /^([a-z]+)w$/;
 const LOG_ATTRIBUTE = /^([a-z]+)t(\d+)$/;
 const RING_NEWEST = /^([a-z]+)h$/;
 const RING_COUNT = /^([a-z]+)c(\d+)$/;
+const SYNC_DAY = /^(s\d)w$/;
 
 /** Reads the counters out of a stored item. */
 export function counterState(item: Record<string, unknown> | undefined): CounterState | null {
@@ -50,6 +53,15 @@ export function counterState(item: Record<string, unknown> | undefined): Counter
       ring(match[1]!).newest = value;
     } else if ((match = RING_COUNT.exec(attribute))) {
       ring(match[1]!).counts[Number(match[2])] = value;
+    } else if ((match = SYNC_DAY.exec(attribute))) {
+      const name = match[1]!;
+      const synced: SyncValue = {
+        kind: 'sync',
+        window: value,
+        version: Number(item[`${name}q`] ?? 0),
+        delta: Number(item[`${name}d`] ?? 0),
+      };
+      state[name] = synced;
     }
   }
   for (const [name, value] of logs) state[name] = { kind: 'log', times: Array.from(value.times, (t) => t ?? 0) };
@@ -186,6 +198,18 @@ function planAdjustment(u: Update, adjustment: CounterAdjustment): void {
         `${e.name(`${adjustment.name}h`)} BETWEEN ${e.value(adjustment.bucket)} AND ${e.value(adjustment.bucket + adjustment.size - 1)}`,
       );
       return;
+    case 'sync': {
+      const w = e.name(`${adjustment.name}w`);
+      u.set(`${adjustment.name}w`, adjustment.window);
+      u.set(`${adjustment.name}q`, adjustment.version);
+      u.set(`${adjustment.name}d`, adjustment.delta);
+      u.conditions.push(
+        adjustment.expected === null
+          ? `(attribute_not_exists(${w}) OR ${w} < ${e.value(adjustment.window)})`
+          : `${w} = ${e.value(adjustment.window)} AND ${e.name(`${adjustment.name}q`)} = ${e.value(adjustment.expected)}`,
+      );
+      return;
+    }
   }
 }
 

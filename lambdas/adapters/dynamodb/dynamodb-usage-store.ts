@@ -52,6 +52,11 @@ function performanceOf(item: Record<string, unknown>): CellPerformance {
 /** Aggregates outlive the records: 400 days, for year-over-year comparisons. */
 const AGGREGATE_RETENTION_SECONDS = 400 * 86_400;
 /**
+ * A settlement cell serves the quota counters of its day and month: kept 35 days after its last
+ * change, so a record replayed late (from the outbox) still finds the totals the counters took.
+ */
+const SETTLEMENT_RETENTION_SECONDS = 35 * 86_400;
+/**
  * A stream keeps records 24 hours: a marker its shard has not moved for longer guards only records
  * that can never come again. 26 hours leaves a margin for clock skew.
  */
@@ -126,7 +131,8 @@ export class DynamoDbUsageStore implements UsageStore, DayCellStore, AlertMarker
     const { pk, sk, labels } = this.cellItem(addition.cell, guard);
     const counts = addition.counts;
     const performance = addition.performance;
-    const expiresAt = Math.floor(this.now() / 1000) + AGGREGATE_RETENTION_SECONDS;
+    const expiresAt =
+      Math.floor(this.now() / 1000) + (addition.cell.kind === 'settlement' ? SETTLEMENT_RETENTION_SECONDS : AGGREGATE_RETENTION_SECONDS);
     const names: Record<string, string> = { '#exp': 'expiresAt' };
     const values: Record<string, unknown> = { ':exp': expiresAt };
     const adds = counts
@@ -150,6 +156,16 @@ export class DynamoDbUsageStore implements UsageStore, DayCellStore, AlertMarker
         adds.push(`#p${i} :p${i}`);
       });
     }
+    const settled = addition.settled;
+    if (settled) {
+      names['#sr'] = 'settled';
+      names['#st'] = 'settledTokens';
+      values[':sr'] = settled.records;
+      values[':st'] = settled.tokens;
+      adds.push('#sr :sr', '#st :st');
+    }
+    const totalsOf = (item: Record<string, unknown> | undefined) =>
+      settled ? { settled: { records: Number(item?.['settled'] ?? 0), tokens: Number(item?.['settledTokens'] ?? 0) } } : {};
     const sets = [
       '#exp = :exp',
       ...Object.entries(labels).map(([key, value], i) => {
@@ -174,12 +190,16 @@ export class DynamoDbUsageStore implements UsageStore, DayCellStore, AlertMarker
           ...(marker ? { ConditionExpression: 'attribute_not_exists(#g) OR #g < :gfirst' } : {}),
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
-          ReturnValues: marker ? 'ALL_NEW' : addition.budget ? 'UPDATED_NEW' : 'NONE',
+          ReturnValues: marker ? 'ALL_NEW' : addition.budget || settled ? 'UPDATED_NEW' : 'NONE',
           ...(marker ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const } : {}),
         }),
       );
       if (marker && out.Attributes) await this.pruneMarkers(pk, sk, out.Attributes);
-      return { applied: true, costMicros: addition.budget ? Number(out.Attributes?.['costMicros'] ?? 0) : null };
+      return {
+        applied: true,
+        costMicros: addition.budget ? Number(out.Attributes?.['costMicros'] ?? 0) : null,
+        ...totalsOf(out.Attributes),
+      };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException) || !marker) throw error;
       const item = error.Item
@@ -192,6 +212,7 @@ export class DynamoDbUsageStore implements UsageStore, DayCellStore, AlertMarker
         applied: false,
         appliedUpTo: stored.split('@')[0]!,
         costMicros: addition.budget ? Number(item?.['costMicros'] ?? 0) : null,
+        ...totalsOf(item),
       };
     }
   }
@@ -241,6 +262,9 @@ export class DynamoDbUsageStore implements UsageStore, DayCellStore, AlertMarker
         return { pk: `m#${cell.month}`, sk: 'total', labels: { kind: 'total', month: cell.month } };
       case 'user-month':
         return { pk: `m#${cell.month}`, sk: `u#${cell.userId}`, labels: { kind: 'user', month: cell.month, userId: cell.userId } };
+      case 'settlement':
+        // A partition per user: no item shared by every user.
+        return { pk: `q#${cell.userId}`, sk: String(cell.day), labels: { kind: 'settlement', userId: cell.userId } };
     }
   }
 

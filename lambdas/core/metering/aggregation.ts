@@ -1,8 +1,9 @@
 /**
  * Aggregates, applied off the request path: a batch of usage records collapses into one addition
  * per cell (a day's detail cell per hour x task x provider x model, a user's day, the spend totals a
- * budget reads), each applied with one single-item update, then the budgets are checked against the
- * totals those updates return.
+ * budget reads, a user's token settlements of a quota day), each applied with one single-item update,
+ * then the budgets are checked against the totals those updates return, and each user's settlement
+ * totals are brought to the user's quota counters.
  *
  * On AWS the batches come from the usage table's stream, which delivers at least once: each addition
  * then carries a guard (the stream shard and the sequence numbers of its records) and a cell applies
@@ -24,7 +25,9 @@ export type CellId =
   | { kind: 'user-day'; day: string; userId: string }
   | { kind: 'day'; day: string }
   | { kind: 'month'; month: string }
-  | { kind: 'user-month'; month: string; userId: string };
+  | { kind: 'user-month'; month: string; userId: string }
+  /** A user's token settlements of one quota day (`day`, `month`: the quota windows the requests were admitted in). */
+  | { kind: 'settlement'; userId: string; day: number; month: number };
 
 /** What a batch adds to one cell. */
 export interface CellAddition {
@@ -33,6 +36,8 @@ export interface CellAddition {
   performance: CellPerformance | undefined;
   /** The budget total this cell holds, when a budget reads it (its cost after the addition is returned). */
   budget: keyof SpendTotals | undefined;
+  /** Token settlements (settlement cells only): how many, and their change in tokens; the cell's totals are returned. */
+  settled?: { records: number; tokens: number };
 }
 
 /** Where a record sits in the usage table's stream. */
@@ -49,12 +54,26 @@ export interface CellGuard {
   last: string;
 }
 
-/** `costMicros`: the cell's cost after the update (or as found, when refused), for budget cells; else `null`. */
-export type CellResult = { applied: true; costMicros: number | null } | { applied: false; appliedUpTo: string; costMicros: number | null };
+/**
+ * `costMicros`: the cell's cost after the update (or as found, when refused), for budget cells; else
+ * `null`. `settled`: a settlement cell's totals after the update (or as found), records and tokens.
+ */
+export type CellResult = (
+  { applied: true; costMicros: number | null } | { applied: false; appliedUpTo: string; costMicros: number | null }
+) & { settled?: { records: number; tokens: number } };
 
 /** Port: the aggregate cells. */
 export interface AggregateStore {
   add(addition: CellAddition, guard: CellGuard | undefined): Promise<CellResult>;
+}
+
+/**
+ * Port: the users' token quota counters, brought up to a cumulative settlement (`version` records
+ * settled, `total` tokens of change, for the requests admitted in quota day `day` and month `month`).
+ * Applying an older or equal version again changes nothing.
+ */
+export interface QuotaSettlements {
+  settle(userId: string, settlement: { day: number; month: number; version: number; total: number }): Promise<void>;
 }
 
 /** Port: where the request path hands a stored record over to aggregation (nowhere on AWS: the stream does). */
@@ -116,6 +135,16 @@ export function additionsOf(record: UsageRecord, tracked: Record<keyof SpendTota
   if (tracked.day) out.push({ cell: { kind: 'day', day }, counts, performance: undefined, budget: 'day' });
   if (tracked.month) out.push({ cell: { kind: 'month', month }, counts, performance: undefined, budget: 'month' });
   if (tracked.userMonth) out.push({ cell: { kind: 'user-month', month, userId }, counts, performance: undefined, budget: 'userMonth' });
+  if (record.quota && record.userId !== null) {
+    const { day: quotaDay, month: quotaMonth, deltaTokens } = record.quota;
+    out.push({
+      cell: { kind: 'settlement', userId, day: quotaDay, month: quotaMonth },
+      counts: undefined,
+      performance: undefined,
+      budget: undefined,
+      settled: { records: 1, tokens: deltaTokens },
+    });
+  }
   return out;
 }
 
@@ -161,6 +190,9 @@ export function collapse(contributions: readonly Contribution[]): CellAddition {
       ...sum,
       counts: addCounts(sum.counts, addition.counts),
       performance: addPerformance(sum.performance, addition.performance),
+      ...(sum.settled && addition.settled
+        ? { settled: { records: sum.settled.records + addition.settled.records, tokens: sum.settled.tokens + addition.settled.tokens } }
+        : {}),
     }),
     { ...first },
   );
@@ -180,6 +212,8 @@ export class UsageAggregator {
     private readonly budgets: BudgetAlerts,
     private readonly tracked: Record<keyof SpendTotals, boolean>,
     private readonly telemetry: Pick<Telemetry, 'error'>,
+    /** Where settlement totals go (the rate limiter's quota counters). */
+    private readonly settlements: QuotaSettlements,
     private readonly options: { concurrency: number } = { concurrency: 16 },
   ) {}
 
@@ -220,9 +254,11 @@ export class UsageAggregator {
   private async applyCell(contributions: Contribution[]): Promise<void> {
     let pending = contributions;
     let total: number | null = null;
+    let settled: CellResult['settled'];
     for (let attempt = 0; attempt < 3 && pending.length > 0; attempt++) {
       const result = await this.store.add(collapse(pending), guardOf(pending));
       total = result.costMicros;
+      settled = result.settled;
       if (result.applied) {
         pending = [];
         break;
@@ -231,6 +267,14 @@ export class UsageAggregator {
       pending = pending.filter((c) => c.position!.sequence > result.appliedUpTo);
     }
     if (pending.length > 0) throw new Error(`aggregate cell ${cellKey(contributions[0]!.addition.cell)} kept changing under its guard`);
+    const { cell } = contributions[0]!.addition;
+    if (cell.kind === 'settlement') {
+      // Whether this delivery applied the cell or an earlier one did: the totals are cumulative, so
+      // bringing the counters up to them again is harmless, and catches up a settle that failed before.
+      if (!settled) throw new Error(`settlement cell ${cellKey(cell)} returned no totals`);
+      await this.settlements.settle(cell.userId, { day: cell.day, month: cell.month, version: settled.records, total: settled.tokens });
+      return;
+    }
     const { budget } = contributions[0]!.addition;
     if (!budget || total === null) return;
     // Checked whether this delivery applied the cell or an earlier one did (and then failed before
@@ -364,7 +408,8 @@ export async function rebuildDay(
   const ofDay = records.filter((r) => r.day === day);
   for (const record of ofDay) {
     for (const addition of additionsOf(record, tracked)) {
-      if (addition.cell.kind === 'month' || addition.cell.kind === 'user-month') continue;
+      // Month totals are corrected below; settlements are not the day's cells (and are never rebuilt).
+      if (addition.cell.kind === 'month' || addition.cell.kind === 'user-month' || addition.cell.kind === 'settlement') continue;
       const key = cellKey(addition.cell);
       const list = byCell.get(key);
       if (list) list.push({ addition, record, position: undefined });

@@ -50,6 +50,8 @@ export interface UsageRecord {
   cache?: 'hit' | 'miss' | 'bypass' | 'refresh';
   /** A hit: what its stored answer would cost now, at today's prices (null when the model has no price). */
   savedCostMicros?: number | null;
+  /** The token settlement the quota still has to take (see `RequestSummary.quota`): applied by the batched consumer. */
+  quota?: { day: number; month: number; deltaTokens: number };
   createdAt: string;
   /** UTC day and hour of `createdAt` (`2026-11-23`, `13`), the aggregates' keys. */
   day: string;
@@ -112,6 +114,7 @@ export function buildUsageRecord(summary: RequestSummary, at: number, prices: Pr
     ...(cache ? { cache: cache.status.toLowerCase() as NonNullable<UsageRecord['cache']> } : {}),
     ...(saved !== undefined ? { savedCostMicros: saved } : {}),
     ...(ai && ai.attempts.some((a) => a.outcome !== 'skipped') ? { tried: triedTargets(ai.attempts) } : {}),
+    ...(summary.quota ? { quota: summary.quota } : {}),
     createdAt: iso,
     day: iso.slice(0, 10),
     hour: iso.slice(11, 13),

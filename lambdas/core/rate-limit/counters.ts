@@ -13,7 +13,7 @@ import { GatewayError } from '../errors';
 import type { Random } from '../ports';
 import { logUse, planLog, planRing, ringUse, type LogSpec, type RingSpec } from './sliding';
 import { windowIndex, type WindowKind } from './windows';
-import type { CounterAdjustment, CounterState, CounterStore, CounterValue, CounterWrite, LogValue, RingValue } from './ports';
+import type { CounterAdjustment, CounterState, CounterStore, CounterValue, CounterWrite, LogValue, RingValue, SyncValue } from './ports';
 
 export interface FixedSpec {
   algorithm?: 'fixed';
@@ -50,6 +50,26 @@ export function logValue(state: CounterState | null | undefined, name: string): 
 export function ringValue(state: CounterState | null | undefined, name: string): RingValue | undefined {
   const value = state?.[name];
   return value && 'kind' in value && value.kind === 'ring' ? value : undefined;
+}
+
+export function syncValue(state: CounterState | null | undefined, name: string): SyncValue | undefined {
+  const value = state?.[name];
+  return value && 'kind' in value && value.kind === 'sync' ? value : undefined;
+}
+
+/**
+ * A cumulative settlement: for one quota day, the settlement cell's version (records settled so far)
+ * and their total token change (real use minus reservations), as the batched consumer read them.
+ */
+export interface Settlement {
+  /** The item's sync slot for the day (`s<day % 2>`). */
+  slot: string;
+  /** The quota day window the settlements belong to. */
+  day: number;
+  version: number;
+  total: number;
+  /** The calendar counters the change goes to, each only while it is still in the window the requests counted in. */
+  counters: ReadonlyArray<{ name: string; window: number }>;
 }
 
 /**
@@ -129,6 +149,10 @@ export function stillApplies(adjustment: CounterAdjustment, state: CounterState 
     case 'bucket': {
       const newest = ringValue(state, adjustment.name)?.newest;
       return newest !== undefined && adjustment.bucket <= newest && adjustment.bucket > newest - adjustment.size;
+    }
+    case 'sync': {
+      const synced = syncValue(state, adjustment.name);
+      return adjustment.expected === null ? !synced || synced.window < adjustment.window : synced?.version === adjustment.expected;
     }
   }
 }
@@ -292,7 +316,7 @@ export class CounterEngine {
 
   /** Applies adjustments whose windows are unchanged; ones whose window rolled over are dropped (that window is gone). */
   async adjust(key: string, adjustments: readonly CounterAdjustment[]): Promise<void> {
-    let pending = adjustments.filter((a) => a.kind === 'release' || a.add !== 0);
+    let pending = adjustments.filter((a) => a.kind === 'release' || a.kind === 'sync' || a.add !== 0);
     for (let attempt = 0; attempt < MAX_ATTEMPTS && pending.length > 0; attempt += 1) {
       const result = await this.store.adjust(key, pending);
       if (result.ok) {
@@ -302,6 +326,46 @@ export class CounterEngine {
       const state = result.state === undefined ? await this.store.read(key) : result.state;
       pending = pending.filter((a) => stillApplies(a, state));
     }
+  }
+
+  /**
+   * Brings the item's counters up to a cumulative settlement: adds what changed since the version its
+   * sync slot holds, and moves the slot, in one conditional update. Versions only grow, so a settlement
+   * read before one already applied (a re-delivered batch, another shard's consumer that got there
+   * first) adds nothing, and concurrent ones apply each change once. A counter whose window has rolled
+   * over gets nothing (that window is gone); with none left, nothing is written.
+   */
+  async settle(key: string, settlement: Settlement): Promise<void> {
+    let state: CounterState | null | undefined = this.known.get(key);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      const synced = syncValue(state, settlement.slot);
+      if (synced && synced.window > settlement.day) return;
+      const base = synced?.window === settlement.day ? synced : undefined;
+      if (base && base.version >= settlement.version) return;
+      const change = settlement.total - (base?.delta ?? 0);
+      // An unknown item (never seen here): try every counter; the conditions say which still apply.
+      const counters = settlement.counters.filter((c) => state === undefined || fixedValue(state, c.name)?.window === c.window);
+      // Nothing to add (the slot stays where it is: the next settlement adds from there), or nowhere left to add it.
+      if (change === 0 || state === null || counters.length === 0) return;
+      const adjustments: CounterAdjustment[] = [
+        ...counters.map((c) => ({ kind: 'fixed' as const, name: c.name, window: c.window, field: 'count' as const, add: change })),
+        {
+          kind: 'sync',
+          name: settlement.slot,
+          window: settlement.day,
+          version: settlement.version,
+          delta: settlement.total,
+          expected: base?.version ?? null,
+        },
+      ];
+      const result = await this.store.adjust(key, adjustments);
+      if (result.ok) {
+        this.remember(key, result.state);
+        return;
+      }
+      state = result.state === undefined ? await this.store.read(key) : result.state;
+    }
+    throw new CounterContentionError(key, MAX_ATTEMPTS);
   }
 
   readMany(keys: string[]): Promise<Map<string, CounterState>> {

@@ -30,8 +30,21 @@ export interface RingValue {
   counts: number[];
 }
 
+/**
+ * How far the token settlements of one quota day have been applied to the item: the settlement
+ * cell's version (records settled) and cumulative token change at that point. A day's slot is
+ * `s<day % 2>`, so late settlements of yesterday still find theirs.
+ */
+export interface SyncValue {
+  kind: 'sync';
+  /** Quota day window (days since the epoch) the slot holds. */
+  window: number;
+  version: number;
+  delta: number;
+}
+
 /** The counters of one item as stored; a missing counter has never counted. */
-export type CounterState = Record<string, CounterValue | LogValue | RingValue | undefined>;
+export type CounterState = Record<string, CounterValue | LogValue | RingValue | SyncValue | undefined>;
 
 /** One counter's part of a conditional admission write. */
 export type CounterWrite =
@@ -75,7 +88,12 @@ export type CounterAdjustment =
   /** Frees a log slot, if it still holds the admission at `at`. */
   | { kind: 'release'; name: string; slot: number; at: number }
   /** To a ring slot and the ring's total, if the ring (of `size` slots) still holds `bucket`. */
-  | { kind: 'bucket'; name: string; slot: number; bucket: number; size: number; add: number };
+  | { kind: 'bucket'; name: string; slot: number; bucket: number; size: number; add: number }
+  /**
+   * Moves sync slot `name` to (`window`, `version`, `delta`), if it still holds `expected` (the version
+   * read for `window`; `null`: the slot is empty or holds an older window).
+   */
+  | { kind: 'sync'; name: string; window: number; version: number; delta: number; expected: number | null };
 
 /** The outcome of one conditional write: the item after it, or (when known) the item that failed the condition. */
 export type WriteResult = { ok: true; state: CounterState } | { ok: false; state: CounterState | null | undefined };

@@ -95,9 +95,21 @@ export interface AdmissionTicket {
   key: string;
   /** What gives the admission back. */
   refund: CounterAdjustment[];
-  /** The quota windows the token reservation counted in (counter name -> window index). */
-  quotaWindows: Record<string, number>;
+  /** The quota windows the token reservation counted in. */
+  quotaWindows: { day: number; month: number };
   reservedTokens: number;
+}
+
+/**
+ * A user's token settlements of one quota day so far, as the batched consumer of usage records keeps
+ * them: `version` records settled, `total` tokens of change (real use minus reservation, summed).
+ */
+export interface QuotaSettlement {
+  /** The quota windows the settled requests were admitted in (days since the epoch; months since year 0). */
+  day: number;
+  month: number;
+  version: number;
+  total: number;
 }
 
 export type LimitDecision =
@@ -150,9 +162,10 @@ export class RateLimiter {
     const result = await this.counters.admit(key, specs, now, expiresAt, violations);
     const headers = this.headerWindows(limited, result.state, now);
     if (result.admitted) {
-      const quotaWindows = Object.fromEntries(
-        Object.values(QUOTA_COUNTER).flatMap((n) => (n in result.windows ? [[n, result.windows[n]!]] : [])),
-      );
+      const quotaWindows = {
+        day: result.windows[QUOTA_COUNTER.day] ?? windowIndex('day', now),
+        month: result.windows[QUOTA_COUNTER.month] ?? windowIndex('month', now),
+      };
       return { allowed: true, ticket: { key, refund: result.undo, quotaWindows, reservedTokens: request.reserveTokens ?? 0 }, ...headers };
     }
     const refusing = limited.filter((l) => result.blocking.includes(l.spec.name));
@@ -171,18 +184,21 @@ export class RateLimiter {
     await this.counters.adjust(ticket.key, ticket.refund);
   }
 
-  /** Replaces the request's token reservation with the tokens it really used. */
-  async settleTokens(ticket: AdmissionTicket, usedTokens: number): Promise<void> {
-    const delta = Math.max(0, Math.round(usedTokens)) - ticket.reservedTokens;
-    if (delta === 0) return;
-    const adjustments = Object.entries(ticket.quotaWindows).map(([name, window]) => ({
-      kind: 'fixed' as const,
-      name,
-      window,
-      field: 'count' as const,
-      add: delta,
-    }));
-    await this.counters.adjust(ticket.key, adjustments);
+  /**
+   * Applies a user's token settlements for one quota day (see `QuotaSettlement`): the day and month
+   * token counters move by what the settlements changed since the version the item last took.
+   */
+  async settle(userId: string, settlement: QuotaSettlement): Promise<void> {
+    await this.counters.settle(RateLimiter.key('ai_requests', userId), {
+      slot: `s${settlement.day % 2}`,
+      day: settlement.day,
+      version: settlement.version,
+      total: settlement.total,
+      counters: [
+        { name: QUOTA_COUNTER.day, window: settlement.day },
+        { name: QUOTA_COUNTER.month, window: settlement.month },
+      ],
+    });
   }
 
   /** Every window's limit, use, room, reset time and violations, and the plan's token quota. */
