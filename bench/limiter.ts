@@ -71,6 +71,8 @@ export interface LimiterReport extends DecisionReport {
     batchedAggregates: number;
     batchedSettlements: number;
   };
+  /** From an answer to its real token use on the user's quota counter (local consumer, default batching). */
+  settlementLagMs: { samples: number; p50: number; max: number };
   keyCacheMiss: { requests: number; lookupOverlappedAdmission: number; roundTripsBeforeProviderCall: number };
 }
 
@@ -194,10 +196,52 @@ async function gatewayRoundTrips(requests: number): Promise<Pick<LimiterReport, 
   };
 }
 
+/**
+ * How long after its answer a request's real token use reaches its user's quota counter, with the
+ * local consumer at its default batching (`AGGREGATION_BATCH_MS` 500): the counter is polled every
+ * 5 ms until it holds the reservations replaced by the usage the answers reported.
+ */
+async function settlementLag(samples: number): Promise<LimiterReport['settlementLagMs']> {
+  const key = 'sk-bench-settlement-lag';
+  const gw = await startLocalGateway({
+    env: {
+      PORT: '0',
+      LOG_LEVEL: 'SILENT',
+      LOCAL_API_KEY: key,
+      SIM_CHUNK_DELAY_MS: '0',
+      RATE_LIMIT_POLICIES: JSON.stringify({ ai_requests: { minute: 1e9, hour: 1e9, day: 1e9 } }),
+    },
+  });
+  const principal = (await gw.gateway.apiKeys.authenticate(key))!;
+  const used = async () => (await gw.gateway.limiter.status(principal.userId, principal.plan)).quota.tokens.day.used;
+  const lags: number[] = [];
+  let expected = await used();
+  for (let i = 0; i < samples; i += 1) {
+    const response = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `question ${i}: ${'word '.repeat(40)}` }] }),
+    });
+    const answer = (await response.json()) as { usage: { total_tokens: number } };
+    const answeredAt = performance.now();
+    expected += answer.usage.total_tokens;
+    while ((await used()) !== expected) {
+      if (performance.now() - answeredAt > 10_000) throw new Error('token settlement did not land within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    lags.push(performance.now() - answeredAt);
+    // Spaced so each request's settlement is its own batch.
+    await gw.gateway.background.drain();
+  }
+  await gw.close();
+  lags.sort((a, b) => a - b);
+  return { samples, p50: Math.round(lags[Math.floor(samples / 2)]!), max: Math.round(lags.at(-1)!) };
+}
+
 export async function measureLimiter(durationMs = 5000, requests = 200): Promise<LimiterReport> {
   const fixed = await decisions(durationMs, 'ai_requests');
   const sliding = await decisions(durationMs, 'onlyfans_messaging');
-  return { ...fixed, sliding, ...(await gatewayRoundTrips(requests)) };
+  return { ...fixed, sliding, ...(await gatewayRoundTrips(requests)), settlementLagMs: await settlementLag(10) };
 }
 
 if (require.main === module) {
