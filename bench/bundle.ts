@@ -9,7 +9,7 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BUNDLED_BEDROCK_SDK } from '../lambdas/adapters/providers/bedrock/sdk';
-import { BEDROCK_SDK_ENTRY, LAMBDA_ALIASES, sideBundle } from '../lib/bundling/bundling';
+import { BEDROCK_SDK_ENTRY, lambdaBuildOptions, sideBundle } from '../lib/bundling/bundling';
 
 export interface BundleReport {
   bytes: number;
@@ -24,17 +24,7 @@ export interface BundleReport {
  */
 export async function measureBundle(runs = 7, cgroup?: string): Promise<BundleReport> {
   const outfile = join(mkdtempSync(join(tmpdir(), 'ho-bundle-')), 'index.js');
-  await build({
-    entryPoints: [join(__dirname, '..', 'lambdas', 'handlers', 'gateway.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    minify: true,
-    outfile,
-    logLevel: 'silent',
-    alias: LAMBDA_ALIASES,
-  });
+  await build(lambdaBuildOptions(join(__dirname, '..', 'lambdas', 'handlers', 'gateway.ts'), outfile));
   // Lambda's runtime provides `awslambda`; outside it, a stand-in lets the module load.
   const script = `globalThis.awslambda={streamifyResponse:f=>f,HttpResponseStream:{from:s=>s}};const t=process.hrtime.bigint();require(${JSON.stringify(outfile)});process.stdout.write('\\nREQUIRE_MS='+String(Number(process.hrtime.bigint()-t)/1e6)+'\\n');process.exit(0)`;
   const env = { ...process.env, AWS_REGION: 'eu-west-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', LOG_LEVEL: 'SILENT' };

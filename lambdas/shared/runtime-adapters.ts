@@ -103,16 +103,11 @@ export function credentialVault(config: AppConfig): CredentialVault {
   });
 }
 
-/** A Secrets Manager client whose calls end within 3 s (two attempts of 1.5 s), loaded by its first user. */
+/** A Secrets Manager client (calls end within 3 s), loaded by its first user. */
 function secretsManager(config: AppConfig) {
-  const { SecretsManagerClient } = require('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager');
-  const client = new SecretsManagerClient({
-    region: config.aws.region,
-    maxAttempts: 2,
-    requestHandler: boundedHandler(1500),
-    logger: sdkLogger,
-  });
-  return boundSends(client, 3000);
+  const { secretsManagerClient } =
+    require('../adapters/aws/secrets-manager-client') as typeof import('../adapters/aws/secrets-manager-client');
+  return secretsManagerClient(config.aws.region);
 }
 
 /** Where messages go when no OnlyFans gateway is configured: nowhere, and the caller is told so (502, slot given back). */
@@ -142,11 +137,10 @@ export function alertPublisher(config: AppConfig, telemetry: Telemetry): AlertPu
   const topicArn = config.alerts.topicArn;
   if (topicArn) {
     return onFirstUse(() => {
-      const { SNSClient } = require('@aws-sdk/client-sns') as typeof import('@aws-sdk/client-sns');
+      const { snsClient } = require('../adapters/aws/sns-client') as typeof import('../adapters/aws/sns-client');
       const { SnsAlertPublisher } =
         require('../adapters/alerts/sns-alert-publisher') as typeof import('../adapters/alerts/sns-alert-publisher');
-      const sns = new SNSClient({ region: config.aws.region, maxAttempts: 2, requestHandler: boundedHandler(2000), logger: sdkLogger });
-      return new SnsAlertPublisher(boundSends(sns, 4000), topicArn);
+      return new SnsAlertPublisher(snsClient(config.aws.region), topicArn);
     });
   }
   // Lambda without a topic (not how the stack deploys it): the log is the only place left.
@@ -159,10 +153,9 @@ export function usageOutbox(config: AppConfig): UsageOutbox {
   const queueUrl = config.usage.spill.queueUrl;
   if (queueUrl) {
     return onFirstUse(() => {
-      const { SQSClient } = require('@aws-sdk/client-sqs') as typeof import('@aws-sdk/client-sqs');
+      const { sqsClient } = require('../adapters/aws/sqs-client') as typeof import('../adapters/aws/sqs-client');
       const { SqsUsageOutbox } = require('../adapters/outbox/sqs-usage-outbox') as typeof import('../adapters/outbox/sqs-usage-outbox');
-      const sqs = new SQSClient({ region: config.aws.region, maxAttempts: 2, requestHandler: boundedHandler(2000), logger: sdkLogger });
-      return new SqsUsageOutbox(boundSends(sqs, 4000), queueUrl);
+      return new SqsUsageOutbox(sqsClient(config.aws.region), queueUrl);
     });
   }
   // Lambda without a queue (not how the stack deploys it): nothing survives the instance, so say so.

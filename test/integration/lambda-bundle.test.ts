@@ -1,0 +1,160 @@
+/**
+ * The gateway as Lambda runs it: bundled with the stack's esbuild options (ESM entry points of the
+ * AWS SDK, the Lambda-only aliases, minified), loaded in a fresh Node process with the AWS
+ * configuration, and sent an AI request through its streaming handler. The request crosses every
+ * DynamoDB call of the request path through the bundled SDK (key lookup, conditional admission, usage
+ * record) against dynalite, reads the provider key with the bundled Secrets Manager client (loaded at
+ * first use) from a stand-in on loopback, and calls an OpenAI-shaped upstream on loopback.
+ */
+import { build } from 'esbuild';
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbApiKeyStore } from '../../lambdas/adapters/dynamodb/dynamodb-api-key-store';
+import { ApiKeyService } from '../../lambdas/core/access/api-keys';
+import { RateLimiter } from '../../lambdas/core/rate-limit/rate-limiter';
+import { SimulatedUpstream } from '../../lambdas/local/simulated-upstream';
+import { systemClock, systemRandom } from '../../lambdas/shared/system';
+import { lambdaBuildOptions } from '../../lib/bundling/bundling';
+import { startTestDynamo, type TestDynamo } from '../helpers/dynamo';
+
+const ROOT = join(__dirname, '..', '..');
+const UPSTREAM_KEY = 'sk-bundle-upstream-key';
+
+let dynamo: TestDynamo;
+let upstream: SimulatedUpstream;
+let bundle: string;
+let secrets: Server;
+/** The Secrets Manager calls the stand-in answered: their `X-Amz-Target` and `SecretId`. */
+const secretCalls: Array<{ target: string; secretId: string }> = [];
+
+beforeAll(async () => {
+  dynamo = await startTestDynamo();
+  upstream = new SimulatedUpstream({ provider: 'openai', apiKey: UPSTREAM_KEY });
+  await upstream.listen();
+  // Secrets Manager's JSON protocol: one GetSecretValue, answered with the provider's key and base URL.
+  secrets = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c: Buffer) => (raw += c.toString()));
+    req.on('end', () => {
+      const { SecretId } = JSON.parse(raw) as { SecretId: string };
+      secretCalls.push({ target: String(req.headers['x-amz-target']), secretId: SecretId });
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+      res.end(
+        JSON.stringify({
+          ARN: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${SecretId}`,
+          Name: SecretId,
+          VersionId: 'v1',
+          SecretString: JSON.stringify({ apiKey: UPSTREAM_KEY, baseURL: upstream.baseUrl }),
+        }),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => secrets.listen(0, '127.0.0.1', resolve));
+  const dir = mkdtempSync(join(tmpdir(), 'lambda-bundle-'));
+  bundle = join(dir, 'index.js');
+  await build(lambdaBuildOptions(join(ROOT, 'lambdas', 'handlers', 'gateway.ts'), bundle));
+}, 60_000);
+afterAll(async () => {
+  await new Promise((resolve) => secrets.close(resolve));
+  await upstream.close();
+  await dynamo.close();
+});
+
+/** Runs the bundled handler in a fresh process on one REST event; its response metadata and body. */
+function invokeBundle(event: unknown): Promise<{ meta: { statusCode: number; headers: Record<string, string> }; body: string }> {
+  const driver = join(bundle, '..', 'driver.js');
+  writeFileSync(
+    driver,
+    `globalThis.awslambda = { streamifyResponse: (f) => f, HttpResponseStream: { from: (s, meta) => Object.assign(s, { meta }) } };
+const { PassThrough } = require('node:stream');
+const mod = require(${JSON.stringify(bundle)});
+(async () => {
+  const stream = new PassThrough();
+  const chunks = [];
+  stream.on('data', (c) => chunks.push(c));
+  await mod.handler(${JSON.stringify(event)}, stream, { awsRequestId: 'bundle-1' });
+  await new Promise((r) => setImmediate(r));
+  process.stdout.write('\\nRESULT=' + JSON.stringify({ meta: stream.meta, body: Buffer.concat(chunks).toString('utf8') }) + '\\n');
+  mod.gateway.close();
+  process.exit(0);
+})();
+`,
+  );
+  const env = {
+    PATH: process.env['PATH'] ?? '',
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    DYNAMODB_ENDPOINT: dynamo.endpoint,
+    API_KEYS_TABLE: dynamo.table('api-keys'),
+    RATE_LIMITS_TABLE: dynamo.table('rate-limits'),
+    USAGE_TABLE: dynamo.table('usage'),
+    USAGE_AGGREGATES_TABLE: dynamo.table('usage-aggregates'),
+    PROVIDER_HEALTH_TABLE: dynamo.table('provider-health'),
+    RESPONSE_CACHE_TABLE: dynamo.table('response-cache'),
+    USAGE_AGGREGATION: 'stream',
+    OPENAI_SECRET_ID: 'bundle/providers/openai',
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(secrets.address() as AddressInfo).port}`,
+    LOG_LEVEL: 'SILENT',
+    METRICS_ENABLED: 'false',
+  };
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [driver], { env, timeout: 30_000 }, (error, stdout, stderr) => {
+      const line = /RESULT=(.*)/.exec(stdout)?.[1];
+      if (!line) return reject(new Error(`the bundled handler gave no result: ${String(error)}\n${stderr}`));
+      resolve(JSON.parse(line));
+    });
+  });
+}
+
+it('serves a chat completion from the Lambda bundle: key lookup, admission and usage record through the bundled SDK', async () => {
+  const keys = new ApiKeyService(new DynamoDbApiKeyStore(dynamo.doc, dynamo.table('api-keys')), systemClock, systemRandom, {
+    cacheTtlMs: 0,
+    negativeCacheTtlMs: 0,
+    maxCacheEntries: 10,
+  });
+  const { key } = await keys.create({ userId: 'bundle-user', plan: 'pro', role: 'user' });
+  const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello from the bundle' }] });
+  const { meta, body: answer } = await invokeBundle({
+    resource: '/{proxy+}',
+    path: '/v1/chat/completions',
+    httpMethod: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'content-length': String(body.length) },
+    multiValueHeaders: {},
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: { proxy: 'v1/chat/completions' },
+    stageVariables: null,
+    requestContext: {
+      requestId: 'apigw-b',
+      stage: 'v1',
+      httpMethod: 'POST',
+      path: '/v1/v1/chat/completions',
+      identity: { sourceIp: '127.0.0.1' },
+    },
+    body,
+    isBase64Encoded: false,
+  });
+  expect(`${meta.statusCode} ${answer}`).toMatch(/^200 /);
+  const completion = JSON.parse(answer) as { object: string; usage: { total_tokens: number } };
+  expect(completion.object).toBe('chat.completion');
+  expect(upstream.requests.length).toBe(1);
+  expect(secretCalls).toEqual([{ target: 'secretsmanager.GetSecretValue', secretId: 'bundle/providers/openai' }]);
+  // The admission's conditional write counted the request and reserved its tokens.
+  const counter = await dynamo.doc.send(
+    new GetCommand({ TableName: dynamo.table('rate-limits'), Key: { pk: RateLimiter.key('ai_requests', 'bundle-user') } }),
+  );
+  expect(counter.Item?.['mn']).toBe(1);
+  // The one write after the answer: the usage record, carrying the token settlement for the consumer.
+  const records = (await dynamo.doc.send(new ScanCommand({ TableName: dynamo.table('usage') }))).Items ?? [];
+  const record = records.find((r) => r['userId'] === 'bundle-user');
+  expect(record).toMatchObject({ status: 200, provider: 'openai', model: 'gpt-4o-mini' });
+  expect(Number(counter.Item?.['qdn']) + Number((record?.['quota'] as { deltaTokens: number }).deltaTokens)).toBe(
+    completion.usage.total_tokens,
+  );
+}, 60_000);
