@@ -9,10 +9,9 @@
  *   tsx bench/bedrock.ts      (standalone: starts its own upstreams and dynalite)
  */
 import autocannon from 'autocannon';
-import { readFileSync } from 'node:fs';
 import { toConverseRequest } from '../lambdas/adapters/providers/bedrock/converse-request';
 import { ChunkTranslator } from '../lambdas/adapters/providers/bedrock/converse-response';
-import { children, sequentialTimes, standalone, startGateway, startUpstream } from './processes';
+import { children, cpuMs, sequentialTimes, standalone, startGateway, startUpstream } from './processes';
 
 const KEY = 'sk-bench-bedrock';
 const CPU_REQUESTS = Number(process.env['BENCH_BEDROCK_REQUESTS'] ?? 3000);
@@ -56,12 +55,6 @@ function translationTiming() {
   return { events: STREAM.length, p50Ms: percentile(times, 0.5), p99Ms: percentile(times, 0.99) };
 }
 
-/** User plus system CPU of a process so far, in ms (Linux /proc; clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
 export async function measureBedrock(options: { dynamo: string }) {
   const translation = translationTiming();
   const openai = await startUpstream(KEY, 'openai');
@@ -87,9 +80,9 @@ export async function measureBedrock(options: { dynamo: string }) {
     const body = JSON.stringify(request(model));
     await autocannon({ url, method: 'POST', headers, body, connections: 10, amount: 1000 });
     const sequential = await sequentialTimes(url, headers, body, 1500);
-    const before = cpuMs(pid);
+    const before = cpuMs({ pid });
     const run = await autocannon({ url, method: 'POST', headers, body, connections: 10, amount: CPU_REQUESTS });
-    const cpu = cpuMs(pid) - before;
+    const cpu = cpuMs({ pid }) - before;
     if (run.non2xx > 0 || run.errors > 0) throw new Error(`bedrock bench: ${run.non2xx} non-2xx and ${run.errors} errors for ${model}`);
     return {
       sequentialP50Ms: percentile(sequential, 0.5),

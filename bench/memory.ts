@@ -10,10 +10,9 @@
  *
  *   tsx bench/memory.ts          (standalone: starts its own upstream and dynalite)
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { measureBundle } from './bundle';
-import { children, peakRssMiB, sequentialTimes, standalone, start } from './processes';
+import { children, cpuMs, peakRssMiB, sequentialTimes, standalone, start } from './processes';
 
 /** The sizes considered: Lambda's floor for this workload (RSS) up to one full vCPU. */
 export const MEMORY_SIZES_MB = [512, 768, 1024, 1536, 1769] as const;
@@ -70,13 +69,6 @@ function cpuCgroup(name: string, vcpu: number): { path: string; remove(): void }
   }
 }
 
-/** User + system CPU time of a process, in ms (Linux /proc; clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  const ticks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticks;
-}
-
 async function sequential(url: string, headers: Record<string, string>, count: number): Promise<{ p50: number; p99: number }> {
   const times = await sequentialTimes(url, headers, BODY, count);
   return { p50: times[Math.floor(times.length / 2)]!, p99: times[Math.floor(times.length * 0.99)]! };
@@ -124,9 +116,9 @@ export async function measureMemorySizes(options: {
       const endpoint = `${url}/v1/chat/completions`;
       const headers = { authorization: `Bearer ${KEY}` };
       await sequential(endpoint, headers, Math.min(300, requests)); // JIT, pools, key cache
-      const cpuBefore = cpuMs(gateway.pid!);
+      const cpuBefore = cpuMs(gateway);
       const measured = await sequential(endpoint, headers, requests);
-      const cpuPerRequest = (cpuMs(gateway.pid!) - cpuBefore) / requests;
+      const cpuPerRequest = (cpuMs(gateway) - cpuBefore) / requests;
       gatewayPeakRssMiB = Math.max(gatewayPeakRssMiB ?? 0, peakRssMiB(gateway) ?? 0);
       await new Promise<void>((resolve) => {
         gateway.removeAllListeners('exit');

@@ -1,5 +1,5 @@
 /** Child processes of the bench: started, read until ready, and stopped at the end. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -9,6 +9,20 @@ const ROOT = join(__dirname, '..');
 
 /** Every child started, in start order (stopped by the caller at the end). */
 export const children: ChildProcess[] = [];
+
+/** Clock ticks per second of /proc's CPU times. */
+let clockTicks: number | undefined;
+
+/** A process's CPU time so far (user + system, ms), from /proc; 0 where unavailable. */
+export function cpuMs(process_: { pid?: number | undefined } | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${process_?.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+  } catch {
+    return 0;
+  }
+}
 
 /** Peak resident memory of a child process in MiB (Linux /proc), or null where unavailable. */
 export function peakRssMiB(child: ChildProcess | undefined): number | null {
@@ -54,13 +68,13 @@ export function startUpstream(key: string, provider = 'openai'): Promise<string>
 }
 
 /**
- * A gateway (`npm start`'s entry) in its own process with `env`, the limiter on with limits no bench
- * load reaches; resolves its URL.
+ * A gateway (`npm start`'s entry) in its own process with `env` (and `nodeArgs` for Node itself), the
+ * limiter on with limits no bench load reaches; resolves its URL.
  */
-export function startGateway(env: Record<string, string>): Promise<string> {
+export function startGateway(env: Record<string, string>, nodeArgs: string[] = []): Promise<string> {
   return start(
     'node',
-    ['--import', 'tsx', 'lambdas/local/main.ts'],
+    [...nodeArgs, '--import', 'tsx', 'lambdas/local/main.ts'],
     {
       PORT: '0',
       RATE_LIMIT_POLICIES: JSON.stringify({
@@ -96,10 +110,16 @@ export function standalone(upstreamKey: string, main: (backends: { upstream: str
 }
 
 /**
- * Sends `count` requests back to back on one keep-alive connection and returns their times in ms,
- * sorted (autocannon reports whole milliseconds; this is finer).
+ * Sends `count` requests on one keep-alive connection, back to back or `gapMs` apart, and returns their
+ * times in ms, sorted (autocannon reports whole milliseconds; this is finer).
  */
-export async function sequentialTimes(url: string, headers: Record<string, string>, body: string, count: number): Promise<number[]> {
+export async function sequentialTimes(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  count: number,
+  gapMs = 0,
+): Promise<number[]> {
   const agent = new Agent({ connections: 1 });
   const times: number[] = [];
   try {
@@ -114,6 +134,7 @@ export async function sequentialTimes(url: string, headers: Record<string, strin
       await response.body.text();
       if (response.statusCode !== 200) throw new Error(`sequential probe: HTTP ${response.statusCode}`);
       times.push(Number(process.hrtime.bigint() - started) / 1e6);
+      if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
     }
   } finally {
     await agent.close();
