@@ -209,10 +209,23 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     limiter,
     rateLimitFailMode: config.rateLimits.failMode,
     messages,
-    summaries: (summary) => {
-      telemetry.record(summary);
-      followUp(summary);
-    },
+    // The log line, metrics, usage record and alerts of a finished request run once its response has
+    // been written (the next turn of the event loop), so their CPU (record, marshalling, signing) never
+    // delays the answer; tracked from now, so the invocation waits for them.
+    summaries: (summary) =>
+      background.track(
+        new Promise<void>((resolve, reject) =>
+          setImmediate(() => {
+            try {
+              telemetry.record(summary);
+              followUp(summary);
+              resolve();
+            } catch (error) {
+              reject(error);
+            }
+          }),
+        ),
+      ),
     background,
     usage,
     health,

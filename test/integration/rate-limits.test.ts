@@ -312,6 +312,8 @@ describe('AI request limits and token quotas', () => {
       const response = await chat(key);
       if (response.status === 429) refused = response;
       else await response.text();
+      // Each answer's real usage replaces its reservation (the status read waits for the settlement).
+      await status(gw, key);
     }
     expect(refused).toBeDefined();
     const callsBefore = sims.requests.length;

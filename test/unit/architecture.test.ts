@@ -71,12 +71,16 @@ describe('architecture', () => {
     expect(findCycles(Object.keys(graph), (file) => graph[file]!)).toEqual([['a', 'b', 'c', 'a']]);
   });
 
-  it("builds SDK clients only in the composition root (its runtime adapters), the local runner and each provider's own folder (rebuilt on key rotation)", () => {
+  it("builds SDK clients only in the composition root (its runtime adapters and the lazily loaded AWS client modules), the local runner and each provider's own folder (rebuilt on key rotation)", () => {
     const constructing = sources('lambdas').filter((file) =>
-      /new (DynamoDBClient|SecretsManagerClient|OpenAI|AzureOpenAI)\(/.test(readFileSync(join(ROOT, file), 'utf8')),
+      /new (DynamoDBClient|SecretsManagerClient|SNSClient|SQSClient|OpenAI|AzureOpenAI)\(/.test(readFileSync(join(ROOT, file), 'utf8')),
     );
     expect(constructing.sort()).toEqual(
       [
+        // Required by `runtime-adapters.ts` at first use only (a module of their own keeps them out of the cold start).
+        'lambdas/adapters/aws/secrets-manager-client.ts',
+        'lambdas/adapters/aws/sns-client.ts',
+        'lambdas/adapters/aws/sqs-client.ts',
         'lambdas/adapters/providers/azure-openai/index.ts',
         'lambdas/adapters/providers/openai-compatible/instance.ts',
         'lambdas/adapters/providers/openai/index.ts',
