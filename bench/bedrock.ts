@@ -11,7 +11,7 @@
 import autocannon from 'autocannon';
 import { toConverseRequest } from '../lambdas/adapters/providers/bedrock/converse-request';
 import { ChunkTranslator } from '../lambdas/adapters/providers/bedrock/converse-response';
-import { children, cpuMs, sequentialTimes, standalone, startGateway, startUpstream } from './processes';
+import { children, requireCpuMs, sequentialTimes, standalone, startGateway, startUpstream } from './processes';
 
 const KEY = 'sk-bench-bedrock';
 const CPU_REQUESTS = Number(process.env['BENCH_BEDROCK_REQUESTS'] ?? 3000);
@@ -80,9 +80,9 @@ export async function measureBedrock(options: { dynamo: string }) {
     const body = JSON.stringify(request(model));
     await autocannon({ url, method: 'POST', headers, body, connections: 10, amount: 1000 });
     const sequential = await sequentialTimes(url, headers, body, 1500);
-    const before = cpuMs({ pid });
+    const before = requireCpuMs({ pid });
     const run = await autocannon({ url, method: 'POST', headers, body, connections: 10, amount: CPU_REQUESTS });
-    const cpu = cpuMs({ pid }) - before;
+    const cpu = requireCpuMs({ pid }) - before;
     if (run.non2xx > 0 || run.errors > 0) throw new Error(`bedrock bench: ${run.non2xx} non-2xx and ${run.errors} errors for ${model}`);
     return {
       sequentialP50Ms: percentile(sequential, 0.5),

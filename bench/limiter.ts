@@ -4,7 +4,8 @@
  *   for a calendar-window policy (`ai_requests`) and a sliding one (`onlyfans_messaging`: an exact log
  *   for the minute, bucket rings for the hour and day);
  * - DynamoDB round trips per AI request through the real gateway (admission before the provider call,
- *   settlement after), and whether the key lookup on a cache miss overlaps the admission.
+ *   the usage record after the answer, the consumer's batched writes), whether the key lookup on a cache
+ *   miss overlaps the admission, and how long after its answer a request's token settlement lands.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbCounterStore } from '../lambdas/adapters/dynamodb/dynamodb-counter-store';

@@ -12,7 +12,7 @@
  */
 import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { measureBundle } from './bundle';
-import { children, cpuMs, peakRssMiB, sequentialTimes, standalone, start } from './processes';
+import { children, requireCpuMs, peakRssMiB, sequentialTimes, standalone, start } from './processes';
 
 /** The sizes considered: Lambda's floor for this workload (RSS) up to one full vCPU. */
 export const MEMORY_SIZES_MB = [512, 768, 1024, 1536, 1769] as const;
@@ -116,9 +116,9 @@ export async function measureMemorySizes(options: {
       const endpoint = `${url}/v1/chat/completions`;
       const headers = { authorization: `Bearer ${KEY}` };
       await sequential(endpoint, headers, Math.min(300, requests)); // JIT, pools, key cache
-      const cpuBefore = cpuMs(gateway);
+      const cpuBefore = requireCpuMs(gateway);
       const measured = await sequential(endpoint, headers, requests);
-      const cpuPerRequest = (cpuMs(gateway) - cpuBefore) / requests;
+      const cpuPerRequest = (requireCpuMs(gateway) - cpuBefore) / requests;
       gatewayPeakRssMiB = Math.max(gatewayPeakRssMiB ?? 0, peakRssMiB(gateway) ?? 0);
       await new Promise<void>((resolve) => {
         gateway.removeAllListeners('exit');

@@ -13,15 +13,22 @@ export const children: ChildProcess[] = [];
 /** Clock ticks per second of /proc's CPU times. */
 let clockTicks: number | undefined;
 
-/** A process's CPU time so far (user + system, ms), from /proc; 0 where unavailable. */
-export function cpuMs(process_: { pid?: number | undefined } | undefined): number {
+/** A process's CPU time so far (user + system, ms), from /proc; `null` where unavailable. */
+export function cpuMs(process_: { pid?: number | undefined } | undefined): number | null {
   try {
     const fields = readFileSync(`/proc/${process_?.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
   } catch {
-    return 0;
+    return null;
   }
+}
+
+/** `cpuMs` where the measurement needs it (Linux only): throws where /proc is unavailable. */
+export function requireCpuMs(process_: { pid?: number | undefined } | undefined): number {
+  const ms = cpuMs(process_);
+  if (ms === null) throw new Error('CPU time is read from /proc, which this system does not have');
+  return ms;
 }
 
 /** Peak resident memory of a child process in MiB (Linux /proc), or null where unavailable. */

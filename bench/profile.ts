@@ -8,7 +8,7 @@ import autocannon from 'autocannon';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { children, cpuMs, startBackends, startGateway } from './processes';
+import { children, requireCpuMs, startBackends, startGateway } from './processes';
 
 const UPSTREAM_KEY = 'sk-bench-profile-upstream';
 const GATEWAY_KEY = 'sk-bench-profile-gateway';
@@ -73,9 +73,9 @@ async function main(): Promise<void> {
       body: BODY,
     });
   const warm = await run(3);
-  const before = children.map(cpuMs);
+  const before = children.map(requireCpuMs);
   const result = await run(seconds);
-  const used = children.map((child, i) => cpuMs(child) - before[i]!);
+  const used = children.map((child, i) => requireCpuMs(child) - before[i]!);
   const gateway = children[2]!;
   await new Promise<void>((resolve) => {
     gateway.once('exit', () => resolve());

@@ -57,7 +57,9 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => secrets.listen(0, '127.0.0.1', resolve));
   const dir = mkdtempSync(join(tmpdir(), 'lambda-bundle-'));
   bundle = join(dir, 'index.js');
-  await build(lambdaBuildOptions(join(ROOT, 'lambdas', 'handlers', 'gateway.ts'), bundle));
+  const built = await build(lambdaBuildOptions(join(ROOT, 'lambdas', 'handlers', 'gateway.ts'), bundle));
+  // Silent on the console, so checked here: an ESM build the bundle mishandles would warn (import.meta, ...).
+  expect(built.warnings).toEqual([]);
 }, 60_000);
 afterAll(async () => {
   await new Promise((resolve) => secrets.close(resolve));

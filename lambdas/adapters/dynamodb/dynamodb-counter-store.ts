@@ -27,6 +27,7 @@ const LOG_ATTRIBUTE = /^([a-z]+)t(\d+)$/;
 const RING_NEWEST = /^([a-z]+)h$/;
 const RING_COUNT = /^([a-z]+)c(\d+)$/;
 const SYNC_DAY = /^(s\d)w$/;
+const SYNC_ATTRIBUTE = /^s\d[wqd]$/;
 
 /** Reads the counters out of a stored item. */
 export function counterState(item: Record<string, unknown> | undefined): CounterState | null {
@@ -275,6 +276,29 @@ export class DynamoDbCounterStore implements CounterStore {
       pending = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
     }
     return found;
+  }
+
+  async clearCounters(key: string): Promise<void> {
+    const item = (await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: key }, ConsistentRead: true }))).Item;
+    const counters = Object.keys(item ?? {}).filter(
+      (attribute) => attribute !== 'pk' && attribute !== 'expiresAt' && !SYNC_ATTRIBUTE.test(attribute),
+    );
+    if (counters.length === 0) return;
+    const names = Object.fromEntries(counters.map((attribute, i) => [`#a${i}`, attribute]));
+    await this.client
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: key },
+          UpdateExpression: `REMOVE ${Object.keys(names).join(', ')}`,
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: names,
+        }),
+      )
+      .catch((error: unknown) => {
+        // Gone meanwhile (expired): nothing left to clear.
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      });
   }
 
   async remove(keys: string[]): Promise<void> {

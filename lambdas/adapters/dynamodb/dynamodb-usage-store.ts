@@ -52,8 +52,10 @@ function performanceOf(item: Record<string, unknown>): CellPerformance {
 /** Aggregates outlive the records: 400 days, for year-over-year comparisons. */
 const AGGREGATE_RETENTION_SECONDS = 400 * 86_400;
 /**
- * A settlement cell serves the quota counters of its day and month: kept 35 days after its last
- * change, so a record replayed late (from the outbox) still finds the totals the counters took.
+ * A settlement cell serves the quota counters of its day and month: kept 35 days after its last change
+ * (for reports and audits). The counters take its totals while their sync slot for that day (by day
+ * parity) is not yet taken by a later day: up to about a day late; a record replayed later than that
+ * (from the outbox) leaves its reservation standing.
  */
 const SETTLEMENT_RETENTION_SECONDS = 35 * 86_400;
 /**

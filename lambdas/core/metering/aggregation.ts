@@ -272,7 +272,14 @@ export class UsageAggregator {
       // Whether this delivery applied the cell or an earlier one did: the totals are cumulative, so
       // bringing the counters up to them again is harmless, and catches up a settle that failed before.
       if (!settled) throw new Error(`settlement cell ${cellKey(cell)} returned no totals`);
-      await this.settlements.settle(cell.userId, { day: cell.day, month: cell.month, version: settled.records, total: settled.tokens });
+      try {
+        await this.settlements.settle(cell.userId, { day: cell.day, month: cell.month, version: settled.records, total: settled.tokens });
+      } catch (error) {
+        // Logged, not thrown: a failing limiter table must not hold back every aggregate and budget of
+        // the shard. The cell keeps the totals: the user's next batch of the day brings the counters up
+        // to them (until then the reservations stand in for the real use).
+        this.telemetry.error('token settlement not applied', { userId: cell.userId, quotaDay: cell.day, error: errorFields(error) });
+      }
       return;
     }
     const { budget } = contributions[0]!.addition;

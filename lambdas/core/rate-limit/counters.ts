@@ -336,17 +336,26 @@ export class CounterEngine {
    * over gets nothing (that window is gone); with none left, nothing is written.
    */
   async settle(key: string, settlement: Settlement): Promise<void> {
+    // What this instance last saw of the item (it may lag: other instances admit too), until a failed
+    // condition returns or reads the item as it is.
     let state: CounterState | null | undefined = this.known.get(key);
+    let fresh = false;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      // Slot windows and versions only grow, so even a lagging view may end the work here.
       const synced = syncValue(state, settlement.slot);
       if (synced && synced.window > settlement.day) return;
       const base = synced?.window === settlement.day ? synced : undefined;
       if (base && base.version >= settlement.version) return;
       const change = settlement.total - (base?.delta ?? 0);
-      // An unknown item (never seen here): try every counter; the conditions say which still apply.
-      const counters = settlement.counters.filter((c) => state === undefined || fixedValue(state, c.name)?.window === c.window);
-      // Nothing to add (the slot stays where it is: the next settlement adds from there), or nowhere left to add it.
-      if (change === 0 || state === null || counters.length === 0) return;
+      // Counters still in the windows the settled requests counted in. A lagging view rules a counter
+      // out only when it is already past that window; otherwise the write's condition decides.
+      const counters = settlement.counters.filter((c) => {
+        const window = fixedValue(state, c.name)?.window;
+        return fresh ? window === c.window : window === undefined || window <= c.window;
+      });
+      if (state === null || counters.length === 0) return;
+      // The slot moves with every new version, a change of 0 included (an older version read later
+      // must find it there); the counters' window conditions keep a missing item from being created.
       const adjustments: CounterAdjustment[] = [
         ...counters.map((c) => ({ kind: 'fixed' as const, name: c.name, window: c.window, field: 'count' as const, add: change })),
         {
@@ -364,6 +373,7 @@ export class CounterEngine {
         return;
       }
       state = result.state === undefined ? await this.store.read(key) : result.state;
+      fresh = true;
     }
     throw new CounterContentionError(key, MAX_ATTEMPTS);
   }
@@ -375,6 +385,12 @@ export class CounterEngine {
   async remove(keys: string[]): Promise<void> {
     for (const key of keys) this.known.delete(key);
     await this.store.remove(keys);
+  }
+
+  /** Empties every counter of an item but keeps its settlement sync slots (see `CounterStore.clearCounters`). */
+  async clearCounters(key: string): Promise<void> {
+    this.known.delete(key);
+    await this.store.clearCounters(key);
   }
 
   private remember(key: string, state: CounterState): void {

@@ -108,4 +108,9 @@ export interface CounterStore {
   read(key: string): Promise<CounterState | null>;
   readMany(keys: string[]): Promise<Map<string, CounterState>>;
   remove(keys: string[]): Promise<void>;
+  /**
+   * Removes every counter of an item (windows, logs, rings, their violations) and keeps its settlement
+   * sync slots, so settlements already applied are not applied again to the emptied counters.
+   */
+  clearCounters(key: string): Promise<void>;
 }

@@ -237,9 +237,16 @@ export class RateLimiter {
     };
   }
 
-  /** Deletes a user's counters (every policy, violations and token use). */
-  reset(userId: string): Promise<void> {
-    return this.counters.remove([RateLimiter.key('onlyfans_messaging', userId), RateLimiter.key('ai_requests', userId)]);
+  /**
+   * Deletes a user's counters (every policy, violations and token use). The AI item keeps its
+   * settlement sync slots: settlements already applied before the reset are not applied again to the
+   * emptied counters (those of requests still unsettled at the reset still land on them).
+   */
+  async reset(userId: string): Promise<void> {
+    await Promise.all([
+      this.counters.remove([RateLimiter.key('onlyfans_messaging', userId)]),
+      this.counters.clearCounters(RateLimiter.key('ai_requests', userId)),
+    ]);
   }
 
   /** The counters an admission to `policy` counts in, with what each limits. */

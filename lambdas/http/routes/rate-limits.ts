@@ -35,7 +35,8 @@ export function rateLimitRoutes(deps: RateLimitRouteDeps) {
 
   app.get('/api/rate-limits/status', async (c) => {
     const principal = caller(c);
-    // Token settlements of this instance's finished requests land before the answer.
+    // Locally, token settlements of this instance's finished requests (the in-process consumer's
+    // batches) land before the answer; on AWS the stream consumer applies them within its lag.
     await deps.background.drain(READ_DRAIN_MS);
     return c.json(await deps.limiter.status(principal.userId, principal.plan));
   });
