@@ -7,7 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LocalAlertPublisher } from '../adapters/alerts/local-alert-publisher';
 import { AppConfigFlagSource } from '../adapters/appconfig/appconfig-flag-source';
-import { boundedHandler, boundSends, sdkLogger } from '../adapters/aws/bounded-clients';
+import { boundedConfig, boundSends } from '../adapters/aws/bounded-clients';
 import { FileFlagSource } from '../adapters/flags/file-flag-source';
 import { HttpMessageGateway } from '../adapters/onlyfans/http-message-gateway';
 import { FileUsageOutbox } from '../adapters/outbox/file-usage-outbox';
@@ -51,10 +51,7 @@ export function dynamoClient(config: AppConfig): DynamoDBDocumentClient {
   const local = config.aws.dynamodbEndpoint !== undefined;
   const budget = config.aws.dynamodbTimeoutMs;
   const client = new DynamoDBClient({
-    region: config.aws.region,
-    maxAttempts: 2,
-    requestHandler: boundedHandler(Math.ceil(budget / 2)),
-    logger: sdkLogger,
+    ...boundedConfig(config.aws.region, Math.ceil(budget / 2)),
     ...(local ? { endpoint: config.aws.dynamodbEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   });
   return boundSends(DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }), budget, { local });
@@ -121,12 +118,7 @@ export function messageGateway(config: AppConfig): MessageGateway {
 
 export function flagSource(config: AppConfig, clock: Clock): FlagSource {
   if (!config.flags.appConfig) return new FileFlagSource(config.flags.file);
-  const client = new AppConfigDataClient({
-    region: config.aws.region,
-    maxAttempts: 2,
-    requestHandler: boundedHandler(2000),
-    logger: sdkLogger,
-  });
+  const client = new AppConfigDataClient(boundedConfig(config.aws.region, 2000));
   return new AppConfigFlagSource(client, config.flags.appConfig, clock, {
     minPollIntervalSeconds: Math.max(15, config.flags.refreshMs / 1000),
     timeoutMs: 4000,

@@ -35,6 +35,11 @@ export function boundedHandler(attemptMs: number): NodeHttpHandler {
   return new NodeHttpHandler({ connectionTimeout: attemptMs, requestTimeout: attemptMs, throwOnRequestTimeout: true, logger: silent });
 }
 
+/** The configuration every AWS SDK client gets: two attempts of at most `attemptMs` each, and the quiet logger. */
+export function boundedConfig(region: string, attemptMs: number) {
+  return { region, maxAttempts: 2, requestHandler: boundedHandler(attemptMs), logger: sdkLogger };
+}
+
 interface SendingClient {
   send: (...args: never[]) => unknown;
   middlewareStack: { add: (middleware: never, options: never) => void };

@@ -4,9 +4,9 @@
  * every command).
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { boundedHandler, boundSends, sdkLogger } from './bounded-clients';
+import { boundedConfig, boundSends } from './bounded-clients';
 
 /** A Secrets Manager client whose calls end within 3 s (two attempts of 1.5 s). */
 export function secretsManagerClient(region: string): SecretsManagerClient {
-  return boundSends(new SecretsManagerClient({ region, maxAttempts: 2, requestHandler: boundedHandler(1500), logger: sdkLogger }), 3000);
+  return boundSends(new SecretsManagerClient(boundedConfig(region, 1500)), 3000);
 }

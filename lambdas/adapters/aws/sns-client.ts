@@ -3,9 +3,9 @@
  * import lets the Lambda bundle keep only the client (a `require` of the package would keep every command).
  */
 import { SNSClient } from '@aws-sdk/client-sns';
-import { boundedHandler, boundSends, sdkLogger } from './bounded-clients';
+import { boundedConfig, boundSends } from './bounded-clients';
 
 /** An SNS client whose calls end within 4 s (two attempts of 2 s). */
 export function snsClient(region: string): SNSClient {
-  return boundSends(new SNSClient({ region, maxAttempts: 2, requestHandler: boundedHandler(2000), logger: sdkLogger }), 4000);
+  return boundSends(new SNSClient(boundedConfig(region, 2000)), 4000);
 }

@@ -3,9 +3,9 @@
  * ESM import lets the Lambda bundle keep only the client (a `require` of the package would keep every command).
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { boundedHandler, boundSends, sdkLogger } from './bounded-clients';
+import { boundedConfig, boundSends } from './bounded-clients';
 
 /** An SQS client whose calls end within 4 s (two attempts of 2 s). */
 export function sqsClient(region: string): SQSClient {
-  return boundSends(new SQSClient({ region, maxAttempts: 2, requestHandler: boundedHandler(2000), logger: sdkLogger }), 4000);
+  return boundSends(new SQSClient(boundedConfig(region, 2000)), 4000);
 }
