@@ -115,21 +115,28 @@ async function decisions(durationMs: number, policy: 'ai_requests' | 'onlyfans_m
   return report;
 }
 
+/** The local gateway for `key`'s user, with limits no bench load reaches, the simulators answering at once, and `env`. */
+function benchGateway(key: string, env: Record<string, string> = {}) {
+  return startLocalGateway({
+    env: {
+      PORT: '0',
+      LOG_LEVEL: 'SILENT',
+      LOCAL_API_KEY: key,
+      SIM_CHUNK_DELAY_MS: '0',
+      RATE_LIMIT_POLICIES: JSON.stringify({ ai_requests: { minute: 1e9, hour: 1e9, day: 1e9 } }),
+      ...env,
+    },
+  });
+}
+
 async function gatewayRoundTrips(requests: number): Promise<Pick<LimiterReport, 'gatewayRoundTripsPerRequest' | 'keyCacheMiss'>> {
   const key = 'sk-bench-limiter-user';
   const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] });
   const run = async (cacheSeconds: string) => {
-    const gw = await startLocalGateway({
-      env: {
-        PORT: '0',
-        LOG_LEVEL: 'SILENT',
-        LOCAL_API_KEY: key,
-        API_KEY_CACHE_TTL_SECONDS: cacheSeconds,
-        SIM_CHUNK_DELAY_MS: '0',
-        // Each request is drained before the next: short batches keep that quick (the burst below still batches).
-        AGGREGATION_BATCH_MS: '50',
-        RATE_LIMIT_POLICIES: JSON.stringify({ ai_requests: { minute: 1e9, hour: 1e9, day: 1e9 } }),
-      },
+    const gw = await benchGateway(key, {
+      API_KEY_CACHE_TTL_SECONDS: cacheSeconds,
+      // Each request is drained before the next: short batches keep that quick (the burst below still batches).
+      AGGREGATION_BATCH_MS: '50',
     });
     const calls = recordCalls(gw.gateway.dynamo);
     const sim = gw.sims.openai!;
@@ -204,15 +211,7 @@ async function gatewayRoundTrips(requests: number): Promise<Pick<LimiterReport, 
  */
 async function settlementLag(samples: number): Promise<LimiterReport['settlementLagMs']> {
   const key = 'sk-bench-settlement-lag';
-  const gw = await startLocalGateway({
-    env: {
-      PORT: '0',
-      LOG_LEVEL: 'SILENT',
-      LOCAL_API_KEY: key,
-      SIM_CHUNK_DELAY_MS: '0',
-      RATE_LIMIT_POLICIES: JSON.stringify({ ai_requests: { minute: 1e9, hour: 1e9, day: 1e9 } }),
-    },
-  });
+  const gw = await benchGateway(key);
   const principal = (await gw.gateway.apiKeys.authenticate(key))!;
   const used = async () => (await gw.gateway.limiter.status(principal.userId, principal.plan)).quota.tokens.day.used;
   const lags: number[] = [];

@@ -214,17 +214,10 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     // delays the answer; tracked from now, so the invocation waits for them.
     summaries: (summary) =>
       background.track(
-        new Promise<void>((resolve, reject) =>
-          setImmediate(() => {
-            try {
-              telemetry.record(summary);
-              followUp(summary);
-              resolve();
-            } catch (error) {
-              reject(error);
-            }
-          }),
-        ),
+        new Promise((resolve) => setImmediate(resolve)).then(() => {
+          telemetry.record(summary);
+          followUp(summary);
+        }),
       ),
     background,
     usage,
