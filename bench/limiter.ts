@@ -26,29 +26,33 @@ interface Call {
   end: number;
 }
 
-/** Records every DynamoDB command a client sends, with its start and end times. */
-function recordCalls(client: DynamoDBDocumentClient): Call[] {
+/** Records every DynamoDB command the clients send, with its start and end times. */
+function recordCalls(...clients: Array<Pick<DynamoDBDocumentClient, 'middlewareStack'>>): Call[] {
   const calls: Call[] = [];
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const input = args.input as { TableName?: string; ExpressionAttributeNames?: Record<string, string> };
-      const call = {
-        command: String(context.commandName),
-        table: input.TableName ?? '',
-        // The consumer's token settlement moves a sync slot (`s0w`/`s1w`) of the limiter item.
-        settlement: Object.values(input.ExpressionAttributeNames ?? {}).some((name) => /^s\dw$/.test(name)),
-        start: performance.now(),
-        end: 0,
-      };
-      calls.push(call);
-      try {
-        return await next(args);
-      } finally {
-        call.end = performance.now();
-      }
-    },
-    { step: 'initialize', name: 'benchCallRecorder' },
-  );
+  for (const client of clients) {
+    // A client with `cacheMiddleware` keeps the stacks it resolved: drop them, so they pick the recorder up.
+    delete (client as { handlers?: unknown }).handlers;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { TableName?: string; ExpressionAttributeNames?: Record<string, string> };
+        const call = {
+          command: String(context.commandName),
+          table: input.TableName ?? '',
+          // The consumer's token settlement moves a sync slot (`s0w`/`s1w`) of the limiter item.
+          settlement: Object.values(input.ExpressionAttributeNames ?? {}).some((name) => /^s\dw$/.test(name)),
+          start: performance.now(),
+          end: 0,
+        };
+        calls.push(call);
+        try {
+          return await next(args);
+        } finally {
+          call.end = performance.now();
+        }
+      },
+      { step: 'initialize', name: 'benchCallRecorder' },
+    );
+  }
   return calls;
 }
 
@@ -138,7 +142,7 @@ async function gatewayRoundTrips(requests: number): Promise<Pick<LimiterReport, 
       // Each request is drained before the next: short batches keep that quick (the burst below still batches).
       AGGREGATION_BATCH_MS: '50',
     });
-    const calls = recordCalls(gw.gateway.dynamo);
+    const calls = recordCalls(gw.gateway.dynamo.doc, gw.gateway.dynamo.writes.client);
     const sim = gw.sims.openai!;
     // Timestamp the moment the provider receives each request.
     let providerAt = 0;

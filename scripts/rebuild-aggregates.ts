@@ -15,7 +15,7 @@ import { trackedTotals } from '../lambdas/core/metering/alerts';
 import { rebuildDay } from '../lambdas/core/metering/aggregation';
 import { shiftDay, utcDay } from '../lambdas/core/utc-day';
 import { loadConfig } from '../lambdas/shared/config';
-import { dynamoClient } from '../lambdas/shared/runtime-adapters';
+import { dynamoClients } from '../lambdas/shared/runtime-adapters';
 import { systemRandom } from '../lambdas/shared/system';
 
 async function main() {
@@ -26,9 +26,9 @@ async function main() {
   if (day >= shiftDay(utcDay(Date.now()), -1) && !values.force)
     throw new Error(`${day} is within the stream's 24-hour retention: wait a day, or pass --force after stopping its replay`);
   const config = loadConfig(process.env['DYNAMODB_ENDPOINT'] ? 'local' : 'aws');
-  const client = dynamoClient(config);
+  const clients = dynamoClients(config);
   const store = new DynamoDbUsageStore(
-    client,
+    clients.doc,
     { records: config.usage.recordsTable, aggregates: config.usage.aggregatesTable },
     { shards: config.usage.aggregateShards, random: systemRandom },
   );
@@ -41,7 +41,7 @@ async function main() {
     throw new Error(`${day} has aggregates but no usage records: nothing to rebuild them from (--force clears them)`);
   const result = await rebuildDay(day, records, store, trackedTotals(config.alerts.budgets));
   process.stdout.write(`${day}: ${result.records} records, ${result.deleted} cell items deleted, ${result.cells} cells written\n`);
-  client.destroy();
+  clients.destroy();
 }
 
 main().catch((error: unknown) => {

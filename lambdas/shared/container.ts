@@ -48,7 +48,8 @@ import {
   alertPublisher,
   credentialSource,
   credentialVault,
-  dynamoClient,
+  dynamoClients,
+  type DynamoClients,
   flagSource,
   messageGateway,
   usageOutbox,
@@ -84,7 +85,8 @@ export interface Gateway {
   heartbeats: Heartbeats;
   /** The process is stopping: streams in flight end with an error event now. */
   shutdown(): void;
-  dynamo: DynamoDBDocumentClient;
+  /** The DynamoDB clients (the bench counts the calls they send). */
+  dynamo: DynamoClients;
   logger: Logger;
   close(): void;
 }
@@ -100,7 +102,8 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
   const logger = createLogger(config);
   const metrics = config.metricsEnabled ? createMetrics(config.metricsNamespace, config.serviceName) : undefined;
   const telemetry = overrides.telemetry ?? new PowertoolsTelemetry(logger, metrics, config.serviceName);
-  const dynamo = dynamoClient(config);
+  const clients = dynamoClients(config);
+  const dynamo = clients.doc;
   const { providerConfigs, routes, providers } = runtimeProviders(
     config,
     dynamo,
@@ -114,7 +117,7 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     negativeCacheTtlMs: Math.min(config.apiKeyCacheTtlMs, 5000),
     maxCacheEntries: 10_000,
   });
-  const limiter = rateLimiter(config, dynamo, clock, random);
+  const limiter = rateLimiter(config, clients, clock, random);
   const messages = new MessageService(
     limiter,
     overrides.messageGateway ?? messageGateway(config),
@@ -137,7 +140,7 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     (error) => telemetry.error('post-response work failed', { error: errorFields(error) }),
     currentInvocationWork,
   );
-  const usage = usageStore(config, dynamo, random, clock, telemetry);
+  const usage = usageStore(config, clients, random, clock, telemetry);
   const alerts = overrides.alerts ?? alertPublisher(config, telemetry);
   const outbox = usageOutbox(config);
   const ledger = new UsageLedger(
@@ -253,12 +256,12 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     health,
     heartbeats,
     shutdown: () => stopping.abort(),
-    dynamo,
+    dynamo: clients,
     logger,
     close: () => {
       health.stop();
       providerConfigs.stop();
-      dynamo.destroy();
+      clients.destroy();
     },
   };
 }
@@ -304,7 +307,7 @@ export function buildReporter(
 ): { run(day: string): ReturnType<typeof runDailyReport>; logger: Logger; close(): void } {
   const logger = createLogger(config);
   const telemetry = new PowertoolsTelemetry(logger, undefined, config.serviceName);
-  const dynamo = dynamoClient(config);
+  const dynamo = dynamoClients(config);
   const usage = usageStore(config, dynamo, systemRandom, clock, telemetry);
   const alerts = alertPublisher(config, telemetry);
   return {
@@ -322,7 +325,7 @@ export function buildHeartbeats(config: AppConfig, clock: Clock = systemClock): 
   const logger = createLogger(config);
   const metrics = config.metricsEnabled ? createMetrics(config.metricsNamespace, config.serviceName) : undefined;
   const telemetry = new PowertoolsTelemetry(logger, metrics, config.serviceName);
-  const dynamo = dynamoClient(config);
+  const { doc: dynamo, destroy } = dynamoClients(config);
   const { providerConfigs, routes, providers } = runtimeProviders(config, dynamo, credentialSource(config, clock), clock, telemetry);
   const pending = new BackgroundTasks((error) => telemetry.error('heartbeat write failed', { error: errorFields(error) }));
   const health = new HealthMonitor(new DynamoDbHealthStore(dynamo, config.health.table), clock, telemetry, 'heartbeat', (work) =>
@@ -339,7 +342,7 @@ export function buildHeartbeats(config: AppConfig, clock: Clock = systemClock): 
       return results;
     },
     logger,
-    close: () => dynamo.destroy(),
+    close: destroy,
   };
 }
 
@@ -351,7 +354,7 @@ export function buildReplayer(
   const logger = createLogger(config);
   const metrics = config.metricsEnabled ? createMetrics(config.metricsNamespace, config.serviceName) : undefined;
   const telemetry = new PowertoolsTelemetry(logger, metrics, config.serviceName);
-  const dynamo = dynamoClient(config);
+  const dynamo = dynamoClients(config);
   const usage = usageStore(config, dynamo, systemRandom, clock, telemetry);
   const background = new BackgroundTasks((error) => telemetry.error('post-response work failed', { error: errorFields(error) }));
   const ledger = new UsageLedger(
@@ -382,25 +385,25 @@ export function buildReplayer(
 }
 
 /** The usage tables: records, aggregates (detail cells over `AGGREGATE_SHARDS` write shards), alert markers, reports. */
-function usageStore(
-  config: AppConfig,
-  dynamo: DynamoDBDocumentClient,
-  random: Random,
-  clock: Clock,
-  telemetry: Telemetry,
-): DynamoDbUsageStore {
+function usageStore(config: AppConfig, dynamo: DynamoClients, random: Random, clock: Clock, telemetry: Telemetry): DynamoDbUsageStore {
   return new DynamoDbUsageStore(
-    dynamo,
+    dynamo.doc,
     { records: config.usage.recordsTable, aggregates: config.usage.aggregatesTable },
     { shards: config.usage.aggregateShards, random },
     () => clock.now(),
     (error) => telemetry.error('stale stream markers not removed', { error: errorFields(error) }),
+    dynamo.writes,
   );
 }
 
 /** The rate limiter over the counters table: admissions on the request path, token settlements in the aggregator. */
-function rateLimiter(config: AppConfig, dynamo: DynamoDBDocumentClient, clock: Clock, random: Random): RateLimiter {
-  return new RateLimiter(new DynamoDbCounterStore(dynamo, config.tables.rateLimits), clock, config.rateLimits.policies, random);
+function rateLimiter(config: AppConfig, dynamo: DynamoClients, clock: Clock, random: Random): RateLimiter {
+  return new RateLimiter(
+    new DynamoDbCounterStore(dynamo.doc, config.tables.rateLimits, dynamo.writes),
+    clock,
+    config.rateLimits.policies,
+    random,
+  );
 }
 
 /** The aggregator over the usage tables, with the budget alerts it checks and the quota counters it settles. */
@@ -449,7 +452,7 @@ function aggregationFeed(
 export function buildStreamAggregator(config: AppConfig, clock: Clock = systemClock): { aggregator: UsageAggregator; logger: Logger } {
   const logger = createLogger(config);
   const telemetry = new PowertoolsTelemetry(logger, undefined, config.serviceName);
-  const dynamo = dynamoClient(config);
+  const dynamo = dynamoClients(config);
   const usage = usageStore(config, dynamo, systemRandom, clock, telemetry);
   const limiter = rateLimiter(config, dynamo, clock, systemRandom);
   return { aggregator: usageAggregator(config, usage, alertPublisher(config, telemetry), limiter, clock, telemetry), logger };

@@ -7,7 +7,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LocalAlertPublisher } from '../adapters/alerts/local-alert-publisher';
 import { AppConfigFlagSource } from '../adapters/appconfig/appconfig-flag-source';
-import { boundedConfig, boundSends } from '../adapters/aws/bounded-clients';
+import { attemptBoundedConfig, boundedConfig, stampLocalDeadline } from '../adapters/aws/bounded-clients';
+import { CachedWrites } from '../adapters/dynamodb/item-writes';
 import { FileFlagSource } from '../adapters/flags/file-flag-source';
 import { HttpMessageGateway } from '../adapters/onlyfans/http-message-gateway';
 import { FileUsageOutbox } from '../adapters/outbox/file-usage-outbox';
@@ -43,18 +44,39 @@ function onFirstUse<T extends object>(load: () => T): T {
   });
 }
 
+/** The gateway's two ways to DynamoDB: the document client, and the request path's writes on a cached handler stack. */
+export interface DynamoClients {
+  doc: DynamoDBDocumentClient;
+  writes: CachedWrites;
+  destroy(): void;
+}
+
 /**
- * DynamoDB with every call bounded by `DYNAMODB_TIMEOUT_MS`, its two attempts included (each gets
- * half); a local engine drops the requests whose caller gave up (see `bounded-clients.ts`).
+ * DynamoDB with every call bounded by `DYNAMODB_TIMEOUT_MS`, its two attempts included; a local
+ * engine drops the requests whose caller gave up (see `bounded-clients.ts`). Both clients share one
+ * connection pool and retry quota.
  */
-export function dynamoClient(config: AppConfig): DynamoDBDocumentClient {
+export function dynamoClients(config: AppConfig): DynamoClients {
   const local = config.aws.dynamodbEndpoint !== undefined;
   const budget = config.aws.dynamodbTimeoutMs;
-  const client = new DynamoDBClient({
-    ...boundedConfig(config.aws.region, Math.ceil(budget / 2)),
+  const shared = {
+    ...attemptBoundedConfig(config.aws.region, budget),
     ...(local ? { endpoint: config.aws.dynamodbEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
-  });
-  return boundSends(DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }), budget, { local });
+  };
+  const client = (cacheMiddleware: boolean) => {
+    const built = new DynamoDBClient({ ...shared, cacheMiddleware });
+    return local ? stampLocalDeadline(built, budget) : built;
+  };
+  const doc = DynamoDBDocumentClient.from(client(false), { marshallOptions: { removeUndefinedValues: true } });
+  const writes = new CachedWrites(client(true));
+  return {
+    doc,
+    writes,
+    destroy: () => {
+      doc.destroy();
+      writes.client.destroy();
+    },
+  };
 }
 
 /**

@@ -2,13 +2,18 @@
  * Every AWS SDK call ends within its timeout. `@smithy/node-http-handler` only logs a warning when a
  * request passes its `requestTimeout` unless told to throw; and the SDK's retries add up. So each
  * client gets a handler that throws at the per-attempt timeout (and logs nothing of its own), and
- * every `send` carries an abort signal for the whole call, retries included.
+ * the whole call, retries included, is bounded one of two ways:
+ * - SNS, SQS, Secrets Manager: every `send` carries an abort signal (`boundSends`);
+ * - DynamoDB: two attempts with a fixed pause, sized to fit the budget (`attemptBoundedConfig`). Its
+ *   sends carry no options, which is what lets a client reuse its resolved handler stack
+ *   (`cacheMiddleware`, see `item-writes.ts`), and saves a timer per call.
  *
  * A request abandoned at its deadline must not be carried out later. DynamoDB applies a request on
  * receipt, well within the call's timeout; a local engine that stalls (a paused process) would instead
  * run it whenever it resumes, so local requests carry their deadline (`x-local-deadline`) and the
  * local engine drops those that arrive too late (see `lambdas/local/dynamodb-local.ts`).
  */
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 /** The header a local engine reads to drop a request whose caller has given up on it. */
@@ -40,27 +45,58 @@ export function boundedConfig(region: string, attemptMs: number) {
   return { region, maxAttempts: 2, requestHandler: boundedHandler(attemptMs), logger: sdkLogger };
 }
 
+/** The pause between the two attempts of an attempt-bounded call. */
+export const RETRY_PAUSE_MS = 25;
+
+/**
+ * At most two attempts, `RETRY_PAUSE_MS` apart whatever the error says: the SDK would otherwise
+ * stretch the pause to a `Retry-After` hint (up to 5 s more) or to its throttling backoff.
+ * Which errors are retried, and the retry quota, stay the SDK's.
+ */
+class FixedPauseRetry extends ConfiguredRetryStrategy {
+  constructor() {
+    super(2, RETRY_PAUSE_MS);
+  }
+
+  override refreshRetryTokenForRetry(...[token, errorInfo]: Parameters<ConfiguredRetryStrategy['refreshRetryTokenForRetry']>) {
+    const { retryAfterHint: _ignored, ...withoutHint } = errorInfo;
+    return super.refreshRetryTokenForRetry(token, withoutHint);
+  }
+}
+
+/**
+ * A configuration whose calls end within `totalMs` with nothing passed to `send`: two attempts of
+ * `(totalMs - RETRY_PAUSE_MS) / 2` each (connection included) and the fixed pause between them.
+ */
+export function attemptBoundedConfig(region: string, totalMs: number) {
+  const attemptMs = Math.floor((totalMs - RETRY_PAUSE_MS) / 2);
+  return { region, retryStrategy: new FixedPauseRetry(), requestHandler: boundedHandler(attemptMs), logger: sdkLogger };
+}
+
 interface SendingClient {
   send: (...args: never[]) => unknown;
   middlewareStack: { add: (middleware: never, options: never) => void };
 }
 
-/**
- * Makes every `send` of `client` abort after `totalMs` (all attempts together), unless the caller
- * passes its own signal; with `local`, each attempt also carries the deadline for the local engine.
- */
-export function boundSends<C extends SendingClient>(client: C, totalMs: number, options: { local?: boolean } = {}): C {
+/** Makes every `send` of `client` abort after `totalMs` (all attempts together), unless the caller passes its own signal. */
+export function boundSends<C extends SendingClient>(client: C, totalMs: number): C {
   const send = (client.send as (command: unknown, options?: Record<string, unknown>) => unknown).bind(client);
   (client as { send: unknown }).send = (command: unknown, sendOptions?: Record<string, unknown>) =>
     send(command, { abortSignal: AbortSignal.timeout(totalMs), ...sendOptions });
-  if (options.local) {
-    const stamp =
-      (next: (args: { request: { headers: Record<string, string> } }) => unknown) =>
-      (args: { request: { headers: Record<string, string> } }) => {
-        args.request.headers[LOCAL_DEADLINE_HEADER] = String(Date.now() + totalMs);
-        return next(args);
-      };
-    (client.middlewareStack.add as (m: unknown, o: unknown) => void)(stamp, { step: 'build', name: 'localDeadline' });
-  }
+  return client;
+}
+
+/**
+ * Every call of `client` tells a local engine when its caller gives up on it (`totalMs` after the
+ * call starts; the header is set once per call, before the retries).
+ */
+export function stampLocalDeadline<C extends Pick<SendingClient, 'middlewareStack'>>(client: C, totalMs: number): C {
+  const stamp =
+    (next: (args: { request: { headers: Record<string, string> } }) => unknown) =>
+    (args: { request: { headers: Record<string, string> } }) => {
+      args.request.headers[LOCAL_DEADLINE_HEADER] = String(Date.now() + totalMs);
+      return next(args);
+    };
+  (client.middlewareStack.add as (m: unknown, o: unknown) => void)(stamp, { step: 'build', name: 'localDeadline' });
   return client;
 }

@@ -11,6 +11,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DeleteCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { documentWrites, type ItemWrites } from './item-writes';
 import type {
   CounterAdjustment,
   CounterState,
@@ -218,6 +219,8 @@ export class DynamoDbCounterStore implements CounterStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** How the writes (admissions, adjustments) are sent; the reads and clears go through `client`. */
+    private readonly writes: ItemWrites = documentWrites(client),
   ) {}
 
   write(key: string, writes: CounterWrite[], expiresAt: number): Promise<WriteResult> {
@@ -236,19 +239,17 @@ export class DynamoDbCounterStore implements CounterStore {
   private async update(key: string, u: Update): Promise<WriteResult> {
     const conditions = [...new Set(u.conditions)];
     try {
-      const out = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: key },
-          UpdateExpression: u.expression,
-          ...(conditions.length > 0 ? { ConditionExpression: conditions.join(' AND ') } : {}),
-          ExpressionAttributeNames: u.e.names,
-          ExpressionAttributeValues: u.e.values,
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return { ok: true, state: counterState(out.Attributes) ?? {} };
+      const attributes = await this.writes.update({
+        TableName: this.tableName,
+        Key: { pk: key },
+        UpdateExpression: u.expression,
+        ...(conditions.length > 0 ? { ConditionExpression: conditions.join(' AND ') } : {}),
+        ExpressionAttributeNames: u.e.names,
+        ExpressionAttributeValues: u.e.values,
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      });
+      return { ok: true, state: counterState(attributes) ?? {} };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       // `Item` is absent both when the item does not exist and when the engine does not return it: read to know.

@@ -15,6 +15,7 @@ import type { Random } from '../../core/ports';
 import type { AggregateCounts, AggregateRow, CellPerformance, UsageStore } from '../../core/metering/ports';
 import type { UsageRecord } from '../../core/metering/usage-record';
 import { dayStart, daysBetween } from '../../core/utc-day';
+import { documentWrites, type ItemWrites } from './item-writes';
 import { deleteAll, putIfAbsent, queryAll } from './queries';
 
 const COUNT_FIELDS = [
@@ -113,6 +114,8 @@ export class DynamoDbUsageStore implements UsageStore, DayCellStore, AlertMarker
     },
     private readonly now: () => number = Date.now,
     private readonly onPruneError: (error: unknown) => void = () => undefined,
+    /** How the usage records and alert markers are written; everything else goes through `client`. */
+    private readonly writes: ItemWrites = documentWrites(client),
   ) {}
 
   putRecord(record: UsageRecord, expiresAt: number): Promise<boolean> {
@@ -120,7 +123,7 @@ export class DynamoDbUsageStore implements UsageStore, DayCellStore, AlertMarker
     const item = Object.fromEntries(
       Object.entries({ ...record, dayShard: dayShardOf(record.day, record.requestId), expiresAt }).filter(([, v]) => v !== null),
     );
-    return putIfAbsent(this.client, this.tables.records, item, 'requestId');
+    return putIfAbsent(this.writes, this.tables.records, item, 'requestId');
   }
 
   /**
@@ -403,7 +406,7 @@ export class DynamoDbUsageStore implements UsageStore, DayCellStore, AlertMarker
   }
 
   claim(key: string, expiresAt: number): Promise<boolean> {
-    return putIfAbsent(this.client, this.tables.aggregates, { pk: 'alert', sk: key, expiresAt }, 'pk');
+    return putIfAbsent(this.writes, this.tables.aggregates, { pk: 'alert', sk: key, expiresAt }, 'pk');
   }
 
   async release(key: string): Promise<void> {

@@ -1,6 +1,7 @@
 /** DynamoDB request shapes the adapters share: every page of a query, a put only if the key is free, batched deletes. */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ItemWrites } from './item-writes';
 
 /** Deletes the items with these keys, 25 per batch, until DynamoDB has processed every one (or throws). */
 export async function deleteAll(
@@ -39,20 +40,18 @@ export async function queryAll(
 
 /** Writes `item` unless an item with its key exists (`keyAttribute` is the partition key); true when written. */
 export async function putIfAbsent(
-  client: DynamoDBDocumentClient,
+  writes: ItemWrites,
   tableName: string,
   item: Record<string, unknown>,
   keyAttribute: string,
 ): Promise<boolean> {
   try {
-    await client.send(
-      new PutCommand({
-        TableName: tableName,
-        Item: item,
-        ConditionExpression: 'attribute_not_exists(#key)',
-        ExpressionAttributeNames: { '#key': keyAttribute },
-      }),
-    );
+    await writes.put({
+      TableName: tableName,
+      Item: item,
+      ConditionExpression: 'attribute_not_exists(#key)',
+      ExpressionAttributeNames: { '#key': keyAttribute },
+    });
     return true;
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return false;
