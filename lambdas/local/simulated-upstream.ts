@@ -71,7 +71,16 @@ function textOf(content: unknown): string {
 }
 
 export class SimulatedUpstream {
+  /** The last 1,000 requests received (count calls with `calls`: this list stops growing). */
   readonly requests: RecordedRequest[] = [];
+  /** Every request received since the start. */
+  calls = 0;
+
+  /** The requests received after the first `calls` (a count read from `calls` earlier). */
+  requestsSince(calls: number): RecordedRequest[] {
+    const count = this.calls - calls;
+    return count > 0 ? this.requests.slice(-count) : [];
+  }
   private readonly server: Server;
   private fault: { fault: SimFault; remaining: number } | undefined;
   private counter = 0;
@@ -138,6 +147,7 @@ export class SimulatedUpstream {
     } catch {
       body = undefined;
     }
+    this.calls += 1;
     this.requests.push({
       method: req.method ?? 'GET',
       path: url.pathname + url.search,

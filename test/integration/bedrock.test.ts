@@ -268,8 +268,8 @@ describe('Amazon Bedrock provider', () => {
     [{ seed: 7 }, 'seed'],
     [{ response_format: { type: 'json_object' } }, 'response_format'],
   ])('refuses %j with a 400 naming the field, and calls no provider', async (extra, param) => {
-    const before = bedrock().requests.length;
-    const openAiBefore = gw.sims['openai']!.requests.length;
+    const before = bedrock().calls;
+    const openAiBefore = gw.sims['openai']!.calls;
     const response = await gw.call('/v1/chat/completions', {
       method: 'POST',
       headers: MESSAGES,
@@ -279,13 +279,13 @@ describe('Amazon Bedrock provider', () => {
     const body = (await response.json()) as { error: { message: string; param: string; code: string } };
     expect(body.error).toMatchObject({ param, code: 'unsupported_parameter' });
     expect(body.error.message).toMatch(/^Amazon Bedrock: /);
-    expect(bedrock().requests.length).toBe(before);
-    expect(gw.sims['openai']!.requests.length).toBe(openAiBefore);
+    expect(bedrock().calls).toBe(before);
+    expect(gw.sims['openai']!.calls).toBe(openAiBefore);
   });
 
   it('passes Bedrock validation errors to the caller as a 400 in OpenAI shape, without falling back', async () => {
     bedrock().setFault({ kind: 'status', status: 400 });
-    const openAiBefore = gw.sims['openai']!.requests.length;
+    const openAiBefore = gw.sims['openai']!.calls;
     const response = await gw.call('/v1/chat/completions', {
       method: 'POST',
       headers: MESSAGES,
@@ -293,7 +293,7 @@ describe('Amazon Bedrock provider', () => {
     });
     await expectStatus(response, 400);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('validation');
-    expect(gw.sims['openai']!.requests.length).toBe(openAiBefore);
+    expect(gw.sims['openai']!.calls).toBe(openAiBefore);
   });
 
   it.each([
@@ -331,11 +331,11 @@ describe('Amazon Bedrock provider', () => {
     const first = await ask();
     expect(first.response.headers.get('x-orchestrator-provider')).toBe('openai');
     expect(first.response.headers.get('x-orchestrator-attempts')).toBe('2');
-    const calls = bedrock().requests.length;
+    const calls = bedrock().calls;
     const second = await ask();
     expect(second.response.headers.get('x-orchestrator-provider')).toBe('openai');
     expect(second.response.headers.get('x-orchestrator-attempts')).toBe('1');
-    expect(bedrock().requests.length).toBe(calls);
+    expect(bedrock().calls).toBe(calls);
   });
 
   it("routes a Bedrock model asked for by name through a task that does not list Bedrock, with the task's targets as fallback", async () => {
@@ -358,7 +358,7 @@ describe('Amazon Bedrock provider', () => {
   });
 
   it('embeds through Titan Text Embeddings: one InvokeModel call per input, floats or base64, usage summed', async () => {
-    const before = bedrock().requests.length;
+    const before = bedrock().calls;
     const floats = await gw.client.embeddings.create({
       model: 'titan-embed-text-v2',
       input: ['first text', 'second, longer text'],
@@ -370,7 +370,7 @@ describe('Amazon Bedrock provider', () => {
       [1, 256],
     ]);
     expect(floats.usage.prompt_tokens).toBeGreaterThan(0);
-    const calls = bedrock().requests.slice(before);
+    const calls = bedrock().requestsSince(before);
     expect(calls.map((r) => r.path)).toEqual([
       `/model/${encodeURIComponent('amazon.titan-embed-text-v2:0')}/invoke`,
       `/model/${encodeURIComponent('amazon.titan-embed-text-v2:0')}/invoke`,
@@ -404,7 +404,7 @@ describe('Amazon Bedrock provider', () => {
   });
 
   it('falls back when Bedrock, not named by the caller, cannot serve what the request asks (seed), and calls it not at all', async () => {
-    const before = bedrock().requests.length;
+    const before = bedrock().calls;
     const response = await gw.call('/v1/chat/completions', {
       method: 'POST',
       headers: MESSAGES,
@@ -412,6 +412,6 @@ describe('Amazon Bedrock provider', () => {
     });
     await expectStatus(response, 200);
     expect(response.headers.get('x-orchestrator-provider')).toBe('openai');
-    expect(bedrock().requests.length).toBe(before);
+    expect(bedrock().calls).toBe(before);
   });
 });

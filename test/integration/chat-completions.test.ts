@@ -50,14 +50,14 @@ describe('POST /v1/chat/completions', () => {
 
   it("removes the gateway's hints before forwarding, keeping everything else", async () => {
     const azure = gw.sims['azure-openai']!;
-    const before = azure.requests.length;
+    const before = azure.calls;
     await gw.call('/v1/chat/completions', {
       method: 'POST',
       body: JSON.stringify(
         chatBody({ metadata: { task_type: 'content_planning', campaign: 'spring' }, temperature: 0.3, some_future_field: { a: 1 } }),
       ),
     });
-    const forwarded = azure.requests[before];
+    const [forwarded] = azure.requestsSince(before);
     expect(forwarded?.path).toBe('/openai/deployments/gpt-4o-mini/chat/completions?api-version=2025-04-01-preview');
     expect(forwarded?.body).toEqual({
       model: 'gpt-4o-mini',

@@ -91,11 +91,11 @@ describe('/v1/embeddings', () => {
 
   it('never falls back to another model: a model only one provider serves fails with that provider, in OpenAI shape', async () => {
     gw.sims.openai!.setFault({ kind: 'status', status: 503 });
-    const azureCalls = gw.sims['azure-openai']!.requests.length;
+    const azureCalls = gw.sims['azure-openai']!.calls;
     const response = await post({ model: 'text-embedding-ada-002', input: 'only openai has it' });
     expect(response.status).toBeGreaterThanOrEqual(500);
     expect(conformance('ErrorResponse', await response.json())).toEqual([]);
-    expect(gw.sims['azure-openai']!.requests.length).toBe(azureCalls);
+    expect(gw.sims['azure-openai']!.calls).toBe(azureCalls);
     const record = await recordOf(response.headers.get('x-request-id'));
     expect(record).toMatchObject({ route: '/v1/embeddings', status: response.status, costMicros: 0 });
     expect(record.errorClass).not.toBeNull();
@@ -112,13 +112,13 @@ describe('/v1/embeddings', () => {
     ['an unknown field', { model: 'text-embedding-3-small', input: 'x', temperature: 1 }, 400, undefined],
     ['too many inputs', { model: 'text-embedding-3-small', input: Array.from({ length: 2049 }, () => 'x') }, 400, undefined],
   ])('refuses %s in OpenAI shape, without calling a provider', async (_, body, status, code) => {
-    const calls = gw.sims.openai!.requests.length + gw.sims['azure-openai']!.requests.length;
+    const calls = gw.sims.openai!.calls + gw.sims['azure-openai']!.calls;
     const response = await post(body);
     expect(response.status).toBe(status);
     const json = (await response.json()) as { error: { code: string | null; message: string } };
     expect(conformance('ErrorResponse', json)).toEqual([]);
     if (code) expect(json.error.code).toBe(code);
-    expect(gw.sims.openai!.requests.length + gw.sims['azure-openai']!.requests.length).toBe(calls);
+    expect(gw.sims.openai!.calls + gw.sims['azure-openai']!.calls).toBe(calls);
   });
 
   it('needs a key, and lists the embedding models in /v1/models', async () => {

@@ -105,15 +105,15 @@ describe('under concurrency', () => {
     const openai = gw.sims.openai!;
     const azure = gw.sims['azure-openai']!;
     openai.setFault({ kind: 'status', status: 503 });
-    const [openaiBefore, azureBefore] = [openai.requests.length, azure.requests.length];
+    const [openaiBefore, azureBefore] = [openai.calls, azure.calls];
     const responses = await Promise.all(Array.from({ length: 100 }, () => post()));
     expect(responses.map((r) => r.status)).toEqual(Array(100).fill(200));
     expect(new Set(responses.map((r) => JSON.stringify(routing(r))))).toEqual(
       new Set([JSON.stringify({ provider: 'azure-openai', fallback: 'true', attempts: '3' })]),
     );
     expect(new Set(responses.map((r) => r.headers.get('x-request-id'))).size).toBe(100);
-    expect(openai.requests.length - openaiBefore).toBe(200);
-    expect(azure.requests.length - azureBefore).toBe(100);
+    expect(openai.calls - openaiBefore).toBe(200);
+    expect(azure.calls - azureBefore).toBe(100);
     await Promise.all(responses.map((r) => r.text()));
   });
 });
@@ -121,13 +121,13 @@ describe('under concurrency', () => {
 describe('no fallback on the caller’s own mistakes', () => {
   it.each([400, 422])('returns HTTP %i from the provider unchanged', async (status) => {
     gw.sims.openai!.setFault({ kind: 'status', status });
-    const azureBefore = gw.sims['azure-openai']!.requests.length;
+    const azureBefore = gw.sims['azure-openai']!.calls;
     const response = await post();
     expect(response.status).toBe(status);
     expect(routing(response)).toEqual({ provider: 'openai', fallback: 'false', attempts: '1' });
     const body = await response.json();
     expect(conformance('ErrorResponse', body)).toEqual([]);
-    expect(gw.sims['azure-openai']!.requests.length).toBe(azureBefore);
+    expect(gw.sims['azure-openai']!.calls).toBe(azureBefore);
   });
 
   it.each([401, 403, 404])(

@@ -113,11 +113,11 @@ describe.each(['orchestrated', 'legacy'] as const)('legacy endpoints on the %s p
     ['/api/ai/content/plan', { ...planBody, periodDays: 32 }, 'periodDays'],
     ['/api/ai/content/plan', { ...planBody, postsPerDay: 11 }, 'postsPerDay'],
   ])('%s rejects a bad field (%#) with 400 BAD_REQUEST naming it', async (route, body, field) => {
-    const calls = gw.sims.openai!.requests.length + gw.sims['azure-openai']!.requests.length;
+    const calls = gw.sims.openai!.calls + gw.sims['azure-openai']!.calls;
     const response = await post(route, body);
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ error: { code: 'BAD_REQUEST', message: expect.any(String), field } });
-    expect(gw.sims.openai!.requests.length + gw.sims['azure-openai']!.requests.length).toBe(calls);
+    expect(gw.sims.openai!.calls + gw.sims['azure-openai']!.calls).toBe(calls);
   });
 
   it('rejects malformed JSON with 400 BAD_REQUEST', async () => {
@@ -158,17 +158,17 @@ describe.each(['orchestrated', 'legacy'] as const)('legacy endpoints on the %s p
     path === 'orchestrated' ? 'falls back to Azure OpenAI when OpenAI fails' : 'calls only the configured provider, once, with no fallback',
     async () => {
       gw.sims.openai!.setFault({ kind: 'status', status: 503 });
-      const azureBefore = gw.sims['azure-openai']!.requests.length;
-      const openaiBefore = gw.sims.openai!.requests.length;
+      const azureBefore = gw.sims['azure-openai']!.calls;
+      const openaiBefore = gw.sims.openai!.calls;
       const response = await post('/api/ai/messages/generate', generateBody);
       if (path === 'orchestrated') {
         expect(response.status).toBe(200);
         expect(response.headers.get('x-orchestrator-fallback')).toBe('true');
-        expect(gw.sims['azure-openai']!.requests.length).toBe(azureBefore + 1);
+        expect(gw.sims['azure-openai']!.calls).toBe(azureBefore + 1);
       } else {
         expect(response.status).toBe(502);
-        expect(gw.sims.openai!.requests.length).toBe(openaiBefore + 1);
-        expect(gw.sims['azure-openai']!.requests.length).toBe(azureBefore);
+        expect(gw.sims.openai!.calls).toBe(openaiBefore + 1);
+        expect(gw.sims['azure-openai']!.calls).toBe(azureBefore);
       }
     },
   );

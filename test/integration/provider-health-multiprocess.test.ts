@@ -74,7 +74,7 @@ describe('provider health across processes', () => {
     for (let i = 0; i < 2; i++) expect((await post(first.url)).headers.get('x-orchestrator-provider')).toBe('azure-openai');
     // Every instance sees the change within 2 s.
     await sleep(1000);
-    const calls = openai.requests.length;
+    const calls = openai.calls;
     for (const worker of others) {
       for (let i = 0; i < 3; i++) {
         const response = await post(worker.url);
@@ -83,16 +83,16 @@ describe('provider health across processes', () => {
         expect(response.headers.get('x-orchestrator-attempts')).toBe('1');
       }
     }
-    expect(openai.requests.length).toBe(calls);
+    expect(openai.calls).toBe(calls);
 
     // The upstream recovers, slowly enough that the probe is still in flight while the others arrive.
     openai.setFault(undefined);
     openai.latencyMs = 1000;
     await sleep(COOLDOWN_MS + 500);
-    const before = openai.requests.length;
+    const before = openai.calls;
     const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => post(workers[i % 3]!.url)));
     expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
-    expect(openai.requests.length - before).toBe(1);
+    expect(openai.calls - before).toBe(1);
     expect(responses.filter((r) => r.headers.get('x-orchestrator-provider') === 'openai')).toHaveLength(1);
   }, 60_000);
 });

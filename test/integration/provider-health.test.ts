@@ -131,14 +131,14 @@ describe('circuit breakers', () => {
     // 2 attempts per request: 3 failures in a row open the breaker within 2 requests.
     for (let i = 0; i < 2; i++) await (await post()).text();
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const calls = openai.requests.length;
+    const calls = openai.calls;
     for (let i = 0; i < 5; i++) {
       const response = await post();
       expect(response.status).toBe(200);
       expect(routedTo(response)).toBe('azure-openai');
       await response.text();
     }
-    expect(openai.requests.length).toBe(calls);
+    expect(openai.calls).toBe(calls);
     expect(await openaiHealth()).toMatchObject({ status: 'down', circuitState: 'open', nextProbeAt: expect.any(String) });
   });
 
@@ -301,10 +301,10 @@ describe('the half-open probe', () => {
       sim.latencyMs = 1000;
     }
     await new Promise((resolve) => setTimeout(resolve, BREAKER.cooldownMs + 500));
-    const before = sims.map((sim) => sim.requests.length);
+    const before = sims.map((sim) => sim.calls);
     const responses = await Promise.all(Array.from({ length: 20 }, () => send()));
     await Promise.all(responses.map((r) => r.text()));
-    expect(sims.map((sim, i) => sim.requests.length - before[i]!)).toEqual([1, 1]);
+    expect(sims.map((sim, i) => sim.calls - before[i]!)).toEqual([1, 1]);
     expect(responses.filter((r) => r.status === 200)).toHaveLength(2);
     const refused = responses.filter((r) => r.status === 503);
     expect(refused).toHaveLength(18);

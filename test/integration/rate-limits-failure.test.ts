@@ -54,11 +54,11 @@ describe('when DynamoDB is down', () => {
   });
 
   it('fails AI requests closed by default', async () => {
-    const before = closed.sims.openai!.requests.length;
+    const before = closed.sims.openai!.calls;
     const response = await closed.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody()) });
     expect(response.status).toBe(503);
     expect(await response.json()).toMatchObject({ error: { code: 'rate_limiter_unavailable', type: 'service_unavailable' } });
-    expect(closed.sims.openai!.requests.length).toBe(before);
+    expect(closed.sims.openai!.calls).toBe(before);
     expect(summaries.at(-1)!.rateLimit).toEqual({ policy: 'ai_requests', outcome: 'limiter_unavailable' });
   });
 

@@ -316,11 +316,11 @@ describe('AI request limits and token quotas', () => {
       await status(gw, key);
     }
     expect(refused).toBeDefined();
-    const callsBefore = sims.requests.length;
+    const callsBefore = sims.calls;
     clock.advance(60_000);
     const again = await chat(key);
     expect(again.status).toBe(429);
-    expect(sims.requests.length).toBe(callsBefore);
+    expect(sims.calls).toBe(callsBefore);
     expect(again.headers.get('retry-after')).toBe(String(Math.ceil((Date.parse('2026-11-23T00:00:00Z') - clock.now()) / 1000)));
     expect(await again.json()).toMatchObject({ error: { type: 'insufficient_quota', code: 'insufficient_quota' } });
     live = await status(gw, key);

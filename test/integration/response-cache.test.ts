@@ -29,7 +29,7 @@ describe('response cache', () => {
   const clock = new FakeClock(T0);
   let unique = 0;
   const prompt = () => `cache test prompt ${++unique}`;
-  const upstreamCalls = () => gw.sims.openai!.requests.length + gw.sims['azure-openai']!.requests.length;
+  const upstreamCalls = () => gw.sims.openai!.calls + gw.sims['azure-openai']!.calls;
   const post = (json: unknown, init: { key?: string; headers?: Record<string, string> } = {}) =>
     gw.call('/v1/chat/completions', {
       method: 'POST',
@@ -327,7 +327,7 @@ describe('response cache switched off', () => {
       expect(second.status).toBe(200);
       expect(first.headers.get('x-cache')).toBeNull();
       expect(second.headers.get('x-cache')).toBeNull();
-      expect(gw.sims.openai!.requests.length + gw.sims['azure-openai']!.requests.length).toBe(2);
+      expect(gw.sims.openai!.calls + gw.sims['azure-openai']!.calls).toBe(2);
     } finally {
       await gw.close();
     }

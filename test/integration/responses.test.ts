@@ -121,15 +121,15 @@ describe('/v1/responses', () => {
     ['background mode (neither billed nor retrievable through the gateway)', { model: 'gpt-4o-mini', input: 'x', background: true }, 400],
     ['an unknown task type', { model: 'gpt-4o-mini', input: 'x', metadata: { task_type: 'nope' } }, 400],
   ])('refuses %s in OpenAI shape without calling a provider', async (_, body, status) => {
-    const calls = gw.sims.openai!.requests.length + gw.sims['azure-openai']!.requests.length;
+    const calls = gw.sims.openai!.calls + gw.sims['azure-openai']!.calls;
     const response = await post(body);
     expect(response.status).toBe(status);
     expect(conformance('ErrorResponse', await response.json())).toEqual([]);
-    expect(gw.sims.openai!.requests.length + gw.sims['azure-openai']!.requests.length).toBe(calls);
+    expect(gw.sims.openai!.calls + gw.sims['azure-openai']!.calls).toBe(calls);
   });
 
   it("serves the Vercel AI SDK's default OpenAI provider: generateText and streamText on /v1/responses, embed on /v1/embeddings", async () => {
-    const before = gw.sims.openai!.requests.length;
+    const before = gw.sims.openai!.calls;
     const { stdout } = await run(process.execPath, [join(__dirname, '..', 'helpers', 'ai-sdk-client.mjs'), `${gw.url}/v1`, USER_KEY], {
       timeout: 30_000,
     });
@@ -143,6 +143,6 @@ describe('/v1/responses', () => {
     expect(result.streamed.text).toContain('Streaming from the AI SDK');
     expect(result.streamed.outputTokens).toBeGreaterThan(0);
     expect(result.embedded.dimensions).toBe(1536);
-    expect(gw.sims.openai!.requests.slice(before).map((r) => r.path)).toEqual(['/v1/responses', '/v1/responses', '/v1/embeddings']);
+    expect(gw.sims.openai!.requestsSince(before).map((r) => r.path)).toEqual(['/v1/responses', '/v1/responses', '/v1/embeddings']);
   });
 });

@@ -1,4 +1,5 @@
-import { estimateTokens, parseSimFail } from '../../../lambdas/local/simulated-upstream';
+import { Agent, request } from 'undici';
+import { estimateTokens, parseSimFail, SimulatedUpstream } from '../../../lambdas/local/simulated-upstream';
 
 describe('parseSimFail', () => {
   it('reads provider, fault and optional count', () => {
@@ -22,5 +23,28 @@ describe('estimateTokens', () => {
     expect(estimateTokens('')).toBe(0);
     expect(estimateTokens('hi')).toBe(1);
     expect(estimateTokens('x'.repeat(400))).toBe(100);
+  });
+});
+
+describe('the calls it counts', () => {
+  it('counts every request while keeping only the last 1,000', async () => {
+    const sim = new SimulatedUpstream({ provider: 'openai', apiKey: 'sk-sim' });
+    const base = await sim.listen();
+    const agent = new Agent({ connections: 8 });
+    try {
+      const send = (i: number) =>
+        request(`${base}/models?n=${i}`, { headers: { authorization: 'Bearer sk-sim' }, dispatcher: agent }).then((r) => r.body.text());
+      for (let i = 0; i < 1005; i += 8) await Promise.all(Array.from({ length: Math.min(8, 1005 - i) }, (_, j) => send(i + j)));
+      expect(sim.calls).toBe(1005);
+      expect(sim.requests).toHaveLength(1000);
+      const before = sim.calls;
+      await send(2000);
+      await send(2001);
+      expect(sim.requestsSince(before).map((r) => r.path)).toEqual(['/v1/models?n=2000', '/v1/models?n=2001']);
+      expect(sim.requestsSince(sim.calls)).toEqual([]);
+    } finally {
+      await agent.close();
+      await sim.close();
+    }
   });
 });
