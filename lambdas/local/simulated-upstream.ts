@@ -76,9 +76,10 @@ export class SimulatedUpstream {
   /** Every request received since the start. */
   calls = 0;
 
-  /** The requests received after the first `calls` (a count read from `calls` earlier). */
+  /** The requests received after the first `calls` (a count read from `calls` earlier); at most the last 1,000. */
   requestsSince(calls: number): RecordedRequest[] {
     const count = this.calls - calls;
+    if (count > this.requests.length) throw new Error(`${count} requests since then, more than the ${this.requests.length} kept`);
     return count > 0 ? this.requests.slice(-count) : [];
   }
   private readonly server: Server;

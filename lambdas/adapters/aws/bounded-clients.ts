@@ -35,9 +35,19 @@ export const sdkLogger = { trace: () => undefined, debug: () => undefined, warn:
   error: (...content: unknown[]) => void;
 };
 
-/** A request handler whose attempts each end within `attemptMs` (connection included), logging nothing itself. */
+/**
+ * A request handler whose attempts each end within `attemptMs` (connection included), logging nothing
+ * itself. The request timeout stops once the answer's headers arrive; the socket timeout covers the
+ * body read after them (an answer that stalls midway is destroyed after `attemptMs` without a byte).
+ */
 export function boundedHandler(attemptMs: number): NodeHttpHandler {
-  return new NodeHttpHandler({ connectionTimeout: attemptMs, requestTimeout: attemptMs, throwOnRequestTimeout: true, logger: silent });
+  return new NodeHttpHandler({
+    connectionTimeout: attemptMs,
+    requestTimeout: attemptMs,
+    socketTimeout: attemptMs,
+    throwOnRequestTimeout: true,
+    logger: silent,
+  });
 }
 
 /** The configuration every AWS SDK client gets: two attempts of at most `attemptMs` each, and the quiet logger. */

@@ -7,6 +7,10 @@
  *   send, twice (its own, then the command's), and cannot be cached: its handler keeps the first
  *   command's input. Values are marshalled here as the document client would (undefined removed).
  *   The README's profile section has the measurement.
+ *
+ * A cached stack also shares one handler context among every call of a command type in flight. That
+ * is safe as long as what the middleware writes there is the same for every call: one region, one
+ * endpoint (no table named by an ARN of another region or account), one credential source.
  */
 import { DynamoDBClient, PutItemCommand, UpdateItemCommand, type UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -45,10 +49,11 @@ export function documentWrites(client: DynamoDBDocumentClient): ItemWrites {
   };
 }
 
-const MARSHALL = { removeUndefinedValues: true };
+/** Like the document client, which marshals an object's own entries (a class instance included), undefined removed. */
+const marshalled = (values: Record<string, unknown>) => marshall({ ...values }, { removeUndefinedValues: true });
 
 function marshalledValues(values: Record<string, unknown> | undefined) {
-  return values ? { ExpressionAttributeValues: marshall(values, MARSHALL) } : {};
+  return values ? { ExpressionAttributeValues: marshalled(values) } : {};
 }
 
 export class CachedWrites implements ItemWrites {
@@ -59,12 +64,12 @@ export class CachedWrites implements ItemWrites {
 
   async update({ Key, ExpressionAttributeValues, ...rest }: ItemUpdate): Promise<Record<string, unknown> | undefined> {
     const out = await this.client.send(
-      new UpdateItemCommand({ ...rest, Key: marshall(Key, MARSHALL), ...marshalledValues(ExpressionAttributeValues) }),
+      new UpdateItemCommand({ ...rest, Key: marshalled(Key), ...marshalledValues(ExpressionAttributeValues) }),
     );
     return out.Attributes && unmarshall(out.Attributes);
   }
 
   async put({ Item, ExpressionAttributeValues, ...rest }: ItemPut): Promise<void> {
-    await this.client.send(new PutItemCommand({ ...rest, Item: marshall(Item, MARSHALL), ...marshalledValues(ExpressionAttributeValues) }));
+    await this.client.send(new PutItemCommand({ ...rest, Item: marshalled(Item), ...marshalledValues(ExpressionAttributeValues) }));
   }
 }

@@ -1,7 +1,7 @@
 /**
  * DynamoDB calls bounded by their attempts (`attemptBoundedConfig`), with nothing passed to `send`,
- * against a loopback server: a server that never answers costs two attempts and ends within the
- * budget; a retry waits the fixed pause, not the server's `Retry-After` or the SDK's throttling
+ * against a loopback server: a server that never answers, or stops in the middle of its answer, costs
+ * two attempts and ends within the budget; a retry waits the fixed pause, not the server's `Retry-After` or the SDK's throttling
  * backoff; and a local engine is told when the caller gives up.
  */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
@@ -65,6 +65,19 @@ it('gives up on a server that never answers after two attempts, within the budge
   expect(seen).toHaveLength(2);
   // Two attempts of (400 - 25) / 2 ms and the pause: 400 ms, plus timer slack.
   expect(ms).toBeGreaterThanOrEqual(BUDGET_MS - 30);
+  expect(ms).toBeLessThan(BUDGET_MS + 150);
+});
+
+it('gives up on an answer whose body stops after its headers, within the budget', async () => {
+  respond = (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0', 'content-length': '100' });
+    res.write('{"Item":');
+  };
+  const c = client();
+  const { outcome, ms } = await timed(() => get(c));
+  c.destroy();
+  expect(outcome).toBe('TimeoutError');
+  expect(seen).toHaveLength(2);
   expect(ms).toBeLessThan(BUDGET_MS + 150);
 });
 

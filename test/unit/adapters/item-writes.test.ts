@@ -5,7 +5,7 @@
  * condition's old item reaching the counter store (a path dynalite cannot exercise).
  */
 import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDbCounterStore } from '../../../lambdas/adapters/dynamodb/dynamodb-counter-store';
@@ -16,19 +16,17 @@ import { startTestDynamo, type TestDynamo } from '../../helpers/dynamo';
 describe('on dynalite', () => {
   let dynamo: TestDynamo;
   let cached: CachedWrites;
+  let documents: DynamoDBDocumentClient;
   beforeAll(async () => {
     dynamo = await startTestDynamo();
-    cached = new CachedWrites(
-      new DynamoDBClient({
-        region: 'us-east-1',
-        endpoint: dynamo.endpoint,
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-        cacheMiddleware: true,
-      }),
-    );
+    const local = { region: 'us-east-1', endpoint: dynamo.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+    cached = new CachedWrites(new DynamoDBClient({ ...local, cacheMiddleware: true }));
+    // The document client as the gateway configures it.
+    documents = DynamoDBDocumentClient.from(new DynamoDBClient(local), { marshallOptions: { removeUndefinedValues: true } });
   });
   afterAll(async () => {
     cached.client.destroy();
+    documents.destroy();
     await dynamo.close();
   });
 
@@ -70,8 +68,15 @@ describe('on dynalite', () => {
         ExpressionAttributeNames: { '#label': 'label' },
       }),
     );
-    // A put only if absent, twice, with nested values and an undefined one (left out).
-    const record = { pk: `${prefix}r`, nested: { list: [1, 'two', { three: 3 }], flag: true }, gone: undefined };
+    // A put only if absent, twice, with nested values, undefined ones (left out), a set, an empty string and a null.
+    const record = {
+      pk: `${prefix}r`,
+      nested: { list: [1, 'two', { three: 3, gone: undefined }], flag: true, gone: undefined },
+      tags: new Set(['a', 'b']),
+      empty: '',
+      nothing: null,
+      gone: undefined,
+    };
     answers.push(await putIfAbsent(writes, table, record, 'pk'), await putIfAbsent(writes, table, { ...record, nested: {} }, 'pk'));
     const items = [];
     for (const key of ['0', '1', '2', 'r']) {
@@ -82,7 +87,11 @@ describe('on dynalite', () => {
   }
 
   it('writes and answers exactly as the document client does', async () => {
-    const viaDocument = await script(documentWrites(dynamo.doc), 'doc-');
+    // The document client as the gateway configures it.
+    const viaDocument = await script(
+      documentWrites(DynamoDBDocumentClient.from(dynamo.doc, { marshallOptions: { removeUndefinedValues: true } })),
+      'doc-',
+    );
     const viaCached = await script(cached, 'cached-');
     expect(viaCached).toEqual(viaDocument);
     expect(viaCached.answers).toEqual([
@@ -94,7 +103,30 @@ describe('on dynalite', () => {
       true,
       false,
     ]);
-    expect(viaCached.items[3]).toEqual({ nested: { list: [1, 'two', { three: 3 }], flag: true } });
+    expect(viaCached.items[3]).toEqual({
+      nested: { list: [1, 'two', { three: 3 }], flag: true },
+      tags: new Set(['a', 'b']),
+      empty: '',
+      nothing: null,
+    });
+  });
+
+  it('keeps each of many concurrent writes to its own input (one handler stack serves them all)', async () => {
+    const table = dynamo.table('rate-limits');
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        cached.update({
+          TableName: table,
+          Key: { pk: `concurrent-${i}` },
+          UpdateExpression: 'SET #v = :v',
+          ExpressionAttributeNames: { '#v': 'value' },
+          ExpressionAttributeValues: { ':v': i * 7 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    expect(answers).toEqual(Array.from({ length: 60 }, (_, i) => ({ pk: `concurrent-${i}`, value: i * 7 })));
+    expect((cached.client as unknown as { handlers?: WeakMap<object, unknown> }).handlers?.has(UpdateItemCommand)).toBe(true);
   });
 
   it('admits and refuses through the counter store like the document client', async () => {

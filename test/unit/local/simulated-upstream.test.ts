@@ -42,6 +42,7 @@ describe('the calls it counts', () => {
       await send(2001);
       expect(sim.requestsSince(before).map((r) => r.path)).toEqual(['/v1/models?n=2000', '/v1/models?n=2001']);
       expect(sim.requestsSince(sim.calls)).toEqual([]);
+      expect(() => sim.requestsSince(0)).toThrow(/more than the 1000 kept/);
     } finally {
       await agent.close();
       await sim.close();
