@@ -42,14 +42,16 @@ export function peakRssMiB(child: ChildProcess | undefined): number | null {
   }
 }
 
+/** Starts a child in `cwd` (this checkout by default) and resolves what `ready` reads from its first matching stdout line. */
 export function start(
   command: string,
   args: string[],
   env: Record<string, string>,
   ready: (line: string) => string | undefined,
+  cwd = ROOT,
 ): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(child);
     const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start within 60 s`)), 60_000);
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
@@ -76,9 +78,9 @@ export function startUpstream(key: string, provider = 'openai'): Promise<string>
 
 /**
  * A gateway (`npm start`'s entry) in its own process with `env` (and `nodeArgs` for Node itself), the
- * limiter on with limits no bench load reaches; resolves its URL.
+ * limiter on with limits no bench load reaches; from the checkout `cwd` (this one by default); resolves its URL.
  */
-export function startGateway(env: Record<string, string>, nodeArgs: string[] = []): Promise<string> {
+export function startGateway(env: Record<string, string>, nodeArgs: string[] = [], cwd = ROOT): Promise<string> {
   return start(
     'node',
     [...nodeArgs, '--import', 'tsx', 'lambdas/local/main.ts'],
@@ -91,6 +93,7 @@ export function startGateway(env: Record<string, string>, nodeArgs: string[] = [
       ...env,
     },
     (line) => /listening on (http:\/\/\S+)/.exec(line)?.[1],
+    cwd,
   );
 }
 

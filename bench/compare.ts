@@ -1,0 +1,78 @@
+/**
+ * `npm run bench:compare -- <checkout> <checkout> [...]`: the gateways of several checkouts (each with
+ * its own `node_modules`, or a link to one) side by side, against one simulated upstream and one
+ * dynalite, in alternating order over `COMPARE_ROUNDS` rounds: requests 5 ms apart (added p50 over the
+ * direct path), then autocannon at 50 connections (req/s, gateway CPU per request from /proc). What a
+ * change buys, measured in one run where the machine's mood is the same for both. Not a test.
+ * A `checkout|node-options` argument runs that checkout with `NODE_OPTIONS`.
+ */
+import autocannon from 'autocannon';
+import { resolve } from 'node:path';
+import { children, requireCpuMs, sequentialTimes, startBackends, startGateway } from './processes';
+
+const KEY = 'sk-bench-compare-user';
+const UPSTREAM_KEY = 'sk-bench-upstream';
+const BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Write a short hello to Sam.' }], max_tokens: 64 });
+const ROUNDS = Number(process.env['COMPARE_ROUNDS'] ?? 4);
+const SPACED = Number(process.env['COMPARE_SPACED'] ?? 800);
+const DURATION = Number(process.env['COMPARE_DURATION'] ?? 8);
+
+async function main() {
+  const specs = process.argv.slice(2).map((arg) => {
+    const [dir, nodeOptions] = arg.split('|');
+    return { label: arg, dir: resolve(dir!), nodeOptions: nodeOptions ?? '' };
+  });
+  if (specs.length < 2) throw new Error('usage: npm run bench:compare -- <checkout> <checkout> [...]');
+  const { upstream, dynamo } = await startBackends(UPSTREAM_KEY);
+  const gateways = [];
+  for (const spec of specs) {
+    const url = await startGateway(
+      {
+        OPENAI_API_KEY: UPSTREAM_KEY,
+        OPENAI_BASE_URL: upstream,
+        LOCAL_API_KEY: KEY,
+        DYNAMODB_ENDPOINT: dynamo,
+        LOG_LEVEL: 'WARN',
+        NODE_OPTIONS: spec.nodeOptions,
+      },
+      [],
+      spec.dir,
+    );
+    gateways.push({ ...spec, url: `${url}/v1/chat/completions`, process: children.at(-1)! });
+  }
+  const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
+  const p50 = (times: number[]) => times[Math.floor(times.length / 2)]!;
+  for (const g of gateways) await autocannon({ url: g.url, method: 'POST', headers, body: BODY, connections: 10, duration: 3 });
+  for (let round = 0; round < ROUNDS; round++) {
+    const direct = p50(await sequentialTimes(`${upstream}/chat/completions`, { authorization: `Bearer ${UPSTREAM_KEY}` }, BODY, 500, 5));
+    for (const g of round % 2 === 0 ? gateways : [...gateways].reverse()) {
+      const spaced = p50(await sequentialTimes(g.url, headers, BODY, SPACED, 5));
+      const cpuBefore = requireCpuMs(g.process);
+      const run = await autocannon({ url: g.url, method: 'POST', headers, body: BODY, connections: 50, duration: DURATION });
+      const cpu = (requireCpuMs(g.process) - cpuBefore) / run.requests.total;
+      if (run.non2xx > 0 || run.errors > 0) throw new Error(`${g.label}: ${run.non2xx} non-2xx answers and ${run.errors} errors`);
+      process.stdout.write(
+        `round ${round} ${g.label}: ${Math.round(run.requests.average)} req/s, CPU ${cpu.toFixed(2)} ms/request at 50 connections; added p50 ${(spaced - direct).toFixed(3)} ms, 5 ms apart\n`,
+      );
+    }
+  }
+}
+
+/** Stops the gateways first and waits for them (they drain their usage records into dynalite), then the backends. */
+async function stopAll() {
+  const [backends, gateways] = [children.slice(0, 2), children.slice(2)];
+  await Promise.all(
+    gateways.map(
+      (child) =>
+        new Promise((exited) => (child.exitCode !== null ? exited(undefined) : (child.once('exit', exited), child.kill('SIGTERM')))),
+    ),
+  );
+  for (const child of backends) child.kill('SIGTERM');
+}
+
+main()
+  .catch((error: unknown) => {
+    process.stderr.write(`bench:compare failed: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  })
+  .finally(stopAll);
