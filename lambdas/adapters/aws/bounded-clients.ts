@@ -6,7 +6,7 @@
  * - SNS, SQS, Secrets Manager: every `send` carries an abort signal (`boundSends`);
  * - DynamoDB: two attempts with a fixed pause, sized to fit the budget (`attemptBoundedConfig`). Its
  *   sends carry no options, which is what lets a client reuse its resolved handler stack
- *   (`cacheMiddleware`, see `item-writes.ts`), and saves a timer per call.
+ *   (`cacheMiddleware`, see `item-writes.ts`).
  *
  * A request abandoned at its deadline must not be carried out later. DynamoDB applies a request on
  * receipt, well within the call's timeout; a local engine that stalls (a paused process) would instead
