@@ -5,7 +5,6 @@
 import type { Context } from 'hono';
 import type { Principal } from '../core/access/ports';
 import { errorFields } from '../core/errors';
-import type { BackgroundTasks } from '../core/background';
 import type { PolicyName } from '../core/rate-limit/policies';
 import type { HeaderWindow, LimitDecision, RateLimiter } from '../core/rate-limit/rate-limiter';
 import { formatResetDuration } from '../core/rate-limit/windows';
@@ -100,7 +99,6 @@ export interface AdmissionDeps {
   /** What AI requests do when the limiter's store fails. */
   rateLimitFailMode: 'closed' | 'open';
   telemetry: Telemetry;
-  background: BackgroundTasks;
   /** Started as admission starts, to overlap with it (the response-cache lookup). */
   alongside?: (c: Context<AppEnv>, principal: Principal) => void;
 }

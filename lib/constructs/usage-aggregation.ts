@@ -2,10 +2,11 @@
  * The batched consumer of usage records: a Lambda on the usage table's stream that applies each batch
  * to the aggregates (one update per cell, guarded by the shard's sequence numbers so re-deliveries
  * never count twice), checks the budgets and settles each user's token reservations on the rate-limit
- * counters (one conditional update per user, versioned so a re-delivery changes nothing). Tuned for a lag of about a second: batches of up to 100
- * records gathered for at most 1 s. A tumbling window makes each event name its shard. Failed batches
- * are bisected and retried for up to 12 hours, then their position goes to a dead-letter queue; alarms
- * on iterator age (aggregates falling behind) and on dead letters.
+ * counters (one conditional update per user, versioned so a re-delivery changes nothing). Tuned for a
+ * lag of about a second: batches of up to 100 records gathered for at most 1 s. A tumbling window
+ * makes each event name its shard. Failed batches are bisected and retried for up to 12 hours, then
+ * their position goes to a dead-letter queue; alarms on iterator age (aggregates falling behind) and
+ * on dead letters.
  */
 import { CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { ComparisonOperator, type Alarm } from 'aws-cdk-lib/aws-cloudwatch';
