@@ -43,6 +43,8 @@ export interface AppDeps {
   limiter: RateLimiter;
   /** What AI requests do when the limiter's store fails (messaging always fails closed). */
   rateLimitFailMode: 'closed' | 'open';
+  /** Whether AI requests are admitted against limits and quota (`AI_METERING`); messaging always is. */
+  aiMetering: boolean;
   messages: MessageService;
   /** Post-response work; drained before reads that must see it. */
   background: BackgroundTasks;

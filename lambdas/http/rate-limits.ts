@@ -98,6 +98,8 @@ export interface AdmissionDeps {
   limiter: RateLimiter;
   /** What AI requests do when the limiter's store fails. */
   rateLimitFailMode: 'closed' | 'open';
+  /** `false`: AI requests are admitted without a limiter write (the `AI_METERING=off` stateless path). */
+  aiMetering?: boolean;
   telemetry: Telemetry;
   /** Started as admission starts, to overlap with it (the response-cache lookup). */
   alongside?: (c: Context<AppEnv>, principal: Principal) => void;
@@ -116,8 +118,15 @@ export type AdmitOutcome =
  * and month token quota, reserving tokens for the request (an estimate of its input from the body
  * size plus `outputReservationTokens`), settled to the real usage by the consumer of usage records.
  * Never throws: a store failure follows the configured fail mode, and is logged and counted either way.
+ * With AI metering off, every authenticated request is admitted as it is, without a write.
  */
 export function aiAdmission(deps: AdmissionDeps): Admission {
+  if (deps.aiMetering === false) {
+    return async (c, principal) => {
+      deps.alongside?.(c, principal);
+      return { ok: true, headers: [], undo: async () => undefined };
+    };
+  }
   return async (c: Context<AppEnv>, principal: Principal): Promise<AdmitOutcome> => {
     const record = c.var.record;
     deps.alongside?.(c, principal);

@@ -27,6 +27,7 @@ async function main() {
       `  Heartbeats: ${config.health.heartbeatIntervalMs > 0 ? `every ${config.health.heartbeatIntervalMs / 1000} s (GET /api/ai-providers/health)` : 'off'}`,
       `  User key:  ${config.local.userKey}`,
       `  Admin key: ${config.local.adminKey}`,
+      config.aiMetering ? '' : '  AI metering: OFF (AI_METERING=off): AI requests have no per-user limits, quota or usage records',
       config.local.simFail ? `  Injected failures (SIM_FAIL): ${config.local.simFail}` : '',
       '',
       `  Try: curl ${local.url}/v1/chat/completions -H "Authorization: Bearer ${config.local.userKey}" \\`,

@@ -36,6 +36,8 @@ const EnvSchema = z.object({
   RATE_LIMITS_TABLE: z.string().min(3).default('hybrid-orchestrator-rate-limits'),
   RATE_LIMIT_POLICIES: optionalString,
   RATE_LIMIT_FAIL_MODE: z.enum(['closed', 'open']).default('closed'),
+  /** `off`: AI requests pass without per-user limits or usage records (OnlyFans messages keep both). */
+  AI_METERING: z.enum(['on', 'off']).default('on'),
   ONLYFANS_GATEWAY_URL: envUrl,
   ONLYFANS_GATEWAY_TIMEOUT_MS: int(100, 60_000).default(10_000),
   IDEMPOTENCY_TTL_HOURS: int(1, 24 * 30).default(24),
@@ -206,6 +208,12 @@ function appConfig(runtime: Runtime, env: Env, source: Record<string, unknown>) 
       ),
       failMode: env.RATE_LIMIT_FAIL_MODE,
     },
+    /**
+     * Whether AI requests are admitted against the caller's limits and token quota and leave a usage
+     * record. Off, they make no DynamoDB write at all: the stateless path, for a gateway whose callers
+     * are trusted and whose spend is watched elsewhere (the log line and metrics still carry tokens and cost).
+     */
+    aiMetering: env.AI_METERING === 'on',
     onlyfans: {
       gatewayUrl: env.ONLYFANS_GATEWAY_URL,
       timeoutMs: env.ONLYFANS_GATEWAY_TIMEOUT_MS,

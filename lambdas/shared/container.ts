@@ -161,7 +161,9 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     outbox,
   );
   const critical = new CriticalAlerts(alerts, usage, clock, config.alerts.criticalCooldownMs);
-  const followUp = afterRequest({ ledger, critical, background });
+  if (!config.aiMetering)
+    telemetry.info('AI metering is off (AI_METERING=off): AI requests have no per-user limits, quota or usage records', {});
+  const followUp = afterRequest({ ledger, critical, background, aiMetering: config.aiMetering });
   const reports = {
     run: (day: string) => runDailyReport(day, { records: usage, store: usage, alerts, markers: usage, now: clock.now() }),
     get: (day: string) => usage.report(day),
@@ -211,6 +213,7 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     telemetry,
     limiter,
     rateLimitFailMode: config.rateLimits.failMode,
+    aiMetering: config.aiMetering,
     messages,
     // The log line, metrics, usage record and alerts of a finished request run once its response has
     // been written (the next turn of the event loop), so their CPU (record, marshalling, signing) never

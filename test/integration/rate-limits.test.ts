@@ -402,6 +402,47 @@ describe('AI request limits and token quotas', () => {
   });
 });
 
+describe('AI metering off (AI_METERING=off, the stateless path)', () => {
+  let gw: TestGateway;
+  const clock = new FakeClock(T0);
+  beforeAll(async () => {
+    gw = await startTestGateway({
+      overrides: { clock },
+      env: { AI_METERING: 'off', RATE_LIMIT_POLICIES: JSON.stringify({ ai_requests: { minute: 2, hour: 2, day: 2 } }) },
+    });
+  });
+  afterAll(() => gw.close());
+
+  it('serves AI requests past every AI limit without counting or recording them; OnlyFans messages keep their limit and records', async () => {
+    const { key, userId } = await newUser(gw, 'free');
+    const day = new Date(T0).toISOString().slice(0, 10);
+    const chats = await Promise.all(
+      Array.from({ length: 5 }, () => gw.call('/v1/chat/completions', { method: 'POST', key, body: JSON.stringify(chatBody()) })),
+    );
+    expect(chats.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(chats.every((r) => r.headers.get('x-ratelimit-limit-requests') === null)).toBe(true);
+    const legacy = await gw.call('/api/ai/messages/generate', {
+      method: 'POST',
+      key,
+      body: JSON.stringify({ creatorId: 'c_1', fanId: 'f_1', fanName: 'Sam' }),
+    });
+    expect(legacy.status).toBe(200);
+    const sent = await send(gw, key);
+    expect(sent.status).toBe(202);
+    expect(sent.headers.get('x-ratelimit-remaining-requests')).toBe('9');
+    await gw.gateway.background.drain();
+
+    // No limiter write for the AI requests: the user's AI windows and token quota are untouched.
+    const live = await status(gw, key);
+    expect(live.limits.ai_requests.minute.used).toBe(0);
+    expect(live.quota.tokens.day.used).toBe(0);
+    expect(live.limits.onlyfans_messaging.minute.used).toBe(1);
+    // Only the OnlyFans message left a usage record.
+    const records = (await gw.gateway.usage.recordsOfDay(day)).filter((r) => r.userId === userId);
+    expect(records.map((r) => r.route)).toEqual(['/api/onlyfans/messages']);
+  });
+});
+
 describe('status and admin routes', () => {
   let gw: TestGateway;
   const clock = new FakeClock(T0);

@@ -18,9 +18,15 @@ export const METERED_ROUTES: ReadonlySet<string> = new Set([
   '/api/onlyfans/messages',
 ]);
 
-/** Whether a finished request leaves a usage record: authenticated POSTs to a metered route, failed and refused ones included. */
-export function isMetered(summary: RequestSummary): boolean {
-  return summary.userId !== undefined && summary.method === 'POST' && METERED_ROUTES.has(summary.path);
+/** The metered routes that stay metered with AI metering off: a creator's messages always leave a record. */
+const ALWAYS_METERED: ReadonlySet<string> = new Set(['/api/onlyfans/messages']);
+
+/**
+ * Whether a finished request leaves a usage record: authenticated POSTs to a metered route, failed and
+ * refused ones included; with `aiMetering` off (`AI_METERING=off`), only OnlyFans messages.
+ */
+export function isMetered(summary: RequestSummary, aiMetering = true): boolean {
+  return summary.userId !== undefined && summary.method === 'POST' && (aiMetering ? METERED_ROUTES : ALWAYS_METERED).has(summary.path);
 }
 
 /** Which critical alert a finished request calls for, if any. */
@@ -39,9 +45,11 @@ export function afterRequest(deps: {
   ledger: UsageLedger;
   critical: CriticalAlerts;
   background: BackgroundTasks;
+  /** `false`: AI requests leave no usage record (`AI_METERING=off`). */
+  aiMetering?: boolean;
 }): (summary: RequestSummary) => void {
   return (summary) => {
-    if (isMetered(summary)) deps.background.track(deps.ledger.record(summary));
+    if (isMetered(summary, deps.aiMetering)) deps.background.track(deps.ledger.record(summary));
     const kind = criticalKind(summary);
     if (!kind) return;
     const refusing = [
