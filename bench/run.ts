@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: autocannon against (1) the fake upstream directly, (2) this gateway in front of
- * it, (3) Portkey's open-source gateway in front of it, each in its own process on loopback, at 1
- * and 50 connections. Prints req/s and latency added over the direct path, and writes
+ * it as `npm start` runs it (limiter and usage records on), (3) the same gateway with `AI_METERING=off`
+ * (the stateless path), (4) Portkey's open-source gateway in front of it, each in its own process on
+ * loopback, at 1 and 50 connections. Prints req/s and latency added over the direct path, and writes
  * bench/results/<date>.json. Not a test: numbers depend on the machine.
  */
 import autocannon from 'autocannon';
@@ -124,6 +125,15 @@ async function main() {
     DYNAMODB_ENDPOINT: dynamo,
     LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'INFO',
   });
+  // The stateless path: the same gateway with AI metering off (no limiter write, no usage record).
+  const stateless = await startGateway({
+    OPENAI_API_KEY: UPSTREAM_KEY,
+    OPENAI_BASE_URL: upstream,
+    LOCAL_API_KEY: GATEWAY_KEY,
+    DYNAMODB_ENDPOINT: dynamo,
+    AI_METERING: 'off',
+    LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'INFO',
+  });
   const portkeyPort = String(18_000 + Math.floor(Math.random() * 2000));
   const portkey = await start(
     'node',
@@ -140,8 +150,9 @@ async function main() {
 
   const results = [
     await measure('direct', `${upstream}/chat/completions`, { authorization: `Bearer ${UPSTREAM_KEY}` }),
-    // children: [upstream, dynalite, gateway], in start order.
+    // children: [upstream, dynalite, gateway, stateless gateway, portkey], in start order.
     await measure('gateway', `${gateway}/v1/chat/completions`, { authorization: `Bearer ${GATEWAY_KEY}` }, children[2]),
+    await measure('stateless', `${stateless}/v1/chat/completions`, { authorization: `Bearer ${GATEWAY_KEY}` }, children[3]),
     await measure('portkey', `${portkey}/v1/chat/completions`, {
       authorization: `Bearer ${UPSTREAM_KEY}`,
       'x-portkey-provider': 'openai',
@@ -149,12 +160,12 @@ async function main() {
     }),
   ];
 
-  // children: [upstream, dynalite, gateway, portkey], in start order.
   const memory = {
     upstreamPeakRssMiB: peakRssMiB(children[0]),
     dynalitePeakRssMiB: peakRssMiB(children[1]),
     gatewayPeakRssMiB: peakRssMiB(children[2]),
-    portkeyPeakRssMiB: peakRssMiB(children[3]),
+    statelessGatewayPeakRssMiB: peakRssMiB(children[3]),
+    portkeyPeakRssMiB: peakRssMiB(children[4]),
   };
   const direct = results[0]!.runs;
   const directSequential = results[0]!.sequential;
@@ -199,7 +210,8 @@ async function main() {
     }
   }
   const ours = summary[1]!.runs;
-  const peer = summary[2]!.runs;
+  const light = summary[2]!;
+  const peer = summary[3]!.runs;
   // The stateful path's targets (limiter and usage on, as `npm start` runs).
   const verdict = {
     addedP50SpacedMs: summary[1]!.spaced.addedP50Ms,
@@ -210,14 +222,27 @@ async function main() {
     atLeastHalfPortkey: ours[1]!.requestsPerSec >= 0.5 * peer[1]!.requestsPerSec,
     gatewayCpuMsPerRequestAt50Conn: ours[1]!.cpuMsPerRequest,
     cpuAtMost3Ms: ours[1]!.cpuMsPerRequest === undefined ? undefined : ours[1]!.cpuMsPerRequest <= 3,
+    // The stateless path's targets (AI_METERING=off): added p50 at 1 connection, back to back.
+    stateless: {
+      addedP50Ms: light.sequential.addedP50Ms,
+      addedP50Under1Ms: light.sequential.addedP50Ms < 1,
+      throughputAt50Conn: light.runs[1]!.requestsPerSec,
+      throughputRatio: Number((light.runs[1]!.requestsPerSec / peer[1]!.requestsPerSec).toFixed(2)),
+      atLeast1_5xPortkey: light.runs[1]!.requestsPerSec >= 1.5 * peer[1]!.requestsPerSec,
+      gatewayCpuMsPerRequestAt50Conn: light.runs[1]!.cpuMsPerRequest,
+    },
   };
   process.stdout.write(
-    `\n  peak RSS: gateway ${memory.gatewayPeakRssMiB} MiB, Portkey ${memory.portkeyPeakRssMiB} MiB, upstream ${memory.upstreamPeakRssMiB} MiB\n`,
+    `\n  peak RSS: gateway ${memory.gatewayPeakRssMiB} MiB (stateless ${memory.statelessGatewayPeakRssMiB} MiB), Portkey ${memory.portkeyPeakRssMiB} MiB, upstream ${memory.upstreamPeakRssMiB} MiB\n`,
   );
   process.stdout.write(
     `\n  targets (stateful path): added p50 at 1 conn, ${SPACED_GAP_MS} ms apart <= 3 ms: ${verdict.addedP50SpacedAtMost3Ms ? 'met' : 'MISSED'} (${verdict.addedP50SpacedMs} ms); ` +
       `throughput at 50 conn >= 0.5x Portkey: ${verdict.atLeastHalfPortkey ? 'met' : 'MISSED'} (${verdict.throughputAt50Conn} vs ${verdict.portkeyThroughputAt50Conn} req/s, ${verdict.throughputRatio}x); ` +
       `gateway CPU <= 3 ms per request at 50 conn: ${verdict.cpuAtMost3Ms === undefined ? 'not measured (no /proc)' : verdict.cpuAtMost3Ms ? 'met' : 'MISSED'} (${verdict.gatewayCpuMsPerRequestAt50Conn} ms)\n`,
+  );
+  process.stdout.write(
+    `  targets (stateless path, AI_METERING=off): added p50 at 1 conn < 1 ms: ${verdict.stateless.addedP50Under1Ms ? 'met' : 'MISSED'} (${verdict.stateless.addedP50Ms} ms); ` +
+      `throughput at 50 conn >= 1.5x Portkey: ${verdict.stateless.atLeast1_5xPortkey ? 'met' : 'MISSED'} (${verdict.stateless.throughputAt50Conn} req/s, ${verdict.stateless.throughputRatio}x; CPU ${verdict.stateless.gatewayCpuMsPerRequestAt50Conn} ms per request)\n`,
   );
 
   const outage = await measureOutage();
