@@ -79,11 +79,11 @@ export function recordRequests(deps: Pick<AppDeps, 'clock' | 'newRequestId' | 's
     const record = new RequestRecord(requestId, c.req.method, c.req.path, deps.clock.now(), deps.clock, deps.summaries);
     record.awsRequestId = (c.env?.context ?? c.env?.lambdaContext)?.awsRequestId;
     c.set('record', record);
-    await next();
+    // Set before the handler runs, so they go into the response it builds (routes that reach a
+    // provider overwrite the defaults): a header set on a finished response makes Hono rebuild it.
     c.header('x-request-id', requestId);
-    for (const [name, value] of ROUTING_HEADER_DEFAULTS) {
-      if (!c.res.headers.has(name)) c.header(name, value);
-    }
+    for (const [name, value] of ROUTING_HEADER_DEFAULTS) c.header(name, value);
+    await next();
     if (!record.finishesWithStream) record.finish(c.res.status);
   };
 }

@@ -12,6 +12,8 @@ afterAll(() => gw.close());
 async function expectError(response: Response, status: number, match: { code?: string | null; param?: string | null; type?: string }) {
   expect(response.status).toBe(status);
   expect(response.headers.get('x-request-id')).toBeTruthy();
+  // Refused at the edge: the routing headers say no provider was tried.
+  expect([response.headers.get('x-orchestrator-provider'), response.headers.get('x-orchestrator-attempts')]).toEqual(['none', '0']);
   const body = await response.json();
   expect(conformance('ErrorResponse', body)).toEqual([]);
   expect(body.error).toMatchObject(match);
