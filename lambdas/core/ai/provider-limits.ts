@@ -21,13 +21,23 @@ export interface ProviderLimits {
 
 const UNITS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000001 };
 
+/** One `<number><unit>` part of a duration, matched where the previous part ended (sticky). */
+const DURATION_PART = /(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/y;
+
 /** Milliseconds of a Go-style duration (`1s`, `6m0s`, `20ms`, `1h2m3.5s`), or of plain seconds; `undefined` when unreadable. */
 export function parseResetDuration(text: string): number | undefined {
   const trimmed = text.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
-  const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== trimmed) return undefined;
-  return Math.round(parts.reduce((sum, [, value, unit]) => sum + Number(value) * UNITS[unit!]!, 0));
+  if (trimmed === '') return undefined;
+  // Part after part from the start, each where the last ended: anything else in between is unreadable.
+  let ms = 0;
+  DURATION_PART.lastIndex = 0;
+  while (DURATION_PART.lastIndex < trimmed.length) {
+    const part = DURATION_PART.exec(trimmed);
+    if (!part) return undefined;
+    ms += Number(part[1]) * UNITS[part[2]!]!;
+  }
+  return Math.round(ms);
 }
 
 function reading(get: (name: string) => string | null | undefined, kind: 'requests' | 'tokens', now: number): LimitReading | undefined {
