@@ -68,13 +68,16 @@ export function dynamoClients(config: AppConfig): DynamoClients {
     return local ? stampLocalDeadline(built, budget) : built;
   };
   const doc = DynamoDBDocumentClient.from(client(false), { marshallOptions: { removeUndefinedValues: true } });
-  const writes = new CachedWrites(client(true));
+  // Built when first used: the Lambdas that only read and write through `doc` (heartbeats) never pay for it.
+  let writes: CachedWrites | undefined;
   return {
     doc,
-    writes,
+    get writes() {
+      return (writes ??= new CachedWrites(client(true)));
+    },
     destroy: () => {
       doc.destroy();
-      writes.client.destroy();
+      writes?.client.destroy();
     },
   };
 }
