@@ -23,7 +23,8 @@ const UPSTREAM_KEY = 'sk-bench-upstream';
 const GATEWAY_KEY = 'sk-bench-gateway-user';
 const DURATION = Number(process.env['BENCH_DURATION'] ?? 10);
 const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 3);
-const CONNECTIONS = [1, 50];
+/** Rounds over which the targets alternate (see `measureAll`). */
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const SEQUENTIAL = Number(process.env['BENCH_SEQUENTIAL'] ?? 3000);
 /** Requests sent 5 ms apart, so one's post-response work (its usage record) is done before the next. */
 const SPACED = Number(process.env['BENCH_SPACED'] ?? 1000);
@@ -63,42 +64,89 @@ async function load(url: string, headers: Record<string, string>, connections: n
   };
 }
 
-/**
- * autocannon reports latency in whole milliseconds; the 1-connection added latency needs finer
- * grain, so one keep-alive connection also sends requests back to back, timed with hrtime.
- */
-async function sequentialLatency(url: string, headers: Record<string, string>, count: number, gapMs = 0) {
-  const times = await sequentialTimes(url, headers, BODY, count, gapMs);
-  const at = (q: number) => Number(times[Math.min(times.length - 1, Math.floor(q * times.length))]!.toFixed(3));
+/** A sorted sample's p50 and p99, in ms to the microsecond. */
+function percentiles(sorted: number[]) {
+  const at = (q: number) => Number(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(3));
   return { p50: at(0.5), p99: at(0.99) };
 }
 
-/** `process`: the server's process, whose CPU per request is measured at each load (absent: not measured). */
-async function measure(name: string, url: string, headers: Record<string, string>, process_?: ChildProcess) {
-  await load(url, headers, 10, WARMUP); // JIT, connection pools, caches
-  const sequential = await sequentialLatency(url, headers, SEQUENTIAL);
-  const spaced = await sequentialLatency(url, headers, SPACED, SPACED_GAP_MS);
-  process.stdout.write(
-    `  ${name.padEnd(10)} sequential: p50 ${sequential.p50} ms  p99 ${sequential.p99} ms; ${SPACED_GAP_MS} ms apart: p50 ${spaced.p50} ms  p99 ${spaced.p99} ms\n`,
-  );
-  const runs: Array<Run & { cpuMsPerRequest?: number }> = [];
-  for (const connections of CONNECTIONS) {
-    const cpuBefore = cpuMs(process_);
-    const loaded = await load(url, headers, connections, DURATION);
-    const cpuAfter = cpuMs(process_);
-    // Not measured where /proc is unavailable (the verdict then says so).
-    const run: Run & { cpuMsPerRequest?: number } =
-      cpuBefore !== null && cpuAfter !== null
-        ? { ...loaded, cpuMsPerRequest: Number(((cpuAfter - cpuBefore) / loaded.requests).toFixed(2)) }
-        : loaded;
-    if (run.non2xx > 0 || run.errors > 0)
-      throw new Error(`${name}: ${run.non2xx} non-2xx answers and ${run.errors} errors at ${connections} connections`);
-    runs.push(run);
-    process.stdout.write(
-      `  ${name.padEnd(10)} ${String(connections).padStart(2)} conn: ${String(run.requestsPerSec).padStart(6)} req/s  p50 ${run.p50} ms  p99 ${run.p99} ms${run.cpuMsPerRequest === undefined ? '' : `  CPU ${run.cpuMsPerRequest} ms/request`}\n`,
-    );
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+interface Target {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+  /** The server's process, whose CPU per request is measured at each load (absent: not measured). */
+  process?: ChildProcess;
+}
+
+type MeasuredRun = Run & { cpuMsPerRequest?: number; cpuMs?: number };
+
+/** One autocannon load with the server's CPU over it (not measured where /proc is unavailable). */
+async function loadWithCpu(target: Target, connections: number): Promise<MeasuredRun> {
+  const cpuBefore = cpuMs(target.process);
+  const loaded = await load(target.url, target.headers, connections, DURATION);
+  const cpuAfter = cpuMs(target.process);
+  if (loaded.non2xx > 0 || loaded.errors > 0)
+    throw new Error(`${target.name}: ${loaded.non2xx} non-2xx answers and ${loaded.errors} errors at ${connections} connections`);
+  if (cpuBefore === null || cpuAfter === null) return loaded;
+  const used = cpuAfter - cpuBefore;
+  return { ...loaded, cpuMs: used, cpuMsPerRequest: Number((used / loaded.requests).toFixed(2)) };
+}
+
+/**
+ * Every target in turn, over `ROUNDS` rounds whose order alternates (forwards, then backwards), so a
+ * minute when the machine is slow weighs on all of them alike: per round and target, requests back to
+ * back and 5 ms apart on one keep-alive connection (hrtime: autocannon reports whole milliseconds),
+ * then autocannon at 50 connections. Latencies are pooled over the rounds; throughput is the median
+ * round, and `rounds` keeps each round's req/s for ratios taken round by round.
+ */
+async function measureAll(targets: Target[]) {
+  for (const target of targets) await load(target.url, target.headers, 10, WARMUP); // JIT, connection pools, caches
+  const oneConnection: MeasuredRun[] = [];
+  for (const target of targets) oneConnection.push(await loadWithCpu(target, 1));
+  const pooled = targets.map(() => ({ sequential: [] as number[], spaced: [] as number[], loads: [] as MeasuredRun[] }));
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const order = targets.map((_, i) => (round % 2 === 0 ? i : targets.length - 1 - i));
+    for (const i of order) {
+      const { url, headers, name } = targets[i]!;
+      pooled[i]!.sequential.push(...(await sequentialTimes(url, headers, BODY, Math.ceil(SEQUENTIAL / ROUNDS))));
+      pooled[i]!.spaced.push(...(await sequentialTimes(url, headers, BODY, Math.ceil(SPACED / ROUNDS), SPACED_GAP_MS)));
+      const loaded = await loadWithCpu(targets[i]!, 50);
+      pooled[i]!.loads.push(loaded);
+      process.stdout.write(
+        `  round ${round + 1}/${ROUNDS} ${name.padEnd(10)} 50 conn: ${String(loaded.requestsPerSec).padStart(6)} req/s${loaded.cpuMsPerRequest === undefined ? '' : `  CPU ${loaded.cpuMsPerRequest} ms/request`}\n`,
+      );
+    }
   }
-  return { name, sequential, spaced, runs };
+  return targets.map((target, i) => {
+    const { sequential, spaced, loads } = pooled[i]!;
+    const requests = loads.reduce((n, l) => n + l.requests, 0);
+    const cpu = loads.every((l) => l.cpuMs !== undefined) ? loads.reduce((n, l) => n + l.cpuMs!, 0) : undefined;
+    const fifty: MeasuredRun & { rounds: number[] } = {
+      connections: 50,
+      requestsPerSec: Math.round(median(loads.map((l) => l.requestsPerSec))),
+      requests,
+      p50: median(loads.map((l) => l.p50)),
+      p90: median(loads.map((l) => l.p90)),
+      p99: median(loads.map((l) => l.p99)),
+      non2xx: 0,
+      errors: 0,
+      ...(cpu === undefined ? {} : { cpuMsPerRequest: Number((cpu / requests).toFixed(2)) }),
+      rounds: loads.map((l) => l.requestsPerSec),
+    };
+    const { cpuMs: _omitted, ...one } = oneConnection[i]!;
+    return {
+      name: target.name,
+      sequential: percentiles(sequential.sort((a, b) => a - b)),
+      spaced: percentiles(spaced.sort((a, b) => a - b)),
+      runs: [one, fifty],
+    };
+  });
 }
 
 async function main() {
@@ -148,17 +196,22 @@ async function main() {
     (line) => (line.includes('Ready for connections') ? `http://127.0.0.1:${portkeyPort}` : undefined),
   );
 
-  const results = [
-    await measure('direct', `${upstream}/chat/completions`, { authorization: `Bearer ${UPSTREAM_KEY}` }),
-    // children: [upstream, dynalite, gateway, stateless gateway, portkey], in start order.
-    await measure('gateway', `${gateway}/v1/chat/completions`, { authorization: `Bearer ${GATEWAY_KEY}` }, children[2]),
-    await measure('stateless', `${stateless}/v1/chat/completions`, { authorization: `Bearer ${GATEWAY_KEY}` }, children[3]),
-    await measure('portkey', `${portkey}/v1/chat/completions`, {
-      authorization: `Bearer ${UPSTREAM_KEY}`,
-      'x-portkey-provider': 'openai',
-      'x-portkey-custom-host': upstream,
-    }),
-  ];
+  // children: [upstream, dynalite, gateway, stateless gateway, portkey], in start order.
+  const results = await measureAll([
+    { name: 'direct', url: `${upstream}/chat/completions`, headers: { authorization: `Bearer ${UPSTREAM_KEY}` } },
+    { name: 'gateway', url: `${gateway}/v1/chat/completions`, headers: { authorization: `Bearer ${GATEWAY_KEY}` }, process: children[2]! },
+    {
+      name: 'stateless',
+      url: `${stateless}/v1/chat/completions`,
+      headers: { authorization: `Bearer ${GATEWAY_KEY}` },
+      process: children[3]!,
+    },
+    {
+      name: 'portkey',
+      url: `${portkey}/v1/chat/completions`,
+      headers: { authorization: `Bearer ${UPSTREAM_KEY}`, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': upstream },
+    },
+  ]);
 
   const memory = {
     upstreamPeakRssMiB: peakRssMiB(children[0]),
@@ -209,6 +262,11 @@ async function main() {
       );
     }
   }
+  /** Median over the rounds of one target's req/s over another's in the same round. */
+  const ratioOf = (a: Run, b: Run) => {
+    const [ra, rb] = [(a as { rounds?: number[] }).rounds ?? [a.requestsPerSec], (b as { rounds?: number[] }).rounds ?? [b.requestsPerSec]];
+    return Number(median(ra.map((x, i) => x / rb[i]!)).toFixed(2));
+  };
   const ours = summary[1]!.runs;
   const light = summary[2]!;
   const peer = summary[3]!.runs;
@@ -218,8 +276,9 @@ async function main() {
     addedP50SpacedAtMost3Ms: summary[1]!.spaced.addedP50Ms <= 3,
     throughputAt50Conn: ours[1]!.requestsPerSec,
     portkeyThroughputAt50Conn: peer[1]!.requestsPerSec,
-    throughputRatio: Number((ours[1]!.requestsPerSec / peer[1]!.requestsPerSec).toFixed(2)),
-    atLeastHalfPortkey: ours[1]!.requestsPerSec >= 0.5 * peer[1]!.requestsPerSec,
+    // Round by round (each pair measured minutes apart at most), the median of the ratios.
+    throughputRatio: ratioOf(ours[1]!, peer[1]!),
+    atLeastHalfPortkey: ratioOf(ours[1]!, peer[1]!) >= 0.5,
     gatewayCpuMsPerRequestAt50Conn: ours[1]!.cpuMsPerRequest,
     cpuAtMost3Ms: ours[1]!.cpuMsPerRequest === undefined ? undefined : ours[1]!.cpuMsPerRequest <= 3,
     // The stateless path's targets (AI_METERING=off): added p50 at 1 connection, back to back.
@@ -227,8 +286,8 @@ async function main() {
       addedP50Ms: light.sequential.addedP50Ms,
       addedP50Under1Ms: light.sequential.addedP50Ms < 1,
       throughputAt50Conn: light.runs[1]!.requestsPerSec,
-      throughputRatio: Number((light.runs[1]!.requestsPerSec / peer[1]!.requestsPerSec).toFixed(2)),
-      atLeast1_5xPortkey: light.runs[1]!.requestsPerSec >= 1.5 * peer[1]!.requestsPerSec,
+      throughputRatio: ratioOf(light.runs[1]!, peer[1]!),
+      atLeast1_5xPortkey: ratioOf(light.runs[1]!, peer[1]!) >= 1.5,
       gatewayCpuMsPerRequestAt50Conn: light.runs[1]!.cpuMsPerRequest,
     },
   };
