@@ -37,6 +37,8 @@ new OrchestratorStack(app, `HybridOrchestrator-${stage}`, {
   ...(routeTableFile ? { routeTableFile } : {}),
   ...(rateLimitPolicies ? { rateLimitPolicies } : {}),
   ...(onlyfansGatewayUrl ? { onlyfansGatewayUrl } : {}),
+  // `-c aiMetering=off`: the stateless path (no per-user AI limits or usage records).
+  ...(['off', 'false', false].includes(app.node.tryGetContext('aiMetering') as string | boolean) ? { aiMetering: false } : {}),
   ...(initialRolloutPercentage !== undefined ? { initialRolloutPercentage: Number(initialRolloutPercentage) } : {}),
   ...(Object.keys(budgets).length > 0 ? { budgets } : {}),
   ...(dailyCostAlarmUsd !== undefined ? { dailyCostAlarmUsd } : {}),

@@ -50,6 +50,13 @@ export interface OrchestratorStackProps extends StackProps {
    * @default the built-in policies
    */
   readonly rateLimitPolicies?: string;
+  /**
+   * `false` deploys the stateless path (`AI_METERING=off`): AI requests pass without per-user limits,
+   * token quota or usage records (so no budgets, cost aggregates or daily report for them); OnlyFans
+   * messages keep their limits and records.
+   * @default true
+   */
+  readonly aiMetering?: boolean;
   /** Base URL of the OnlyFans gateway service (`POST {url}/messages`). Without it, messages answer 502. */
   readonly onlyfansGatewayUrl?: string;
   /**
@@ -102,6 +109,7 @@ export class OrchestratorStack extends Stack {
       parsePolicies(JSON.parse(props.rateLimitPolicies), 'rateLimitPolicies');
       environment['RATE_LIMIT_POLICIES'] = props.rateLimitPolicies;
     }
+    if (props.aiMetering === false) environment['AI_METERING'] = 'off';
     if (props.onlyfansGatewayUrl) environment['ONLYFANS_GATEWAY_URL'] = new URL(props.onlyfansGatewayUrl).toString();
     // The request deadline must end before Lambda does, or callers would get API Gateway's bare 5xx.
     const functionTimeout = Duration.seconds(Math.max(300, routeTable.defaults.deadlineMs / 1000 + 30));

@@ -210,7 +210,7 @@ function appConfig(runtime: Runtime, env: Env, source: Record<string, unknown>) 
     },
     /**
      * Whether AI requests are admitted against the caller's limits and token quota and leave a usage
-     * record. Off, they make no DynamoDB write at all: the stateless path, for a gateway whose callers
+     * record. Off, they make no limiter or usage write: the stateless path, for a gateway whose callers
      * are trusted and whose spend is watched elsewhere (the log line and metrics still carry tokens and cost).
      */
     aiMetering: env.AI_METERING === 'on',

@@ -658,6 +658,17 @@ describe('stack props', () => {
     });
   });
 
+  it('deploys the stateless path only when asked (aiMetering: false sets AI_METERING=off)', () => {
+    const variables = (stack: OrchestratorStack) =>
+      Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')).map(
+        (f) => (f as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }).Properties.Environment?.Variables ?? {},
+      );
+    const metered = variables(new OrchestratorStack(new App({ context }), 'Metered', { stage: 'test' }));
+    expect(metered.some((v) => 'AI_METERING' in v)).toBe(false);
+    const stateless = variables(new OrchestratorStack(new App({ context }), 'Stateless', { stage: 'test', aiMetering: false }));
+    expect(stateless.filter((v) => v['AI_METERING'] === 'off').length).toBeGreaterThan(0);
+  });
+
   it('validates a route table override at synth time and passes it to the function', () => {
     const app = new App({ context });
     expect(() => new OrchestratorStack(app, 'Bad', { stage: 'test', routeTableFile: join(__dirname, '..', '..', 'package.json') })).toThrow(

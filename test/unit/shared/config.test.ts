@@ -18,6 +18,13 @@ describe('loadConfig', () => {
     expect(loadConfig('aws', {}).metricsEnabled).toBe(true);
   });
 
+  it('meters AI requests unless AI_METERING is off, and takes nothing but on and off', () => {
+    expect(loadConfig('aws', {}).aiMetering).toBe(true);
+    expect(loadConfig('aws', { AI_METERING: 'on' }).aiMetering).toBe(true);
+    expect(loadConfig('aws', { AI_METERING: 'off' }).aiMetering).toBe(false);
+    for (const value of ['OFF', 'false', '0', '']) expect(() => loadConfig('local', { AI_METERING: value })).toThrow(/AI_METERING/);
+  });
+
   it('names the variable that is wrong', () => {
     expect(() => loadConfig('local', { MAX_BODY_BYTES: 'lots' })).toThrow(/MAX_BODY_BYTES/);
     expect(() => loadConfig('local', { API_KEY_CACHE_TTL_SECONDS: '600' })).toThrow(/API_KEY_CACHE_TTL_SECONDS/);

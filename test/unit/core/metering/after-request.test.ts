@@ -66,4 +66,12 @@ describe('isMetered', () => {
     expect(isMetered(summary(200, [], { userId: undefined }))).toBe(false);
     expect(isMetered(summary(200, [], { path: '/v1/models', method: 'GET' }))).toBe(false);
   });
+
+  it('with AI metering off, meters OnlyFans messages only', () => {
+    for (const path of ['/v1/chat/completions', '/v1/embeddings', '/v1/responses', '/v1/smart/completions', '/api/ai/content/plan'])
+      expect([path, isMetered(summary(200, [], { path }), false)]).toEqual([path, false]);
+    expect(isMetered(summary(202, [], { path: '/api/onlyfans/messages' }), false)).toBe(true);
+    expect(isMetered(summary(429, [], { path: '/api/onlyfans/messages' }), false)).toBe(true);
+    expect(isMetered(summary(202, [], { path: '/api/onlyfans/messages', userId: undefined }), false)).toBe(false);
+  });
 });
