@@ -25,6 +25,8 @@ const DURATION = Number(process.env['BENCH_DURATION'] ?? 10);
 const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 3);
 /** Rounds over which the targets alternate (see `measureAll`). */
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1)
+  throw new Error(`BENCH_ROUNDS must be a whole number of at least 1, not ${process.env['BENCH_ROUNDS']}`);
 const SEQUENTIAL = Number(process.env['BENCH_SEQUENTIAL'] ?? 3000);
 /** Requests sent 5 ms apart, so one's post-response work (its usage record) is done before the next. */
 const SPACED = Number(process.env['BENCH_SPACED'] ?? 1000);
@@ -98,12 +100,16 @@ async function loadWithCpu(target: Target, connections: number): Promise<Measure
   return { ...loaded, cpuMs: used, cpuMsPerRequest: Number((used / loaded.requests).toFixed(2)) };
 }
 
+/** Round `round`'s share of `total` requests (the shares add up to `total`). */
+const shareOf = (total: number, round: number) => Math.floor(((round + 1) * total) / ROUNDS) - Math.floor((round * total) / ROUNDS);
+
 /**
  * Every target in turn, over `ROUNDS` rounds whose order alternates (forwards, then backwards), so a
  * minute when the machine is slow weighs on all of them alike: per round and target, requests back to
  * back and 5 ms apart on one keep-alive connection (hrtime: autocannon reports whole milliseconds),
- * then autocannon at 50 connections. Latencies are pooled over the rounds; throughput is the median
- * round, and `rounds` keeps each round's req/s for ratios taken round by round.
+ * then autocannon at 50 connections. The hrtime samples are pooled over the rounds; at 50 connections
+ * req/s and the latency percentiles are the median round's, `requests` and the CPU per request count
+ * every round, and `rounds` keeps each round's req/s for ratios taken round by round.
  */
 async function measureAll(targets: Target[]) {
   for (const target of targets) await load(target.url, target.headers, 10, WARMUP); // JIT, connection pools, caches
@@ -114,8 +120,8 @@ async function measureAll(targets: Target[]) {
     const order = targets.map((_, i) => (round % 2 === 0 ? i : targets.length - 1 - i));
     for (const i of order) {
       const { url, headers, name } = targets[i]!;
-      pooled[i]!.sequential.push(...(await sequentialTimes(url, headers, BODY, Math.ceil(SEQUENTIAL / ROUNDS))));
-      pooled[i]!.spaced.push(...(await sequentialTimes(url, headers, BODY, Math.ceil(SPACED / ROUNDS), SPACED_GAP_MS)));
+      pooled[i]!.sequential.push(...(await sequentialTimes(url, headers, BODY, shareOf(SEQUENTIAL, round))));
+      pooled[i]!.spaced.push(...(await sequentialTimes(url, headers, BODY, shareOf(SPACED, round), SPACED_GAP_MS)));
       const loaded = await loadWithCpu(targets[i]!, 50);
       pooled[i]!.loads.push(loaded);
       process.stdout.write(
@@ -265,8 +271,9 @@ async function main() {
   /** Median over the rounds of one target's req/s over another's in the same round. */
   const ratioOf = (a: Run, b: Run) => {
     const [ra, rb] = [(a as { rounds?: number[] }).rounds ?? [a.requestsPerSec], (b as { rounds?: number[] }).rounds ?? [b.requestsPerSec]];
-    return Number(median(ra.map((x, i) => x / rb[i]!)).toFixed(2));
+    return median(ra.map((x, i) => x / rb[i]!));
   };
+  const shown = (ratio: number) => Number(ratio.toFixed(2));
   const ours = summary[1]!.runs;
   const light = summary[2]!;
   const peer = summary[3]!.runs;
@@ -277,7 +284,7 @@ async function main() {
     throughputAt50Conn: ours[1]!.requestsPerSec,
     portkeyThroughputAt50Conn: peer[1]!.requestsPerSec,
     // Round by round (each pair measured minutes apart at most), the median of the ratios.
-    throughputRatio: ratioOf(ours[1]!, peer[1]!),
+    throughputRatio: shown(ratioOf(ours[1]!, peer[1]!)),
     atLeastHalfPortkey: ratioOf(ours[1]!, peer[1]!) >= 0.5,
     gatewayCpuMsPerRequestAt50Conn: ours[1]!.cpuMsPerRequest,
     cpuAtMost3Ms: ours[1]!.cpuMsPerRequest === undefined ? undefined : ours[1]!.cpuMsPerRequest <= 3,
@@ -286,7 +293,7 @@ async function main() {
       addedP50Ms: light.sequential.addedP50Ms,
       addedP50Under1Ms: light.sequential.addedP50Ms < 1,
       throughputAt50Conn: light.runs[1]!.requestsPerSec,
-      throughputRatio: ratioOf(light.runs[1]!, peer[1]!),
+      throughputRatio: shown(ratioOf(light.runs[1]!, peer[1]!)),
       atLeast1_5xPortkey: ratioOf(light.runs[1]!, peer[1]!) >= 1.5,
       gatewayCpuMsPerRequestAt50Conn: light.runs[1]!.cpuMsPerRequest,
     },

@@ -70,7 +70,7 @@ const KNOWN_ROUTES: Record<string, string[]> = {
 /**
  * Opens each request's record (request id, start time) and finishes it when the handler returns,
  * unless the answer is a stream (then the stream's end finishes it). Every response says how it was
- * routed: routes that reach a provider set real `x-orchestrator-*` values first.
+ * routed: the defaults (no provider) are set first, and routes that reach a provider overwrite them.
  */
 export function recordRequests(deps: Pick<AppDeps, 'clock' | 'newRequestId' | 'summaries'>): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
