@@ -138,9 +138,11 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
         credentials[provider.id] = real;
         continue;
       }
+      const simulation = provider.simulation;
+      if (!simulation) throw new Error(`provider ${provider.id} has no simulated upstream (HO_LAMBDA_BUNDLE is set: unset it locally)`);
       const sim = new SimulatedUpstream({
         provider: provider.id,
-        dialect: provider.simulation,
+        dialect: simulation,
         apiKey: SIMULATED_KEY,
         latencyMs: config.local.simLatencyMs,
         chunkDelayMs: config.local.simChunkDelayMs,
@@ -150,7 +152,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       const fault = faults.get(provider.id);
       if (fault) sim.setFault(fault.fault, fault.times);
       sims[provider.id] = sim;
-      credentials[provider.id] = provider.simulation.credentials(url, SIMULATED_KEY);
+      credentials[provider.id] = simulation.credentials(url, SIMULATED_KEY);
     }
 
     let onlyfans: SimulatedOnlyFansGateway | undefined;

@@ -19,6 +19,12 @@ export const LAMBDA_ALIASES: Record<string, string> = {
  */
 export const LAMBDA_MAIN_FIELDS = ['module', 'main'];
 
+/**
+ * Build-time constants of the Lambda bundles (esbuild `define`): `HO_LAMBDA_BUNDLE` drops the code only
+ * a laptop runs, such as the simulated upstreams' wire dialects (see `ProviderModule.simulation`).
+ */
+export const LAMBDA_DEFINE: Record<string, string> = { 'process.env.HO_LAMBDA_BUNDLE': JSON.stringify('true') };
+
 /** esbuild options equal to the CDK's Lambda bundling (what the bench measures and a test runs). */
 export function lambdaBuildOptions(entry: string, outfile: string) {
   return {
@@ -32,6 +38,7 @@ export function lambdaBuildOptions(entry: string, outfile: string) {
     logLevel: 'silent' as const,
     alias: LAMBDA_ALIASES,
     mainFields: LAMBDA_MAIN_FIELDS,
+    define: LAMBDA_DEFINE,
   };
 }
 

@@ -10,7 +10,7 @@ import { NodejsFunction, OutputFormat, type ICommandHooks } from 'aws-cdk-lib/aw
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { join } from 'node:path';
-import { aliasArgs, LAMBDA_MAIN_FIELDS } from '../bundling/bundling';
+import { aliasArgs, LAMBDA_DEFINE, LAMBDA_MAIN_FIELDS } from '../bundling/bundling';
 
 export const PROJECT_ROOT = join(__dirname, '..', '..');
 
@@ -58,6 +58,7 @@ export function nodeFunction(scope: Construct, props: NodeFunctionProps): { func
       // Bundle the AWS SDK too: the versions pinned in package-lock.json are the ones tested.
       externalModules: [],
       mainFields: LAMBDA_MAIN_FIELDS,
+      define: LAMBDA_DEFINE,
       // Lambda-only stand-ins: environment/container credentials only, no browser user-agent parser.
       esbuildArgs: aliasArgs(),
       ...(props.commandHooks ? { commandHooks: props.commandHooks } : {}),

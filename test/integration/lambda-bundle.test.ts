@@ -10,7 +10,7 @@ import { build } from 'esbuild';
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -61,6 +61,17 @@ beforeAll(async () => {
   // Silent on the console, so checked here: an ESM build the bundle mishandles would warn (import.meta, ...).
   expect(built.warnings).toEqual([]);
 }, 60_000);
+
+it('leaves the simulated upstreams out of the Lambda bundle', () => {
+  const code = readFileSync(bundle, 'utf8');
+  // Strings only the simulators' wire dialects hold (OpenAI's, Azure OpenAI's and Bedrock's).
+  for (const simulatorOnly of [
+    'Simulated upstream: use POST.',
+    'api-version query parameter is required.',
+    'Simulated Bedrock: no operation',
+  ])
+    expect([simulatorOnly, code.includes(simulatorOnly)]).toEqual([simulatorOnly, false]);
+});
 afterAll(async () => {
   await new Promise((resolve) => secrets.close(resolve));
   await upstream.close();

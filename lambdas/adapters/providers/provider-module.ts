@@ -98,8 +98,13 @@ export interface ProviderModule<C> {
   };
   /** The client for valid credentials. */
   create(credentials: C): ChatProvider;
-  /** The simulated upstream for `npm start` without keys: its wire dialect and the credentials that point at it. */
-  readonly simulation: SimulatedDialect & { credentials(baseUrl: string, apiKey: string): C };
+  /**
+   * The simulated upstream for `npm start` without keys: its wire dialect and the credentials that point
+   * at it. Left out of the Lambda bundles, where no simulator runs: a module writes
+   * `simulation: process.env['HO_LAMBDA_BUNDLE'] === 'true' ? undefined : {...}`, which their build
+   * (`LAMBDA_DEFINE` in lib/bundling/bundling.ts) folds to `undefined`, dropping the dialect's code.
+   */
+  readonly simulation: (SimulatedDialect & { credentials(baseUrl: string, apiKey: string): C }) | undefined;
 }
 
 /** A provider with its credential type erased, as the registry holds it. */
@@ -107,7 +112,7 @@ export interface RegisteredProvider {
   readonly id: string;
   readonly environment: ProviderModule<unknown>['environment'];
   readonly aws: ProviderModule<unknown>['aws'] | undefined;
-  readonly simulation: SimulatedDialect & { credentials(baseUrl: string, apiKey: string): Record<string, unknown> };
+  readonly simulation: (SimulatedDialect & { credentials(baseUrl: string, apiKey: string): Record<string, unknown> }) | undefined;
   /** The validated credentials, or `undefined` when `data` is absent or incomplete (an empty placeholder secret). */
   parseCredentials(data: unknown): Record<string, unknown> | undefined;
   /** The client for credentials `parseCredentials` accepted. */

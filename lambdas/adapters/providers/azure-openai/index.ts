@@ -54,39 +54,43 @@ export const azureOpenAiProvider = defineProvider({
       new AzureOpenAI({ maxRetries: 0, fetch: providerFetch, apiKey, apiVersion, baseURL: `${endpoint.replace(/\/+$/, '')}/openai` }),
       new Set(servesResponses(apiVersion) ? ['embeddings', 'responses'] : ['embeddings']),
     ),
-  simulation: {
-    baseUrl: (origin) => origin,
-    route: ({ method, url, headers }, apiKey) => {
-      if (method !== 'POST') return { accepted: false, status: 405, type: 'invalid_request_error', error: 'Simulated upstream: use POST.' };
-      // Deployment routes name the deployment in the path; the Responses API takes it as the body's `model`.
-      const match = /^\/openai\/(?:deployments\/([^/]+)\/(chat\/completions|embeddings)|(responses))$/.exec(url.pathname);
-      if (!match) return { accepted: false, status: 404, type: 'invalid_request_error', error: 'Resource not found' };
-      if (!url.searchParams.get('api-version'))
-        return { accepted: false, status: 400, type: 'invalid_request_error', error: 'api-version query parameter is required.' };
-      if (headers['api-key'] !== apiKey) {
-        return {
-          accepted: false,
-          status: 401,
-          type: 'invalid_request_error',
-          error: 'Access denied due to invalid subscription key or wrong API endpoint.',
-        };
-      }
-      if (match[3]) return { accepted: true, operation: 'responses' };
-      return { accepted: true, model: decodeURIComponent(match[1]!), operation: match[2] === 'embeddings' ? 'embeddings' : 'chat' };
-    },
-    choiceExtras: { content_filter_results: { hate: { filtered: false, severity: 'safe' } } },
-    // Azure opens streams with its prompt filter results, in a chunk that is not an OpenAI chunk.
-    streamPreamble: [
-      JSON.stringify({
-        choices: [],
-        created: 0,
-        id: '',
-        model: '',
-        object: '',
-        prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }],
-      }),
-    ],
-    // A Responses-capable version, so the simulated Azure takes part in /v1/responses fallback too.
-    credentials: (endpoint, apiKey) => ({ apiKey, endpoint, apiVersion: SIMULATED_API_VERSION }),
-  },
+  simulation:
+    process.env['HO_LAMBDA_BUNDLE'] === 'true'
+      ? undefined
+      : {
+          baseUrl: (origin) => origin,
+          route: ({ method, url, headers }, apiKey) => {
+            if (method !== 'POST')
+              return { accepted: false, status: 405, type: 'invalid_request_error', error: 'Simulated upstream: use POST.' };
+            // Deployment routes name the deployment in the path; the Responses API takes it as the body's `model`.
+            const match = /^\/openai\/(?:deployments\/([^/]+)\/(chat\/completions|embeddings)|(responses))$/.exec(url.pathname);
+            if (!match) return { accepted: false, status: 404, type: 'invalid_request_error', error: 'Resource not found' };
+            if (!url.searchParams.get('api-version'))
+              return { accepted: false, status: 400, type: 'invalid_request_error', error: 'api-version query parameter is required.' };
+            if (headers['api-key'] !== apiKey) {
+              return {
+                accepted: false,
+                status: 401,
+                type: 'invalid_request_error',
+                error: 'Access denied due to invalid subscription key or wrong API endpoint.',
+              };
+            }
+            if (match[3]) return { accepted: true, operation: 'responses' };
+            return { accepted: true, model: decodeURIComponent(match[1]!), operation: match[2] === 'embeddings' ? 'embeddings' : 'chat' };
+          },
+          choiceExtras: { content_filter_results: { hate: { filtered: false, severity: 'safe' } } },
+          // Azure opens streams with its prompt filter results, in a chunk that is not an OpenAI chunk.
+          streamPreamble: [
+            JSON.stringify({
+              choices: [],
+              created: 0,
+              id: '',
+              model: '',
+              object: '',
+              prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }],
+            }),
+          ],
+          // A Responses-capable version, so the simulated Azure takes part in /v1/responses fallback too.
+          credentials: (endpoint, apiKey) => ({ apiKey, endpoint, apiVersion: SIMULATED_API_VERSION }),
+        },
 });

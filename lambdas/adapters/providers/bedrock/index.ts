@@ -37,9 +37,12 @@ export const bedrockProvider = defineProvider({
     },
   },
   create: (credentials) => new BedrockProvider('bedrock', credentials),
-  simulation: {
-    ...bedrockDialect,
-    // The simulator checks the access key id of the SigV4 signature.
-    credentials: (endpoint, key) => ({ region: 'us-east-1', endpoint, accessKeyId: key, secretAccessKey: key }),
-  },
+  simulation:
+    process.env['HO_LAMBDA_BUNDLE'] === 'true'
+      ? undefined
+      : {
+          ...bedrockDialect,
+          // The simulator checks the access key id of the SigV4 signature.
+          credentials: (endpoint, key) => ({ region: 'us-east-1', endpoint, accessKeyId: key, secretAccessKey: key }),
+        },
 });

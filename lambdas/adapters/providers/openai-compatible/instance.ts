@@ -51,6 +51,9 @@ export function openAiCompatibleProvider(id: string, catalog: ProviderCatalog): 
         }),
         new Set(catalog.responsesApi ? ['embeddings', 'responses'] : ['embeddings']),
       ),
-    simulation: { ...openAiDialect, credentials: (baseURL, apiKey) => ({ apiKey, baseURL }) },
+    simulation:
+      process.env['HO_LAMBDA_BUNDLE'] === 'true'
+        ? undefined
+        : { ...openAiDialect, credentials: (baseURL, apiKey) => ({ apiKey, baseURL }) },
   });
 }

@@ -39,5 +39,6 @@ export const openAiProvider = defineProvider({
         project: project ?? null,
       }),
     ),
-  simulation: { ...openAiDialect, credentials: (baseURL, apiKey) => ({ apiKey, baseURL }) },
+  simulation:
+    process.env['HO_LAMBDA_BUNDLE'] === 'true' ? undefined : { ...openAiDialect, credentials: (baseURL, apiKey) => ({ apiKey, baseURL }) },
 });
