@@ -342,10 +342,12 @@ async function main() {
   const date = new Date().toISOString().slice(0, 10);
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${date}.json`);
+  // A run tuned with BENCH_* variables (a quick check) does not overwrite the day's full run.
+  const tuned = Object.keys(process.env).filter((name) => name.startsWith('BENCH_') && name !== 'BENCH_LOG_LEVEL');
+  const file = join(dir, tuned.length > 0 ? `${date}.tuned.json` : `${date}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ date: new Date().toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, durationSeconds: DURATION, gatewayLogLevel: process.env['BENCH_LOG_LEVEL'] ?? 'INFO', results: summary, memory, lambdaBundle: bundle, limiter, outage, costEngine, bedrock, memorySizing, verdict }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, durationSeconds: DURATION, gatewayLogLevel: process.env['BENCH_LOG_LEVEL'] ?? 'INFO', tunedBy: tuned, results: summary, memory, lambdaBundle: bundle, limiter, outage, costEngine, bedrock, memorySizing, verdict }, null, 2)}\n`,
   );
   process.stdout.write(`  written to ${file}\n`);
 }
