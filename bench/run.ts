@@ -343,7 +343,7 @@ async function main() {
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   // A run tuned with BENCH_* variables (a quick check) does not overwrite the day's full run.
-  const tuned = Object.keys(process.env).filter((name) => name.startsWith('BENCH_') && name !== 'BENCH_LOG_LEVEL');
+  const tuned = Object.keys(process.env).filter((name) => name.startsWith('BENCH_'));
   const file = join(dir, tuned.length > 0 ? `${date}.tuned.json` : `${date}.json`);
   writeFileSync(
     file,
