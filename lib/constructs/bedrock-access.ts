@@ -73,7 +73,8 @@ export function grantBedrock(role: IRole, catalog: ProviderCatalog): void {
   role.addToPrincipalPolicy(new PolicyStatement({ actions: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'], resources }));
   for (const resource of anyRegion) {
     Validations.of(role).acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::${resource.replace(stack.partition, '<AWS::Partition>')}]`,
+      // cdk-nag shows a partition token by its pseudo parameter, a literal partition (a concrete region) as it is.
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::${Token.isUnresolved(stack.partition) ? resource.replace(stack.partition, '<AWS::Partition>') : resource}]`,
       reason:
         'A cross-region inference profile routes each call to the named foundation model in one of several regions that AWS chooses; ' +
         'the grant names the model and leaves only the region open, as the Bedrock documentation prescribes for inference profiles.',

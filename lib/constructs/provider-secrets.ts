@@ -70,10 +70,11 @@ export function grantRuntimeProviderSecrets(role: IRole, namePrefix: string, man
       ]
     : ['secretsmanager:GetSecretValue'];
   role.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [resource] }));
-  // How cdk-nag shows the resource: a concrete region or account as it is, a token by its pseudo parameter.
+  // How cdk-nag shows the resource: a concrete partition, region or account as it is (cdk.json's
+  // `enablePartitionLiterals` makes the partition concrete once the region is), a token by its pseudo parameter.
   const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? pseudo : value);
   Validations.of(role).acknowledge({
-    id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${shown(region, '<AWS::Region>')}:${shown(account, '<AWS::AccountId>')}:secret:${runtimeProviderSecretPrefix(namePrefix)}*]`,
+    id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:${shown(partition, '<AWS::Partition>')}:secretsmanager:${shown(region, '<AWS::Region>')}:${shown(account, '<AWS::AccountId>')}:secret:${runtimeProviderSecretPrefix(namePrefix)}*]`,
     reason:
       'Runtime providers are added by admins through /admin/providers, each with a secret named <prefix>/runtime-providers/<id>: ' +
       'the grant covers exactly that name prefix, no other secret.',
