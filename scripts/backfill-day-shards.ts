@@ -13,6 +13,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { parseArgs } from 'node:util';
 import { backfillDayShards } from '../lambdas/adapters/dynamodb/dynamodb-usage-store';
+import { answerHelp } from './help';
+
+answerHelp(__filename);
 
 async function main() {
   const { values } = parseArgs({ options: { table: { type: 'string' }, region: { type: 'string' } } });

@@ -10,6 +10,9 @@ import { parseArgs } from 'node:util';
 import { DynamoDbApiKeyStore } from '../lambdas/adapters/dynamodb/dynamodb-api-key-store';
 import { ApiKeyService, CreateApiKeySchema, describeKey } from '../lambdas/core/access/api-keys';
 import { systemClock, systemRandom } from '../lambdas/shared/system';
+import { answerHelp } from './help';
+
+answerHelp(__filename);
 
 async function main() {
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';

@@ -16,6 +16,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ComplexityModelSchema, scoreOf, SIGNALS, signalsOf, type ComplexityModel, type Signal } from '../lambdas/core/ai/complexity';
 import type { TaskType } from '../lambdas/core/ai/route-table';
+import { answerHelp } from './help';
+
+answerHelp(__filename);
 
 export interface LabelledPrompt {
   id: string;

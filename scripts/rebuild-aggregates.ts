@@ -17,6 +17,9 @@ import { shiftDay, utcDay } from '../lambdas/core/utc-day';
 import { loadConfig } from '../lambdas/shared/config';
 import { dynamoClients } from '../lambdas/shared/runtime-adapters';
 import { systemRandom } from '../lambdas/shared/system';
+import { answerHelp } from './help';
+
+answerHelp(__filename);
 
 async function main() {
   const { values } = parseArgs({ options: { day: { type: 'string' }, force: { type: 'boolean', default: false } } });

@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { previousUtcDay } from '../lambdas/core/metering/daily-report';
 import { UtcDaySchema } from '../lambdas/core/utc-day';
+import { answerHelp } from './help';
+
+answerHelp(__filename);
 
 async function main() {
   const { values } = parseArgs({

@@ -7,8 +7,17 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { symbolicate } from '../lib/bundling/symbolicate';
+import { answerHelp } from './help';
 
-const { values } = parseArgs({ options: { map: { type: 'string' } } });
+answerHelp(__filename);
+
+let values: { map?: string | undefined };
+try {
+  ({ values } = parseArgs({ options: { map: { type: 'string' } } }));
+} catch (error) {
+  process.stderr.write(`symbolicate: ${(error as Error).message} (--help for usage)\n`);
+  process.exit(2);
+}
 if (!values.map) {
   process.stderr.write('symbolicate: --map <path to index.js.map> is required\n');
   process.exit(2);
