@@ -7,9 +7,10 @@
  * in this region and the foundation model in every region the profile may route to, which AWS does not
  * list in advance: those model grants name the model and leave the region open.
  */
-import { Annotations, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Stack, Token } from 'aws-cdk-lib';
 import { PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { ProviderCatalog } from '../../lambdas/core/ai/route-table';
+import { acknowledgeWildcardResource } from './nag';
 
 /** Geography prefixes of Bedrock's cross-region inference profiles. */
 const PROFILE_PREFIX = /^(us|us-gov|eu|apac|jp|au|ca|global)\.(.+)$/;
@@ -72,12 +73,11 @@ export function grantBedrock(role: IRole, catalog: ProviderCatalog): void {
   const { resources, anyRegion } = bedrockResources(stack, bedrockModelIds(catalog));
   role.addToPrincipalPolicy(new PolicyStatement({ actions: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'], resources }));
   for (const resource of anyRegion) {
-    Validations.of(role).acknowledge({
-      // cdk-nag shows a partition token by its pseudo parameter, a literal partition (a concrete region) as it is.
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::${Token.isUnresolved(stack.partition) ? resource.replace(stack.partition, '<AWS::Partition>') : resource}]`,
-      reason:
-        'A cross-region inference profile routes each call to the named foundation model in one of several regions that AWS chooses; ' +
+    acknowledgeWildcardResource(
+      role,
+      resource,
+      'A cross-region inference profile routes each call to the named foundation model in one of several regions that AWS chooses; ' +
         'the grant names the model and leaves only the region open, as the Bedrock documentation prescribes for inference profiles.',
-    });
+    );
   }
 }

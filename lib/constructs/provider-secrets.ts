@@ -2,11 +2,12 @@
  * One Secrets Manager secret per registered provider, created with the provider's empty placeholder:
  * the gateway treats a provider as configured once its secret holds a real key (see README, "Deploy").
  */
-import { RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { RegisteredProvider } from '../../lambdas/adapters/providers/provider-module';
+import { acknowledgeWildcardResource } from './nag';
 
 export interface ProviderSecretsProps {
   readonly namePrefix: string;
@@ -70,13 +71,10 @@ export function grantRuntimeProviderSecrets(role: IRole, namePrefix: string, man
       ]
     : ['secretsmanager:GetSecretValue'];
   role.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [resource] }));
-  // How cdk-nag shows the resource: a concrete partition, region or account as it is (cdk.json's
-  // `enablePartitionLiterals` makes the partition concrete once the region is), a token by its pseudo parameter.
-  const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? pseudo : value);
-  Validations.of(role).acknowledge({
-    id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:${shown(partition, '<AWS::Partition>')}:secretsmanager:${shown(region, '<AWS::Region>')}:${shown(account, '<AWS::AccountId>')}:secret:${runtimeProviderSecretPrefix(namePrefix)}*]`,
-    reason:
-      'Runtime providers are added by admins through /admin/providers, each with a secret named <prefix>/runtime-providers/<id>: ' +
+  acknowledgeWildcardResource(
+    role,
+    resource,
+    'Runtime providers are added by admins through /admin/providers, each with a secret named <prefix>/runtime-providers/<id>: ' +
       'the grant covers exactly that name prefix, no other secret.',
-  });
+  );
 }

@@ -853,46 +853,48 @@ describe('compute mode managed-instances', () => {
 });
 
 describe('cdk-nag AwsSolutions', () => {
-  it.each(['on-demand', 'managed-instances'] as const)(
-    '%s: reports no unacknowledged finding, and every acknowledgement has a written reason',
-    (computeMode) => {
-      const outdir = mkdtempSync(join(tmpdir(), 'cdk-nag-'));
-      const app = new App({ context, outdir });
-      new OrchestratorStack(app, 'Nag', { stage: 'test', computeMode, env: { account: '123456789012', region: 'eu-west-1' } });
-      Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
-      let failure: unknown;
-      try {
-        app.synth();
-      } catch (error) {
-        failure = error;
-      }
-      const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
-        pluginReports: Array<{
-          pluginName: string;
-          violations: Array<{ ruleName: string; violatingResources: unknown[] }>;
-          suppressedViolations?: Array<{ ruleName: string; reason?: string }>;
-        }>;
-      };
-      const nag = report.pluginReports.find((r) => r.pluginName === 'AwsSolutions');
-      expect(nag).toBeDefined();
-      expect(nag!.violations.map((v) => v.ruleName)).toEqual([]);
-      expect(failure).toBeUndefined();
-      const acknowledged = nag!.suppressedViolations ?? [];
-      expect(acknowledged.length).toBeGreaterThan(0);
-      // The open-region grants of Bedrock's cross-region inference profiles are acknowledged, with their reason.
-      expect(
-        acknowledged.some(
-          (ack) =>
-            ack.ruleName.startsWith('AwsSolutions-IAM5[Resource::arn:aws:bedrock:*::') &&
-            /cross-region inference profile/.test(ack.reason ?? ''),
-        ),
-      ).toBe(true);
-      for (const ack of acknowledged) {
-        expect({ rule: ack.ruleName, reasonLength: (ack.reason ?? '').trim().length > 30 }).toEqual({
-          rule: ack.ruleName,
-          reasonLength: true,
-        });
-      }
-    },
-  );
+  // With a concrete account and region (the partition then is a literal too), and environment-agnostic (all tokens).
+  it.each([
+    ['on-demand', { account: '123456789012', region: 'eu-west-1' }],
+    ['managed-instances', { account: '123456789012', region: 'eu-west-1' }],
+    ['on-demand', undefined],
+  ] as const)('%s in %j: reports no unacknowledged finding, and every acknowledgement has a written reason', (computeMode, env) => {
+    const outdir = mkdtempSync(join(tmpdir(), 'cdk-nag-'));
+    const app = new App({ context, outdir });
+    new OrchestratorStack(app, 'Nag', { stage: 'test', computeMode, ...(env ? { env } : {}) });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+    let failure: unknown;
+    try {
+      app.synth();
+    } catch (error) {
+      failure = error;
+    }
+    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
+      pluginReports: Array<{
+        pluginName: string;
+        violations: Array<{ ruleName: string; violatingResources: unknown[] }>;
+        suppressedViolations?: Array<{ ruleName: string; reason?: string }>;
+      }>;
+    };
+    const nag = report.pluginReports.find((r) => r.pluginName === 'AwsSolutions');
+    expect(nag).toBeDefined();
+    expect(nag!.violations.map((v) => v.ruleName)).toEqual([]);
+    expect(failure).toBeUndefined();
+    const acknowledged = nag!.suppressedViolations ?? [];
+    expect(acknowledged.length).toBeGreaterThan(0);
+    // The open-region grants of Bedrock's cross-region inference profiles are acknowledged, with their reason.
+    expect(
+      acknowledged.some(
+        (ack) =>
+          ack.ruleName.startsWith(`AwsSolutions-IAM5[Resource::arn:${env ? 'aws' : '<AWS::Partition>'}:bedrock:*::`) &&
+          /cross-region inference profile/.test(ack.reason ?? ''),
+      ),
+    ).toBe(true);
+    for (const ack of acknowledged) {
+      expect({ rule: ack.ruleName, reasonLength: (ack.reason ?? '').trim().length > 30 }).toEqual({
+        rule: ack.ruleName,
+        reasonLength: true,
+      });
+    }
+  });
 });
