@@ -6,13 +6,11 @@
  * change buys, measured in one run where the machine's mood is the same for both. Not a test.
  * A `checkout|node-options` argument runs that checkout with `NODE_OPTIONS`.
  */
-import autocannon from 'autocannon';
 import { resolve } from 'node:path';
-import { children, requireCpuMs, sequentialTimes, startBackends, startGateway } from './processes';
+import { CHAT_BODY as BODY, children, inRoundOrder, load, loadWithCpu, sequentialTimes, startBackends, startGateway } from './processes';
 
 const KEY = 'sk-bench-compare-user';
 const UPSTREAM_KEY = 'sk-bench-upstream';
-const BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Write a short hello to Sam.' }], max_tokens: 64 });
 const ROUNDS = Number(process.env['COMPARE_ROUNDS'] ?? 4);
 const SPACED = Number(process.env['COMPARE_SPACED'] ?? 800);
 const DURATION = Number(process.env['COMPARE_DURATION'] ?? 8);
@@ -38,21 +36,23 @@ async function main() {
       [],
       spec.dir,
     );
-    gateways.push({ ...spec, url: `${url}/v1/chat/completions`, process: children.at(-1)! });
+    gateways.push({
+      name: spec.label,
+      url: `${url}/v1/chat/completions`,
+      headers: { authorization: `Bearer ${KEY}` },
+      process: children.at(-1)!,
+    });
   }
-  const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
   const p50 = (times: number[]) => times[Math.floor(times.length / 2)]!;
-  for (const g of gateways) await autocannon({ url: g.url, method: 'POST', headers, body: BODY, connections: 10, duration: 3 });
+  for (const g of gateways) await load(g.url, g.headers, 10, 3);
   for (let round = 0; round < ROUNDS; round++) {
     const direct = p50(await sequentialTimes(`${upstream}/chat/completions`, { authorization: `Bearer ${UPSTREAM_KEY}` }, BODY, 500, 5));
-    for (const g of round % 2 === 0 ? gateways : [...gateways].reverse()) {
-      const spaced = p50(await sequentialTimes(g.url, headers, BODY, SPACED, 5));
-      const cpuBefore = requireCpuMs(g.process);
-      const run = await autocannon({ url: g.url, method: 'POST', headers, body: BODY, connections: 50, duration: DURATION });
-      const cpu = (requireCpuMs(g.process) - cpuBefore) / run.requests.total;
-      if (run.non2xx > 0 || run.errors > 0) throw new Error(`${g.label}: ${run.non2xx} non-2xx answers and ${run.errors} errors`);
+    for (const g of inRoundOrder(gateways, round)) {
+      const spaced = p50(await sequentialTimes(g.url, g.headers, BODY, SPACED, 5));
+      const run = await loadWithCpu(g, 50, DURATION);
+      if (run.cpuMs === undefined) throw new Error('CPU time is read from /proc, which this system does not have');
       process.stdout.write(
-        `round ${round} ${g.label}: ${Math.round(run.requests.average)} req/s, CPU ${cpu.toFixed(2)} ms/request at 50 connections; added p50 ${(spaced - direct).toFixed(3)} ms, 5 ms apart\n`,
+        `round ${round} ${g.name}: ${run.requestsPerSec} req/s, CPU ${(run.cpuMs / run.requests).toFixed(2)} ms/request at 50 connections; added p50 ${(spaced - direct).toFixed(3)} ms, 5 ms apart\n`,
       );
     }
   }

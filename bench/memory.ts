@@ -12,7 +12,7 @@
  */
 import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { measureBundle } from './bundle';
-import { children, requireCpuMs, peakRssMiB, sequentialTimes, standalone, start } from './processes';
+import { CHAT_BODY as BODY, children, requireCpuMs, peakRssMiB, sequentialTimes, standalone, start } from './processes';
 
 /** The sizes considered: Lambda's floor for this workload (RSS) up to one full vCPU. */
 export const MEMORY_SIZES_MB = [512, 768, 1024, 1536, 1769] as const;
@@ -27,7 +27,6 @@ const PRICE_PER_MILLION_REQUESTS = 0.2;
  */
 const PERIOD_US = Number(process.env['BENCH_CFS_PERIOD_US'] ?? 10_000);
 const KEY = 'sk-bench-memory-user';
-const BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Write a short hello to Sam.' }], max_tokens: 64 });
 
 export interface MemorySize {
   memoryMb: number;

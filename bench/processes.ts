@@ -3,6 +3,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
 
 const ROOT = join(__dirname, '..');
@@ -150,4 +151,81 @@ export async function sequentialTimes(
     await agent.close();
   }
   return times.sort((a, b) => a - b);
+}
+
+/** The chat request the measurements send (a short answer from the simulated upstream), and its JSON. */
+export const CHAT_REQUEST = {
+  model: 'gpt-4o-mini',
+  messages: [{ role: 'user', content: 'Write a short hello to Sam.' }],
+  max_tokens: 64,
+};
+export const CHAT_BODY = JSON.stringify(CHAT_REQUEST);
+
+/** One autocannon run's outcome. */
+export interface Run {
+  connections: number;
+  requestsPerSec: number;
+  /** Requests answered in the run (the CPU per request's denominator). */
+  requests: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+/** autocannon POSTing `CHAT_BODY` to `url` on `connections` connections for `duration` seconds. */
+export async function load(url: string, headers: Record<string, string>, connections: number, duration: number): Promise<Run> {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: CHAT_BODY,
+    connections,
+    duration,
+  });
+  return {
+    connections,
+    requestsPerSec: Math.round(result.requests.average),
+    requests: result.requests.total,
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+/** A server under measurement. */
+export interface Target {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+  /** The server's process, whose CPU per request is measured at each load (absent: not measured). */
+  process?: ChildProcess;
+}
+
+export type MeasuredRun = Run & { cpuMsPerRequest?: number; cpuMs?: number };
+
+/** One load with the server's CPU over it (not measured where /proc is unavailable); throws on any non-2xx answer or error. */
+export async function loadWithCpu(target: Target, connections: number, duration: number): Promise<MeasuredRun> {
+  const cpuBefore = cpuMs(target.process);
+  const loaded = await load(target.url, target.headers, connections, duration);
+  const cpuAfter = cpuMs(target.process);
+  if (loaded.non2xx > 0 || loaded.errors > 0)
+    throw new Error(`${target.name}: ${loaded.non2xx} non-2xx answers and ${loaded.errors} errors at ${connections} connections`);
+  if (cpuBefore === null || cpuAfter === null) return loaded;
+  const used = cpuAfter - cpuBefore;
+  return { ...loaded, cpuMs: used, cpuMsPerRequest: Number((used / loaded.requests).toFixed(2)) };
+}
+
+/** `items` in round `round`'s order: forwards on even rounds, backwards on odd ones, so no item always follows the same neighbour. */
+export function inRoundOrder<T>(items: readonly T[], round: number): T[] {
+  return round % 2 === 0 ? [...items] : [...items].reverse();
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }

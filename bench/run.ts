@@ -5,7 +5,6 @@
  * loopback, at 1 and 50 connections. Prints req/s and latency added over the direct path, and writes
  * bench/results/<date>.json. Not a test: numbers depend on the machine.
  */
-import autocannon from 'autocannon';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -15,8 +14,22 @@ import { measureBedrock } from './bedrock';
 import { measureCostEngine } from './cost-engine';
 import { measureMemorySizes } from './memory';
 import { measureOutage } from './outage';
-import type { ChildProcess } from 'node:child_process';
-import { children, cpuMs, peakRssMiB, sequentialTimes, start, startBackends, startGateway } from './processes';
+import {
+  CHAT_BODY as BODY,
+  children,
+  inRoundOrder,
+  load,
+  loadWithCpu,
+  median,
+  peakRssMiB,
+  sequentialTimes,
+  start,
+  startBackends,
+  startGateway,
+  type MeasuredRun,
+  type Run,
+  type Target,
+} from './processes';
 
 const ROOT = join(__dirname, '..');
 const UPSTREAM_KEY = 'sk-bench-upstream';
@@ -31,73 +44,11 @@ const SEQUENTIAL = Number(process.env['BENCH_SEQUENTIAL'] ?? 3000);
 /** Requests sent 5 ms apart, so one's post-response work (its usage record) is done before the next. */
 const SPACED = Number(process.env['BENCH_SPACED'] ?? 1000);
 const SPACED_GAP_MS = 5;
-const BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Write a short hello to Sam.' }], max_tokens: 64 });
-
-interface Run {
-  connections: number;
-  requestsPerSec: number;
-  /** Requests answered in the run (the CPU per request's denominator). */
-  requests: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-}
-
-async function load(url: string, headers: Record<string, string>, connections: number, duration: number): Promise<Run> {
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: BODY,
-    connections,
-    duration,
-  });
-  return {
-    connections,
-    requestsPerSec: Math.round(result.requests.average),
-    requests: result.requests.total,
-    p50: result.latency.p50,
-    p90: result.latency.p90,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-  };
-}
 
 /** A sorted sample's p50 and p99, in ms to the microsecond. */
 function percentiles(sorted: number[]) {
   const at = (q: number) => Number(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(3));
   return { p50: at(0.5), p99: at(0.99) };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-interface Target {
-  name: string;
-  url: string;
-  headers: Record<string, string>;
-  /** The server's process, whose CPU per request is measured at each load (absent: not measured). */
-  process?: ChildProcess;
-}
-
-type MeasuredRun = Run & { cpuMsPerRequest?: number; cpuMs?: number };
-
-/** One autocannon load with the server's CPU over it (not measured where /proc is unavailable). */
-async function loadWithCpu(target: Target, connections: number): Promise<MeasuredRun> {
-  const cpuBefore = cpuMs(target.process);
-  const loaded = await load(target.url, target.headers, connections, DURATION);
-  const cpuAfter = cpuMs(target.process);
-  if (loaded.non2xx > 0 || loaded.errors > 0)
-    throw new Error(`${target.name}: ${loaded.non2xx} non-2xx answers and ${loaded.errors} errors at ${connections} connections`);
-  if (cpuBefore === null || cpuAfter === null) return loaded;
-  const used = cpuAfter - cpuBefore;
-  return { ...loaded, cpuMs: used, cpuMsPerRequest: Number((used / loaded.requests).toFixed(2)) };
 }
 
 /** Round `round`'s share of `total` requests (the shares add up to `total`). */
@@ -114,15 +65,17 @@ const shareOf = (total: number, round: number) => Math.floor(((round + 1) * tota
 async function measureAll(targets: Target[]) {
   for (const target of targets) await load(target.url, target.headers, 10, WARMUP); // JIT, connection pools, caches
   const oneConnection: MeasuredRun[] = [];
-  for (const target of targets) oneConnection.push(await loadWithCpu(target, 1));
+  for (const target of targets) oneConnection.push(await loadWithCpu(target, 1, DURATION));
   const pooled = targets.map(() => ({ sequential: [] as number[], spaced: [] as number[], loads: [] as MeasuredRun[] }));
   for (let round = 0; round < ROUNDS; round += 1) {
-    const order = targets.map((_, i) => (round % 2 === 0 ? i : targets.length - 1 - i));
-    for (const i of order) {
+    for (const i of inRoundOrder(
+      targets.map((_, i) => i),
+      round,
+    )) {
       const { url, headers, name } = targets[i]!;
       pooled[i]!.sequential.push(...(await sequentialTimes(url, headers, BODY, shareOf(SEQUENTIAL, round))));
       pooled[i]!.spaced.push(...(await sequentialTimes(url, headers, BODY, shareOf(SPACED, round), SPACED_GAP_MS)));
-      const loaded = await loadWithCpu(targets[i]!, 50);
+      const loaded = await loadWithCpu(targets[i]!, 50, DURATION);
       pooled[i]!.loads.push(loaded);
       process.stdout.write(
         `  round ${round + 1}/${ROUNDS} ${name.padEnd(10)} 50 conn: ${String(loaded.requestsPerSec).padStart(6)} req/s${loaded.cpuMsPerRequest === undefined ? '' : `  CPU ${loaded.cpuMsPerRequest} ms/request`}\n`,
