@@ -12,13 +12,15 @@
 import defaultRoutes from '../config/routes.json';
 import { parseRouteTable, type RouteTable } from '../lambdas/core/ai/route-table';
 import { startLocalGateway } from '../lambdas/local/local-gateway';
+import { CHAT_BODY, CHAT_REQUEST } from './processes';
 
 const KEY = 'sk-bench-outage-user';
 const FIRST_BYTE_MS = 2000;
 const COOLDOWN_MS = 5000;
 /** Fewest requests measured with the breaker open for its added latency to be judged. */
 const MIN_OPEN_SAMPLES = 100;
-const BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Write a short hello to Sam.' }], max_tokens: 64 });
+/** The bench's chat request, asked whole or as a stream (`stream: true` at the top level of the body). */
+const BODIES = { json: CHAT_BODY, stream: JSON.stringify({ ...CHAT_REQUEST, stream: true }) };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -65,9 +67,12 @@ export async function measureOutage() {
     const response = await fetch(`${local.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-      body: stream ? BODY.replace('}', ',"stream":true}') : BODY,
+      body: stream ? BODIES.stream : BODIES.json,
     });
     await response.arrayBuffer();
+    // A streamed client must get a stream (the bench once asked with `stream` inside the message).
+    if (stream && response.status === 200 && !response.headers.get('content-type')?.startsWith('text/event-stream'))
+      throw new Error(`outage bench: a streamed request was answered with ${response.headers.get('content-type')}`);
     return {
       ms: performance.now() - started,
       at: performance.now(),
