@@ -203,20 +203,59 @@ export interface Target {
   headers: Record<string, string>;
   /** The server's process, whose CPU per request is measured at each load (absent: not measured). */
   process?: ChildProcess;
+  /** The other processes its requests pass through (the upstream, the DynamoDB engine), measured over the same loads. */
+  backends?: Record<string, ChildProcess>;
 }
 
-export type MeasuredRun = Run & { cpuMsPerRequest?: number; cpuMs?: number };
+export type MeasuredRun = Run & {
+  cpuMsPerRequest?: number;
+  cpuMs?: number;
+  /** CPU over the load (ms) of each of the target's backends, and of this process (autocannon: the load generator). */
+  machineCpuMs?: Record<string, number>;
+};
 
 /** One load with the server's CPU over it (not measured where /proc is unavailable); throws on any non-2xx answer or error. */
 export async function loadWithCpu(target: Target, connections: number, duration: number): Promise<MeasuredRun> {
+  const backends = Object.entries(target.backends ?? {});
   const cpuBefore = cpuMs(target.process);
+  const backendsBefore = backends.map(([, child]) => cpuMs(child));
+  const ownBefore = process.cpuUsage();
   const loaded = await load(target.url, target.headers, connections, duration);
+  const own = process.cpuUsage(ownBefore);
   const cpuAfter = cpuMs(target.process);
+  const backendsAfter = backends.map(([, child]) => cpuMs(child));
   if (loaded.non2xx > 0 || loaded.errors > 0)
     throw new Error(`${target.name}: ${loaded.non2xx} non-2xx answers and ${loaded.errors} errors at ${connections} connections`);
   if (cpuBefore === null || cpuAfter === null) return loaded;
   const used = cpuAfter - cpuBefore;
-  return { ...loaded, cpuMs: used, cpuMsPerRequest: Number((used / loaded.requests).toFixed(2)) };
+  const machineCpuMs: Record<string, number> = { loadGenerator: (own.user + own.system) / 1000 };
+  backends.forEach(([name], i) => {
+    const [before, after] = [backendsBefore[i], backendsAfter[i]];
+    if (before !== null && before !== undefined && after !== null && after !== undefined) machineCpuMs[name] = after - before;
+  });
+  return { ...loaded, cpuMs: used, cpuMsPerRequest: Number((used / loaded.requests).toFixed(2)), machineCpuMs };
+}
+
+/**
+ * CPU per request of every process a target's loads kept busy (the server, its backends, the load
+ * generator) and the throughput that budget allows on `cores`: the ceiling a run on this machine can
+ * reach however the work is spread, the one the throughput targets are compared with.
+ */
+export function machineBudget(
+  loads: readonly MeasuredRun[],
+  cores: number,
+  serverName: string,
+): { msPerRequest: Record<string, number>; totalMsPerRequest: number; ceilingReqPerSec: number } | undefined {
+  if (loads.length === 0 || loads.some((l) => l.cpuMs === undefined || l.machineCpuMs === undefined)) return undefined;
+  const requests = loads.reduce((n, l) => n + l.requests, 0);
+  const totals: Record<string, number> = { [serverName]: 0 };
+  for (const l of loads) {
+    totals[serverName]! += l.cpuMs!;
+    for (const [name, ms] of Object.entries(l.machineCpuMs!)) totals[name] = (totals[name] ?? 0) + ms;
+  }
+  const msPerRequest = Object.fromEntries(Object.entries(totals).map(([name, ms]) => [name, Number((ms / requests).toFixed(3))]));
+  const total = Object.values(totals).reduce((a, b) => a + b, 0) / requests;
+  return { msPerRequest, totalMsPerRequest: Number(total.toFixed(3)), ceilingReqPerSec: Math.round((cores * 1000) / total) };
 }
 
 /** `items` in round `round`'s order: forwards on even rounds, backwards on odd ones, so no item always follows the same neighbour. */

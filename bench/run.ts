@@ -20,6 +20,7 @@ import {
   inRoundOrder,
   load,
   loadWithCpu,
+  machineBudget,
   median,
   peakRssMiB,
   sequentialTimes,
@@ -98,12 +99,14 @@ async function measureAll(targets: Target[]) {
       ...(cpu === undefined ? {} : { cpuMsPerRequest: Number((cpu / requests).toFixed(2)) }),
       rounds: loads.map((l) => l.requestsPerSec),
     };
-    const { cpuMs: _omitted, ...one } = oneConnection[i]!;
+    const { cpuMs: _omitted, machineCpuMs: _alsoOmitted, ...one } = oneConnection[i]!;
+    const machine = machineBudget(loads, cpus().length, 'server');
     return {
       name: target.name,
       sequential: percentiles(sequential.sort((a, b) => a - b)),
       spaced: percentiles(spaced.sort((a, b) => a - b)),
       runs: [one, fifty],
+      ...(machine ? { machineAt50Conn: machine } : {}),
     };
   });
 }
@@ -158,17 +161,26 @@ async function main() {
   // children: [upstream, dynalite, gateway, stateless gateway, portkey], in start order.
   const results = await measureAll([
     { name: 'direct', url: `${upstream}/chat/completions`, headers: { authorization: `Bearer ${UPSTREAM_KEY}` } },
-    { name: 'gateway', url: `${gateway}/v1/chat/completions`, headers: { authorization: `Bearer ${GATEWAY_KEY}` }, process: children[2]! },
+    {
+      name: 'gateway',
+      url: `${gateway}/v1/chat/completions`,
+      headers: { authorization: `Bearer ${GATEWAY_KEY}` },
+      process: children[2]!,
+      backends: { upstream: children[0]!, dynalite: children[1]! },
+    },
     {
       name: 'stateless',
       url: `${stateless}/v1/chat/completions`,
       headers: { authorization: `Bearer ${GATEWAY_KEY}` },
       process: children[3]!,
+      backends: { upstream: children[0]!, dynalite: children[1]! },
     },
     {
       name: 'portkey',
       url: `${portkey}/v1/chat/completions`,
       headers: { authorization: `Bearer ${UPSTREAM_KEY}`, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': upstream },
+      process: children[4]!,
+      backends: { upstream: children[0]! },
     },
   ]);
 
@@ -182,8 +194,9 @@ async function main() {
   const direct = results[0]!.runs;
   const directSequential = results[0]!.sequential;
   const directSpaced = results[0]!.spaced;
-  const summary = results.map(({ name, sequential, spaced, runs }) => ({
+  const summary = results.map(({ name, sequential, spaced, runs, machineAt50Conn }) => ({
     name,
+    ...(machineAt50Conn ? { machineAt50Conn } : {}),
     sequential: {
       ...sequential,
       addedP50Ms: Number((sequential.p50 - directSequential.p50).toFixed(3)),
@@ -220,6 +233,12 @@ async function main() {
         `  ${label.padEnd(34)} ${String(s.p50).padStart(6)} ${String(s.p99).padStart(8)} ${String(s.addedP50Ms).padStart(11)} ${String(s.addedP99Ms).padStart(11)}\n`,
       );
     }
+  }
+  process.stdout.write(`\n  CPU per request at 50 connections, by process (ms), and the req/s that allows on ${cpus().length} cores\n`);
+  for (const { name, machineAt50Conn: m } of summary) {
+    if (!m) continue;
+    const parts = Object.entries(m.msPerRequest).map(([process_, ms]) => `${process_} ${ms}`);
+    process.stdout.write(`  ${name.padEnd(10)} ${parts.join(' + ')} = ${m.totalMsPerRequest} ms: at most ${m.ceilingReqPerSec} req/s\n`);
   }
   /** Median over the rounds of one target's req/s over another's in the same round. */
   const ratioOf = (a: Run, b: Run) => {
