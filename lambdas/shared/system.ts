@@ -24,14 +24,16 @@ const POOL_BYTES = 4096;
 /**
  * Bytes from the system's CSPRNG, drawn `POOL_BYTES` at a time: one `randomBytes` call per request id
  * was 1.5% of a stateless request's CPU (each is a call into OpenSSL). Node's `randomUUID` pools the same
- * way. Every caller gets its own copy; no byte is handed out twice.
+ * way. Every caller gets a copy in memory of its own, and the bytes it got are zeroed in the pool, so no
+ * byte is handed out twice or kept after it was (API keys are made from these).
  */
-export function pooledRandomBytes(fill: (buffer: Buffer) => void = randomFillSync, poolBytes = POOL_BYTES): (n: number) => Uint8Array {
-  const pool = Buffer.allocUnsafe(poolBytes);
+export function pooledRandomBytes(fill: (buffer: Uint8Array) => void = randomFillSync, poolBytes = POOL_BYTES): (n: number) => Uint8Array {
+  const pool = new Uint8Array(poolBytes);
   let offset = poolBytes;
   return (n) => {
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`random bytes: ${n} is not a byte count`);
     if (n > poolBytes) {
-      const out = Buffer.allocUnsafe(n);
+      const out = new Uint8Array(n);
       fill(out);
       return out;
     }
@@ -39,7 +41,8 @@ export function pooledRandomBytes(fill: (buffer: Buffer) => void = randomFillSyn
       fill(pool);
       offset = 0;
     }
-    const out = Buffer.from(pool.subarray(offset, offset + n));
+    const out = pool.slice(offset, offset + n);
+    pool.fill(0, offset, offset + n);
     offset += n;
     return out;
   };

@@ -3,7 +3,7 @@ import { pooledRandomBytes, systemRandom } from '../../../lambdas/shared/system'
 /** A fill that writes 0, 1, 2, ... (mod 256) across calls, and counts its calls. */
 function countingFill() {
   let next = 0;
-  const fill = (buffer: Buffer) => {
+  const fill = (buffer: Uint8Array) => {
     fill.calls += 1;
     for (let i = 0; i < buffer.length; i++) buffer[i] = next++ % 256;
   };
@@ -34,12 +34,29 @@ describe('pooledRandomBytes', () => {
     expect([...bytes(2)]).toEqual([2, 3]);
   });
 
-  it('gives each caller its own copy, which a refill of the pool does not change', () => {
+  it('gives each caller a copy in memory of its own, which a refill of the pool does not change', () => {
     const bytes = pooledRandomBytes(countingFill(), 4);
     const kept = bytes(2);
+    expect(kept.buffer.byteLength).toBe(2);
     bytes(2);
     bytes(4); // refills the pool
     expect([...kept]).toEqual([0, 1]);
+  });
+
+  it('keeps no byte it handed out', () => {
+    let pool: Uint8Array | undefined;
+    const bytes = pooledRandomBytes((buffer) => {
+      pool ??= buffer;
+      buffer.fill(7);
+    }, 8);
+    bytes(3);
+    expect([...pool!]).toEqual([0, 0, 0, 7, 7, 7, 7, 7]);
+  });
+
+  it.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])('refuses %p bytes', (n) => {
+    const bytes = pooledRandomBytes(countingFill(), 8);
+    expect(() => bytes(n)).toThrow(RangeError);
+    expect([...bytes(2)]).toEqual([0, 1]);
   });
 });
 
