@@ -7,6 +7,7 @@
  * reduced to `FlagValues`; anything invalid is rejected whole.
  */
 import { createHash } from 'node:crypto';
+import { keptUpTo } from '../kept-up-to';
 import * as z from 'zod';
 import { formatIssues, GatewayError } from '../errors';
 
@@ -77,27 +78,18 @@ export function parseFlagDocument(input: unknown): FlagValues {
 }
 
 /**
+ * Buckets already hashed: a request asks for its user's bucket of the rollout flag and of each
+ * capability it uses (two to four SHA-256 digests a request otherwise).
+ */
+const bucketOf = keptUpTo(10_000, (key) => (createHash('sha256').update(key).digest().readUInt32BE(0) / 2 ** 32) * 100);
+
+/**
  * A user's bucket for a flag, in [0, 100): a stable hash of (flag, user), so raising the percentage
  * only ever adds users (10% -> 20% keeps the first 10% in).
  */
 export function rolloutBucket(flag: string, userId: string): number {
-  const key = `${flag}\u0000${userId}`;
-  let bucket = buckets.get(key);
-  if (bucket === undefined) {
-    bucket = (createHash('sha256').update(key).digest().readUInt32BE(0) / 2 ** 32) * 100;
-    if (buckets.size >= BUCKETS_KEPT) buckets.clear();
-    buckets.set(key, bucket);
-  }
-  return bucket;
+  return bucketOf(`${flag}\u0000${userId}`);
 }
-
-/**
- * Buckets already hashed: a request asks for its user's bucket of the rollout flag and of each
- * capability it uses (two to four SHA-256 digests a request otherwise). A bucket never changes, so the
- * memo needs no expiry; it is emptied when full, which bounds its memory.
- */
-const buckets = new Map<string, number>();
-const BUCKETS_KEPT = 10_000;
 
 export type ProcessingPath = 'orchestrated' | 'legacy';
 
