@@ -14,10 +14,16 @@ export const children: ChildProcess[] = [];
 /** Clock ticks per second of /proc's CPU times. */
 let clockTicks: number | undefined;
 
-/** A process's CPU time so far (user + system, ms), from /proc; `null` where unavailable. */
-export function cpuMs(process_: { pid?: number | undefined } | undefined): number | null {
+/**
+ * A process's CPU time so far (user + system, ms, all its threads), from /proc; with `mainThread`, its
+ * main thread's alone (where its JavaScript runs); `null` where unavailable.
+ */
+export function cpuMs(process_: { pid?: number | undefined } | undefined, mainThread = false): number | null {
   try {
-    const fields = readFileSync(`/proc/${process_?.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const pid = process_?.pid;
+    if (pid === undefined) return null;
+    const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
+    const fields = stat.split(') ')[1]!.split(' ');
     clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
   } catch {
@@ -210,52 +216,80 @@ export interface Target {
 export type MeasuredRun = Run & {
   cpuMsPerRequest?: number;
   cpuMs?: number;
-  /** CPU over the load (ms) of each of the target's backends, and of this process (autocannon: the load generator). */
+  /** The server's main thread's share of `cpuMs`. */
+  mainThreadCpuMs?: number;
+  /**
+   * CPU over the load (ms) of each of the target's backends, and of this process (`bench`: autocannon,
+   * and reading the children's output, the servers' request log lines included).
+   */
   machineCpuMs?: Record<string, number>;
 };
 
-/** One load with the server's CPU over it (not measured where /proc is unavailable); throws on any non-2xx answer or error. */
+/** How long after a load its post-response work (usage records, batched aggregates: 500 ms) is still counted. */
+const SETTLE_MS = 1000;
+
+/**
+ * One load with the server's CPU over it and `SETTLE_MS` after (its post-response work), and that of
+ * every other process it keeps busy (not measured where /proc is unavailable); throws on any non-2xx
+ * answer or error.
+ */
 export async function loadWithCpu(target: Target, connections: number, duration: number): Promise<MeasuredRun> {
-  const backends = Object.entries(target.backends ?? {});
-  const cpuBefore = cpuMs(target.process);
-  const backendsBefore = backends.map(([, child]) => cpuMs(child));
-  const ownBefore = process.cpuUsage();
+  const watched = [['server', target.process], ...Object.entries(target.backends ?? {})] as const;
+  const read = () => ({ all: watched.map(([, child]) => cpuMs(child)), main: cpuMs(target.process, true), own: process.cpuUsage() });
+  const before = read();
   const loaded = await load(target.url, target.headers, connections, duration);
-  const own = process.cpuUsage(ownBefore);
-  const cpuAfter = cpuMs(target.process);
-  const backendsAfter = backends.map(([, child]) => cpuMs(child));
   if (loaded.non2xx > 0 || loaded.errors > 0)
     throw new Error(`${target.name}: ${loaded.non2xx} non-2xx answers and ${loaded.errors} errors at ${connections} connections`);
-  if (cpuBefore === null || cpuAfter === null) return loaded;
-  const used = cpuAfter - cpuBefore;
-  const machineCpuMs: Record<string, number> = { loadGenerator: (own.user + own.system) / 1000 };
-  backends.forEach(([name], i) => {
-    const [before, after] = [backendsBefore[i], backendsAfter[i]];
-    if (before !== null && before !== undefined && after !== null && after !== undefined) machineCpuMs[name] = after - before;
-  });
-  return { ...loaded, cpuMs: used, cpuMsPerRequest: Number((used / loaded.requests).toFixed(2)), machineCpuMs };
+  if (target.process === undefined || before.all[0] === null) return loaded;
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  const after = read();
+  const used = watched.map((_, i) => (before.all[i] === null || after.all[i] === null ? null : after.all[i]! - before.all[i]!));
+  const own = process.cpuUsage(before.own);
+  const server = used[0];
+  if (server === null || server === undefined) return loaded;
+  const measured: MeasuredRun = { ...loaded, cpuMs: server, cpuMsPerRequest: Number((server / loaded.requests).toFixed(2)) };
+  if (before.main !== null && after.main !== null) measured.mainThreadCpuMs = after.main - before.main;
+  // Every process or none: a budget missing one (a backend that died) would overstate the ceiling.
+  if (used.every((ms) => ms !== null))
+    measured.machineCpuMs = Object.fromEntries([
+      ...watched.slice(1).map(([name], i) => [name, used[i + 1]!] as const),
+      ['bench', (own.user + own.system) / 1000] as const,
+    ]);
+  return measured;
 }
 
 /**
- * CPU per request of every process a target's loads kept busy (the server, its backends, the load
- * generator) and the throughput that budget allows on `cores`: the ceiling a run on this machine can
- * reach however the work is spread, the one the throughput targets are compared with.
+ * CPU per request of every process a target's loads kept busy (the server, its backends, the bench
+ * process) and an estimate of the req/s that allows on `cores` if the work were spread over them
+ * perfectly; and the server's main thread's CPU per request and the req/s one thread allows at that.
  */
 export function machineBudget(
   loads: readonly MeasuredRun[],
   cores: number,
-  serverName: string,
-): { msPerRequest: Record<string, number>; totalMsPerRequest: number; ceilingReqPerSec: number } | undefined {
-  if (loads.length === 0 || loads.some((l) => l.cpuMs === undefined || l.machineCpuMs === undefined)) return undefined;
+):
+  | {
+      msPerRequest: Record<string, number>;
+      totalMsPerRequest: number;
+      ceilingReqPerSec: number;
+      mainThreadMsPerRequest?: number;
+      mainThreadCeilingReqPerSec?: number;
+    }
+  | undefined {
   const requests = loads.reduce((n, l) => n + l.requests, 0);
-  const totals: Record<string, number> = { [serverName]: 0 };
+  if (requests === 0 || loads.some((l) => l.cpuMs === undefined || l.machineCpuMs === undefined)) return undefined;
+  const names = Object.keys(loads[0]!.machineCpuMs!).sort();
+  if (loads.some((l) => Object.keys(l.machineCpuMs!).sort().join() !== names.join())) return undefined;
+  const totals: Record<string, number> = { server: 0 };
   for (const l of loads) {
-    totals[serverName]! += l.cpuMs!;
+    totals['server']! += l.cpuMs!;
     for (const [name, ms] of Object.entries(l.machineCpuMs!)) totals[name] = (totals[name] ?? 0) + ms;
   }
   const msPerRequest = Object.fromEntries(Object.entries(totals).map(([name, ms]) => [name, Number((ms / requests).toFixed(3))]));
   const total = Object.values(totals).reduce((a, b) => a + b, 0) / requests;
-  return { msPerRequest, totalMsPerRequest: Number(total.toFixed(3)), ceilingReqPerSec: Math.round((cores * 1000) / total) };
+  const budget = { msPerRequest, totalMsPerRequest: Number(total.toFixed(3)), ceilingReqPerSec: Math.round((cores * 1000) / total) };
+  if (loads.some((l) => l.mainThreadCpuMs === undefined)) return budget;
+  const mainThread = loads.reduce((n, l) => n + l.mainThreadCpuMs!, 0) / requests;
+  return { ...budget, mainThreadMsPerRequest: Number(mainThread.toFixed(3)), mainThreadCeilingReqPerSec: Math.round(1000 / mainThread) };
 }
 
 /** `items` in round `round`'s order: forwards on even rounds, backwards on odd ones, so no item always follows the same neighbour. */

@@ -99,8 +99,8 @@ async function measureAll(targets: Target[]) {
       ...(cpu === undefined ? {} : { cpuMsPerRequest: Number((cpu / requests).toFixed(2)) }),
       rounds: loads.map((l) => l.requestsPerSec),
     };
-    const { cpuMs: _omitted, machineCpuMs: _alsoOmitted, ...one } = oneConnection[i]!;
-    const machine = machineBudget(loads, cpus().length, 'server');
+    const { cpuMs: _omitted, machineCpuMs: _alsoOmitted, mainThreadCpuMs: _threadOmitted, ...one } = oneConnection[i]!;
+    const machine = machineBudget(loads, cpus().length);
     return {
       name: target.name,
       sequential: percentiles(sequential.sort((a, b) => a - b)),
@@ -234,11 +234,17 @@ async function main() {
       );
     }
   }
-  process.stdout.write(`\n  CPU per request at 50 connections, by process (ms), and the req/s that allows on ${cpus().length} cores\n`);
+  process.stdout.write(
+    `\n  CPU per request at 50 connections, by process (ms), and about how many req/s that allows on ${cpus().length} cores; the server's main thread alone, and the req/s one thread allows\n`,
+  );
   for (const { name, machineAt50Conn: m } of summary) {
     if (!m) continue;
     const parts = Object.entries(m.msPerRequest).map(([process_, ms]) => `${process_} ${ms}`);
-    process.stdout.write(`  ${name.padEnd(10)} ${parts.join(' + ')} = ${m.totalMsPerRequest} ms: at most ${m.ceilingReqPerSec} req/s\n`);
+    const thread =
+      m.mainThreadMsPerRequest === undefined ? '' : `; main thread ${m.mainThreadMsPerRequest} ms: ${m.mainThreadCeilingReqPerSec} req/s`;
+    process.stdout.write(
+      `  ${name.padEnd(10)} ${parts.join(' + ')} = ${m.totalMsPerRequest} ms: about ${m.ceilingReqPerSec} req/s${thread}\n`,
+    );
   }
   /** Median over the rounds of one target's req/s over another's in the same round. */
   const ratioOf = (a: Run, b: Run) => {
