@@ -3,7 +3,8 @@
  * its own `node_modules`, or a link to one) side by side, against one simulated upstream and one
  * dynalite, in alternating order over `COMPARE_ROUNDS` rounds: requests 5 ms apart (added p50 over the
  * direct path), then autocannon at 50 connections (req/s, gateway CPU per request from /proc). What a
- * change buys, measured in one run where the machine's mood is the same for both. Not a test.
+ * change buys, measured in one run where the machine's mood is the same for both. Not a test. CPU is read
+ * until `SETTLE_MS` after each load (comparisons before 2026-11-27 06:45 UTC stopped at the load's end).
  * A `checkout|node-options` argument runs that checkout with `NODE_OPTIONS`.
  */
 import { resolve } from 'node:path';

@@ -219,14 +219,53 @@ export type MeasuredRun = Run & {
   /** The server's main thread's share of `cpuMs`. */
   mainThreadCpuMs?: number;
   /**
-   * CPU over the load (ms) of each of the target's backends, and of this process (`bench`: autocannon,
-   * and reading the children's output, the servers' request log lines included).
+   * CPU over the load and `SETTLE_MS` after it (ms) of each of the target's backends, and of this process
+   * (`bench`: autocannon, and reading the children's output, the servers' request log lines included).
    */
   machineCpuMs?: Record<string, number>;
 };
 
-/** How long after a load its post-response work (usage records, batched aggregates: 500 ms) is still counted. */
-const SETTLE_MS = 1000;
+/**
+ * How long after a load its post-response work (usage records; batched aggregates, `AGGREGATION_BATCH_MS`
+ * 500 ms by default) is still counted. Runs before 2026-11-27 06:45 UTC did not wait.
+ */
+export const SETTLE_MS = 1000;
+
+/** CPU readings (ms) of a target's processes at one moment: the server first, then its backends; `null` where unreadable. */
+export interface CpuReading {
+  processes: Array<number | null>;
+  /** The server's main thread. */
+  mainThread: number | null;
+}
+
+/**
+ * A load's CPU from readings before and after it: the server's and its main thread's, and every other
+ * process's (with `benchMs`, this process's) only when every one of them was read: a budget missing one
+ * (a backend that died) would overstate the ceiling. Nothing when the server was not read or no request
+ * was answered.
+ */
+export function cpuOfLoad(
+  loaded: Run,
+  backendNames: readonly string[],
+  before: CpuReading,
+  after: CpuReading,
+  benchMs: number,
+): Pick<MeasuredRun, 'cpuMs' | 'cpuMsPerRequest' | 'mainThreadCpuMs' | 'machineCpuMs'> {
+  const used = before.processes.map((b, i) => {
+    const a = after.processes[i];
+    return b === null || a === null || a === undefined ? null : a - b;
+  });
+  const server = used[0];
+  if (server === null || server === undefined || loaded.requests === 0) return {};
+  const out: Pick<MeasuredRun, 'cpuMs' | 'cpuMsPerRequest' | 'mainThreadCpuMs' | 'machineCpuMs'> = {
+    cpuMs: server,
+    cpuMsPerRequest: Number((server / loaded.requests).toFixed(2)),
+  };
+  if (before.mainThread !== null && after.mainThread !== null) out.mainThreadCpuMs = after.mainThread - before.mainThread;
+  if (used.length === backendNames.length + 1 && used.every((ms) => ms !== null))
+    out.machineCpuMs = Object.fromEntries([...backendNames.map((name, i) => [name, used[i + 1]!] as const), ['bench', benchMs] as const]);
+  return out;
+}
 
 /**
  * One load with the server's CPU over it and `SETTLE_MS` after (its post-response work), and that of
@@ -234,28 +273,28 @@ const SETTLE_MS = 1000;
  * answer or error.
  */
 export async function loadWithCpu(target: Target, connections: number, duration: number): Promise<MeasuredRun> {
-  const watched = [['server', target.process], ...Object.entries(target.backends ?? {})] as const;
-  const read = () => ({ all: watched.map(([, child]) => cpuMs(child)), main: cpuMs(target.process, true), own: process.cpuUsage() });
+  const backends = Object.entries(target.backends ?? {});
+  const read = (): CpuReading => ({
+    processes: [cpuMs(target.process), ...backends.map(([, child]) => cpuMs(child))],
+    mainThread: cpuMs(target.process, true),
+  });
   const before = read();
+  const ownBefore = process.cpuUsage();
   const loaded = await load(target.url, target.headers, connections, duration);
   if (loaded.non2xx > 0 || loaded.errors > 0)
     throw new Error(`${target.name}: ${loaded.non2xx} non-2xx answers and ${loaded.errors} errors at ${connections} connections`);
-  if (target.process === undefined || before.all[0] === null) return loaded;
+  if (target.process === undefined) return loaded;
+  // Also where /proc is unreadable: the next measurement must not overlap this load's leftover work.
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-  const after = read();
-  const used = watched.map((_, i) => (before.all[i] === null || after.all[i] === null ? null : after.all[i]! - before.all[i]!));
-  const own = process.cpuUsage(before.own);
-  const server = used[0];
-  if (server === null || server === undefined) return loaded;
-  const measured: MeasuredRun = { ...loaded, cpuMs: server, cpuMsPerRequest: Number((server / loaded.requests).toFixed(2)) };
-  if (before.main !== null && after.main !== null) measured.mainThreadCpuMs = after.main - before.main;
-  // Every process or none: a budget missing one (a backend that died) would overstate the ceiling.
-  if (used.every((ms) => ms !== null))
-    measured.machineCpuMs = Object.fromEntries([
-      ...watched.slice(1).map(([name], i) => [name, used[i + 1]!] as const),
-      ['bench', (own.user + own.system) / 1000] as const,
-    ]);
-  return measured;
+  const own = process.cpuUsage(ownBefore);
+  const cpu = cpuOfLoad(
+    loaded,
+    backends.map(([name]) => name),
+    before,
+    read(),
+    (own.user + own.system) / 1000,
+  );
+  return { ...loaded, ...cpu };
 }
 
 /**
@@ -286,9 +325,12 @@ export function machineBudget(
   }
   const msPerRequest = Object.fromEntries(Object.entries(totals).map(([name, ms]) => [name, Number((ms / requests).toFixed(3))]));
   const total = Object.values(totals).reduce((a, b) => a + b, 0) / requests;
+  // Readings in clock ticks (10 ms): a load too short to register gives no estimate rather than Infinity.
+  if (!(total > 0)) return undefined;
   const budget = { msPerRequest, totalMsPerRequest: Number(total.toFixed(3)), ceilingReqPerSec: Math.round((cores * 1000) / total) };
   if (loads.some((l) => l.mainThreadCpuMs === undefined)) return budget;
   const mainThread = loads.reduce((n, l) => n + l.mainThreadCpuMs!, 0) / requests;
+  if (!(mainThread > 0)) return budget;
   return { ...budget, mainThreadMsPerRequest: Number(mainThread.toFixed(3)), mainThreadCeilingReqPerSec: Math.round(1000 / mainThread) };
 }
 
