@@ -3,6 +3,7 @@
  * memory. For pure functions only (a kept result never expires).
  */
 export function keptUpTo<T>(capacity: number, compute: (key: string) => T): (key: string) => T {
+  if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`keptUpTo: capacity ${capacity} is not a positive integer`);
   const kept = new Map<string, T>();
   return (key) => {
     if (kept.has(key)) return kept.get(key)!;

@@ -7,9 +7,9 @@
  * reduced to `FlagValues`; anything invalid is rejected whole.
  */
 import { createHash } from 'node:crypto';
-import { keptUpTo } from '../kept-up-to';
 import * as z from 'zod';
 import { formatIssues, GatewayError } from '../errors';
+import { keptUpTo } from '../kept-up-to';
 
 export const ROLLOUT_FLAG = 'hybrid_orchestrator';
 

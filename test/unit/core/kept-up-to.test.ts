@@ -16,6 +16,10 @@ describe('keptUpTo', () => {
     expect(computed).toEqual(['a', 'bb', 'ccc', 'dddd', 'a']);
   });
 
+  it('refuses a capacity that keeps nothing', () => {
+    expect(() => keptUpTo(0, (key) => key)).toThrow(RangeError);
+  });
+
   it('keeps a result that is falsy', () => {
     let calls = 0;
     const zero = keptUpTo(2, () => {
