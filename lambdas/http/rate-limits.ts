@@ -113,6 +113,9 @@ export type AdmitOutcome =
   | { ok: true; headers: Array<[string, string]>; undo: () => Promise<void> }
   | { ok: false; status: 429 | 503; spec: ErrorSpec; headers: Array<[string, string]> };
 
+/** Admitted without a limiter write (metering off, or the limiter failing open): no headers, nothing to undo. */
+const ADMITTED_UNCOUNTED: AdmitOutcome = Object.freeze({ ok: true, headers: [], undo: async () => undefined });
+
 /**
  * Admits AI requests: one conditional write covering the `ai_requests` windows and the plan's day
  * and month token quota, reserving tokens for the request (an estimate of its input from the body
@@ -124,7 +127,7 @@ export function aiAdmission(deps: AdmissionDeps): Admission {
   if (deps.aiMetering === false) {
     return async (c, principal) => {
       deps.alongside?.(c, principal);
-      return { ok: true, headers: [], undo: async () => undefined };
+      return ADMITTED_UNCOUNTED;
     };
   }
   return async (c: Context<AppEnv>, principal: Principal): Promise<AdmitOutcome> => {
@@ -137,9 +140,7 @@ export function aiAdmission(deps: AdmissionDeps): Admission {
       decision = await deps.limiter.admit({ userId: principal.userId, plan: principal.plan, policy: 'ai_requests', reserveTokens });
     } catch (error) {
       noteLimiterFailure(record, deps.telemetry, 'ai_requests', deps.rateLimitFailMode, error);
-      return deps.rateLimitFailMode === 'open'
-        ? { ok: true, headers: [], undo: async () => undefined }
-        : { ok: false, status: 503, spec: limiterUnavailableSpec, headers: [] };
+      return deps.rateLimitFailMode === 'open' ? ADMITTED_UNCOUNTED : { ok: false, status: 503, spec: limiterUnavailableSpec, headers: [] };
     }
     const headers = limitHeaders(decision);
     if (!decision.allowed) {
