@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { formatIssues, GatewayError } from '../errors';
-import { keptUpTo } from '../kept-up-to';
+import { TtlCache } from '../ttl-cache';
 
 export const ROLLOUT_FLAG = 'hybrid_orchestrator';
 
@@ -79,16 +79,23 @@ export function parseFlagDocument(input: unknown): FlagValues {
 
 /**
  * Buckets already hashed: a request asks for its user's bucket of the rollout flag and of each
- * capability it uses (two to four SHA-256 digests a request otherwise).
+ * capability it uses (two to four SHA-256 digests a request otherwise). A bucket never changes, so
+ * entries never expire; the cache's bound keeps its memory in check.
  */
-const bucketOf = keptUpTo(10_000, (key) => (createHash('sha256').update(key).digest().readUInt32BE(0) / 2 ** 32) * 100);
+const buckets = new TtlCache<number>(() => 0, 10_000);
 
 /**
  * A user's bucket for a flag, in [0, 100): a stable hash of (flag, user), so raising the percentage
  * only ever adds users (10% -> 20% keeps the first 10% in).
  */
 export function rolloutBucket(flag: string, userId: string): number {
-  return bucketOf(`${flag}\u0000${userId}`);
+  const key = `${flag}\u0000${userId}`;
+  let bucket = buckets.get(key);
+  if (bucket === undefined) {
+    bucket = (createHash('sha256').update(key).digest().readUInt32BE(0) / 2 ** 32) * 100;
+    buckets.set(key, bucket, Number.POSITIVE_INFINITY);
+  }
+  return bucket;
 }
 
 export type ProcessingPath = 'orchestrated' | 'legacy';

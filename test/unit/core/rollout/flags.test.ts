@@ -109,7 +109,7 @@ describe('rollout decision', () => {
     const byHash = (flag: string, user: string) =>
       (createHash('sha256').update(`${flag}\u0000${user}`).digest().readUInt32BE(0) / 2 ** 32) * 100;
     const users = Array.from({ length: 12_000 }, (_, i) => `u_${i}`);
-    // Over fewer users than are kept, twice, then over more than are kept (the memo itself: kept-up-to.test.ts).
+    // Over fewer users than are kept, twice, then over more than are kept.
     for (const user of [...users.slice(0, 5_000), ...users.slice(0, 5_000), ...users]) {
       if (rolloutBucket('response_caching', user) !== byHash('response_caching', user)) throw new Error(`bucket of ${user}`);
     }
