@@ -11,7 +11,7 @@
 import autocannon from 'autocannon';
 import { toConverseRequest } from '../lambdas/adapters/providers/bedrock/converse-request';
 import { ChunkTranslator } from '../lambdas/adapters/providers/bedrock/converse-response';
-import { children, requireCpuMs, sequentialTimes, standalone, startGateway, startUpstream } from './processes';
+import { children, quantile, requireCpuMs, sequentialTimes, standalone, startGateway, startUpstream } from './processes';
 
 const KEY = 'sk-bench-bedrock';
 const CPU_REQUESTS = Number(process.env['BENCH_BEDROCK_REQUESTS'] ?? 3000);
@@ -35,7 +35,7 @@ const STREAM = [
   { metadata: { usage: { inputTokens: 30, outputTokens: 40, totalTokens: 70 }, metrics: { latencyMs: 300 } } },
 ];
 
-const percentile = (sorted: number[], q: number) => Number(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(4));
+const percentile = (sorted: number[], q: number) => Number(quantile(sorted, q).toFixed(4));
 
 function translationTiming() {
   const body = request('claude-3-5-haiku');

@@ -8,7 +8,17 @@
  * A `checkout|node-options` argument runs that checkout with `NODE_OPTIONS`.
  */
 import { resolve } from 'node:path';
-import { CHAT_BODY as BODY, children, inRoundOrder, load, loadWithCpu, sequentialTimes, startBackends, startGateway } from './processes';
+import {
+  CHAT_BODY as BODY,
+  children,
+  inRoundOrder,
+  load,
+  loadWithCpu,
+  quantile,
+  sequentialTimes,
+  startBackends,
+  startGateway,
+} from './processes';
 
 const KEY = 'sk-bench-compare-user';
 const UPSTREAM_KEY = 'sk-bench-upstream';
@@ -44,16 +54,16 @@ async function main() {
       process: children.at(-1)!,
     });
   }
-  const p50 = (times: number[]) => times[Math.floor(times.length / 2)]!;
+  const p50 = (times: number[]) => quantile(times, 0.5);
   for (const g of gateways) await load(g.url, g.headers, 10, 3);
   for (let round = 0; round < ROUNDS; round++) {
     const direct = p50(await sequentialTimes(`${upstream}/chat/completions`, { authorization: `Bearer ${UPSTREAM_KEY}` }, BODY, 500, 5));
     for (const g of inRoundOrder(gateways, round)) {
       const spaced = p50(await sequentialTimes(g.url, g.headers, BODY, SPACED, 5));
       const run = await loadWithCpu(g, 50, DURATION);
-      if (run.cpuMs === undefined) throw new Error('CPU time is read from /proc, which this system does not have');
+      if (run.cpuMsPerRequest === undefined) throw new Error('CPU time is read from /proc, which this system does not have');
       process.stdout.write(
-        `round ${round} ${g.name}: ${run.requestsPerSec} req/s, CPU ${(run.cpuMs / run.requests).toFixed(2)} ms/request at 50 connections; added p50 ${(spaced - direct).toFixed(3)} ms, 5 ms apart\n`,
+        `round ${round} ${g.name}: ${run.requestsPerSec} req/s, CPU ${run.cpuMsPerRequest.toFixed(2)} ms/request at 50 connections; added p50 ${(spaced - direct).toFixed(3)} ms, 5 ms apart\n`,
       );
     }
   }

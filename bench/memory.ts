@@ -12,7 +12,7 @@
  */
 import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { measureBundle } from './bundle';
-import { CHAT_BODY as BODY, children, requireCpuMs, peakRssMiB, sequentialTimes, standalone, start } from './processes';
+import { CHAT_BODY as BODY, children, quantile, requireCpuMs, peakRssMiB, sequentialTimes, standalone, start } from './processes';
 
 /** The sizes considered: Lambda's floor for this workload (RSS) up to one full vCPU. */
 export const MEMORY_SIZES_MB = [512, 768, 1024, 1536, 1769] as const;
@@ -70,7 +70,7 @@ function cpuCgroup(name: string, vcpu: number): { path: string; remove(): void }
 
 async function sequential(url: string, headers: Record<string, string>, count: number): Promise<{ p50: number; p99: number }> {
   const times = await sequentialTimes(url, headers, BODY, count);
-  return { p50: times[Math.floor(times.length / 2)]!, p99: times[Math.floor(times.length * 0.99)]! };
+  return { p50: quantile(times, 0.5), p99: quantile(times, 0.99) };
 }
 
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));

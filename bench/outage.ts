@@ -12,7 +12,7 @@
 import defaultRoutes from '../config/routes.json';
 import { parseRouteTable, type RouteTable } from '../lambdas/core/ai/route-table';
 import { startLocalGateway } from '../lambdas/local/local-gateway';
-import { CHAT_BODY, CHAT_REQUEST } from './processes';
+import { CHAT_BODY, CHAT_REQUEST, quantile } from './processes';
 
 const KEY = 'sk-bench-outage-user';
 const FIRST_BYTE_MS = 2000;
@@ -25,7 +25,7 @@ const BODIES = { json: CHAT_BODY, stream: JSON.stringify({ ...CHAT_REQUEST, stre
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function percentile(sorted: number[], q: number): number {
-  return Number(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(2));
+  return Number(quantile(sorted, q).toFixed(2));
 }
 
 /** Short first-event timeouts and cooldown, so the scenario takes seconds, not minutes. */

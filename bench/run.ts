@@ -22,6 +22,7 @@ import {
   loadWithCpu,
   machineBudget,
   median,
+  quantile,
   peakRssMiB,
   sequentialTimes,
   start,
@@ -48,7 +49,7 @@ const SPACED_GAP_MS = 5;
 
 /** A sorted sample's p50 and p99, in ms to the microsecond. */
 function percentiles(sorted: number[]) {
-  const at = (q: number) => Number(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(3));
+  const at = (q: number) => Number(quantile(sorted, q).toFixed(3));
   return { p50: at(0.5), p99: at(0.99) };
 }
 
