@@ -41,7 +41,8 @@ describe('fallback to the next provider', () => {
     closed.listen(0, '127.0.0.1');
     await once(closed, 'listening');
     const port = (closed.address() as { port: number }).port;
-    await new Promise((resolve) => closed.close(resolve));
+    // The port is freed only once this gateway's own servers (its simulated upstreams, on port 0) are
+    // bound: freed before, one of them could be given it and answer, as happened under full-suite load.
     const refused = await startTestGateway({
       overrides: {
         credentials: new StaticCredentialSource({
@@ -50,9 +51,10 @@ describe('fallback to the next provider', () => {
         }),
       },
     });
+    await new Promise((resolve) => closed.close(resolve));
     try {
       const response = await refused.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody()) });
-      // A rare failure under full-suite load is being chased: a wrong status shows the answer and the attempts.
+      // A wrong status shows the answer and the attempts.
       await expectStatus(response, 200);
       expect(routing(response)).toMatchObject({ provider: 'azure-openai', fallback: 'true' });
     } finally {
