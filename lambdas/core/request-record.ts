@@ -26,6 +26,11 @@ export class RequestRecord {
   ai: AiSummary | undefined;
   /** The Lambda invocation, to join the log line with the platform's own logs. */
   awsRequestId: string | undefined;
+  /**
+   * The caller's own `x-request-id`, when it sent a safe one: echoed in the response and kept beside
+   * `requestId` for correlation, never used as a key (callers may reuse theirs; every request is its own).
+   */
+  callerRequestId: string | undefined;
   private reservation: { tokens: number; windows: { day: number; month: number } } | undefined;
   private deferred = false;
   private summary: RequestSummary | undefined;
@@ -38,6 +43,11 @@ export class RequestRecord {
     private readonly clock: Clock,
     private readonly sink: SummarySink,
   ) {}
+
+  /** The id the response carries (`x-request-id`, `requestId` in bodies): the caller's if it sent one. */
+  get responseRequestId(): string {
+    return this.callerRequestId ?? this.requestId;
+  }
 
   /** Admission reserved `tokens` in the quota's `windows`: the usage record settles them to the real count. */
   reservedTokens(tokens: number, windows: { day: number; month: number }): void {
@@ -99,10 +109,11 @@ export class RequestRecord {
   }
 
   private toSummary(status: number): RequestSummary {
-    const { principal, awsRequestId, errorCode, rollout, rateLimit, ai } = this;
+    const { principal, awsRequestId, callerRequestId, errorCode, rollout, rateLimit, ai } = this;
     const quota = this.settlement();
     return {
       requestId: this.requestId,
+      ...(callerRequestId ? { callerRequestId } : {}),
       ...(awsRequestId ? { awsRequestId } : {}),
       method: this.method,
       path: this.path,

@@ -16,7 +16,10 @@ export function isFailure(status: number, errorClass: string | null | undefined)
 }
 
 export interface RequestSummary {
+  /** The gateway's own id of the request (always generated: the usage record's key). */
   requestId: string;
+  /** The caller's `x-request-id`, when it sent a safe one (echoed in the response). */
+  callerRequestId?: string;
   /** The Lambda invocation, to join the line with the platform's own logs. */
   awsRequestId?: string;
   method: string;

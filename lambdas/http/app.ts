@@ -75,13 +75,15 @@ const KNOWN_ROUTES: Record<string, string[]> = {
 export function recordRequests(deps: Pick<AppDeps, 'clock' | 'newRequestId' | 'summaries'>): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const incoming = c.req.header('x-request-id');
-    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : deps.newRequestId();
-    const record = new RequestRecord(requestId, c.req.method, c.req.path, deps.clock.now(), deps.clock, deps.summaries);
+    const record = new RequestRecord(deps.newRequestId(), c.req.method, c.req.path, deps.clock.now(), deps.clock, deps.summaries);
+    // A caller's own id is echoed and logged, never the record's key: two requests sharing one would
+    // otherwise share one usage record, and the second would go unmetered.
+    if (incoming && REQUEST_ID.test(incoming)) record.callerRequestId = incoming;
     record.awsRequestId = (c.env?.context ?? c.env?.lambdaContext)?.awsRequestId;
     c.set('record', record);
     // Set before the handler runs, so they go into the response it builds (routes that reach a
     // provider overwrite the defaults): a header set on a finished response makes Hono rebuild it.
-    c.header('x-request-id', requestId);
+    c.header('x-request-id', record.responseRequestId);
     for (const [name, value] of ROUTING_HEADER_DEFAULTS) c.header(name, value);
     await next();
     if (!record.finishesWithStream) record.finish(c.res.status);

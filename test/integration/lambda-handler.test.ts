@@ -102,7 +102,7 @@ describe('post-response work on Lambda', () => {
     expect(meta.statusCode).toBe(200);
     expect(gw.gateway.background.size).toBe(0);
     const records = await gw.gateway.usage.recordsOfDay(new Date().toISOString().slice(0, 10));
-    expect(records.filter((r) => r.requestId === 'lambda-usage-1')).toHaveLength(1);
+    expect(records.filter((r) => r.callerRequestId === 'lambda-usage-1')).toHaveLength(1);
   });
 });
 

@@ -61,6 +61,19 @@ describe('request log line', () => {
     expect(all).not.toContain('sk-simulated-upstream-key');
   });
 
+  it('logs a caller’s x-request-id beside the gateway’s own id, which the line is keyed by', async () => {
+    const response = await gw.call('/v1/chat/completions', {
+      method: 'POST',
+      body: JSON.stringify(chatBody()),
+      headers: { 'x-request-id': 'caller-log-1' },
+    });
+    await response.text();
+    expect(response.headers.get('x-request-id')).toBe('caller-log-1');
+    const [line] = requestLines();
+    expect(line.callerRequestId).toBe('caller-log-1');
+    expect(line.requestId).toMatch(/^req_[0-9a-f]{24}$/);
+  });
+
   it('logs a stream once it has finished, with time to first token and its outcome', async () => {
     const response = await gw.call('/v1/chat/completions', {
       method: 'POST',

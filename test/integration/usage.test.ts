@@ -60,6 +60,26 @@ describe('usage and cost', () => {
     expect(record.costMicros).toBeGreaterThan(0);
   });
 
+  it('records every request once even when callers reuse an x-request-id (it is echoed, never the record key)', async () => {
+    const before = (await gw.gateway.usage.recordsOfDay(DAY)).length;
+    const headers = { 'x-request-id': 'caller-reused-1' };
+    const first = await gw.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody()), headers });
+    const second = await gw.call('/api/ai/messages/generate', {
+      method: 'POST',
+      body: JSON.stringify({ creatorId: 'c_1', fanId: 'f_1', conversation: [{ from: 'fan', text: 'hi' }] }),
+      headers,
+    });
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect([first.headers.get('x-request-id'), second.headers.get('x-request-id')]).toEqual(['caller-reused-1', 'caller-reused-1']);
+    expect((await second.json()).requestId).toBe('caller-reused-1');
+    await gw.gateway.background.drain();
+    const records = (await gw.gateway.usage.recordsOfDay(DAY)).filter((r) => r.callerRequestId === 'caller-reused-1');
+    expect(records.map((r) => r.route).sort()).toEqual(['/api/ai/messages/generate', '/v1/chat/completions']);
+    expect(new Set(records.map((r) => r.requestId)).size).toBe(2);
+    for (const r of records) expect(r.requestId).toMatch(/^req_[0-9a-f]{24}$/);
+    expect((await gw.gateway.usage.recordsOfDay(DAY)).length).toBe(before + 2);
+  });
+
   it('records a stream with the usage the gateway asked for, even when the client did not', async () => {
     const response = await gw.call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(chatBody({ stream: true })) });
     await readSseData(response);

@@ -8,7 +8,10 @@ import type { ProviderId, TaskType } from '../ai/route-table';
 import type { RequestSummary } from '../request-summary';
 
 export interface UsageRecord {
+  /** The gateway's own id of the request: the record's key, unique to it. */
   requestId: string;
+  /** The caller's `x-request-id`, when it sent one (callers may reuse theirs: never a key). */
+  callerRequestId?: string;
   userId: string | null;
   keyId: string | null;
   route: string;
@@ -88,6 +91,7 @@ export function buildUsageRecord(summary: RequestSummary, at: number, prices: Pr
   const saved = cache?.status === 'HIT' && cache.savedUsage ? (price ? costMicros(price, cache.savedUsage) : null) : undefined;
   return {
     requestId: summary.requestId,
+    ...(summary.callerRequestId ? { callerRequestId: summary.callerRequestId } : {}),
     userId: summary.userId ?? null,
     keyId: summary.keyId ?? null,
     route: summary.path,

@@ -49,7 +49,7 @@ export function chatRoutes(deps: ChatRouteDeps) {
   app.post('/v1/routing/explain', async (c) => {
     const parsed = await chatInput(c);
     if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
-    const outcome = deps.ai.explain(caller(c), c.var.record.requestId, parsed.value);
+    const outcome = deps.ai.explain(caller(c), c.var.record.responseRequestId, parsed.value);
     if (outcome.kind === 'invalid')
       return errorResponse(c, 400, badRequest(outcome.error.message, outcome.error.param, outcome.error.code));
     if (outcome.kind === 'unroutable') {

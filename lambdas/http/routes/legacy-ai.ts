@@ -57,7 +57,7 @@ export function legacyAiRoutes(deps: LegacyAiRouteDeps) {
     const result = await generate(c, deps.ai, parsed.value);
     if (!result.ok) return result.response;
     const { text, model, usage } = result;
-    return c.json({ message: fitMessage(text, parsed.value.legacy.maxLength), model, requestId: c.var.record.requestId, usage });
+    return c.json({ message: fitMessage(text, parsed.value.legacy.maxLength), model, requestId: c.var.record.responseRequestId, usage });
   });
 
   app.post('/api/ai/content/plan', async (c) => {
@@ -71,7 +71,7 @@ export function legacyAiRoutes(deps: LegacyAiRouteDeps) {
       platforms,
       periodDays,
       model: result.model,
-      requestId: c.var.record.requestId,
+      requestId: c.var.record.responseRequestId,
       usage: result.usage,
     });
   });
