@@ -34,10 +34,15 @@ function recordCalls(...clients: Array<Pick<DynamoDBDocumentClient, 'middlewareS
     delete (client as { handlers?: unknown }).handlers;
     client.middlewareStack.add(
       (next, context) => async (args) => {
-        const input = args.input as { TableName?: string; ExpressionAttributeNames?: Record<string, string> };
+        const input = args.input as {
+          TableName?: string;
+          RequestItems?: Record<string, unknown>;
+          ExpressionAttributeNames?: Record<string, string>;
+        };
         const call = {
           command: String(context.commandName),
-          table: input.TableName ?? '',
+          // A BatchWriteItem names its table in RequestItems (the gateway's batches are of one table).
+          table: input.TableName ?? Object.keys(input.RequestItems ?? {})[0] ?? '',
           // The consumer's token settlement moves a sync slot (`s0w`/`s1w`) of the limiter item.
           settlement: Object.values(input.ExpressionAttributeNames ?? {}).some((name) => /^s\dw$/.test(name)),
           start: performance.now(),
@@ -65,7 +70,7 @@ export interface LimiterReport extends DecisionReport {
   sliding: DecisionReport;
   /**
    * DynamoDB calls per AI request: before the provider call (admission), after it until the answer
-   * (none), the usage record after the answer, and the consumer's writes per request when 50
+   * (none), the usage record after the answer (alone, and shared when 50 finish together), and the consumer's writes per request when 50
    * concurrent requests are aggregated in batches (off the request path; on AWS by the stream
    * consumer): aggregate cells (settlement cells included) and limiter token settlements.
    */
@@ -73,6 +78,8 @@ export interface LimiterReport extends DecisionReport {
     beforeProviderCall: number;
     afterProviderCall: number;
     afterResponse: number;
+    /** Usage record writes per request when 50 requests finish together: their records share batches. */
+    afterResponseAt50Concurrent: number;
     batchedAggregates: number;
     batchedSettlements: number;
   };
@@ -181,8 +188,9 @@ async function gatewayRoundTrips(requests: number): Promise<Pick<LimiterReport, 
     await gw.gateway.background.drain();
     const batchedAggregates = calls.filter((c) => c.table === gw.config.usage.aggregatesTable).length / 50;
     const batchedSettlements = calls.filter((c) => c.settlement).length / 50;
+    const recordWrites = calls.filter((c) => c.table === gw.config.usage.recordsTable).length / 50;
     await gw.close();
-    return Object.assign(perRequest, { batchedAggregates, batchedSettlements });
+    return Object.assign(perRequest, { batchedAggregates, batchedSettlements, recordWrites });
   };
   const warm = await run('30');
   const miss = await run('0');
@@ -197,6 +205,7 @@ async function gatewayRoundTrips(requests: number): Promise<Pick<LimiterReport, 
       beforeProviderCall: avg(warm.map((r) => r.before.length)),
       afterProviderCall: avg(warm.map((r) => r.after.length)),
       afterResponse: avg(warm.map((r) => r.background.length)),
+      afterResponseAt50Concurrent: Number(warm.recordWrites.toFixed(2)),
       batchedAggregates: Number(warm.batchedAggregates.toFixed(2)),
       batchedSettlements: Number(warm.batchedSettlements.toFixed(2)),
     },

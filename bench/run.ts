@@ -122,7 +122,7 @@ async function main() {
   const limiter = await measureLimiter();
   process.stdout.write(
     `  limiter on dynalite: ${limiter.decisionsPerSecond} decisions/s at 50 concurrent callers, ${limiter.roundTripsPerDecision} round trips per decision; ` +
-      `per AI request ${limiter.gatewayRoundTripsPerRequest.beforeProviderCall} DynamoDB call before the provider call, ${limiter.gatewayRoundTripsPerRequest.afterProviderCall} after it before the answer and ${limiter.gatewayRoundTripsPerRequest.afterResponse} usage record write after the answer, plus, in batches off the request path, ${limiter.gatewayRoundTripsPerRequest.batchedAggregates} aggregate updates and ${limiter.gatewayRoundTripsPerRequest.batchedSettlements} token settlements per request; ` +
+      `per AI request ${limiter.gatewayRoundTripsPerRequest.beforeProviderCall} DynamoDB call before the provider call, ${limiter.gatewayRoundTripsPerRequest.afterProviderCall} after it before the answer and ${limiter.gatewayRoundTripsPerRequest.afterResponse} usage record write after the answer (${limiter.gatewayRoundTripsPerRequest.afterResponseAt50Concurrent} when 50 finish together: records share batches), plus, in batches off the request path, ${limiter.gatewayRoundTripsPerRequest.batchedAggregates} aggregate updates and ${limiter.gatewayRoundTripsPerRequest.batchedSettlements} token settlements per request; ` +
       `token settlement on the quota ${limiter.settlementLagMs.p50} ms after the answer (p50, max ${limiter.settlementLagMs.max} ms); ` +
       `key-cache miss: lookup in parallel with admission in ${limiter.keyCacheMiss.lookupOverlappedAdmission}/${limiter.keyCacheMiss.requests} requests\n`,
   );

@@ -1,6 +1,6 @@
 /**
- * `UsageStore`, `AggregateStore` and `AlertMarkers` on DynamoDB. Records: a conditional put per request
- * id. Aggregates: one single-item `ADD` update per cell a batch adds to (day x hour x task x provider x
+ * `UsageStore`, `AggregateStore` and `AlertMarkers` on DynamoDB. Records: a new one in a batch with
+ * other requests' (`BatchWriteItem`), a retried or replayed one as a conditional put on its request id. Aggregates: one single-item `ADD` update per cell a batch adds to (day x hour x task x provider x
  * model, day x user, day total, month total, month x user), never a transaction.
  */
 import { createHash } from 'node:crypto';
@@ -15,6 +15,7 @@ import type { Random } from '../../core/ports';
 import type { AggregateCounts, AggregateRow, CellPerformance, UsageStore } from '../../core/metering/ports';
 import type { UsageRecord } from '../../core/metering/usage-record';
 import { dayStart, daysBetween } from '../../core/utc-day';
+import { CoalescedPuts } from './coalesced-puts';
 import { documentWrites, type ItemWrites } from './item-writes';
 import { deleteAll, putIfAbsent, queryAll } from './queries';
 
@@ -95,6 +96,13 @@ export function dayShardOf(day: string, requestId: string): string {
   return `${day}#${createHash('sha1').update(requestId).digest().readUInt32BE(0) % USAGE_DAY_SHARDS}`;
 }
 
+/** A record as stored: with its day-index shard and expiry; nulls left out, so sparse attributes stay absent rather than typed NULL. */
+function recordItem(record: UsageRecord, expiresAt: number): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries({ ...record, dayShard: dayShardOf(record.day, record.requestId), expiresAt }).filter(([, v]) => v !== null),
+  );
+}
+
 /** The aggregate counts an aggregate item holds (a count never written is 0). */
 function countsOfItem(item: Record<string, unknown>): AggregateCounts {
   return Object.fromEntries(COUNT_FIELDS.map((field) => [field, Number(item[field] ?? 0)])) as unknown as AggregateCounts;
@@ -116,14 +124,19 @@ export class DynamoDbUsageStore implements UsageStore, DayCellStore, AlertMarker
     private readonly onPruneError: (error: unknown) => void = () => undefined,
     /** How the usage records and alert markers are written; everything else goes through `client`. */
     private readonly writes: ItemWrites = documentWrites(client),
-  ) {}
+  ) {
+    this.newRecords = new CoalescedPuts(writes, tables.records, 'requestId');
+  }
+
+  /** New records, batched with whatever other requests' records are ready at the same time. */
+  private readonly newRecords: CoalescedPuts;
+
+  addNewRecord(record: UsageRecord, expiresAt: number): Promise<void> {
+    return this.newRecords.put(recordItem(record, expiresAt));
+  }
 
   putRecord(record: UsageRecord, expiresAt: number): Promise<boolean> {
-    // Nulls are left out, so sparse attributes stay absent rather than typed NULL.
-    const item = Object.fromEntries(
-      Object.entries({ ...record, dayShard: dayShardOf(record.day, record.requestId), expiresAt }).filter(([, v]) => v !== null),
-    );
-    return putIfAbsent(this.writes, this.tables.records, item, 'requestId');
+    return putIfAbsent(this.writes, this.tables.records, recordItem(record, expiresAt), 'requestId');
   }
 
   /**

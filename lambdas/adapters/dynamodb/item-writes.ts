@@ -1,6 +1,7 @@
 /**
- * The two writes every AI request makes, its admission on the limiter item and its usage record, as
- * a port of their own, so the gateway can send them the cheap way:
+ * The two writes every AI request makes, its admission on the limiter item and its usage record (put
+ * alone or in a batch with other requests' records), as a port of their own, so the gateway can send
+ * them the cheap way:
  * - `documentWrites`: through the document client, like every other call (tests, scripts);
  * - `CachedWrites`: through a low-level client built with `cacheMiddleware`, which resolves each
  *   command type's middleware stack once and reuses it. The document client resolves a stack on every
@@ -12,8 +13,14 @@
  * is safe as long as what the middleware writes there is the same for every call: one region, one
  * endpoint (no table named by an ARN of another region or account), one credential source.
  */
-import { DynamoDBClient, PutItemCommand, UpdateItemCommand, type UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
-import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteItemCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  UpdateItemCommand,
+  type UpdateItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 
 type Expressions = Pick<UpdateItemCommandInput, 'TableName' | 'ConditionExpression' | 'ExpressionAttributeNames'> & {
@@ -38,6 +45,11 @@ export interface ItemWrites {
   /** The item's attributes as `ReturnValues` asks (plain values), if any. */
   update(input: ItemUpdate): Promise<Record<string, unknown> | undefined>;
   put(input: ItemPut): Promise<void>;
+  /**
+   * One `BatchWriteItem` of unconditional puts into one table (at most 25 items, no two with one key).
+   * Resolves with the items DynamoDB left unprocessed (throttled: not written), in plain values.
+   */
+  batchPut(tableName: string, items: ReadonlyArray<Record<string, unknown>>): Promise<Array<Record<string, unknown>>>;
 }
 
 export function documentWrites(client: DynamoDBDocumentClient): ItemWrites {
@@ -45,6 +57,12 @@ export function documentWrites(client: DynamoDBDocumentClient): ItemWrites {
     update: async (input) => (await client.send(new UpdateCommand(input))).Attributes,
     put: async (input) => {
       await client.send(new PutCommand(input));
+    },
+    batchPut: async (tableName, items) => {
+      const out = await client.send(
+        new BatchWriteCommand({ RequestItems: { [tableName]: items.map((Item) => ({ PutRequest: { Item: { ...Item } } })) } }),
+      );
+      return (out.UnprocessedItems?.[tableName] ?? []).flatMap((request) => (request.PutRequest?.Item ? [request.PutRequest.Item] : []));
     },
   };
 }
@@ -71,5 +89,14 @@ export class CachedWrites implements ItemWrites {
 
   async put({ Item, ExpressionAttributeValues, ...rest }: ItemPut): Promise<void> {
     await this.client.send(new PutItemCommand({ ...rest, Item: marshalled(Item), ...marshalledValues(ExpressionAttributeValues) }));
+  }
+
+  async batchPut(tableName: string, items: ReadonlyArray<Record<string, unknown>>): Promise<Array<Record<string, unknown>>> {
+    const out = await this.client.send(
+      new BatchWriteItemCommand({ RequestItems: { [tableName]: items.map((item) => ({ PutRequest: { Item: marshalled(item) } })) } }),
+    );
+    return (out.UnprocessedItems?.[tableName] ?? []).flatMap((request) =>
+      request.PutRequest?.Item ? [unmarshall(request.PutRequest.Item)] : [],
+    );
   }
 }

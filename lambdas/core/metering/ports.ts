@@ -38,6 +38,11 @@ export type AggregateRow = AggregateCounts & { day: string } & (
 
 /** Port: usage records and their aggregates. */
 export interface UsageStore {
+  /**
+   * Stores a record whose request id was never written before (one the gateway has just made), with
+   * no check: it may share one write with other requests' records.
+   */
+  addNewRecord(record: UsageRecord, expiresAt: number): Promise<void>;
   /** Stores the record unless one with its request id exists; true when this call created it. */
   putRecord(record: UsageRecord, expiresAt: number): Promise<boolean>;
   /** Every aggregate of the UTC days `from`..`to` (inclusive, `YYYY-MM-DD`). */

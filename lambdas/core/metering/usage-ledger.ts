@@ -40,7 +40,7 @@ export class UsageLedger {
     const record = buildUsageRecord(summary, this.clock.now(), this.prices);
     this.inFlight.set(record.requestId, record);
     try {
-      await this.write(record);
+      await this.write(record, true);
     } catch (error) {
       await this.spill([record], error);
     } finally {
@@ -51,7 +51,7 @@ export class UsageLedger {
 
   /** Writes a record that waited in the outbox; throws when the store is still down (it stays in the outbox). */
   async replay(record: UsageRecord): Promise<void> {
-    await this.write(record);
+    await this.write(record, false);
   }
 
   /** Stopping before the writes in flight finished: their records go to the outbox (a later duplicate is harmless). */
@@ -62,10 +62,24 @@ export class UsageLedger {
     return records.length;
   }
 
-  private async write(record: UsageRecord): Promise<void> {
+  /**
+   * `fresh`: the record was just built here, under a request id this gateway made, so nothing else
+   * has written it. Its first attempt needs no condition (and may share a batch with other records).
+   * A later attempt is conditional, because an earlier one may have landed without our hearing of
+   * it; and finding the record then means exactly that (no one else writes this id): it is ours,
+   * created once, and counted once. A replayed record (from the outbox) may have been written and
+   * counted before it was spilled: found, it adds nothing.
+   */
+  private async write(record: UsageRecord, fresh: boolean): Promise<void> {
     const expiresAt = Math.ceil(Date.parse(record.createdAt) / 1000) + this.retentionSeconds;
-    const created = await this.withRetry(() => this.store.putRecord(record, expiresAt));
-    // A second delivery of the same request adds nothing: exactly one record, counted once.
+    let attempts = 0;
+    const created = await this.withRetry(async () => {
+      if (fresh && attempts++ === 0) {
+        await this.store.addNewRecord(record, expiresAt);
+        return true;
+      }
+      return (await this.store.putRecord(record, expiresAt)) || fresh;
+    });
     if (!created) return;
     this.telemetry.usage(record);
     if (record.costMicros === null) {

@@ -4,7 +4,7 @@
  * handler must never keep an earlier call's input); the exact request DynamoDB gets; and a failed
  * condition's old item reaching the counter store (a path dynalite cannot exercise).
  */
-import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -78,8 +78,15 @@ describe('on dynalite', () => {
       gone: undefined,
     };
     answers.push(await putIfAbsent(writes, table, record, 'pk'), await putIfAbsent(writes, table, { ...record, nested: {} }, 'pk'));
+    // A batch of unconditional puts: one new item, one over an existing item (replaced whole).
+    answers.push(
+      await writes.batchPut(table, [
+        { pk: `${prefix}b`, n: 1, gone: undefined, list: [{ gone: undefined, kept: 'yes' }] },
+        { pk: `${prefix}2`, replaced: true },
+      ]),
+    );
     const items = [];
-    for (const key of ['0', '1', '2', 'r']) {
+    for (const key of ['0', '1', '2', 'r', 'b']) {
       const { pk: _pk, ...item } = (await dynamo.doc.send(new GetCommand({ TableName: table, Key: { pk: `${prefix}${key}` } }))).Item ?? {};
       items.push(item);
     }
@@ -102,7 +109,10 @@ describe('on dynalite', () => {
       undefined,
       true,
       false,
+      [],
     ]);
+    expect(viaCached.items[2]).toEqual({ replaced: true });
+    expect(viaCached.items[4]).toEqual({ n: 1, list: [{ kept: 'yes' }] });
     expect(viaCached.items[3]).toEqual({
       nested: { list: [1, 'two', { three: 3 }], flag: true },
       tags: new Set(['a', 'b']),
@@ -179,6 +189,26 @@ describe('the request DynamoDB gets', () => {
       ExpressionAttributeValues: { ':n': { N: '1' }, ':max': { N: '5' } },
       ReturnValues: 'ALL_NEW',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+  });
+
+  it('is one BatchWriteItem of marshalled puts, and gives back the unprocessed items unmarshalled', async () => {
+    mock.on(BatchWriteItemCommand).resolves({
+      UnprocessedItems: { usage: [{ PutRequest: { Item: marshall({ requestId: 'b', n: 2 }) } }] },
+    });
+    const writes = new CachedWrites(new DynamoDBClient({ region: 'eu-west-1', cacheMiddleware: true }));
+    const unprocessed = await writes.batchPut('usage', [
+      { requestId: 'a', n: 1, gone: undefined },
+      { requestId: 'b', n: 2 },
+    ]);
+    expect(unprocessed).toEqual([{ requestId: 'b', n: 2 }]);
+    expect(mock.commandCalls(BatchWriteItemCommand)[0]!.args[0].input).toEqual({
+      RequestItems: {
+        usage: [
+          { PutRequest: { Item: { requestId: { S: 'a' }, n: { N: '1' } } } },
+          { PutRequest: { Item: { requestId: { S: 'b' }, n: { N: '2' } } } },
+        ],
+      },
     });
   });
 
