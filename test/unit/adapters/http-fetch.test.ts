@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { ConnectionPool, HttpResponse, httpFetch } from '../../../lambdas/adapters/providers/openai-compatible/http-fetch';
@@ -17,6 +17,8 @@ beforeAll(async () => {
       if (req.url === '/slow') return; // never answers
       if (req.url === '/partial') return void res.writeHead(200).write('{"ok":'); // starts the body, never ends it
       res.setHeader('set-cookie', ['a=1', 'b=2']);
+      res.setHeader('X-Dup', ['one', 'two']);
+      res.setHeader('x-ratelimit-remaining-requests', '59');
       res.writeHead(req.url === '/missing' ? 404 : 200, { 'content-type': 'application/json', 'x-request-id': 'up-1' });
       res.end(JSON.stringify({ ok: req.url !== '/missing' }));
     });
@@ -46,6 +48,46 @@ describe('httpFetch', () => {
     expect(await response.json()).toEqual({ ok: true });
     expect(response.bodyUsed).toBe(true);
     expect(seen.at(-1)).toMatchObject({ method: 'POST', body: '{"a":1}', headers: expect.objectContaining({ 'x-test': '1' }) });
+  });
+
+  it('answers read-only headers that read as a WHATWG Headers of the same answer does', async () => {
+    const response = await httpFetch(`${base}/ok`, { pool });
+    await response.text();
+    const { headers } = response;
+    // The same answer's headers as a WHATWG Headers, built from the raw header lines.
+    const raw = await new Promise<string[]>((resolve, reject) =>
+      get(`${base}/ok`, (res) => {
+        res.resume();
+        resolve(res.rawHeaders);
+      }).on('error', reject),
+    );
+    const whatwg = new Headers();
+    for (let i = 0; i < raw.length; i += 2) whatwg.append(raw[i]!, raw[i + 1]!);
+    whatwg.set('date', headers.get('date')!);
+    for (const name of [
+      'x-request-id',
+      'X-Request-ID',
+      'set-cookie',
+      'x-dup',
+      'X-RateLimit-Remaining-Requests',
+      'content-length',
+      'absent',
+    ]) {
+      expect([name, headers.get(name), headers.has(name)]).toEqual([name, whatwg.get(name), whatwg.has(name)]);
+    }
+    expect(headers.get('x-dup')).toBe('one, two');
+    expect(headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+    const sorted = (entries: Iterable<[string, string]>) => [...entries].sort((a, b) => (a.join() < b.join() ? -1 : 1));
+    expect(sorted(headers)).toEqual(sorted(whatwg));
+    expect(sorted(headers.entries())).toEqual(sorted(whatwg.entries()));
+    expect([...headers.keys()].sort()).toEqual([...whatwg.keys()].sort());
+    expect([...headers.values()].sort()).toEqual([...whatwg.values()].sort());
+    const seenByForEach: Array<[string, string]> = [];
+    headers.forEach((value, name) => seenByForEach.push([name, value]));
+    expect(sorted(seenByForEach)).toEqual(sorted(whatwg));
+    expect(() => headers.set('x-new', '1')).toThrow(TypeError);
+    expect(() => headers.append('x-new', '1')).toThrow(TypeError);
+    expect(() => headers.delete('x-request-id')).toThrow(TypeError);
   });
 
   it('reports non-2xx answers as not ok, with their body', async () => {
