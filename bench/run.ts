@@ -25,6 +25,7 @@ import {
   quantile,
   peakRssMiB,
   sequentialTimes,
+  SETTLE_MS,
   start,
   startBackends,
   startGateway,
@@ -326,7 +327,7 @@ async function main() {
   const file = join(dir, tuned.length > 0 ? `${date}.tuned.json` : `${date}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ date: new Date().toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, durationSeconds: DURATION, gatewayLogLevel: process.env['BENCH_LOG_LEVEL'] ?? 'INFO', tunedBy: tuned, results: summary, memory, lambdaBundle: bundle, limiter, outage, costEngine, bedrock, memorySizing, verdict }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, durationSeconds: DURATION, cpuSettleMs: SETTLE_MS, gatewayLogLevel: process.env['BENCH_LOG_LEVEL'] ?? 'INFO', tunedBy: tuned, results: summary, memory, lambdaBundle: bundle, limiter, outage, costEngine, bedrock, memorySizing, verdict }, null, 2)}\n`,
   );
   process.stdout.write(`  written to ${file}\n`);
 }
