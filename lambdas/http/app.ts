@@ -84,6 +84,8 @@ export function recordRequests(deps: Pick<AppDeps, 'clock' | 'newRequestId' | 's
     // Set before the handler runs, so they go into the response it builds (routes that reach a
     // provider overwrite the defaults): a header set on a finished response makes Hono rebuild it.
     c.header('x-request-id', record.responseRequestId);
+    // The gateway's own id too, which its error lines and usage record carry, when the caller's differs.
+    if (record.callerRequestId) c.header('x-orchestrator-request-id', record.requestId);
     for (const [name, value] of ROUTING_HEADER_DEFAULTS) c.header(name, value);
     await next();
     if (!record.finishesWithStream) record.finish(c.res.status);
@@ -161,6 +163,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const dependency = isDependencyFailure(error);
     deps.telemetry.error(dependency ? 'dependency failure' : 'unhandled error', {
       requestId: c.var.record.requestId,
+      ...(c.var.record.callerRequestId ? { callerRequestId: c.var.record.callerRequestId } : {}),
       path: c.req.path,
       error: errorFields(error),
     });

@@ -232,6 +232,7 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     reports,
     prices: config.usage.prices,
     clock,
+    // 96 random bits: unique, which the usage records rely on (a new record is written without a check).
     newRequestId: () => `req_${Buffer.from(random.bytes(12)).toString('hex')}`,
     readiness: {
       dynamodb: async () => {

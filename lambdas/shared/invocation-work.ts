@@ -1,7 +1,9 @@
 /**
  * Post-response work per invocation: a Lambda environment may serve several requests at once (Lambda
  * Managed Instances), so each invocation waits for its own request's work (usage record, alerts),
- * never for the other requests' work, which would keep it running as long as traffic flows.
+ * never for the other requests' work, which would keep it running as long as traffic flows. (Its usage
+ * record may share a `BatchWriteItem` with other requests' records, or wait for one partial batch on its
+ * way: at most one DynamoDB call of someone else's, bounded by `DYNAMODB_TIMEOUT_MS`.)
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 

@@ -110,8 +110,11 @@ describe('authentication and routes', () => {
   it('keeps a safe incoming x-request-id and replaces an unsafe one', async () => {
     const kept = await gw.call('/health', { headers: { 'x-request-id': 'client-abc.123' } });
     expect(kept.headers.get('x-request-id')).toBe('client-abc.123');
+    // With the gateway's own id beside it, which its logs and usage records are keyed by.
+    expect(kept.headers.get('x-orchestrator-request-id')).toMatch(/^req_[0-9a-f]{24}$/);
     const replaced = await gw.call('/health', { headers: { 'x-request-id': '<script>' } });
     expect(replaced.headers.get('x-request-id')).toMatch(/^req_/);
+    expect(replaced.headers.get('x-orchestrator-request-id')).toBeNull();
   });
 });
 

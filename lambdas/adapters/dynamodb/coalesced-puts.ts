@@ -12,18 +12,22 @@
  * Batched puts carry no condition: this is only for items whose key was never written before (a
  * request id the gateway has just made), so a put can never replace another's item. A call that fails
  * fails each of its puts with its error; an item DynamoDB left unprocessed (throttled, not written)
- * fails with `UnprocessedPutError`. Either way the caller retries that one item its own way.
+ * fails with `UnprocessedPutError`. Either way the caller retries that one item its own way (the
+ * ledger: a conditional `PutItem` each, with backoff).
+ *
+ * A put may wait for one partial batch on its way before it is sent: with a store that hangs, one
+ * more DynamoDB call (`DYNAMODB_TIMEOUT_MS`) before its own fails.
  */
+import { GatewayError } from '../../core/errors';
 import type { ItemWrites } from './item-writes';
 
 /** DynamoDB's limit of items in one `BatchWriteItem`. */
 export const MAX_BATCH_ITEMS = 25;
 
 /** The table did not process this item (it throttled the batch): it was not written. */
-export class UnprocessedPutError extends Error {
+export class UnprocessedPutError extends GatewayError {
   constructor(tableName: string) {
     super(`${tableName}: item left unprocessed by BatchWriteItem (throttled); it was not written`);
-    this.name = 'UnprocessedPutError';
   }
 }
 

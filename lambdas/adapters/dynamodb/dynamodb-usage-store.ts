@@ -1,7 +1,8 @@
 /**
  * `UsageStore`, `AggregateStore` and `AlertMarkers` on DynamoDB. Records: a new one in a batch with
- * other requests' (`BatchWriteItem`), a retried or replayed one as a conditional put on its request id. Aggregates: one single-item `ADD` update per cell a batch adds to (day x hour x task x provider x
- * model, day x user, day total, month total, month x user), never a transaction.
+ * other requests' (`BatchWriteItem`), a retried or replayed one as a conditional put on its request
+ * id. Aggregates: one single-item `ADD` update per cell a batch adds to (day x hour x task x provider
+ * x model, day x user, day total, month total, month x user), never a transaction.
  */
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
@@ -109,6 +110,9 @@ function countsOfItem(item: Record<string, unknown>): AggregateCounts {
 }
 
 export class DynamoDbUsageStore implements UsageStore, DayCellStore, AlertMarkers, ReportStore {
+  /** New records, batched with whatever other requests' records are ready at the same time. */
+  private readonly newRecords: CoalescedPuts;
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tables: { records: string; aggregates: string },
@@ -127,9 +131,6 @@ export class DynamoDbUsageStore implements UsageStore, DayCellStore, AlertMarker
   ) {
     this.newRecords = new CoalescedPuts(writes, tables.records, 'requestId');
   }
-
-  /** New records, batched with whatever other requests' records are ready at the same time. */
-  private readonly newRecords: CoalescedPuts;
 
   addNewRecord(record: UsageRecord, expiresAt: number): Promise<void> {
     return this.newRecords.put(recordItem(record, expiresAt));

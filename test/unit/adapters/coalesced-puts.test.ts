@@ -2,8 +2,8 @@
  * New usage records coalesced into `BatchWriteItem` calls (`CoalescedPuts`), on dynalite: a lone put
  * goes at once and alone, puts gather while a partial batch is on its way, 25 go whatever is on its
  * way, and a failed call or an unprocessed item fails only its own puts. Then the ledger around it: a
- * new record's first write goes in a batch, and a first write that landed unheard is still counted
- * exactly once.
+ * new record's first write goes in a batch; one left unprocessed, or that landed unheard, is still
+ * counted exactly once; one that cannot be written is spilled.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
@@ -168,8 +168,12 @@ describe('the ledger’s first write of a new record', () => {
   });
 
   /** The ledger on the DynamoDB store, whose record writes go through `batchPut` (for batches) and the real writes. */
-  function ledgerOver(batchPut: ItemWrites['batchPut']) {
-    const writes: ItemWrites = { update: (input) => cached.update(input), put: (input) => cached.put(input), batchPut };
+  function ledgerOver(batchPut: ItemWrites['batchPut'], storeDown = false) {
+    const writes: ItemWrites = {
+      update: (input) => cached.update(input),
+      put: (input) => (storeDown ? Promise.reject(new Error('ECONNREFUSED')) : cached.put(input)),
+      batchPut,
+    };
     const store = new DynamoDbUsageStore(
       dynamo.doc,
       { records: table, aggregates: dynamo.table('usage-aggregates') },
@@ -188,12 +192,35 @@ describe('the ledger’s first write of a new record', () => {
     return { ledger, fed, outbox, telemetry };
   }
 
-  it('goes in a batch and is counted once', async () => {
+  it('goes in one batch with the records of the requests finishing at the same time', async () => {
     const s = stressed(cached);
     const { ledger, fed } = ledgerOver(s.writes.batchPut);
     await Promise.all([ledger.record(summary('ledger-a')), ledger.record(summary('ledger-b'))]);
     expect(s.calls).toEqual([2]);
     expect(fed.map((r) => r.requestId).sort()).toEqual(['ledger-a', 'ledger-b']);
+    for (const id of ['ledger-a', 'ledger-b']) expect(await stored(id)).toMatchObject({ requestId: id, userId: 'u1', day: '2026-11-23' });
+  });
+
+  it('writes an item DynamoDB left unprocessed with a conditional put of its own, counted once', async () => {
+    const s = stressed(cached);
+    s.state.leave = new Set(['ledger-throttled']);
+    const { ledger, fed, outbox } = ledgerOver(s.writes.batchPut);
+    await Promise.all([ledger.record(summary('ledger-throttled')), ledger.record(summary('ledger-through'))]);
+    expect(s.calls).toEqual([2]);
+    expect(fed.map((r) => r.requestId).sort()).toEqual(['ledger-throttled', 'ledger-through']);
+    expect(outbox.spilled).toEqual([]);
+    expect(await stored('ledger-throttled')).toMatchObject({ requestId: 'ledger-throttled' });
+  });
+
+  it('spills a new record when its batch and every retry fail, and counts nothing', async () => {
+    const { ledger, fed, outbox, telemetry } = ledgerOver(async () => {
+      throw new Error('ECONNREFUSED');
+    }, true);
+    await ledger.record(summary('ledger-down'));
+    expect(fed).toEqual([]);
+    expect(outbox.spilled.map((r) => r.requestId)).toEqual(['ledger-down']);
+    expect(telemetry.counts['UsageRecordsSpilled']).toBe(1);
+    expect(await stored('ledger-down')).toBeUndefined();
   });
 
   it('is counted once when the batch landed but its answer was lost (the retry finds the record: its own)', async () => {

@@ -85,6 +85,9 @@ describe('httpFetch', () => {
     const seenByForEach: Array<[string, string]> = [];
     headers.forEach((value, name) => seenByForEach.push([name, value]));
     expect(sorted(seenByForEach)).toEqual(sorted(whatwg));
+    // Names of Object.prototype are not headers; and nothing enumerable for a logger to print.
+    expect([headers.get('constructor'), headers.has('toString')]).toEqual([null, false]);
+    expect(Object.entries(headers)).toEqual([]);
     expect(() => headers.set('x-new', '1')).toThrow(TypeError);
     expect(() => headers.append('x-new', '1')).toThrow(TypeError);
     expect(() => headers.delete('x-request-id')).toThrow(TypeError);

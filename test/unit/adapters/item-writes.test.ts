@@ -5,7 +5,7 @@
  * condition's old item reaching the counter store (a path dynalite cannot exercise).
  */
 import { BatchWriteItemCommand, ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDbCounterStore } from '../../../lambdas/adapters/dynamodb/dynamodb-counter-store';
@@ -234,4 +234,18 @@ describe('the request DynamoDB gets', () => {
 
 test('refuses a client without a cached handler stack (it would be no cheaper)', () => {
   expect(() => new CachedWrites(new DynamoDBClient({ region: 'eu-west-1' }))).toThrow(/cacheMiddleware/);
+});
+
+test('gives back the unprocessed items of a batch through the document client too (which unmarshals them)', async () => {
+  const documents = mockClient(DynamoDBDocumentClient);
+  try {
+    documents.on(BatchWriteCommand).resolves({ UnprocessedItems: { usage: [{ PutRequest: { Item: { requestId: 'b', n: 2 } } }] } });
+    const writes = documentWrites(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' })));
+    expect(await writes.batchPut('usage', [{ requestId: 'a' }, { requestId: 'b', n: 2 }])).toEqual([{ requestId: 'b', n: 2 }]);
+    expect(documents.commandCalls(BatchWriteCommand)[0]!.args[0].input).toEqual({
+      RequestItems: { usage: [{ PutRequest: { Item: { requestId: 'a' } } }, { PutRequest: { Item: { requestId: 'b', n: 2 } } }] },
+    });
+  } finally {
+    documents.restore();
+  }
 });

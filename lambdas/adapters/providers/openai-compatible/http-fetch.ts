@@ -76,19 +76,29 @@ function requestBody(body: unknown): string | Uint8Array | undefined {
  * sorted by name (nothing here depends on the order). Not an `instanceof Headers`.
  */
 export class ResponseHeaders implements Headers {
-  constructor(private readonly raw: IncomingMessage['headers']) {}
+  /**
+   * Private, so the object has no enumerable fields: the SDK's debug log (`OPENAI_LOG=debug`) reads a
+   * non-`Headers` object with `Object.entries`, and would otherwise print every header (`set-cookie`
+   * included) past its redaction. It prints `{}` instead.
+   */
+  readonly #raw: IncomingMessage['headers'];
+
+  constructor(raw: IncomingMessage['headers']) {
+    this.#raw = raw;
+  }
 
   get(name: string): string | null {
-    const value = this.raw[name.toLowerCase()];
+    const key = name.toLowerCase();
+    const value = Object.hasOwn(this.#raw, key) ? this.#raw[key] : undefined;
     return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
   }
 
   has(name: string): boolean {
-    return this.raw[name.toLowerCase()] !== undefined;
+    return this.get(name) !== null;
   }
 
   getSetCookie(): string[] {
-    const value = this.raw['set-cookie'];
+    const value = this.#raw['set-cookie'];
     return value === undefined ? [] : [...value];
   }
 
@@ -98,7 +108,7 @@ export class ResponseHeaders implements Headers {
 
   /** Each header once, except `set-cookie`: once per cookie, as `Headers` iterates it. */
   *entries(): IterableIterator<[string, string]> {
-    for (const [name, value] of Object.entries(this.raw)) {
+    for (const [name, value] of Object.entries(this.#raw)) {
       if (value === undefined) continue;
       if (!Array.isArray(value)) yield [name, value];
       else if (name === 'set-cookie') for (const cookie of value) yield [name, cookie];
