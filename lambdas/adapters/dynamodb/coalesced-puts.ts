@@ -47,8 +47,6 @@ export class CoalescedPuts {
     private readonly tableName: string,
     /** The partition key's attribute: how an unprocessed item is matched to its put. */
     private readonly keyAttribute: string,
-    /** How a put waits for the rest of its event-loop turn. */
-    private readonly nextTurn: (run: () => void) => void = (run) => setImmediate(run),
   ) {}
 
   /** Writes `item` (its key never written before); resolves once DynamoDB has it. */
@@ -59,7 +57,8 @@ export class CoalescedPuts {
         void this.send(this.waiting.splice(0, MAX_BATCH_ITEMS), false);
       } else if (!this.partialOnItsWay && !this.scheduled) {
         this.scheduled = true;
-        this.nextTurn(() => {
+        // The rest of this turn of the event loop: the records of requests finishing in it come along.
+        setImmediate(() => {
           this.scheduled = false;
           this.sendPartial();
         });
