@@ -314,9 +314,11 @@ export class AggregationError extends GatewayError {
 export class AggregationQueue implements AggregationFeed {
   private pending: UsageRecord[] = [];
   private scheduled = false;
+  /** Counts flushes: a timer set before the last flush finds it changed and leaves the records after it alone. */
+  private flushes = 0;
 
   constructor(
-    private readonly aggregator: UsageAggregator,
+    private readonly aggregator: Pick<UsageAggregator, 'apply'>,
     private readonly sleep: (ms: number) => Promise<void>,
     private readonly track: (work: Promise<unknown>) => void,
     private readonly telemetry: Telemetry,
@@ -331,11 +333,15 @@ export class AggregationQueue implements AggregationFeed {
     }
     if (this.scheduled) return;
     this.scheduled = true;
-    this.track(this.sleep(this.options.batchMs).then(() => this.flush()));
+    // Each batch waits its own `batchMs` from its first record. A timer whose batch has already gone
+    // (full at `maxBatch`) does nothing: it used to flush the next batch early, a few records at a time.
+    const flushes = this.flushes;
+    this.track(this.sleep(this.options.batchMs).then(() => (this.flushes === flushes ? this.flush() : undefined)));
   }
 
   /** Applies what is waiting now. Never throws: a failed batch is logged (the records themselves are stored). */
   async flush(): Promise<void> {
+    this.flushes += 1;
     this.scheduled = false;
     const batch = this.pending;
     this.pending = [];
