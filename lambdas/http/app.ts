@@ -176,7 +176,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       });
     }
     return errorResponse(c, 500, {
-      message: 'Internal error. Quote the x-request-id header when reporting it.',
+      message: 'Internal error. Quote the x-orchestrator-request-id header (or x-request-id) when reporting it.',
       type: 'server_error',
       code: 'internal_error',
     });

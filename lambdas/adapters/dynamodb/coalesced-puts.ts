@@ -28,6 +28,8 @@ export const MAX_BATCH_ITEMS = 25;
 export class UnprocessedPutError extends GatewayError {
   constructor(tableName: string) {
     super(`${tableName}: item left unprocessed by BatchWriteItem (throttled); it was not written`);
+    // Spelled out: the Lambda bundle is minified, so the class name `GatewayError` reads is not this one.
+    this.name = 'UnprocessedPutError';
   }
 }
 

@@ -236,7 +236,7 @@ test('refuses a client without a cached handler stack (it would be no cheaper)',
   expect(() => new CachedWrites(new DynamoDBClient({ region: 'eu-west-1' }))).toThrow(/cacheMiddleware/);
 });
 
-test('gives back the unprocessed items of a batch through the document client too (which unmarshals them)', async () => {
+test('gives back the unprocessed items of a batch through the document client too', async () => {
   const documents = mockClient(DynamoDBDocumentClient);
   try {
     documents.on(BatchWriteCommand).resolves({ UnprocessedItems: { usage: [{ PutRequest: { Item: { requestId: 'b', n: 2 } } }] } });

@@ -65,11 +65,14 @@ it('applies a full batch at once, and the records after it wait their own batchM
   ]);
 });
 
-it('applies what is waiting when flushed (shutdown, reads), and a timer set before adds nothing', async () => {
+it('applies what is waiting when flushed, and the records after it wait for their own timer', async () => {
   const { q, timers, batches, add } = queue();
   add('a');
   await q.flush();
   expect(batches).toEqual([['a']]);
+  add('b');
   await timers.end(0);
   expect(batches).toEqual([['a']]);
+  await timers.end(1);
+  expect(batches).toEqual([['a'], ['b']]);
 });
