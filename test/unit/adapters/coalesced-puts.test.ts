@@ -75,29 +75,38 @@ function stressed(inner: ItemWrites) {
 
 const stored = async (requestId: string) => (await dynamo.doc.send(new GetCommand({ TableName: table, Key: { requestId } }))).Item;
 
+/** CoalescedPuts over the stressed real writes. */
+function coalesced() {
+  const s = stressed(cached);
+  return { s, puts: new CoalescedPuts(s.writes, table, 'requestId') };
+}
+
+/** CoalescedPuts with a partial batch of one put (`<prefix>-0`) on its way, held until `s.release()`. */
+async function withPartialOnItsWay(prefix: string) {
+  const { s, puts } = coalesced();
+  s.hold();
+  const first = puts.put({ requestId: `${prefix}-0` });
+  await turn();
+  return { s, puts, first };
+}
+
 describe('CoalescedPuts', () => {
   it('sends a lone put at once, alone, and the item is stored as given', async () => {
-    const s = stressed(cached);
-    const puts = new CoalescedPuts(s.writes, table, 'requestId');
+    const { s, puts } = coalesced();
     await puts.put({ requestId: 'lone-1', n: 1, nested: { a: [1, 'b'] } });
     expect(s.calls).toEqual([1]);
     expect(await stored('lone-1')).toEqual({ requestId: 'lone-1', n: 1, nested: { a: [1, 'b'] } });
   });
 
   it('sends the puts of one event-loop turn in one call', async () => {
-    const s = stressed(cached);
-    const puts = new CoalescedPuts(s.writes, table, 'requestId');
+    const { s, puts } = coalesced();
     await Promise.all(Array.from({ length: 10 }, (_, i) => puts.put({ requestId: `turn-${i}`, i })));
     expect(s.calls).toEqual([10]);
     for (let i = 0; i < 10; i++) expect(await stored(`turn-${i}`)).toEqual({ requestId: `turn-${i}`, i });
   });
 
   it('gathers the puts that arrive while a partial batch is on its way, and sends them together when it returns', async () => {
-    const s = stressed(cached);
-    const puts = new CoalescedPuts(s.writes, table, 'requestId');
-    s.hold();
-    const first = puts.put({ requestId: 'gather-0' });
-    await turn();
+    const { s, puts, first } = await withPartialOnItsWay('gather');
     const later: Array<Promise<void>> = [];
     for (let i = 1; i <= 7; i++) {
       later.push(puts.put({ requestId: `gather-${i}` }));
@@ -112,11 +121,7 @@ describe('CoalescedPuts', () => {
   });
 
   it('sends 25 gathered puts at once, whatever is on its way, and the rest when the partial batch returns', async () => {
-    const s = stressed(cached);
-    const puts = new CoalescedPuts(s.writes, table, 'requestId');
-    s.hold();
-    const first = puts.put({ requestId: 'full-0' });
-    await turn();
+    const { s, puts, first } = await withPartialOnItsWay('full');
     const many = Array.from({ length: 30 }, (_, i) => puts.put({ requestId: `full-${i + 1}` }));
     expect(s.calls).toEqual([1, 25]);
     s.release();
@@ -126,8 +131,7 @@ describe('CoalescedPuts', () => {
   });
 
   it('fails each put of a failed call with its error, and sends the next puts as usual', async () => {
-    const s = stressed(cached);
-    const puts = new CoalescedPuts(s.writes, table, 'requestId');
+    const { s, puts } = coalesced();
     s.state.fail = new Error('ECONNRESET');
     const failed = await Promise.allSettled([puts.put({ requestId: 'fail-0' }), puts.put({ requestId: 'fail-1' })]);
     expect(failed.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'ok'))).toEqual(['ECONNRESET', 'ECONNRESET']);
@@ -139,8 +143,7 @@ describe('CoalescedPuts', () => {
   });
 
   it('fails only the items DynamoDB left unprocessed, with UnprocessedPutError', async () => {
-    const s = stressed(cached);
-    const puts = new CoalescedPuts(s.writes, table, 'requestId');
+    const { s, puts } = coalesced();
     s.state.leave = new Set(['unprocessed-1', 'unprocessed-3']);
     const results = await Promise.allSettled(Array.from({ length: 4 }, (_, i) => puts.put({ requestId: `unprocessed-${i}` })));
     expect(results.map((r) => (r.status === 'rejected' ? r.reason : 'ok'))).toEqual([
