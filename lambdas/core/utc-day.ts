@@ -28,9 +28,12 @@ export function shiftDay(day: string, n: number): string {
   return utcDay(dayStart(day) + n * DAY_MS);
 }
 
-/** Every day from `from` to `to`, both included. */
+/**
+ * Every day from `from` to `to`, both included. Counted in epoch days, not by comparing strings: the
+ * day after 9999-12-31 is written `+010000-01-01`, which sorts before it, and a string loop never ended.
+ */
 export function daysBetween(from: string, to: string): string[] {
   const days: string[] = [];
-  for (let day = from; day <= to; day = shiftDay(day, 1)) days.push(day);
+  for (let ms = dayStart(from), end = dayStart(to); ms <= end; ms += DAY_MS) days.push(utcDay(ms));
   return days;
 }

@@ -180,6 +180,12 @@ describe('usage and cost', () => {
     expect((await gw.call('/admin/usage')).status).toBe(403);
   });
 
+  it('answers a range ending on the last day of year 9999 (the day after it sorts before it as a string)', async () => {
+    const response = await gw.call('/admin/usage?from=9999-12-29&to=9999-12-31', { key: ADMIN_KEY });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ from: '9999-12-29', to: '9999-12-31', data: [] });
+  });
+
   it('reports today, month to date per provider, and a forecast', async () => {
     await gw.gateway.background.drain();
     const records = await gw.gateway.usage.recordsOfDay(DAY);
