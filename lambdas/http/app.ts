@@ -35,38 +35,6 @@ const ROUTING_HEADER_DEFAULTS: ReadonlyArray<[string, string]> = [
   ['x-orchestrator-attempts', '0'],
 ];
 
-/** Routes and the methods they accept, for 405 answers. */
-const KNOWN_ROUTES: Record<string, string[]> = {
-  '/health': ['GET'],
-  '/health/ready': ['GET'],
-  '/v1/models': ['GET'],
-  '/v1/models/:model': ['GET'],
-  '/v1/chat/completions': ['POST'],
-  '/v1/embeddings': ['POST'],
-  '/v1/responses': ['POST'],
-  '/v1/smart/completions': ['POST'],
-  '/v1/routing/explain': ['POST'],
-  '/admin/api-keys': ['GET', 'POST'],
-  '/admin/api-keys/:id': ['DELETE'],
-  '/admin/rate-limits/:userId': ['GET', 'DELETE'],
-  '/api/rate-limits/status': ['GET'],
-  '/api/onlyfans/messages': ['POST'],
-  '/api/ai/messages/generate': ['POST'],
-  '/api/ai/content/plan': ['POST'],
-  '/admin/usage': ['GET'],
-  '/admin/costs': ['GET'],
-  '/admin/reports/daily': ['GET', 'POST'],
-  '/api/ai-providers/health': ['GET'],
-  '/api/ai-providers/performance': ['GET'],
-  '/api/ai-providers/quotas': ['GET'],
-  '/api/ai-providers/failover': ['POST'],
-  '/api/ai-providers/test': ['POST'],
-  '/admin/cache': ['DELETE'],
-  '/admin/recommendations': ['GET'],
-  '/api/ai-providers/optimize': ['POST'],
-  '/api/ai-providers/costs': ['GET'],
-};
-
 /**
  * Opens each request's record (request id, start time) and finishes it when the handler returns,
  * unless the answer is a stream (then the stream's end finishes it). Every response says how it was
@@ -144,7 +112,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', costInsightRoutes(deps));
   app.route('/', adminProviderRoutes(deps));
 
-  for (const [path, methods] of Object.entries(KNOWN_ROUTES)) {
+  // A wrong method on a known route is a 405 naming the methods it accepts, read from the routes
+  // themselves (a hand-kept list missed the provider routes added after it).
+  for (const [path, methods] of allowedMethods(app)) {
     app.all(path, (c) => {
       c.header('allow', methods.join(', '));
       return errorResponse(c, 405, {
@@ -183,4 +153,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   return app;
+}
+
+/** Each route's path and the methods it answers, from the app's handlers (middleware is `ALL`). */
+function allowedMethods(app: Hono<AppEnv>): Map<string, string[]> {
+  const byPath = new Map<string, string[]>();
+  for (const { method, path } of app.routes) {
+    if (method === 'ALL') continue;
+    const methods = byPath.get(path) ?? [];
+    if (!methods.includes(method)) methods.push(method);
+    byPath.set(path, methods);
+  }
+  return byPath;
 }

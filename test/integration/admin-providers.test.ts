@@ -263,4 +263,36 @@ describe('providers managed at runtime', () => {
     });
     expect(response.status).toBe(404);
   });
+
+  it('finds no provider under a name every JavaScript object has, nor under a name no provider can have', async () => {
+    for (const id of ['constructor', 'toString', '__proto__', 'x'.repeat(300)]) {
+      for (const [method, path] of [
+        ['GET', `/admin/providers/${id}`],
+        ['POST', `/admin/providers/${id}/test`],
+        ['GET', `/admin/providers/${id}/usage`],
+        ['DELETE', `/admin/providers/${id}`],
+      ] as const) {
+        const response = await admin(path, { method });
+        expect([method, path.slice(0, 40), response.status]).toEqual([method, path.slice(0, 40), method === 'DELETE' ? 400 : 404]);
+        expect((await json(response))['error']['message'].length).toBeLessThan(200);
+      }
+    }
+    // Nor can one be created under such a name.
+    const created = await create({ id: 'constructor', ...togetherConfig() });
+    expect(created.status).toBe(400);
+    expect((await json(created))['error']).toMatchObject({ code: 'invalid_id', param: 'id' });
+  });
+
+  it('answers a wrong method on a provider route with 405 and the methods it accepts', async () => {
+    for (const [method, path, allow] of [
+      ['PATCH', '/admin/providers/openai', 'GET, PUT, DELETE'],
+      ['GET', '/admin/providers/openai/test', 'POST'],
+      ['POST', '/admin/providers/openai/usage', 'GET'],
+      ['DELETE', '/admin/providers', 'GET, POST'],
+    ] as const) {
+      const response = await admin(path, { method });
+      expect([path, response.status, response.headers.get('allow')]).toEqual([path, 405, allow]);
+      expect((await json(response))['error']['code']).toBe('method_not_allowed');
+    }
+  });
 });

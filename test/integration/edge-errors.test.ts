@@ -99,6 +99,10 @@ describe('authentication and routes', () => {
     const wrong = await gw.call('/v1/chat/completions', { method: 'GET' });
     expect(wrong.headers.get('allow')).toBe('POST');
     await expectError(wrong, 405, { code: 'method_not_allowed' });
+    // A model name may hold a slash: the 405 covers every path the route answers.
+    const nested = await gw.call('/v1/models/org/model-1', { method: 'POST', body: '{}' });
+    expect(nested.headers.get('allow')).toBe('GET');
+    await expectError(nested, 405, { code: 'method_not_allowed' });
   });
 
   it('answers unknown /api routes in the legacy error shape', async () => {

@@ -9,8 +9,14 @@ export const TASK_TYPES = ['content_planning', 'message_generation', 'general'] 
 export type TaskType = (typeof TASK_TYPES)[number];
 export const TaskTypeSchema = z.enum(TASK_TYPES);
 
-/** A provider's id (`openai`, `azure-openai`, ...): the provider registry says which exist. */
-export const ProviderIdSchema = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'provider ids are lower-case letters, digits and -');
+/**
+ * A provider's id (`openai`, `azure-openai`, ...): the provider registry says which exist. Never a
+ * name every object has (`constructor`): ids are looked up in plain records of providers.
+ */
+export const ProviderIdSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,62}$/, 'provider ids are lower-case letters, digits and -')
+  .refine((id) => !(id in Object.prototype), 'is a name reserved by JavaScript objects');
 export type ProviderId = z.infer<typeof ProviderIdSchema>;
 
 const ms = (max: number) => z.number().int().min(1).max(max);

@@ -9,7 +9,7 @@ import * as z from 'zod';
 import { READ_DRAIN_MS } from '../../core/background';
 import { errorFields } from '../../core/errors';
 import { ProviderConfigError, ProviderConfigInputSchema, type ProviderConfigs } from '../../core/ai/provider-configs';
-import { planRoute, targetKey } from '../../core/ai/route-table';
+import { planRoute, ProviderIdSchema, targetKey, type RouteTable } from '../../core/ai/route-table';
 import { pingTarget } from '../../core/health/heartbeats';
 import { groupUsage } from '../../core/metering/usage-report';
 import { utcDay, UtcDaySchema } from '../../core/utc-day';
@@ -30,7 +30,15 @@ const CreateBody = ProviderConfigInputSchema.extend({ id: z.string().min(1).max(
 export function adminProviderRoutes(deps: AdminProviderRouteDeps) {
   const app = new Hono<AppEnv>();
 
-  const notFound = (id: string) => ({ message: `No provider ${id}.`, type: 'invalid_request_error', code: 'not_found', param: 'id' });
+  // The id is echoed only as long as an id can be.
+  const notFound = (id: string) => ({
+    message: `No provider ${id.slice(0, 63)}.`,
+    type: 'invalid_request_error',
+    code: 'not_found',
+    param: 'id',
+  });
+  /** The provider a path names, when the table holds it (an id no provider can have, such as `constructor`, is not found). */
+  const catalogOf = (table: RouteTable, id: string) => (ProviderIdSchema.safeParse(id).success ? table.providers[id] : undefined);
   /** Runs a change; the service's refusals become their 4xx, a store outage a 503 (the change was not made). */
   const change = async (c: Context<AppEnv>, run: () => Promise<void>, id: string, status: 200 | 201) => {
     try {
@@ -89,7 +97,7 @@ export function adminProviderRoutes(deps: AdminProviderRouteDeps) {
     const parsed = validate(TestBody, text.trim() === '' ? {} : safeJson(text));
     if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
     const table = deps.routes();
-    const catalog = table.providers[id];
+    const catalog = catalogOf(table, id);
     if (!catalog) return errorResponse(c, 404, notFound(id));
     const model = parsed.value.model ?? catalog.models[0]!;
     if (!catalog.models.includes(model))
@@ -134,7 +142,7 @@ export function adminProviderRoutes(deps: AdminProviderRouteDeps) {
   /** The provider's usage per model over a range of UTC days (default today), from the aggregates. */
   app.get('/admin/providers/:id/usage', async (c) => {
     const id = c.req.param('id');
-    if (!deps.routes().providers[id]) return errorResponse(c, 404, notFound(id));
+    if (!catalogOf(deps.routes(), id)) return errorResponse(c, 404, notFound(id));
     const parsed = validate(UsageQuery, { from: c.req.query('from'), to: c.req.query('to') });
     if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
     // The same days and bound as GET /admin/usage.
