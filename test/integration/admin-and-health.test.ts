@@ -53,6 +53,10 @@ describe('admin API keys', () => {
     expect((await bad.json()).error.param).toBe('userId');
     expect((await admin('/admin/api-keys')).status).toBe(400);
     expect((await admin('/admin/api-keys/key_nope', { method: 'DELETE' })).status).toBe(404);
+    // An id no key can have is not looked up: longer than DynamoDB allows a key, it would be refused there.
+    const long = await admin(`/admin/api-keys/key_${'a'.repeat(3000)}`, { method: 'DELETE' });
+    expect(long.status).toBe(404);
+    expect((await long.json()).error.message).toBe('No API key with id key_aaaaaaaaaaaaaaaaaaaa.');
   });
 
   it('lets a created admin key use admin routes', async () => {

@@ -46,6 +46,9 @@ export function keyIdFromHash(keyHash: string): string {
   return `key_${keyHash.slice(0, 20)}`;
 }
 
+/** The shape of every id `keyIdFromHash` makes: anything else names no key. */
+export const KEY_ID = /^key_[0-9a-f]{20}$/;
+
 function toPrincipal(record: ApiKeyRecord): Principal {
   return {
     keyId: record.id,
