@@ -85,6 +85,15 @@ const ResponseFormat = z.discriminatedUnion('type', [
   }),
 ]);
 
+/** Metadata keys that are instructions to the gateway and never reach a provider. */
+export const GATEWAY_METADATA_KEYS = ['task_type'] as const;
+
+/** OpenAI's `metadata`: at most 16 pairs, keys up to 64 characters, values up to 512; the `reserved` keys (the gateway's) are not counted. */
+export const metadataSchema = (reserved: readonly string[] = []) =>
+  z
+    .record(z.string().max(64), z.string().max(512))
+    .refine((m) => Object.keys(m).filter((k) => !reserved.includes(k)).length <= 16, 'metadata has at most 16 keys');
+
 export const ChatCompletionRequestSchema = z.looseObject({
   model: z.string().min(1).max(256),
   messages: z.array(Message).min(1),
@@ -104,7 +113,7 @@ export const ChatCompletionRequestSchema = z.looseObject({
   tool_choice: ToolChoice.optional(),
   parallel_tool_calls: z.boolean().optional(),
   user: z.string().max(256).optional(),
-  metadata: z.record(z.string().max(64), z.string().max(512)).nullish(),
+  metadata: metadataSchema(GATEWAY_METADATA_KEYS).nullish(),
   seed: z.number().int().nullish(),
   presence_penalty: z.number().min(-2).max(2).nullish(),
   frequency_penalty: z.number().min(-2).max(2).nullish(),
@@ -123,9 +132,6 @@ export const SmartCompletionRequestSchema = ChatCompletionRequestSchema.extend({
 
 /** Body fields that are instructions to the gateway (smart routing) and never reach a provider. */
 const GATEWAY_FIELDS = ['optimize_for', 'max_latency_ms', 'max_cost_usd'] as const;
-
-/** Metadata keys that are instructions to the gateway and never reach a provider. */
-export const GATEWAY_METADATA_KEYS = ['task_type'] as const;
 
 /** `body` with `metadata` as providers see it: the gateway's metadata keys removed, and metadata left empty dropped. */
 export function withProviderMetadata(

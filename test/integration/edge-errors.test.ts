@@ -44,6 +44,10 @@ describe('request validation', () => {
     });
     await expectError(await post(JSON.stringify({ model: 'gpt-4o', messages: [] })), 400, { param: 'messages' });
     await expectError(await post(JSON.stringify(chatBody({ n: 0 }))), 400, { param: 'n' });
+    // OpenAI's 16 metadata pairs, the gateway's own task_type not counted: refused here, not by the provider.
+    const pairs = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
+    await expectError(await post(JSON.stringify(chatBody({ metadata: pairs(17) }))), 400, { param: 'metadata' });
+    expect((await post(JSON.stringify(chatBody({ metadata: { ...pairs(16), task_type: 'general' } })))).status).toBe(200);
   });
 
   it('rejects an unknown task type from the header or metadata', async () => {

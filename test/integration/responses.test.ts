@@ -120,6 +120,11 @@ describe('/v1/responses', () => {
     ['a number as input', { model: 'gpt-4o-mini', input: 42 }, 400],
     ['background mode (neither billed nor retrievable through the gateway)', { model: 'gpt-4o-mini', input: 'x', background: true }, 400],
     ['an unknown task type', { model: 'gpt-4o-mini', input: 'x', metadata: { task_type: 'nope' } }, 400],
+    [
+      '17 metadata pairs',
+      { model: 'gpt-4o-mini', input: 'x', metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v'])) },
+      400,
+    ],
   ])('refuses %s in OpenAI shape without calling a provider', async (_, body, status) => {
     const calls = gw.sims.openai!.calls + gw.sims['azure-openai']!.calls;
     const response = await post(body);

@@ -7,7 +7,7 @@ import { Hono } from 'hono';
 import * as z from 'zod';
 import type { AiRequests } from '../../core/ai/ai-requests';
 import { isRefusal, jsonAnswer, refusalResponse, routingHeaders, sseResponse } from '../ai-responses';
-import { withProviderMetadata } from '../chat-schema';
+import { GATEWAY_METADATA_KEYS, metadataSchema, withProviderMetadata } from '../chat-schema';
 import type { AppEnv } from '../context';
 import { errorResponse } from '../errors';
 import { parseJsonBody } from '../validation';
@@ -17,10 +17,7 @@ export const ResponsesRequestSchema = z.looseObject({
   model: z.string().min(1).max(256),
   input: z.union([z.string().max(1_000_000), z.array(z.unknown()).max(10_000)]).optional(),
   stream: z.boolean().nullish(),
-  metadata: z
-    .record(z.string().max(64), z.string().max(512))
-    .refine((m) => Object.keys(m).length <= 16, 'metadata has at most 16 keys')
-    .nullish(),
+  metadata: metadataSchema(GATEWAY_METADATA_KEYS).nullish(),
   // A background response is billed when it finishes and is read with GET /v1/responses/{id}: neither is proxied.
   background: z.literal(false, 'background responses are not supported by this gateway').nullish(),
 });
