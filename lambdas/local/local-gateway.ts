@@ -56,6 +56,8 @@ export interface LocalGateway {
 export interface LocalGatewayOptions {
   /** How long shutdown waits for requests in flight (default 5 s). */
   drainMs?: number;
+  /** How long shutdown waits for usage records being written before it spills them (default `SHUTDOWN_GRACE_MS`). */
+  shutdownGraceMs?: number;
   env?: NodeJS.ProcessEnv;
   overrides?: ContainerOverrides;
   /** Adjusts the parsed configuration (tests use it for short timeouts). */
@@ -173,7 +175,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     // After the server stops: usage records and alerts of the last requests are written first; what
     // is still being written after SHUTDOWN_GRACE_MS (storage hung) is spilled to disk instead.
     closers.push(async () => {
-      if (!(await gateway.background.drain(SHUTDOWN_GRACE_MS))) await gateway.ledger.spillInFlight();
+      if (!(await gateway.background.drain(options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS))) await gateway.ledger.spillInFlight();
     });
     // Records that waited on disk (written while the store was down, or at the last shutdown) go in now.
     if (gateway.outbox instanceof FileUsageOutbox) gateway.background.track(replaySpilled(gateway.outbox, gateway));
@@ -247,22 +249,15 @@ function answerParserRejections(server: Server, logger: Pick<Gateway['logger'], 
   });
 }
 
-/** Writes the records that waited in the spill file; those the store still refuses go back to it. */
+/**
+ * Writes the records that waited in the spill file; those the store still refuses go back to it,
+ * and so do those not yet written when the gateway stops. The file taken is deleted only then.
+ */
 async function replaySpilled(outbox: FileUsageOutbox, gateway: Gateway): Promise<void> {
-  const records = await outbox.takeAll();
-  if (records.length === 0) return;
-  const failed = [];
-  for (const record of records) {
-    try {
-      await gateway.ledger.replay(record);
-    } catch {
-      failed.push(record);
-    }
+  const taken = await outbox.take();
+  if (taken.records.length > 0) {
+    const { replayed, waiting } = await gateway.ledger.replayAll(taken.records);
+    gateway.logger.info('spilled usage records replayed', { replayed, waiting, file: outbox.path });
   }
-  if (failed.length > 0) await outbox.spill(failed);
-  gateway.logger.info('spilled usage records replayed', {
-    replayed: records.length - failed.length,
-    waiting: failed.length,
-    file: outbox.path,
-  });
+  await taken.done();
 }

@@ -41,7 +41,12 @@ export interface TestGateway extends LocalGateway {
 }
 
 export async function startTestGateway(
-  options: { env?: Record<string, string>; configure?: (c: AppConfig) => AppConfig; overrides?: LocalGatewayOptions['overrides'] } = {},
+  options: {
+    env?: Record<string, string>;
+    configure?: (c: AppConfig) => AppConfig;
+    overrides?: LocalGatewayOptions['overrides'];
+    shutdownGraceMs?: number;
+  } = {},
 ): Promise<TestGateway> {
   const local = await startLocalGateway({
     env: {
@@ -66,6 +71,7 @@ export async function startTestGateway(
       return options.configure ? options.configure(fast) : fast;
     },
     ...(options.overrides ? { overrides: options.overrides } : {}),
+    ...(options.shutdownGraceMs !== undefined ? { shutdownGraceMs: options.shutdownGraceMs } : {}),
   });
   const client = new OpenAI({ apiKey: USER_KEY, baseURL: `${local.url}/v1`, maxRetries: 0, timeout: 10_000 });
   return {

@@ -54,6 +54,34 @@ export class UsageLedger {
     await this.write(record, false);
   }
 
+  /**
+   * Writes records that waited in the outbox, one after another; those the store still refuses are
+   * spilled back. Each counts as in flight until it is written, so a stop part-way through spills
+   * the rest back with `spillInFlight` (a record spilled twice is harmless: a replay that finds its
+   * record adds nothing).
+   */
+  async replayAll(records: UsageRecord[]): Promise<{ replayed: number; waiting: number }> {
+    for (const record of records) this.inFlight.set(record.requestId, record);
+    const failed: UsageRecord[] = [];
+    let replayed = 0;
+    let cause: unknown;
+    for (const record of records) {
+      // Spilled back by a stop: the rest went with it.
+      if (!this.inFlight.has(record.requestId)) break;
+      try {
+        await this.write(record, false);
+        this.inFlight.delete(record.requestId);
+        replayed += 1;
+      } catch (error) {
+        failed.push(record);
+        cause = error;
+      }
+    }
+    const waiting = failed.filter((record) => this.inFlight.delete(record.requestId));
+    if (waiting.length > 0) await this.spill(waiting, cause);
+    return { replayed, waiting: records.length - replayed };
+  }
+
   /** Stopping before the writes in flight finished: their records go to the outbox (a later duplicate is harmless). */
   async spillInFlight(): Promise<number> {
     const records = [...this.inFlight.values()];
