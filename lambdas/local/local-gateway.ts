@@ -10,6 +10,7 @@ import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { attemptBoundedConfig } from '../adapters/aws/bounded-clients';
 import { backfillDayShards } from '../adapters/dynamodb/dynamodb-usage-store';
 import { FileUsageOutbox } from '../adapters/outbox/file-usage-outbox';
 import { StaticCredentialSource } from '../adapters/providers/credentials';
@@ -33,6 +34,8 @@ import { parseSimFail, SimulatedUpstream } from './simulated-upstream';
 
 /** How long shutdown waits for the last usage records and alerts before spilling them to disk. */
 export const SHUTDOWN_GRACE_MS = 10_000;
+/** The longest one table call may take at start (a table rebuild reads and writes in pages). */
+const TABLE_CALL_MS = 10_000;
 
 export const LOCAL_USER_ID = 'local-user';
 export const LOCAL_ADMIN_ID = 'local-admin';
@@ -99,8 +102,9 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     }
     config = { ...config, aws: { ...config.aws, dynamodbEndpoint: dynamoEndpoint } };
 
+    // Bounded like every other call: an engine that accepts connections and never answers stops the start, not hangs it.
     const admin = new DynamoDBClient({
-      region: config.aws.region,
+      ...attemptBoundedConfig(config.aws.region, Math.max(TABLE_CALL_MS, config.aws.dynamodbTimeoutMs)),
       endpoint: dynamoEndpoint,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
@@ -123,8 +127,11 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
         { definition: RESPONSE_CACHE_TABLE, name: config.cache.table },
       ],
       config.local.dataDir,
-    );
-    admin.destroy();
+    )
+      .catch((error: unknown) => {
+        throw new Error(`DynamoDB at ${dynamoEndpoint} could not set up the tables: ${(error as Error).message}`, { cause: error });
+      })
+      .finally(() => admin.destroy());
 
     const providers = providersOf(config.routeTable);
     const faults = parseSimFail(

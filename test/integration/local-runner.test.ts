@@ -1,5 +1,6 @@
-/** The local runner: DATA_DIR persistence across restarts, and a clean shutdown. */
+/** The local runner: DATA_DIR persistence across restarts, a clean shutdown, and a start that cannot hang on its storage. */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN_KEY, chatBody, startTestGateway } from '../helpers/local-gateway';
@@ -44,4 +45,24 @@ describe('shutdown', () => {
     await closing;
     await expect(fetch(`${gw.url}/health`)).rejects.toThrow();
   });
+});
+
+describe('start', () => {
+  it('fails with the reason, not hangs, when DynamoDB accepts connections and never answers', async () => {
+    const sockets = new Set<Socket>();
+    const hung = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    const started = Date.now();
+    try {
+      await expect(startTestGateway({ env: { DYNAMODB_ENDPOINT: endpoint } })).rejects.toThrow(
+        `DynamoDB at ${endpoint} could not set up the tables`,
+      );
+      // Two attempts of about 5 s for the first table call.
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => hung.close(resolve));
+    }
+  }, 30_000);
 });
