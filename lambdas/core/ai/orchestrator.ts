@@ -254,9 +254,12 @@ export class Orchestrator {
         if (signal.aborted) return this.releasing(probe && attempt === 1, target, { ok: false, failure: { reason: 'client_gone' }, trace });
         const started = clock.now();
         const remaining = deadline - started;
-        if (remaining <= 0) return { ok: false, failure: { reason: 'deadline', last: lastFailure }, trace };
+        // A probe claimed but never sent is given back, or the fleet would skip the target until its lease ends.
+        if (remaining <= 0)
+          return this.releasing(probe && attempt === 1, target, { ok: false, failure: { reason: 'deadline', last: lastFailure }, trace });
         const budget = budgetNow();
         if (budget <= 0) {
+          this.releasing(probe && attempt === 1, target, undefined);
           skip(target, 'no_time_left');
           break;
         }
@@ -471,6 +474,7 @@ export class Orchestrator {
       operation: ProviderOperation;
       body: Record<string, unknown>;
       signal: AbortSignal;
+      /** What was left of the deadline when the primary started. */
       remaining: number;
       trace: RouteTrace;
       probe: boolean;
@@ -517,16 +521,10 @@ export class Orchestrator {
     context.trace.attempts.push(record);
     const hedgeControl = linkedAbort(context.signal);
     const hedgeAt = clock.now();
+    // The hedge starts later than the primary and must end by the same deadline: what was left, less the wait.
+    const left = context.remaining - (hedgeAt - startedAt);
     const hedgeCall: ProviderCall = {
-      ...this.callFor(
-        hedge,
-        context.body,
-        context.signal,
-        context.mode,
-        context.remaining - (hedgeAt - startedAt),
-        context.remaining,
-        context.operation,
-      ),
+      ...this.callFor(hedge, context.body, context.signal, context.mode, left, left, context.operation),
       signal: hedgeControl.signal,
     };
     const hedgeStart = this.start(hedgeProvider, hedge, hedgeCall, context.mode, false);

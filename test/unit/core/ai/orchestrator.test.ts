@@ -256,7 +256,7 @@ describe('Orchestrator.openStream', () => {
 });
 
 describe('Orchestrator with provider health', () => {
-  function withHealth(openai: Step[], azure: Step[]) {
+  function withHealth(openai: Step[], azure: Step[], deadlineMs = DEADLINE_MS) {
     const clock = new FakeClock();
     const store = new InMemoryHealthStore();
     const work: Array<Promise<unknown>> = [];
@@ -269,7 +269,7 @@ describe('Orchestrator with provider health', () => {
       providers: directory(providers),
       clock,
       random: new ScriptedRandom([0]),
-      deadlineMs: DEADLINE_MS,
+      deadlineMs,
       health,
     });
     const settle = async () => {
@@ -327,6 +327,35 @@ describe('Orchestrator with provider health', () => {
     expect(providers.openai.calls).toHaveLength(7);
   });
 
+  it('gives back a probe it claimed and could not send in time, so the next request can send it', async () => {
+    // 12 s a request: 10 s of it kept for azure-openai's first event.
+    const { orchestrator, providers, settle, clock, health } = withHealth([...Array(6).fill(down), { ok: true }], [{ ok: true }], 12_000);
+    for (let i = 0; i < 3; i++) {
+      await orchestrator.complete(targets, {}, signal);
+      await settle();
+    }
+    clock.advance(30_000);
+    // The probe is claimed, and the claim took 3 s: too late to send it before azure-openai's turn.
+    const admit = health.admit.bind(health);
+    health.admit = async (...args) => {
+      const admission = await admit(...args);
+      clock.advance(3_000);
+      return admission;
+    };
+    const late = await orchestrator.complete(targets, {}, signal);
+    await settle();
+    expect(late.trace.attempts.map((a) => `${a.provider}:${a.outcome}:${a.errorClass}`)).toEqual([
+      'openai:skipped:no_time_left',
+      'azure-openai:success:null',
+    ]);
+    expect(providers.openai.calls).toHaveLength(6);
+    health.admit = admit;
+    // Given back: the next request sends the probe (held, the fleet would skip openai until the claim's lease ends).
+    const routed = await orchestrator.complete(targets, {}, signal);
+    expect(routed.ok && routed.target.provider).toBe('openai');
+    expect(routed.trace.attempts[0]).toMatchObject({ probe: true, outcome: 'success' });
+  });
+
   it('tries a target close to its provider limit after the others', async () => {
     const { orchestrator, health } = withHealth([], []);
     health.noteLimits(targets[0]!, {
@@ -367,6 +396,23 @@ describe('Orchestrator hedging', () => {
       'azure-openai:success:hedge',
     ]);
     expect(routed.trace.chosen?.reason).toMatch(/^hedge: openai had sent no first event after 500 ms/);
+  });
+
+  it('gives the hedge no more time than the primary has left: both end by the same deadline', async () => {
+    const clock = new ManualClock();
+    const providers = {
+      openai: new ScriptedProvider('openai', [{ hang: true }]),
+      'azure-openai': new ScriptedProvider('azure-openai', [{ ok: true }]),
+    };
+    const orchestrator = new Orchestrator({ providers: directory(providers), clock, random: new ScriptedRandom([0]), deadlineMs: 20_000 });
+    const pending = orchestrator.complete(hedgedTargets, {}, signal);
+    await settleMicrotasks();
+    await clock.advance(500);
+    expect((await pending).ok).toBe(true);
+    // The primary keeps 10 s of the 20 for the next target's first event; the hedge, started 500 ms
+    // later, has what is left of the 20 s and ends by the same deadline (it had 20 s, ending 500 ms past it).
+    expect(providers.openai.calls[0]!.timeouts.totalMs).toBe(10_000);
+    expect(providers['azure-openai'].calls[0]!.timeouts).toMatchObject({ totalMs: 19_500, firstByteMs: 10_000 });
   });
 
   it('does not hedge when the first target answers in time', async () => {
