@@ -28,7 +28,7 @@ import type { AlertPublisher, UsageOutbox } from '../core/metering/ports';
 import { ApiKeyService } from '../core/access/api-keys';
 import { BackgroundTasks } from '../core/background';
 import { runDailyReport } from '../core/metering/daily-report';
-import { UsageLedger } from '../core/metering/usage-ledger';
+import { longestRecordWriteMs, UsageLedger } from '../core/metering/usage-ledger';
 import { AggregationQueue, UsageAggregator, type AggregationFeed, type QuotaSettlements } from '../core/metering/aggregation';
 import { FlagStore } from '../core/rollout/flag-store';
 import type { FlagSource } from '../core/rollout/ports';
@@ -354,7 +354,7 @@ export function buildHeartbeats(config: AppConfig, clock: Clock = systemClock): 
 export function buildReplayer(
   config: AppConfig,
   clock: Clock = systemClock,
-): { replay(record: UsageRecord): Promise<void>; logger: Logger } {
+): { replay(record: UsageRecord): Promise<void>; longestReplayMs: number; logger: Logger } {
   const logger = createLogger(config);
   const metrics = config.metricsEnabled ? createMetrics(config.metricsNamespace, config.serviceName) : undefined;
   const telemetry = new PowertoolsTelemetry(logger, metrics, config.serviceName);
@@ -384,6 +384,7 @@ export function buildReplayer(
       await ledger.replay(record);
       await background.drain();
     },
+    longestReplayMs: longestRecordWriteMs(config.aws.dynamodbTimeoutMs),
     logger,
   };
 }

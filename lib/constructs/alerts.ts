@@ -83,6 +83,8 @@ export interface AlertsProps {
 export class Alerts extends Construct {
   readonly topic: Topic;
   readonly limiterErrors: Alarm;
+  /** Usage records neither stored nor spilled: they are only in the log lines that say so. */
+  readonly recordsLost: Alarm;
   /** ALARM when the gateway's error rate (failed AI requests, or API 5xx) is high: AppConfig's rollback monitor. */
   readonly errorRate: CompositeAlarm;
 
@@ -163,6 +165,18 @@ export class Alerts extends Construct {
     const api5xx = rateAlarm('Api5xxRate', 'api-5xx-rate', 'API requests answered 5xx', '100 * server', {
       server: props.api.metricServerError({ statistic: 'Average', period: Duration.minutes(1) }),
     });
+    this.recordsLost = new Alarm(this, 'UsageRecordsLost', {
+      alarmName: `${props.namePrefix}-usage-records-lost`,
+      alarmDescription:
+        'Usage records could be neither stored nor spilled (the usage table and the spill queue both failed). Each is in the gateway log line "usage records lost": write them back from there.',
+      metric: service('UsageRecordsLost'),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.recordsLost.addAlarmAction(new SnsAction(this.topic));
+
     this.errorRate = new CompositeAlarm(this, 'ErrorRate', {
       compositeAlarmName: `${props.namePrefix}-error-rate`,
       alarmDescription: 'Gateway error rate too high (AI failures or API 5xx). Rolls back an AppConfig flag deployment in progress.',

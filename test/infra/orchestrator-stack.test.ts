@@ -263,6 +263,7 @@ describe('usage, cost and alerting', () => {
       'gateway-lambda-errors',
       'daily-report-failures',
       'rate-limiter-errors',
+      'usage-records-lost',
       'ai-error-rate',
       'api-5xx-rate',
     ];
