@@ -124,8 +124,13 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     new DynamoDbIdempotencyStore(dynamo, config.tables.rateLimits),
     clock,
     random,
-    // A pending claim outlives the gateway call it guards, so only a crashed request's claim is taken over.
-    { leaseMs: config.onlyfans.timeoutMs + 5000, retentionSeconds: config.onlyfans.idempotencyTtlSeconds },
+    // A pending claim outlives what it guards (its own write, an admission of up to two calls, the
+    // gateway call), so only a crashed request's claim is taken over.
+    {
+      leaseMs: 3 * config.aws.dynamodbTimeoutMs + config.onlyfans.timeoutMs + 5000,
+      sendMs: config.onlyfans.timeoutMs,
+      retentionSeconds: config.onlyfans.idempotencyTtlSeconds,
+    },
   );
   const flags = new FlagStore(overrides.flagSource ?? flagSource(config, clock), clock, telemetry, {
     refreshMs: config.flags.refreshMs,

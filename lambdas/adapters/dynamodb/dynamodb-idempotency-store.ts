@@ -8,6 +8,8 @@ interface IdempotencyItem {
   pk: string;
   state: 'pending' | 'done';
   fingerprint: string;
+  /** The request that holds (or held) the claim. */
+  owner?: string;
   leaseUntil?: number;
   status?: number;
   body?: string;
@@ -20,8 +22,12 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
     private readonly tableName: string,
   ) {}
 
-  async claim(key: string, fingerprint: string, now: number, leaseMs: number, expiresAt: number): Promise<ClaimResult> {
-    const item: IdempotencyItem = { pk: key, state: 'pending', fingerprint, leaseUntil: now + leaseMs, expiresAt };
+  async claim(
+    key: string,
+    claim: { owner: string; fingerprint: string; now: number; leaseUntil: number; expiresAt: number },
+  ): Promise<ClaimResult> {
+    const { owner, fingerprint, now, leaseUntil, expiresAt } = claim;
+    const item: IdempotencyItem = { pk: key, state: 'pending', fingerprint, owner, leaseUntil, expiresAt };
     try {
       await this.client.send(
         new PutCommand({
@@ -42,27 +48,45 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
         : ((await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: key }, ConsistentRead: true }))).Item as
             IdempotencyItem | undefined);
       // Deleted between the put and the read: try once more.
-      if (!existing) return this.claim(key, fingerprint, now, leaseMs, expiresAt);
+      if (!existing) return this.claim(key, claim);
       return existing.state === 'done'
         ? { state: 'completed', fingerprint: existing.fingerprint, status: existing.status ?? 200, body: existing.body ?? '' }
         : { state: 'in_progress', fingerprint: existing.fingerprint };
     }
   }
 
-  async complete(key: string, fingerprint: string, status: number, body: string, expiresAt: number): Promise<void> {
-    const item: IdempotencyItem = { pk: key, state: 'done', fingerprint, status, body, expiresAt };
-    await this.client.send(new PutCommand({ TableName: this.tableName, Item: item }));
+  async complete(
+    key: string,
+    owner: string,
+    result: { fingerprint: string; status: number; body: string; expiresAt: number },
+  ): Promise<boolean> {
+    const item: IdempotencyItem = { pk: key, state: 'done', owner, ...result };
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: '#state = :pending AND #owner = :owner',
+          ExpressionAttributeNames: { '#state': 'state', '#owner': 'owner' },
+          ExpressionAttributeValues: { ':pending': 'pending', ':owner': owner },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
-  async release(key: string): Promise<void> {
+  async release(key: string, owner: string): Promise<void> {
     try {
       await this.client.send(
         new DeleteCommand({
           TableName: this.tableName,
           Key: { pk: key },
-          ConditionExpression: '#state = :pending',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':pending': 'pending' },
+          ConditionExpression: '#state = :pending AND #owner = :owner',
+          ExpressionAttributeNames: { '#state': 'state', '#owner': 'owner' },
+          ExpressionAttributeValues: { ':pending': 'pending', ':owner': owner },
         }),
       );
     } catch (error) {

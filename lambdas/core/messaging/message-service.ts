@@ -43,11 +43,17 @@ export type SendOutcome =
   | { kind: 'refused'; decision: Extract<LimitDecision, { allowed: false }> }
   | { kind: 'in_progress' }
   | { kind: 'key_reused' }
-  | { kind: 'upstream_error'; reason: string; decision: LimitDecision };
+  /** `counted`: the message may have been delivered, so its slot was kept. */
+  | { kind: 'upstream_error'; reason: string; decision: LimitDecision; counted: boolean };
 
 export interface MessageServiceOptions {
-  /** How long a pending claim blocks retries before another request may take it over. */
+  /**
+   * How long a pending claim blocks retries before another request may take it over: longer than the
+   * claim, the admission and the send together, so only a crashed request's claim is taken over.
+   */
   leaseMs: number;
+  /** The longest the OnlyFans gateway call may take: a message is sent only while the lease outlasts it. */
+  sendMs: number;
   /** How long a completed result is replayed. */
   retentionSeconds: number;
 }
@@ -70,9 +76,14 @@ export class MessageService {
     const recordKey =
       idempotencyKey === undefined ? undefined : `idem#${encodeURIComponent(principal.userId)}#${encodeURIComponent(idempotencyKey)}`;
     const fingerprint = fingerprintOf(message);
+    // This request's token: only it completes or releases the claim it makes.
+    const owner = Buffer.from(this.random.bytes(12)).toString('hex');
+    const release = () => (recordKey ? this.idempotency.release(recordKey, owner) : undefined);
+    let leaseUntil = Number.POSITIVE_INFINITY;
     if (recordKey) {
       const now = this.clock.now();
-      const claim = await this.idempotency.claim(recordKey, fingerprint, now, this.options.leaseMs, this.expiry(now));
+      leaseUntil = now + this.options.leaseMs;
+      const claim = await this.idempotency.claim(recordKey, { owner, fingerprint, now, leaseUntil, expiresAt: this.expiry(now) });
       if (claim.state !== 'claimed') {
         if (claim.fingerprint !== fingerprint) return { kind: 'key_reused' };
         return claim.state === 'completed' ? { kind: 'replayed', status: claim.status, body: claim.body } : { kind: 'in_progress' };
@@ -82,13 +93,19 @@ export class MessageService {
     try {
       decision = await this.limiter.admit({ userId: principal.userId, plan: principal.plan, policy: 'onlyfans_messaging' });
     } catch (error) {
-      if (recordKey) await this.idempotency.release(recordKey).catch(() => undefined);
+      await release()?.catch(() => undefined);
       throw error;
     }
     if (!decision.allowed) {
       // A refusal is not a result to replay: the same key may be retried once the window resets.
-      if (recordKey) await this.idempotency.release(recordKey);
+      await release();
       return { kind: 'refused', decision };
+    }
+    // Storage so slow that the claim could run out during the send: another request could then take
+    // it over and send too. Not sent; the slot and the claim are given back, and a retry sends it.
+    if (this.clock.now() + this.options.sendMs > leaseUntil) {
+      await Promise.all([this.limiter.refund(decision.ticket), release()]);
+      return { kind: 'in_progress' };
     }
     const messageId = `msg_${Buffer.from(this.random.bytes(12)).toString('hex')}`;
     let sent: { messageId: string | undefined };
@@ -99,11 +116,8 @@ export class MessageService {
       if (!(error instanceof MessageGatewayError)) throw error;
       // The key is released either way (a retry with it is deduplicated downstream); the slot only
       // when the message certainly did not go out.
-      await Promise.all([
-        error.mayHaveBeenDelivered ? undefined : this.limiter.refund(decision.ticket),
-        recordKey ? this.idempotency.release(recordKey) : undefined,
-      ]);
-      return { kind: 'upstream_error', reason: error.reason, decision };
+      await Promise.all([error.mayHaveBeenDelivered ? undefined : this.limiter.refund(decision.ticket), release()]);
+      return { kind: 'upstream_error', reason: error.reason, decision, counted: error.mayHaveBeenDelivered };
     }
     const window = decision.requests;
     const body: SentBody = {
@@ -116,7 +130,13 @@ export class MessageService {
     };
     if (recordKey) {
       try {
-        await this.idempotency.complete(recordKey, fingerprint, 202, JSON.stringify(body), this.expiry(this.clock.now()));
+        const stored = await this.idempotency.complete(recordKey, owner, {
+          fingerprint,
+          status: 202,
+          body: JSON.stringify(body),
+          expiresAt: this.expiry(this.clock.now()),
+        });
+        if (!stored) return { kind: 'sent', body, decision, unrecorded: new GatewayError('the idempotency claim was taken over') };
       } catch (error) {
         // The message is gone: answer that it was sent. A retry after the lease re-sends with the same
         // downstream Idempotency-Key, which the OnlyFans gateway deduplicates.

@@ -78,7 +78,9 @@ export function onlyFansRoutes(deps: OnlyFansRouteDeps) {
         record.rateLimit = { policy: 'onlyfans_messaging', outcome: 'admitted' };
         deps.telemetry.error('onlyfans gateway failed', { requestId: record.requestId, reason: outcome.reason });
         return errorResponse(c, 502, {
-          message: `The OnlyFans gateway did not take the message (${outcome.reason}); it was not counted against your limit.`,
+          message: outcome.counted
+            ? `The OnlyFans gateway did not confirm the message (${outcome.reason}); it may have been delivered, so it counts against your limit.`
+            : `The OnlyFans gateway did not take the message (${outcome.reason}); it was not counted against your limit.`,
           type: 'upstream_error',
           code: 'upstream_error',
         });
