@@ -12,6 +12,7 @@ import { tokenizerEstimator } from '../adapters/tokenizer/tokenizer-estimator';
 import { DynamoDbApiKeyStore } from '../adapters/dynamodb/dynamodb-api-key-store';
 import { DynamoDbCounterStore } from '../adapters/dynamodb/dynamodb-counter-store';
 import { DynamoDbIdempotencyStore } from '../adapters/dynamodb/dynamodb-idempotency-store';
+import { lazyWrites } from '../adapters/dynamodb/item-writes';
 import { BUILT_IN_PROVIDER_IDS, providerModule, providersOf } from '../adapters/providers/registry';
 import { DynamoDbProviderConfigStore } from '../adapters/dynamodb/dynamodb-provider-config-store';
 import { DEFAULT_PROVIDER_CONFIG_OPTIONS, ProviderConfigs } from '../core/ai/provider-configs';
@@ -409,7 +410,13 @@ function usageStore(config: AppConfig, dynamo: DynamoClients, random: Random, cl
 /** The rate limiter over the counters table: admissions on the request path, token settlements in the aggregator. */
 function rateLimiter(config: AppConfig, dynamo: DynamoClients, clock: Clock, random: Random): RateLimiter {
   return new RateLimiter(
-    new DynamoDbCounterStore(dynamo.doc, config.tables.rateLimits, dynamo.writes),
+    // The writes sent once serve refunds only: their client is built by the first.
+    new DynamoDbCounterStore(
+      dynamo.doc,
+      config.tables.rateLimits,
+      dynamo.writes,
+      lazyWrites(() => dynamo.writesOnce),
+    ),
     clock,
     config.rateLimits.policies,
     random,

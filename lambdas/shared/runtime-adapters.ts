@@ -7,7 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LocalAlertPublisher } from '../adapters/alerts/local-alert-publisher';
 import { AppConfigFlagSource } from '../adapters/appconfig/appconfig-flag-source';
-import { attemptBoundedConfig, boundedConfig, stampLocalDeadline } from '../adapters/aws/bounded-clients';
+import { attemptBoundedConfig, singleAttemptConfig, boundedConfig, stampLocalDeadline } from '../adapters/aws/bounded-clients';
 import { CachedWrites } from '../adapters/dynamodb/item-writes';
 import { FileFlagSource } from '../adapters/flags/file-flag-source';
 import { HttpMessageGateway } from '../adapters/onlyfans/http-message-gateway';
@@ -48,36 +48,45 @@ function onFirstUse<T extends object>(load: () => T): T {
 export interface DynamoClients {
   doc: DynamoDBDocumentClient;
   writes: CachedWrites;
+  /** Writes sent once, never retried by the SDK (a counter decrease must not be applied twice). */
+  writesOnce: CachedWrites;
   destroy(): void;
 }
 
 /**
  * DynamoDB with every call bounded by `DYNAMODB_TIMEOUT_MS`, its two attempts included; a local
- * engine drops the requests whose caller gave up (see `bounded-clients.ts`). Both clients share one
- * connection pool and retry quota.
+ * engine drops the requests whose caller gave up (see `bounded-clients.ts`). The clients that retry
+ * share one connection pool and retry quota; the one whose writes are sent once has its own.
  */
 export function dynamoClients(config: AppConfig): DynamoClients {
   const local = config.aws.dynamodbEndpoint !== undefined;
   const budget = config.aws.dynamodbTimeoutMs;
-  const shared = {
-    ...attemptBoundedConfig(config.aws.region, budget),
-    ...(local ? { endpoint: config.aws.dynamodbEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
-  };
-  const client = (cacheMiddleware: boolean) => {
-    const built = new DynamoDBClient({ ...shared, cacheMiddleware });
+  const where = local ? { endpoint: config.aws.dynamodbEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {};
+  const retried = attemptBoundedConfig(config.aws.region, budget);
+  const client = (cacheMiddleware: boolean, attempts: 'retried' | 'single' = 'retried') => {
+    const built = new DynamoDBClient({
+      ...(attempts === 'single' ? singleAttemptConfig(config.aws.region, budget) : retried),
+      ...where,
+      cacheMiddleware,
+    });
     return local ? stampLocalDeadline(built, budget) : built;
   };
   const doc = DynamoDBDocumentClient.from(client(false), { marshallOptions: { removeUndefinedValues: true } });
-  // Built when first used: the Lambdas that only read and write through `doc` (heartbeats) never pay for it.
+  // Built when first used: the Lambdas that only read and write through `doc` (heartbeats) never pay for them.
   let writes: CachedWrites | undefined;
+  let writesOnce: CachedWrites | undefined;
   return {
     doc,
     get writes() {
       return (writes ??= new CachedWrites(client(true)));
     },
+    get writesOnce() {
+      return (writesOnce ??= new CachedWrites(client(true, 'single')));
+    },
     destroy: () => {
       doc.destroy();
       writes?.client.destroy();
+      writesOnce?.client.destroy();
     },
   };
 }

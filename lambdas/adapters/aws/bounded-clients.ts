@@ -83,6 +83,14 @@ export function attemptBoundedConfig(region: string, totalMs: number) {
   return { region, retryStrategy: new FixedPauseRetry(), requestHandler: boundedHandler(attemptMs), logger: sdkLogger };
 }
 
+/**
+ * One attempt of at most `totalMs`, for a write that must not be applied twice: the SDK retries a
+ * timeout, and an attempt whose answer was lost may already have been applied.
+ */
+export function singleAttemptConfig(region: string, totalMs: number) {
+  return { region, maxAttempts: 1, requestHandler: boundedHandler(totalMs), logger: sdkLogger };
+}
+
 interface SendingClient {
   send: (...args: never[]) => unknown;
   middlewareStack: { add: (middleware: never, options: never) => void };

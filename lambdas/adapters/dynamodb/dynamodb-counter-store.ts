@@ -221,6 +221,12 @@ export class DynamoDbCounterStore implements CounterStore {
     private readonly tableName: string,
     /** How the writes (admissions, adjustments) are sent; the reads and clears go through `client`. */
     private readonly writes: ItemWrites = documentWrites(client),
+    /**
+     * How an adjustment that would count twice if applied twice (a refund's decrease) is sent: never
+     * retried by the SDK, whose retry of a timed-out attempt may repeat one already applied. A refund
+     * lost that way leaves the slot counted: the limit errs on the safe side.
+     */
+    private readonly writesOnce: ItemWrites = writes,
   ) {}
 
   write(key: string, writes: CounterWrite[], expiresAt: number): Promise<WriteResult> {
@@ -233,13 +239,15 @@ export class DynamoDbCounterStore implements CounterStore {
   adjust(key: string, adjustments: CounterAdjustment[]): Promise<WriteResult> {
     const u = new Update();
     for (const adjustment of adjustments) planAdjustment(u, adjustment);
-    return this.update(key, u);
+    // A write carrying a settlement's version, or only releases of a slot at a time, applies once however often it is sent.
+    const repeatable = adjustments.some((a) => a.kind === 'sync') || adjustments.every((a) => a.kind === 'release');
+    return this.update(key, u, repeatable ? this.writes : this.writesOnce);
   }
 
-  private async update(key: string, u: Update): Promise<WriteResult> {
+  private async update(key: string, u: Update, writes = this.writes): Promise<WriteResult> {
     const conditions = [...new Set(u.conditions)];
     try {
-      const attributes = await this.writes.update({
+      const attributes = await writes.update({
         TableName: this.tableName,
         Key: { pk: key },
         UpdateExpression: u.expression,

@@ -67,6 +67,17 @@ export function documentWrites(client: DynamoDBDocumentClient): ItemWrites {
   };
 }
 
+/** Writes through the `ItemWrites` that `build` makes when first used. */
+export function lazyWrites(build: () => ItemWrites): ItemWrites {
+  let built: ItemWrites | undefined;
+  const writes = () => (built ??= build());
+  return {
+    update: (input) => writes().update(input),
+    put: (input) => writes().put(input),
+    batchPut: (tableName, items) => writes().batchPut(tableName, items),
+  };
+}
+
 /** Like the document client, which marshals an object's own entries (a class instance included), undefined removed. */
 const marshalled = (values: Record<string, unknown>) => marshall({ ...values }, { removeUndefinedValues: true });
 

@@ -7,7 +7,12 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { attemptBoundedConfig, LOCAL_DEADLINE_HEADER, stampLocalDeadline } from '../../../lambdas/adapters/aws/bounded-clients';
+import {
+  attemptBoundedConfig,
+  LOCAL_DEADLINE_HEADER,
+  singleAttemptConfig,
+  stampLocalDeadline,
+} from '../../../lambdas/adapters/aws/bounded-clients';
 
 const BUDGET_MS = 400;
 let server: Server;
@@ -64,6 +69,21 @@ it('gives up on a server that never answers after two attempts, within the budge
   expect(outcome).toBe('TimeoutError');
   expect(seen).toHaveLength(2);
   // Two attempts of (400 - 25) / 2 ms and the pause: 400 ms, plus timer slack.
+  expect(ms).toBeGreaterThanOrEqual(BUDGET_MS - 30);
+  expect(ms).toBeLessThan(BUDGET_MS + 150);
+});
+
+it('sends a write that must not be applied twice once: a server that never answers gets one attempt, the whole budget', async () => {
+  respond = () => undefined;
+  const c = new DynamoDBClient({
+    ...singleAttemptConfig('us-east-1', BUDGET_MS),
+    endpoint,
+    credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+  });
+  const { outcome, ms } = await timed(() => get(c));
+  c.destroy();
+  expect(outcome).toBe('TimeoutError');
+  expect(seen).toHaveLength(1);
   expect(ms).toBeGreaterThanOrEqual(BUDGET_MS - 30);
   expect(ms).toBeLessThan(BUDGET_MS + 150);
 });
