@@ -54,6 +54,11 @@ export interface ProviderFailure {
 export class ConfigError extends GatewayError {}
 
 /** One line naming every problem zod found: `path.to.field: message; ...` (`(root)` for the document itself). */
+/** A value a caller sent, as an error message may quote it: at most `max` characters, cut ones marked with an ellipsis. */
+export function echoed(value: string, max = 64): string {
+  return value.length <= max ? value : `${value.slice(0, max)}…`;
+}
+
 export function formatIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`).join('; ');
 }

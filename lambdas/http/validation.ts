@@ -2,6 +2,7 @@
 import type { Context } from 'hono';
 import type * as z from 'zod';
 import { dayStart } from '../core/utc-day';
+import { echoed } from '../core/errors';
 import { badRequest, paramFromPath, type ErrorSpec } from './errors';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: ErrorSpec; status?: 415 };
@@ -17,7 +18,7 @@ export async function parseJsonBody<S extends z.ZodType>(c: Context, schema: S):
       ok: false,
       status: 415,
       error: badRequest(
-        `The body must be JSON (content-type: application/json), not ${type.split(';')[0]}.`,
+        `The body must be JSON (content-type: application/json), not ${echoed(type.split(';')[0]!)}.`,
         'content-type',
         'unsupported_media_type',
       ),

@@ -57,6 +57,12 @@ describe('request validation', () => {
     });
     await expectError(await post(JSON.stringify(chatBody({ metadata: { task_type: 'poetry' } }))), 400, { param: 'metadata.task_type' });
     await expectError(await post(JSON.stringify(chatBody({ model: 'task:poetry' }))), 400, { param: 'model' });
+    // A long value is quoted only in part.
+    const long = await post(JSON.stringify(chatBody()), { headers: { 'x-task-type': 'p'.repeat(8000) } });
+    expect(long.status).toBe(400);
+    expect((await long.json()).error.message).toBe(
+      `Unknown task type "${'p'.repeat(64)}…". Expected one of: content_planning, message_generation, general.`,
+    );
   });
 
   it('rejects a body over the configured limit with 413', async () => {

@@ -2,7 +2,7 @@
  * Which task a request belongs to: header `x-task-type`, body `metadata.task_type`, or a task alias
  * used as the model (`task:content_planning`). Unknown values are a client error.
  */
-import { ValidationError } from '../errors';
+import { echoed, ValidationError } from '../errors';
 import { TASK_TYPES, type TaskType } from './route-table';
 
 export const TASK_ALIAS_PREFIX = 'task:';
@@ -22,7 +22,11 @@ function isTaskType(value: string): value is TaskType {
 
 function check(value: string, param: string): TaskType {
   if (!isTaskType(value)) {
-    throw new ValidationError(`Unknown task type "${value}". Expected one of: ${TASK_TYPES.join(', ')}.`, param, 'invalid_task_type');
+    throw new ValidationError(
+      `Unknown task type "${echoed(value)}". Expected one of: ${TASK_TYPES.join(', ')}.`,
+      param,
+      'invalid_task_type',
+    );
   }
   return value;
 }

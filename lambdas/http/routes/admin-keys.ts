@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { CreateApiKeySchema, describeKey, KEY_ID } from '../../core/access/api-keys';
 import type { ApiKeyService } from '../../core/access/api-keys';
 import type { AppEnv } from '../context';
+import { echoed } from '../../core/errors';
 import { errorResponse } from '../errors';
 import { parseJsonBody, validate } from '../validation';
 
@@ -32,7 +33,7 @@ export function adminKeyRoutes(deps: { apiKeys: ApiKeyService }) {
     // An id no key can have is not looked up (nor echoed at its full length): DynamoDB refuses keys over 2 KB.
     if (!KEY_ID.test(id) || !(await deps.apiKeys.revoke(id))) {
       return errorResponse(c, 404, {
-        message: `No API key with id ${id.slice(0, 24)}.`,
+        message: `No API key with id ${echoed(id, 24)}.`,
         type: 'invalid_request_error',
         code: 'not_found',
         param: 'id',

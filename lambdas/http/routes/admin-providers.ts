@@ -7,7 +7,7 @@
 import { Hono, type Context } from 'hono';
 import * as z from 'zod';
 import { READ_DRAIN_MS } from '../../core/background';
-import { errorFields } from '../../core/errors';
+import { echoed, errorFields } from '../../core/errors';
 import { ProviderConfigError, ProviderConfigInputSchema, type ProviderConfigs } from '../../core/ai/provider-configs';
 import { planRoute, ProviderIdSchema, targetKey, type RouteTable } from '../../core/ai/route-table';
 import { pingTarget } from '../../core/health/heartbeats';
@@ -32,7 +32,7 @@ export function adminProviderRoutes(deps: AdminProviderRouteDeps) {
 
   // The id is echoed only as long as an id can be.
   const notFound = (id: string) => ({
-    message: `No provider ${id.slice(0, 63)}.`,
+    message: `No provider ${echoed(id, 63)}.`,
     type: 'invalid_request_error',
     code: 'not_found',
     param: 'id',

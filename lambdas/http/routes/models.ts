@@ -4,6 +4,7 @@ import { perRouteTable, routableModels, TASK_TYPES } from '../../core/ai/route-t
 import { TASK_ALIAS_PREFIX } from '../../core/ai/task';
 import type { RouteTable } from '../../core/ai/route-table';
 import type { AppEnv } from '../context';
+import { echoed } from '../../core/errors';
 import { errorResponse } from '../errors';
 
 function modelList(table: RouteTable) {
@@ -36,7 +37,7 @@ export function modelRoutes(deps: { routes: () => RouteTable }) {
     const model = current().find((m) => m.id === c.req.param('model'));
     if (!model) {
       return errorResponse(c, 404, {
-        message: `The model '${c.req.param('model')}' does not exist.`,
+        message: `The model '${echoed(c.req.param('model'), 256)}' does not exist.`,
         type: 'invalid_request_error',
         code: 'model_not_found',
         param: 'model',
