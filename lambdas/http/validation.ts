@@ -10,8 +10,15 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; error: ErrorSpec; 
 /** A JSON media type (`application/json`, `application/merge-patch+json`, ...), with or without parameters. */
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 
-/** Parses the JSON body against `schema`. A body declared as something other than JSON is refused, not guessed at. */
-export async function parseJsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<Parsed<z.infer<S>>> {
+/**
+ * Parses the JSON body against `schema`. A body declared as something other than JSON is refused, not
+ * guessed at. `emptyAs`: what an empty body stands for, on a route whose body is optional.
+ */
+export async function parseJsonBody<S extends z.ZodType>(
+  c: Context,
+  schema: S,
+  options: { emptyAs?: unknown } = {},
+): Promise<Parsed<z.infer<S>>> {
   const type = c.req.header('content-type');
   if (type !== undefined && !JSON_TYPE.test(type)) {
     return {
@@ -25,6 +32,7 @@ export async function parseJsonBody<S extends z.ZodType>(c: Context, schema: S):
     };
   }
   const text = await c.req.text();
+  if ('emptyAs' in options && text.trim() === '') return validate(schema, options.emptyAs);
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -283,6 +283,19 @@ describe('providers managed at runtime', () => {
     expect((await json(created))['error']).toMatchObject({ code: 'invalid_id', param: 'id' });
   });
 
+  it('reads the test call’s optional body like any JSON body: no body, JSON, or a 400 / 415 in OpenAI shape', async () => {
+    expect((await admin('/admin/providers/openai/test', { method: 'POST' })).status).toBe(200);
+    expect((await admin('/admin/providers/openai/test', { method: 'POST', body: '{"model":"gpt-4o-mini"}' })).status).toBe(200);
+    const garbled = await admin('/admin/providers/openai/test', { method: 'POST', body: '{"model":' });
+    expect([garbled.status, (await json(garbled))['error']['code']]).toEqual([400, 'invalid_json']);
+    const form = await admin('/admin/providers/openai/test', {
+      method: 'POST',
+      body: 'model=gpt-4o-mini',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect([form.status, (await json(form))['error']['code']]).toEqual([415, 'unsupported_media_type']);
+  });
+
   it('answers a wrong method on a provider route with 405 and the methods it accepts', async () => {
     for (const [method, path, allow] of [
       ['PATCH', '/admin/providers/openai', 'GET, PUT, DELETE'],

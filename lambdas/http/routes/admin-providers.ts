@@ -93,8 +93,7 @@ export function adminProviderRoutes(deps: AdminProviderRouteDeps) {
   /** A real one-token call to the provider with its current credentials: the result and the latency. */
   app.post('/admin/providers/:id/test', async (c) => {
     const id = c.req.param('id');
-    const text = await c.req.text();
-    const parsed = validate(TestBody, text.trim() === '' ? {} : safeJson(text));
+    const parsed = await parseJsonBody(c, TestBody, { emptyAs: {} });
     if (!parsed.ok) return errorResponse(c, parsed.status ?? 400, parsed.error);
     const table = deps.routes();
     const catalog = catalogOf(table, id);
@@ -156,12 +155,4 @@ export function adminProviderRoutes(deps: AdminProviderRouteDeps) {
   });
 
   return app;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
