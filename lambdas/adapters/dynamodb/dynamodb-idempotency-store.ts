@@ -16,6 +16,13 @@ interface IdempotencyItem {
   expiresAt: number;
 }
 
+/** The condition of a write only the claim's owner may make: the claim is still pending, and still theirs. */
+const ownedBy = (owner: string) => ({
+  ConditionExpression: '#state = :pending AND #owner = :owner',
+  ExpressionAttributeNames: { '#state': 'state', '#owner': 'owner' },
+  ExpressionAttributeValues: { ':pending': 'pending', ':owner': owner },
+});
+
 export class DynamoDbIdempotencyStore implements IdempotencyStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -62,15 +69,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
   ): Promise<boolean> {
     const item: IdempotencyItem = { pk: key, state: 'done', owner, ...result };
     try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: item,
-          ConditionExpression: '#state = :pending AND #owner = :owner',
-          ExpressionAttributeNames: { '#state': 'state', '#owner': 'owner' },
-          ExpressionAttributeValues: { ':pending': 'pending', ':owner': owner },
-        }),
-      );
+      await this.client.send(new PutCommand({ TableName: this.tableName, Item: item, ...ownedBy(owner) }));
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
@@ -80,15 +79,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
 
   async release(key: string, owner: string): Promise<void> {
     try {
-      await this.client.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: { pk: key },
-          ConditionExpression: '#state = :pending AND #owner = :owner',
-          ExpressionAttributeNames: { '#state': 'state', '#owner': 'owner' },
-          ExpressionAttributeValues: { ':pending': 'pending', ':owner': owner },
-        }),
-      );
+      await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: key }, ...ownedBy(owner) }));
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
