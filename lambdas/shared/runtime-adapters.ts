@@ -120,7 +120,7 @@ export function credentialSource(config: AppConfig, clock: Clock): CredentialSou
  * prefix), a file under `DATA_DIR` locally (memory without one).
  */
 export function credentialVault(config: AppConfig): CredentialVault {
-  if (config.runtime !== 'aws') return new FileCredentialVault(config.local.dataDir);
+  if (process.env['HO_LAMBDA_BUNDLE'] !== 'true' && config.runtime !== 'aws') return new FileCredentialVault(config.local.dataDir);
   const prefix = config.providers.runtime.secretPrefix;
   if (!prefix) {
     const refuse = () =>
@@ -151,7 +151,12 @@ export function messageGateway(config: AppConfig): MessageGateway {
 }
 
 export function flagSource(config: AppConfig, clock: Clock): FlagSource {
-  if (!config.flags.appConfig) return new FileFlagSource(config.flags.file);
+  if (process.env['HO_LAMBDA_BUNDLE'] !== 'true' && !config.flags.appConfig) return new FileFlagSource(config.flags.file);
+  // A Lambda without AppConfig (not how the stack deploys it): the flags' defaults, and each refresh says why.
+  if (!config.flags.appConfig) {
+    const missing = new ConfigError('APPCONFIG_APPLICATION_ID, APPCONFIG_ENVIRONMENT_ID and APPCONFIG_PROFILE_ID are not set');
+    return { name: 'no AppConfig', fetch: () => Promise.reject(missing) };
+  }
   const client = new AppConfigDataClient(boundedConfig(config.aws.region, 2000));
   return new AppConfigFlagSource(client, config.flags.appConfig, clock, {
     minPollIntervalSeconds: Math.max(15, config.flags.refreshMs / 1000),
@@ -169,9 +174,10 @@ export function alertPublisher(config: AppConfig, telemetry: Telemetry): AlertPu
       return new SnsAlertPublisher(snsClient(config.aws.region), topicArn);
     });
   }
+  // The local file is dropped from the Lambda bundle (HO_LAMBDA_BUNDLE is a build-time constant there).
+  if (process.env['HO_LAMBDA_BUNDLE'] !== 'true' && config.runtime !== 'aws') return new LocalAlertPublisher(config.alerts.file);
   // Lambda without a topic (not how the stack deploys it): the log is the only place left.
-  if (config.runtime === 'aws') return { publish: async (alert) => telemetry.error(`ALERT ${alert.subject}`, { alert }) };
-  return new LocalAlertPublisher(config.alerts.file);
+  return { publish: async (alert) => telemetry.error(`ALERT ${alert.subject}`, { alert }) };
 }
 
 /** Where usage records wait while the usage table is down: the spill queue on AWS, a file locally. */
@@ -184,7 +190,8 @@ export function usageOutbox(config: AppConfig): UsageOutbox {
       return new SqsUsageOutbox(sqsClient(config.aws.region), queueUrl);
     });
   }
+  // The local file is dropped from the Lambda bundle (HO_LAMBDA_BUNDLE is a build-time constant there).
+  if (process.env['HO_LAMBDA_BUNDLE'] !== 'true' && config.runtime !== 'aws') return new FileUsageOutbox(config.usage.spill.file);
   // Lambda without a queue (not how the stack deploys it): nothing survives the instance, so say so.
-  if (config.runtime === 'aws') return { spill: () => Promise.reject(new Error('no USAGE_SPILL_QUEUE_URL is configured')) };
-  return new FileUsageOutbox(config.usage.spill.file);
+  return { spill: () => Promise.reject(new Error('no USAGE_SPILL_QUEUE_URL is configured')) };
 }

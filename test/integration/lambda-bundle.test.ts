@@ -72,6 +72,13 @@ it('leaves the simulated upstreams out of the Lambda bundle', () => {
   ])
     expect([simulatorOnly, code.includes(simulatorOnly)]).toEqual([simulatorOnly, false]);
 });
+it('leaves out the adapters only a laptop uses: files for spilled records, alerts and runtime keys', () => {
+  const code = readFileSync(bundle, 'utf8');
+  // Strings only those adapters hold (class names do not survive the minifier): the spill file's, the
+  // alert file's line, the key file's name. The flag file's adapter holds none of its own.
+  for (const laptopOnly of ['.replaying', 'ALERT [', 'provider-credentials.json'])
+    expect([laptopOnly, code.includes(laptopOnly)]).toEqual([laptopOnly, false]);
+});
 afterAll(async () => {
   await new Promise((resolve) => secrets.close(resolve));
   await upstream.close();
