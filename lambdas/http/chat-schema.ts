@@ -23,11 +23,19 @@ const RefusalPart = z.looseObject({ type: z.literal('refusal'), refusal: z.strin
 const textContent = z.union([z.string(), z.array(TextPart).min(1)]);
 const name = z.string().min(1).max(256).optional();
 
-const ToolCall = z.looseObject({
-  id: z.string().min(1),
-  type: z.literal('function'),
-  function: z.looseObject({ name: z.string().min(1), arguments: z.string() }),
-});
+/** A call the model made, sent back with the conversation: of a function tool or of a custom one. */
+const ToolCall = z.discriminatedUnion('type', [
+  z.looseObject({
+    id: z.string().min(1),
+    type: z.literal('function'),
+    function: z.looseObject({ name: z.string().min(1), arguments: z.string() }),
+  }),
+  z.looseObject({
+    id: z.string().min(1),
+    type: z.literal('custom'),
+    custom: z.looseObject({ name: z.string().min(1), input: z.string() }),
+  }),
+]);
 
 const Message = z.discriminatedUnion('role', [
   z.looseObject({ role: z.literal('system'), content: textContent, name }),

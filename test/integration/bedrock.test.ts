@@ -267,6 +267,19 @@ describe('Amazon Bedrock provider', () => {
     [{ logprobs: true }, 'logprobs'],
     [{ seed: 7 }, 'seed'],
     [{ response_format: { type: 'json_object' } }, 'response_format'],
+    // OpenAI's range is 0 to 2; Converse's 0 to 1.
+    [{ temperature: 1.5 }, 'temperature'],
+    // A custom tool's call sent back with the conversation.
+    [
+      {
+        messages: [
+          { role: 'user', content: 'hi' },
+          { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'custom', custom: { name: 'grep', input: 'x' } }] },
+          { role: 'tool', tool_call_id: 'c1', content: 'found' },
+        ],
+      },
+      'messages.1.tool_calls.0.type',
+    ],
   ])('refuses %j with a 400 naming the field, and calls no provider', async (extra, param) => {
     const before = bedrock().calls;
     const openAiBefore = gw.sims['openai']!.calls;
@@ -403,15 +416,18 @@ describe('Amazon Bedrock provider', () => {
     expect(((await response.json()) as { error: { param: string } }).error.param).toBe(param);
   });
 
-  it('falls back when Bedrock, not named by the caller, cannot serve what the request asks (seed), and calls it not at all', async () => {
-    const before = bedrock().calls;
-    const response = await gw.call('/v1/chat/completions', {
-      method: 'POST',
-      headers: MESSAGES,
-      body: JSON.stringify({ model: 'gpt-4o-mini', seed: 7, messages: [{ role: 'user', content: 'hi' }] }),
-    });
-    await expectStatus(response, 200);
-    expect(response.headers.get('x-orchestrator-provider')).toBe('openai');
-    expect(bedrock().calls).toBe(before);
-  });
+  it.each([[{ seed: 7 }], [{ temperature: 1.5 }]])(
+    'falls back when Bedrock, not named by the caller, cannot serve what the request asks (%j), and calls it not at all',
+    async (extra) => {
+      const before = bedrock().calls;
+      const response = await gw.call('/v1/chat/completions', {
+        method: 'POST',
+        headers: MESSAGES,
+        body: JSON.stringify({ model: 'gpt-4o-mini', ...extra, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      await expectStatus(response, 200);
+      expect(response.headers.get('x-orchestrator-provider')).toBe('openai');
+      expect(bedrock().calls).toBe(before);
+    },
+  );
 });

@@ -48,6 +48,22 @@ describe('POST /v1/chat/completions', () => {
     expect(viaAlias.response.headers.get('x-orchestrator-model')).toBe('gpt-4o');
   });
 
+  it('forwards a conversation holding a custom tool’s call as sent', async () => {
+    const openai = gw.sims.openai!;
+    const before = openai.calls;
+    const messages = [
+      { role: 'user', content: 'Find the TODOs.' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'custom', custom: { name: 'grep', input: 'TODO' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: 'src/a.ts:3: TODO' },
+    ];
+    const response = await gw.call('/v1/chat/completions', {
+      method: 'POST',
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages, tools: [{ type: 'custom', custom: { name: 'grep' } }] }),
+    });
+    expect(response.status).toBe(200);
+    expect(openai.requestsSince(before)[0]?.body).toMatchObject({ messages });
+  });
+
   it("removes the gateway's hints before forwarding, keeping everything else", async () => {
     const azure = gw.sims['azure-openai']!;
     const before = azure.calls;

@@ -4,13 +4,17 @@
  */
 import type { TokenEstimator, Usage } from './ports';
 
-/** The text a stream chunk delivers (content, refusals, tool-call arguments). */
+/** The text a stream chunk delivers (content, refusals, tool calls' names and arguments or inputs). */
 export function deltaText(data: string): string {
   if (!data.includes('"delta"')) return '';
   try {
     const chunk = JSON.parse(data) as {
       choices?: Array<{
-        delta?: { content?: unknown; refusal?: unknown; tool_calls?: Array<{ function?: { name?: unknown; arguments?: unknown } }> };
+        delta?: {
+          content?: unknown;
+          refusal?: unknown;
+          tool_calls?: Array<{ function?: { name?: unknown; arguments?: unknown }; custom?: { name?: unknown; input?: unknown } }>;
+        };
       }>;
     };
     let text = '';
@@ -22,6 +26,8 @@ export function deltaText(data: string): string {
       for (const call of delta.tool_calls ?? []) {
         if (typeof call.function?.name === 'string') text += call.function.name;
         if (typeof call.function?.arguments === 'string') text += call.function.arguments;
+        if (typeof call.custom?.name === 'string') text += call.custom.name;
+        if (typeof call.custom?.input === 'string') text += call.custom.input;
       }
     }
     return text;

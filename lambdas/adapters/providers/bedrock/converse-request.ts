@@ -153,6 +153,8 @@ function assistantBlocks(message: Json, param: string): ContentBlock[] {
   }
   const calls = (message['tool_calls'] ?? []) as Json[];
   calls.forEach((call, i) => {
+    if (call['type'] !== 'function')
+      throw unsupported(`${param}.tool_calls.${i}.type`, `tool calls of type ${String(call['type'])} are not supported`);
     const fn = call['function'] as Json;
     blocks.push({
       toolUse: {
@@ -286,6 +288,9 @@ export function toConverseRequest(body: Json, modelId: string): ConverseRequest 
   const usesTools = usedTools.length > 0 || messages.some((m) => m.content!.some((b) => b.toolResult !== undefined));
   const maxTokens = body['max_completion_tokens'] ?? body['max_tokens'];
   const stop = body['stop'];
+  // OpenAI takes 0 to 2; Converse's models 0 to 1. A higher one is refused before the call (the next target may take it).
+  if (typeof body['temperature'] === 'number' && body['temperature'] > 1)
+    throw unsupported('temperature', 'Converse takes a temperature from 0 to 1');
   const inference = {
     ...(typeof maxTokens === 'number' ? { maxTokens } : {}),
     ...(typeof body['temperature'] === 'number' ? { temperature: body['temperature'] } : {}),
