@@ -64,6 +64,9 @@ const emptyDelta = (): OutcomeDelta => ({
 export class HealthMonitor implements TargetHealth, TargetPerformance {
   private snapshot: Record<string, TargetState> = {};
   private fetchedAt = Number.NEGATIVE_INFINITY;
+  /** When the last read ended, answered or not, and when the one on its way was sent. */
+  private attemptedAt = Number.NEGATIVE_INFINITY;
+  private refreshSentAt = Number.NEGATIVE_INFINITY;
   private refreshing: Promise<void> | undefined;
   private readonly pending = new Map<string, Pending>();
   private readonly flushing = new Map<string, Promise<void>>();
@@ -101,23 +104,36 @@ export class HealthMonitor implements TargetHealth, TargetPerformance {
 
   /** Reads every state from the store; a failed read keeps the last view (and its age). */
   refresh(): Promise<void> {
+    if (!this.refreshing) this.refreshSentAt = this.clock.now();
     this.refreshing ??= this.store
       .states()
       .then((states) => {
-        // Local-only openings (made while the store was down) stay until the store has its own word.
-        for (const [key, state] of Object.entries(this.snapshot)) if (state.v < 0 && !states[key]) states[key] = state;
+        for (const [key, state] of Object.entries(this.snapshot)) {
+          const read = states[key];
+          // A state this instance wrote while the read was on its way is newer than the read; local-only
+          // openings (made while the store was down) stay until the store has its own word.
+          if (state.v < 0 ? !read : state.v > (read?.v ?? 0)) states[key] = state;
+        }
         this.snapshot = states;
         this.fetchedAt = this.clock.now();
       })
       .catch((error: unknown) => this.telemetry.error('provider health read failed', { error: errorFields(error) }))
       .finally(() => {
         this.refreshing = undefined;
+        this.attemptedAt = this.clock.now();
       });
     return this.refreshing;
   }
 
+  /**
+   * Resolves at once while the view is fresh, or was just read (even in vain: a store that is down is
+   * not waited on by every request); otherwise after a fresh read or `readyTimeoutMs`. A read already
+   * out for longer than that is not waited on again: one request waited for it.
+   */
   ready(): Promise<void> {
-    if (this.clock.now() - this.fetchedAt <= this.options.maxStaleMs) return Promise.resolve();
+    const now = this.clock.now();
+    if (now - Math.max(this.fetchedAt, this.attemptedAt) <= this.options.maxStaleMs) return Promise.resolve();
+    if (this.refreshing && now - this.refreshSentAt >= this.options.readyTimeoutMs) return Promise.resolve();
     return within(this.refresh(), this.options.readyTimeoutMs, undefined);
   }
 
@@ -241,6 +257,11 @@ export class HealthMonitor implements TargetHealth, TargetPerformance {
       const next = setManual(current && current.v >= 0 ? current : undefined, this.clock.now(), override, by, reason);
       if (await this.store.transition(key, current && current.v >= 0 ? current.v : 0, next)) {
         this.snapshot[key] = next;
+        // Back in rotation: the failures in a row that opened it are history, or the next failure would reopen it.
+        if (override === 'up')
+          await this.store
+            .resetFailures(key)
+            .catch((error: unknown) => this.telemetry.error('provider health write failed', { target: key, error: errorFields(error) }));
         this.telemetry.info('provider failover set by an admin', {
           target: key,
           state: override === 'up' ? 'up' : override.state,

@@ -131,6 +131,60 @@ describe('HealthMonitor', () => {
     expect(await monitors[0]!.admit(openai)).toEqual({ kind: 'call' });
   });
 
+  it('puts a breaker opened by failures back in rotation for good: the next failure does not reopen it', async () => {
+    const { monitors, settle, store } = fleet(2);
+    const [a, b] = monitors as [HealthMonitor, HealthMonitor];
+    for (let i = 0; i < 5; i++) a.report(openai, failure, false);
+    await settle();
+    await b.refresh();
+    expect((await b.admit(openai)).kind).toBe('skip');
+    await b.setManual(KEY, 'up', 'ops', 'provider fixed');
+    expect(store.stats_[KEY]?.consecutiveFailures).toBe(0);
+    // One failure after: one in a row, not the sixth.
+    a.report(openai, failure, false);
+    await settle();
+    await Promise.all([a.refresh(), b.refresh()]);
+    for (const monitor of [a, b]) expect(await monitor.admit(openai)).toEqual({ kind: 'call' });
+  });
+
+  it('keeps a state it wrote while a read was on its way over the older answer', async () => {
+    const { monitors, store, clock, settle } = fleet(1);
+    const [m] = monitors as [HealthMonitor];
+    await m.ready();
+    // A read answered with the store as it was before the breaker opened.
+    const before = structuredClone(store.states_);
+    let answer!: () => void;
+    jest.spyOn(store, 'states').mockImplementationOnce(() => new Promise((resolve) => (answer = () => resolve(before))));
+    clock.advance(DEFAULT_HEALTH_OPTIONS.maxStaleMs + 1);
+    const reading = m.refresh();
+    for (let i = 0; i < 5; i++) m.report(openai, failure, false);
+    await settle();
+    expect(store.states_[KEY]).toMatchObject({ state: 'open' });
+    answer();
+    await reading;
+    expect(await m.admit(openai)).toMatchObject({ kind: 'skip', reason: 'circuit_open' });
+  });
+
+  it('does not make every request wait on a store that is down: one waits, the rest use the view they have', async () => {
+    const { monitors, store, clock } = fleet(1);
+    const [m] = monitors as [HealthMonitor];
+    await m.ready();
+    store.failing = true;
+    const reads = jest.spyOn(store, 'states');
+    clock.advance(DEFAULT_HEALTH_OPTIONS.maxStaleMs + 1);
+    await m.ready();
+    await m.ready();
+    expect(reads).toHaveBeenCalledTimes(1);
+    // A read that hangs: the request that sent it waits its bound, the next ones do not join it.
+    reads.mockImplementation(() => new Promise(() => undefined));
+    clock.advance(DEFAULT_HEALTH_OPTIONS.maxStaleMs + 1);
+    const waited = m.ready();
+    clock.advance(DEFAULT_HEALTH_OPTIONS.readyTimeoutMs);
+    await m.ready();
+    expect(reads).toHaveBeenCalledTimes(2);
+    void waited;
+  });
+
   it('refreshes a stale view before deciding, and decides from memory when it is fresh', async () => {
     const { monitors, store, clock } = fleet(1);
     const [m] = monitors as [HealthMonitor];
