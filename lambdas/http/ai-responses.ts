@@ -68,8 +68,12 @@ function eventName(data: string): string {
 /** The stream as `data: ...\n\n` events; the client leaving cancels it (and the upstream call). */
 export function sseResponse(c: Context<AppEnv>, stream: AnswerStream, options: { named?: boolean } = {}): Response {
   const events = stream[Symbol.asyncIterator]();
-  // Responses API streams name each event (`event: response.output_text.delta`) after its `type`.
-  const frame = options.named ? (data: string) => `event: ${eventName(data)}\ndata: ${data}\n\n` : (data: string) => `data: ${data}\n\n`;
+  // Responses API streams name each event (`event: response.output_text.delta`) after its `type`. An
+  // upstream's event may span several `data:` lines (read back joined by newlines): each keeps its prefix.
+  const lines = (data: string) => (data.includes('\n') ? data.replaceAll('\n', '\ndata: ') : data);
+  const frame = options.named
+    ? (data: string) => `event: ${eventName(data)}\ndata: ${lines(data)}\n\n`
+    : (data: string) => `data: ${lines(data)}\n\n`;
   const readable = new ReadableStream<Uint8Array>({
     async pull(controller) {
       const next = await events.next();

@@ -6,7 +6,10 @@
  * Kept: id, created, model, system_fingerprint, service_tier, usage; per choice the role, content,
  * refusal, tool calls (by index, arguments joined across chunks), the deprecated function_call,
  * audio (data and transcript joined), annotations, logprobs (content and refusal tokens joined),
- * finish_reason, and Azure's content_filter_results. Chunk-only fields (`obfuscation`) are dropped.
+ * finish_reason. Fields this code does not know, a provider's own or newer than it, are kept too, at
+ * their level: of the chunk (`moderation`), of a choice (Azure's `content_filter_results`), of the
+ * delta (`reasoning_content`: text and lists joined), of a tool call (Gemini's `extra_content`), each as last
+ * sent. Chunk-only fields (`object`, `obfuscation`) are dropped.
  * The openai SDK's own accumulator (`ChatCompletionStream`) keeps the same fields but lives in the SDK
  * and throws on partial answers; this one is pure and reports what is missing.
  */
@@ -19,6 +22,8 @@ interface ToolCallState {
   name: string;
   arguments: string;
   custom?: { name: string; input: string };
+  /** Fields of a provider's own (Gemini's `extra_content`), as last sent. */
+  extras: Json;
 }
 
 interface ChoiceState {
@@ -31,13 +36,38 @@ interface ChoiceState {
   annotations: unknown[] | undefined;
   logprobs: { content: unknown[] | undefined; refusal: unknown[] | undefined } | undefined;
   finishReason: string | null;
+  /** The choice's fields of a provider's own (Azure's `content_filter_results`), as last sent. */
   extras: Json;
+  /** The delta's fields of a provider's own: text joined (`reasoning_content`), anything else as last sent. */
+  messageExtras: Json;
+}
+
+/** What the assembler reads itself, at each level; any other field is a provider's own and is kept. */
+const HEAD_FIELDS = new Set(['id', 'object', 'created', 'model', 'system_fingerprint', 'service_tier', 'usage', 'choices', 'obfuscation']);
+const CHOICE_FIELDS = new Set(['index', 'delta', 'logprobs', 'finish_reason']);
+const DELTA_FIELDS = new Set(['role', 'content', 'refusal', 'tool_calls', 'function_call', 'audio', 'annotations']);
+const CALL_FIELDS = new Set(['index', 'id', 'type', 'function', 'custom']);
+
+/**
+ * Copies into `into` the fields of `from` not in `known` (null ones skipped); with `join`, strings and
+ * arrays add to what is there (a delta's text and lists arrive in pieces).
+ */
+function keepOthers(from: Json, known: ReadonlySet<string>, into: Json, join = false): void {
+  for (const [key, value] of Object.entries(from)) {
+    if (known.has(key) || value === null || value === undefined) continue;
+    const held = into[key];
+    if (join && typeof value === 'string') into[key] = (asString(held) ?? '') + value;
+    else if (join && Array.isArray(value)) into[key] = [...(Array.isArray(held) ? held : []), ...(value as unknown[])];
+    else into[key] = value;
+  }
 }
 
 const asString = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
 export class CompletionAssembler {
   private readonly head: Json = {};
+  /** The chunks' fields of a provider's own, or newer than this code (`moderation`), as last sent. */
+  private readonly headExtras: Json = {};
   private readonly choices = new Map<number, ChoiceState>();
   private usage: unknown;
 
@@ -48,6 +78,7 @@ export class CompletionAssembler {
       if (chunk[key] !== undefined && chunk[key] !== null && chunk[key] !== '') this.head[key] = chunk[key];
     }
     if (chunk['usage'] !== undefined && chunk['usage'] !== null) this.usage = chunk['usage'];
+    keepOthers(chunk, HEAD_FIELDS, this.headExtras);
     for (const raw of Array.isArray(chunk['choices']) ? (chunk['choices'] as Json[]) : []) this.addChoice(raw);
   }
 
@@ -65,6 +96,7 @@ export class CompletionAssembler {
         logprobs: undefined,
         finishReason: null,
         extras: {},
+        messageExtras: {},
       };
       this.choices.set(index, state);
     }
@@ -106,16 +138,18 @@ export class CompletionAssembler {
         state.logprobs.refusal = [...(state.logprobs.refusal ?? []), ...(logprobs['refusal'] as unknown[])];
     }
     if (typeof raw['finish_reason'] === 'string') state.finishReason = raw['finish_reason'];
-    if (raw['content_filter_results'] !== undefined) state.extras['content_filter_results'] = raw['content_filter_results'];
+    keepOthers(raw, CHOICE_FIELDS, state.extras);
+    keepOthers(delta, DELTA_FIELDS, state.messageExtras, true);
   }
 
   private addToolCall(state: ChoiceState, call: Json): void {
     const index = typeof call['index'] === 'number' ? call['index'] : state.toolCalls.size;
     let tool = state.toolCalls.get(index);
     if (!tool) {
-      tool = { name: '', arguments: '' };
+      tool = { name: '', arguments: '', extras: {} };
       state.toolCalls.set(index, tool);
     }
+    keepOthers(call, CALL_FIELDS, tool.extras);
     tool.id = asString(call['id']) ?? tool.id;
     tool.type = asString(call['type']) ?? tool.type;
     const fn = call['function'] as Json | undefined;
@@ -141,19 +175,26 @@ export class CompletionAssembler {
     const choices = [...this.choices.entries()]
       .sort(([a], [b]) => a - b)
       .map(([index, c]) => {
-        const message: Json = { role: c.role ?? 'assistant', content: c.content ?? null, refusal: c.refusal ?? null };
+        // A call's answer has no text: its content is null, as OpenAI sends it, even from a stream that began with "".
+        const calls = c.toolCalls.size > 0 || c.functionCall !== undefined;
+        const message: Json = {
+          role: c.role ?? 'assistant',
+          content: (calls && c.content === '' ? null : c.content) ?? null,
+          refusal: c.refusal ?? null,
+        };
         if (c.annotations) message['annotations'] = c.annotations;
         if (c.toolCalls.size > 0) {
           message['tool_calls'] = [...c.toolCalls.entries()]
             .sort(([a], [b]) => a - b)
             .map(([, t]) =>
               t.custom
-                ? { id: t.id ?? '', type: t.type ?? 'custom', custom: t.custom }
-                : { id: t.id ?? '', type: t.type ?? 'function', function: { name: t.name, arguments: t.arguments } },
+                ? { id: t.id ?? '', type: t.type ?? 'custom', custom: t.custom, ...t.extras }
+                : { id: t.id ?? '', type: t.type ?? 'function', function: { name: t.name, arguments: t.arguments }, ...t.extras },
             );
         }
         if (c.functionCall) message['function_call'] = c.functionCall;
         if (c.audio) message['audio'] = c.audio;
+        Object.assign(message, c.messageExtras);
         return {
           index,
           message,
@@ -172,6 +213,7 @@ export class CompletionAssembler {
       ...(this.usage !== undefined ? { usage: this.usage } : {}),
       ...(service_tier !== undefined ? { service_tier } : {}),
       ...(system_fingerprint !== undefined ? { system_fingerprint } : {}),
+      ...this.headExtras,
     };
   }
 }

@@ -80,6 +80,55 @@ describe('CompletionAssembler', () => {
     expect(conformance('CreateChatCompletionResponse', result)).toEqual([]);
   });
 
+  it('keeps fields it does not know at their level: the chunk’s, the delta’s (text and lists joined), a tool call’s', () => {
+    const { result } = assemble([
+      chunk([
+        {
+          index: 0,
+          delta: { role: 'assistant', content: '', reasoning_content: 'Think ', reasoning_details: [{ n: 1 }] },
+          finish_reason: null,
+        },
+      ]),
+      chunk([{ index: 0, delta: { reasoning_content: 'first.', reasoning_details: [{ n: 2 }] }, finish_reason: null }]),
+      chunk([
+        {
+          index: 0,
+          delta: {
+            tool_calls: [
+              {
+                index: 0,
+                id: 'call_a',
+                type: 'function',
+                function: { name: 'lookup', arguments: '{}' },
+                extra_content: { google: { thought_signature: 'sig' } },
+              },
+            ],
+          },
+          finish_reason: null,
+        },
+      ]),
+      chunk([{ index: 0, delta: {}, finish_reason: 'tool_calls' }]),
+      chunk([], { moderation: { model: 'omni-moderation-latest', results: [] } }),
+    ]);
+    expect(result['moderation']).toEqual({ model: 'omni-moderation-latest', results: [] });
+    expect((result['choices'] as Array<{ message: unknown }>)[0]!.message).toEqual({
+      role: 'assistant',
+      // A call's answer has no text, even from a stream that began with "".
+      content: null,
+      refusal: null,
+      reasoning_content: 'Think first.',
+      reasoning_details: [{ n: 1 }, { n: 2 }],
+      tool_calls: [
+        {
+          id: 'call_a',
+          type: 'function',
+          function: { name: 'lookup', arguments: '{}' },
+          extra_content: { google: { thought_signature: 'sig' } },
+        },
+      ],
+    });
+  });
+
   it('keeps every choice of n = 2, each with its own finish reason and log probabilities', () => {
     const lp = (token: string) => ({ token, logprob: -0.1, bytes: [104], top_logprobs: [] });
     const { result, complete } = assemble([
