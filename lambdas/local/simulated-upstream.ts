@@ -14,7 +14,7 @@ import type { ProviderId } from '../core/ai/route-table';
 import { sampleOf } from './json-sample';
 
 export type SimFault =
-  | { kind: 'status'; status: number; retryAfterMs?: number; retryAfter?: string; code?: string }
+  | { kind: 'status'; status: number; retryAfterMs?: number; retryAfter?: string; code?: string; param?: string }
   /** Accepts the connection and never answers (no headers). */
   | { kind: 'timeout' }
   /** Sends 200 and the stream's headers, then nothing. */
@@ -190,7 +190,7 @@ export class SimulatedUpstream {
       const headers: Record<string, string> = {};
       if (fault.retryAfterMs !== undefined) headers['retry-after-ms'] = String(fault.retryAfterMs);
       if (fault.retryAfter !== undefined) headers['retry-after'] = fault.retryAfter;
-      return this.sendError(res, fault.status, type, message, fault.code, headers);
+      return this.sendError(res, fault.status, type, message, fault.code, headers, fault.param);
     }
     const model = route.model ?? (typeof body!['model'] === 'string' ? body!['model'] : 'unknown');
     if (route.operation === 'embeddings') return this.embed(res, body!, model);
@@ -229,10 +229,11 @@ export class SimulatedUpstream {
     message: string,
     code?: string,
     headers: Record<string, string> = {},
+    param?: string,
   ) {
     const wire = this.dialect.wire?.error(status, message, type);
     res.writeHead(status, { 'content-type': 'application/json', ...wire?.headers, ...headers });
-    res.end(wire?.body ?? JSON.stringify({ error: { message, type, param: null, code: code ?? null } }));
+    res.end(wire?.body ?? JSON.stringify({ error: { message, type, param: param ?? null, code: code ?? null } }));
   }
 
   /**

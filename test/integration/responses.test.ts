@@ -99,6 +99,15 @@ describe('/v1/responses', () => {
     expect(sent.body).toMatchObject({ model: 'gpt-4o-mini', stream: true });
   });
 
+  it('passes back a 404 about what the caller sent (an input item that does not exist), without falling back', async () => {
+    gw.sims.openai!.setFault({ kind: 'status', status: 404, param: 'input' }, 1);
+    const azureBefore = gw.sims['azure-openai']!.calls;
+    const response = await post({ model: 'gpt-4o-mini', input: [{ type: 'item_reference', id: 'rs_gone' }] });
+    expect(response.status).toBe(404);
+    expect((await response.json()).error).toMatchObject({ param: 'input' });
+    expect(gw.sims['azure-openai']!.calls).toBe(azureBefore);
+  });
+
   it('ends a stream the provider cuts with a Responses error event, and records the failure', async () => {
     gw.sims.openai!.setFault({ kind: 'midstream' }, 1);
     const response = await post({ model: 'gpt-4o-mini', input: 'cut me', stream: true });

@@ -46,8 +46,13 @@ export function healthOutcome(failure: ProviderFailure): AttemptOutcome {
   return { kind: 'failure', errorClass: failure.errorClass, ...(failure.status !== undefined ? { status: failure.status } : {}) };
 }
 
-/** Maps an upstream HTTP status (and OpenAI error code) to an error class. */
-export function classifyStatus(status: number, code?: string | null): ErrorClass {
+/**
+ * Maps an upstream HTTP status (and OpenAI error code and param) to an error class. A 404 naming a
+ * parameter other than the model is about what the caller sent (an `input` item that does not exist):
+ * the caller's to see, not a target that cannot serve the request.
+ */
+export function classifyStatus(status: number, code?: string | null, param?: string | null): ErrorClass {
+  if (status === 404 && param && param !== 'model') return 'client_error';
   if (code === 'content_filter' || code === 'content_policy_violation') return 'content_filter';
   if (status === 408) return 'timeout';
   if (status === 409) return 'conflict';

@@ -43,7 +43,7 @@ export function toProviderCallError(error: unknown, ctx: CallContext): ProviderC
     const body = errorBody(error);
     return new ProviderCallError(
       {
-        errorClass: classifyStatus(error.status, body.error.code),
+        errorClass: classifyStatus(error.status, body.error.code, body.error.param),
         status: error.status,
         body,
         retryAfterMs: parseRetryAfter((name) => error.headers?.get(name), ctx.now),

@@ -19,6 +19,12 @@ describe('classifyStatus / isRetryable', () => {
     },
   );
 
+  it('passes back a 404 about what the caller sent (a parameter other than the model), and falls back on one about the model', () => {
+    expect(isRetryable({ errorClass: classifyStatus(404, null, 'input'), status: 404 })).toBe(false);
+    expect(isRetryable({ errorClass: classifyStatus(404, 'model_not_found', 'model'), status: 404 })).toBe(true);
+    expect(isRetryable({ errorClass: classifyStatus(404, 'DeploymentNotFound', null), status: 404 })).toBe(true);
+  });
+
   it('treats a content filter refusal as final even on a retryable status', () => {
     expect(classifyStatus(400, 'content_filter')).toBe('content_filter');
     expect(isRetryable({ errorClass: classifyStatus(500, 'content_filter') })).toBe(false);
