@@ -242,7 +242,11 @@ export class Orchestrator {
         skip(target, 'no_time_left');
         continue;
       }
-      const admission = health ? await health.admit(target) : { kind: 'call' as const };
+      // A probe tells at its first event, or with the whole answer when the call is not streamed (see `start`).
+      const whole = mode === 'complete' && (!target.upstreamStreaming || operation !== 'chat');
+      const admission = health
+        ? await health.admit(target, { settlesWithinMs: whole ? target.timeouts.totalMs : target.timeouts.firstByteMs })
+        : { kind: 'call' as const };
       if (admission.kind === 'skip') {
         skip(target, admission.reason, admission.retryAt);
         continue;

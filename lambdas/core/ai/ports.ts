@@ -159,7 +159,7 @@ export interface TargetHealth {
   /** Resolves once the view is fresh enough to decide on (at once when it is; bounded when it is not). */
   ready(): Promise<void>;
   /** May the target be called now? With `mayProbe: false` a half-open target is skipped rather than claimed. */
-  admit(target: PlannedTarget, options?: { mayProbe?: boolean }): Promise<TargetAdmission>;
+  admit(target: PlannedTarget, options?: { mayProbe?: boolean; settlesWithinMs?: number }): Promise<TargetAdmission>;
   /** Whether `admit` would skip the target now (no claim, no I/O): the deadline need not keep time for it. */
   wouldSkip(target: PlannedTarget): boolean;
   /** Reports an attempt's outcome; `probe` when the attempt was the half-open probe. */

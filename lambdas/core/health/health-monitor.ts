@@ -158,12 +158,16 @@ export class HealthMonitor implements TargetHealth, TargetPerformance {
     return this.snapshot[key];
   }
 
-  async admit(target: PlannedTarget, options: { mayProbe?: boolean } = {}): Promise<TargetAdmission> {
+  /**
+   * `settlesWithinMs`: how long a probe of this call may take to tell (its first event; the whole answer
+   * for a call that is not streamed), which its claim must outlast: default the target's first-event time.
+   */
+  async admit(target: PlannedTarget, options: { mayProbe?: boolean; settlesWithinMs?: number } = {}): Promise<TargetAdmission> {
     const key = targetKey(target);
     const now = this.clock.now();
     const decision = decide(this.snapshot[key], target.circuitBreaker, now);
     if (decision.kind !== 'claim_probe') return decision;
-    const lease = target.timeouts.firstByteMs + this.options.probeGraceMs;
+    const lease = (options.settlesWithinMs ?? target.timeouts.firstByteMs) + this.options.probeGraceMs;
     const skip: TargetAdmission = { kind: 'skip', reason: 'probe_in_flight', retryAt: now + lease };
     if (options.mayProbe === false) return skip;
     // One claim per instance at a time; the store's condition makes it one per fleet.
@@ -377,7 +381,8 @@ export class HealthMonitor implements TargetHealth, TargetPerformance {
   private async settleProbe(key: string, policy: CircuitBreakerPolicy, outcome: AttemptOutcome): Promise<void> {
     const now = this.clock.now();
     const current = this.snapshot[key];
-    if (!current) return;
+    // Not this instance's probe any more (its claim ran out and another took it over): that one settles it.
+    if (!current || current.probe?.by !== this.instanceId) return;
     let next: TargetState;
     if (outcome.kind === 'success' || outcome.kind === 'started') next = close(current, now, 'probe succeeded');
     else if (outcome.kind === 'failure') next = open(current, policy, now, `probe failed (${outcome.errorClass})`);

@@ -67,6 +67,29 @@ describe('HealthMonitor', () => {
     for (const monitor of monitors) expect(await monitor.admit(openai)).toEqual({ kind: 'call' });
   });
 
+  it('claims a probe for as long as its call may take to tell, and lets only the claim’s holder settle it', async () => {
+    const { monitors, settle, clock, store } = fleet(2);
+    const [a, b] = monitors as [HealthMonitor, HealthMonitor];
+    for (let i = 0; i < 5; i++) a.report(openai, failure, false);
+    await settle();
+    clock.advance(30_000);
+    await Promise.all(monitors.map((m) => m.refresh()));
+    // A call told by its whole answer (not streamed): the claim outlasts its total time, not its first event.
+    expect(await a.admit(openai, { settlesWithinMs: 120_000 })).toEqual({ kind: 'probe' });
+    expect(store.states_[KEY]!.probe).toEqual({ by: 'gw-0', until: clock.now() + 120_000 + DEFAULT_HEALTH_OPTIONS.probeGraceMs });
+    // Past the claim, another instance takes the probe over and it succeeds; the first one's late failure changes nothing.
+    clock.advance(120_000 + DEFAULT_HEALTH_OPTIONS.probeGraceMs + 1);
+    await Promise.all(monitors.map((m) => m.refresh()));
+    expect(await b.admit(openai)).toEqual({ kind: 'probe' });
+    await a.refresh();
+    a.report(openai, failure, true);
+    await settle();
+    expect(store.states_[KEY]!.probe?.by).toBe('gw-1');
+    b.report(openai, { kind: 'started', firstEventMs: 100 }, true);
+    await settle();
+    expect(store.states_[KEY]).toMatchObject({ state: 'closed' });
+  });
+
   it('reopens after a failed probe with a doubled cooldown', async () => {
     const { monitors, settle, clock, store } = fleet(1);
     const [m] = monitors as [HealthMonitor];
