@@ -282,8 +282,10 @@ export class ProviderConfigs implements CredentialSource {
 
   private async load(): Promise<void> {
     const document = await this.deps.store.read();
-    // A read that began before this instance's own change landed is older than what it already holds.
-    if (document.version < Math.max(this.view.document.version, this.unapplied?.document.version ?? 0)) return;
+    // A read that began before this instance's own change landed is older than what it already holds
+    // (asked again after the keys are read: a change of this instance's may land meanwhile).
+    const older = () => document.version < Math.max(this.view.document.version, this.unapplied?.document.version ?? 0);
+    if (older()) return;
     const keys = new Map(this.view.keys);
     await Promise.all(
       Object.entries(document.configs).map(async ([id, config]) => {
@@ -301,6 +303,7 @@ export class ProviderConfigs implements CredentialSource {
       }),
     );
     for (const id of keys.keys()) if (!document.configs[id]) keys.delete(id);
+    if (older()) return;
     let table: RouteTable;
     try {
       table = effectiveRouteTable(this.deps.base, document.configs);

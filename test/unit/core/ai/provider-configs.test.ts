@@ -256,3 +256,60 @@ it('never pairs the deploy-time key with a runtime destination when the runtime 
   await configs.refresh();
   expect((await configs.get('openai'))?.credentials).toEqual({ apiKey: 'runtime-key', baseURL: 'https://proxy.example/v1' });
 });
+
+it('does not put back an older document read before its own change landed, though the read ended after it', async () => {
+  let document: ProviderConfigDocument = { version: 1, configs: {} };
+  let readAnswer: ProviderConfigDocument | undefined;
+  const gate = () => {
+    let open!: () => void;
+    let reached!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    const arrived = new Promise<void>((resolve) => (reached = resolve));
+    return { open, arrived, pass: () => (reached(), opened) };
+  };
+  const put = gate();
+  const get = gate();
+  const configs = configsOver({
+    store: {
+      read: async () => readAnswer ?? document,
+      write: async (next) => {
+        if (next.version !== document.version + 1) return false;
+        document = next;
+        return true;
+      },
+    },
+    vault: {
+      put: () => put.pass(),
+      get: async (_id, version) => (version === 'k-other' ? get.pass().then(() => ({ apiKey: 'other' })) : undefined),
+      delete: async () => undefined,
+    },
+    credentials: { get: async (provider) => ({ provider, credentials: {} }) },
+  });
+  await configs.refresh();
+  // An admin adds a provider; its key is being stored.
+  const input = {
+    type: 'openai-compatible' as const,
+    baseURL: 'https://api.groq.com/openai/v1',
+    apiKey: 'gsk',
+    models: ['llama'],
+    default: false,
+    active: true,
+    priority: 0,
+  };
+  const change = configs.change('create', 'groq', input, 'key_admin', () => 'k1');
+  await put.arrived;
+  // Meanwhile a refresh reads version 1 (with a key to fetch), and is still reading keys when the change lands as version 2.
+  readAnswer = {
+    version: 1,
+    configs: { other: config({ type: 'openai-compatible', baseURL: 'https://o.example/v1', models: ['o'], keyVersion: 'k-other' }) },
+  };
+  const reading = configs.refresh();
+  await get.arrived;
+  put.open();
+  await change;
+  expect(configs.current().providers['groq']).toBeDefined();
+  get.open();
+  await reading;
+  expect(configs.current().providers['groq']).toBeDefined();
+  expect(configs.current().providers['other']).toBeUndefined();
+});
