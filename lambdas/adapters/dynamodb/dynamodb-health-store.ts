@@ -10,6 +10,8 @@
  *   returns the counters after it; a slot whose turn came round again is restarted (conditionally).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { isDeepStrictEqual } from 'node:util';
 import { BatchGetCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ProviderLimits } from '../../core/ai/provider-limits';
 import type { HealthStore, OutcomeDelta, StatsSlot, TargetState, TargetStats } from '../../core/health/ports';
@@ -99,12 +101,16 @@ export class DynamoDbHealthStore implements HealthStore {
           ConditionExpression: expected === 0 ? 'attribute_not_exists(#state)' : '#state.#v = :expected',
           ExpressionAttributeNames: { '#state': `${STATE_PREFIX}${key}`, ...(expected === 0 ? {} : { '#v': 'v' }) },
           ExpressionAttributeValues: { ':next': next, ...(expected === 0 ? {} : { ':expected': expected }) },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // The SDK sends a write again when its answer was lost: the transition may have landed on the
+      // first try, and then it is the state the condition finds. (dynalite returns no item: read it.)
+      const found = error.Item ? (unmarshall(error.Item)[`${STATE_PREFIX}${key}`] as unknown) : (await this.states())[key];
+      return isDeepStrictEqual(found, JSON.parse(JSON.stringify(next)));
     }
   }
 

@@ -6,6 +6,8 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { isDeepStrictEqual } from 'node:util';
 import type { ProviderConfigDocument, ProviderConfigStore, StoredProviderConfig } from '../../core/ai/provider-configs';
 
 const KEY = 'provider-configs';
@@ -34,12 +36,19 @@ export class DynamoDbProviderConfigStore implements ProviderConfigStore {
           ...(next.version === 1
             ? {}
             : { ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':previous': next.version - 1 } }),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // The SDK sends a write again when its answer was lost: the write may have landed on the first
+      // try, and then it is the one the condition finds. (dynalite returns no item: read it.)
+      const found = error.Item ? unmarshall(error.Item) : await this.read();
+      // Compared as stored: the fields left undefined are not written.
+      return (
+        Number(found['version']) === next.version && isDeepStrictEqual(found['configs'] ?? {}, JSON.parse(JSON.stringify(next.configs)))
+      );
     }
   }
 }
