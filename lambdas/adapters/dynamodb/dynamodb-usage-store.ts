@@ -4,7 +4,7 @@
  * id. Aggregates: one single-item `ADD` update per cell a batch adds to (day x hour x task x provider
  * x model, day x user, day total, month total, month x user), never a transaction.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -419,8 +419,34 @@ export class DynamoDbUsageStore implements UsageStore, DayCellStore, AlertMarker
     return item ? { report: JSON.parse(String(item['json'])) as DailyReport, text: String(item['text']) } : undefined;
   }
 
-  claim(key: string, expiresAt: number): Promise<boolean> {
-    return putIfAbsent(this.writes, this.tables.aggregates, { pk: 'alert', sk: key, expiresAt }, 'pk');
+  /**
+   * Claims an alert marker. The marker holds its claimant's token: the SDK sends a write again when
+   * its answer was lost, and the condition then fails on the first landing, which is still this
+   * claim (without the token the alert was never sent). The token is a random UUID: it only tells
+   * claims apart, and no test needs to foresee it.
+   */
+  async claim(key: string, expiresAt: number): Promise<boolean> {
+    const claimant = randomUUID();
+    try {
+      await this.writes.put({
+        TableName: this.tables.aggregates,
+        Item: { pk: 'alert', sk: key, expiresAt, claimant },
+        ConditionExpression: 'attribute_not_exists(pk)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      });
+      return true;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // dynalite returns no item: read it.
+      const found = error.Item
+        ? unmarshall(error.Item)
+        : (
+            await this.client.send(
+              new GetCommand({ TableName: this.tables.aggregates, Key: { pk: 'alert', sk: key }, ConsistentRead: true }),
+            )
+          ).Item;
+      return found?.['claimant'] === claimant;
+    }
   }
 
   async release(key: string): Promise<void> {

@@ -18,6 +18,7 @@ import {
   DynamoDBClient,
   PutItemCommand,
   UpdateItemCommand,
+  type PutItemCommandInput,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -35,7 +36,7 @@ export type ItemUpdate = Expressions &
   };
 
 /** A `PutItem` with plain values. */
-export type ItemPut = Expressions & { Item: Record<string, unknown> };
+export type ItemPut = Expressions & Pick<PutItemCommandInput, 'ReturnValuesOnConditionCheckFailure'> & { Item: Record<string, unknown> };
 
 /**
  * Port: the request path's writes. A failed condition throws the SDK's

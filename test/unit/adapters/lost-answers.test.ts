@@ -9,6 +9,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDbHealthStore } from '../../../lambdas/adapters/dynamodb/dynamodb-health-store';
 import { DynamoDbProviderConfigStore } from '../../../lambdas/adapters/dynamodb/dynamodb-provider-config-store';
+import { DynamoDbUsageStore } from '../../../lambdas/adapters/dynamodb/dynamodb-usage-store';
 import type { ProviderConfigDocument } from '../../../lambdas/core/ai/provider-configs';
 import type { TargetState } from '../../../lambdas/core/health/ports';
 
@@ -78,5 +79,24 @@ describe('the provider health states', () => {
       .on(UpdateCommand)
       .rejects(failedOn({ pk: 'states', 's:openai/gpt-4o-mini': { ...claimed, probe: { by: 'gw-b', until: 16_000 } } }));
     expect(await store.transition('openai/gpt-4o-mini', 7, claimed)).toBe(false);
+  });
+});
+
+describe('the budget alert markers', () => {
+  const store = new DynamoDbUsageStore(doc, { records: 'usage', aggregates: 'aggregates' });
+
+  it('counts a marker as claimed when the condition finds its own claim, and not another’s', async () => {
+    // The first attempt landed and its answer was lost: the condition finds the marker this claim wrote.
+    dynamo.on(PutCommand).callsFake((input: { Item: Record<string, unknown> }) => {
+      throw failedOn(input.Item);
+    });
+    expect(await store.claim('budget#day#2026-11-27#80', 2e9)).toBe(true);
+    expect(dynamo.commandCalls(PutCommand)[0]!.args[0].input).toMatchObject({
+      ConditionExpression: 'attribute_not_exists(pk)',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+    dynamo.reset();
+    dynamo.on(PutCommand).rejects(failedOn({ pk: 'alert', sk: 'budget#day#2026-11-27#80', claimant: 'another instance' }));
+    expect(await store.claim('budget#day#2026-11-27#80', 2e9)).toBe(false);
   });
 });
