@@ -208,9 +208,10 @@ export class HealthMonitor implements TargetHealth, TargetPerformance {
   report(target: PlannedTarget, outcome: AttemptOutcome, probe: boolean): void {
     const key = targetKey(target);
     const policy = target.circuitBreaker;
+    // A probe answered 429 is given back and the target cooled in one write (two from one view: one would lose).
     if (probe) this.track(this.settleProbe(key, policy, outcome));
     if (outcome.kind === 'rate_limited') {
-      if (outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0) this.track(this.coolDown(key, outcome.retryAfterMs));
+      if (!probe && outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0) this.track(this.coolDown(key, outcome.retryAfterMs));
       return;
     }
     if (outcome.kind === 'neutral' || outcome.kind === 'started') return;
@@ -386,6 +387,11 @@ export class HealthMonitor implements TargetHealth, TargetPerformance {
     let next: TargetState;
     if (outcome.kind === 'success' || outcome.kind === 'started') next = close(current, now, 'probe succeeded');
     else if (outcome.kind === 'failure') next = open(current, policy, now, `probe failed (${outcome.errorClass})`);
+    // Rate limited: free the probe, and skip the target until the provider said to come back.
+    else if (outcome.kind === 'rate_limited' && outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0) {
+      const { probe: _freed, ...cooled } = cool(current, now, now + outcome.retryAfterMs);
+      next = cooled;
+    }
     // Nothing learned (the client left, or its own mistake): free the probe for another request.
     else next = releasedProbe(current, now);
     // Closing: the failures in a row that opened the breaker are history (the write is the closer's).

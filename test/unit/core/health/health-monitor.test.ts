@@ -90,6 +90,23 @@ describe('HealthMonitor', () => {
     expect(store.states_[KEY]).toMatchObject({ state: 'closed' });
   });
 
+  it('gives a probe answered 429 back and cools the target for the time the provider asked, in one write', async () => {
+    const { monitors, settle, clock, store } = fleet(1);
+    const [m] = monitors as [HealthMonitor];
+    for (let i = 0; i < 5; i++) m.report(openai, failure, false);
+    await settle();
+    clock.advance(30_000);
+    await m.refresh();
+    expect(await m.admit(openai)).toEqual({ kind: 'probe' });
+    m.report(openai, { kind: 'rate_limited', retryAfterMs: 20_000 }, true);
+    await settle();
+    expect(store.states_[KEY]!.probe).toBeUndefined();
+    expect(store.states_[KEY]!.coolingUntil).toBe(clock.now() + 20_000);
+    expect((await m.admit(openai)).kind).toBe('skip');
+    clock.advance(20_001);
+    expect(await m.admit(openai)).toEqual({ kind: 'probe' });
+  });
+
   it('reopens after a failed probe with a doubled cooldown', async () => {
     const { monitors, settle, clock, store } = fleet(1);
     const [m] = monitors as [HealthMonitor];
