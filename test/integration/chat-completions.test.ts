@@ -64,6 +64,22 @@ describe('POST /v1/chat/completions', () => {
     expect(openai.requestsSince(before)[0]?.body).toMatchObject({ messages });
   });
 
+  it('asks for audio in a format that does not stream (wav) without a stream, and streams pcm16', async () => {
+    const openai = gw.sims.openai!;
+    for (const [format, streamed] of [
+      ['wav', false],
+      ['pcm16', true],
+    ] as const) {
+      const before = openai.calls;
+      const response = await gw.call('/v1/chat/completions', {
+        method: 'POST',
+        body: JSON.stringify(chatBody({ modalities: ['text', 'audio'], audio: { voice: 'alloy', format } })),
+      });
+      expect(response.status).toBe(200);
+      expect([format, openai.requestsSince(before)[0]?.body?.['stream'] === true]).toEqual([format, streamed]);
+    }
+  });
+
   it("removes the gateway's hints before forwarding, keeping everything else", async () => {
     const azure = gw.sims['azure-openai']!;
     const before = azure.calls;

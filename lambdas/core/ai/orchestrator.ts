@@ -243,7 +243,7 @@ export class Orchestrator {
         continue;
       }
       // A probe tells at its first event, or with the whole answer when the call is not streamed (see `start`).
-      const whole = mode === 'complete' && (!target.upstreamStreaming || operation !== 'chat');
+      const whole = askedWhole(target, mode, operation, body);
       const admission = health
         ? await health.admit(target, { settlesWithinMs: whole ? target.timeouts.totalMs : target.timeouts.firstByteMs })
         : { kind: 'call' as const };
@@ -394,8 +394,7 @@ export class Orchestrator {
     const { clock, health } = this.deps;
     const at = clock.now();
     try {
-      // Embeddings have no stream, and a non-streamed Responses call is asked whole: answered like a target that cannot stream.
-      if (mode === 'complete' && (!target.upstreamStreaming || call.operation !== undefined)) {
+      if (askedWhole(target, mode, call.operation ?? 'chat', call.body)) {
         const completion = await provider.complete(call);
         const latencyMs = clock.now() - at;
         health?.report(target, { kind: 'success', firstEventMs: latencyMs, latencyMs }, probe);
@@ -562,6 +561,19 @@ export class Orchestrator {
     const value = (await this.finish(winner.started, winner.target, context.mode)) as T;
     return { value, target: winner.target, loser: winner.target === primary ? hedge : primary };
   }
+}
+
+/**
+ * Whether a non-streamed call is asked of the provider whole instead of assembled from its stream:
+ * embeddings (no stream), a non-streamed Responses call, a target that cannot stream, and audio output
+ * in a format OpenAI does not stream (only pcm16 streams: wav or mp3 asked as a stream would fail).
+ */
+function askedWhole(target: PlannedTarget, mode: Mode, operation: ProviderOperation, body: Record<string, unknown>): boolean {
+  if (mode !== 'complete') return false;
+  if (!target.upstreamStreaming || operation !== 'chat') return true;
+  const modalities = body['modalities'];
+  const audio = body['audio'] as { format?: unknown } | null | undefined;
+  return Array.isArray(modalities) && modalities.includes('audio') && audio?.format !== 'pcm16';
 }
 
 function withUsage(call: ProviderCall): ProviderCall {
