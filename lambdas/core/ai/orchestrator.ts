@@ -370,9 +370,9 @@ export class Orchestrator {
     operation: ProviderOperation,
   ): ProviderCall {
     const { timeouts } = target;
-    // Embeddings and a non-streamed Responses call send their headers only once the answer is whole:
-    // the first byte may take as long as the answer itself.
-    const whole = operation !== 'chat' && mode === 'complete';
+    // A call asked whole (see `askedWhole`) sends its headers only once the answer is whole: the first
+    // byte may take as long as the answer itself.
+    const whole = askedWhole(target, mode, operation, body);
     return {
       upstreamModel: target.upstreamModel,
       ...(operation === 'chat' ? {} : { operation }),

@@ -192,6 +192,14 @@ describe('Orchestrator.complete', () => {
     expect(providers.openai.calls.map((c) => c.timeouts.totalMs)).toEqual([120_000, 40_000]);
   });
 
+  it('gives a call asked whole (audio in a format that does not stream, a target that cannot stream) its total time for the first byte', async () => {
+    const { orchestrator, providers } = setup([{ ok: true }, { ok: true }], []);
+    await orchestrator.complete(targets, { modalities: ['text', 'audio'], audio: { voice: 'alloy', format: 'wav' } }, signal);
+    await orchestrator.complete([{ ...targets[0]!, upstreamStreaming: false }, targets[1]!], {}, signal);
+    // Their headers come with the whole answer: the target's total time (120 s), not its first event's (10 s).
+    expect(providers.openai.calls.map((c) => c.timeouts.firstByteMs)).toEqual([120_000, 120_000]);
+  });
+
   it('answers 504 deadline_exceeded, without starting another attempt, once the deadline has passed', async () => {
     const slow = { fail: { errorClass: 'server_error' as const, status: 500 }, takesMs: 90_000 };
     const { orchestrator, providers } = setup([slow, slow], [{ ok: true }], [0], 150_000);
