@@ -10,10 +10,10 @@
  *   returns the counters after it; a slot whose turn came round again is restarted (conditionally).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { isDeepStrictEqual } from 'node:util';
 import { BatchGetCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ProviderLimits } from '../../core/ai/provider-limits';
+import { itemFound } from './queries';
 import type { HealthStore, OutcomeDelta, StatsSlot, TargetState, TargetStats } from '../../core/health/ports';
 
 const STATES_KEY = 'states';
@@ -107,10 +107,9 @@ export class DynamoDbHealthStore implements HealthStore {
       return true;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      // The SDK sends a write again when its answer was lost: the transition may have landed on the
-      // first try, and then it is the state the condition finds. (dynalite returns no item: read it.)
-      const found = error.Item ? (unmarshall(error.Item)[`${STATE_PREFIX}${key}`] as unknown) : (await this.states())[key];
-      return isDeepStrictEqual(found, JSON.parse(JSON.stringify(next)));
+      // Made anyway, when the state found is this transition (see `itemFound`).
+      const found = await itemFound(error, async () => ({ [`${STATE_PREFIX}${key}`]: (await this.states())[key] }));
+      return isDeepStrictEqual(found?.[`${STATE_PREFIX}${key}`], JSON.parse(JSON.stringify(next)));
     }
   }
 

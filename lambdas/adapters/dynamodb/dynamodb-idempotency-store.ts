@@ -1,8 +1,8 @@
 /** `IdempotencyStore` on DynamoDB: one item per (user, key), claimed with a conditional put. */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ClaimResult, IdempotencyStore } from '../../core/messaging/ports';
+import { itemFound } from './queries';
 
 interface IdempotencyItem {
   pk: string;
@@ -50,12 +50,11 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
       return { state: 'claimed' };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const existing = error.Item
-        ? (unmarshall(error.Item) as IdempotencyItem)
-        : ((await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: key }, ConsistentRead: true }))).Item as
-            IdempotencyItem | undefined);
+      const existing = (await itemFound(error, () => this.read(key))) as IdempotencyItem | undefined;
       // Deleted between the put and the read: try once more.
       if (!existing) return this.claim(key, claim);
+      // This claim itself, landed on a first attempt whose answer was lost (see `itemFound`).
+      if (existing.state === 'pending' && existing.owner === owner) return { state: 'claimed' };
       return existing.state === 'done'
         ? { state: 'completed', fingerprint: existing.fingerprint, status: existing.status ?? 200, body: existing.body ?? '' }
         : { state: 'in_progress', fingerprint: existing.fingerprint };
@@ -69,12 +68,20 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
   ): Promise<boolean> {
     const item: IdempotencyItem = { pk: key, state: 'done', owner, ...result };
     try {
-      await this.client.send(new PutCommand({ TableName: this.tableName, Item: item, ...ownedBy(owner) }));
+      await this.client.send(
+        new PutCommand({ TableName: this.tableName, Item: item, ...ownedBy(owner), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }),
+      );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // Stored anyway by a first attempt whose answer was lost (see `itemFound`).
+      const found = await itemFound(error, () => this.read(key));
+      return found?.['state'] === 'done' && found['owner'] === owner;
     }
+  }
+
+  private async read(key: string): Promise<Record<string, unknown> | undefined> {
+    return (await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: key }, ConsistentRead: true }))).Item;
   }
 
   async release(key: string, owner: string): Promise<void> {

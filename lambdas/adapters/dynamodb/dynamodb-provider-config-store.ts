@@ -6,9 +6,9 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { isDeepStrictEqual } from 'node:util';
 import type { ProviderConfigDocument, ProviderConfigStore, StoredProviderConfig } from '../../core/ai/provider-configs';
+import { itemFound } from './queries';
 
 const KEY = 'provider-configs';
 
@@ -42,12 +42,11 @@ export class DynamoDbProviderConfigStore implements ProviderConfigStore {
       return true;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      // The SDK sends a write again when its answer was lost: the write may have landed on the first
-      // try, and then it is the one the condition finds. (dynalite returns no item: read it.)
-      const found = error.Item ? unmarshall(error.Item) : await this.read();
-      // Compared as stored: the fields left undefined are not written.
+      // Made anyway, when the document found is this one (see `itemFound`), compared as stored: the
+      // fields left undefined are not written.
+      const found = await itemFound(error, async () => ({ ...(await this.read()) }));
       return (
-        Number(found['version']) === next.version && isDeepStrictEqual(found['configs'] ?? {}, JSON.parse(JSON.stringify(next.configs)))
+        Number(found?.['version']) === next.version && isDeepStrictEqual(found?.['configs'] ?? {}, JSON.parse(JSON.stringify(next.configs)))
       );
     }
   }

@@ -18,7 +18,7 @@ import type { UsageRecord } from '../../core/metering/usage-record';
 import { dayStart, daysBetween } from '../../core/utc-day';
 import { CoalescedPuts } from './coalesced-puts';
 import { documentWrites, type ItemWrites } from './item-writes';
-import { deleteAll, putIfAbsent, queryAll } from './queries';
+import { deleteAll, itemFound, putIfAbsent, queryAll } from './queries';
 
 const COUNT_FIELDS = [
   'requests',
@@ -437,14 +437,15 @@ export class DynamoDbUsageStore implements UsageStore, DayCellStore, AlertMarker
       return true;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      // dynalite returns no item: read it.
-      const found = error.Item
-        ? unmarshall(error.Item)
-        : (
+      const found = await itemFound(
+        error,
+        async () =>
+          (
             await this.client.send(
               new GetCommand({ TableName: this.tables.aggregates, Key: { pk: 'alert', sk: key }, ConsistentRead: true }),
             )
-          ).Item;
+          ).Item,
+      );
       return found?.['claimant'] === claimant;
     }
   }

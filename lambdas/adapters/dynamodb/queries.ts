@@ -1,6 +1,7 @@
 /** DynamoDB request shapes the adapters share: every page of a query, a put only if the key is free, batched deletes. */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ItemWrites } from './item-writes';
 
 /** Deletes the items with these keys, 25 per batch, until DynamoDB has processed every one (or throws). */
@@ -36,6 +37,19 @@ export async function queryAll(
     cursor = out.LastEvaluatedKey;
   } while (cursor);
   return items;
+}
+
+/**
+ * The item a write's failed condition found: the one DynamoDB returns with the failure (asked for with
+ * `ReturnValuesOnConditionCheckFailure: 'ALL_OLD'`), or read back from an engine that returns none
+ * (dynalite). The SDK sends a write again when its answer was lost, and the condition then fails on
+ * the write's own first landing: comparing this item with the write tells the two apart.
+ */
+export async function itemFound(
+  error: ConditionalCheckFailedException,
+  readBack: () => Promise<Record<string, unknown> | undefined>,
+): Promise<Record<string, unknown> | undefined> {
+  return error.Item ? unmarshall(error.Item) : readBack();
 }
 
 /** Writes `item` unless an item with its key exists (`keyAttribute` is the partition key); true when written. */

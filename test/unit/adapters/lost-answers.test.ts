@@ -8,6 +8,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDbHealthStore } from '../../../lambdas/adapters/dynamodb/dynamodb-health-store';
+import { DynamoDbIdempotencyStore } from '../../../lambdas/adapters/dynamodb/dynamodb-idempotency-store';
 import { DynamoDbProviderConfigStore } from '../../../lambdas/adapters/dynamodb/dynamodb-provider-config-store';
 import { DynamoDbUsageStore } from '../../../lambdas/adapters/dynamodb/dynamodb-usage-store';
 import type { ProviderConfigDocument } from '../../../lambdas/core/ai/provider-configs';
@@ -98,5 +99,30 @@ describe('the budget alert markers', () => {
     dynamo.reset();
     dynamo.on(PutCommand).rejects(failedOn({ pk: 'alert', sk: 'budget#day#2026-11-27#80', claimant: 'another instance' }));
     expect(await store.claim('budget#day#2026-11-27#80', 2e9)).toBe(false);
+  });
+});
+
+describe('the idempotency claims', () => {
+  const store = new DynamoDbIdempotencyStore(doc, 'limits');
+  const landed = () =>
+    dynamo.on(PutCommand).callsFake((input: { Item: Record<string, unknown> }) => {
+      throw failedOn(input.Item);
+    });
+
+  it('takes its own claim, found by the condition, as claimed, and its own stored result as stored', async () => {
+    landed();
+    const claim = { owner: 'req-a', fingerprint: 'f', now: 1_000, leaseUntil: 25_000, expiresAt: 2e9 };
+    expect(await store.claim('idem#u#k', claim)).toEqual({ state: 'claimed' });
+    expect(await store.complete('idem#u#k', 'req-a', { fingerprint: 'f', status: 202, body: '{}', expiresAt: 2e9 })).toBe(true);
+    expect(dynamo.commandCalls(PutCommand)[1]!.args[0].input).toMatchObject({ ReturnValuesOnConditionCheckFailure: 'ALL_OLD' });
+  });
+
+  it('leaves another request’s claim and result to it', async () => {
+    dynamo
+      .on(PutCommand)
+      .rejects(failedOn({ pk: 'idem#u#k', state: 'pending', fingerprint: 'f', owner: 'req-b', leaseUntil: 25_000, expiresAt: 2e9 }));
+    const claim = { owner: 'req-a', fingerprint: 'f', now: 1_000, leaseUntil: 25_000, expiresAt: 2e9 };
+    expect(await store.claim('idem#u#k', claim)).toEqual({ state: 'in_progress', fingerprint: 'f' });
+    expect(await store.complete('idem#u#k', 'req-a', { fingerprint: 'f', status: 202, body: '{}', expiresAt: 2e9 })).toBe(false);
   });
 });
