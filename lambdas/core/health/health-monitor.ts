@@ -382,8 +382,13 @@ export class HealthMonitor implements TargetHealth, TargetPerformance {
   private async settleProbe(key: string, policy: CircuitBreakerPolicy, outcome: AttemptOutcome): Promise<void> {
     const now = this.clock.now();
     const current = this.snapshot[key];
-    // Not this instance's probe any more (its claim ran out and another took it over): that one settles it.
-    if (!current || current.probe?.by !== this.instanceId) return;
+    // Not this instance's probe any more (its claim ran out and another took it over): that one settles
+    // it. What the provider said about its rate still holds.
+    if (!current || current.probe?.by !== this.instanceId) {
+      if (outcome.kind === 'rate_limited' && outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0)
+        await this.coolDown(key, outcome.retryAfterMs);
+      return;
+    }
     let next: TargetState;
     if (outcome.kind === 'success' || outcome.kind === 'started') next = close(current, now, 'probe succeeded');
     else if (outcome.kind === 'failure') next = open(current, policy, now, `probe failed (${outcome.errorClass})`);

@@ -105,6 +105,12 @@ describe('HealthMonitor', () => {
     expect((await m.admit(openai)).kind).toBe('skip');
     clock.advance(20_001);
     expect(await m.admit(openai)).toEqual({ kind: 'probe' });
+    // A 429 to a probe no longer this instance's (taken over) still cools the target.
+    store.states_[KEY] = { ...store.states_[KEY]!, v: store.states_[KEY]!.v + 1, probe: { by: 'gw-other', until: clock.now() + 15_000 } };
+    await m.refresh();
+    m.report(openai, { kind: 'rate_limited', retryAfterMs: 30_000 }, true);
+    await settle();
+    expect(store.states_[KEY]).toMatchObject({ probe: { by: 'gw-other' }, coolingUntil: clock.now() + 30_000 });
   });
 
   it('reopens after a failed probe with a doubled cooldown', async () => {
@@ -215,14 +221,15 @@ describe('HealthMonitor', () => {
     await m.ready();
     await m.ready();
     expect(reads).toHaveBeenCalledTimes(1);
-    // A read that hangs: the request that sent it waits its bound, the next ones do not join it.
+    // A read that hangs: the request that sent it waits (up to its bound), the next ones do not join it.
     reads.mockImplementation(() => new Promise(() => undefined));
     clock.advance(DEFAULT_HEALTH_OPTIONS.maxStaleMs + 1);
-    const waited = m.ready();
+    const settled = (ready: Promise<void>) =>
+      Promise.race([ready.then(() => 'resolved'), new Promise((resolve) => setImmediate(() => resolve('waiting')))]);
+    expect(await settled(m.ready())).toBe('waiting');
     clock.advance(DEFAULT_HEALTH_OPTIONS.readyTimeoutMs);
-    await m.ready();
+    expect(await settled(m.ready())).toBe('resolved');
     expect(reads).toHaveBeenCalledTimes(2);
-    void waited;
   });
 
   it('refreshes a stale view before deciding, and decides from memory when it is fresh', async () => {
