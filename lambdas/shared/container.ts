@@ -126,10 +126,10 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     clock,
     random,
     // A pending claim outlives what it guards (its own write, an admission of up to two calls, the
-    // gateway call), so only a crashed request's claim is taken over.
+    // gateway call and the write of its result), so only a crashed request's claim is taken over.
     {
-      leaseMs: 3 * config.aws.dynamodbTimeoutMs + config.onlyfans.timeoutMs + 5000,
-      sendMs: config.onlyfans.timeoutMs,
+      leaseMs: 4 * config.aws.dynamodbTimeoutMs + config.onlyfans.timeoutMs + 5000,
+      sendMs: config.onlyfans.timeoutMs + config.aws.dynamodbTimeoutMs,
       retentionSeconds: config.onlyfans.idempotencyTtlSeconds,
     },
   );

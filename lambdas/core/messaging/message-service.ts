@@ -42,6 +42,8 @@ export type SendOutcome =
   | { kind: 'replayed'; status: number; body: string }
   | { kind: 'refused'; decision: Extract<LimitDecision, { allowed: false }> }
   | { kind: 'in_progress' }
+  /** Storage answered too slowly to send the message safely: not sent, not counted. */
+  | { kind: 'not_sent' }
   | { kind: 'key_reused' }
   /** `counted`: the message may have been delivered, so its slot was kept. */
   | { kind: 'upstream_error'; reason: string; decision: LimitDecision; counted: boolean };
@@ -52,7 +54,10 @@ export interface MessageServiceOptions {
    * claim, the admission and the send together, so only a crashed request's claim is taken over.
    */
   leaseMs: number;
-  /** The longest the OnlyFans gateway call may take: a message is sent only while the lease outlasts it. */
+  /**
+   * The longest the OnlyFans gateway call and the write of its result may take: a message is sent only
+   * while the claim outlasts both (the result written after the lease ended could meet a retry's claim).
+   */
   sendMs: number;
   /** How long a completed result is replayed. */
   retentionSeconds: number;
@@ -105,7 +110,7 @@ export class MessageService {
     // it over and send too. Not sent; the slot and the claim are given back, and a retry sends it.
     if (this.clock.now() + this.options.sendMs > leaseUntil) {
       await Promise.all([this.limiter.refund(decision.ticket), release()]);
-      return { kind: 'in_progress' };
+      return { kind: 'not_sent' };
     }
     const messageId = `msg_${Buffer.from(this.random.bytes(12)).toString('hex')}`;
     let sent: { messageId: string | undefined };

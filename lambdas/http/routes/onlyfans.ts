@@ -68,6 +68,13 @@ export function onlyFansRoutes(deps: OnlyFansRouteDeps) {
           code: 'idempotency_in_progress',
           retryAfterSeconds: 1,
         });
+      case 'not_sent':
+        return errorResponse(c, 503, {
+          message: 'Storage answered too slowly to send this message safely: it was not sent and not counted. Retry shortly.',
+          type: 'service_unavailable',
+          code: 'storage_slow',
+          retryAfterSeconds: 1,
+        });
       case 'key_reused':
         return errorResponse(
           c,

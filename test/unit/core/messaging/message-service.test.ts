@@ -71,7 +71,7 @@ it('does not send when the claim could run out during the send: the slot and the
   const { service, principal, used, slow } = setup(clock, gw);
   // The admission took long enough that less than the send's time is left of the lease.
   slow.admissionMs = LEASE_MS - SEND_MS + 1;
-  expect(await service.send(principal, message, 'slow-1')).toEqual({ kind: 'in_progress' });
+  expect(await service.send(principal, message, 'slow-1')).toEqual({ kind: 'not_sent' });
   expect(gw.sent).toEqual([]);
   expect(await used()).toBe(0);
   // The claim was given back: a retry sends at once.
