@@ -48,8 +48,16 @@ export class FileUsageOutbox implements UsageOutbox {
     const abandoned = await this.abandoned();
     for (const file of abandoned) replaying.add(file);
     files.push(...abandoned);
-    const texts = await Promise.all(files.map((file) => readFile(file, 'utf8')));
-    const records = texts.flatMap((text) =>
+    // An abandoned file another gateway of this process took first (and may have finished) is skipped.
+    const texts = await Promise.all(
+      files.map((file) =>
+        readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return '';
+          throw error;
+        }),
+      ),
+    );
+    const parsed = texts.flatMap((text) =>
       text
         .split('\n')
         .filter((line) => line.trim() !== '')
@@ -61,6 +69,8 @@ export class FileUsageOutbox implements UsageOutbox {
           }
         }),
     );
+    // A record spilled twice (spilled back by a stop, then found aside too) is replayed once.
+    const records = [...new Map(parsed.map((record) => [record.requestId, record])).values()];
     const done = async () => {
       await Promise.all(files.map((file) => rm(file, { force: true })));
       for (const file of files) replaying.delete(file);

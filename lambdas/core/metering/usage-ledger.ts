@@ -25,6 +25,8 @@ export function longestRecordWriteMs(callMs: number, retry: { attempts: number; 
 export class UsageLedger {
   /** Records whose write has not finished yet: spilled as they are if the process must stop first. */
   private readonly inFlight = new Map<string, UsageRecord>();
+  /** How many times `spillInFlight` ran: a replay under way stops when it does. */
+  private stops = 0;
 
   constructor(
     private readonly store: UsageStore,
@@ -69,12 +71,13 @@ export class UsageLedger {
    */
   async replayAll(records: UsageRecord[]): Promise<{ replayed: number; waiting: number }> {
     for (const record of records) this.inFlight.set(record.requestId, record);
+    const stops = this.stops;
     const failed: UsageRecord[] = [];
     let replayed = 0;
     let cause: unknown;
     for (const record of records) {
       // Spilled back by a stop: the rest went with it.
-      if (!this.inFlight.has(record.requestId)) break;
+      if (this.stops !== stops) break;
       try {
         await this.write(record, false);
         this.inFlight.delete(record.requestId);
@@ -91,6 +94,7 @@ export class UsageLedger {
 
   /** Stopping before the writes in flight finished: their records go to the outbox (a later duplicate is harmless). */
   async spillInFlight(): Promise<number> {
+    this.stops += 1;
     const records = [...this.inFlight.values()];
     this.inFlight.clear();
     if (records.length > 0) await this.spill(records, new Error('stopping before the usage store answered'));

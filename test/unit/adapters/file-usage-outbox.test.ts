@@ -67,8 +67,10 @@ describe('the spill file', () => {
     writeFileSync(`${file}.4242.1700000000000-1.replaying`, line('running'));
     // This pid in an earlier life (a container's pid repeats), not taken by this process.
     writeFileSync(`${file}.${process.pid}.1700000000000-1.replaying`, line('earlier-life'));
+    // Spilled back by a stop and left aside by a crash too: replayed once.
+    writeFileSync(file, line('killed-2') + line('new'));
     const taken = await new FileUsageOutbox(file, alive).take();
-    expect(ids(taken.records)).toEqual(['earlier-life', 'killed-1', 'killed-2']);
+    expect(ids(taken.records)).toEqual(['earlier-life', 'killed-1', 'killed-2', 'new']);
     await taken.done();
     expect(aside()).toEqual(['usage-spill.jsonl.4242.1700000000000-1.replaying']);
   });
@@ -146,6 +148,14 @@ describe('replaying the spill file', () => {
     const stored = await dynamo.doc.send(new ScanCommand({ TableName: dynamo.table('usage') }));
     expect(ids((stored.Items ?? []) as UsageRecord[])).toEqual(['r1', 'r2', 'r3']);
     expect(() => readFileSync(file)).toThrow();
+  });
+
+  it('writes every record of a replay that holds one twice (a second copy does not end it)', async () => {
+    const outbox = new FileUsageOutbox(file);
+    const ledger = ledgerOn(dynamo.endpoint, outbox);
+    expect(await ledger.ledger.replayAll(['d1', 'd2', 'd1', 'd3'].map(record))).toEqual({ replayed: 4, waiting: 0 });
+    ledger.client.destroy();
+    expect(ids(ledger.fed)).toEqual(['d1', 'd2', 'd3']);
   });
 
   it('spills back the records the store refused when the replay ends', async () => {
