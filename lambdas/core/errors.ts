@@ -53,12 +53,12 @@ export interface ProviderFailure {
 /** A configuration document or variable is invalid; the message names every offending field. */
 export class ConfigError extends GatewayError {}
 
-/** One line naming every problem zod found: `path.to.field: message; ...` (`(root)` for the document itself). */
 /** A value a caller sent, as an error message may quote it: at most `max` characters, cut ones marked with an ellipsis. */
 export function echoed(value: string, max = 64): string {
   return value.length <= max ? value : `${value.slice(0, max)}…`;
 }
 
+/** One line naming every problem zod found: `path.to.field: message; ...` (`(root)` for the document itself). */
 export function formatIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`).join('; ');
 }

@@ -53,12 +53,16 @@ const CALL_FIELDS = new Set(['index', 'id', 'type', 'function', 'custom']);
  * arrays add to what is there (a delta's text and lists arrive in pieces).
  */
 function keepOthers(from: Json, known: ReadonlySet<string>, into: Json, join = false): void {
-  for (const [key, value] of Object.entries(from)) {
+  // Runs on every chunk of every non-streamed answer: no entry arrays, and lists grown in place.
+  for (const key in from) {
+    const value = from[key];
     if (known.has(key) || value === null || value === undefined) continue;
     const held = into[key];
     if (join && typeof value === 'string') into[key] = (asString(held) ?? '') + value;
-    else if (join && Array.isArray(value)) into[key] = [...(Array.isArray(held) ? held : []), ...(value as unknown[])];
-    else into[key] = value;
+    else if (join && Array.isArray(value)) {
+      if (Array.isArray(held)) for (const item of value as unknown[]) held.push(item);
+      else into[key] = [...(value as unknown[])];
+    } else into[key] = value;
   }
 }
 
