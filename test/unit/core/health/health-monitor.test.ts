@@ -21,7 +21,14 @@ function fleet(instances = 3) {
   const settle = async () => {
     while (work.length > 0) await Promise.all(work.splice(0));
   };
-  return { store, clock, telemetry, monitors, settle };
+  /** The breaker opened by five failures in a row, its cooldown over, and every instance's view fresh: a probe may go. */
+  const probeDue = async () => {
+    for (let i = 0; i < 5; i++) monitors[0]!.report(openai, failure, false);
+    await settle();
+    clock.advance(30_000);
+    await Promise.all(monitors.map((m) => m.refresh()));
+  };
+  return { store, clock, telemetry, monitors, settle, probeDue };
 }
 
 const failure = { kind: 'failure', errorClass: 'timeout' } as const;
@@ -68,12 +75,9 @@ describe('HealthMonitor', () => {
   });
 
   it('claims a probe for as long as its call may take to tell, and lets only the claim’s holder settle it', async () => {
-    const { monitors, settle, clock, store } = fleet(2);
+    const { monitors, settle, clock, store, probeDue } = fleet(2);
     const [a, b] = monitors as [HealthMonitor, HealthMonitor];
-    for (let i = 0; i < 5; i++) a.report(openai, failure, false);
-    await settle();
-    clock.advance(30_000);
-    await Promise.all(monitors.map((m) => m.refresh()));
+    await probeDue();
     // A call told by its whole answer (not streamed): the claim outlasts its total time, not its first event.
     expect(await a.admit(openai, { settlesWithinMs: 120_000 })).toEqual({ kind: 'probe' });
     expect(store.states_[KEY]!.probe).toEqual({ by: 'gw-0', until: clock.now() + 120_000 + DEFAULT_HEALTH_OPTIONS.probeGraceMs });
@@ -91,12 +95,9 @@ describe('HealthMonitor', () => {
   });
 
   it('gives a probe answered 429 back and cools the target for the time the provider asked, in one write', async () => {
-    const { monitors, settle, clock, store } = fleet(1);
+    const { monitors, settle, clock, store, probeDue } = fleet(1);
     const [m] = monitors as [HealthMonitor];
-    for (let i = 0; i < 5; i++) m.report(openai, failure, false);
-    await settle();
-    clock.advance(30_000);
-    await m.refresh();
+    await probeDue();
     expect(await m.admit(openai)).toEqual({ kind: 'probe' });
     m.report(openai, { kind: 'rate_limited', retryAfterMs: 20_000 }, true);
     await settle();
