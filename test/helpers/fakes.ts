@@ -142,6 +142,8 @@ export class ScriptedProvider implements ChatProvider {
   }
   async complete(call: ProviderCall): Promise<ProviderCompletion> {
     const step = this.next(call);
+    // No answer, until the call is aborted.
+    if ('hang' in step) await hangingStream(call.signal)[Symbol.asyncIterator]().next();
     return {
       rawBody: completionBody(this.id, call.upstreamModel, this.text(step)),
       model: call.upstreamModel,

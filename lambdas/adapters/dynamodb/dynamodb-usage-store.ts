@@ -7,7 +7,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { CellAddition, CellGuard, CellId, CellResult, DayBaseline, DayCellStore } from '../../core/metering/aggregation';
 import type { AlertMarkers } from '../../core/metering/ports';
 import type { DailyReport } from '../../core/metering/ports';
@@ -221,9 +220,11 @@ export class DynamoDbUsageStore implements UsageStore, DayCellStore, AlertMarker
       };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException) || !marker) throw error;
-      const item = error.Item
-        ? unmarshall(error.Item)
-        : (await this.client.send(new GetCommand({ TableName: this.tables.aggregates, Key: { pk, sk }, ConsistentRead: true }))).Item;
+      const item = await itemFound(
+        error,
+        async () =>
+          (await this.client.send(new GetCommand({ TableName: this.tables.aggregates, Key: { pk, sk }, ConsistentRead: true }))).Item,
+      );
       const stored = item?.[marker];
       // Only the marker can fail the condition: without one, something else is wrong; never re-apply.
       if (typeof stored !== 'string') throw new Error(`aggregate cell ${pk} ${sk} refused an update but holds no marker for its shard`);

@@ -48,6 +48,13 @@ const CHOICE_FIELDS = new Set(['index', 'delta', 'logprobs', 'finish_reason']);
 const DELTA_FIELDS = new Set(['role', 'content', 'refusal', 'tool_calls', 'function_call', 'audio', 'annotations']);
 const CALL_FIELDS = new Set(['index', 'id', 'type', 'function', 'custom']);
 
+/** `list` (this assembler's own, made here) with `more` added in place: one token a chunk must not copy the list each time. */
+function grown(list: unknown[] | undefined, more: unknown[]): unknown[] {
+  const out = list ?? [];
+  for (const item of more) out.push(item);
+  return out;
+}
+
 /**
  * Copies into `into` the fields of `from` not in `known` (null ones skipped); with `join`, strings and
  * arrays add to what is there (a delta's text and lists arrive in pieces).
@@ -59,10 +66,8 @@ function keepOthers(from: Json, known: ReadonlySet<string>, into: Json, join = f
     if (known.has(key) || value === null || value === undefined) continue;
     const held = into[key];
     if (join && typeof value === 'string') into[key] = (asString(held) ?? '') + value;
-    else if (join && Array.isArray(value)) {
-      if (Array.isArray(held)) for (const item of value as unknown[]) held.push(item);
-      else into[key] = [...(value as unknown[])];
-    } else into[key] = value;
+    else if (join && Array.isArray(value)) into[key] = grown(Array.isArray(held) ? held : undefined, value as unknown[]);
+    else into[key] = value;
   }
 }
 
@@ -132,14 +137,12 @@ export class CompletionAssembler {
         ...(typeof audio['transcript'] === 'string' ? { transcript: (asString(previous['transcript']) ?? '') + audio['transcript'] } : {}),
       };
     }
-    if (Array.isArray(delta['annotations'])) state.annotations = [...(state.annotations ?? []), ...(delta['annotations'] as unknown[])];
+    if (Array.isArray(delta['annotations'])) state.annotations = grown(state.annotations, delta['annotations'] as unknown[]);
     const logprobs = raw['logprobs'] as Json | null | undefined;
     if (logprobs && typeof logprobs === 'object') {
       state.logprobs ??= { content: undefined, refusal: undefined };
-      if (Array.isArray(logprobs['content']))
-        state.logprobs.content = [...(state.logprobs.content ?? []), ...(logprobs['content'] as unknown[])];
-      if (Array.isArray(logprobs['refusal']))
-        state.logprobs.refusal = [...(state.logprobs.refusal ?? []), ...(logprobs['refusal'] as unknown[])];
+      if (Array.isArray(logprobs['content'])) state.logprobs.content = grown(state.logprobs.content, logprobs['content'] as unknown[]);
+      if (Array.isArray(logprobs['refusal'])) state.logprobs.refusal = grown(state.logprobs.refusal, logprobs['refusal'] as unknown[]);
     }
     if (typeof raw['finish_reason'] === 'string') state.finishReason = raw['finish_reason'];
     keepOthers(raw, CHOICE_FIELDS, state.extras);

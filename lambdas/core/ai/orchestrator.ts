@@ -280,7 +280,11 @@ export class Orchestrator {
         if (probe) record.probe = true;
         trace.attempts.push(record);
         const call = this.callFor(target, body, signal, mode, remaining, budget, operation);
-        const hedge = attempt === 1 && target.hedgeAfterMs !== undefined ? later.find((t) => t !== target) : undefined;
+        // A call asked whole sends nothing before its whole answer: waiting for its first event would hedge every long answer.
+        const hedge =
+          attempt === 1 && target.hedgeAfterMs !== undefined && !askedWhole(target, mode, operation, body)
+            ? later.find((t) => t !== target)
+            : undefined;
         try {
           const answered: Answered<T> = hedge
             ? await this.hedged<T>(provider, target, call, hedge, { mode, operation, body, signal, remaining, trace, probe })

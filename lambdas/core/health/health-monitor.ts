@@ -399,8 +399,14 @@ export class HealthMonitor implements TargetHealth, TargetPerformance {
     }
     // Nothing learned (the client left, or its own mistake): free the probe for another request.
     else next = releasedProbe(current, now);
+    const written = await this.transition(key, current, next);
+    // A 429 whose settlement lost a race (the view was stale): the cooldown still goes, from the view re-read.
+    if (!written && outcome.kind === 'rate_limited' && outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0) {
+      await this.refresh();
+      await this.coolDown(key, outcome.retryAfterMs);
+    }
     // Closing: the failures in a row that opened the breaker are history (the write is the closer's).
-    if ((await this.transition(key, current, next)) && next.state === 'closed' && current.v >= 0) {
+    if (written && next.state === 'closed' && current.v >= 0) {
       await this.store
         .resetFailures(key)
         .catch((error: unknown) => this.telemetry.error('provider health write failed', { target: key, error: errorFields(error) }));

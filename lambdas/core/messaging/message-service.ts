@@ -51,7 +51,8 @@ export type SendOutcome =
 export interface MessageServiceOptions {
   /**
    * How long a pending claim blocks retries before another request may take it over: longer than the
-   * claim, the admission and the send together, so only a crashed request's claim is taken over.
+   * claim, the admission, the send and the write of its result together, so only a crashed request's
+   * claim is taken over.
    */
   leaseMs: number;
   /**

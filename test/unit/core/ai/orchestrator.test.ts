@@ -423,6 +423,33 @@ describe('Orchestrator hedging', () => {
     expect(providers['azure-openai'].calls[0]!.timeouts).toMatchObject({ totalMs: 19_500, firstByteMs: 10_000 });
   });
 
+  it('does not hedge a call asked whole, which sends nothing before its whole answer', async () => {
+    const clock = new ManualClock();
+    const providers = {
+      openai: new ScriptedProvider('openai', [{ hang: true }]),
+      'azure-openai': new ScriptedProvider('azure-openai', [{ ok: true }]),
+    };
+    const orchestrator = new Orchestrator({
+      providers: directory(providers),
+      clock,
+      random: new ScriptedRandom([0]),
+      deadlineMs: DEADLINE_MS,
+    });
+    const client = new AbortController();
+    const pending = orchestrator.complete(
+      hedgedTargets,
+      { modalities: ['text', 'audio'], audio: { voice: 'alloy', format: 'wav' } },
+      client.signal,
+    );
+    await settleMicrotasks();
+    await clock.advance(500);
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    // Past hedgeAfterMs without a first event, which a whole call never sends early: no second call.
+    expect(providers['azure-openai'].calls).toHaveLength(0);
+    client.abort();
+    await pending;
+  });
+
   it('does not hedge when the first target answers in time', async () => {
     const clock = new ManualClock();
     const providers = {

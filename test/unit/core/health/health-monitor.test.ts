@@ -222,7 +222,7 @@ describe('HealthMonitor', () => {
     await m.ready();
     await m.ready();
     expect(reads).toHaveBeenCalledTimes(1);
-    // A read that hangs: the request that sent it waits (up to its bound), the next ones do not join it.
+    // A read that hangs: the requests of its first readyTimeoutMs wait for it (each up to that bound), the later ones do not.
     reads.mockImplementation(() => new Promise(() => undefined));
     clock.advance(DEFAULT_HEALTH_OPTIONS.maxStaleMs + 1);
     const settled = (ready: Promise<void>) =>
