@@ -378,19 +378,19 @@ describe('Orchestrator with provider health', () => {
 
 describe('Orchestrator hedging', () => {
   const hedgedTargets = planRoute(table, 'general', 'gpt-4o-mini').map((t, i) => (i === 0 ? { ...t, hedgeAfterMs: 500 } : t));
-
-  it('starts the next target when the first has sent nothing after hedgeAfterMs; the first to answer wins and the other is cancelled', async () => {
+  /** OpenAI first (hedged after 500 ms; it hangs unless told otherwise), Azure OpenAI answering at once, on a clock the test moves. */
+  const hedging = (openai: Step[] = [{ hang: true }], deadlineMs = DEADLINE_MS) => {
     const clock = new ManualClock();
     const providers = {
-      openai: new ScriptedProvider('openai', [{ hang: true }]),
+      openai: new ScriptedProvider('openai', openai),
       'azure-openai': new ScriptedProvider('azure-openai', [{ ok: true }]),
     };
-    const orchestrator = new Orchestrator({
-      providers: directory(providers),
-      clock,
-      random: new ScriptedRandom([0]),
-      deadlineMs: DEADLINE_MS,
-    });
+    const orchestrator = new Orchestrator({ providers: directory(providers), clock, random: new ScriptedRandom([0]), deadlineMs });
+    return { clock, providers, orchestrator };
+  };
+
+  it('starts the next target when the first has sent nothing after hedgeAfterMs; the first to answer wins and the other is cancelled', async () => {
+    const { clock, providers, orchestrator } = hedging();
     const pending = orchestrator.openStream(hedgedTargets, {}, signal);
     await settleMicrotasks();
     expect(providers['azure-openai'].calls).toHaveLength(0);
@@ -407,12 +407,7 @@ describe('Orchestrator hedging', () => {
   });
 
   it('gives the hedge no more time than the primary has left: both end by the same deadline', async () => {
-    const clock = new ManualClock();
-    const providers = {
-      openai: new ScriptedProvider('openai', [{ hang: true }]),
-      'azure-openai': new ScriptedProvider('azure-openai', [{ ok: true }]),
-    };
-    const orchestrator = new Orchestrator({ providers: directory(providers), clock, random: new ScriptedRandom([0]), deadlineMs: 20_000 });
+    const { clock, providers, orchestrator } = hedging([{ hang: true }], 20_000);
     const pending = orchestrator.complete(hedgedTargets, {}, signal);
     await settleMicrotasks();
     await clock.advance(500);
@@ -424,17 +419,7 @@ describe('Orchestrator hedging', () => {
   });
 
   it('does not hedge a call asked whole, which sends nothing before its whole answer', async () => {
-    const clock = new ManualClock();
-    const providers = {
-      openai: new ScriptedProvider('openai', [{ hang: true }]),
-      'azure-openai': new ScriptedProvider('azure-openai', [{ ok: true }]),
-    };
-    const orchestrator = new Orchestrator({
-      providers: directory(providers),
-      clock,
-      random: new ScriptedRandom([0]),
-      deadlineMs: DEADLINE_MS,
-    });
+    const { clock, providers, orchestrator } = hedging();
     const client = new AbortController();
     const pending = orchestrator.complete(
       hedgedTargets,
@@ -451,17 +436,7 @@ describe('Orchestrator hedging', () => {
   });
 
   it('does not hedge when the first target answers in time', async () => {
-    const clock = new ManualClock();
-    const providers = {
-      openai: new ScriptedProvider('openai', [{ ok: true }]),
-      'azure-openai': new ScriptedProvider('azure-openai', [{ ok: true }]),
-    };
-    const orchestrator = new Orchestrator({
-      providers: directory(providers),
-      clock,
-      random: new ScriptedRandom([0]),
-      deadlineMs: DEADLINE_MS,
-    });
+    const { providers, orchestrator } = hedging([{ ok: true }]);
     const routed = await orchestrator.complete(hedgedTargets, {}, signal);
     expect(routed.ok && routed.target.provider).toBe('openai');
     expect(routed.ok && routed.hedgeLoser).toBeUndefined();
