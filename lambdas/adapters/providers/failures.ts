@@ -1,11 +1,18 @@
 /** What every provider adapter's error mapping shares: secrets out of upstream text, socket failures, and calls we stopped ourselves. */
 import { ProviderCallError, type ErrorClass } from '../../core/errors';
 
-/** Removes anything that looks like a credential (OpenAI-style keys, 32-hex keys, AWS access key ids) from provider text. */
+/**
+ * Removes anything that looks like a credential from provider text: OpenAI-style keys (`sk-`, `pk-`,
+ * `rk-`), Google (`AIza`), Groq (`gsk_`) and xAI (`xai-`) keys, bearer tokens, hex keys of 32 or more
+ * digits, long opaque tokens (Azure's 84-character keys), AWS access key ids.
+ */
 export function redactSecrets(text: string): string {
   return text
     .replace(/\b(sk|pk|rk)-[A-Za-z0-9_*.-]{6,}/g, '$1-[redacted]')
-    .replace(/\b[a-f0-9]{32}\b/gi, '[redacted]')
+    .replace(/\b(AIza|gsk_|xai-)[A-Za-z0-9_-]{10,}/g, '$1[redacted]')
+    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 [redacted]')
+    .replace(/\b[a-f0-9]{32,}\b/gi, '[redacted]')
+    .replace(/\b[A-Za-z0-9]{64,}\b/g, '[redacted]')
     .replace(/\b(AKIA|ASIA)[A-Z0-9]{12,}\b/g, '$1[redacted]');
 }
 

@@ -34,19 +34,26 @@ export type RuntimeProviderType = (typeof RUNTIME_PROVIDER_TYPES)[number];
 const name = z.string().min(1).max(200);
 const modelList = z.array(name).min(1).max(200);
 
+/**
+ * A destination URL without credentials or a query: a key there would be stored, logged in the audit
+ * line and shown to admins; keys go in `apiKey`, which the vault keeps.
+ */
+const destination = () =>
+  z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .refine((u) => {
+      const url = new URL(u);
+      return url.username === '' && url.password === '' && url.search === '';
+    }, 'no credentials or query in the URL: keys go in apiKey');
+
 /** What an admin sends: public fields, and `apiKey`, which is stored in the vault and never shown again. */
 export const ProviderConfigInputSchema = z.strictObject({
   type: z.enum(RUNTIME_PROVIDER_TYPES),
   /** OpenAI and OpenAI-compatible endpoints: the base URL up to `/v1`. */
-  baseURL: z
-    .url({ protocol: /^https?$/ })
-    .max(2048)
-    .optional(),
+  baseURL: destination().optional(),
   /** Azure OpenAI: `https://<resource>.openai.azure.com`. */
-  endpoint: z
-    .url({ protocol: /^https?$/ })
-    .max(2048)
-    .optional(),
+  endpoint: destination().optional(),
   apiVersion: z.string().min(1).max(64).optional(),
   /** Bedrock: the region. */
   region: z

@@ -77,4 +77,24 @@ describe('redactSecrets', () => {
     expect(redactSecrets('key sk-proj-AbC123xyz789 and 0123456789abcdef0123456789abcdef end')).toBe('key sk-[redacted] and [redacted] end');
     expect(redactSecrets('nothing secret here')).toBe('nothing secret here');
   });
+
+  it('hides Google, Groq and xAI keys, bearer tokens, long hex and opaque keys, AWS access key ids', () => {
+    const azure84 = 'A1b2'.repeat(21);
+    const text = [
+      'AIzaSyA-0123456789abcdefghijklmnopqrstu',
+      'gsk_0123456789abcdefABCDEF',
+      'xai-0123456789abcdefABCD',
+      'Authorization: Bearer eyJhbGciOi.J9abc',
+      'a'.repeat(64).replace(/a/g, 'f'),
+      azure84,
+      'AKIAABCDEFGHIJKLMNOP',
+    ].join(' | ');
+    expect(redactSecrets(text)).toBe(
+      'AIza[redacted] | gsk_[redacted] | xai-[redacted] | Authorization: Bearer [redacted] | [redacted] | [redacted] | AKIA[redacted]',
+    );
+    // Ordinary words, ids and numbers stay.
+    expect(redactSecrets('Invalid value for temperature: 3 (model gpt-4o-mini, request req_abc123)')).toBe(
+      'Invalid value for temperature: 3 (model gpt-4o-mini, request req_abc123)',
+    );
+  });
 });
