@@ -2,7 +2,7 @@
  * Rate limits, quotas and OnlyFans messaging on the real app, dynalite and loopback upstreams, with
  * an injected clock fixed mid-minute so every window is exact.
  */
-import { FakeClock } from '../helpers/fakes';
+import { CapturingTelemetry, FakeClock } from '../helpers/fakes';
 import { ADMIN_KEY, chatBody, readSseData, startTestGateway, type TestGateway } from '../helpers/local-gateway';
 
 const T0 = Date.parse('2026-11-22T12:00:30.000Z');
@@ -31,8 +31,9 @@ async function status(gw: TestGateway, key: string) {
 describe('OnlyFans messaging limit', () => {
   let gw: TestGateway;
   const clock = new FakeClock(T0);
+  const telemetry = new CapturingTelemetry();
   beforeAll(async () => {
-    gw = await startTestGateway({ overrides: { clock }, env: { ONLYFANS_GATEWAY_TIMEOUT_MS: '300' } });
+    gw = await startTestGateway({ overrides: { clock, telemetry }, env: { ONLYFANS_GATEWAY_TIMEOUT_MS: '300' } });
   });
   afterAll(() => gw.close());
   beforeEach(() => {
@@ -194,6 +195,10 @@ describe('OnlyFans messaging limit', () => {
     expect(refused.status).toBe(502);
     expect(await refused.json()).toEqual({ error: { code: 'UPSTREAM_ERROR', message: expect.stringContaining('HTTP 422') } });
     expect(await used()).toBe(0);
+    // The log line keeps the failure itself, not only its reason.
+    expect(telemetry.events.find((e) => e.message === 'onlyfans gateway failed')?.context).toMatchObject({
+      error: { name: 'MessageGatewayError', message: expect.stringContaining('HTTP 422') },
+    });
     // A 5xx or a timeout may come after the message went out: the slot stays taken.
     gw.onlyfans!.setFault({ status: 500 }, 1);
     const failed = await send(gw, key, message('x'), { 'idempotency-key': 'fails-once' });

@@ -24,7 +24,13 @@ export class FileCredentialVault implements CredentialVault {
 
   private read(): Keys {
     if (!this.file) return this.memory;
-    return existsSync(this.file) ? (JSON.parse(readFileSync(this.file, 'utf8')) as Keys) : {};
+    if (!existsSync(this.file)) return {};
+    try {
+      return JSON.parse(readFileSync(this.file, 'utf8')) as Keys;
+    } catch {
+      // Not the parser's message: it quotes the file, keys included, and errors get logged.
+      throw new SyntaxError(`${this.file} is not valid JSON`);
+    }
   }
 
   private write(keys: Keys): void {

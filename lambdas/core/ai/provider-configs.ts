@@ -13,7 +13,7 @@
  * leave a task without a reachable target (active, with credentials) is refused before it is saved.
  */
 import * as z from 'zod';
-import { ConfigError, formatIssues } from '../errors';
+import { ConfigError, formatIssues, errorFields } from '../errors';
 import type { Clock } from '../ports';
 import { within } from '../within';
 import type { Telemetry } from '../telemetry';
@@ -277,7 +277,7 @@ export class ProviderConfigs implements CredentialSource {
   refresh(): Promise<void> {
     this.refreshing ??= this.load()
       .catch((error: unknown) => {
-        this.deps.telemetry.error('provider configurations not read', { error: error instanceof Error ? error.message : String(error) });
+        this.deps.telemetry.error('provider configurations not read', { error: errorFields(error) });
         throw error;
       })
       .finally(() => {
@@ -303,7 +303,7 @@ export class ProviderConfigs implements CredentialSource {
           try {
             keys.set(id, { version: config.keyVersion, secret: await this.deps.vault.get(id, config.keyVersion) });
           } catch (error) {
-            this.deps.telemetry.error('runtime provider key not read', { provider: id, error: (error as Error).message });
+            this.deps.telemetry.error('runtime provider key not read', { provider: id, error: errorFields(error) });
             keys.delete(id);
           }
         }
@@ -318,7 +318,7 @@ export class ProviderConfigs implements CredentialSource {
     } catch (error) {
       // Saved changes were validated; one that no longer fits this deployment's route table (changed since)
       // keeps the last good table in force, while the stored document stays the base of the next change (a fix).
-      this.deps.telemetry.error('provider configurations not applied', { error: (error as Error).message });
+      this.deps.telemetry.error('provider configurations not applied', { error: errorFields(error) });
       this.unapplied = { document, keys };
       this.view = { ...this.view, readAt: this.deps.clock.now() };
       return;
@@ -448,7 +448,7 @@ export class ProviderConfigs implements CredentialSource {
       await this.deps.vault
         .delete(id)
         .catch((error: unknown) =>
-          this.deps.telemetry.error('runtime provider key not deleted', { provider: id, error: (error as Error).message }),
+          this.deps.telemetry.error('runtime provider key not deleted', { provider: id, error: errorFields(error) }),
         );
     // The audit trail: who changed what, never the key (only whether one was set).
     this.deps.telemetry.info('provider configuration changed', {

@@ -46,7 +46,7 @@ export type SendOutcome =
   | { kind: 'not_sent' }
   | { kind: 'key_reused' }
   /** `counted`: the message may have been delivered, so its slot was kept. */
-  | { kind: 'upstream_error'; reason: string; decision: LimitDecision; counted: boolean };
+  | { kind: 'upstream_error'; reason: string; decision: LimitDecision; counted: boolean; error: MessageGatewayError };
 
 export interface MessageServiceOptions {
   /**
@@ -123,7 +123,7 @@ export class MessageService {
       // The key is released either way (a retry with it is deduplicated downstream); the slot only
       // when the message certainly did not go out.
       await Promise.all([error.mayHaveBeenDelivered ? undefined : this.limiter.refund(decision.ticket), release()]);
-      return { kind: 'upstream_error', reason: error.reason, decision, counted: error.mayHaveBeenDelivered };
+      return { kind: 'upstream_error', reason: error.reason, decision, counted: error.mayHaveBeenDelivered, error };
     }
     const window = decision.requests;
     const body: SentBody = {

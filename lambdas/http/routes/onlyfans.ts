@@ -3,6 +3,7 @@
  * `onlyfans_messaging` limit and forward. Storage failures fail closed: compliance first.
  */
 import { Hono } from 'hono';
+import { errorFields } from '../../core/errors';
 import * as z from 'zod';
 import type { MessageService } from '../../core/messaging/message-service';
 import type { Telemetry } from '../../core/telemetry';
@@ -50,7 +51,7 @@ export function onlyFansRoutes(deps: OnlyFansRouteDeps) {
     switch (outcome.kind) {
       case 'sent':
         if (outcome.unrecorded) {
-          deps.telemetry.error('idempotency record not stored', { requestId: record.requestId, error: outcome.unrecorded.name });
+          deps.telemetry.error('idempotency record not stored', { requestId: record.requestId, error: errorFields(outcome.unrecorded) });
         }
         record.rateLimit = { policy: 'onlyfans_messaging', outcome: 'admitted' };
         setLimitHeaders(c, outcome.decision);
@@ -83,7 +84,11 @@ export function onlyFansRoutes(deps: OnlyFansRouteDeps) {
         );
       case 'upstream_error':
         record.rateLimit = { policy: 'onlyfans_messaging', outcome: 'admitted' };
-        deps.telemetry.error('onlyfans gateway failed', { requestId: record.requestId, reason: outcome.reason });
+        deps.telemetry.error('onlyfans gateway failed', {
+          requestId: record.requestId,
+          reason: outcome.reason,
+          error: errorFields(outcome.error),
+        });
         return errorResponse(c, 502, {
           message: outcome.counted
             ? `The OnlyFans gateway did not confirm the message (${outcome.reason}); it may have been delivered, so it counts against your limit.`
