@@ -146,7 +146,8 @@ export class PowertoolsTelemetry implements Telemetry {
     metrics.addMetric('ResponseLatency', MetricUnit.Milliseconds, ai.timeToFirstTokenMs ?? summary.latencyMs);
     metrics.publishStoredMetrics();
     for (const attempt of ai.attempts) {
-      if (attempt.outcome === 'skipped') continue;
+      // A hedge's loser was cancelled because the other answered first: neither an error nor a latency of the provider's.
+      if (attempt.outcome === 'skipped' || attempt.outcome === 'hedge_lost') continue;
       metrics.addDimensions({ provider: attempt.provider, taskType: ai.taskType });
       metrics.addMetric('ProviderLatency', MetricUnit.Milliseconds, attempt.latencyMs);
       metrics.addMetric('ProviderErrors', MetricUnit.Count, attempt.outcome === 'success' ? 0 : 1);

@@ -99,6 +99,33 @@ describe('PowertoolsTelemetry', () => {
     expect(JSON.stringify(blobs)).not.toContain('u_1');
   });
 
+  it('counts a hedge’s cancelled loser neither as a provider error nor in its latency', () => {
+    const telemetry = new PowertoolsTelemetry(new Logger({ logLevel: 'SILENT' }), createMetrics('HybridOrchestrator', 'svc'));
+    const hedged: RequestSummary = {
+      ...summary,
+      ai: {
+        ...summary.ai!,
+        attempts: [
+          { provider: 'openai', model: 'gpt-4o', attempt: 1, outcome: 'hedge_lost', status: null, errorClass: null, latencyMs: 900 },
+          {
+            provider: 'azure-openai',
+            model: 'gpt-4o',
+            attempt: 1,
+            outcome: 'success',
+            status: 200,
+            errorClass: null,
+            latencyMs: 400,
+            hedge: true,
+          },
+        ],
+      },
+    };
+    const perAttempt = capture(() => telemetry.record(hedged))
+      .map((l) => JSON.parse(l))
+      .filter((b) => b._aws && 'ProviderErrors' in b);
+    expect(perAttempt.map((b) => [b.provider, b.ProviderErrors])).toEqual([['azure-openai', 0]]);
+  });
+
   it('counts refusals per policy and window, quota refusals, and limiter errors, never per user', () => {
     const telemetry = new PowertoolsTelemetry(new Logger({ logLevel: 'SILENT' }), createMetrics('HybridOrchestrator', 'svc'));
     const base = { requestId: 'req_2', method: 'POST', path: '/api/onlyfans/messages', status: 429, latencyMs: 3, userId: 'u_9' };
