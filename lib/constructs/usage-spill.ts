@@ -4,7 +4,7 @@
  * for records that keep failing, and alarms on records waiting and records dead-lettered.
  */
 import { CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
-import { ComparisonOperator, type Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import { ComparisonOperator, type Alarm, MathExpression } from 'aws-cdk-lib/aws-cloudwatch';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -82,7 +82,17 @@ export class UsageSpill extends Construct {
       alarmName: `${props.namePrefix}-usage-records-waiting`,
       alarmDescription:
         'Usage records have waited in the spill queue for 15 minutes: the usage table is still unavailable, or the replay keeps failing.',
-      metric: this.queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      // Visible or being retried: a record the replay keeps failing is hidden between its tries (the
+      // visibility timeout), so visible ones alone would show none most of the time.
+      metric: new MathExpression({
+        expression: 'visible + hidden',
+        usingMetrics: {
+          visible: this.queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+          hidden: this.queue.metricApproximateNumberOfMessagesNotVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        },
+        label: 'usage records waiting',
+        period: Duration.minutes(1),
+      }),
       threshold: 1,
       evaluationPeriods: 15,
       datapointsToAlarm: 15,

@@ -446,6 +446,14 @@ describe('usage records that wait', () => {
     expect(names).toEqual(
       expect.arrayContaining(['hybrid-orchestrator-test-usage-records-waiting', 'hybrid-orchestrator-test-usage-records-dead-lettered']),
     );
+    // Records being retried are hidden between tries: the waiting alarm counts them with the visible ones.
+    const waiting = (
+      Object.values(template.findResources('AWS::CloudWatch::Alarm')).find(
+        (a) => (a as { Properties: { AlarmName?: string } }).Properties.AlarmName === 'hybrid-orchestrator-test-usage-records-waiting',
+      ) as { Properties: Record<string, unknown> }
+    ).Properties;
+    expect(JSON.stringify(waiting['Metrics'])).toContain('visible + hidden');
+    expect(JSON.stringify(waiting['Metrics'])).toContain('ApproximateNumberOfMessagesNotVisible');
   });
 });
 
