@@ -4,6 +4,7 @@
  * `AppConfig` is the schema's output type, never written twice; each provider module adds its own
  * variables (see `adapters/providers/registry.ts`).
  */
+import { gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
@@ -31,6 +32,8 @@ const EnvSchema = z.object({
   MAX_BODY_BYTES: int(1024, 10 * 1024 * 1024).default(1024 * 1024),
   ROUTES_FILE: optionalString,
   ROUTES_JSON: optionalString,
+  /** The same, gzipped and base64-encoded: how the stack passes it (a Lambda's variables share 4 KB). */
+  ROUTES_JSON_GZ: optionalString,
   API_KEY_CACHE_TTL_SECONDS: int(0, 60).default(30),
   API_KEYS_TABLE: z.string().min(3).default('hybrid-orchestrator-api-keys'),
   RATE_LIMITS_TABLE: z.string().min(3).default('hybrid-orchestrator-rate-limits'),
@@ -128,6 +131,14 @@ function readDocument<T>(variable: string, read: () => T): T {
   }
 }
 
+function gunzipText(base64: string, variable: string): string {
+  try {
+    return gunzipSync(Buffer.from(base64, 'base64')).toString('utf8');
+  } catch (error) {
+    throw new ConfigError(`${variable}: not gzipped base64 (${(error as Error).message})`, { cause: error });
+  }
+}
+
 function parseJson(text: string, variable: string): unknown {
   try {
     return JSON.parse(text);
@@ -145,11 +156,13 @@ function readFile(path: string, variable: string): string {
 }
 
 function loadRouteTable(env: Env): RouteTable {
-  const table = env.ROUTES_JSON
-    ? parseRouteTable(parseJson(env.ROUTES_JSON, 'ROUTES_JSON'), 'ROUTES_JSON')
-    : env.ROUTES_FILE
-      ? parseRouteTable(parseJson(readFile(env.ROUTES_FILE, 'ROUTES_FILE'), 'ROUTES_FILE'), `ROUTES_FILE ${env.ROUTES_FILE}`)
-      : parseRouteTable(defaultRoutes, 'config/routes.json');
+  const table = env.ROUTES_JSON_GZ
+    ? parseRouteTable(parseJson(gunzipText(env.ROUTES_JSON_GZ, 'ROUTES_JSON_GZ'), 'ROUTES_JSON_GZ'), 'ROUTES_JSON_GZ')
+    : env.ROUTES_JSON
+      ? parseRouteTable(parseJson(env.ROUTES_JSON, 'ROUTES_JSON'), 'ROUTES_JSON')
+      : env.ROUTES_FILE
+        ? parseRouteTable(parseJson(readFile(env.ROUTES_FILE, 'ROUTES_FILE'), 'ROUTES_FILE'), `ROUTES_FILE ${env.ROUTES_FILE}`)
+        : parseRouteTable(defaultRoutes, 'config/routes.json');
   // Unknown, reserved or colliding provider entries are refused by providersOf (at synth too).
   if (!providersOf(table).some((p) => p.id === env.LEGACY_PROVIDER))
     throw new ConfigError(

@@ -29,7 +29,7 @@ export interface HeartbeatsProps {
   readonly targets: readonly PlannedTarget[];
   readonly topic: Topic;
   readonly logRetention: RetentionDays;
-  /** The gateway's environment that shapes routing (`ROUTES_JSON`), so heartbeats probe the same targets. */
+  /** The gateway's environment that shapes routing (`ROUTES_JSON_GZ`), so heartbeats probe the same targets. */
   readonly environment?: Record<string, string>;
   /** @default Duration.minutes(1) */
   readonly interval?: Duration;

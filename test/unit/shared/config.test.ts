@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import defaultRoutes from '../../../config/routes.json';
 import { ConfigError } from '../../../lambdas/core/errors';
 import { loadConfig } from '../../../lambdas/shared/config';
@@ -58,5 +59,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig('local', { ROUTES_JSON: '{' })).toThrow(/ROUTES_JSON: not valid JSON/);
     expect(() => loadConfig('local', { ROUTES_JSON: '{"version":2}' })).toThrow(/invalid route table \(ROUTES_JSON\)/);
     expect(() => loadConfig('local', { ROUTES_FILE: '/nonexistent/routes.json' })).toThrow(/ROUTES_FILE: cannot read/);
+    // Gzipped and base64-encoded, as the stack passes it.
+    const gz = gzipSync(JSON.stringify(custom)).toString('base64');
+    expect(loadConfig('local', { ROUTES_JSON_GZ: gz }).routeTable.tasks.general.targets).toEqual([
+      { provider: 'azure-openai', model: 'gpt-4o' },
+    ]);
+    expect(() => loadConfig('local', { ROUTES_JSON_GZ: 'bm90IGd6aXA=' })).toThrow(/ROUTES_JSON_GZ: not gzipped base64/);
   });
 });
