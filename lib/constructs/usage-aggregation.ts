@@ -8,7 +8,7 @@
  * their position goes to a dead-letter queue; alarms on iterator age (aggregates falling behind) and
  * on dead letters.
  */
-import { CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { ComparisonOperator, type Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
@@ -92,16 +92,6 @@ export class UsageAggregation extends Construct {
         ],
       }),
     );
-    const usageId = Stack.of(this).getLogicalId(props.usageTable.node.defaultChild as CfnElement);
-    Validations.of(role).acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${usageId}.StreamArn>]`,
-      reason: 'The stream read grant names the usage table stream; DynamoDB Streams needs dynamodb:ListStreams on "*".',
-    });
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason: 'dynamodb:ListStreams (added by the stream event source) has no resource-level permissions: AWS requires "*".',
-    });
-
     this.behind = notifyingAlarm(this, 'Behind', props.topic, {
       alarmName: `${props.namePrefix}-usage-aggregation-behind`,
       alarmDescription:
