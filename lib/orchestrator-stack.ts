@@ -283,6 +283,7 @@ export class OrchestratorStack extends Stack {
       tables: [...data.tables.values()],
       topic: alerts.topic,
       ...(props.dailyCostAlarmUsd !== undefined ? { dailyCostAlarmUsd: props.dailyCostAlarmUsd } : {}),
+      costAlarms: props.aiMetering !== false,
     });
 
     new CfnOutput(this, 'AlertsTopicArn', { value: alerts.topic.topicArn });

@@ -42,6 +42,11 @@ export interface ObservabilityProps {
   readonly topic: Topic;
   /** Daily spend (USD) that raises the daily cost alarm. @default 100 */
   readonly dailyCostAlarmUsd?: number;
+  /**
+   * The cost alarms (daily cost, cost anomaly). Off with AI metering off: no usage record, so no cost
+   * is computed and their metric never comes. @default true
+   */
+  readonly costAlarms?: boolean;
   /** p99 of the time callers wait for an answer to start, in ms. @default 5000 */
   readonly latencyP99Ms?: number;
 }
@@ -118,28 +123,30 @@ export class Observability extends Construct {
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
 
-    const dailyCost = props.dailyCostAlarmUsd ?? 100;
-    alarm('DailyCost', {
-      alarmName: `${props.namePrefix}-daily-cost`,
-      alarmDescription: `AI spend over $${dailyCost} in a day (the gateway's own budget alerts warn earlier, at 50% and 80%).`,
-      metric: service('CostUSD', 'Sum', Duration.days(1)),
-      threshold: dailyCost,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-    });
+    if (props.costAlarms !== false) {
+      const dailyCost = props.dailyCostAlarmUsd ?? 100;
+      alarm('DailyCost', {
+        alarmName: `${props.namePrefix}-daily-cost`,
+        alarmDescription: `AI spend over $${dailyCost} in a day (the gateway's own budget alerts warn earlier, at 50% and 80%).`,
+        metric: service('CostUSD', 'Sum', Duration.days(1)),
+        threshold: dailyCost,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      });
 
-    const anomaly = new AnomalyDetectionAlarm(this, 'CostAnomaly', {
-      alarmName: `${props.namePrefix}-cost-anomaly`,
-      alarmDescription: 'Hourly AI spend above the band CloudWatch anomaly detection learned from the past two weeks.',
-      metric: service('CostUSD', 'Sum', Duration.hours(1)),
-      stdDevs: 3,
-      evaluationPeriods: 2,
-      datapointsToAlarm: 2,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_UPPER_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    anomaly.addAlarmAction(new SnsAction(props.topic));
-    notify(anomaly);
+      const anomaly = new AnomalyDetectionAlarm(this, 'CostAnomaly', {
+        alarmName: `${props.namePrefix}-cost-anomaly`,
+        alarmDescription: 'Hourly AI spend above the band CloudWatch anomaly detection learned from the past two weeks.',
+        metric: service('CostUSD', 'Sum', Duration.hours(1)),
+        stdDevs: 3,
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_UPPER_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+      anomaly.addAlarmAction(new SnsAction(props.topic));
+      notify(anomaly);
+    }
 
     alarm('GatewayLambdaErrors', {
       alarmName: `${props.namePrefix}-gateway-lambda-errors`,

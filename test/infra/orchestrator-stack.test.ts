@@ -680,8 +680,16 @@ describe('stack props', () => {
       );
     const metered = variables(new OrchestratorStack(new App({ context }), 'Metered', { stage: 'test' }));
     expect(metered.some((v) => 'AI_METERING' in v)).toBe(false);
-    const stateless = variables(new OrchestratorStack(new App({ context }), 'Stateless', { stage: 'test', aiMetering: false }));
+    const statelessStack = new OrchestratorStack(new App({ context }), 'Stateless', { stage: 'test', aiMetering: false });
+    const stateless = variables(statelessStack);
     expect(stateless.filter((v) => v['AI_METERING'] === 'off').length).toBeGreaterThan(0);
+    // No usage record, no cost computed: the cost alarms could never fire, and are left out.
+    const alarmNames = (stack: OrchestratorStack) =>
+      Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')).map(
+        (a) => (a as { Properties: { AlarmName?: string } }).Properties.AlarmName,
+      );
+    expect(alarmNames(statelessStack)).not.toContain('hybrid-orchestrator-test-daily-cost');
+    expect(alarmNames(statelessStack)).not.toContain('hybrid-orchestrator-test-cost-anomaly');
   });
 
   it('validates a route table override at synth time and passes it to the function', () => {
