@@ -224,7 +224,8 @@ function appConfig(runtime: Runtime, env: Env, source: Record<string, unknown>) 
     /**
      * Whether AI requests are admitted against the caller's limits and token quota and leave a usage
      * record. Off, they make no limiter or usage write: the stateless path, for a gateway whose callers
-     * are trusted and whose spend is watched elsewhere (the log line and metrics still carry tokens and cost).
+     * are trusted and whose spend is watched elsewhere (the log line still carries each request's tokens;
+     * no cost is computed, and no token or cost metric is emitted).
      */
     aiMetering: env.AI_METERING === 'on',
     onlyfans: {

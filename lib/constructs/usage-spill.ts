@@ -81,7 +81,7 @@ export class UsageSpill extends Construct {
     this.waiting = notifyingAlarm(this, 'Waiting', props.topic, {
       alarmName: `${props.namePrefix}-usage-records-waiting`,
       alarmDescription:
-        'Usage records have waited in the spill queue for 15 minutes: the usage table is still unavailable, or the replay keeps failing.',
+        'Usage records have been in the spill queue, waiting or being retried, for 15 minutes in a row: the usage table is still unavailable, or the replay keeps failing.',
       // Visible or being retried: a record the replay keeps failing is hidden between its tries (the
       // visibility timeout), so visible ones alone would show none most of the time.
       metric: new MathExpression({

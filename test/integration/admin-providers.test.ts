@@ -242,8 +242,10 @@ describe('providers managed at runtime', () => {
     [{ id: 'groq', type: 'openai-compatible', baseURL: 'https://x.example/v1', models: ['m'], secret: 'x' }, 400, null],
     // A key in a destination URL would be stored, logged and shown: keys go in apiKey.
     [{ id: 'groq', type: 'openai-compatible', baseURL: 'https://user:pass@x.example/v1', models: ['m'] }, 400, null],
-    [{ id: 'proxy', type: 'openai', baseURL: 'https://x.example/v1?key=secret', models: ['m'] }, 400, null],
-    [{ id: 'az', type: 'azure-openai', endpoint: 'https://u:p@r.openai.azure.com', models: ['m'] }, 400, null],
+    [{ id: 'openai', type: 'openai', baseURL: 'https://x.example/v1?key=secret', models: ['m'] }, 400, 'invalid_value'],
+    [{ id: 'azure-openai', type: 'azure-openai', endpoint: 'https://u:p@r.openai.azure.com', models: ['m'] }, 400, 'invalid_value'],
+    // Not a URL at all: a 400, not a failure of the check above.
+    [{ id: 'groq', type: 'openai-compatible', baseURL: 'not a url', models: ['m'] }, 400, null],
   ])('refuses %j with %d', async (body, status, code) => {
     const response = await create(body);
     await expectStatus(response, status);

@@ -10,7 +10,7 @@ export function redactSecrets(text: string): string {
   return text
     .replace(/\b(sk|pk|rk)-[A-Za-z0-9_*.-]{6,}/g, '$1-[redacted]')
     .replace(/\b(AIza|gsk_|xai-)[A-Za-z0-9_-]{10,}/g, '$1[redacted]')
-    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 [redacted]')
+    .replace(/\b(Bearer|Basic) [A-Za-z0-9._~+/=-]*[0-9+/=._~-][A-Za-z0-9._~+/=-]*/g, '$1 [redacted]')
     .replace(/\b[a-f0-9]{32,}\b/gi, '[redacted]')
     .replace(/\b[A-Za-z0-9]{64,}\b/g, '[redacted]')
     .replace(/\b(AKIA|ASIA)[A-Z0-9]{12,}\b/g, '$1[redacted]');

@@ -43,6 +43,8 @@ const destination = () =>
     .url({ protocol: /^https?$/ })
     .max(2048)
     .refine((u) => {
+      // zod runs this even after its own URL check failed: a string that is no URL is left to that check.
+      if (!URL.canParse(u)) return true;
       const url = new URL(u);
       return url.username === '' && url.password === '' && url.search === '';
     }, 'no credentials or query in the URL: keys go in apiKey');
