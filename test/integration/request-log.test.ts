@@ -51,6 +51,8 @@ describe('request log line', () => {
       ['azure-openai', 200, null, 'success'],
     ]);
     expect(line.ai.attempts.every((a: { latencyMs: number }) => typeof a.latencyMs === 'number')).toBe(true);
+    // Why each failed: the gateway's account, the SDK's error, the provider's own message.
+    expect(line.ai.attempts[0].cause).toBe('openai: HTTP 503; InternalServerError; Simulated upstream error 503.');
     expect(line.ai.chosen).toMatchObject({
       provider: 'azure-openai',
       reason: expect.stringContaining('fallback #1 after openai failed with server_error (503)'),

@@ -43,6 +43,8 @@ export interface AttemptRecord {
   probe?: true;
   /** The attempt was started in parallel because the previous target had sent no first event yet. */
   hedge?: true;
+  /** Why a failed attempt failed, for the log line (see `causeOf`): never in a response. */
+  cause?: string;
 }
 
 export interface RouteTrace {
@@ -136,6 +138,26 @@ function retriesSameTarget(failure: ProviderFailure, target: PlannedTarget): boo
 function toFailure(error: unknown): ProviderFailure {
   if (error instanceof ProviderCallError) return error.failure;
   return { errorClass: 'protocol_error' };
+}
+
+/**
+ * What the log line keeps of a failed attempt's error: the gateway's own account of it, its cause's
+ * name and code (a socket's ECONNRESET, an SDK's error), and the provider's message, which the
+ * adapters have already redacted of anything like a key.
+ */
+function causeOf(error: unknown): string {
+  const e = error as Partial<ProviderCallError> & { cause?: { name?: unknown; code?: unknown } };
+  const inner = e.cause;
+  return [
+    error instanceof ProviderCallError ? e.message : `${e.name}: ${e.message}`,
+    // An SDK's error classes often keep the name "Error": their class names them.
+    inner instanceof Object &&
+      [inner.name === 'Error' ? inner.constructor.name : inner.name, inner.code].filter((p) => typeof p === 'string').join(' '),
+    e.failure?.body?.error.message,
+  ]
+    .filter(Boolean)
+    .join('; ')
+    .slice(0, 300);
 }
 
 /** Routing, retry, fallback and hedging for one request at a time. */
@@ -312,6 +334,7 @@ export class Orchestrator {
           const failure = toFailure(error);
           record.status = failure.status ?? null;
           record.errorClass = failure.errorClass;
+          record.cause = causeOf(error);
           if (signal.aborted) {
             record.outcome = 'failed';
             return { ok: false, failure: { reason: 'client_gone' }, trace };
@@ -544,15 +567,17 @@ export class Orchestrator {
       ]);
     } catch (error) {
       // Both failed: the hedge's failure goes in its record, the primary's is what the caller sees.
-      const hedgeFailure = await hedgeStart.then(
+      const hedgeError = await hedgeStart.then(
         () => undefined,
-        (e: unknown) => toFailure(e),
+        (e: unknown) => e ?? new Error('failed'),
       );
+      const hedgeFailure = hedgeError === undefined ? undefined : toFailure(hedgeError);
       Object.assign(record, {
         outcome: 'failed',
         errorClass: hedgeFailure?.errorClass ?? null,
         status: hedgeFailure?.status ?? null,
         latencyMs: clock.now() - hedgeAt,
+        ...(hedgeError === undefined ? {} : { cause: causeOf(hedgeError) }),
       });
       throw (error as AggregateError).errors?.[0] ?? error;
     }

@@ -1,5 +1,5 @@
 import defaultRoutes from '../../../../config/routes.json';
-import { ProviderCallError, type ProviderFailure } from '../../../../lambdas/core/errors';
+import { openAiError, ProviderCallError, type ProviderFailure } from '../../../../lambdas/core/errors';
 import { failureClass, Orchestrator, type RouteFailure } from '../../../../lambdas/core/ai/orchestrator';
 import { errorBody, routeFailureAnswer } from '../../../../lambdas/http/errors';
 import { parseRouteTable, planRoute, type RouteTable } from '../../../../lambdas/core/ai/route-table';
@@ -198,6 +198,18 @@ describe('Orchestrator.complete', () => {
     await orchestrator.complete([{ ...targets[0]!, upstreamStreaming: false }, targets[1]!], {}, signal);
     // Their headers come with the whole answer: the target's total time (120 s), not its first event's (10 s).
     expect(providers.openai.calls.map((c) => c.timeouts.firstByteMs)).toEqual([120_000, 120_000]);
+  });
+
+  it('keeps why each failed attempt failed, for the log line: its account, its cause, the provider’s message', async () => {
+    const overloaded = { errorClass: 'server_error' as const, status: 503, body: openAiError('The engine is overloaded.', 'api_error') };
+    const { orchestrator } = setup([{ fail: overloaded }, { fail: overloaded }], [{ ok: true }], [0]);
+    const routed = await orchestrator.complete(targets, {}, signal);
+    expect(routed.ok).toBe(true);
+    expect(routed.trace.attempts.map((a) => a.cause)).toEqual([
+      'openai scripted failure; The engine is overloaded.',
+      'openai scripted failure; The engine is overloaded.',
+      undefined,
+    ]);
   });
 
   it('answers 504 deadline_exceeded, without starting another attempt, once the deadline has passed', async () => {
