@@ -19,6 +19,7 @@ import { within } from '../within';
 import type { Telemetry } from '../telemetry';
 import type { CredentialSource, ProviderCredentials } from './ports';
 import {
+  credentialFree,
   ProviderIdSchema,
   RouteTableSchema,
   TASK_TYPES,
@@ -42,12 +43,7 @@ const destination = () =>
   z
     .url({ protocol: /^https?$/ })
     .max(2048)
-    .refine((u) => {
-      // zod runs this even after its own URL check failed: a string that is no URL is left to that check.
-      if (!URL.canParse(u)) return true;
-      const url = new URL(u);
-      return url.username === '' && url.password === '' && url.search === '';
-    }, 'no credentials or query in the URL: keys go in apiKey');
+    .refine(credentialFree, 'no credentials or query in the URL: keys go in apiKey');
 
 /** What an admin sends: public fields, and `apiKey`, which is stored in the vault and never shown again. */
 export const ProviderConfigInputSchema = z.strictObject({

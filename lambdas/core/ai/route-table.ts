@@ -19,6 +19,16 @@ export const ProviderIdSchema = z
   .refine((id) => !(id in Object.prototype), 'is a name reserved by JavaScript objects');
 export type ProviderId = z.infer<typeof ProviderIdSchema>;
 
+/**
+ * Whether a URL carries no credentials and no query (a key there would be stored, logged and shown).
+ * zod runs a refinement even after its own URL check failed: a string that is no URL is left to that check.
+ */
+export function credentialFree(u: string): boolean {
+  if (!URL.canParse(u)) return true;
+  const url = new URL(u);
+  return url.username === '' && url.password === '' && url.search === '';
+}
+
 const ms = (max: number) => z.number().int().min(1).max(max);
 
 const TimeoutsSchema = z.strictObject({
@@ -108,10 +118,7 @@ const ProviderCatalogSchema = z.strictObject({
   /** The endpoint's base URL, up to `/v1` (`https://api.groq.com/openai/v1`). */
   baseURL: z
     .url({ protocol: /^https?$/ })
-    .refine((u) => {
-      const url = new URL(u);
-      return url.username === '' && url.password === '' && url.search === '';
-    }, 'no credentials or query in baseURL: keys go in the key variable or secret')
+    .refine(credentialFree, 'no credentials or query in baseURL: keys go in the key variable or secret')
     .optional(),
   /** Extra headers sent on every call (never credentials). */
   headers: z
