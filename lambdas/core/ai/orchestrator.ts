@@ -303,10 +303,7 @@ export class Orchestrator {
         trace.attempts.push(record);
         const call = this.callFor(target, body, signal, mode, remaining, budget, operation);
         // A call asked whole sends nothing before its whole answer: waiting for its first event would hedge every long answer.
-        const hedge =
-          attempt === 1 && target.hedgeAfterMs !== undefined && !askedWhole(target, mode, operation, body)
-            ? later.find((t) => t !== target)
-            : undefined;
+        const hedge = attempt === 1 && target.hedgeAfterMs !== undefined && !whole ? later.find((t) => t !== target) : undefined;
         try {
           const answered: Answered<T> = hedge
             ? await this.hedged<T>(provider, target, call, hedge, { mode, operation, body, signal, remaining, trace, probe })

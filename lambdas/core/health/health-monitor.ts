@@ -211,7 +211,8 @@ export class HealthMonitor implements TargetHealth, TargetPerformance {
     // A probe answered 429 is given back and the target cooled in one write (two from one view: one would lose).
     if (probe) this.track(this.settleProbe(key, policy, outcome));
     if (outcome.kind === 'rate_limited') {
-      if (!probe && outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0) this.track(this.coolDown(key, outcome.retryAfterMs));
+      const coolMs = coolingMs(outcome);
+      if (!probe && coolMs !== undefined) this.track(this.coolDown(key, coolMs));
       return;
     }
     if (outcome.kind === 'neutral' || outcome.kind === 'started') return;
@@ -384,26 +385,26 @@ export class HealthMonitor implements TargetHealth, TargetPerformance {
     const current = this.snapshot[key];
     // Not this instance's probe any more (its claim ran out and another took it over): that one settles
     // it. What the provider said about its rate still holds.
+    const coolMs = coolingMs(outcome);
     if (!current || current.probe?.by !== this.instanceId) {
-      if (outcome.kind === 'rate_limited' && outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0)
-        await this.coolDown(key, outcome.retryAfterMs);
+      if (coolMs !== undefined) await this.coolDown(key, coolMs);
       return;
     }
     let next: TargetState;
     if (outcome.kind === 'success' || outcome.kind === 'started') next = close(current, now, 'probe succeeded');
     else if (outcome.kind === 'failure') next = open(current, policy, now, `probe failed (${outcome.errorClass})`);
     // Rate limited: free the probe, and skip the target until the provider said to come back.
-    else if (outcome.kind === 'rate_limited' && outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0) {
-      const { probe: _freed, ...cooled } = cool(current, now, now + outcome.retryAfterMs);
+    else if (coolMs !== undefined) {
+      const { probe: _freed, ...cooled } = cool(current, now, now + coolMs);
       next = cooled;
     }
     // Nothing learned (the client left, or its own mistake): free the probe for another request.
     else next = releasedProbe(current, now);
     const written = await this.transition(key, current, next);
     // A 429 whose settlement lost a race (the view was stale): the cooldown still goes, from the view re-read.
-    if (!written && outcome.kind === 'rate_limited' && outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0) {
+    if (!written && coolMs !== undefined) {
       await this.refresh();
-      await this.coolDown(key, outcome.retryAfterMs);
+      await this.coolDown(key, coolMs);
     }
     // Closing: the failures in a row that opened the breaker are history (the write is the closer's).
     if (written && next.state === 'closed' && current.v >= 0) {
@@ -465,6 +466,13 @@ function add(histogram: Record<string, number>, bucket: number): void {
 }
 
 /** Nothing learned from the probe (its request ended before calling, or its client left): another request may probe. */
+/** How long a 429 asks the target to be left alone, when it says (any other outcome: undefined). */
+function coolingMs(outcome: AttemptOutcome): number | undefined {
+  return outcome.kind === 'rate_limited' && outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0
+    ? outcome.retryAfterMs
+    : undefined;
+}
+
 function releasedProbe(state: TargetState, now: number): TargetState {
   const { probe: _probe, ...rest } = state;
   return { ...rest, v: state.v + 1, changedAt: now };
