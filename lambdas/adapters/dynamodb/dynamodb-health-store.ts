@@ -10,10 +10,9 @@
  *   returns the counters after it; a slot whose turn came round again is restarted (conditionally).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { isDeepStrictEqual } from 'node:util';
 import { BatchGetCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ProviderLimits } from '../../core/ai/provider-limits';
-import { itemFound } from './queries';
+import { itemFound, storedAs } from './queries';
 import type { HealthStore, OutcomeDelta, StatsSlot, TargetState, TargetStats } from '../../core/health/ports';
 
 const STATES_KEY = 'states';
@@ -109,7 +108,7 @@ export class DynamoDbHealthStore implements HealthStore {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       // Made anyway, when the state found is this transition (see `itemFound`).
       const found = await itemFound(error, async () => ({ [`${STATE_PREFIX}${key}`]: (await this.states())[key] }));
-      return isDeepStrictEqual(found?.[`${STATE_PREFIX}${key}`], JSON.parse(JSON.stringify(next)));
+      return storedAs(found?.[`${STATE_PREFIX}${key}`], next);
     }
   }
 

@@ -6,9 +6,8 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isDeepStrictEqual } from 'node:util';
 import type { ProviderConfigDocument, ProviderConfigStore, StoredProviderConfig } from '../../core/ai/provider-configs';
-import { itemFound } from './queries';
+import { itemFound, storedAs } from './queries';
 
 const KEY = 'provider-configs';
 
@@ -42,12 +41,9 @@ export class DynamoDbProviderConfigStore implements ProviderConfigStore {
       return true;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      // Made anyway, when the document found is this one (see `itemFound`), compared as stored: the
-      // fields left undefined are not written.
+      // Made anyway, when the document found is this one (see `itemFound`).
       const found = await itemFound(error, async () => ({ ...(await this.read()) }));
-      return (
-        Number(found?.['version']) === next.version && isDeepStrictEqual(found?.['configs'] ?? {}, JSON.parse(JSON.stringify(next.configs)))
-      );
+      return Number(found?.['version']) === next.version && storedAs(found?.['configs'] ?? {}, next.configs);
     }
   }
 }

@@ -220,11 +220,7 @@ export class DynamoDbUsageStore implements UsageStore, DayCellStore, AlertMarker
       };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException) || !marker) throw error;
-      const item = await itemFound(
-        error,
-        async () =>
-          (await this.client.send(new GetCommand({ TableName: this.tables.aggregates, Key: { pk, sk }, ConsistentRead: true }))).Item,
-      );
+      const item = await itemFound(error, () => this.readAggregate(pk, sk));
       const stored = item?.[marker];
       // Only the marker can fail the condition: without one, something else is wrong; never re-apply.
       if (typeof stored !== 'string') throw new Error(`aggregate cell ${pk} ${sk} refused an update but holds no marker for its shard`);
@@ -438,17 +434,14 @@ export class DynamoDbUsageStore implements UsageStore, DayCellStore, AlertMarker
       return true;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const found = await itemFound(
-        error,
-        async () =>
-          (
-            await this.client.send(
-              new GetCommand({ TableName: this.tables.aggregates, Key: { pk: 'alert', sk: key }, ConsistentRead: true }),
-            )
-          ).Item,
-      );
+      const found = await itemFound(error, () => this.readAggregate('alert', key));
       return found?.['claimant'] === claimant;
     }
+  }
+
+  /** An item of the aggregates table as it is now (a consistent read). */
+  private async readAggregate(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
+    return (await this.client.send(new GetCommand({ TableName: this.tables.aggregates, Key: { pk, sk }, ConsistentRead: true }))).Item;
   }
 
   async release(key: string): Promise<void> {

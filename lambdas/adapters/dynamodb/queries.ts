@@ -2,6 +2,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { isDeepStrictEqual } from 'node:util';
 import type { ItemWrites } from './item-writes';
 
 /** Deletes the items with these keys, 25 per batch, until DynamoDB has processed every one (or throws). */
@@ -50,6 +51,11 @@ export async function itemFound(
   readBack: () => Promise<Record<string, unknown> | undefined>,
 ): Promise<Record<string, unknown> | undefined> {
   return error.Item ? unmarshall(error.Item) : readBack();
+}
+
+/** Whether a value read back is `written`, compared as stored: fields left undefined are not written. */
+export function storedAs(found: unknown, written: unknown): boolean {
+  return isDeepStrictEqual(found, JSON.parse(JSON.stringify(written)));
 }
 
 /** Writes `item` unless an item with its key exists (`keyAttribute` is the partition key); true when written. */
