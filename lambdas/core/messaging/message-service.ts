@@ -83,7 +83,7 @@ export class MessageService {
       idempotencyKey === undefined ? undefined : `idem#${encodeURIComponent(principal.userId)}#${encodeURIComponent(idempotencyKey)}`;
     const fingerprint = fingerprintOf(message);
     // This request's token: only it completes or releases the claim it makes.
-    const owner = Buffer.from(this.random.bytes(12)).toString('hex');
+    const owner = this.token();
     const release = () => (recordKey ? this.idempotency.release(recordKey, owner) : undefined);
     let leaseUntil = Number.POSITIVE_INFINITY;
     if (recordKey) {
@@ -113,7 +113,7 @@ export class MessageService {
       await Promise.all([this.limiter.refund(decision.ticket), release()]);
       return { kind: 'not_sent' };
     }
-    const messageId = `msg_${Buffer.from(this.random.bytes(12)).toString('hex')}`;
+    const messageId = `msg_${this.token()}`;
     let sent: { messageId: string | undefined };
     try {
       // Downstream deduplication uses the caller's key, or this message's own id.
@@ -150,6 +150,11 @@ export class MessageService {
       }
     }
     return { kind: 'sent', body, decision };
+  }
+
+  /** 96 random bits in hex: a message's id, a claim's owner. */
+  private token(): string {
+    return Buffer.from(this.random.bytes(12)).toString('hex');
   }
 
   private expiry(now: number): number {
