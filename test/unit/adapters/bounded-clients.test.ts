@@ -52,6 +52,14 @@ const timed = async (run: () => Promise<unknown>) => {
   );
   return { outcome, ms: performance.now() - started };
 };
+/** One `GetItem` through `c`, timed, then the client closed. */
+const timedGet = async (c: DynamoDBClient) => {
+  try {
+    return await timed(() => get(c));
+  } finally {
+    c.destroy();
+  }
+};
 const error = (res: ServerResponse, status: number, type: string, headers: Record<string, string> = {}) => {
   res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', ...headers });
   res.end(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message: type }));
@@ -63,9 +71,7 @@ const item = (res: ServerResponse) => {
 
 it('gives up on a server that never answers after two attempts, within the budget', async () => {
   respond = () => undefined;
-  const c = client();
-  const { outcome, ms } = await timed(() => get(c));
-  c.destroy();
+  const { outcome, ms } = await timedGet(client());
   expect(outcome).toBe('TimeoutError');
   expect(seen).toHaveLength(2);
   // Two attempts of (400 - 25) / 2 ms and the pause: 400 ms, plus timer slack.
@@ -75,13 +81,13 @@ it('gives up on a server that never answers after two attempts, within the budge
 
 it('sends a write that must not be applied twice once: a server that never answers gets one attempt, the whole budget', async () => {
   respond = () => undefined;
-  const c = new DynamoDBClient({
-    ...singleAttemptConfig('us-east-1', BUDGET_MS),
-    endpoint,
-    credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
-  });
-  const { outcome, ms } = await timed(() => get(c));
-  c.destroy();
+  const { outcome, ms } = await timedGet(
+    new DynamoDBClient({
+      ...singleAttemptConfig('us-east-1', BUDGET_MS),
+      endpoint,
+      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    }),
+  );
   expect(outcome).toBe('TimeoutError');
   expect(seen).toHaveLength(1);
   expect(ms).toBeGreaterThanOrEqual(BUDGET_MS - 30);
@@ -93,9 +99,7 @@ it('gives up on an answer whose body stops after its headers, within the budget'
     res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0', 'content-length': '100' });
     res.write('{"Item":');
   };
-  const c = client();
-  const { outcome, ms } = await timed(() => get(c));
-  c.destroy();
+  const { outcome, ms } = await timedGet(client());
   expect(outcome).toBe('TimeoutError');
   expect(seen).toHaveLength(2);
   expect(ms).toBeLessThan(BUDGET_MS + 150);
@@ -103,9 +107,7 @@ it('gives up on an answer whose body stops after its headers, within the budget'
 
 it("retries after the fixed pause, not the server's Retry-After", async () => {
   respond = (_req, res, attempt) => (attempt === 1 ? error(res, 500, 'InternalServerError', { 'retry-after': '5' }) : item(res));
-  const c = client();
-  const { outcome, ms } = await timed(() => get(c));
-  c.destroy();
+  const { outcome, ms } = await timedGet(client());
   expect(outcome).toBe('answered');
   expect(seen).toHaveLength(2);
   expect(ms).toBeLessThan(1000);
@@ -113,9 +115,7 @@ it("retries after the fixed pause, not the server's Retry-After", async () => {
 
 it('retries throttling after the fixed pause too, and stops after the second attempt', async () => {
   respond = (_req, res) => error(res, 400, 'ProvisionedThroughputExceededException');
-  const c = client();
-  const { outcome, ms } = await timed(() => get(c));
-  c.destroy();
+  const { outcome, ms } = await timedGet(client());
   expect(outcome).toBe('ProvisionedThroughputExceededException');
   expect(seen).toHaveLength(2);
   expect(ms).toBeLessThan(BUDGET_MS);
