@@ -205,6 +205,7 @@ export function buildGateway(config: AppConfig, overrides: ContainerOverrides = 
     background,
     cache,
     smart: { model: config.complexityModel, prices: config.usage.prices, performance: health },
+    usageRecords: config.aiMetering,
   });
   const app = createApp({
     cache,

@@ -410,9 +410,10 @@ describe('AI request limits and token quotas', () => {
 describe('AI metering off (AI_METERING=off, the stateless path)', () => {
   let gw: TestGateway;
   const clock = new FakeClock(T0);
+  const telemetry = new CapturingTelemetry();
   beforeAll(async () => {
     gw = await startTestGateway({
-      overrides: { clock },
+      overrides: { clock, telemetry },
       env: { AI_METERING: 'off', RATE_LIMIT_POLICIES: JSON.stringify({ ai_requests: { minute: 2, hour: 2, day: 2 } }) },
     });
   });
@@ -445,6 +446,14 @@ describe('AI metering off (AI_METERING=off, the stateless path)', () => {
     // Only the OnlyFans message left a usage record.
     const records = (await gw.gateway.usage.recordsOfDay(day)).filter((r) => r.userId === userId);
     expect(records.map((r) => r.route)).toEqual(['/api/onlyfans/messages']);
+    // Nor is what only the records' readers use computed: the request's digest, its complexity.
+    const answered = telemetry.summaries.filter((summary) => summary.path === '/v1/chat/completions' && summary.userId === userId);
+    expect(answered).toHaveLength(5);
+    for (const summary of answered) {
+      expect(summary.ai).toMatchObject({ outcome: 'ok' });
+      expect(summary.ai).not.toHaveProperty('requestHash');
+      expect(summary.ai).not.toHaveProperty('complexity');
+    }
   });
 });
 

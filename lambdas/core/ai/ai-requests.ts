@@ -151,6 +151,11 @@ export interface AiRequestDeps {
   cache?: ResponseCache;
   /** Smart routing: the complexity model, prices for estimates, and the targets' recent figures. */
   smart?: { model: ComplexityModel; prices: PriceTable; performance?: TargetPerformance };
+  /**
+   * `false` when finished AI requests leave no usage record (`AI_METERING=off`): the fields only the
+   * records' readers use (the request's digest, its complexity, the output cap) are then not computed.
+   */
+  usageRecords?: boolean;
 }
 
 export class AiRequests {
@@ -399,9 +404,17 @@ export class AiRequests {
     const smartRouting = selection ? { smart: { complexity: selection.complexity.complexity, tier: selection.tier } } : {};
     const { orchestrator } = this.deps;
     // What the recommendations read from the records: repeats (the normalised request's digest, which
-    // the cache key derives from too), the prompt's complexity, and the output cap asked for.
-    const digest = path === 'orchestrated' ? cacheKey(task.taskType, request.body) : undefined;
-    if (digest !== undefined) {
+    // the cache key derives from too), the prompt's complexity, and the output cap asked for. Without
+    // records (AI metering off) and without the cache for this caller, none of it is computed.
+    const recorded = path === 'orchestrated' && this.deps.usageRecords !== false;
+    const principal = record.principal;
+    const cacheable =
+      path === 'orchestrated' &&
+      this.deps.cache !== undefined &&
+      principal !== undefined &&
+      (request.probe !== undefined || capabilityOn(flags, CACHE_FLAG, principal.userId));
+    const digest = recorded || cacheable ? cacheKey(task.taskType, request.body) : undefined;
+    if (digest !== undefined && recorded) {
       ai.requestHash = digest.slice(0, 32);
       ai.complexity =
         selection?.complexity.complexity ??
