@@ -2,8 +2,8 @@
  * `npm run bench:compare -- <checkout> <checkout> [...]`: the gateways of several checkouts (each with
  * its own `node_modules`, or a link to one) side by side, against one simulated upstream and one
  * dynalite, in alternating order over `COMPARE_ROUNDS` rounds: requests 5 ms apart (added p50 over the
- * direct path), then autocannon at 50 connections (req/s, gateway CPU per request from /proc). What a
- * change buys, measured in one run where the machine's mood is the same for both. Not a test. CPU is read
+ * direct path), then autocannon at 50 connections (req/s, gateway CPU per request from /proc). The
+ * stateful path, or with `COMPARE_STATELESS=1` the stateless one (`AI_METERING=off`). What a change buys, measured in one run where the machine's mood is the same for both. Not a test. CPU is read
  * until `SETTLE_MS` after each load (comparisons before 2026-11-27 06:45 UTC stopped at the load's end).
  * A `checkout|node-options` argument runs that checkout with `NODE_OPTIONS`.
  */
@@ -43,6 +43,8 @@ async function main() {
         DYNAMODB_ENDPOINT: dynamo,
         LOG_LEVEL: 'WARN',
         NODE_OPTIONS: spec.nodeOptions,
+        // COMPARE_STATELESS=1: the stateless path (no limiter write, no usage record).
+        ...(process.env['COMPARE_STATELESS'] ? { AI_METERING: 'off' } : {}),
       },
       [],
       spec.dir,

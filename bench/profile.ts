@@ -1,7 +1,7 @@
 /**
  * Where the gateway's CPU goes under load (`npm run bench:profile`, not part of `npm run bench`): the
  * bench's upstream and dynalite in their own processes, the gateway under `node --cpu-prof` with the
- * limiter and usage records on, 50 connections for `BENCH_DURATION` seconds (default 10), then the
+ * limiter and usage records on (or off, with `BENCH_STATELESS=1`), 50 connections for `BENCH_DURATION` seconds (default 10), then the
  * profile's self time grouped by package (or by our own top-level folder), with CPU per request.
  */
 import autocannon from 'autocannon';
@@ -60,6 +60,8 @@ async function main(): Promise<void> {
       LOCAL_API_KEY: GATEWAY_KEY,
       DYNAMODB_ENDPOINT: dynamo,
       LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'INFO',
+      // BENCH_STATELESS=1 profiles the stateless path (no limiter write, no usage record) instead.
+      ...(process.env['BENCH_STATELESS'] ? { AI_METERING: 'off' } : {}),
     },
     ['--cpu-prof', `--cpu-prof-dir=${dir}`],
   );
