@@ -174,8 +174,8 @@ export class HttpResponse {
     return this.web;
   }
 
-  /** The body as raw chunks, without a WHATWG stream in between. */
-  chunks(): AsyncIterable<Uint8Array> {
+  /** The body as the Node stream of its raw chunks, without a WHATWG stream in between. */
+  chunks(): IncomingMessage {
     this.bodyUsed = true;
     return this.stream;
   }

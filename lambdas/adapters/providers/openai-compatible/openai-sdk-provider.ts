@@ -11,7 +11,7 @@ import { FINAL_RESPONSE_EVENTS, responsesEventType } from '../../../core/ai/resp
 import { usageOf } from '../../../core/ai/usage';
 import type { ProviderId } from '../../../core/ai/route-table';
 import { redactSecrets, toProviderCallError } from './error-mapping';
-import { readSse } from './sse';
+import { eachSseEvent, readSse, type SseEvent } from './sse';
 import { ConnectionPool, HttpResponse, httpFetch } from './http-fetch';
 import { CallControl, EventQueue } from '../call-control';
 
@@ -31,10 +31,16 @@ function poolFor(connectMs: number): ConnectionPool {
 /** The fetch the SDK clients use: on Node's http/https, so the pools apply and bodies stay Node streams. */
 export const providerFetch = httpFetch as unknown as typeof globalThis.fetch;
 
-/** The body's raw chunks: straight from the socket when the response came from `httpFetch`. */
-function bodyChunks(response: Response): AsyncIterable<Uint8Array> | null {
-  if (response instanceof HttpResponse) return response.chunks();
-  return response.body as unknown as AsyncIterable<Uint8Array> | null;
+/**
+ * Hands each event of a response's body to `onEvent`: straight from the socket's Node stream when the
+ * response came from `httpFetch`, else from the WHATWG body. Rejects as `eachSseEvent` does.
+ */
+function eachEvent(response: Response, onEvent: (event: SseEvent) => void): Promise<void> {
+  if (response instanceof HttpResponse) return eachSseEvent(response.chunks(), onEvent);
+  const body = response.body as unknown as AsyncIterable<Uint8Array>;
+  return (async () => {
+    for await (const event of readSse(body, () => undefined)) onEvent(event);
+  })();
 }
 
 /** A `ProviderCallError` for whatever the SDK or the socket threw, with the reason the call was aborted. */
@@ -112,8 +118,7 @@ export class OpenAiSdkProvider implements ChatProvider {
       control.finish();
       throw failure(control, error, this.id);
     }
-    const body = bodyChunks(response);
-    if (!body) {
+    if (!(response instanceof HttpResponse) && !response.body) {
       control.finish();
       throw new ProviderCallError({ errorClass: 'protocol_error', status: response.status }, `${this.id}: stream without body`);
     }
@@ -121,47 +126,49 @@ export class OpenAiSdkProvider implements ChatProvider {
     const responses = call.operation === 'responses';
     // The upstream is read as fast as it sends, whatever the client's pace (see `EventQueue`).
     const queue = new EventQueue();
+    let completed = false;
+    /** One event as it arrives; throws the stream's failure (the reading then stops). */
+    const onEvent = (event: SseEvent) => {
+      if (completed) return;
+      if (event.data === '[DONE]') {
+        // The answer is complete: the consumer may go on at once. The body, which ends right after
+        // [DONE], is read to its end (within the idle timeout) so the connection goes back to the
+        // pool instead of being destroyed mid-body.
+        completed = true;
+        queue.end();
+        return;
+      }
+      if (responses) {
+        const type = responsesEventType(event.data);
+        if (type === 'error') {
+          throw new ProviderCallError(
+            { errorClass: 'stream_error', body: streamErrorBody(event.data, true) },
+            `${provider}: error event in stream`,
+          );
+        }
+        control.progress();
+        queue.push(event.data);
+        // A Responses stream ends with its response's final state; the body is read to its end as for [DONE].
+        if (type !== undefined && FINAL_RESPONSE_EVENTS.has(type)) {
+          completed = true;
+          queue.end();
+        }
+        return;
+      }
+      if (event.event === 'error' || (event.data.includes('"error"') && hasErrorField(event.data))) {
+        throw new ProviderCallError(
+          { errorClass: 'stream_error', body: streamErrorBody(event.data, false) },
+          `${provider}: error event in stream`,
+        );
+      }
+      if (isAzurePromptFilterChunk(event.data)) return;
+      control.progress();
+      queue.push(event.data);
+    };
     const pump = async () => {
-      let completed = false;
       let broken: ProviderCallError | undefined;
       try {
-        for await (const event of readSse(body, () => undefined)) {
-          if (completed) continue;
-          if (event.data === '[DONE]') {
-            // The answer is complete: the consumer may go on at once. The body, which ends right after
-            // [DONE], is read to its end (within the idle timeout) so the connection goes back to the
-            // pool instead of being destroyed mid-body.
-            completed = true;
-            queue.end();
-            continue;
-          }
-          if (responses) {
-            const type = responsesEventType(event.data);
-            if (type === 'error') {
-              throw new ProviderCallError(
-                { errorClass: 'stream_error', body: streamErrorBody(event.data, true) },
-                `${provider}: error event in stream`,
-              );
-            }
-            control.progress();
-            queue.push(event.data);
-            // A Responses stream ends with its response's final state; the body is read to its end as for [DONE].
-            if (type !== undefined && FINAL_RESPONSE_EVENTS.has(type)) {
-              completed = true;
-              queue.end();
-            }
-            continue;
-          }
-          if (event.event === 'error' || (event.data.includes('"error"') && hasErrorField(event.data))) {
-            throw new ProviderCallError(
-              { errorClass: 'stream_error', body: streamErrorBody(event.data, false) },
-              `${provider}: error event in stream`,
-            );
-          }
-          if (isAzurePromptFilterChunk(event.data)) continue;
-          control.progress();
-          queue.push(event.data);
-        }
+        await eachEvent(response, onEvent);
         if (!completed)
           throw new ProviderCallError(
             { errorClass: 'stream_error' },

@@ -1,35 +1,108 @@
 /** Minimal server-sent-events reader: turns a byte stream into events (`event` name and joined `data`). */
+import type { Readable } from 'node:stream';
+import { finished } from 'node:stream';
 
 export interface SseEvent {
   event: string | undefined;
   data: string;
 }
 
+/**
+ * Splits text fed in pieces into events, handing each to `onEvent` as soon as its blank line arrives.
+ * Line endings may be LF, CRLF or CR, split anywhere between pieces.
+ */
+export class SseDecoder {
+  private readonly decoder = new TextDecoder();
+  private buffer = '';
+  /** The last piece ended with CR: an LF that starts the next one belongs to the same line ending. */
+  private pendingCr = false;
+
+  constructor(private readonly onEvent: (event: SseEvent) => void) {}
+
+  push(bytes: Uint8Array): void {
+    let text = this.decoder.decode(bytes, { stream: true });
+    if (text === '') return; // a character's first bytes only
+    if (this.pendingCr && text.startsWith('\n')) text = text.slice(1);
+    this.pendingCr = text.endsWith('\r');
+    if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
+    const buffer = this.buffer + text;
+    // Each event as its blank line arrives, by position: the buffer is cut once per piece, not per event.
+    let start = 0;
+    for (let boundary = buffer.indexOf('\n\n'); boundary !== -1; boundary = buffer.indexOf('\n\n', start)) {
+      const block = buffer.slice(start, boundary);
+      start = boundary + 2;
+      const event = parseEvent(block);
+      if (event) this.onEvent(event);
+    }
+    this.buffer = start === 0 ? buffer : buffer.slice(start);
+  }
+
+  /** The body ended: a last event that lacks its blank line is handed on too. */
+  end(): void {
+    const tail = parseEvent(this.buffer + this.decoder.decode());
+    this.buffer = '';
+    if (tail) this.onEvent(tail);
+  }
+}
+
 /** Reads events from `body` (a Node or WHATWG byte stream); calls `onFirstBytes` when the first bytes arrive. */
 export async function* readSse(body: AsyncIterable<Uint8Array>, onFirstBytes: () => void): AsyncGenerator<SseEvent> {
-  const decoder = new TextDecoder();
-  let buffer = '';
+  const ready: SseEvent[] = [];
+  const decoder = new SseDecoder((event) => ready.push(event));
   let first = true;
   for await (const value of body) {
     if (first) {
       first = false;
       onFirstBytes();
     }
-    buffer += decoder.decode(value, { stream: true });
-    if (buffer.includes('\r')) buffer = buffer.replace(/\r\n?/g, '\n');
-    let boundary = buffer.indexOf('\n\n');
-    while (boundary !== -1) {
-      const event = parseEvent(buffer.slice(0, boundary));
-      buffer = buffer.slice(boundary + 2);
-      if (event) yield event;
-      boundary = buffer.indexOf('\n\n');
-    }
+    decoder.push(value);
+    while (ready.length > 0) yield ready.shift()!;
   }
-  const tail = parseEvent(buffer + decoder.decode());
-  if (tail) yield tail;
+  decoder.end();
+  yield* ready;
+}
+
+/**
+ * Hands each event of a Node byte stream to `onEvent` as it arrives, without an async iterator or a
+ * promise per event (the cost of `readSse` on every chunk of every answer). Resolves when the stream
+ * ends; rejects with the stream's failure, or with what `onEvent` threw (the stream is then destroyed).
+ */
+export function eachSseEvent(body: Readable, onEvent: (event: SseEvent) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (error: unknown) => {
+      if (settled) return;
+      settled = true;
+      body.off('data', onData);
+      body.destroy();
+      reject(error);
+    };
+    const decoder = new SseDecoder(onEvent);
+    const onData = (chunk: Uint8Array) => {
+      try {
+        decoder.push(chunk);
+      } catch (error) {
+        fail(error);
+      }
+    };
+    body.on('data', onData);
+    finished(body, (error) => {
+      if (settled) return;
+      if (error) return fail(error);
+      try {
+        decoder.end();
+      } catch (thrown) {
+        return fail(thrown);
+      }
+      settled = true;
+      resolve();
+    });
+  });
 }
 
 function parseEvent(block: string): SseEvent | undefined {
+  // The usual event: one `data:` line and nothing else.
+  if (block.startsWith('data: ') && !block.includes('\n')) return { event: undefined, data: block.slice(6) };
   let event: string | undefined;
   const data: string[] = [];
   for (const line of block.split('\n')) {
