@@ -412,7 +412,7 @@ export class AiRequests {
       path === 'orchestrated' &&
       this.deps.cache !== undefined &&
       principal !== undefined &&
-      (request.probe !== undefined || capabilityOn(flags, CACHE_FLAG, principal.userId));
+      capabilityOn(flags, CACHE_FLAG, principal.userId);
     const digest = recorded || cacheable ? cacheKey(task.taskType, request.body) : undefined;
     if (digest !== undefined && recorded) {
       ai.requestHash = digest.slice(0, 32);
