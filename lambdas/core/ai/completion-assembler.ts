@@ -47,6 +47,8 @@ const HEAD_FIELDS = new Set(['id', 'object', 'created', 'model', 'system_fingerp
 const CHOICE_FIELDS = new Set(['index', 'delta', 'logprobs', 'finish_reason']);
 const DELTA_FIELDS = new Set(['role', 'content', 'refusal', 'tool_calls', 'function_call', 'audio', 'annotations']);
 const CALL_FIELDS = new Set(['index', 'id', 'type', 'function', 'custom']);
+/** The head's values, as last sent non-empty. */
+const HEAD_VALUES = ['id', 'created', 'model', 'system_fingerprint', 'service_tier'] as const;
 
 /** `list` (this assembler's own, made here) with `more` added in place: one token a chunk must not copy the list each time. */
 function grown(list: unknown[] | undefined, more: unknown[]): unknown[] {
@@ -83,7 +85,7 @@ export class CompletionAssembler {
   /** Adds one chunk (the `data` of one event). Throws a SyntaxError for a chunk that is not JSON. */
   add(data: string): void {
     const chunk = JSON.parse(data) as Json;
-    for (const key of ['id', 'created', 'model', 'system_fingerprint', 'service_tier']) {
+    for (const key of HEAD_VALUES) {
       if (chunk[key] !== undefined && chunk[key] !== null && chunk[key] !== '') this.head[key] = chunk[key];
     }
     if (chunk['usage'] !== undefined && chunk['usage'] !== null) this.usage = chunk['usage'];

@@ -40,23 +40,31 @@ export function parseResetDuration(text: string): number | undefined {
   return Math.round(ms);
 }
 
+/** The header names of each kind of limit, written out once. */
+const HEADERS = {
+  requests: ['x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests'],
+  tokens: ['x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'],
+} as const;
+
+/** A header's value as a count, or `undefined` when absent, blank or not a non-negative number. */
+function count(value: string | null | undefined): number | undefined {
+  if (value === null || value === undefined || value.trim() === '') return undefined;
+  const parsed = Number(value);
+  return Number.isFinite(parsed) && parsed >= 0 ? parsed : undefined;
+}
+
 function reading(get: (name: string) => string | null | undefined, kind: 'requests' | 'tokens', now: number): LimitReading | undefined {
-  const number = (name: string) => {
-    const value = get(name);
-    if (value === null || value === undefined || value.trim() === '') return undefined;
-    const parsed = Number(value);
-    return Number.isFinite(parsed) && parsed >= 0 ? parsed : undefined;
-  };
-  const limit = number(`x-ratelimit-limit-${kind}`);
-  const remaining = number(`x-ratelimit-remaining-${kind}`);
-  const resetText = get(`x-ratelimit-reset-${kind}`);
-  const resetMs = resetText ? parseResetDuration(resetText) : undefined;
+  const [limitHeader, remainingHeader, resetHeader] = HEADERS[kind];
+  const limit = count(get(limitHeader));
+  const remaining = count(get(remainingHeader));
   if (limit === undefined && remaining === undefined) return undefined;
-  return {
-    ...(limit !== undefined ? { limit } : {}),
-    ...(remaining !== undefined ? { remaining } : {}),
-    ...(resetMs !== undefined ? { resetAt: now + resetMs } : {}),
-  };
+  const resetText = get(resetHeader);
+  const resetMs = resetText ? parseResetDuration(resetText) : undefined;
+  const reading: LimitReading = {};
+  if (limit !== undefined) reading.limit = limit;
+  if (remaining !== undefined) reading.remaining = remaining;
+  if (resetMs !== undefined) reading.resetAt = now + resetMs;
+  return reading;
 }
 
 /** The limits a response's headers report, or `undefined` when it reports none. */
@@ -64,7 +72,10 @@ export function readProviderLimits(get: (name: string) => string | null | undefi
   const requests = reading(get, 'requests', now);
   const tokens = reading(get, 'tokens', now);
   if (!requests && !tokens) return undefined;
-  return { ...(requests ? { requests } : {}), ...(tokens ? { tokens } : {}), at: now };
+  const limits: ProviderLimits = { at: now };
+  if (requests) limits.requests = requests;
+  if (tokens) limits.tokens = tokens;
+  return limits;
 }
 
 /** Below this share of its limit (or this many requests left), a target counts as close to its limit. */
