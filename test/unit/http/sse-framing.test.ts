@@ -2,7 +2,9 @@
 import { Hono } from 'hono';
 import { sseResponse } from '../../../lambdas/http/ai-responses';
 import type { AppEnv } from '../../../lambdas/http/context';
-import { readSse } from '../../../lambdas/adapters/providers/openai-compatible/sse';
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { eachSseEvent } from '../../../lambdas/adapters/providers/openai-compatible/sse';
 
 const streamOf = (events: string[]) => ({
   cancel: () => undefined,
@@ -23,7 +25,7 @@ it('prefixes every line of an event that spans several data lines, so a client r
   const text = await framed([event, '[DONE]']);
   expect(text).toBe('data: {"choices":\ndata: []}\n\ndata: [DONE]\n\n');
   const read: string[] = [];
-  for await (const e of readSse(new Response(text).body!, () => undefined)) read.push(e.data);
+  await eachSseEvent(Readable.fromWeb(new Response(text).body as NodeReadableStream<Uint8Array>), (e) => read.push(e.data));
   expect(read).toEqual([event, '[DONE]']);
 });
 

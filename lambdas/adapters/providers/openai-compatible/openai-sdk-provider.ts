@@ -3,6 +3,8 @@
  * Azure OpenAI (`AzureOpenAI`): chat completions, embeddings and the Responses API. The SDK's own retries are off: the orchestrator owns retries.
  * Connect timeout comes from the connection pool; first-byte, idle and total timeouts abort the call.
  */
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import type OpenAI from 'openai';
 import { ProviderCallError, openAiError } from '../../../core/errors';
 import type { ChatProvider, ProviderCall, ProviderCompletion, ProviderOperation, ProviderStream } from '../../../core/ai/ports';
@@ -11,7 +13,7 @@ import { FINAL_RESPONSE_EVENTS, responsesEventType } from '../../../core/ai/resp
 import { usageOf } from '../../../core/ai/usage';
 import type { ProviderId } from '../../../core/ai/route-table';
 import { redactSecrets, toProviderCallError } from './error-mapping';
-import { eachSseEvent, readSse, type SseEvent } from './sse';
+import { eachSseEvent, type SseEvent } from './sse';
 import { ConnectionPool, HttpResponse, httpFetch } from './http-fetch';
 import { CallControl, EventQueue } from '../call-control';
 
@@ -33,14 +35,12 @@ export const providerFetch = httpFetch as unknown as typeof globalThis.fetch;
 
 /**
  * Hands each event of a response's body to `onEvent`: straight from the socket's Node stream when the
- * response came from `httpFetch`, else from the WHATWG body. Rejects as `eachSseEvent` does.
+ * response came from `httpFetch` (always, in the gateway), else from its WHATWG body. Rejects as
+ * `eachSseEvent` does.
  */
 function eachEvent(response: Response, onEvent: (event: SseEvent) => void): Promise<void> {
-  if (response instanceof HttpResponse) return eachSseEvent(response.chunks(), onEvent);
-  const body = response.body as unknown as AsyncIterable<Uint8Array>;
-  return (async () => {
-    for await (const event of readSse(body, () => undefined)) onEvent(event);
-  })();
+  const body = response instanceof HttpResponse ? response.chunks() : Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>);
+  return eachSseEvent(body, onEvent);
 }
 
 /** A `ProviderCallError` for whatever the SDK or the socket threw, with the reason the call was aborted. */
