@@ -2,6 +2,7 @@
  * The adapters the container picks per runtime: AWS clients with bounded calls on Lambda (and when a
  * local endpoint is given), local files and simulators otherwise.
  */
+import { join } from 'node:path';
 import { AppConfigDataClient } from '@aws-sdk/client-appconfigdata';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -24,6 +25,7 @@ import type { MessageGateway } from '../core/messaging/ports';
 import type { Clock } from '../core/ports';
 import type { FlagSource } from '../core/rollout/ports';
 import type { Telemetry } from '../core/telemetry';
+import { BUNDLED_SNS, BUNDLED_SQS, requireBeside } from '../adapters/aws/beside-handler';
 import type { AppConfig } from './config';
 
 /**
@@ -31,7 +33,8 @@ import type { AppConfig } from './config';
  * cold start: SNS (alerts), SQS (spilled records) and Secrets Manager (first AI request) are not needed
  * to answer most requests, and each client takes milliseconds of the module load. (AppConfig and
  * DynamoDB are used during every cold start, so they load eagerly.) The `require` inside `load` is what
- * keeps the bundler from evaluating those modules up front.
+ * keeps the bundler from evaluating those modules up front; SNS and SQS are not even in the bundle,
+ * but in files of their own beside it (`requireBeside`).
  */
 function onFirstUse<T extends object>(load: () => T): T {
   let adapter: T | undefined;
@@ -168,10 +171,11 @@ export function alertPublisher(config: AppConfig, telemetry: Telemetry): AlertPu
   const topicArn = config.alerts.topicArn;
   if (topicArn) {
     return onFirstUse(() => {
-      const { snsClient } = require('../adapters/aws/sns-client') as typeof import('../adapters/aws/sns-client');
-      const { SnsAlertPublisher } =
-        require('../adapters/alerts/sns-alert-publisher') as typeof import('../adapters/alerts/sns-alert-publisher');
-      return new SnsAlertPublisher(snsClient(config.aws.region), topicArn);
+      const { snsAlertPublisher } = requireBeside<typeof import('../adapters/aws/sns-client')>(
+        BUNDLED_SNS,
+        join(__dirname, '..', 'adapters', 'aws', 'sns-client'),
+      );
+      return snsAlertPublisher(config.aws.region, topicArn);
     });
   }
   // The local file is dropped from the Lambda bundle (HO_LAMBDA_BUNDLE is a build-time constant there).
@@ -187,9 +191,11 @@ export function usageOutbox(config: AppConfig): UsageOutbox {
   const queueUrl = config.usage.spill.queueUrl;
   if (queueUrl) {
     return onFirstUse(() => {
-      const { sqsClient } = require('../adapters/aws/sqs-client') as typeof import('../adapters/aws/sqs-client');
-      const { SqsUsageOutbox } = require('../adapters/outbox/sqs-usage-outbox') as typeof import('../adapters/outbox/sqs-usage-outbox');
-      return new SqsUsageOutbox(sqsClient(config.aws.region), queueUrl);
+      const { sqsUsageOutbox } = requireBeside<typeof import('../adapters/aws/sqs-client')>(
+        BUNDLED_SQS,
+        join(__dirname, '..', 'adapters', 'aws', 'sqs-client'),
+      );
+      return sqsUsageOutbox(config.aws.region, queueUrl);
     });
   }
   // The local file is dropped from the Lambda bundle (HO_LAMBDA_BUNDLE is a build-time constant there).

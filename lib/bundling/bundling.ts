@@ -3,6 +3,7 @@
  * measurement so the two stay the same bundle.
  */
 import { join } from 'node:path';
+import { BUNDLED_SNS, BUNDLED_SQS } from '../../lambdas/adapters/aws/beside-handler';
 
 const HERE = __dirname;
 
@@ -60,3 +61,13 @@ export function sideBundle(inputDir: string, outputDir: string, entry: string, o
 
 /** The Bedrock runtime SDK as its own file (see `lambdas/adapters/providers/bedrock/sdk.ts`). */
 export const BEDROCK_SDK_ENTRY = 'node_modules/@aws-sdk/client-bedrock-runtime/dist-cjs/index.js';
+
+/**
+ * Our own modules every Lambda ships as files of their own beside its handler, loaded at their first
+ * use (`requireBeside`): SNS for alerts and SQS for spilled usage records, which most invocations never
+ * need. Each function's bundling writes them (see `nodeFunction`).
+ */
+export const AWS_CLIENT_SIDE_FILES: ReadonlyArray<{ entry: string; file: string }> = [
+  { entry: 'lambdas/adapters/aws/sns-client.ts', file: BUNDLED_SNS },
+  { entry: 'lambdas/adapters/aws/sqs-client.ts', file: BUNDLED_SQS },
+];

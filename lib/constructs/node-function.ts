@@ -10,7 +10,7 @@ import { NodejsFunction, OutputFormat, type ICommandHooks } from 'aws-cdk-lib/aw
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { join } from 'node:path';
-import { aliasArgs, LAMBDA_DEFINE, LAMBDA_MAIN_FIELDS } from '../bundling/bundling';
+import { aliasArgs, AWS_CLIENT_SIDE_FILES, LAMBDA_DEFINE, LAMBDA_MAIN_FIELDS, sideBundle } from '../bundling/bundling';
 
 export const PROJECT_ROOT = join(__dirname, '..', '..');
 
@@ -61,7 +61,16 @@ export function nodeFunction(scope: Construct, props: NodeFunctionProps): { func
       define: LAMBDA_DEFINE,
       // Lambda-only stand-ins: environment/container credentials only, no browser user-agent parser.
       esbuildArgs: aliasArgs(),
-      ...(props.commandHooks ? { commandHooks: props.commandHooks } : {}),
+      // The SNS and SQS clients in files of their own (loaded at the first alert or spilled record), then
+      // the function's own side files.
+      commandHooks: {
+        beforeBundling: (inputDir, outputDir) => props.commandHooks?.beforeBundling(inputDir, outputDir) ?? [],
+        beforeInstall: (inputDir, outputDir) => props.commandHooks?.beforeInstall(inputDir, outputDir) ?? [],
+        afterBundling: (inputDir, outputDir) => [
+          ...AWS_CLIENT_SIDE_FILES.map(({ entry, file }) => sideBundle(inputDir, outputDir, entry, file)),
+          ...(props.commandHooks?.afterBundling(inputDir, outputDir) ?? []),
+        ],
+      },
     },
   });
   Validations.of(fn).acknowledge({

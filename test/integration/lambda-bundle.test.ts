@@ -7,7 +7,8 @@
  * first use) from a stand-in on loopback, and calls an OpenAI-shaped upstream on loopback.
  */
 import { build } from 'esbuild';
-import { execFile } from 'node:child_process';
+import { execFile, execSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,8 @@ import { ApiKeyService } from '../../lambdas/core/access/api-keys';
 import { RateLimiter } from '../../lambdas/core/rate-limit/rate-limiter';
 import { SimulatedUpstream } from '../../lambdas/local/simulated-upstream';
 import { systemClock, systemRandom } from '../../lambdas/shared/system';
-import { lambdaBuildOptions } from '../../lib/bundling/bundling';
+import { AWS_CLIENT_SIDE_FILES, lambdaBuildOptions, sideBundle } from '../../lib/bundling/bundling';
+import { BUNDLED_SNS, BUNDLED_SQS } from '../../lambdas/adapters/aws/beside-handler';
 import { startTestDynamo, type TestDynamo } from '../helpers/dynamo';
 
 const ROOT = join(__dirname, '..', '..');
@@ -178,3 +180,126 @@ it('serves a chat completion from the Lambda bundle: key lookup, admission and u
     completion.usage.total_tokens,
   );
 }, 60_000);
+
+describe('SNS and SQS in files of their own beside the handler', () => {
+  /** What the stand-ins were sent: each request's `X-Amz-Target` (SQS) or form body (SNS). */
+  const sent: Array<{ service: string; body: string; target?: string }> = [];
+  let standIn: Server;
+  let endpoint: string;
+
+  beforeAll(async () => {
+    // The stack's own commands, run as its bundling runs them.
+    for (const { entry, file } of AWS_CLIENT_SIDE_FILES) execSync(sideBundle(ROOT, join(bundle, '..'), entry, file), { stdio: 'pipe' });
+    standIn = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c: Buffer) => (raw += c.toString()));
+      req.on('end', () => {
+        const target = req.headers['x-amz-target'];
+        if (typeof target === 'string') {
+          // SQS (AWS JSON 1.0): each entry accepted, with the MD5 of its body the SDK checks.
+          sent.push({ service: 'sqs', target, body: raw });
+          const { Entries } = JSON.parse(raw) as { Entries: Array<{ Id: string; MessageBody: string }> };
+          res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+          res.end(
+            JSON.stringify({
+              Successful: Entries.map((e) => ({
+                Id: e.Id,
+                MessageId: `m-${e.Id}`,
+                MD5OfMessageBody: createHash('md5').update(e.MessageBody).digest('hex'),
+              })),
+              Failed: [],
+            }),
+          );
+          return;
+        }
+        // SNS (AWS Query, XML).
+        sent.push({ service: 'sns', body: decodeURIComponent(raw.replace(/\+/g, ' ')) });
+        res.writeHead(200, { 'content-type': 'text/xml' });
+        res.end(
+          '<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult>' +
+            '<ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>',
+        );
+      });
+    });
+    await new Promise<void>((resolve) => standIn.listen(0, '127.0.0.1', resolve));
+    endpoint = `http://127.0.0.1:${(standIn.address() as AddressInfo).port}`;
+  }, 60_000);
+  afterAll(() => new Promise((resolve) => standIn.close(resolve)));
+
+  it("keeps both clients out of the handler's bundle", () => {
+    const code = readFileSync(bundle, 'utf8');
+    for (const service of ['com.amazonaws.sns', 'com.amazonaws.sqs']) {
+      expect([service, code.includes(service)]).toEqual([service, false]);
+      const side = readFileSync(join(bundle, '..', service.endsWith('sns') ? BUNDLED_SNS : BUNDLED_SQS), 'utf8');
+      expect([service, side.includes(service)]).toEqual([service, true]);
+    }
+  });
+
+  it('spills usage records to SQS through the bundled gateway, which loads the side file at the first spill', async () => {
+    const script = `globalThis.awslambda = { streamifyResponse: (f) => f, HttpResponseStream: { from: (s) => s } };
+const mod = require(${JSON.stringify(bundle)});
+const before = Object.keys(require.cache).some((f) => f.endsWith(${JSON.stringify(BUNDLED_SQS)}));
+mod.gateway.outbox.spill([{ requestId: 'req-spilled', userId: 'bundle-user' }]).then(
+  () => {
+    const after = Object.keys(require.cache).some((f) => f.endsWith(${JSON.stringify(BUNDLED_SQS)}));
+    process.stdout.write('RESULT=' + JSON.stringify({ before, after }) + '\\n');
+    mod.gateway.close();
+    process.exit(0);
+  },
+  (error) => { process.stdout.write('RESULT=' + JSON.stringify({ error: String(error) }) + '\\n'); process.exit(1); },
+);`;
+    const result = await runNode(script, {
+      USAGE_SPILL_QUEUE_URL: `${endpoint}/123456789012/usage-spill`,
+      AWS_ENDPOINT_URL_SQS: endpoint,
+    });
+    expect(result).toEqual({ before: false, after: true });
+    const spill = sent.find((s) => s.service === 'sqs');
+    expect(spill?.target).toBe('AmazonSQS.SendMessageBatch');
+    expect(JSON.parse(JSON.parse(spill!.body).Entries[0].MessageBody)).toEqual({ requestId: 'req-spilled', userId: 'bundle-user' });
+  }, 60_000);
+
+  it('publishes an alert to SNS from its side file, standalone', async () => {
+    const script = `const { snsAlertPublisher } = require(${JSON.stringify(join(bundle, '..', BUNDLED_SNS))});
+snsAlertPublisher('eu-west-1', 'arn:aws:sns:eu-west-1:123456789012:alerts')
+  .publish({ kind: 'critical_error', severity: 'critical', subject: 'Bundle check', message: 'from the side file' })
+  .then(
+    () => { process.stdout.write('RESULT=' + JSON.stringify({ ok: true }) + '\\n'); process.exit(0); },
+    (error) => { process.stdout.write('RESULT=' + JSON.stringify({ error: String(error) }) + '\\n'); process.exit(1); },
+  );`;
+    expect(await runNode(script, { AWS_ENDPOINT_URL_SNS: endpoint })).toEqual({ ok: true });
+    const published = sent.find((s) => s.service === 'sns');
+    expect(published?.body).toContain('Action=Publish');
+    expect(published?.body).toContain('TopicArn=arn:aws:sns:eu-west-1:123456789012:alerts');
+    expect(published?.body).toContain('Subject=Bundle check');
+  }, 60_000);
+
+  /** Runs `script` in a fresh Node process with the bundle's AWS environment; what it printed after `RESULT=`. */
+  function runNode(script: string, extra: Record<string, string>): Promise<unknown> {
+    const file = join(bundle, '..', `script-${sent.length}-${Date.now()}.js`);
+    writeFileSync(file, script);
+    const env = {
+      PATH: process.env['PATH'] ?? '',
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      DYNAMODB_ENDPOINT: dynamo.endpoint,
+      API_KEYS_TABLE: dynamo.table('api-keys'),
+      RATE_LIMITS_TABLE: dynamo.table('rate-limits'),
+      USAGE_TABLE: dynamo.table('usage'),
+      USAGE_AGGREGATES_TABLE: dynamo.table('usage-aggregates'),
+      PROVIDER_HEALTH_TABLE: dynamo.table('provider-health'),
+      RESPONSE_CACHE_TABLE: dynamo.table('response-cache'),
+      USAGE_AGGREGATION: 'stream',
+      LOG_LEVEL: 'SILENT',
+      METRICS_ENABLED: 'false',
+      ...extra,
+    };
+    return new Promise((resolve, reject) => {
+      execFile(process.execPath, [file], { env, timeout: 30_000 }, (error, stdout, stderr) => {
+        const line = /RESULT=(.*)/.exec(stdout)?.[1];
+        if (!line) return reject(new Error(`the script gave no result: ${String(error)}\n${stderr}`));
+        resolve(JSON.parse(line));
+      });
+    });
+  }
+});
