@@ -8,7 +8,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LocalAlertPublisher } from '../adapters/alerts/local-alert-publisher';
 import { AppConfigFlagSource } from '../adapters/appconfig/appconfig-flag-source';
-import { attemptBoundedConfig, singleAttemptConfig, boundedConfig, stampLocalDeadline } from '../adapters/aws/bounded-clients';
+import {
+  attemptBoundedConfig,
+  singleAttemptConfig,
+  boundedConfig,
+  oneUserAgent,
+  stampLocalDeadline,
+} from '../adapters/aws/bounded-clients';
 import { CachedWrites } from '../adapters/dynamodb/item-writes';
 import { FileFlagSource } from '../adapters/flags/file-flag-source';
 import { HttpMessageGateway } from '../adapters/onlyfans/http-message-gateway';
@@ -67,11 +73,13 @@ export function dynamoClients(config: AppConfig): DynamoClients {
   const where = local ? { endpoint: config.aws.dynamodbEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {};
   const retried = attemptBoundedConfig(config.aws.region, budget);
   const client = (cacheMiddleware: boolean, attempts: 'retried' | 'single' = 'retried') => {
-    const built = new DynamoDBClient({
-      ...(attempts === 'single' ? singleAttemptConfig(config.aws.region, budget) : retried),
-      ...where,
-      cacheMiddleware,
-    });
+    const built = oneUserAgent(
+      new DynamoDBClient({
+        ...(attempts === 'single' ? singleAttemptConfig(config.aws.region, budget) : retried),
+        ...where,
+        cacheMiddleware,
+      }),
+    );
     return local ? stampLocalDeadline(built, budget) : built;
   };
   const doc = DynamoDBDocumentClient.from(client(false), { marshallOptions: { removeUndefinedValues: true } });

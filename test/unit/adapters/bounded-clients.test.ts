@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import {
   attemptBoundedConfig,
   LOCAL_DEADLINE_HEADER,
+  oneUserAgent,
   singleAttemptConfig,
   stampLocalDeadline,
 } from '../../../lambdas/adapters/aws/bounded-clients';
@@ -132,4 +133,36 @@ it("tells a local engine when the call's caller gives up, the same on both attem
   expect(deadlines[1]).toBe(deadlines[0]);
   expect(deadlines[0]).toBeGreaterThanOrEqual(before + BUDGET_MS);
   expect(deadlines[0]).toBeLessThanOrEqual(Date.now() + BUDGET_MS);
+});
+
+it('sends every call with the User-Agent the SDK wrote for the first, built once, retries and cached handler stacks included', async () => {
+  respond = (_req, res, attempt) => (attempt === 2 ? error(res, 500, 'InternalServerError') : item(res));
+  /** The client, counting how often the SDK's user-agent middleware asks for the header's parts. */
+  const counted = (c: DynamoDBClient) => {
+    const provider = c.config.defaultUserAgentProvider;
+    const asked = { times: 0 };
+    c.config.defaultUserAgentProvider = (...args) => ((asked.times += 1), provider(...args));
+    return { c, asked };
+  };
+  const plain = counted(client());
+  for (let i = 0; i < 3; i++) await get(plain.c);
+  plain.c.destroy();
+  const sdkHeader = seen[0]!.headers['user-agent'];
+  expect(sdkHeader).toMatch(/^aws-sdk-js\/\S+ .*api\/dynamodb#/);
+  expect(plain.asked.times).toBe(3);
+  seen = [];
+  const once = counted(
+    new DynamoDBClient({
+      ...attemptBoundedConfig('us-east-1', BUDGET_MS),
+      endpoint,
+      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+      cacheMiddleware: true,
+    }),
+  );
+  oneUserAgent(once.c);
+  for (let i = 0; i < 3; i++) await get(once.c);
+  once.c.destroy();
+  // Three calls, the second retried once: four requests, each with the SDK's header, built for the first call only.
+  expect(seen.map((req) => req.headers['user-agent'])).toEqual([sdkHeader, sdkHeader, sdkHeader, sdkHeader]);
+  expect(once.asked.times).toBe(1);
 });
