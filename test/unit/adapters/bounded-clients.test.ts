@@ -135,7 +135,7 @@ it("tells a local engine when the call's caller gives up, the same on both attem
   expect(deadlines[0]).toBeLessThanOrEqual(Date.now() + BUDGET_MS);
 });
 
-it('sends every call with the User-Agent the SDK wrote for the first, built once, retries and cached handler stacks included', async () => {
+it('sends every call with the user-agent headers the SDK wrote for the first, built once, retries and cached handler stacks included', async () => {
   respond = (_req, res, attempt) => (attempt === 2 ? error(res, 500, 'InternalServerError') : item(res));
   /** The client, counting how often the SDK's user-agent middleware asks for the header's parts. */
   const counted = (c: DynamoDBClient) => {
@@ -147,8 +147,10 @@ it('sends every call with the User-Agent the SDK wrote for the first, built once
   const plain = counted(client());
   for (let i = 0; i < 3; i++) await get(plain.c);
   plain.c.destroy();
-  const sdkHeader = seen[0]!.headers['user-agent'];
-  expect(sdkHeader).toMatch(/^aws-sdk-js\/\S+ .*api\/dynamodb#/);
+  const sdkHeaders = (req: IncomingMessage) => [req.headers['user-agent'], req.headers['x-amz-user-agent']];
+  const sdkHeader = sdkHeaders(seen[0]!);
+  expect(sdkHeader[0]).toMatch(/^aws-sdk-js\/\S+ .*api\/dynamodb#/);
+  expect(sdkHeader[1]).toMatch(/^aws-sdk-js\/\S+/);
   expect(plain.asked.times).toBe(3);
   seen = [];
   const once = counted(
@@ -162,7 +164,7 @@ it('sends every call with the User-Agent the SDK wrote for the first, built once
   oneUserAgent(once.c);
   for (let i = 0; i < 3; i++) await get(once.c);
   once.c.destroy();
-  // Three calls, the second retried once: four requests, each with the SDK's header, built for the first call only.
-  expect(seen.map((req) => req.headers['user-agent'])).toEqual([sdkHeader, sdkHeader, sdkHeader, sdkHeader]);
+  // Three calls, the second retried once: four requests, each with the SDK's headers, built for the first call only.
+  expect(seen.map(sdkHeaders)).toEqual([sdkHeader, sdkHeader, sdkHeader, sdkHeader]);
   expect(once.asked.times).toBe(1);
 });
