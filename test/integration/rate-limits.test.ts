@@ -454,6 +454,13 @@ describe('AI metering off (AI_METERING=off, the stateless path)', () => {
       expect(summary.ai).not.toHaveProperty('requestHash');
       expect(summary.ai).not.toHaveProperty('complexity');
     }
+    // A smart-routed request's complexity, which its routing computed anyway, is still logged.
+    const smart = await gw.call('/v1/chat/completions', { method: 'POST', key, body: JSON.stringify(chatBody({ model: 'auto' })) });
+    expect(smart.status).toBe(200);
+    await gw.gateway.background.drain();
+    const routed = telemetry.summaries.filter((summary) => summary.path === '/v1/chat/completions' && summary.userId === userId).at(-1);
+    expect(routed?.ai).toMatchObject({ smart: { tier: expect.any(String) }, complexity: expect.any(String) });
+    expect(routed?.ai).not.toHaveProperty('requestHash');
   });
 });
 

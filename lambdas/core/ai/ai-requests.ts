@@ -405,7 +405,8 @@ export class AiRequests {
     const { orchestrator } = this.deps;
     // What the recommendations read from the records: repeats (the normalised request's digest, which
     // the cache key derives from too), the prompt's complexity, and the output cap asked for. Without
-    // records (AI metering off) and without the cache for this caller, none of it is computed.
+    // records (AI metering off) and without the cache for this caller, none of it is computed (a
+    // smart-routed request's complexity, already known, is still logged).
     const recorded = path === 'orchestrated' && this.deps.usageRecords !== false;
     const principal = record.principal;
     const cacheable =
@@ -421,7 +422,7 @@ export class AiRequests {
         (this.deps.smart ? classifyComplexity(request.body, task.taskType, this.deps.smart.model).complexity : undefined);
       const cap = Number(request.body['max_completion_tokens'] ?? request.body['max_tokens']);
       if (Number.isInteger(cap) && cap > 0) ai.maxTokens = cap;
-    }
+    } else if (selection) ai.complexity = selection.complexity.complexity;
 
     const caching = digest === undefined ? undefined : await this.cachePlan(record, flags, digest, task.taskType, request);
     if (caching?.hit) {
