@@ -50,13 +50,17 @@ export function aliasArgs(): Record<string, string> {
 
 /**
  * A shell command for `afterBundling` that bundles `entry` (a path under the project) into a file of its
- * own beside the handler, with the same aliases: code loaded at run time only when first needed.
+ * own beside the handler, with the same aliases and build-time constants, and its source map (for
+ * `npm run symbolicate`): code loaded at run time only when first needed.
  */
 export function sideBundle(inputDir: string, outputDir: string, entry: string, outfile: string): string {
   const aliases = Object.entries(aliasArgs())
     .map(([flag, file]) => `"${flag}=${file}"`)
     .join(' ');
-  return `"${inputDir}/node_modules/.bin/esbuild" "${inputDir}/${entry}" --bundle --platform=node --format=cjs --target=node22 --minify --main-fields=${LAMBDA_MAIN_FIELDS.join(',')} --log-level=warning ${aliases} --outfile="${outputDir}/${outfile}"`;
+  const defines = Object.entries(LAMBDA_DEFINE)
+    .map(([name, value]) => `'--define:${name}=${value}'`)
+    .join(' ');
+  return `"${inputDir}/node_modules/.bin/esbuild" "${inputDir}/${entry}" --bundle --platform=node --format=cjs --target=node22 --minify --sourcemap --main-fields=${LAMBDA_MAIN_FIELDS.join(',')} --log-level=warning ${aliases} ${defines} --outfile="${outputDir}/${outfile}"`;
 }
 
 /** The Bedrock runtime SDK as its own file (see `lambdas/adapters/providers/bedrock/sdk.ts`). */

@@ -11,7 +11,7 @@ import { execFile, execSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -256,6 +256,19 @@ mod.gateway.outbox.spill([{ requestId: 'req-spilled', userId: 'bundle-user' }]).
     const spill = sent.find((s) => s.service === 'sqs');
     expect(spill?.target).toBe('AmazonSQS.SendMessageBatch');
     expect(JSON.parse(JSON.parse(spill!.body).Entries[0].MessageBody)).toEqual({ requestId: 'req-spilled', userId: 'bundle-user' });
+  }, 60_000);
+
+  it('says which file the deployment lacks when a side file is missing', async () => {
+    const alone = mkdtempSync(join(tmpdir(), 'lambda-bundle-alone-'));
+    copyFileSync(bundle, join(alone, 'index.js'));
+    const script = `globalThis.awslambda = { streamifyResponse: (f) => f, HttpResponseStream: { from: (s) => s } };
+const mod = require(${JSON.stringify(join(alone, 'index.js'))});
+Promise.resolve().then(() => mod.gateway.outbox.spill([{ requestId: 'req-spilled' }])).then(
+  () => { process.stdout.write('RESULT=' + JSON.stringify({ spilled: true }) + '\\n'); process.exit(0); },
+  (error) => { process.stdout.write('RESULT=' + JSON.stringify({ error: error.message }) + '\\n'); mod.gateway.close(); process.exit(0); },
+);`;
+    const result = (await runNode(script, { USAGE_SPILL_QUEUE_URL: `${endpoint}/123456789012/usage-spill` })) as { error?: string };
+    expect(result.error).toMatch(new RegExp(`^${BUNDLED_SQS.replace('.', '\\.')} is missing beside the handler \\(${alone}\\)`));
   }, 60_000);
 
   it('publishes an alert to SNS from its side file, standalone', async () => {

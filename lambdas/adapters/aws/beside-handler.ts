@@ -16,8 +16,15 @@ export const BUNDLED_SQS = 'sqs-outbox.js';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const requireAtRunTime = (id: string): unknown => require(id);
 
-/** The file `file` beside the bundled handler when there is one, else `elsewhere` (a package name or an absolute path). */
+/**
+ * The file `file` beside the bundled handler; outside a Lambda bundle, `elsewhere` (a package name or
+ * an absolute path) when the file is not there. In a bundle a missing file is the deployment's fault,
+ * said as such (a path computed from the bundle's folder would only fail to resolve).
+ */
 export function requireBeside<T>(file: string, elsewhere: string): T {
   const bundled = join(__dirname, file);
-  return requireAtRunTime(existsSync(bundled) ? bundled : elsewhere) as T;
+  if (existsSync(bundled)) return requireAtRunTime(bundled) as T;
+  if (process.env['HO_LAMBDA_BUNDLE'] === 'true')
+    throw new Error(`${file} is missing beside the handler (${__dirname}): the bundling did not write it`);
+  return requireAtRunTime(elsewhere) as T;
 }
