@@ -39,15 +39,26 @@ export class CallControl {
     this.controller.abort();
   }
 
-  /** An event (or, for a non-streamed call, the response) arrived: the first-event wait is over, the idle wait starts again. */
+  /**
+   * An event (or, for a non-streamed call, the response) arrived: the first-event wait is over, the
+   * idle wait starts again. Per event only the time is noted; the one idle timer, when it fires, waits
+   * again for what is left of the wait since the last event (moving a timer per event cost more).
+   */
   progress(): void {
     if (this.firstEventTimer) {
       clearTimeout(this.firstEventTimer);
       this.firstEventTimer = undefined;
     }
-    if (this.idleTimer) this.idleTimer.refresh();
-    else this.idleTimer = setTimeout(() => this.expire('idle'), this.call.timeouts.idleMs);
+    this.lastProgress = performance.now();
+    this.idleTimer ??= setTimeout(this.checkIdle, this.call.timeouts.idleMs);
   }
+
+  private lastProgress = 0;
+  private readonly checkIdle = (): void => {
+    const quiet = performance.now() - this.lastProgress;
+    if (quiet >= this.call.timeouts.idleMs) this.expire('idle');
+    else this.idleTimer = setTimeout(this.checkIdle, this.call.timeouts.idleMs - quiet);
+  };
 
   finish(): void {
     clearTimeout(this.totalTimer);
