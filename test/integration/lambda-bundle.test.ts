@@ -89,9 +89,7 @@ afterAll(async () => {
 
 /** Runs the bundled handler in a fresh process on one REST event; its response metadata and body. */
 function invokeBundle(event: unknown): Promise<{ meta: { statusCode: number; headers: Record<string, string> }; body: string }> {
-  const driver = join(bundle, '..', 'driver.js');
-  writeFileSync(
-    driver,
+  return runNode(
     `globalThis.awslambda = { streamifyResponse: (f) => f, HttpResponseStream: { from: (s, meta) => Object.assign(s, { meta }) } };
 const { PassThrough } = require('node:stream');
 const mod = require(${JSON.stringify(bundle)});
@@ -106,7 +104,19 @@ const mod = require(${JSON.stringify(bundle)});
   process.exit(0);
 })();
 `,
-  );
+    {
+      OPENAI_SECRET_ID: 'bundle/providers/openai',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(secrets.address() as AddressInfo).port}`,
+    },
+  ) as Promise<{ meta: { statusCode: number; headers: Record<string, string> }; body: string }>;
+}
+
+let scripts = 0;
+
+/** Runs `script` in a fresh Node process beside the bundle, with its AWS environment and `extra`; what it printed after `RESULT=`. */
+function runNode(script: string, extra: Record<string, string>): Promise<unknown> {
+  const file = join(bundle, '..', `script-${(scripts += 1)}.js`);
+  writeFileSync(file, script);
   const env = {
     PATH: process.env['PATH'] ?? '',
     AWS_REGION: 'eu-west-1',
@@ -120,15 +130,14 @@ const mod = require(${JSON.stringify(bundle)});
     PROVIDER_HEALTH_TABLE: dynamo.table('provider-health'),
     RESPONSE_CACHE_TABLE: dynamo.table('response-cache'),
     USAGE_AGGREGATION: 'stream',
-    OPENAI_SECRET_ID: 'bundle/providers/openai',
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(secrets.address() as AddressInfo).port}`,
     LOG_LEVEL: 'SILENT',
     METRICS_ENABLED: 'false',
+    ...extra,
   };
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [driver], { env, timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [file], { env, timeout: 30_000 }, (error, stdout, stderr) => {
       const line = /RESULT=(.*)/.exec(stdout)?.[1];
-      if (!line) return reject(new Error(`the bundled handler gave no result: ${String(error)}\n${stderr}`));
+      if (!line) return reject(new Error(`the script gave no result: ${String(error)}\n${stderr}`));
       resolve(JSON.parse(line));
     });
   });
@@ -285,34 +294,4 @@ snsAlertPublisher('eu-west-1', 'arn:aws:sns:eu-west-1:123456789012:alerts')
     expect(published?.body).toContain('TopicArn=arn:aws:sns:eu-west-1:123456789012:alerts');
     expect(published?.body).toContain('Subject=Bundle check');
   }, 60_000);
-
-  /** Runs `script` in a fresh Node process with the bundle's AWS environment; what it printed after `RESULT=`. */
-  function runNode(script: string, extra: Record<string, string>): Promise<unknown> {
-    const file = join(bundle, '..', `script-${sent.length}-${Date.now()}.js`);
-    writeFileSync(file, script);
-    const env = {
-      PATH: process.env['PATH'] ?? '',
-      AWS_REGION: 'eu-west-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      DYNAMODB_ENDPOINT: dynamo.endpoint,
-      API_KEYS_TABLE: dynamo.table('api-keys'),
-      RATE_LIMITS_TABLE: dynamo.table('rate-limits'),
-      USAGE_TABLE: dynamo.table('usage'),
-      USAGE_AGGREGATES_TABLE: dynamo.table('usage-aggregates'),
-      PROVIDER_HEALTH_TABLE: dynamo.table('provider-health'),
-      RESPONSE_CACHE_TABLE: dynamo.table('response-cache'),
-      USAGE_AGGREGATION: 'stream',
-      LOG_LEVEL: 'SILENT',
-      METRICS_ENABLED: 'false',
-      ...extra,
-    };
-    return new Promise((resolve, reject) => {
-      execFile(process.execPath, [file], { env, timeout: 30_000 }, (error, stdout, stderr) => {
-        const line = /RESULT=(.*)/.exec(stdout)?.[1];
-        if (!line) return reject(new Error(`the script gave no result: ${String(error)}\n${stderr}`));
-        resolve(JSON.parse(line));
-      });
-    });
-  }
 });
