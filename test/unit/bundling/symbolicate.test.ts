@@ -45,3 +45,34 @@ it('maps the frames of a minified bundle back to the source file and line', asyn
   expect(mapped).toMatch(/lambdas\/thrower\.ts:5:\d+/); // the recursive calls
   expect(mapped).not.toMatch(/index\.js:1:/);
 });
+
+it("maps a side file's frames with its own map, and leaves the frames of other files alone", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ho-symbolicate-side-'));
+  mkdirSync(join(dir, 'lambdas'));
+  const source = join(dir, 'lambdas', 'spill.ts');
+  writeFileSync(
+    source,
+    [
+      "export const spill = (): never => { throw new Error('spill failed'); };",
+      'try { spill(); } catch (e) { process.stdout.write((e as Error).stack!); }',
+    ].join('\n'),
+  );
+  const outfile = join(dir, 'sqs-outbox.js');
+  await build({
+    entryPoints: [source],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    minify: true,
+    sourcemap: true,
+    outfile,
+    logLevel: 'silent',
+  });
+  const stack = execFileSync(process.execPath, [outfile], { env: { ...process.env, NODE_OPTIONS: '' } }).toString();
+  const map = JSON.parse(readFileSync(`${outfile}.map`, 'utf8'));
+  expect(symbolicate(stack, map, 'sqs-outbox.js')).toMatch(/lambdas\/spill\.ts:1:\d+/);
+  // The handler's map is for index.js: another file's frames (or a name that merely ends the same) stay as they are.
+  expect(symbolicate(stack, map)).toBe(stack);
+  const lookalike = stack.replaceAll('sqs-outbox.js', 'x-index.js');
+  expect(symbolicate(lookalike, map)).toBe(lookalike);
+});
