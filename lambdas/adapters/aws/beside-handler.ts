@@ -17,14 +17,18 @@ export const BUNDLED_SQS = 'sqs-outbox.js';
 const requireAtRunTime = (id: string): unknown => require(id);
 
 /**
- * The file `file` beside the bundled handler; outside a Lambda bundle, `elsewhere` (a package name or
- * an absolute path) when the file is not there. In a bundle a missing file is the deployment's fault,
- * said as such (a path computed from the bundle's folder would only fail to resolve).
+ * The file `file` beside the bundled handler, else `elsewhere` (a package name, which the Lambda
+ * runtime may have, as it has the AWS SDK, or an absolute path outside a bundle). In a bundle where
+ * neither is there, the error names the missing file and its folder: the bundling did not write it.
  */
 export function requireBeside<T>(file: string, elsewhere: string): T {
   const bundled = join(__dirname, file);
   if (existsSync(bundled)) return requireAtRunTime(bundled) as T;
-  if (process.env['HO_LAMBDA_BUNDLE'] === 'true')
-    throw new Error(`${file} is missing beside the handler (${__dirname}): the bundling did not write it`);
-  return requireAtRunTime(elsewhere) as T;
+  try {
+    return requireAtRunTime(elsewhere) as T;
+  } catch (error) {
+    if (process.env['HO_LAMBDA_BUNDLE'] === 'true' && (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND')
+      throw new Error(`${file} is missing beside the handler (${__dirname}): the bundling did not write it`, { cause: error });
+    throw error;
+  }
 }

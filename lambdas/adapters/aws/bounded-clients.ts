@@ -149,7 +149,9 @@ export function oneUserAgent<C extends { config: unknown; middlewareStack: { add
       }
       return sdk(async (built) => {
         const wrote = (built.request as { headers?: Record<string, string> }).headers ?? {};
-        written ??= USER_AGENT_HEADERS.flatMap((name) => (wrote[name] === undefined ? [] : [[name, wrote[name]] as [string, string]]));
+        const found = USER_AGENT_HEADERS.flatMap((name) => (wrote[name] === undefined ? [] : [[name, wrote[name]] as [string, string]]));
+        // Kept once the SDK wrote them (it writes none on a request that is not HTTP: the next call asks again).
+        if (found.length > 0) written ??= found;
         return next(built);
       }, context)(args);
     };

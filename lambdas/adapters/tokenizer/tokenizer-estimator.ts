@@ -4,9 +4,8 @@
  * starts never parse it: the CDK writes it next to the handler as `tokenizer.js`, and it is loaded
  * on first use, only when an answer was cut before the provider reported its usage.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { TokenEstimator } from '../../core/ai/ports';
+import { requireBeside } from '../aws/beside-handler';
 
 type Encode = (text: string) => number[];
 let encode: Encode | undefined;
@@ -14,14 +13,8 @@ let encode: Encode | undefined;
 /** The file the CDK bundling writes next to the Lambda handler. */
 export const BUNDLED_TOKENIZER = 'tokenizer.js';
 
-// A require whose argument is not a literal: bundlers leave it to run time.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const requireAtRunTime = (id: string): unknown => require(id);
-
 function load(): Encode {
-  const bundled = join(__dirname, BUNDLED_TOKENIZER);
-  const module = requireAtRunTime(existsSync(bundled) ? bundled : 'gpt-tokenizer/encoding/o200k_base') as { encode: Encode };
-  return module.encode;
+  return requireBeside<{ encode: Encode }>(BUNDLED_TOKENIZER, 'gpt-tokenizer/encoding/o200k_base').encode;
 }
 
 export const tokenizerEstimator: TokenEstimator = {
