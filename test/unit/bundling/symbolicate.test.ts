@@ -6,15 +6,34 @@ import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { SourceMapPayload } from 'node:module';
 import { join } from 'node:path';
 import { symbolicate } from '../../../lib/bundling/symbolicate';
 
-it('maps the frames of a minified bundle back to the source file and line', async () => {
+/** `lines` as `lambdas/<name>.ts`, bundled minified with its map into `<outName>`, run: its stack trace and its map. */
+async function thrown(name: string, lines: string[], outName: string): Promise<{ stack: string; map: SourceMapPayload }> {
   const dir = mkdtempSync(join(tmpdir(), 'ho-symbolicate-'));
   mkdirSync(join(dir, 'lambdas'));
-  const source = join(dir, 'lambdas', 'thrower.ts');
-  writeFileSync(
-    source,
+  const source = join(dir, 'lambdas', `${name}.ts`);
+  writeFileSync(source, lines.join('\n'));
+  const outfile = join(dir, outName);
+  await build({
+    entryPoints: [source],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    minify: true,
+    sourcemap: true,
+    outfile,
+    logLevel: 'silent',
+  });
+  const stack = execFileSync(process.execPath, [outfile], { env: { ...process.env, NODE_OPTIONS: '' } }).toString();
+  return { stack, map: JSON.parse(readFileSync(`${outfile}.map`, 'utf8')) as SourceMapPayload };
+}
+
+it('maps the frames of a minified bundle back to the source file and line', async () => {
+  const { stack, map } = await thrown(
+    'thrower',
     [
       'export function deepest(n: number): number {',
       '  if (n > 2) {',
@@ -23,23 +42,12 @@ it('maps the frames of a minified bundle back to the source file and line', asyn
       '  return deepest(n + 1);',
       '}',
       'try { deepest(0); } catch (e) { process.stdout.write((e as Error).stack!); }',
-    ].join('\n'),
+    ],
+    'index.js',
   );
-  const outfile = join(dir, 'index.js');
-  await build({
-    entryPoints: [source],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    minify: true,
-    sourcemap: true,
-    outfile,
-    logLevel: 'silent',
-  });
-  const stack = execFileSync(process.execPath, [outfile], { env: { ...process.env, NODE_OPTIONS: '' } }).toString();
   expect(stack).toMatch(/index\.js:1:\d+/); // minified: everything on line 1
 
-  const mapped = symbolicate(stack, JSON.parse(readFileSync(`${outfile}.map`, 'utf8')));
+  const mapped = symbolicate(stack, map);
   expect(mapped).toContain('boom at depth 3');
   expect(mapped).toMatch(/lambdas\/thrower\.ts:3:\d+/); // the throw
   expect(mapped).toMatch(/lambdas\/thrower\.ts:5:\d+/); // the recursive calls
@@ -47,29 +55,14 @@ it('maps the frames of a minified bundle back to the source file and line', asyn
 });
 
 it("maps a side file's frames with its own map, and leaves the frames of other files alone", async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ho-symbolicate-side-'));
-  mkdirSync(join(dir, 'lambdas'));
-  const source = join(dir, 'lambdas', 'spill.ts');
-  writeFileSync(
-    source,
+  const { stack, map } = await thrown(
+    'spill',
     [
       "export const spill = (): never => { throw new Error('spill failed'); };",
       'try { spill(); } catch (e) { process.stdout.write((e as Error).stack!); }',
-    ].join('\n'),
+    ],
+    'sqs-outbox.js',
   );
-  const outfile = join(dir, 'sqs-outbox.js');
-  await build({
-    entryPoints: [source],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    minify: true,
-    sourcemap: true,
-    outfile,
-    logLevel: 'silent',
-  });
-  const stack = execFileSync(process.execPath, [outfile], { env: { ...process.env, NODE_OPTIONS: '' } }).toString();
-  const map = JSON.parse(readFileSync(`${outfile}.map`, 'utf8'));
   expect(symbolicate(stack, map, 'sqs-outbox.js')).toMatch(/lambdas\/spill\.ts:1:\d+/);
   // The handler's map is for index.js: another file's frames (or a name that merely ends the same) stay as they are.
   expect(symbolicate(stack, map)).toBe(stack);
