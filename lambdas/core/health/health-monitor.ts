@@ -465,7 +465,6 @@ function add(histogram: Record<string, number>, bucket: number): void {
   histogram[bucket] = (histogram[bucket] ?? 0) + 1;
 }
 
-/** Nothing learned from the probe (its request ended before calling, or its client left): another request may probe. */
 /** How long a 429 asks the target to be left alone, when it says (any other outcome: undefined). */
 function coolingMs(outcome: AttemptOutcome): number | undefined {
   return outcome.kind === 'rate_limited' && outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0
@@ -473,6 +472,7 @@ function coolingMs(outcome: AttemptOutcome): number | undefined {
     : undefined;
 }
 
+/** Nothing learned from the probe (its request ended before calling, or its client left): another request may probe. */
 function releasedProbe(state: TargetState, now: number): TargetState {
   const { probe: _probe, ...rest } = state;
   return { ...rest, v: state.v + 1, changedAt: now };
